@@ -1,0 +1,46 @@
+package lanyard
+
+import "time"
+
+// IdPConnection is a tenant's trust in one SAML Identity Provider.
+type IdPConnection struct {
+	ID          int64
+	TenantID    int64
+	EntityID    string
+	MetadataXML string // the last good copy of the metadata
+	SourceURL   string // empty when imported from a file or pasted
+	// SigningCerts are the PEM certificates trusted for signatures (all of
+	// them during a rollover).
+	SigningCerts []string
+	// LegacySHA1 accepts RSA-SHA1 signatures from this IdP.
+	LegacySHA1 bool
+	// RefreshedAt is when the metadata was last fetched successfully;
+	// RefreshError the error of the last failed fetch (empty after a success).
+	RefreshedAt  time.Time
+	RefreshError string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// KeyUse says what an SP key pair is for.
+type KeyUse string
+
+// Key uses.
+const (
+	KeySigning    KeyUse = "signing"
+	KeyEncryption KeyUse = "encryption"
+)
+
+// SPKey is one of a tenant's SP key pairs. Several are kept during a
+// rollover: every active key is published in metadata and can decrypt; the
+// newest active signing key signs.
+type SPKey struct {
+	ID             int64
+	TenantID       int64
+	Use            KeyUse
+	PrivateKeyPEM  string // PKCS#8
+	CertificatePEM string
+	NotAfter       time.Time
+	Active         bool
+	CreatedAt      time.Time
+}
