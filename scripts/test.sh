@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Go.
+#
+# Installs what the tests need when it is missing (Debian packages), starts
+# the real components on loopback in temporary directories, runs every test
+# and a short fuzz run, and stops what it started. In CI (CI=true) no test
+# that needs a real component may skip: a missing component is a failure.
+#
+# Usage: scripts/test.sh            everything
+#        scripts/test.sh -short     skip the fuzz runs
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+short=false
+[ "${1:-}" = "-short" ] && short=true
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; else
+    echo "scripts/test.sh: Go is not installed (see README)" >&2; exit 1; fi
+fi
+
+# --- Debian packages the tests use ------------------------------------------
+apt_updated=false
+need_pkgs=()
+want() { # want PACKAGE CHECK-COMMAND...
+  local pkg=$1; shift
+  if ! "$@" >/dev/null 2>&1; then need_pkgs+=("$pkg"); fi
+}
+want postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
+  fi
+  sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo -n"
+  log "installing ${need_pkgs[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- real components ----------------------------------------------------------
+cleanup=()
+on_exit() { for c in "${cleanup[@]}"; do eval "$c" || true; done; }
+trap on_exit EXIT
+
+log "starting PostgreSQL"
+pg_env=$(scripts/pg.sh start)
+eval "$pg_env"
+cleanup+=("scripts/pg.sh stop '$LANYARD_TEST_PG_DIR' >/dev/null 2>&1")
+export LANYARD_TEST_POSTGRES_URL
+
+mkdir -p "$root/artifacts"
+export LANYARD_TEST_ARTIFACTS="$root/artifacts"
+
+# --- static checks ------------------------------------------------------------
+log "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+go vet ./...
+
+# --- tests --------------------------------------------------------------------
+log "go test"
+go test -count=1 -timeout 20m ./...
+
+if [ -f bench/go.mod ]; then
+  log "benchmark module (each benchmark once, to prove every library accepts the inputs)"
+  (cd bench && go vet ./... && go test -count=1 -run . -bench . -benchtime 1x ./...)
+fi
+
+if ! $short; then
+  for pkg in $(go list ./...); do
+    dir=$(go list -f '{{.Dir}}' "$pkg")
+    for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+      log "fuzz $pkg $target (20s)"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime 20s "$pkg"
+    done
+  done
+fi
+
+log "all tests passed"
