@@ -1,0 +1,246 @@
+package saml
+
+import (
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rsa"
+	"fmt"
+
+	_ "crypto/sha256" // OAEP digests
+)
+
+// XML Encryption 1.1 of assertions (SAML Core 2.3.4, 6.2): the assertion is
+// encrypted with a content key (AES-CBC or AES-GCM), itself encrypted for
+// the SP with RSA-OAEP. RSA PKCS#1 v1.5 key transport is refused unless
+// ServiceProvider.AllowRSA15 is set.
+
+const (
+	nsXEnc   = "http://www.w3.org/2001/04/xmlenc#"
+	nsXEnc11 = "http://www.w3.org/2009/xmlenc11#"
+
+	algAES128CBC  = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+	algAES192CBC  = "http://www.w3.org/2001/04/xmlenc#aes192-cbc"
+	algAES256CBC  = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+	algAES128GCM  = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
+	algAES192GCM  = "http://www.w3.org/2009/xmlenc11#aes192-gcm"
+	algAES256GCM  = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+	algRSAOAEP    = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
+	algRSAOAEP11  = "http://www.w3.org/2009/xmlenc11#rsa-oaep"
+	algRSA15      = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
+	algMGF1SHA1   = "http://www.w3.org/2009/xmlenc11#mgf1sha1"
+	algMGF1SHA224 = "http://www.w3.org/2009/xmlenc11#mgf1sha224"
+	algMGF1SHA256 = "http://www.w3.org/2009/xmlenc11#mgf1sha256"
+	algMGF1SHA384 = "http://www.w3.org/2009/xmlenc11#mgf1sha384"
+	algMGF1SHA512 = "http://www.w3.org/2009/xmlenc11#mgf1sha512"
+)
+
+var contentAlgs = map[string]struct {
+	keyLen int
+	gcm    bool
+}{
+	algAES128CBC: {16, false}, algAES192CBC: {24, false}, algAES256CBC: {32, false},
+	algAES128GCM: {16, true}, algAES192GCM: {24, true}, algAES256GCM: {32, true},
+}
+
+var mgfAlgs = map[string]crypto.Hash{
+	algMGF1SHA1: crypto.SHA1, algMGF1SHA224: crypto.SHA224, algMGF1SHA256: crypto.SHA256,
+	algMGF1SHA384: crypto.SHA384, algMGF1SHA512: crypto.SHA512,
+}
+
+func decryptErr(format string, args ...any) *Error {
+	return errorf(ReasonDecryptFailed, "the encrypted assertion could not be decrypted: "+format, args...)
+}
+
+// decryptAssertion decrypts an EncryptedAssertion and returns the Assertion
+// element of the decrypted document, parsed in the namespace context of the
+// EncryptedAssertion.
+func (v *validation) decryptAssertion(ea *node) (*node, error) {
+	if len(v.st.decrypt) == 0 {
+		return nil, decryptErr("no RSA decryption key is configured for this service provider")
+	}
+	ed := ea.child(nsXEnc, "EncryptedData")
+	if ed == nil {
+		return nil, errorf(ReasonMalformed, "EncryptedAssertion has no xenc:EncryptedData")
+	}
+	em := ed.child(nsXEnc, "EncryptionMethod")
+	if em == nil {
+		return nil, errorf(ReasonMalformed, "EncryptedData has no EncryptionMethod")
+	}
+	calg, ok := contentAlgs[em.attrValue("Algorithm")]
+	if !ok {
+		return nil, errorf(ReasonUnsupportedAlgorithm, "content encryption %q is not supported (AES-CBC and AES-GCM are)", em.attrValue("Algorithm"))
+	}
+	ct, err := cipherValue(ed)
+	if err != nil {
+		return nil, err
+	}
+	// Candidate EncryptedKeys: in KeyInfo, or siblings of EncryptedData.
+	var eks []*node
+	if ki := ed.child(nsDSig, "KeyInfo"); ki != nil {
+		for c := ki.first; c != nil; c = c.next {
+			if c.is(nsXEnc, "EncryptedKey") {
+				eks = append(eks, c)
+			}
+		}
+	}
+	for c := ea.first; c != nil; c = c.next {
+		if c.is(nsXEnc, "EncryptedKey") {
+			eks = append(eks, c)
+		}
+	}
+	if len(eks) == 0 {
+		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the EncryptedAssertion")
+	}
+	var key []byte
+	var lastErr error
+	for _, ek := range eks {
+		key, lastErr = v.unwrapKey(ek, calg.keyLen)
+		if lastErr == nil {
+			break
+		}
+	}
+	if key == nil {
+		return nil, lastErr
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, decryptErr("bad content key")
+	}
+	var plain []byte
+	if calg.gcm {
+		g, err := cipher.NewGCM(block)
+		if err != nil || len(ct) < g.NonceSize()+g.Overhead() {
+			return nil, decryptErr("ciphertext too short")
+		}
+		plain, err = g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], nil)
+		if err != nil {
+			return nil, decryptErr("AES-GCM authentication failed (wrong key or tampered ciphertext)")
+		}
+	} else {
+		if len(ct) < 2*aes.BlockSize || len(ct)%aes.BlockSize != 0 {
+			return nil, decryptErr("bad AES-CBC ciphertext length")
+		}
+		plain = make([]byte, len(ct)-aes.BlockSize)
+		cipher.NewCBCDecrypter(block, ct[:aes.BlockSize]).CryptBlocks(plain, ct[aes.BlockSize:])
+		pad := int(plain[len(plain)-1])
+		if pad < 1 || pad > aes.BlockSize {
+			return nil, decryptErr("bad padding (wrong key or tampered ciphertext)")
+		}
+		plain = plain[:len(plain)-pad]
+	}
+	// Parse the plaintext in the namespace context of the
+	// EncryptedAssertion (XML Encryption 4.5).
+	var inScope []nsDecl
+	for e := ea; e != nil; e = e.parent {
+		for _, d := range e.ns {
+			dup := false
+			for _, s := range inScope {
+				if s.prefix == d.prefix {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				inScope = append(inScope, d)
+			}
+		}
+	}
+	doc, err := parseXML(plain, parseLimits{maxSize: v.st.maxSize, context: inScope})
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Message = "in the decrypted assertion: " + e.Message
+		}
+		return nil, err
+	}
+	as := doc.root
+	if !as.is(nsSAML, "Assertion") {
+		return nil, errorf(ReasonMalformed, "the EncryptedAssertion decrypts to <%s>, not a saml:Assertion", as.local)
+	}
+	for i := range doc.nodes {
+		n := &doc.nodes[i]
+		if n != as && n.is(nsSAML, "Assertion") {
+			return nil, errorf(ReasonMultipleAssertions, "the decrypted assertion contains another assertion")
+		}
+	}
+	return as, nil
+}
+
+func cipherValue(n *node) ([]byte, error) {
+	cd := n.child(nsXEnc, "CipherData")
+	if cd == nil {
+		return nil, errorf(ReasonMalformed, "<%s> has no CipherData", n.local)
+	}
+	cv := cd.child(nsXEnc, "CipherValue")
+	if cv == nil {
+		return nil, errorf(ReasonMalformed, "<%s> has no CipherValue (CipherReference is not supported)", n.local)
+	}
+	b, err := decodeB64(cv.textContent())
+	if err != nil {
+		return nil, errorf(ReasonMalformed, "CipherValue of <%s> is not valid base64", n.local)
+	}
+	return b, nil
+}
+
+// unwrapKey decrypts an EncryptedKey with any of the SP's keys.
+func (v *validation) unwrapKey(ek *node, keyLen int) ([]byte, error) {
+	em := ek.child(nsXEnc, "EncryptionMethod")
+	if em == nil {
+		return nil, errorf(ReasonMalformed, "EncryptedKey has no EncryptionMethod")
+	}
+	alg := em.attrValue("Algorithm")
+	ct, err := cipherValue(ek)
+	if err != nil {
+		return nil, err
+	}
+	switch alg {
+	case algRSAOAEP, algRSAOAEP11:
+		opts := &rsa.OAEPOptions{Hash: crypto.SHA1, MGFHash: crypto.SHA1}
+		if dm := em.child(nsDSig, "DigestMethod"); dm != nil {
+			h, ok := digestAlgs[dm.attrValue("Algorithm")]
+			if !ok {
+				return nil, errorf(ReasonUnsupportedAlgorithm, "OAEP digest %q is not supported", dm.attrValue("Algorithm"))
+			}
+			opts.Hash = h
+		}
+		if alg == algRSAOAEP11 {
+			if mgf := em.child(nsXEnc11, "MGF"); mgf != nil {
+				h, ok := mgfAlgs[mgf.attrValue("Algorithm")]
+				if !ok {
+					return nil, errorf(ReasonUnsupportedAlgorithm, "OAEP mask generation %q is not supported", mgf.attrValue("Algorithm"))
+				}
+				opts.MGFHash = h
+			}
+		}
+		if p := em.child(nsXEnc, "OAEPparams"); p != nil {
+			label, err := decodeB64(p.textContent())
+			if err != nil {
+				return nil, errorf(ReasonMalformed, "OAEPparams is not valid base64")
+			}
+			opts.Label = label
+		}
+		for _, k := range v.st.decrypt {
+			if key, err := k.Decrypt(nil, ct, opts); err == nil {
+				if len(key) != keyLen {
+					return nil, decryptErr("the content key is %d bytes, the algorithm needs %d", len(key), keyLen)
+				}
+				return key, nil
+			}
+		}
+		return nil, decryptErr("no current SP key decrypts the EncryptedKey (RSA-OAEP); the IdP may be encrypting for an old or foreign certificate: re-import this SP's metadata at the IdP")
+	case algRSA15:
+		if !v.sp.AllowRSA15 {
+			return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP wraps the key with RSA PKCS#1 v1.5 (rsa-1_5), which is refused (Bleichenbacher attacks); configure the IdP to use RSA-OAEP")
+		}
+		for _, k := range v.st.decrypt {
+			key := make([]byte, keyLen)
+			if err := rsa.DecryptPKCS1v15SessionKey(nil, k, ct, key); err == nil {
+				return key, nil
+			}
+		}
+		return nil, decryptErr("no current SP key decrypts the EncryptedKey")
+	}
+	return nil, errorf(ReasonUnsupportedAlgorithm, "key transport %q is not supported (RSA-OAEP is)", alg)
+}
+
+var _ = fmt.Sprintf

@@ -1,0 +1,633 @@
+package saml
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const (
+	nsSAML  = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsSAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+
+	statusSuccess       = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	confirmationBearer  = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+	timeLayoutSAML      = "2006-01-02T15:04:05Z"
+	timeLayoutSAMLMilli = "2006-01-02T15:04:05.000Z"
+)
+
+// NameID is the Subject's name identifier (SAML Core 2.2.3).
+type NameID struct {
+	Value           string
+	Format          string
+	NameQualifier   string
+	SPNameQualifier string
+}
+
+// Attribute is one SAML attribute with all its values (SAML Core 2.7.3.1).
+type Attribute struct {
+	Name         string
+	NameFormat   string
+	FriendlyName string
+	Values       []string
+}
+
+// Assertion is what a validated Response tells the caller. Every field was
+// read from an element covered by a verified signature of a trusted IdP key.
+type Assertion struct {
+	// ID of the assertion (recorded in the ReplayCache) and of the Response.
+	ID         string
+	ResponseID string
+	Issuer     string
+	// InResponseTo is the ID of the AuthnRequest answered, "" when the
+	// response was unsolicited (IdP-initiated).
+	InResponseTo string
+	NameID       NameID
+	// SessionIndex, AuthnInstant, SessionNotOnOrAfter and the
+	// AuthnContextClassRef from the (first) AuthnStatement.
+	SessionIndex         string
+	AuthnInstant         time.Time
+	SessionNotOnOrAfter  time.Time
+	AuthnContextClassRef string
+	// Attributes in document order.
+	Attributes []Attribute
+	// NotOnOrAfter is the earliest end of validity seen (Conditions and the
+	// bearer SubjectConfirmationData).
+	NotOnOrAfter time.Time
+	// RelayState as posted, and ReturnTo from the matched pending request
+	// (empty for unsolicited responses: validate RelayState yourself then).
+	RelayState string
+	ReturnTo   string
+	// Encrypted tells whether the assertion arrived encrypted.
+	Encrypted bool
+}
+
+// Attribute returns the values of the attribute whose Name or FriendlyName
+// is name, or nil.
+func (a *Assertion) Attribute(name string) []string {
+	for i := range a.Attributes {
+		if a.Attributes[i].Name == name || a.Attributes[i].FriendlyName == name {
+			return a.Attributes[i].Values
+		}
+	}
+	return nil
+}
+
+// ResponseInput is what the browser posted to the Assertion Consumer
+// Service, plus the browser binding value (e.g. from a cookie).
+type ResponseInput struct {
+	// SAMLResponse is the base64 form value (SAML Bindings 3.5.4).
+	SAMLResponse string
+	RelayState   string
+	// BrowserBinding must equal PendingRequest.BrowserBinding of the
+	// request answered.
+	BrowserBinding string
+}
+
+// ValidateResponse validates a Response received through the HTTP-POST
+// binding and returns the assertion it carries. The checks run in this
+// order, and the first failure is returned as a *Error:
+//
+//  1. size bound, base64, XML well-formedness (no DTD, bounded depth, unique
+//     IDs): too_large, malformed, dtd_forbidden, duplicate_id;
+//  2. the root is a SAML 2.0 samlp:Response; the status is Success
+//     (status_not_success, with the second-level code);
+//  3. exactly one Assertion or EncryptedAssertion in the whole document, a
+//     child of the Response (no_assertion, multiple_assertions);
+//  4. the Response's signature, if present, verified with a trusted key;
+//     the assertion decrypted (decrypt_failed) and its own signature, if
+//     present, verified; at least one of the two covers the assertion
+//     (unsigned, signature_invalid, untrusted_key, sha1_refused);
+//  5. Issuer of Response and Assertion (issuer_mismatch); Destination
+//     (destination_mismatch; required on signed responses, SAML Bindings
+//     3.5.5.2);
+//  6. a bearer SubjectConfirmation with Recipient = ACS URL, a
+//     NotOnOrAfter in the future and matching InResponseTo (SAML Profiles
+//     4.1.4.2): no_bearer_confirmation, recipient_mismatch, expired;
+//  7. Conditions NotBefore/NotOnOrAfter with clock skew (expired,
+//     not_yet_valid) and AudienceRestriction naming our entity ID
+//     (audience_mismatch); an AuthnStatement present;
+//  8. InResponseTo names a pending request, taken once, started by this
+//     browser for this IdP (in_response_to_unknown, browser_mismatch), or
+//     unsolicited responses allowed (unsolicited_not_allowed);
+//  9. the assertion ID not seen before (replay), SAML Profiles 4.1.4.5.
+func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityProvider, in ResponseInput) (*Assertion, error) {
+	st, err := sp.prepared()
+	if err != nil {
+		return nil, err
+	}
+	now := sp.now()
+	// 1. Decode and parse.
+	if len(in.SAMLResponse) > base64.StdEncoding.EncodedLen(st.maxSize)+st.maxSize/16+64 {
+		return nil, errorf(ReasonTooLarge, "the SAMLResponse is %d bytes of base64, more than the %d bytes of XML allowed", len(in.SAMLResponse), st.maxSize)
+	}
+	raw, err := decodeB64Form(in.SAMLResponse)
+	if err != nil {
+		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
+	}
+	doc, err := parseXML(raw, parseLimits{maxSize: st.maxSize})
+	if err != nil {
+		return nil, err
+	}
+	v := validation{sp: sp, st: st, idp: idp, now: now}
+	a, err := v.response(ctx, doc, in)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// decodeB64Form decodes a base64 form value, tolerating line breaks and
+// spaces some IdPs (and form encodings of '+') introduce.
+func decodeB64Form(s string) ([]byte, error) {
+	s = stripSpace(s)
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, []byte(s))
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+type validation struct {
+	sp  *ServiceProvider
+	st  *spState
+	idp *IdentityProvider
+	now time.Time
+	// issueInstant of the assertion, to estimate clock offsets.
+	issued time.Time
+}
+
+func (v *validation) response(ctx context.Context, doc *document, in ResponseInput) (*Assertion, error) {
+	// 2. The root: a SAML 2.0 Response, and its status.
+	resp := doc.root
+	if !resp.is(nsSAMLP, "Response") {
+		return nil, errorf(ReasonMalformed, "expected a samlp:Response, got <%s> in namespace %q", resp.local, resp.space)
+	}
+	if ver := resp.attrValue("Version"); ver != "2.0" {
+		return nil, errorf(ReasonMalformed, "the Response has Version %q, expected 2.0", ver)
+	}
+	respID := resp.attrValue("ID")
+	if respID == "" {
+		return nil, errorf(ReasonMalformed, "the Response has no ID")
+	}
+	if err := checkStatus(resp); err != nil {
+		return nil, err
+	}
+
+	// 3. Exactly one assertion, child of the Response.
+	var found *node
+	count := 0
+	for i := range doc.nodes {
+		n := &doc.nodes[i]
+		if n.kind == kindElement && n.space == nsSAML && (n.local == "Assertion" || n.local == "EncryptedAssertion") {
+			count++
+			found = n
+		}
+	}
+	switch {
+	case count == 0:
+		return nil, errorf(ReasonNoAssertion, "the Response carries no Assertion")
+	case count > 1:
+		return nil, errorf(ReasonMultipleAssertions, "the document carries %d assertions; exactly one is accepted (an extra copy is the mark of a signature-wrapping attack)", count)
+	case found.parent != resp:
+		return nil, errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.parent.local)
+	}
+
+	// 4. Signatures.
+	opts := verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "Response"}
+	respSig, err := signatureOf(resp)
+	if err != nil {
+		return nil, err
+	}
+	if respSig != nil {
+		if err := verifyEnveloped(resp, respSig, &opts); err != nil {
+			return nil, err
+		}
+	}
+	as := found
+	encrypted := false
+	if found.local == "EncryptedAssertion" {
+		encrypted = true
+		as, err = v.decryptAssertion(found)
+		if err != nil {
+			return nil, err
+		}
+	}
+	opts.what = "Assertion"
+	asSig, err := signatureOf(as)
+	if err != nil {
+		return nil, err
+	}
+	if asSig != nil {
+		if err := verifyEnveloped(as, asSig, &opts); err != nil {
+			return nil, err
+		}
+	}
+	if respSig == nil && asSig == nil {
+		return nil, errorf(ReasonUnsigned, "neither the Response nor the Assertion is signed; the IdP must sign the assertion (or the response)")
+	}
+	// From here on, read only resp (if respSig verified) and as: as is
+	// covered either by its own verified signature or by the Response's,
+	// as a child of it (or decrypted from a child of it).
+	if ver := as.attrValue("Version"); ver != "2.0" {
+		return nil, errorf(ReasonMalformed, "the Assertion has Version %q, expected 2.0", ver)
+	}
+	a := &Assertion{ID: as.attrValue("ID"), ResponseID: respID, Encrypted: encrypted, RelayState: in.RelayState}
+	if a.ID == "" {
+		return nil, errorf(ReasonMalformed, "the Assertion has no ID")
+	}
+	if t, err := parseTime(as.attrValue("IssueInstant")); err == nil {
+		v.issued = t
+	} else {
+		return nil, errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.attrValue("IssueInstant"))
+	}
+
+	// 5. Issuer and Destination.
+	if iss := resp.child(nsSAML, "Issuer"); iss != nil {
+		if err := v.checkIssuer(iss, "Response"); err != nil {
+			return nil, err
+		}
+	}
+	iss := as.child(nsSAML, "Issuer")
+	if iss == nil {
+		return nil, errorf(ReasonIssuerMismatch, "the Assertion has no Issuer; expected %q", v.idp.EntityID)
+	}
+	if err := v.checkIssuer(iss, "Assertion"); err != nil {
+		return nil, err
+	}
+	a.Issuer = iss.trimmedText()
+	dest, hasDest := resp.attr("Destination")
+	if hasDest && dest != v.sp.ACSURL {
+		return nil, urlMismatch(ReasonDestinationMismatch, "Destination of the Response", v.sp.ACSURL, dest)
+	}
+	if !hasDest && respSig != nil {
+		return nil, &Error{Reason: ReasonDestinationMismatch, Expected: v.sp.ACSURL,
+			Message: fmt.Sprintf("the signed Response has no Destination attribute; SAML Bindings 3.5.5.2 requires it (expected %q)", v.sp.ACSURL)}
+	}
+
+	// 6. Subject and bearer confirmation (SAML Profiles 4.1.4.2).
+	respIRT := resp.attrValue("InResponseTo")
+	subj := as.child(nsSAML, "Subject")
+	if subj == nil {
+		return nil, errorf(ReasonMalformed, "the Assertion has no Subject")
+	}
+	nid := subj.child(nsSAML, "NameID")
+	if nid == nil {
+		if subj.child(nsSAML, "EncryptedID") != nil {
+			return nil, errorf(ReasonMalformed, "the Subject holds an EncryptedID, which is not supported; configure the IdP to send a NameID (the whole assertion may be encrypted)")
+		}
+		return nil, errorf(ReasonMalformed, "the Subject has no NameID")
+	}
+	a.NameID = NameID{Value: nid.trimmedText(), Format: nid.attrValue("Format"), NameQualifier: nid.attrValue("NameQualifier"), SPNameQualifier: nid.attrValue("SPNameQualifier")}
+	scdIRT, scdEnd, err := v.bearer(subj, respIRT)
+	if err != nil {
+		return nil, err
+	}
+	a.NotOnOrAfter = scdEnd
+
+	// 7. Conditions, audience, AuthnStatement.
+	cond := as.child(nsSAML, "Conditions")
+	if cond == nil {
+		return nil, errorf(ReasonAudienceMismatch, "the Assertion has no Conditions, hence no AudienceRestriction naming %q", v.sp.EntityID)
+	}
+	end, err := v.window("Conditions", cond.attrValue("NotBefore"), cond.attrValue("NotOnOrAfter"))
+	if err != nil {
+		return nil, err
+	}
+	if !end.IsZero() && end.Before(a.NotOnOrAfter) {
+		a.NotOnOrAfter = end
+	}
+	if err := v.audience(cond); err != nil {
+		return nil, err
+	}
+	if err := v.statements(as, a); err != nil {
+		return nil, err
+	}
+
+	// 8. InResponseTo and the pending request.
+	irt := respIRT
+	if irt == "" {
+		irt = scdIRT
+	}
+	if irt == "" {
+		if !v.sp.AllowUnsolicited {
+			return nil, errorf(ReasonUnsolicitedNotAllowed, "the Response answers no request (IdP-initiated login) and unsolicited responses are not allowed for this service provider; start the login at the SP, or allow IdP-initiated SSO")
+		}
+	} else {
+		if v.sp.Requests == nil {
+			return nil, errorf(ReasonInResponseToUnknown, "the Response answers request %q but no request store is configured", irt)
+		}
+		pr, err := v.sp.Requests.Take(ctx, irt)
+		if errors.Is(err, ErrRequestNotFound) {
+			return nil, &Error{Reason: ReasonInResponseToUnknown, Got: irt,
+				Message: fmt.Sprintf("the Response answers request %q, which is unknown, already answered or expired; the login took too long, was replayed, or the response belongs to another SP", irt)}
+		}
+		if err != nil {
+			return nil, &Error{Reason: ReasonInternal, Message: "the request store failed", Err: err}
+		}
+		if pr.BrowserBinding != "" && subtle.ConstantTimeCompare([]byte(pr.BrowserBinding), []byte(in.BrowserBinding)) != 1 {
+			return nil, errorf(ReasonBrowserMismatch, "request %q was started in another browser than the one that posted the response (browser binding cookie missing or different)", irt)
+		}
+		if pr.IdPEntityID != "" && pr.IdPEntityID != v.idp.EntityID {
+			return nil, &Error{Reason: ReasonIssuerMismatch, Expected: pr.IdPEntityID, Got: v.idp.EntityID,
+				Message: fmt.Sprintf("request %q was sent to IdP %q but answered by %q", irt, pr.IdPEntityID, v.idp.EntityID)}
+		}
+		if !pr.Expires.IsZero() && v.now.After(pr.Expires) {
+			return nil, errorf(ReasonInResponseToUnknown, "request %q expired at %s", irt, pr.Expires.UTC().Format(time.RFC3339))
+		}
+		a.InResponseTo = irt
+		a.ReturnTo = pr.ReturnTo
+	}
+
+	// 9. Replay (SAML Profiles 4.1.4.5).
+	if v.sp.Replay != nil {
+		first, err := v.sp.Replay.MarkUsed(ctx, v.idp.EntityID+"!"+a.ID, a.NotOnOrAfter.Add(v.st.skew))
+		if err != nil {
+			return nil, &Error{Reason: ReasonInternal, Message: "the replay cache failed", Err: err}
+		}
+		if !first {
+			return nil, errorf(ReasonReplay, "assertion %q was already used; a response can log in only once (browser back button, or a replay attempt)", a.ID)
+		}
+	}
+	return a, nil
+}
+
+func checkStatus(resp *node) error {
+	status := resp.child(nsSAMLP, "Status")
+	if status == nil {
+		return errorf(ReasonMalformed, "the Response has no Status")
+	}
+	code := status.child(nsSAMLP, "StatusCode")
+	if code == nil {
+		return errorf(ReasonMalformed, "the Response has no StatusCode")
+	}
+	top := code.attrValue("Value")
+	if top == statusSuccess {
+		return nil
+	}
+	e := &Error{Reason: ReasonStatusNotSuccess, StatusCode: top}
+	if sub := code.child(nsSAMLP, "StatusCode"); sub != nil {
+		e.SubStatusCode = sub.attrValue("Value")
+	}
+	if m := status.child(nsSAMLP, "StatusMessage"); m != nil {
+		e.StatusMessage = m.trimmedText()
+	}
+	e.Message = fmt.Sprintf("the IdP refused the login with status %s", shortStatus(top))
+	if e.SubStatusCode != "" {
+		e.Message += " / " + shortStatus(e.SubStatusCode)
+	}
+	if e.StatusMessage != "" {
+		e.Message += fmt.Sprintf(" (%q)", e.StatusMessage)
+	}
+	switch shortStatus(e.SubStatusCode) {
+	case "NoPassive":
+		e.Message += ": the user has no session at the IdP and the request was passive"
+	case "AuthnFailed":
+		e.Message += ": the user could not authenticate at the IdP"
+	case "RequestDenied":
+		e.Message += ": the IdP denied the request (is the user assigned to this application?)"
+	case "InvalidNameIDPolicy":
+		e.Message += ": the IdP cannot produce the requested NameID format"
+	}
+	return e
+}
+
+func shortStatus(s string) string {
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func (v *validation) checkIssuer(iss *node, what string) error {
+	if f, ok := iss.attr("Format"); ok && f != NameIDFormatEntity {
+		return errorf(ReasonIssuerMismatch, "the %s's Issuer has Format %q, expected %q", what, f, NameIDFormatEntity)
+	}
+	got := iss.trimmedText()
+	if got != v.idp.EntityID {
+		return &Error{Reason: ReasonIssuerMismatch, Expected: v.idp.EntityID, Got: got,
+			Message: fmt.Sprintf("the %s was issued by %q, expected the configured IdP %q", what, got, v.idp.EntityID)}
+	}
+	return nil
+}
+
+func urlMismatch(r Reason, what, want, got string) *Error {
+	msg := fmt.Sprintf("%s is %q, but this service provider's endpoint is %q", what, got, want)
+	ws, gs := strings.SplitN(want, "://", 2), strings.SplitN(got, "://", 2)
+	if len(ws) == 2 && len(gs) == 2 && ws[1] == gs[1] && ws[0] != gs[0] {
+		msg += fmt.Sprintf("; only the scheme differs (%s vs %s): usually a reverse proxy terminating TLS, or an IdP configured with the wrong URL; check the base URL and the ACS URL registered at the IdP", gs[0], ws[0])
+	} else if strings.EqualFold(want, got) {
+		msg += "; they differ only in letter case"
+	} else {
+		msg += "; check the ACS URL registered at the IdP against this SP's metadata"
+	}
+	return &Error{Reason: r, Expected: want, Got: got, Message: msg}
+}
+
+// bearer finds a bearer SubjectConfirmation satisfying SAML Profiles
+// 4.1.4.2 and returns its InResponseTo and NotOnOrAfter.
+func (v *validation) bearer(subj *node, respIRT string) (string, time.Time, error) {
+	var firstErr error
+	for sc := subj.first; sc != nil; sc = sc.next {
+		if !sc.is(nsSAML, "SubjectConfirmation") || sc.attrValue("Method") != confirmationBearer {
+			continue
+		}
+		irt, end, err := v.confirmation(sc, respIRT)
+		if err == nil {
+			return irt, end, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", time.Time{}, firstErr
+	}
+	return "", time.Time{}, errorf(ReasonNoBearer, "the Subject has no SubjectConfirmation with Method %q (SAML Profiles 4.1.4.2)", confirmationBearer)
+}
+
+func (v *validation) confirmation(sc *node, respIRT string) (string, time.Time, error) {
+	scd := sc.child(nsSAML, "SubjectConfirmationData")
+	if scd == nil {
+		return "", time.Time{}, errorf(ReasonNoBearer, "the bearer SubjectConfirmation has no SubjectConfirmationData")
+	}
+	rcpt, ok := scd.attr("Recipient")
+	if !ok {
+		return "", time.Time{}, &Error{Reason: ReasonRecipientMismatch, Expected: v.sp.ACSURL, Message: fmt.Sprintf("the bearer SubjectConfirmationData has no Recipient; expected %q", v.sp.ACSURL)}
+	}
+	if rcpt != v.sp.ACSURL {
+		return "", time.Time{}, urlMismatch(ReasonRecipientMismatch, "the Recipient of the assertion", v.sp.ACSURL, rcpt)
+	}
+	if _, ok := scd.attr("NotOnOrAfter"); !ok {
+		return "", time.Time{}, errorf(ReasonNoBearer, "the bearer SubjectConfirmationData has no NotOnOrAfter (SAML Profiles 4.1.4.2)")
+	}
+	end, err := v.window("SubjectConfirmationData", scd.attrValue("NotBefore"), scd.attrValue("NotOnOrAfter"))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	irt := scd.attrValue("InResponseTo")
+	if respIRT != "" && irt != "" && irt != respIRT {
+		return "", time.Time{}, &Error{Reason: ReasonInResponseToUnknown, Expected: respIRT, Got: irt,
+			Message: fmt.Sprintf("the Response answers %q but its SubjectConfirmationData answers %q", respIRT, irt)}
+	}
+	return irt, end, nil
+}
+
+// window checks now against [notBefore-skew, notOnOrAfter+skew).
+func (v *validation) window(what, notBefore, notOnOrAfter string) (time.Time, error) {
+	skew := v.st.skew
+	var end time.Time
+	if notBefore != "" {
+		nb, err := parseTime(notBefore)
+		if err != nil {
+			return end, errorf(ReasonMalformed, "%s NotBefore %q is not a valid time", what, notBefore)
+		}
+		if v.now.Before(nb.Add(-skew)) {
+			diff := nb.Add(-skew).Sub(v.now)
+			return end, &Error{Reason: ReasonNotYetValid, ClockDiff: diff, Expected: nb.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
+				Message: fmt.Sprintf("the assertion is not valid yet: %s NotBefore is %s, this server's clock says %s, %s too early even with the allowed skew of %s; this server's clock is probably behind the IdP's (or the IdP's ahead)%s; check NTP on both",
+					what, nb.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), diff.Round(time.Second), skew, v.offsetHint())}
+		}
+	}
+	if notOnOrAfter != "" {
+		na, err := parseTime(notOnOrAfter)
+		if err != nil {
+			return end, errorf(ReasonMalformed, "%s NotOnOrAfter %q is not a valid time", what, notOnOrAfter)
+		}
+		if !v.now.Before(na.Add(skew)) {
+			diff := v.now.Sub(na.Add(skew))
+			return end, &Error{Reason: ReasonExpired, ClockDiff: diff, Expected: na.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
+				Message: fmt.Sprintf("the assertion expired: %s NotOnOrAfter is %s, this server's clock says %s, %s too late even with the allowed skew of %s; either the response was delivered late (replayed, or the browser waited), or this server's clock is ahead of the IdP's (or the IdP's behind)%s; check NTP on both",
+					what, na.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), diff.Round(time.Second), skew, v.offsetHint())}
+		}
+		end = na
+	}
+	return end, nil
+}
+
+// offsetHint estimates the clock offset from the assertion's IssueInstant.
+func (v *validation) offsetHint() string {
+	if v.issued.IsZero() {
+		return ""
+	}
+	d := v.now.Sub(v.issued).Round(time.Second)
+	switch {
+	case d > time.Minute:
+		return fmt.Sprintf(" (the IdP dated the assertion %s before this server's clock: if it was just issued, this server's clock is about %s ahead)", d, d)
+	case d < -time.Minute:
+		return fmt.Sprintf(" (the IdP dated the assertion %s after this server's clock: this server's clock is about %s behind)", -d, -d)
+	}
+	return fmt.Sprintf(" (the assertion's IssueInstant is within %s of this server's clock)", max(d, -d)+time.Second)
+}
+
+func (v *validation) audience(cond *node) error {
+	restrictions := 0
+	for ar := cond.first; ar != nil; ar = ar.next {
+		if !ar.is(nsSAML, "AudienceRestriction") {
+			continue
+		}
+		restrictions++
+		ok := false
+		var seen []string
+		for au := ar.first; au != nil; au = au.next {
+			if au.is(nsSAML, "Audience") {
+				t := au.trimmedText()
+				if t == v.sp.EntityID {
+					ok = true
+					break
+				}
+				seen = append(seen, t)
+			}
+		}
+		if !ok {
+			return &Error{Reason: ReasonAudienceMismatch, Expected: v.sp.EntityID, Got: strings.Join(seen, " "),
+				Message: fmt.Sprintf("the assertion is meant for audience %q, not this service provider %q; the entity ID registered at the IdP must equal this SP's entity ID", strings.Join(seen, `", "`), v.sp.EntityID)}
+		}
+	}
+	if restrictions == 0 {
+		return &Error{Reason: ReasonAudienceMismatch, Expected: v.sp.EntityID,
+			Message: fmt.Sprintf("the assertion has no AudienceRestriction; SAML Profiles 4.1.4.2 requires one naming %q", v.sp.EntityID)}
+	}
+	return nil
+}
+
+func (v *validation) statements(as *node, a *Assertion) error {
+	authn := false
+	nattr := 0
+	for c := as.first; c != nil; c = c.next {
+		if c.is(nsSAML, "AttributeStatement") {
+			nattr += c.countChildren(nsSAML, "Attribute")
+		}
+	}
+	if nattr > 0 {
+		a.Attributes = make([]Attribute, 0, nattr)
+	}
+	for c := as.first; c != nil; c = c.next {
+		switch {
+		case c.is(nsSAML, "AuthnStatement"):
+			if authn {
+				continue
+			}
+			authn = true
+			a.SessionIndex = c.attrValue("SessionIndex")
+			if t, ok := c.attr("AuthnInstant"); ok {
+				at, err := parseTime(t)
+				if err != nil {
+					return errorf(ReasonMalformed, "AuthnInstant %q is not a valid time", t)
+				}
+				a.AuthnInstant = at
+			}
+			if t, ok := c.attr("SessionNotOnOrAfter"); ok {
+				st, err := parseTime(t)
+				if err != nil {
+					return errorf(ReasonMalformed, "SessionNotOnOrAfter %q is not a valid time", t)
+				}
+				if !v.now.Before(st.Add(v.st.skew)) {
+					return &Error{Reason: ReasonExpired, ClockDiff: v.now.Sub(st.Add(v.st.skew)),
+						Message: fmt.Sprintf("the IdP session ended at %s (SessionNotOnOrAfter), this server's clock says %s", st.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339))}
+				}
+				a.SessionNotOnOrAfter = st
+			}
+			if ac := c.child(nsSAML, "AuthnContext"); ac != nil {
+				if r := ac.child(nsSAML, "AuthnContextClassRef"); r != nil {
+					a.AuthnContextClassRef = r.trimmedText()
+				}
+			}
+		case c.is(nsSAML, "AttributeStatement"):
+			for at := c.first; at != nil; at = at.next {
+				if !at.is(nsSAML, "Attribute") {
+					continue
+				}
+				attr := Attribute{Name: at.attrValue("Name"), NameFormat: at.attrValue("NameFormat"), FriendlyName: at.attrValue("FriendlyName")}
+				nv := at.countChildren(nsSAML, "AttributeValue")
+				if nv > 0 {
+					attr.Values = make([]string, 0, nv)
+				}
+				for av := at.first; av != nil; av = av.next {
+					if av.is(nsSAML, "AttributeValue") {
+						attr.Values = append(attr.Values, av.textContent())
+					}
+				}
+				a.Attributes = append(a.Attributes, attr)
+			}
+		}
+	}
+	if !authn {
+		return errorf(ReasonMalformed, "the assertion has no AuthnStatement (SAML Profiles 4.1.4.2 requires one)")
+	}
+	return nil
+}
+
+// parseTime parses an xs:dateTime in UTC as SAML Core 1.3.3 requires.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == len(timeLayoutSAML) {
+		return time.Parse(timeLayoutSAML, s)
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}

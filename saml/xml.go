@@ -1,0 +1,710 @@
+package saml
+
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file holds Lanyard's own XML reader: one pass over the input into a
+// compact tree that keeps, per element, its namespace declarations (needed
+// for canonicalisation, XML-DSig) and its resolved namespace. It refuses what
+// SAML never needs and attackers love: DOCTYPE (hence DTDs, entities, XXE),
+// processing instructions, undeclared prefixes, duplicate attributes,
+// encodings other than UTF-8, and inputs deeper than a bound. Comments are
+// dropped, and the text around them is joined, exactly as canonical XML
+// without comments sees it: the value read is the value signed.
+
+const (
+	nsXML   = "http://www.w3.org/XML/1998/namespace"
+	nsXMLNS = "http://www.w3.org/2000/xmlns/"
+)
+
+type nodeKind uint8
+
+const (
+	kindElement nodeKind = iota
+	kindText
+)
+
+type xmlAttr struct {
+	prefix, local, space, value string
+}
+
+type nsDecl struct {
+	prefix, uri string
+}
+
+// node is an element or a text node of the tree. Text nodes use only text,
+// parent and next.
+type node struct {
+	kind                 nodeKind
+	prefix, local, space string
+	text                 string
+	attrs                []xmlAttr
+	ns                   []nsDecl
+	parent, first, last  *node
+	next                 *node
+}
+
+// document is a parsed XML document.
+type document struct {
+	root  *node
+	nodes []node
+	ids   []idEntry
+}
+
+type idEntry struct {
+	id string
+	el *node
+}
+
+// attr returns the value of the unqualified attribute local, and whether it
+// is present.
+func (n *node) attr(local string) (string, bool) {
+	for i := range n.attrs {
+		a := &n.attrs[i]
+		if a.local == local && a.space == "" {
+			return a.value, true
+		}
+	}
+	return "", false
+}
+
+func (n *node) attrValue(local string) string {
+	v, _ := n.attr(local)
+	return v
+}
+
+func (n *node) is(space, local string) bool {
+	return n.kind == kindElement && n.local == local && n.space == space
+}
+
+// child returns the first element child with the given name.
+func (n *node) child(space, local string) *node {
+	for c := n.first; c != nil; c = c.next {
+		if c.is(space, local) {
+			return c
+		}
+	}
+	return nil
+}
+
+// countChildren counts element children with the given name.
+func (n *node) countChildren(space, local string) int {
+	k := 0
+	for c := n.first; c != nil; c = c.next {
+		if c.is(space, local) {
+			k++
+		}
+	}
+	return k
+}
+
+// textContent returns the text of an element whose content is text only;
+// for mixed content it concatenates the direct text children.
+func (n *node) textContent() string {
+	if n.first != nil && n.first == n.last && n.first.kind == kindText {
+		return n.first.text
+	}
+	var b strings.Builder
+	for c := n.first; c != nil; c = c.next {
+		if c.kind == kindText {
+			b.WriteString(c.text)
+		}
+	}
+	return b.String()
+}
+
+// trimmedText returns textContent without surrounding XML whitespace.
+func (n *node) trimmedText() string {
+	return strings.Trim(n.textContent(), " \t\r\n")
+}
+
+// lookupNS resolves prefix in the scope of n ("" is the default namespace;
+// an empty result with ok means no default namespace).
+func (n *node) lookupNS(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return nsXML, true
+	}
+	for e := n; e != nil; e = e.parent {
+		for i := len(e.ns) - 1; i >= 0; i-- {
+			if e.ns[i].prefix == prefix {
+				return e.ns[i].uri, true
+			}
+		}
+	}
+	if prefix == "" {
+		return "", true
+	}
+	return "", false
+}
+
+// parseLimits bounds the parser.
+type parseLimits struct {
+	maxSize  int
+	maxDepth int
+	// context holds namespace declarations in scope around the document
+	// (for a decrypted fragment).
+	context []nsDecl
+}
+
+type parser struct {
+	s     string
+	pos   int
+	doc   *document
+	attrs []xmlAttr
+	nsbuf []nsDecl
+	stack []nsDecl // in-scope declarations, innermost last
+	lim   parseLimits
+	sb    []byte
+}
+
+func parseErr(format string, args ...any) *Error {
+	return errorf(ReasonMalformed, "the XML is not well-formed: "+format, args...)
+}
+
+// parseXML parses a complete document. The input must be UTF-8.
+func parseXML(data []byte, lim parseLimits) (*document, error) {
+	if lim.maxSize > 0 && len(data) > lim.maxSize {
+		return nil, errorf(ReasonTooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.maxSize)
+	}
+	if lim.maxDepth <= 0 {
+		lim.maxDepth = defaultMaxDepth
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		return nil, parseErr("the input is not valid UTF-8")
+	}
+	for _, c := range data {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return nil, parseErr("control character 0x%02x", c)
+		}
+	}
+	var s string
+	if bytes.IndexByte(data, '\r') >= 0 {
+		// XML 1.0 section 2.11: normalise line ends before parsing.
+		d := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		d = bytes.ReplaceAll(d, []byte("\r"), []byte("\n"))
+		s = string(d)
+	} else {
+		s = string(data)
+	}
+	lt := strings.Count(s, "<")
+	eq := strings.Count(s, "=")
+	p := &parser{
+		s:     s,
+		doc:   &document{nodes: make([]node, 0, 2*lt+2)},
+		attrs: make([]xmlAttr, 0, eq),
+		nsbuf: make([]nsDecl, 0, 8),
+		lim:   lim,
+	}
+	var ctx *node
+	if len(lim.context) > 0 {
+		// A synthetic parent holding the inherited declarations, so that
+		// canonicalisation and lookups see them.
+		ctx = &node{kind: kindElement, ns: lim.context}
+		p.stack = append(p.stack, lim.context...)
+	}
+	if err := p.parse(ctx); err != nil {
+		return nil, err
+	}
+	return p.doc, nil
+}
+
+func (p *parser) newNode() *node {
+	if len(p.doc.nodes) == cap(p.doc.nodes) {
+		// Cannot happen: capacity bounds the node count. Keep pointers
+		// valid regardless by refusing.
+		return nil
+	}
+	p.doc.nodes = p.doc.nodes[:len(p.doc.nodes)+1]
+	return &p.doc.nodes[len(p.doc.nodes)-1]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.s) && isSpace(p.s[p.pos]) {
+		p.pos++
+	}
+}
+
+func (p *parser) parse(ctx *node) error {
+	s := p.s
+	// Prolog: XML declaration, comments, whitespace.
+	if strings.HasPrefix(s, "<?xml") && len(s) > 5 && isSpace(s[5]) {
+		end := strings.Index(s, "?>")
+		if end < 0 {
+			return parseErr("unterminated XML declaration")
+		}
+		decl := s[5:end]
+		if i := strings.Index(decl, "encoding"); i >= 0 {
+			rest := strings.TrimLeft(decl[i+8:], " \t\n=")
+			if len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
+				q := rest[0]
+				if j := strings.IndexByte(rest[1:], q); j >= 0 {
+					enc := strings.ToLower(rest[1 : 1+j])
+					if enc != "utf-8" && enc != "utf8" && enc != "us-ascii" {
+						return parseErr("encoding %q is not supported, only UTF-8", rest[1:1+j])
+					}
+				}
+			}
+		}
+		p.pos = end + 2
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(s) {
+			return parseErr("no root element")
+		}
+		if s[p.pos] != '<' {
+			return parseErr("text before the root element")
+		}
+		if strings.HasPrefix(s[p.pos:], "<!--") {
+			if err := p.skipComment(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.checkMarkup(); err != nil {
+			return err
+		}
+		break
+	}
+	root, err := p.parseElement(ctx, 1)
+	if err != nil {
+		return err
+	}
+	p.doc.root = root
+	for {
+		p.skipSpace()
+		if p.pos >= len(s) {
+			break
+		}
+		if strings.HasPrefix(s[p.pos:], "<!--") {
+			if err := p.skipComment(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.checkMarkup(); err != nil {
+			return err
+		}
+		return parseErr("content after the root element")
+	}
+	return nil
+}
+
+// checkMarkup refuses DOCTYPE and processing instructions at p.pos.
+func (p *parser) checkMarkup() error {
+	r := p.s[p.pos:]
+	if strings.HasPrefix(r, "<!DOCTYPE") || strings.HasPrefix(r, "<!ENTITY") || strings.HasPrefix(r, "<!ELEMENT") || strings.HasPrefix(r, "<!ATTLIST") {
+		return errorf(ReasonDTDForbidden, "the document contains a DTD (<!DOCTYPE ...>); SAML messages never carry one and Lanyard refuses them (entity expansion, XXE)")
+	}
+	if strings.HasPrefix(r, "<?") {
+		return parseErr("processing instructions are not allowed")
+	}
+	if strings.HasPrefix(r, "<!") {
+		return parseErr("unexpected markup declaration")
+	}
+	return nil
+}
+
+func (p *parser) skipComment() error {
+	end := strings.Index(p.s[p.pos+4:], "-->")
+	if end < 0 {
+		return parseErr("unterminated comment")
+	}
+	p.pos += 4 + end + 3
+	return nil
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
+}
+
+func isNameStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+// readName reads a QName and splits it.
+func (p *parser) readName() (prefix, local string, err error) {
+	start := p.pos
+	if p.pos >= len(p.s) || !isNameStart(p.s[p.pos]) {
+		return "", "", parseErr("expected a name at offset %d", p.pos)
+	}
+	colon := -1
+	for p.pos < len(p.s) && isNameByte(p.s[p.pos]) {
+		if p.s[p.pos] == ':' {
+			if colon >= 0 {
+				return "", "", parseErr("name with two colons at offset %d", start)
+			}
+			colon = p.pos
+		}
+		p.pos++
+	}
+	name := p.s[start:p.pos]
+	if colon < 0 {
+		return "", name, nil
+	}
+	prefix, local = name[:colon-start], name[colon-start+1:]
+	if prefix == "" || local == "" || !isNameStart(local[0]) {
+		return "", "", parseErr("invalid qualified name %q", name)
+	}
+	return prefix, local, nil
+}
+
+func (p *parser) lookup(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return nsXML, true
+	}
+	for i := len(p.stack) - 1; i >= 0; i-- {
+		if p.stack[i].prefix == prefix {
+			return p.stack[i].uri, true
+		}
+	}
+	if prefix == "" {
+		return "", true
+	}
+	return "", false
+}
+
+// parseElement parses an element starting at p.pos ('<').
+func (p *parser) parseElement(parent *node, depth int) (*node, error) {
+	if depth > p.lim.maxDepth {
+		return nil, errorf(ReasonTooLarge, "the XML is nested more than %d levels deep", p.lim.maxDepth)
+	}
+	s := p.s
+	p.pos++ // '<'
+	prefix, local, err := p.readName()
+	if err != nil {
+		return nil, err
+	}
+	n := p.newNode()
+	if n == nil {
+		return nil, parseErr("too many nodes")
+	}
+	n.kind = kindElement
+	n.prefix, n.local, n.parent = prefix, local, parent
+	attrStart := len(p.attrs)
+	nsStart := len(p.nsbuf)
+	stackMark := len(p.stack)
+	selfClose := false
+	for {
+		hadSpace := p.pos < len(s) && isSpace(s[p.pos])
+		p.skipSpace()
+		if p.pos >= len(s) {
+			return nil, parseErr("unterminated start tag <%s>", local)
+		}
+		c := s[p.pos]
+		if c == '>' {
+			p.pos++
+			break
+		}
+		if c == '/' {
+			if p.pos+1 >= len(s) || s[p.pos+1] != '>' {
+				return nil, parseErr("bad empty-element tag <%s>", local)
+			}
+			p.pos += 2
+			selfClose = true
+			break
+		}
+		if !hadSpace {
+			return nil, parseErr("missing space between attributes in <%s>", local)
+		}
+		ap, al, err := p.readName()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.pos >= len(s) || s[p.pos] != '=' {
+			return nil, parseErr("attribute %s without value", al)
+		}
+		p.pos++
+		p.skipSpace()
+		val, err := p.readAttrValue()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ap == "" && al == "xmlns":
+			if val == nsXML || val == nsXMLNS {
+				return nil, parseErr("reserved namespace bound to the default prefix")
+			}
+			p.nsbuf = append(p.nsbuf, nsDecl{"", val})
+		case ap == "xmlns":
+			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
+				return nil, parseErr("reserved prefix or namespace %q misused", al)
+			}
+			if val == "" {
+				return nil, parseErr("prefix %q undeclared with an empty namespace", al)
+			}
+			if al != "xml" {
+				p.nsbuf = append(p.nsbuf, nsDecl{al, val})
+			}
+		default:
+			p.attrs = append(p.attrs, xmlAttr{prefix: ap, local: al, value: val})
+		}
+	}
+	// Namespace declarations of this element: check duplicates, push.
+	decls := p.nsbuf[nsStart:len(p.nsbuf):len(p.nsbuf)]
+	for i := range decls {
+		for j := 0; j < i; j++ {
+			if decls[i].prefix == decls[j].prefix {
+				return nil, parseErr("namespace prefix %q declared twice on <%s>", decls[i].prefix, local)
+			}
+		}
+	}
+	n.ns = decls
+	p.stack = append(p.stack, decls...)
+	sp, ok := p.lookup(prefix)
+	if !ok {
+		return nil, parseErr("undeclared namespace prefix %q on <%s:%s>", prefix, prefix, local)
+	}
+	n.space = sp
+	attrs := p.attrs[attrStart:len(p.attrs):len(p.attrs)]
+	for i := range attrs {
+		a := &attrs[i]
+		if a.prefix != "" {
+			u, ok := p.lookup(a.prefix)
+			if !ok {
+				return nil, parseErr("undeclared namespace prefix %q on attribute %s:%s", a.prefix, a.prefix, a.local)
+			}
+			a.space = u
+		}
+		for j := 0; j < i; j++ {
+			if attrs[j].local == a.local && attrs[j].space == a.space {
+				return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+			}
+		}
+		if a.space == "" && (a.local == "ID" || a.local == "Id") || a.space == nsXML && a.local == "id" {
+			for _, e := range p.doc.ids {
+				if e.id == a.value {
+					return nil, errorf(ReasonDuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, e.el.local, local)
+				}
+			}
+			p.doc.ids = append(p.doc.ids, idEntry{a.value, n})
+		}
+	}
+	n.attrs = attrs
+	if parent != nil && parent.kind == kindElement && parent.local != "" {
+		if parent.last == nil {
+			parent.first = n
+		} else {
+			parent.last.next = n
+		}
+		parent.last = n
+	}
+	if selfClose {
+		p.stack = p.stack[:stackMark]
+		return n, nil
+	}
+	if err := p.parseContent(n, depth); err != nil {
+		return nil, err
+	}
+	// End tag.
+	p.pos += 2 // "</"
+	ep, el, err := p.readName()
+	if err != nil {
+		return nil, err
+	}
+	if ep != prefix || el != local {
+		return nil, parseErr("end tag </%s> does not match <%s>", el, local)
+	}
+	p.skipSpace()
+	if p.pos >= len(s) || s[p.pos] != '>' {
+		return nil, parseErr("bad end tag </%s>", el)
+	}
+	p.pos++
+	p.stack = p.stack[:stackMark]
+	return n, nil
+}
+
+// parseContent parses children until the matching "</" and leaves p.pos on it.
+func (p *parser) parseContent(n *node, depth int) error {
+	s := p.s
+	var text string // pending text, possibly joined across comments/CDATA
+	joined := false
+	flush := func() {
+		if joined {
+			text = string(p.sb)
+			joined = false
+		}
+		if text == "" {
+			return
+		}
+		t := p.newNode()
+		t.kind = kindText
+		t.text = text
+		t.parent = n
+		if n.last == nil {
+			n.first = t
+		} else {
+			n.last.next = t
+		}
+		n.last = t
+		text = ""
+	}
+	appendText := func(seg string) {
+		if seg == "" {
+			return
+		}
+		if !joined && text == "" {
+			text = seg
+			return
+		}
+		if !joined {
+			p.sb = append(p.sb[:0], text...)
+			joined = true
+		}
+		p.sb = append(p.sb, seg...)
+	}
+	for {
+		i := strings.IndexAny(s[p.pos:], "<&")
+		if i < 0 {
+			return parseErr("unterminated element <%s>", n.local)
+		}
+		if i > 0 {
+			seg := s[p.pos : p.pos+i]
+			if strings.Contains(seg, "]]>") {
+				return parseErr("']]>' in text")
+			}
+			appendText(seg)
+			p.pos += i
+		}
+		if s[p.pos] == '&' {
+			r, l, err := decodeEntity(s[p.pos:])
+			if err != nil {
+				return err
+			}
+			appendText(r)
+			p.pos += l
+			continue
+		}
+		rest := s[p.pos:]
+		switch {
+		case strings.HasPrefix(rest, "</"):
+			flush()
+			return nil
+		case strings.HasPrefix(rest, "<!--"):
+			if err := p.skipComment(); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "<![CDATA["):
+			end := strings.Index(rest[9:], "]]>")
+			if end < 0 {
+				return parseErr("unterminated CDATA section")
+			}
+			appendText(rest[9 : 9+end])
+			p.pos += 9 + end + 3
+		case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
+			return p.checkMarkup()
+		default:
+			flush()
+			if _, err := p.parseElement(n, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decodeEntity decodes the reference at the start of s; it returns the
+// replacement text and the length consumed.
+func decodeEntity(s string) (string, int, error) {
+	end := strings.IndexByte(s, ';')
+	if end < 2 || end > 12 {
+		return "", 0, parseErr("bad entity or character reference")
+	}
+	name := s[1:end]
+	switch name {
+	case "lt":
+		return "<", end + 1, nil
+	case "gt":
+		return ">", end + 1, nil
+	case "amp":
+		return "&", end + 1, nil
+	case "quot":
+		return "\"", end + 1, nil
+	case "apos":
+		return "'", end + 1, nil
+	}
+	if name[0] != '#' {
+		return "", 0, errorf(ReasonDTDForbidden, "the document uses the entity &%s; which only a DTD could define; Lanyard refuses DTDs and entities", name)
+	}
+	var r rune
+	digits := name[1:]
+	base := rune(10)
+	if len(digits) > 0 && digits[0] == 'x' {
+		base = 16
+		digits = digits[1:]
+	}
+	if digits == "" {
+		return "", 0, parseErr("bad character reference &%s;", name)
+	}
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		var d rune
+		switch {
+		case c >= '0' && c <= '9':
+			d = rune(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = rune(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = rune(c-'A') + 10
+		default:
+			return "", 0, parseErr("bad character reference &%s;", name)
+		}
+		r = r*base + d
+		if r > utf8.MaxRune {
+			return "", 0, parseErr("bad character reference &%s;", name)
+		}
+	}
+	if !(r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF) {
+		return "", 0, parseErr("character reference &%s; is not an XML character", name)
+	}
+	return string(r), end + 1, nil
+}
+
+// readAttrValue reads a quoted attribute value and normalises it (XML 1.0
+// section 3.3.3: literal whitespace becomes a space, references decoded).
+func (p *parser) readAttrValue() (string, error) {
+	s := p.s
+	if p.pos >= len(s) || (s[p.pos] != '"' && s[p.pos] != '\'') {
+		return "", parseErr("attribute value not quoted")
+	}
+	q := s[p.pos]
+	p.pos++
+	end := strings.IndexByte(s[p.pos:], q)
+	if end < 0 {
+		return "", parseErr("unterminated attribute value")
+	}
+	raw := s[p.pos : p.pos+end]
+	p.pos += end + 1
+	if strings.IndexByte(raw, '<') >= 0 {
+		return "", parseErr("'<' in attribute value")
+	}
+	if strings.IndexAny(raw, "&\t\n\r") < 0 {
+		return raw, nil
+	}
+	b := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch c {
+		case '\t', '\n', '\r':
+			b = append(b, ' ')
+			i++
+		case '&':
+			r, l, err := decodeEntity(raw[i:])
+			if err != nil {
+				return "", err
+			}
+			b = append(b, r...)
+			i += l
+		default:
+			b = append(b, c)
+			i++
+		}
+	}
+	return string(b), nil
+}
