@@ -1,0 +1,442 @@
+// Package simplesamlphp starts a real SimpleSAMLphp Identity Provider for
+// tests: Debian's simplesamlphp package served by `php -S` on loopback, from
+// a configuration written into a temporary directory
+// (SIMPLESAMLPHP_CONFIG_DIR). It also drives the IdP's login form over HTTP.
+//
+// When PHP or SimpleSAMLphp is missing, Start skips the test with a clear
+// message, except in CI (CI=true) where a missing component is a failure.
+package simplesamlphp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"html"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// WWW is where Debian installs SimpleSAMLphp's public directory.
+const WWW = "/usr/share/simplesamlphp/www"
+
+// User is an account of the test IdP.
+type User struct {
+	Username   string
+	Password   string
+	Attributes map[string][]string
+}
+
+// SP is a Service Provider the IdP trusts (a saml20-sp-remote entry).
+type SP struct {
+	EntityID string
+	ACSURL   string
+	SLOURL   string // HTTP-Redirect SingleLogoutService; empty: none
+	// CertificatePEM is the SP's certificate: the IdP encrypts to it and
+	// checks signed AuthnRequests and LogoutRequests with it.
+	CertificatePEM string
+	// EncryptAssertion makes the IdP encrypt assertions to CertificatePEM.
+	EncryptAssertion bool
+	// SharedKeyAlgorithm for encrypted assertions (default AES-128-CBC),
+	// e.g. "http://www.w3.org/2001/04/xmlenc#aes256-cbc".
+	SharedKeyAlgorithm string
+	// ValidateAuthnRequest makes the IdP require signed AuthnRequests.
+	ValidateAuthnRequest bool
+	// NameIDFormat sent; default persistent... empty lets SimpleSAMLphp choose (transient).
+	NameIDFormat string
+	// NameIDAttribute names the user attribute used as the NameID value.
+	NameIDAttribute string
+	// AttributeNameFormat: "basic" (default) or "uri".
+	AttributeNameFormat string
+	// SignResponse and SignAssertion; nil keeps SimpleSAMLphp's default (both signed).
+	SignResponse, SignAssertion *bool
+}
+
+// IdP is a running SimpleSAMLphp.
+type IdP struct {
+	BaseURL     string // http://127.0.0.1:PORT
+	EntityID    string
+	MetadataURL string
+	CertPEM     string // the IdP's signing certificate
+	dir         string
+	mu          sync.Mutex
+	sps         map[string]SP
+}
+
+// Available reports whether PHP and SimpleSAMLphp are installed.
+func Available() error {
+	if _, err := exec.LookPath("php"); err != nil {
+		return fmt.Errorf("php not found (Debian packages: php-cli php-xml simplesamlphp)")
+	}
+	if _, err := os.Stat(filepath.Join(WWW, "saml2/idp/SSOService.php")); err != nil {
+		return fmt.Errorf("SimpleSAMLphp not found at %s (Debian package: simplesamlphp)", WWW)
+	}
+	out, err := exec.Command("php", "-m").Output()
+	if err != nil || !bytes.Contains(out, []byte("dom")) {
+		return fmt.Errorf("php has no DOM extension (Debian package: php-xml)")
+	}
+	return nil
+}
+
+// Require skips (or, in CI, fails) the test when SimpleSAMLphp is missing.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("SimpleSAMLphp is required in CI: %v; scripts/test.sh installs it", err)
+		}
+		tb.Skipf("skipping: %v; scripts/test.sh installs it", err)
+	}
+}
+
+// Start writes a configuration with the users and starts the IdP; it is
+// stopped when the test ends.
+func Start(tb testing.TB, users []User) *IdP {
+	tb.Helper()
+	Require(tb)
+	dir := tb.TempDir()
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	idp := &IdP{BaseURL: base, EntityID: base + "/saml2/idp/metadata.php", MetadataURL: base + "/saml2/idp/metadata.php", dir: dir, sps: map[string]SP{}}
+	for _, d := range []string{"config/metadata", "cert", "data", "tmp", "log"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	keyPEM, certPEM, err := testKeyPair("SimpleSAMLphp test IdP")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	idp.CertPEM = certPEM
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	write("cert/idp.pem", keyPEM)
+	write("cert/idp.crt", certPEM)
+	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata")))
+	write("config/authsources.php", authsourcesPHP(users))
+	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
+	write("config/metadata/saml20-sp-remote.php", "<?php\n")
+
+	cmd := exec.Command("php", "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", WWW)
+	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
+	logFile, err := os.Create(filepath.Join(dir, "log", "php-server.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start php -S: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logFile.Close()
+		if tb.Failed() {
+			for _, f := range []string{"log/php-server.log", "log/simplesamlphp.log"} {
+				if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
+					tb.Logf("SimpleSAMLphp %s (tail):\n%s", f, tail(b, 4000))
+				}
+			}
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(idp.MetadataURL)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("SimpleSAMLphp did not answer at %s within 15s: %v", idp.MetadataURL, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return idp
+}
+
+// Metadata fetches the IdP's metadata XML.
+func (i *IdP) Metadata(tb testing.TB) []byte {
+	tb.Helper()
+	resp, err := http.Get(i.MetadataURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("IdP metadata: status %d, %v", resp.StatusCode, err)
+	}
+	return b
+}
+
+// TrustSP adds or replaces a Service Provider; SimpleSAMLphp reads its
+// metadata files on every request, so no restart is needed.
+func (i *IdP) TrustSP(tb testing.TB, sp SP) {
+	tb.Helper()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.sps[sp.EntityID] = sp
+	var ids []string
+	for id := range i.sps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	b.WriteString("<?php\n")
+	for _, id := range ids {
+		b.WriteString(spRemotePHP(i.sps[id]))
+	}
+	if err := os.WriteFile(filepath.Join(i.dir, "config/metadata/saml20-sp-remote.php"), []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Form is an HTML form that auto-posts a SAML message to its action.
+type Form struct {
+	Action string
+	Fields url.Values
+}
+
+// Login follows a redirect chain that ends at the IdP's login form, logs in
+// as user with the client (which needs a cookie jar), and returns the form
+// that the IdP's answer page posts to the SP. startURL is usually the SP's
+// login URL or the IdP's SSO URL.
+func (i *IdP) Login(client *http.Client, startURL, username, password string) (*Form, error) {
+	resp, err := client.Get(startURL)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if f := findPostForm(body); f != nil && f.Fields.Get("SAMLResponse") != "" {
+		return f, nil // an IdP session exists: no form
+	}
+	state := regexp.MustCompile(`name="AuthState" value="([^"]*)"`).FindSubmatch(body)
+	if state == nil {
+		return nil, fmt.Errorf("no login form at %s (status %d): %s", resp.Request.URL, resp.StatusCode, tail(body, 600))
+	}
+	form := url.Values{"AuthState": {html.UnescapeString(string(state[1]))}, "username": {username}, "password": {password}}
+	loginURL := i.BaseURL + "/module.php/core/loginuserpass.php"
+	resp, err = client.PostForm(loginURL, form)
+	if err != nil {
+		return nil, err
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	f := findPostForm(body)
+	if f == nil {
+		if bytes.Contains(body, []byte(`name="AuthState"`)) {
+			return nil, fmt.Errorf("IdP refused the credentials of %q", username)
+		}
+		return nil, fmt.Errorf("IdP answered no SAML form (status %d): %s", resp.StatusCode, tail(body, 600))
+	}
+	return f, nil
+}
+
+// Post submits the form with the client, as the browser's auto-post would.
+func (f *Form) Post(client *http.Client) (*http.Response, error) {
+	return client.PostForm(f.Action, f.Fields)
+}
+
+var (
+	formRe  = regexp.MustCompile(`(?s)<form[^>]*method="post"[^>]*action="([^"]*)"|<form[^>]*action="([^"]*)"[^>]*method="post"`)
+	inputRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*name="([^"]*)"[^>]*value="([^"]*)"`)
+)
+
+// findPostForm extracts the auto-post form of a SimpleSAMLphp answer page.
+func findPostForm(body []byte) *Form {
+	m := formRe.FindSubmatch(body)
+	if m == nil {
+		return nil
+	}
+	action := string(m[1])
+	if action == "" {
+		action = string(m[2])
+	}
+	f := &Form{Action: html.UnescapeString(action), Fields: url.Values{}}
+	for _, in := range inputRe.FindAllSubmatch(body, -1) {
+		f.Fields.Add(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	if f.Fields.Get("SAMLResponse") == "" && f.Fields.Get("SAMLRequest") == "" {
+		return nil
+	}
+	return f
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// testKeyPair makes a throwaway RSA key and self-signed certificate: test
+// fixtures only, generated on every run.
+func testKeyPair(cn string) (keyPEM, certPEM string, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+}
+
+// php quotes s as a PHP single-quoted string literal.
+func php(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func phpBool(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func authsourcesPHP(users []User) string {
+	var b strings.Builder
+	b.WriteString("<?php\n$config = [\n  'admin' => ['core:AdminPassword'],\n  'users' => ['exampleauth:UserPass',\n")
+	for _, u := range users {
+		fmt.Fprintf(&b, "    %s => [", php(u.Username+":"+u.Password))
+		var names []string
+		for n := range u.Attributes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s => [", php(n))
+			for _, v := range u.Attributes[n] {
+				b.WriteString(php(v) + ", ")
+			}
+			b.WriteString("], ")
+		}
+		b.WriteString("],\n")
+	}
+	b.WriteString("  ],\n];\n")
+	return b.String()
+}
+
+func spRemotePHP(sp SP) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "$metadata[%s] = [\n", php(sp.EntityID))
+	fmt.Fprintf(&b, "  'AssertionConsumerService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => %s, 'index' => 0]],\n", php(sp.ACSURL))
+	if sp.SLOURL != "" {
+		fmt.Fprintf(&b, "  'SingleLogoutService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => %s]],\n", php(sp.SLOURL))
+	}
+	if sp.CertificatePEM != "" {
+		block, _ := pem.Decode([]byte(sp.CertificatePEM))
+		if block != nil {
+			fmt.Fprintf(&b, "  'certData' => %s,\n", php(encodeBase64(block.Bytes)))
+		}
+	}
+	fmt.Fprintf(&b, "  'assertion.encryption' => %s,\n", phpBool(sp.EncryptAssertion))
+	if sp.SharedKeyAlgorithm != "" {
+		fmt.Fprintf(&b, "  'sharedkey_algorithm' => %s,\n", php(sp.SharedKeyAlgorithm))
+	}
+	fmt.Fprintf(&b, "  'validate.authnrequest' => %s,\n", phpBool(sp.ValidateAuthnRequest))
+	fmt.Fprintf(&b, "  'validate.logout' => %s,\n", phpBool(sp.ValidateAuthnRequest))
+	if sp.NameIDFormat != "" {
+		fmt.Fprintf(&b, "  'NameIDFormat' => %s,\n", php(sp.NameIDFormat))
+	}
+	if sp.NameIDAttribute != "" {
+		fmt.Fprintf(&b, "  'simplesaml.nameidattribute' => %s,\n", php(sp.NameIDAttribute))
+	}
+	switch sp.AttributeNameFormat {
+	case "uri":
+		b.WriteString("  'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',\n")
+	case "", "basic":
+		b.WriteString("  'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',\n")
+	}
+	if sp.SignResponse != nil {
+		fmt.Fprintf(&b, "  'saml20.sign.response' => %s,\n", phpBool(*sp.SignResponse))
+	}
+	if sp.SignAssertion != nil {
+		fmt.Fprintf(&b, "  'saml20.sign.assertion' => %s,\n", phpBool(*sp.SignAssertion))
+	}
+	b.WriteString("];\n")
+	return b.String()
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+const configPHP = `<?php
+// Test configuration written by internal/simplesamlphp; not for production.
+$config = [
+  'baseurlpath' => %s,
+  'certdir' => %s,
+  'loggingdir' => %s,
+  'datadir' => %s,
+  'tempdir' => %s,
+  'secretsalt' => 'lanyard-test-salt-not-a-secret',
+  'auth.adminpassword' => 'lanyard-test-admin',
+  'technicalcontact_name' => 'Lanyard tests',
+  'technicalcontact_email' => 'tests@example.org',
+  'timezone' => 'UTC',
+  'logging.level' => SimpleSAML\Logger::DEBUG,
+  'logging.handler' => 'file',
+  'logging.logfile' => 'simplesamlphp.log',
+  'enable.saml20-idp' => true,
+  'session.cookie.secure' => false,
+  'session.cookie.samesite' => null,
+  'session.phpsession.cookiename' => 'SimpleSAMLSessionID',
+  'store.type' => 'phpsession',
+  'module.enable' => ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true],
+  'metadata.sources' => [['type' => 'flatfile', 'directory' => %s]],
+];
+`
+
+const idpHostedPHP = `<?php
+$metadata[%s] = [
+  'host' => '__DEFAULT__',
+  'privatekey' => 'idp.pem',
+  'certificate' => 'idp.crt',
+  'auth' => 'users',
+  'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'SingleLogoutServiceBinding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+];
+`
