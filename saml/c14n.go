@@ -67,41 +67,39 @@ func (w *c14nWriter) byte1(c byte) {
 	w.n++
 }
 
-func (w *c14nWriter) text(s string) {
-	for {
-		i := strings.IndexAny(s, "&<>\r")
-		if i < 0 {
-			w.str(s)
-			return
+// escText and escAttr mark the bytes canonical XML escapes in text and in
+// attribute values.
+var escText, escAttr [256]bool
+
+func init() {
+	for _, c := range "&<>\r" {
+		escText[c] = true
+	}
+	for _, c := range "&<\"\t\n\r" {
+		escAttr[c] = true
+	}
+}
+
+func (w *c14nWriter) text(s string) { w.escaped(s, &escText) }
+
+func (w *c14nWriter) attrText(s string) { w.escaped(s, &escAttr) }
+
+func (w *c14nWriter) escaped(s string, tab *[256]bool) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !tab[c] {
+			continue
 		}
-		w.str(s[:i])
-		switch s[i] {
+		w.str(s[start:i])
+		start = i + 1
+		switch c {
 		case '&':
 			w.str("&amp;")
 		case '<':
 			w.str("&lt;")
 		case '>':
 			w.str("&gt;")
-		case '\r':
-			w.str("&#xD;")
-		}
-		s = s[i+1:]
-	}
-}
-
-func (w *c14nWriter) attrText(s string) {
-	for {
-		i := strings.IndexAny(s, "&<\"\t\n\r")
-		if i < 0 {
-			w.str(s)
-			return
-		}
-		w.str(s[:i])
-		switch s[i] {
-		case '&':
-			w.str("&amp;")
-		case '<':
-			w.str("&lt;")
 		case '"':
 			w.str("&quot;")
 		case '\t':
@@ -111,8 +109,8 @@ func (w *c14nWriter) attrText(s string) {
 		case '\r':
 			w.str("&#xD;")
 		}
-		s = s[i+1:]
 	}
+	w.str(s[start:])
 }
 
 // renderedValue returns the namespace URI rendered in the output for prefix

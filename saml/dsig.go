@@ -103,7 +103,11 @@ func newTrustedKey(c *x509.Certificate) trustedKey {
 // stripSpace removes XML whitespace from base64 text (only copying when
 // needed).
 func stripSpace(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	i := 0
+	for i < len(s) && !isSpace(s[i]) {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
 	b := make([]byte, 0, len(s))

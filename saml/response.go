@@ -144,11 +144,14 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 // decodeB64Form decodes a base64 form value, tolerating line breaks and
 // spaces some IdPs (and form encodings of '+') introduce.
 func decodeB64Form(s string) ([]byte, error) {
-	s = stripSpace(s)
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	// The decoder skips CR and LF itself; strip other spaces only if needed.
 	n, err := base64.StdEncoding.Decode(b, []byte(s))
 	if err != nil {
-		return nil, err
+		n, err = base64.StdEncoding.Decode(b, []byte(stripSpace(s)))
+		if err != nil {
+			return nil, err
+		}
 	}
 	return b[:n], nil
 }

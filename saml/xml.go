@@ -561,7 +561,7 @@ func (p *parser) parseContent(n *node, depth int) error {
 		p.sb = append(p.sb, seg...)
 	}
 	for {
-		i := strings.IndexAny(s[p.pos:], "<&")
+		i := strings.IndexByte(s[p.pos:], '<')
 		if i < 0 {
 			return parseErr("unterminated element <%s>", n.local)
 		}
@@ -570,17 +570,21 @@ func (p *parser) parseContent(n *node, depth int) error {
 			if strings.Contains(seg, "]]>") {
 				return parseErr("']]>' in text")
 			}
-			appendText(seg)
-			p.pos += i
-		}
-		if s[p.pos] == '&' {
-			r, l, err := decodeEntity(s[p.pos:])
-			if err != nil {
-				return err
+			for {
+				j := strings.IndexByte(seg, '&')
+				if j < 0 {
+					appendText(seg)
+					break
+				}
+				appendText(seg[:j])
+				r, l, err := decodeEntity(seg[j:])
+				if err != nil {
+					return err
+				}
+				appendText(r)
+				seg = seg[j+l:]
 			}
-			appendText(r)
-			p.pos += l
-			continue
+			p.pos += i
 		}
 		rest := s[p.pos:]
 		switch {

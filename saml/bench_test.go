@@ -1,0 +1,22 @@
+package saml
+
+import (
+	"context"
+	"testing"
+)
+
+func BenchmarkValidateSignedAssertion(b *testing.B) {
+	e := newEnv(b)
+	e.sp.Replay = nil
+	e.sp.AllowUnsolicited = true
+	f := defaultFixture("okta")
+	f.inResponseTo = "-"
+	in := ResponseInput{SAMLResponse: b64(f.signedAssertion(b))}
+	b.SetBytes(int64(len(in.SAMLResponse)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.sp.ValidateResponse(context.Background(), e.idp, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
