@@ -193,8 +193,10 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 
 // memStore is a RequestStore and ReplayCache for tests.
 type testEnv struct {
-	sp  *ServiceProvider
-	idp *IdentityProvider
+	sp           *ServiceProvider
+	idp          *IdentityProvider
+	binding      string
+	idpOfRequest string
 }
 
 func newEnv(tb testing.TB) *testEnv {
@@ -220,19 +222,19 @@ func newEnv(tb testing.TB) *testEnv {
 		SLO:                 []Endpoint{{Binding: BindingHTTPRedirect, Location: "https://idp.example.com/slo"}},
 		SigningCertificates: []*x509.Certificate{idpCert2, idpCert, ecCert},
 	}
-	return &testEnv{sp: sp, idp: idp}
+	return &testEnv{sp: sp, idp: idp, binding: testBinding, idpOfRequest: testIdPEntity}
 }
 
 func (e *testEnv) pending(tb testing.TB) {
 	tb.Helper()
-	err := e.sp.Requests.Save(context.Background(), PendingRequest{ID: testReqID, ReturnTo: "/app/page?x=1", BrowserBinding: testBinding, IdPEntityID: testIdPEntity, Expires: testNow.Add(time.Minute)})
+	err := e.sp.Requests.Save(context.Background(), PendingRequest{ID: testReqID, ReturnTo: "/app/page?x=1", BrowserBinding: testBinding, IdPEntityID: e.idpOfRequest, Expires: testNow.Add(time.Minute)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 }
 
 func (e *testEnv) validate(xml string) (*Assertion, error) {
-	return e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: b64(xml), RelayState: "rs", BrowserBinding: testBinding})
+	return e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: b64(xml), RelayState: "rs", BrowserBinding: e.binding})
 }
 
 var _ sync.Once

@@ -140,7 +140,9 @@ func signXML(tb testing.TB, doc, id string, o sigOpts) string {
 		incl = fmt.Sprintf(`<ec:InclusiveNamespaces xmlns:ec="%s" PrefixList="%s"/>`, algExcC14N, o.prefixes)
 	}
 	uri := "#" + id
-	if o.refURI != "" {
+	if o.refURI == "empty" {
+		uri = ""
+	} else if o.refURI != "" {
 		uri = o.refURI
 	}
 	ki := ""
