@@ -1,0 +1,41 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// dashboardView is the data of the admin home page.
+type dashboardView struct {
+	Title       string
+	User        lanyard.User
+	Tenant      lanyard.Tenant
+	Tenants     []lanyard.Tenant
+	SessionEnds time.Time
+	CSRF        string
+}
+
+// handleAdminDashboard shows who is signed in and the tenants, with links to
+// their SP metadata. It runs behind requireAdmin.
+func (s *Server) handleAdminDashboard() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := adminFrom(r.Context())
+		tenants, err := s.store.Tenants(r.Context())
+		if err != nil {
+			s.renderError(w, r, fmt.Errorf("web: dashboard: list tenants: %w", err))
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
+			Title:       "Administration",
+			User:        auth.User,
+			Tenant:      auth.Tenant,
+			Tenants:     tenants,
+			SessionEnds: auth.Session.AbsExpiresAt,
+			CSRF:        session.CSRFToken(auth.Session),
+		})
+	})
+}

@@ -1,0 +1,410 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/password"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// neutralLoginRefusal is the one answer to a wrong login, a wrong password,
+// an inactive account and an account without the admin role, so that the
+// sign-in form reveals nothing about which accounts exist. The log and the
+// audit trail say precisely which.
+const neutralLoginRefusal = "Invalid username or password, or this account may not use the administrator login."
+
+// Audit actions and refusal reasons of the administrator login. The reasons
+// are stable codes: dashboards and alerts match them.
+const (
+	actionAdminLogin   = "admin.login"
+	actionAdminLockout = "admin.lockout"
+	actionLogout       = "logout"
+
+	reasonUnknownUser = "unknown_user"
+	reasonBadPassword = "bad_password"
+	reasonNotAdmin    = "not_admin"
+	reasonInactive    = "inactive"
+	reasonLocked      = "locked"
+	reasonNoPassword  = "no_password"
+	reasonThrottled   = "throttled"
+	reasonCSRF        = "csrf"
+)
+
+// loginMethodAdmin labels the break-glass login in metrics.
+const loginMethodAdmin = "admin_password"
+
+// loginNotices are the messages the sign-in page shows after a redirect,
+// chosen by a code so that a link cannot make the page say anything else.
+var loginNotices = map[string]string{
+	"password-changed": "Your password has been changed. Sign in with the new password.",
+}
+
+// adminLoginView is the data of the sign-in page.
+type adminLoginView struct {
+	Title      string
+	Notice     string
+	Error      string
+	CSRF       string
+	Username   string
+	Tenant     string
+	TenantOpen bool
+	Next       string
+}
+
+// handleAdminLoginForm shows the break-glass sign-in form, or sends an
+// administrator who is already signed in on to the admin pages.
+func (s *Server) handleAdminLoginForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.URL.Query().Get("next"))
+		if _, err := s.authenticateAdmin(r); err == nil {
+			redirect(w, r, cmp.Or(next, adminHome))
+			return
+		}
+		token, err := s.formToken(w, r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_login", adminLoginView{
+			Title:  "Administrator sign-in",
+			Notice: loginNotices[r.URL.Query().Get("notice")],
+			CSRF:   token,
+			Tenant: lanyard.DefaultTenantSlug,
+			Next:   next,
+		})
+	})
+}
+
+// adminLoginAttempt is one posted sign-in and what was learnt about it.
+type adminLoginAttempt struct {
+	login      string
+	tenantSlug string
+	client     string
+	userAgent  string
+	next       string
+
+	tenant     lanyard.Tenant // zero when the slug names no tenant
+	user       lanyard.User   // zero when the login names no account
+	accountKey string         // throttle key; "" when the tenant is unknown
+}
+
+// loginRefusal is why an attempt failed: a stable reason code and a detail
+// for the log and the audit trail, and the error the user sees.
+type loginRefusal struct {
+	reason string
+	detail string
+	shown  error
+	// counts is false for refusals that are not guesses (throttled
+	// attempts), which must not extend the block.
+	counts bool
+}
+
+// handleAdminLoginSubmit checks a break-glass sign-in. In order: the form's
+// anti-forgery checks, the client address throttle, the account throttle,
+// the password (always an argon2 verification, even for unknown accounts),
+// then the account's state and role. A success opens a session and
+// redirects; a refusal answers 4xx with the form and sets no session cookie.
+func (s *Server) handleAdminLoginSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if err := parseForm(r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		a := &adminLoginAttempt{
+			login:      strings.TrimSpace(r.PostFormValue("username")),
+			tenantSlug: strings.ToLower(strings.TrimSpace(r.PostFormValue("tenant"))),
+			client:     s.clientAddress(r),
+			userAgent:  r.UserAgent(),
+			next:       safeNext(r.PostFormValue("next")),
+		}
+		if a.tenantSlug == "" {
+			a.tenantSlug = lanyard.DefaultTenantSlug
+		}
+		if err := s.verifyFormToken(r); err != nil {
+			s.refuseAdminLogin(ctx, a, loginRefusal{reason: reasonCSRF, detail: err.Error(), shown: errCSRF})
+			s.renderErrorLink(w, r, err, &link{Href: loginURL(a.next), Text: "Reload the sign-in form"})
+			return
+		}
+		now := s.now()
+		refusal, err := s.checkAdminLogin(ctx, a, r.PostFormValue("password"), now)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if refusal != nil {
+			shown := s.refuseAdminLogin(ctx, a, *refusal)
+			s.renderLoginForm(w, r, a, shown)
+			return
+		}
+		s.acceptAdminLogin(w, r, a, now)
+	})
+}
+
+// checkAdminLogin decides an attempt. It returns a refusal, or nil when the
+// attempt succeeds (a.tenant and a.user are then set); an error only when
+// the store fails.
+func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw string, now time.Time) (*loginRefusal, error) {
+	// 1. Client address throttle: checked before any work on the password.
+	until, err := reopensAt(ctx, s.store, addressKey(a.client), addressFailureLimit, throttleWindow, now)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		return &loginRefusal{
+			reason: reasonThrottled,
+			detail: fmt.Sprintf("client address %s reached %d failed sign-ins within %s", a.client, addressFailureLimit, throttleWindow),
+			shown:  throttledError(minutesUntil(until, now), true),
+		}, nil
+	}
+
+	// 2. The tenant. An unknown one is answered like an unknown account.
+	tenant, err := s.store.Tenant(ctx, a.tenantSlug)
+	switch {
+	case errors.Is(err, lanyard.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("web: admin login: tenant %q: %w", a.tenantSlug, err)
+	default:
+		a.tenant = tenant
+		a.accountKey = accountKey(tenant.ID, a.login)
+	}
+
+	// 3. Account throttle, for unknown logins too, so that locking reveals
+	// nothing about which accounts exist.
+	if a.accountKey != "" {
+		until, err := s.accountReopensAt(ctx, a.accountKey, now)
+		if err != nil {
+			return nil, err
+		}
+		if !until.IsZero() {
+			return &loginRefusal{
+				reason: reasonThrottled,
+				detail: fmt.Sprintf("account is temporarily locked until %s after %d failed sign-ins", until.UTC().Format(time.RFC3339), accountFailureLimit),
+				shown:  throttledError(minutesUntil(until, now), false),
+			}, nil
+		}
+	}
+
+	// 4. The account.
+	if a.tenant.ID != 0 && a.login != "" {
+		user, err := s.store.UserByLogin(ctx, a.tenant.ID, a.login)
+		switch {
+		case errors.Is(err, lanyard.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("web: admin login: user %q: %w", a.login, err)
+		default:
+			a.user = user
+		}
+	}
+	neutral := &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: neutralLoginRefusal}
+
+	// 5. The password. Every path runs one argon2 verification, so the
+	// answer takes as long for an unknown account as for a wrong password.
+	switch {
+	case a.user.ID == 0:
+		_ = password.Verify(pw, s.dummyHash())
+		detail := fmt.Sprintf("no account %q in tenant %q", a.login, a.tenantSlug)
+		if a.tenant.ID == 0 {
+			detail = fmt.Sprintf("no tenant %q", a.tenantSlug)
+		}
+		return &loginRefusal{reason: reasonUnknownUser, detail: detail, shown: neutral, counts: true}, nil
+	case a.user.PasswordHash == "":
+		_ = password.Verify(pw, s.dummyHash())
+		return &loginRefusal{reason: reasonNoPassword, shown: neutral, counts: true,
+			detail: fmt.Sprintf("account has no password; set one with `lanyard admin reset-password %s`", a.login)}, nil
+	}
+	switch err := password.Verify(pw, a.user.PasswordHash); {
+	case errors.Is(err, password.ErrMismatch):
+		return &loginRefusal{reason: reasonBadPassword, detail: "wrong password", shown: neutral, counts: true}, nil
+	case err != nil:
+		// A stored hash Lanyard cannot read: treat it as no password.
+		return &loginRefusal{reason: reasonNoPassword, shown: neutral, counts: true,
+			detail: fmt.Sprintf("stored password hash is unusable (%v); set a new password with `lanyard admin reset-password %s`", err, a.login)}, nil
+	}
+
+	// 6. The account's state and role, told apart only in the log, except
+	// a lock, which the holder of the right password may learn about.
+	switch {
+	case a.user.Status != lanyard.StatusActive:
+		return &loginRefusal{reason: reasonInactive, detail: "account is " + string(a.user.Status), shown: neutral, counts: true}, nil
+	case a.user.Locked:
+		return &loginRefusal{reason: reasonLocked, detail: "account is locked by an administrator", counts: true,
+			shown: &lanyard.Error{Kind: lanyard.KindForbidden, Message: "This account is locked. Another administrator can unlock it."}}, nil
+	case !a.user.HasRole(lanyard.RoleAdmin):
+		return &loginRefusal{reason: reasonNotAdmin, detail: "account does not hold the admin role", shown: neutral, counts: true}, nil
+	}
+	return nil, nil
+}
+
+// accountReopensAt reports when an account may try again: after its lockout,
+// and once its recent failures are under the limit (which also covers two
+// nodes racing past the limit before either recorded the lockout).
+func (s *Server) accountReopensAt(ctx context.Context, key string, now time.Time) (time.Time, error) {
+	lockEnds, err := reopensAt(ctx, s.store, lockoutKey(key), 1, lockoutDuration, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	failuresAge, err := reopensAt(ctx, s.store, key, accountFailureLimit, throttleWindow, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if failuresAge.After(lockEnds) {
+		return failuresAge, nil
+	}
+	return lockEnds, nil
+}
+
+// refuseAdminLogin records a refusal: throttle counters, log, metrics and
+// audit trail; the failure that reaches the account limit also locks the
+// account. It returns the error to show, which is the lockout notice when
+// this failure caused one.
+func (s *Server) refuseAdminLogin(ctx context.Context, a *adminLoginAttempt, f loginRefusal) error {
+	now := s.now()
+	shown := f.shown
+	lockedNow := false
+	if f.counts {
+		if err := s.store.RecordFailure(ctx, addressKey(a.client), now); err != nil {
+			s.logger.Error("login failure not counted", "key", addressKey(a.client), "err", err)
+		}
+		if a.accountKey != "" {
+			lockedNow = s.countAccountFailure(ctx, a.accountKey, now)
+		}
+	}
+	s.metrics.loginAttempt(loginMethodAdmin, string(lanyard.OutcomeFailure), f.reason)
+	s.logger.Warn("administrator sign-in refused",
+		slog.String("reason", f.reason), slog.String("detail", f.detail),
+		slog.String("login", a.login), slog.String("tenant", a.tenantSlug), slog.String("client", a.client))
+	s.audit(ctx, lanyard.AuditEvent{
+		TenantID: a.tenant.ID,
+		Actor:    a.login,
+		Action:   actionAdminLogin,
+		Outcome:  lanyard.OutcomeFailure,
+		Reason:   f.reason,
+		UserID:   a.user.ID,
+		Subject:  a.login,
+		ClientIP: a.client,
+		Message:  f.detail,
+	})
+	if lockedNow {
+		minutes := int(lockoutDuration / time.Minute)
+		s.logger.Warn("account temporarily locked after failed sign-ins",
+			slog.String("login", a.login), slog.String("tenant", a.tenantSlug), slog.Int("minutes", minutes))
+		s.audit(ctx, lanyard.AuditEvent{
+			TenantID: a.tenant.ID,
+			Actor:    "system",
+			Action:   actionAdminLockout,
+			Outcome:  lanyard.OutcomeSuccess,
+			Reason:   reasonThrottled,
+			UserID:   a.user.ID,
+			Subject:  a.login,
+			ClientIP: a.client,
+			Message: fmt.Sprintf("account temporarily locked for %d minutes after %d failed sign-ins within %s",
+				minutes, accountFailureLimit, throttleWindow),
+		})
+		shown = throttledError(minutes, false)
+	}
+	return shown
+}
+
+// countAccountFailure records a failure of the account and, when it reaches
+// the limit, the lockout. It reports whether this failure locked it.
+func (s *Server) countAccountFailure(ctx context.Context, key string, now time.Time) bool {
+	if err := s.store.RecordFailure(ctx, key, now); err != nil {
+		s.logger.Error("login failure not counted", "key", key, "err", err)
+		return false
+	}
+	n, err := s.store.Failures(ctx, key, now.Add(-throttleWindow))
+	if err != nil {
+		s.logger.Error("login failures not counted", "key", key, "err", err)
+		return false
+	}
+	if n < accountFailureLimit {
+		return false
+	}
+	if err := s.store.RecordFailure(ctx, lockoutKey(key), now); err != nil {
+		// The failure count alone still blocks the account.
+		s.logger.Error("lockout not recorded", "key", key, "err", err)
+	}
+	return true
+}
+
+// renderLoginForm answers a refused attempt with the form again, the
+// message on it and the status of the refusal's kind; no session cookie.
+func (s *Server) renderLoginForm(w http.ResponseWriter, r *http.Request, a *adminLoginAttempt, shown error) {
+	token, err := s.formToken(w, r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, statusOf(shown), "admin_login", adminLoginView{
+		Title:      "Administrator sign-in",
+		Error:      lanyard.ErrorMessage(shown),
+		CSRF:       token,
+		Username:   a.login,
+		Tenant:     a.tenantSlug,
+		TenantOpen: a.tenantSlug != lanyard.DefaultTenantSlug,
+		Next:       a.next,
+	})
+}
+
+// acceptAdminLogin opens the session of a successful attempt and sends the
+// administrator on.
+func (s *Server) acceptAdminLogin(w http.ResponseWriter, r *http.Request, a *adminLoginAttempt, now time.Time) {
+	ctx := r.Context()
+	if err := s.store.ClearFailures(ctx, a.accountKey); err != nil {
+		s.logger.Error("login failures not cleared", "key", a.accountKey, "err", err)
+	}
+	// A session the browser held before signing in is ended rather than
+	// kept alongside: a fresh ID at every sign-in defeats session fixation.
+	if old := sessionID(r); old != "" {
+		s.endSession(ctx, old, "replaced by a new sign-in")
+	}
+	id, sess, err := s.sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})
+	if err != nil {
+		s.renderError(w, r, fmt.Errorf("web: admin login: %w", err))
+		return
+	}
+	if _, err := s.store.UpdateUser(ctx, a.user.ID, func(u *lanyard.User) error {
+		u.LastLoginAt = now.UTC()
+		return nil
+	}); err != nil {
+		s.logger.Error("last sign-in time not recorded", "user", a.user.ID, "err", err)
+	}
+	s.metrics.loginAttempt(loginMethodAdmin, string(lanyard.OutcomeSuccess), "")
+	s.logger.Info("administrator signed in", slog.String("login", a.user.Login), slog.String("tenant", a.tenant.Slug), slog.String("client", a.client))
+	s.audit(ctx, lanyard.AuditEvent{
+		TenantID: a.tenant.ID,
+		Actor:    a.user.Login,
+		Action:   actionAdminLogin,
+		Outcome:  lanyard.OutcomeSuccess,
+		UserID:   a.user.ID,
+		Subject:  a.user.Login,
+		ClientIP: a.client,
+		Message:  "signed in with a password (break-glass login)",
+	})
+	s.setSessionCookie(w, id, sess, now)
+	redirect(w, r, cmp.Or(a.next, adminHome))
+}
+
+// makeDummyHash hashes a random password with the default parameters: the
+// cost of verifying it matches that of a real account's hash.
+func makeDummyHash() string {
+	pw, err := password.Generate()
+	if err != nil {
+		pw = "lanyard-dummy-password"
+	}
+	h, err := password.Hash(pw)
+	if err != nil {
+		// Verify then fails fast on the malformed hash; only timing suffers.
+		return ""
+	}
+	return h
+}

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/password"
+)
+
+// maxResetTokenLength bounds the token field; real tokens are far shorter.
+const maxResetTokenLength = 256
+
+// resetView is the data of the "choose a new password" page.
+type resetView struct {
+	Title     string
+	Error     string
+	CSRF      string
+	Token     string
+	MinLength int
+}
+
+// errNoResetToken refuses a reset page opened without its token.
+var errNoResetToken = &lanyard.Error{
+	Kind:    lanyard.KindInvalid,
+	Message: "This password reset link is incomplete. Open the whole link you were given, or ask for a new one with `lanyard admin reset-password LOGIN`.",
+}
+
+// errResetUnavailable is the answer when the server was built without the
+// administration service.
+var errResetUnavailable = &lanyard.Error{
+	Kind:    lanyard.KindUnavailable,
+	Message: "Password reset is not available on this server. Run `lanyard admin reset-password LOGIN` on the server instead.",
+}
+
+// handleAdminResetForm shows the form of a password reset link. The token is
+// checked only when the form is sent, where it is consumed.
+func (s *Server) handleAdminResetForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if token == "" || len(token) > maxResetTokenLength {
+			s.renderError(w, r, errNoResetToken)
+			return
+		}
+		s.renderResetForm(w, r, http.StatusOK, token, "")
+	})
+}
+
+// handleAdminResetSubmit sets the new password through the administration
+// service, which consumes the token. Problems re-render the form with the
+// message; success sends the user to sign in.
+func (s *Server) handleAdminResetSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		token := r.PostFormValue("token")
+		if token == "" || len(token) > maxResetTokenLength {
+			s.renderError(w, r, errNoResetToken)
+			return
+		}
+		if err := s.verifyFormToken(r); err != nil {
+			s.renderErrorLink(w, r, err, &link{Href: "/admin/reset?token=" + url.QueryEscape(token), Text: "Reload the password form"})
+			return
+		}
+		if s.resetter == nil {
+			s.renderError(w, r, errResetUnavailable)
+			return
+		}
+		pw, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
+		if pw != confirm {
+			s.renderResetForm(w, r, http.StatusBadRequest, token, "The two passwords differ. Type the same new password in both fields.")
+			return
+		}
+		if err := password.Check(pw); err != nil {
+			s.renderResetForm(w, r, http.StatusBadRequest, token, sentence(err.Error()))
+			return
+		}
+		user, err := s.resetter.ConsumePasswordReset(r.Context(), token, pw)
+		if err != nil {
+			if lanyard.ErrorKind(err) == lanyard.KindInternal {
+				s.renderError(w, r, fmt.Errorf("web: password reset: %w", err))
+				return
+			}
+			s.logger.Info("password reset refused", "err", err, "client", s.clientAddress(r))
+			msg := lanyard.ErrorMessage(err)
+			if errors.Is(err, lanyard.ErrNotFound) {
+				msg = "This password reset link is invalid, already used or expired. Ask for a new one with `lanyard admin reset-password LOGIN`."
+			}
+			s.renderResetForm(w, r, statusOf(err), token, msg)
+			return
+		}
+		// Whoever knew the old password is signed out everywhere.
+		if _, err := s.sessions.EndAllForUser(r.Context(), user.ID); err != nil {
+			s.logger.Error("sessions not ended after password reset", "user", user.ID, "err", err)
+		}
+		s.logger.Info("password reset", "user", user.ID, "login", user.Login, "client", s.clientAddress(r))
+		redirect(w, r, "/admin/login?notice=password-changed")
+	})
+}
+
+func (s *Server) renderResetForm(w http.ResponseWriter, r *http.Request, status int, token, problem string) {
+	csrf, err := s.formToken(w, r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "admin_reset", resetView{
+		Title:     "Choose a new password",
+		Error:     problem,
+		CSRF:      csrf,
+		Token:     token,
+		MinLength: password.MinLength,
+	})
+}
+
+// sentence capitalises a lowercase error text for display.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}

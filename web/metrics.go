@@ -1,0 +1,92 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	loginAttempts *prometheus.CounterVec
+}
+
+// newMetrics registers the server's collectors, and the Go and process
+// collectors, in reg (a new registry when nil). Collectors the caller has
+// already registered are kept.
+func newMetrics(reg *prometheus.Registry, logger *slog.Logger) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanyard_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lanyard_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+		loginAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanyard_login_attempts_total",
+			Help: "Login attempts, by login method, outcome and refusal reason (\"none\" for successes).",
+		}, []string{"method", "outcome", "reason"}),
+	}
+	for _, c := range []prometheus.Collector{
+		m.requests, m.duration, m.loginAttempts,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if errors.As(err, &already) {
+				continue
+			}
+			logger.Error("metric not registered", "err", err)
+		}
+	}
+	return m
+}
+
+// handler serves the registry in the Prometheus exposition format.
+func (m *metrics) handler(logger *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// observeRequest counts one answered request. Unmatched requests share one
+// route label so that scanners cannot grow the label set.
+func (m *metrics) observeRequest(pattern, method string, status int, took time.Duration) {
+	route := pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(took.Seconds())
+}
+
+// loginAttempt counts one login attempt; reason is empty for a success.
+func (m *metrics) loginAttempt(method, outcome, reason string) {
+	if reason == "" {
+		reason = "none"
+	}
+	m.loginAttempts.WithLabelValues(method, outcome, reason).Inc()
+}

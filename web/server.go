@@ -1,0 +1,135 @@
+// Package web is Lanyard's HTTP server: health and metrics endpoints, the
+// break-glass administrator login, the admin UI and, later, the SAML
+// endpoints. Every route is listed in routes.go.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// Config is what the server needs from its caller (cmd/lanyard).
+type Config struct {
+	// BaseURL is the external base URL users reach Lanyard at. With https,
+	// cookies are marked Secure. Nil means http://localhost (development
+	// only: cookies are not Secure).
+	BaseURL *url.URL
+	// Logger receives request logs and error details. Nil discards them.
+	Logger *slog.Logger
+	// Store is the database. Required.
+	Store lanyard.Store
+	// Admin provides the administration use cases (password reset). Nil
+	// turns the password reset pages into an error page.
+	Admin PasswordResetter
+	// Registry receives Lanyard's metrics and is served at /metrics. Nil
+	// means the server makes its own.
+	Registry *prometheus.Registry
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// PasswordResetter consumes password reset tokens.
+type PasswordResetter interface {
+	ConsumePasswordReset(ctx context.Context, token, newPassword string) (lanyard.User, error)
+}
+
+// Server is Lanyard's HTTP handler. Create it with New, call SetReady once
+// the database is migrated, and Close on shutdown.
+type Server struct {
+	handler  http.Handler
+	logger   *slog.Logger
+	store    lanyard.Store
+	sessions *session.Manager
+	resetter PasswordResetter
+	metrics  *metrics
+	pages    *pages
+	now      func() time.Time
+
+	// secureCookies is true when BaseURL is https.
+	secureCookies bool
+	// crossOrigin refuses cross-site form posts (Sec-Fetch-Site, Origin).
+	crossOrigin *http.CrossOriginProtection
+	// clientAddress names the client of a request, for throttling and the
+	// audit trail. See remoteAddress.
+	clientAddress func(*http.Request) string
+	// dummyHash is verified against when an account has no usable hash, so
+	// that a refusal takes as long whether or not the account exists.
+	dummyHash func() string
+
+	ready atomic.Bool
+
+	janitorOnce sync.Once
+	stopJanitor context.CancelFunc
+	janitorDone chan struct{}
+}
+
+// New returns a server that answers /healthz at once and refuses logins
+// (503, "starting") until SetReady.
+func New(cfg Config) *Server {
+	s := &Server{
+		logger:        cfg.Logger,
+		store:         cfg.Store,
+		now:           cfg.Now,
+		clientAddress: remoteAddress,
+		dummyHash:     sync.OnceValue(makeDummyHash),
+		crossOrigin:   http.NewCrossOriginProtection(),
+		pages:         mustParsePages(),
+		janitorDone:   make(chan struct{}),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if cfg.Admin != nil {
+		s.resetter = cfg.Admin
+	}
+	if cfg.BaseURL != nil {
+		s.secureCookies = cfg.BaseURL.Scheme == "https"
+		if cfg.BaseURL.Host != "" {
+			// Behind a reverse proxy the Host header may not be the public
+			// one; the public origin is always a legitimate origin.
+			origin := cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+			if err := s.crossOrigin.AddTrustedOrigin(origin); err != nil {
+				s.logger.Warn("base URL is not a valid origin; cross-origin checks compare with the Host header only", "origin", origin, "err", err)
+			}
+		}
+	}
+	s.sessions = session.NewManager(cfg.Store, session.Options{Now: s.now})
+	s.metrics = newMetrics(cfg.Registry, s.logger)
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// SetReady opens the login endpoints and starts the background jobs. Call it
+// once the database is migrated and the server's dependencies are in place.
+func (s *Server) SetReady() {
+	s.ready.Store(true)
+	s.janitorOnce.Do(s.startJanitor)
+}
+
+// Close stops the background jobs and waits for them. It does not close the
+// store, which belongs to the caller.
+func (s *Server) Close() {
+	s.janitorOnce.Do(func() { close(s.janitorDone) }) // never started
+	if s.stopJanitor != nil {
+		s.stopJanitor()
+	}
+	<-s.janitorDone
+}

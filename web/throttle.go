@@ -1,0 +1,113 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// Password login throttling. Failures are counted in the store's
+// ThrottleStore, so every node of a cluster sees the same counts.
+const (
+	// throttleWindow is how far back failures count.
+	throttleWindow = 15 * time.Minute
+	// accountFailureLimit failures of one account within throttleWindow
+	// lock it for lockoutDuration.
+	accountFailureLimit = 5
+	lockoutDuration     = 15 * time.Minute
+	// addressFailureLimit failures from one client address within
+	// throttleWindow refuse it until they age out: this slows down an
+	// attacker spraying passwords across many accounts.
+	addressFailureLimit = 20
+	// throttleRetention is how long the janitor keeps failures: as long as
+	// the longest window that reads them.
+	throttleRetention = max(throttleWindow, lockoutDuration)
+	// reopenResolution is the precision of "try again in N minutes".
+	reopenResolution = 30 * time.Second
+)
+
+// accountKey names the failures of one account. Unknown logins get a key
+// too, so that they lock like real ones and lockouts reveal nothing.
+func accountKey(tenantID int64, login string) string {
+	return fmt.Sprintf("account:%d:%s", tenantID, strings.ToLower(login))
+}
+
+// lockoutKey names the record of an account's lockout: one entry at the
+// moment of the lockout, so the lock lasts lockoutDuration from then.
+func lockoutKey(account string) string { return "lockout:" + account }
+
+// addressKey names the failures of one client address.
+func addressKey(addr string) string { return "ip:" + addr }
+
+// remoteAddress is the client address of a request: the peer of the TCP
+// connection. Behind a reverse proxy that is the proxy; trusting
+// X-Forwarded-For from configured proxies plugs in here, as a replacement
+// for Server.clientAddress, so throttling and the audit trail follow.
+func remoteAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// reopensAt reports when key may try again: the zero time when fewer than
+// limit failures fall within window before now, else when the limit-th most
+// recent of them leaves the window. The store only counts, so that instant
+// is found by bisection, to reopenResolution, rounded up; this runs only for
+// blocked keys.
+func reopensAt(ctx context.Context, store lanyard.ThrottleStore, key string, limit int, window time.Duration, now time.Time) (time.Time, error) {
+	blockedSince := func(since time.Time) (bool, error) {
+		n, err := store.Failures(ctx, key, since)
+		if err != nil {
+			return false, fmt.Errorf("count login failures of %s: %w", key, err)
+		}
+		return n >= limit, nil
+	}
+	lo, hi := now.Add(-window), now
+	blocked, err := blockedSince(lo)
+	if err != nil || !blocked {
+		return time.Time{}, err
+	}
+	if blocked, err := blockedSince(hi); err != nil || blocked {
+		return now.Add(window), err
+	}
+	// Invariant: blocked counting from lo, not blocked counting from hi.
+	for hi.Sub(lo) > reopenResolution {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		blocked, err := blockedSince(mid)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if blocked {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi.Add(window), nil
+}
+
+// minutesUntil rounds the wait up to whole minutes, at least one.
+func minutesUntil(t, now time.Time) int {
+	m := int((t.Sub(now) + time.Minute - 1) / time.Minute)
+	return max(m, 1)
+}
+
+// throttledError is the refusal of a blocked account or address.
+func throttledError(minutes int, byAddress bool) error {
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	msg := fmt.Sprintf("Too many failed attempts; try again in %d %s.", minutes, unit)
+	if byAddress {
+		msg = fmt.Sprintf("Too many failed attempts from your network address; try again in %d %s.", minutes, unit)
+	}
+	return &lanyard.Error{Kind: lanyard.KindThrottled, Message: msg}
+}
