@@ -1,0 +1,178 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// This file holds the short-lived records: the replay cache, pending
+// AuthnRequests, one-time tokens and login failure counters. Each operation
+// is a single statement, atomic on its own.
+
+// MarkAssertionUsed records id until expires. It reports false when id was
+// already recorded and has not expired at now: a replay. An expired entry is
+// replaced in the same statement.
+func (d *DB) MarkAssertionUsed(ctx context.Context, id string, expires, now time.Time) (bool, error) {
+	res, err := d.writer().ExecContext(ctx,
+		`INSERT INTO replay_cache (id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE replay_cache.expires_at <= $3`,
+		id, toNanos(expires), toNanos(now))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: mark assertion used: %w", err)
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: mark assertion used: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PurgeReplay deletes entries expired at now and reports how many.
+func (d *DB) PurgeReplay(ctx context.Context, now time.Time) (int, error) {
+	return d.deleteCount(ctx, "purge replay cache", `DELETE FROM replay_cache WHERE expires_at <= $1`, toNanos(now))
+}
+
+// SavePendingRequest inserts r (CreatedAt is set when zero). ErrConflict
+// when the ID exists.
+func (d *DB) SavePendingRequest(ctx context.Context, r *lanyard.PendingRequest) error {
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = d.now()
+	}
+	r.CreatedAt, r.ExpiresAt = fromNanos(toNanos(r.CreatedAt)), fromNanos(toNanos(r.ExpiresAt))
+	err := d.write(ctx, true, func(q querier) error {
+		_, err := q.ExecContext(ctx,
+			`INSERT INTO pending_requests (id, tenant_id, idp_entity_id, return_to, binding, passive, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			r.ID, r.TenantID, r.IdPEntityID, r.ReturnTo, r.Binding, r.Passive, toNanos(r.CreatedAt), toNanos(r.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		if d.class(err) == ErrorUnique {
+			return conflict(err, "sqlstore.SavePendingRequest", "request %q already exists", r.ID)
+		}
+		return fmt.Errorf("sqlstore: save pending request: %w", err)
+	}
+	return nil
+}
+
+// TakePendingRequest returns and deletes the request, once: a second take,
+// or a take after expiry at now, is ErrNotFound. An expired request is
+// deleted too.
+func (d *DB) TakePendingRequest(ctx context.Context, id string, now time.Time) (lanyard.PendingRequest, error) {
+	const op = "sqlstore.TakePendingRequest"
+	var (
+		r                lanyard.PendingRequest
+		created, expires int64
+	)
+	err := d.writer().QueryRowContext(ctx,
+		`DELETE FROM pending_requests WHERE id = $1
+		RETURNING id, tenant_id, idp_entity_id, return_to, binding, passive, created_at, expires_at`, id).
+		Scan(&r.ID, &r.TenantID, &r.IdPEntityID, &r.ReturnTo, &r.Binding, &r.Passive, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lanyard.PendingRequest{}, notFound(op, "request %q not found or already answered", id)
+	}
+	if err != nil {
+		return lanyard.PendingRequest{}, fmt.Errorf("sqlstore: take pending request: %w", err)
+	}
+	r.CreatedAt, r.ExpiresAt = fromNanos(created), fromNanos(expires)
+	if !now.Before(r.ExpiresAt) {
+		return lanyard.PendingRequest{}, notFound(op, "request %q expired", id)
+	}
+	return r, nil
+}
+
+// PurgePendingRequests deletes requests expired at now and reports how many.
+func (d *DB) PurgePendingRequests(ctx context.Context, now time.Time) (int, error) {
+	return d.deleteCount(ctx, "purge pending requests", `DELETE FROM pending_requests WHERE expires_at <= $1`, toNanos(now))
+}
+
+// SaveToken inserts t (CreatedAt is set when zero). ErrConflict when the
+// hash exists.
+func (d *DB) SaveToken(ctx context.Context, t *lanyard.OneTimeToken) error {
+	const op = "sqlstore.SaveToken"
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = d.now()
+	}
+	t.CreatedAt, t.ExpiresAt = fromNanos(toNanos(t.CreatedAt)), fromNanos(toNanos(t.ExpiresAt))
+	err := d.write(ctx, true, func(q querier) error {
+		_, err := q.ExecContext(ctx,
+			`INSERT INTO one_time_tokens (hash, purpose, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			t.Hash, t.Purpose, t.UserID, toNanos(t.CreatedAt), toNanos(t.ExpiresAt))
+		return err
+	})
+	if err != nil {
+		switch d.class(err) {
+		case ErrorUnique:
+			return conflict(err, op, "token already exists")
+		case ErrorForeignKey:
+			return invalid(err, op, "user %d does not exist", t.UserID)
+		}
+		return fmt.Errorf("sqlstore: save token: %w", err)
+	}
+	return nil
+}
+
+// TakeToken returns and deletes the token of the purpose, once. ErrNotFound
+// when absent, already used, or expired at now (an expired token is deleted).
+func (d *DB) TakeToken(ctx context.Context, hash []byte, purpose string, now time.Time) (lanyard.OneTimeToken, error) {
+	const op = "sqlstore.TakeToken"
+	var (
+		t                lanyard.OneTimeToken
+		created, expires int64
+	)
+	err := d.writer().QueryRowContext(ctx,
+		`DELETE FROM one_time_tokens WHERE hash = $1 AND purpose = $2
+		RETURNING hash, purpose, user_id, created_at, expires_at`, hash, purpose).
+		Scan(&t.Hash, &t.Purpose, &t.UserID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lanyard.OneTimeToken{}, notFound(op, "link not found or already used")
+	}
+	if err != nil {
+		return lanyard.OneTimeToken{}, fmt.Errorf("sqlstore: take token: %w", err)
+	}
+	t.CreatedAt, t.ExpiresAt = fromNanos(created), fromNanos(expires)
+	if !now.Before(t.ExpiresAt) {
+		return lanyard.OneTimeToken{}, notFound(op, "link expired")
+	}
+	return t, nil
+}
+
+// RecordFailure adds a failure for key at time at.
+func (d *DB) RecordFailure(ctx context.Context, key string, at time.Time) error {
+	_, err := d.writer().ExecContext(ctx,
+		`INSERT INTO login_failures (throttle_key, failed_at) VALUES ($1, $2)`, key, toNanos(at))
+	if err != nil {
+		return fmt.Errorf("sqlstore: record failure: %w", err)
+	}
+	return nil
+}
+
+// Failures counts the failures for key at or after since.
+func (d *DB) Failures(ctx context.Context, key string, since time.Time) (int, error) {
+	var n int
+	err := d.reader().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM login_failures WHERE throttle_key = $1 AND failed_at >= $2`, key, toNanos(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count failures: %w", err)
+	}
+	return n, nil
+}
+
+// ClearFailures forgets the failures for key (after a success).
+func (d *DB) ClearFailures(ctx context.Context, key string) error {
+	if _, err := d.writer().ExecContext(ctx, `DELETE FROM login_failures WHERE throttle_key = $1`, key); err != nil {
+		return fmt.Errorf("sqlstore: clear failures: %w", err)
+	}
+	return nil
+}
+
+// PurgeFailures forgets failures older than before and reports how many.
+func (d *DB) PurgeFailures(ctx context.Context, before time.Time) (int, error) {
+	return d.deleteCount(ctx, "purge failures", `DELETE FROM login_failures WHERE failed_at < $1`, toNanos(before))
+}

@@ -1,0 +1,149 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCache keeps one prepared statement per pool and query text, so a
+// query is parsed and planned once per connection rather than once per call.
+// A nil *stmtCache prepares nothing.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+func newStmtCache() *stmtCache {
+	return &stmtCache{stmts: map[stmtKey]*sql.Stmt{}}
+}
+
+// prepared returns the statement for query on pool, preparing it on first use.
+func (c *stmtCache) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{pool, query}
+	c.mu.Lock()
+	s, ok := c.stmts[key]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.stmts[key]; ok {
+		_ = s.Close()
+		return old, nil
+	}
+	c.stmts[key] = s
+	return s, nil
+}
+
+// lookup returns the statement for query on pool if it is prepared
+// already. A transaction must not prepare on the pool: on SQLite the
+// transaction holds the pool's only connection.
+func (c *stmtCache) lookup(pool *sql.DB, query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[stmtKey{pool, query}]
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, s := range c.stmts {
+		_ = s.Close()
+		delete(c.stmts, k)
+	}
+}
+
+// cachedDB runs queries on a pool through the statement cache.
+type cachedDB struct {
+	pool  *sql.DB
+	cache *stmtCache
+}
+
+func (q cachedDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.cache == nil {
+		return q.pool.ExecContext(ctx, query, args...)
+	}
+	s, err := q.cache.prepared(ctx, q.pool, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+func (q cachedDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if q.cache == nil {
+		return q.pool.QueryContext(ctx, query, args...)
+	}
+	s, err := q.cache.prepared(ctx, q.pool, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (q cachedDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if q.cache == nil {
+		return q.pool.QueryRowContext(ctx, query, args...)
+	}
+	s, err := q.cache.prepared(ctx, q.pool, query)
+	if err != nil {
+		// *sql.Row cannot be built with an error from outside database/sql:
+		// fall back to the unprepared query, which reports the same error.
+		return q.pool.QueryRowContext(ctx, query, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// cachedTx runs queries in a transaction, through the statements already
+// cached for the pool the transaction belongs to.
+type cachedTx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+	pool  *sql.DB
+}
+
+func (q cachedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	s := q.cache.lookup(q.pool, query)
+	if s == nil {
+		return nil
+	}
+	return q.tx.StmtContext(ctx, s)
+}
+
+func (q cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := q.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return q.tx.ExecContext(ctx, query, args...)
+}
+
+func (q cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := q.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return q.tx.QueryContext(ctx, query, args...)
+}
+
+func (q cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := q.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
+}

@@ -1,0 +1,439 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// userColumns are the columns of users read into a lanyard.User, qualified
+// with the alias u.
+const userColumns = `u.id, u.tenant_id, u.login, u.email, u.first_name, u.last_name, u.status, u.locked,
+	u.login_method, u.web_access, u.source, u.idp_sourced, u.password_hash, u.auto_login,
+	u.created_at, u.updated_at, u.last_login_at`
+
+func scanUser(r rowScanner, extra ...any) (lanyard.User, error) {
+	var (
+		u                           lanyard.User
+		status, method, source      string
+		created, updated, lastLogin int64
+	)
+	dest := []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &status, &u.Locked,
+		&method, &u.WebAccess, &source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
+		&created, &updated, &lastLogin}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return u, err
+	}
+	u.Status, u.LoginMethod, u.Source = lanyard.UserStatus(status), lanyard.LoginMethod(method), lanyard.UserSource(source)
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(created), fromNanos(updated), fromNanos(lastLogin)
+	return u, nil
+}
+
+// searchText is what UserFilter.Query searches: the login, email and names,
+// lower-cased, separated by the unit separator (PostgreSQL text holds no NUL).
+func searchText(u *lanyard.User) string {
+	return strings.ToLower(u.Login + "\x1f" + u.Email + "\x1f" + u.FirstName + "\x1f" + u.LastName)
+}
+
+// normalizeUserRoles makes u's roles what the store will read back.
+func normalizeUserRoles(u *lanyard.User) {
+	u.Roles = lanyard.NormalizeRoles(u.Roles)
+	if len(u.Roles) == 0 {
+		u.Roles = nil
+	}
+}
+
+// CreateUser inserts u with its roles and sets ID and timestamps (CreatedAt
+// is kept when set). Roles are normalized (lanyard.NormalizeRoles).
+// ErrConflict when the tenant already has the login, case-insensitively.
+func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
+	const op = "sqlstore.CreateUser"
+	normalizeUserRoles(u)
+	now := d.timestamp()
+	created := now
+	if !u.CreatedAt.IsZero() {
+		created = fromNanos(toNanos(u.CreatedAt))
+	}
+	var id int64
+	err := d.inTx(ctx, func(tx *DB) error {
+		err := tx.writer().QueryRowContext(ctx,
+			`INSERT INTO users (tenant_id, login, login_lower, email, email_lower, first_name, last_name,
+				search_text, status, locked, login_method, web_access, source, idp_sourced, password_hash,
+				auto_login, created_at, updated_at, last_login_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			RETURNING id`,
+			u.TenantID, u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName,
+			u.LastName, searchText(u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess,
+			string(u.Source), u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(created), toNanos(now),
+			toNanos(u.LastLoginAt)).Scan(&id)
+		if err != nil {
+			switch tx.class(err) {
+			case ErrorUnique:
+				return conflict(err, op, "login %q already exists in this tenant", u.Login)
+			case ErrorForeignKey:
+				return invalid(err, op, "tenant %d does not exist", u.TenantID)
+			}
+			return fmt.Errorf("sqlstore: create user %q: %w", u.Login, err)
+		}
+		return tx.insertRoles(ctx, id, u.Roles)
+	})
+	if err != nil {
+		return err
+	}
+	u.ID, u.CreatedAt, u.UpdatedAt = id, created, now
+	u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
+	return nil
+}
+
+func (d *DB) insertRoles(ctx context.Context, userID int64, roles []lanyard.RoleGrant) error {
+	for _, g := range roles {
+		_, err := d.writer().ExecContext(ctx,
+			`INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3)`, userID, g.Role, string(g.Source))
+		if err != nil {
+			return fmt.Errorf("sqlstore: grant role %q: %w", g.Role, err)
+		}
+	}
+	return nil
+}
+
+// userQuery reads users with their roles in a single query: one row per
+// role (or one row with NULL role for a user without roles).
+func (d *DB) userQuery(ctx context.Context, q querier, from string, args ...any) ([]lanyard.User, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+`, r.role, r.source FROM `+from, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []lanyard.User
+	for rows.Next() {
+		var role, source sql.NullString
+		u, err := scanUser(rows, &role, &source)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(out); n == 0 || out[n-1].ID != u.ID {
+			out = append(out, u)
+		}
+		if role.Valid {
+			last := &out[len(out)-1]
+			last.Roles = append(last.Roles, lanyard.RoleGrant{Role: role.String, Source: lanyard.RoleSource(source.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Sort in Go: SQL collations differ between engines and locales.
+	for i := range out {
+		normalizeUserRoles(&out[i])
+	}
+	return out, nil
+}
+
+// oneUser reads the single user selected by cond (on alias u).
+func (d *DB) oneUser(ctx context.Context, q querier, cond string, args ...any) (lanyard.User, bool, error) {
+	us, err := d.userQuery(ctx, q,
+		`users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE `+cond+``, args...)
+	if err != nil || len(us) == 0 {
+		return lanyard.User{}, false, err
+	}
+	return us[0], true, nil
+}
+
+// User returns the user with the ID. ErrNotFound.
+func (d *DB) User(ctx context.Context, id int64) (lanyard.User, error) {
+	u, ok, err := d.oneUser(ctx, d.reader(), `u.id = $1`, id)
+	if err != nil {
+		return u, fmt.Errorf("sqlstore: read user %d: %w", id, err)
+	}
+	if !ok {
+		return u, notFound("sqlstore.User", "user %d not found", id)
+	}
+	return u, nil
+}
+
+// UserByLogin finds a tenant's user by login, case-insensitively. ErrNotFound.
+func (d *DB) UserByLogin(ctx context.Context, tenantID int64, login string) (lanyard.User, error) {
+	u, ok, err := d.oneUser(ctx, d.reader(), `u.tenant_id = $1 AND u.login_lower = $2`,
+		tenantID, strings.ToLower(strings.TrimSpace(login)))
+	if err != nil {
+		return u, fmt.Errorf("sqlstore: read user %q: %w", login, err)
+	}
+	if !ok {
+		return u, notFound("sqlstore.UserByLogin", "user %q not found", login)
+	}
+	return u, nil
+}
+
+// UserByLink finds the user linked to the identity. ErrNotFound.
+func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID string) (lanyard.User, error) {
+	u, ok, err := d.oneUser(ctx, d.reader(),
+		`u.id = (SELECT user_id FROM user_links WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3)`,
+		tenantID, idpEntityID, nameID)
+	if err != nil {
+		return u, fmt.Errorf("sqlstore: read user by link: %w", err)
+	}
+	if !ok {
+		return u, notFound("sqlstore.UserByLink", "no account is linked to %q", nameID)
+	}
+	return u, nil
+}
+
+// UsersByEmail lists a tenant's users with the email, case-insensitively,
+// by login.
+func (d *DB) UsersByEmail(ctx context.Context, tenantID int64, email string) ([]lanyard.User, error) {
+	us, err := d.userQuery(ctx, d.reader(),
+		`users u LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE u.tenant_id = $1 AND u.email_lower = $2 ORDER BY u.login_lower, u.id`,
+		tenantID, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read users by email: %w", err)
+	}
+	return us, nil
+}
+
+// where builds a WHERE clause with numbered placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition; each %d in cond becomes the placeholder of the
+// next argument.
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.ReplaceAll(cond, "%d", fmt.Sprint(len(w.args))))
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// likeEscape escapes the LIKE wildcards of s for ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func userFilter(f lanyard.UserFilter) *where {
+	w := &where{}
+	if f.TenantID != 0 {
+		w.add(`u.tenant_id = $%d`, f.TenantID)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		w.add(`u.search_text LIKE $%d ESCAPE '\'`, "%"+likeEscape(strings.ToLower(q))+"%")
+	}
+	if f.Status != "" {
+		w.add(`u.status = $%d`, string(f.Status))
+	}
+	if f.Source != "" {
+		w.add(`u.source = $%d`, string(f.Source))
+	}
+	if f.LoginMethod != "" {
+		w.add(`u.login_method = $%d`, string(f.LoginMethod))
+	}
+	if f.Role != "" {
+		w.add(`EXISTS (SELECT 1 FROM user_roles fr WHERE fr.user_id = u.id AND fr.role = $%d)`, f.Role)
+	}
+	return w
+}
+
+// Users lists users matching f, ordered by tenant and login
+// (case-insensitively), with their roles.
+func (d *DB) Users(ctx context.Context, f lanyard.UserFilter) ([]lanyard.User, error) {
+	w := userFilter(f)
+	page := ""
+	if f.Limit > 0 {
+		w.args = append(w.args, f.Limit)
+		page = fmt.Sprintf(" LIMIT $%d", len(w.args))
+	}
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			// Both engines need a LIMIT before OFFSET; -1 is unlimited on
+			// SQLite, NULL on PostgreSQL, so use the largest count instead.
+			w.args = append(w.args, int64(1<<62))
+			page = fmt.Sprintf(" LIMIT $%d", len(w.args))
+		}
+		w.args = append(w.args, f.Offset)
+		page += fmt.Sprintf(" OFFSET $%d", len(w.args))
+	}
+	// The page of users is chosen in a subquery, then joined with the roles.
+	us, err := d.userQuery(ctx, d.reader(),
+		`(SELECT * FROM users u`+w.String()+` ORDER BY u.tenant_id, u.login_lower, u.id`+page+`) u
+		LEFT JOIN user_roles r ON r.user_id = u.id
+		ORDER BY u.tenant_id, u.login_lower, u.id`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	return us, nil
+}
+
+// CountUsers counts users matching f (Limit and Offset ignored).
+func (d *DB) CountUsers(ctx context.Context, f lanyard.UserFilter) (int, error) {
+	w := userFilter(f)
+	var n int
+	if err := d.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM users u`+w.String(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count users: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateUser reads the user, applies fn and writes the result, roles
+// included, in one transaction; fn may run more than once. The ID, tenant
+// and CreatedAt are kept; UpdatedAt is set. ErrNotFound; ErrConflict when
+// the new login is taken.
+func (d *DB) UpdateUser(ctx context.Context, id int64, fn func(*lanyard.User) error) (lanyard.User, error) {
+	const op = "sqlstore.UpdateUser"
+	var out lanyard.User
+	err := d.inTx(ctx, func(tx *DB) error {
+		q := tx.writer()
+		// Lock the user row first, then read it with its roles.
+		var locked int64
+		err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+tx.lockRow(), id).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(op, "user %d not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
+		}
+		u, _, err := tx.oneUser(ctx, q, `u.id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
+		}
+		before := slices.Clone(u.Roles)
+		tenantID, created := u.TenantID, u.CreatedAt
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.TenantID, u.CreatedAt, u.UpdatedAt = id, tenantID, created, tx.timestamp()
+		u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
+		normalizeUserRoles(&u)
+		_, err = q.ExecContext(ctx,
+			`UPDATE users SET login = $1, login_lower = $2, email = $3, email_lower = $4, first_name = $5,
+				last_name = $6, search_text = $7, status = $8, locked = $9, login_method = $10, web_access = $11,
+				source = $12, idp_sourced = $13, password_hash = $14, auto_login = $15, updated_at = $16,
+				last_login_at = $17
+			WHERE id = $18`,
+			u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
+			searchText(&u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess, string(u.Source),
+			u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(u.UpdatedAt), toNanos(u.LastLoginAt), id)
+		if err != nil {
+			if tx.class(err) == ErrorUnique {
+				return conflict(err, op, "login %q already exists in this tenant", u.Login)
+			}
+			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
+		}
+		if !slices.Equal(before, u.Roles) {
+			if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, id); err != nil {
+				return fmt.Errorf("sqlstore: update user %d roles: %w", id, err)
+			}
+			if err := tx.insertRoles(ctx, id, u.Roles); err != nil {
+				return err
+			}
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return lanyard.User{}, err
+	}
+	return out, nil
+}
+
+// DeleteUser removes the user with its links, roles, sessions and tokens
+// (the schema cascades). Audit events keep the user's ID. ErrNotFound.
+func (d *DB) DeleteUser(ctx context.Context, id int64) error {
+	res, err := d.writer().ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete user %d: %w", id, err)
+	}
+	if n, err := rowsAffected(res); err != nil {
+		return fmt.Errorf("sqlstore: delete user %d: %w", id, err)
+	} else if n == 0 {
+		return notFound("sqlstore.DeleteUser", "user %d not found", id)
+	}
+	return nil
+}
+
+// LinkUser records that the IdP identity belongs to the user.
+// ErrConflict when the identity is already linked (to anyone).
+func (d *DB) LinkUser(ctx context.Context, l lanyard.Link) error {
+	const op = "sqlstore.LinkUser"
+	created := l.CreatedAt
+	if created.IsZero() {
+		created = d.timestamp()
+	}
+	err := d.write(ctx, true, func(q querier) error {
+		_, err := q.ExecContext(ctx,
+			`INSERT INTO user_links (tenant_id, idp_entity_id, name_id, user_id, name_id_format, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			l.TenantID, l.IdPEntityID, l.NameID, l.UserID, l.NameIDFormat, toNanos(created))
+		return err
+	})
+	if err != nil {
+		switch d.class(err) {
+		case ErrorUnique:
+			return conflict(err, op, "identity %q of %q is already linked to an account", l.NameID, l.IdPEntityID)
+		case ErrorForeignKey:
+			return invalid(err, op, "user %d or tenant %d does not exist", l.UserID, l.TenantID)
+		}
+		return fmt.Errorf("sqlstore: link user %d: %w", l.UserID, err)
+	}
+	return nil
+}
+
+// Links lists the identities linked to a user, oldest first.
+func (d *DB) Links(ctx context.Context, userID int64) ([]lanyard.Link, error) {
+	rows, err := d.reader().QueryContext(ctx,
+		`SELECT tenant_id, user_id, idp_entity_id, name_id, name_id_format, created_at
+		FROM user_links WHERE user_id = $1 ORDER BY created_at, idp_entity_id, name_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list links: %w", err)
+	}
+	defer rows.Close()
+	var out []lanyard.Link
+	for rows.Next() {
+		var (
+			l       lanyard.Link
+			created int64
+		)
+		if err := rows.Scan(&l.TenantID, &l.UserID, &l.IdPEntityID, &l.NameID, &l.NameIDFormat, &created); err != nil {
+			return nil, fmt.Errorf("sqlstore: list links: %w", err)
+		}
+		l.CreatedAt = fromNanos(created)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list links: %w", err)
+	}
+	return out, nil
+}
+
+// Roles lists the distinct role names in use in a tenant, sorted.
+func (d *DB) Roles(ctx context.Context, tenantID int64) ([]string, error) {
+	rows, err := d.reader().QueryContext(ctx,
+		`SELECT DISTINCT r.role FROM user_roles r JOIN users u ON u.id = r.user_id
+		WHERE u.tenant_id = $1 ORDER BY r.role`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list roles: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, fmt.Errorf("sqlstore: list roles: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list roles: %w", err)
+	}
+	return out, nil
+}
