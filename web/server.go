@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/session"
 )
 
@@ -28,9 +29,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Store is the database. Required.
 	Store lanyard.Store
-	// Admin provides the administration use cases (password reset). Nil
-	// turns the password reset pages into an error page.
-	Admin PasswordResetter
+	// Admin runs the administration use cases (password reset). Nil makes
+	// the password reset pages say to use the CLI instead.
+	Admin *admin.Service
 	// Registry receives Lanyard's metrics and is served at /metrics. Nil
 	// means the server makes its own.
 	Registry *prometheus.Registry
@@ -38,8 +39,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// PasswordResetter consumes password reset tokens.
-type PasswordResetter interface {
+// passwordResetter is what the reset pages need of admin.Service; tests
+// of the pages alone may stand in for it.
+type passwordResetter interface {
 	ConsumePasswordReset(ctx context.Context, token, newPassword string) (lanyard.User, error)
 }
 
@@ -50,7 +52,7 @@ type Server struct {
 	logger   *slog.Logger
 	store    lanyard.Store
 	sessions *session.Manager
-	resetter PasswordResetter
+	resetter passwordResetter
 	metrics  *metrics
 	pages    *pages
 	now      func() time.Time
@@ -93,6 +95,8 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if cfg.Admin != nil {
+		// Only a non-nil pointer: a nil *admin.Service in the interface
+		// would not compare equal to nil.
 		s.resetter = cfg.Admin
 	}
 	if cfg.BaseURL != nil {

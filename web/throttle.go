@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
 )
 
 // Password login throttling. Failures are counted in the store's
@@ -31,10 +31,11 @@ const (
 	reopenResolution = 30 * time.Second
 )
 
-// accountKey names the failures of one account. Unknown logins get a key
-// too, so that they lock like real ones and lockouts reveal nothing.
+// accountKey names the failures of one account; admin.ConsumePasswordReset
+// clears the same key. Unknown logins get a key too, so that they lock like
+// real ones and lockouts reveal nothing.
 func accountKey(tenantID int64, login string) string {
-	return fmt.Sprintf("account:%d:%s", tenantID, strings.ToLower(login))
+	return admin.ThrottleAccountKey(tenantID, login)
 }
 
 // lockoutKey names the record of an account's lockout: one entry at the
