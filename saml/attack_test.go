@@ -182,7 +182,9 @@ func TestAttacks(t *testing.T) {
 
 		// Document structure.
 		{"duplicate IDs", mutate(signedAs, `<saml2p:Status>`, `<saml2p:Extensions><x:y xmlns:x="urn:x" ID="_asokta0001"/></saml2p:Extensions><saml2p:Status>`), nil, []Reason{ReasonDuplicateID}},
-		{"two assertions", func(t *testing.T) string { return head + status + origAs + strings.Replace(origAs, "_asokta0001", "_asokta0002", 1) + tail }, nil, []Reason{ReasonMultipleAssertions}},
+		{"two assertions", func(t *testing.T) string {
+			return head + status + origAs + strings.Replace(origAs, "_asokta0001", "_asokta0002", 1) + tail
+		}, nil, []Reason{ReasonMultipleAssertions}},
 		{"no assertion", func(t *testing.T) string { return head + status + tail }, nil, []Reason{ReasonNoAssertion}},
 		{"DOCTYPE", func(t *testing.T) string {
 			return strings.Replace(signedAs, "\n<saml2p:Response", "\n<!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>\n<saml2p:Response", 1)

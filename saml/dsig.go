@@ -373,5 +373,3 @@ func verifyRaw(pub crypto.PublicKey, alg sigAlg, digest, sig []byte) bool {
 	}
 	return false
 }
-
-
