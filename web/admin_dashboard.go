@@ -13,6 +13,7 @@ import (
 type dashboardView struct {
 	Title       string
 	User        lanyard.User
+	FullName    string
 	Tenant      lanyard.Tenant
 	Tenants     []lanyard.Tenant
 	SessionEnds time.Time
@@ -32,6 +33,7 @@ func (s *Server) handleAdminDashboard() http.Handler {
 		s.render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
 			Title:       "Administration",
 			User:        auth.User,
+			FullName:    auth.User.FullName(),
 			Tenant:      auth.Tenant,
 			Tenants:     tenants,
 			SessionEnds: auth.Session.AbsExpiresAt,

@@ -244,22 +244,16 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 	return nil, nil
 }
 
-// accountReopensAt reports when an account may try again: after its lockout,
-// and once its recent failures are under the limit (which also covers two
-// nodes racing past the limit before either recorded the lockout).
+// accountReopensAt reports when an account may try again: after its
+// lockout, or, when no lockout was recorded (two nodes racing past the limit
+// before either recorded it, or the record failed), once its recent failures
+// are under the limit.
 func (s *Server) accountReopensAt(ctx context.Context, key string, now time.Time) (time.Time, error) {
 	lockEnds, err := reopensAt(ctx, s.store, lockoutKey(key), 1, lockoutDuration, now)
-	if err != nil {
-		return time.Time{}, err
+	if err != nil || !lockEnds.IsZero() {
+		return lockEnds, err
 	}
-	failuresAge, err := reopensAt(ctx, s.store, key, accountFailureLimit, throttleWindow, now)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if failuresAge.After(lockEnds) {
-		return failuresAge, nil
-	}
-	return lockEnds, nil
+	return reopensAt(ctx, s.store, key, accountFailureLimit, throttleWindow, now)
 }
 
 // refuseAdminLogin records a refusal: throttle counters, log, metrics and

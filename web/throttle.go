@@ -27,8 +27,10 @@ const (
 	// throttleRetention is how long the janitor keeps failures: as long as
 	// the longest window that reads them.
 	throttleRetention = max(throttleWindow, lockoutDuration)
-	// reopenResolution is the precision of "try again in N minutes".
-	reopenResolution = 30 * time.Second
+	// reopenResolution is the precision of the instant behind "try again
+	// in N minutes": about ten counting queries over a 15-minute window,
+	// run only for blocked attempts, which cost no argon2.
+	reopenResolution = time.Second
 )
 
 // accountKey names the failures of one account; admin.ConsumePasswordReset
@@ -60,8 +62,8 @@ func remoteAddress(r *http.Request) string {
 // reopensAt reports when key may try again: the zero time when fewer than
 // limit failures fall within window before now, else when the limit-th most
 // recent of them leaves the window. The store only counts, so that instant
-// is found by bisection, to reopenResolution, rounded up; this runs only for
-// blocked keys.
+// is found by bisection, to reopenResolution; this runs only for blocked
+// keys.
 func reopensAt(ctx context.Context, store lanyard.ThrottleStore, key string, limit int, window time.Duration, now time.Time) (time.Time, error) {
 	blockedSince := func(since time.Time) (bool, error) {
 		n, err := store.Failures(ctx, key, since)
@@ -91,7 +93,9 @@ func reopensAt(ctx context.Context, store lanyard.ThrottleStore, key string, lim
 			hi = mid
 		}
 	}
-	return hi.Add(window), nil
+	// lo is at most a resolution before the instant: the wait may be
+	// reported that much short, never long.
+	return lo.Add(window), nil
 }
 
 // minutesUntil rounds the wait up to whole minutes, at least one.
