@@ -62,7 +62,8 @@ func (tab *settingTable[T]) knownKeys() []string {
 // reports every problem (malformed pair, unknown or repeated key, bad value)
 // in v and returns the changes made, as "key: old → new".
 func (tab *settingTable[T]) apply(x *T, settings []string, v *lanyard.ValidationError) []string {
-	var changes, unknown []string
+	var changes []string
+	lastUnknown := -1 // index in v.Problems of the last unknown key
 	seen := map[string]bool{}
 	for _, kv := range settings {
 		key, value, ok := strings.Cut(kv, "=")
@@ -73,7 +74,7 @@ func (tab *settingTable[T]) apply(x *T, settings []string, v *lanyard.Validation
 		}
 		f, ok := tab.lookup(key)
 		if !ok {
-			unknown = append(unknown, key)
+			lastUnknown = len(v.Problems)
 			if s := closest(key, tab.knownKeys()); s != "" {
 				v.Add("unknown key %q (did you mean %q?)", key, s)
 			} else {
@@ -95,8 +96,8 @@ func (tab *settingTable[T]) apply(x *T, settings []string, v *lanyard.Validation
 			changes = append(changes, fmt.Sprintf("%s: %s → %s", f.key, show(before), show(after)))
 		}
 	}
-	if len(unknown) > 0 {
-		v.Add("known keys: %s", strings.Join(tab.knownKeys(), ", "))
+	if lastUnknown >= 0 {
+		v.Problems[lastUnknown] += "; known keys: " + strings.Join(tab.knownKeys(), ", ")
 	}
 	return changes
 }

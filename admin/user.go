@@ -305,3 +305,32 @@ func applyUserSettings(u lanyard.User, settings []string) (lanyard.User, []strin
 	}
 	return next, changes, v.Err()
 }
+
+// UserInfo is a user with what an administrator wants to see beside its
+// fields.
+type UserInfo struct {
+	User     lanyard.User
+	Tenant   lanyard.Tenant
+	Links    []lanyard.Link    // IdP identities linked to the account
+	Sessions []lanyard.Session // live sessions
+}
+
+// DescribeUser returns a user with its IdP links and live sessions.
+func (s *Service) DescribeUser(ctx context.Context, tenantSlug, login string) (UserInfo, error) {
+	t, err := s.Tenant(ctx, tenantSlug)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	u, err := s.userIn(ctx, t, login)
+	if err != nil {
+		return UserInfo{}, err
+	}
+	info := UserInfo{User: u, Tenant: t}
+	if info.Links, err = s.store.Links(ctx, u.ID); err != nil {
+		return UserInfo{}, fmt.Errorf("user %s: links: %w", u.Login, err)
+	}
+	if info.Sessions, err = s.store.UserSessions(ctx, u.ID, s.now()); err != nil {
+		return UserInfo{}, fmt.Errorf("user %s: sessions: %w", u.Login, err)
+	}
+	return info, nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/password"
+)
+
+func (a *app) adminCreate(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "USER [--tenant SLUG] [--generate]", "make USER an administrator with a password, creating the account if needed")
+	tenant := tenantFlag(fs)
+	generate := fs.Bool("generate", false, "generate a strong password and print it once")
+	fs.extra = "The password is read from the first line of standard input when it is not a\n" +
+		"terminal (echo \"$PW\" | lanyard admin create root), else prompted for twice.\n"
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		login := pos[0]
+		// Fail on an unknown tenant before asking for a password.
+		if _, err := svc.Tenant(ctx, *tenant); err != nil {
+			return err
+		}
+		var pw string
+		var err error
+		if *generate {
+			pw, err = password.Generate()
+		} else {
+			pw, err = a.readPassword(login)
+		}
+		if err != nil {
+			return err
+		}
+		u, created, err := svc.CreateAdmin(ctx, admin.ActorCLI, *tenant, login, pw)
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(a.stdout, "created administrator %s in tenant %s\n", u.Login, *tenant)
+		} else {
+			fmt.Fprintf(a.stdout, "user %s already existed in tenant %s: it is now an administrator and its password is set (login method %s kept)\n", u.Login, *tenant, u.LoginMethod)
+		}
+		if *generate {
+			fmt.Fprintf(a.stdout, "password: %s\n(shown only this once: store it in a password manager)\n", pw)
+		}
+		if u.Status != lanyard.StatusActive || u.Locked || !u.WebAccess {
+			fmt.Fprintf(a.stdout, "note: the account cannot log in yet (status %s, locked %s, web access %s); fix with: lanyard user set --tenant %s %s status=active locked=false web_access=true\n",
+				u.Status, yesNo(u.Locked), yesNo(u.WebAccess), *tenant, u.Login)
+		}
+		return nil
+	})
+}
+
+// readPassword reads the new password: the first line of stdin when it is
+// not a terminal, else typed twice without echo.
+func (a *app) readPassword(login string) (string, error) {
+	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		fmt.Fprintf(a.stderr, "Password for %s (at least %d characters): ", login, password.MinLength)
+		first, err := term.ReadPassword(fd)
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if err := password.Check(string(first)); err != nil {
+			return "", lanyard.Errorf(lanyard.KindInvalid, "%s", err.Error())
+		}
+		fmt.Fprint(a.stderr, "Again: ")
+		second, err := term.ReadPassword(fd)
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(first) != string(second) {
+			return "", lanyard.Errorf(lanyard.KindInvalid, "the two passwords differ; nothing was changed")
+		}
+		return string(first), nil
+	}
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", lanyard.Errorf(lanyard.KindInvalid, "no password on standard input: pipe one in (echo \"$PW\" | lanyard admin create USER) or use --generate")
+	}
+	return pw, nil
+}
+
+func (a *app) adminResetPassword(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "USER [--tenant SLUG] [--ttl 1h]", "print a one-time link with which an administrator sets a new password")
+	tenant := tenantFlag(fs)
+	ttl := fs.Duration("ttl", admin.DefaultResetTTL, "how long the link works (at most 168h)")
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		link, expires, err := svc.CreatePasswordReset(ctx, admin.ActorCLI, *tenant, pos[0], *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "one-time password reset link for %s (tenant %s), valid until %s:\n%s\n",
+			pos[0], *tenant, expires.UTC().Format(time.RFC3339), link)
+		return nil
+	})
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// config says where the store is, where serve listens and how to log. It is
+// resolved, per setting, from a flag, else a LANYARD_* environment
+// variable, else the JSON config file, else the default.
+type config struct {
+	// Addr is the listen address of serve. Default 127.0.0.1:8080.
+	Addr string
+	// BaseURL is the external base URL, without a trailing slash. Default
+	// http://localhost:PORT with the port of Addr.
+	BaseURL *url.URL
+	// BaseURLDerived is true when BaseURL was not configured but derived
+	// from Addr, so serve can correct it once port 0 is bound.
+	BaseURLDerived bool
+	// Data is the directory of the SQLite database. Default ./data.
+	Data string
+	// Database is a PostgreSQL URL; when set, Data is not used.
+	Database string
+	// LogFormat is text or json. Default text.
+	LogFormat string
+	// LogLevel is the lowest level logged. Default info (warn for the
+	// administration commands, whose output is their result).
+	LogLevel slog.Level
+}
+
+// option is one configuration setting. Its JSON key is key, its flag is key
+// with hyphens (--base-url) and its environment variable LANYARD_KEY.
+type option struct {
+	key   string
+	def   string
+	usage string
+}
+
+var options = []option{
+	{"addr", "127.0.0.1:8080", "`address` to listen on, HOST:PORT (env LANYARD_ADDR)"},
+	{"base_url", "", "external base `URL` users reach Lanyard at (env LANYARD_BASE_URL; default http://localhost:PORT of the listen address)"},
+	{"data", "./data", "`directory` of the SQLite database DIR/lanyard.db (env LANYARD_DATA)"},
+	{"database", "", "PostgreSQL `URL` postgres://user:pass@host/db; replaces --data (env LANYARD_DATABASE)"},
+	{"log_format", "text", "log `format`: text or json (env LANYARD_LOG_FORMAT)"},
+	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
+}
+
+func (o option) flagName() string { return strings.ReplaceAll(o.key, "_", "-") }
+func (o option) envName() string  { return "LANYARD_" + strings.ToUpper(o.key) }
+
+// configFlags are the configuration flags registered on a command.
+type configFlags struct {
+	fs         *flagSet
+	values     map[string]*string // by option key
+	configFile *string
+	defaults   map[string]string // per-command defaults that differ
+}
+
+// addConfigFlags registers the configuration flags on fs: every option
+// except those in skip, and --config. Skipped options still come from the
+// environment and the config file.
+func addConfigFlags(fs *flagSet, overrides map[string]string, skip ...string) *configFlags {
+	cf := &configFlags{fs: fs, values: map[string]*string{}, defaults: overrides}
+	for _, o := range options {
+		if slices.Contains(skip, o.key) {
+			continue
+		}
+		def := o.def
+		if d, ok := overrides[o.key]; ok {
+			def = d
+		}
+		cf.values[o.key] = fs.String(o.flagName(), def, o.usage)
+	}
+	cf.configFile = fs.String("config", "", "JSON configuration `file` with the keys addr, base_url, data, database, log_format, log_level (env LANYARD_CONFIG)")
+	return cf
+}
+
+// resolve builds the configuration, reporting every problem at once.
+func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
+	set := map[string]bool{}
+	cf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var v lanyard.ValidationError
+	value := map[string]string{}
+	source := map[string]string{} // where each value came from, for messages
+	for _, o := range options {
+		value[o.key], source[o.key] = o.def, "default"
+		if d, ok := cf.defaults[o.key]; ok {
+			value[o.key] = d
+		}
+	}
+	path := getenv("LANYARD_CONFIG")
+	if set["config"] {
+		path = *cf.configFile
+	}
+	if path != "" {
+		for key, val := range readConfigFile(path, &v) {
+			value[key], source[key] = val, "config file "+path+": "+key
+		}
+	}
+	for _, o := range options {
+		if val := getenv(o.envName()); val != "" {
+			value[o.key], source[o.key] = val, o.envName()
+		}
+		if p, ok := cf.values[o.key]; ok && set[o.flagName()] {
+			value[o.key], source[o.key] = *p, "--"+o.flagName()
+		}
+	}
+
+	c := config{Data: value["data"], Database: value["database"], LogFormat: value["log_format"]}
+	c.Addr = value["addr"]
+	host, port, err := net.SplitHostPort(c.Addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		v.Add("%s %q: want HOST:PORT, e.g. 127.0.0.1:8080 or :8080", source["addr"], c.Addr)
+		port = "8080"
+	}
+	_ = host
+	if value["base_url"] == "" {
+		c.BaseURL = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", port)}
+		c.BaseURLDerived = true
+	} else if u, err := parseBaseURL(value["base_url"]); err != nil {
+		v.Add("%s %q: %v", source["base_url"], value["base_url"], err)
+	} else {
+		c.BaseURL = u
+	}
+	if c.Database != "" {
+		if err := checkDatabaseURL(c.Database); err != nil {
+			v.Add("%s: %v", source["database"], err)
+		}
+	} else if c.Data == "" {
+		v.Add("%s: the data directory cannot be empty", source["data"])
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		v.Add("%s %q: use text or json", source["log_format"], c.LogFormat)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(value["log_level"])); err != nil {
+		v.Add("%s %q: use debug, info, warn or error", source["log_level"], value["log_level"])
+	}
+	if len(v.Problems) > 0 {
+		return config{}, &usageError{cmd: cf.fs.path, msg: "configuration: " + v.Error()}
+	}
+	return c, nil
+}
+
+// readConfigFile reads the JSON config file at path: an object with string
+// values under the option keys. Problems go to v.
+func readConfigFile(path string, v *lanyard.ValidationError) map[string]string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		v.Add("config file: %v", err)
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		v.Add("config file %s: not a JSON object: %v", path, err)
+		return nil
+	}
+	var known []string
+	for _, o := range options {
+		known = append(known, o.key)
+	}
+	out := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(known, key) {
+			v.Add("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(known, ", "))
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(raw[key], &s); err != nil {
+			v.Add("config file %s: %s: want a string, got %s", path, key, raw[key])
+			continue
+		}
+		out[key] = s
+	}
+	return out
+}
+
+// parseBaseURL checks an external base URL: absolute http or https, with a
+// host, without query, fragment or user info. The trailing slash is dropped.
+func parseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("not a URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("want an absolute http:// or https:// URL, e.g. https://sso.example.com")
+	case u.Host == "":
+		return nil, fmt.Errorf("the URL has no host")
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, fmt.Errorf("a base URL cannot have a query (?...)")
+	case u.Fragment != "":
+		return nil, fmt.Errorf("a base URL cannot have a fragment (#...)")
+	case u.User != nil:
+		return nil, fmt.Errorf("a base URL cannot carry a user name or password")
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// checkDatabaseURL checks that s is a PostgreSQL URL, without echoing a
+// password it may contain.
+func checkDatabaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error quotes the whole URL, password included: name the
+		// cause only.
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err
+		}
+		return fmt.Errorf("malformed database URL (%v); want postgres://user:password@host:5432/dbname", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("database URL scheme %q: want postgres://user:password@host:5432/dbname (for SQLite use --data DIR)", u.Scheme)
+	}
+	return nil
+}
+
+// newLogger returns a logger writing to w in the format and from the level.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactURL returns s with its password, if any, masked.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(malformed URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// app holds what every command needs: the environment and the standard
+// streams, plus hooks that only tests set.
+type app struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	// onListen, when set, is called by serve with the bound address once
+	// the server accepts connections.
+	onListen func(net.Addr)
+	// beforeReady, when set, is called by serve after the store is migrated
+	// and before the server is marked ready; it may block to hold the
+	// server in its "starting" state.
+	beforeReady func(context.Context) error
+}
+
+// run is the whole program: main only calls it. args excludes the program
+// name.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return a.run(ctx, args)
+}
+
+// command is a node of the command tree: a group (with sub) or a leaf
+// (with exec).
+type command struct {
+	name     string
+	synopsis string // arguments and main flags, for usage lines
+	summary  string
+	sub      []*command
+	exec     func(a *app, ctx context.Context, path string, args []string) error
+}
+
+// commands is the command tree.
+var commands = []*command{
+	{name: "serve", synopsis: "[--addr HOST:PORT] [--base-url URL]", summary: "run the server", exec: (*app).serve},
+	{name: "tenant", summary: "manage tenants", sub: []*command{
+		{name: "create", synopsis: "SLUG [--name NAME] [--domains a.com,b.com]", summary: "create a tenant with its SP signing and encryption keys", exec: (*app).tenantCreate},
+		{name: "list", summary: "list tenants", exec: (*app).tenantList},
+		{name: "show", synopsis: "SLUG", summary: "show a tenant's SP endpoints, keys and settings", exec: (*app).tenantShow},
+		{name: "set", synopsis: "SLUG key=value...", summary: "change tenant settings (e.g. enabled=true jit=true)", exec: (*app).tenantSet},
+	}},
+	{name: "user", summary: "manage user accounts", sub: []*command{
+		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
+		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
+		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
+		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
+	}},
+	{name: "admin", summary: "manage administrators", sub: []*command{
+		{name: "create", synopsis: "USER [--tenant SLUG] [--generate]", summary: "make USER an administrator with a password (read from stdin or prompted)", exec: (*app).adminCreate},
+		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
+	}},
+}
+
+func (a *app) run(ctx context.Context, args []string) error {
+	return a.dispatch(ctx, "lanyard", commands, args)
+}
+
+// dispatch finds the command named by args[0] among cmds and runs it.
+func (a *app) dispatch(ctx context.Context, path string, cmds []*command, args []string) error {
+	if len(args) == 0 {
+		a.printGroupUsage(a.stderr, path, cmds)
+		return &usageError{cmd: path, msg: "missing command"}
+	}
+	name := args[0]
+	if name == "-h" || name == "-help" || name == "--help" || name == "help" {
+		a.printGroupUsage(a.stdout, path, cmds)
+		return nil
+	}
+	for _, c := range cmds {
+		if c.name != name {
+			continue
+		}
+		if c.sub != nil {
+			return a.dispatch(ctx, path+" "+c.name, c.sub, args[1:])
+		}
+		err := c.exec(a, ctx, path+" "+c.name, args[1:])
+		if errors.Is(err, errHelp) {
+			return nil
+		}
+		return err
+	}
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.name)
+	}
+	return &usageError{cmd: path, msg: fmt.Sprintf("unknown command %q; commands: %s", name, strings.Join(names, ", "))}
+}
+
+// printGroupUsage lists the commands of a group, leaves with their synopsis.
+func (a *app) printGroupUsage(w io.Writer, path string, cmds []*command) {
+	if path == "lanyard" {
+		fmt.Fprint(w, "Lanyard: a self-hosted SAML 2.0 service provider.\n\n")
+	}
+	fmt.Fprintf(w, "Usage:\n  %s <command> [flags] [arguments]\n\nCommands:\n", path)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var walk func(prefix string, cs []*command)
+	walk = func(prefix string, cs []*command) {
+		for _, c := range cs {
+			if c.sub != nil {
+				walk(prefix+c.name+" ", c.sub)
+				continue
+			}
+			fmt.Fprintf(tw, "  %s%s\t%s\n", prefix, c.name, c.summary)
+		}
+	}
+	walk("", cmds)
+	tw.Flush()
+	fmt.Fprintf(w, `
+Every command except serve changes the same store serve uses: --data DIR
+(SQLite in DIR/lanyard.db, default ./data) or --database postgres://...,
+also set by LANYARD_DATA, LANYARD_DATABASE or a --config FILE.
+
+Run '%s <command> -h' for a command's flags.
+`, path)
+}
+
+// usageError is a command line the program cannot make sense of; it exits
+// with status 2.
+type usageError struct {
+	cmd string // e.g. "lanyard tenant create"
+	msg string
+}
+
+func (e *usageError) Error() string {
+	return fmt.Sprintf("%s: %s\nRun '%s -h' for usage.", e.cmd, e.msg, e.cmd)
+}
+
+// exitCode is 2 for usage errors and 1 for every other error.
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// errorText is what the user sees of err: the safe message of a domain
+// error (kinds other than internal), or the whole chain.
+func errorText(err error) string {
+	var u *usageError
+	if errors.As(err, &u) {
+		return u.Error()
+	}
+	if lanyard.ErrorKind(err) != lanyard.KindInternal {
+		return "lanyard: " + lanyard.ErrorMessage(err)
+	}
+	return "lanyard: " + err.Error()
+}
+
+// errHelp reports that -h was given and the usage printed: not a failure.
+var errHelp = errors.New("help requested")
+
+// flagSet is a leaf command's flags with its usage text.
+type flagSet struct {
+	*flag.FlagSet
+	path     string // "lanyard tenant create"
+	synopsis string
+	summary  string
+	out      io.Writer // where -h prints
+	extra    string    // more usage text after the flags
+}
+
+func (a *app) newFlagSet(path, synopsis, summary string) *flagSet {
+	fs := flag.NewFlagSet(path, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{FlagSet: fs, path: path, synopsis: synopsis, summary: summary, out: a.stdout}
+}
+
+// usage returns the usage text: synopsis, summary, flags, extra text.
+func (f *flagSet) usage() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Usage:\n  %s %s\n\n%s.\n", f.path, f.synopsis, upperFirst(f.summary))
+	hasFlags := false
+	f.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
+		b.WriteString("\nFlags:\n")
+		f.SetOutput(&b)
+		f.PrintDefaults()
+		f.SetOutput(io.Discard)
+	}
+	if f.extra != "" {
+		b.WriteString("\n" + f.extra)
+	}
+	return b.String()
+}
+
+// parse parses flags placed anywhere among the arguments and checks the
+// number of positional arguments is between minArgs and maxArgs (maxArgs
+// < 0: no limit). "-h" prints the usage and returns errHelp.
+func (f *flagSet) parse(args []string, minArgs, maxArgs int) ([]string, error) {
+	var positional []string
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(f.out, f.usage())
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, &usageError{cmd: f.path, msg: err.Error()}
+		}
+		rest := f.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	switch {
+	case len(positional) < minArgs:
+		return nil, &usageError{cmd: f.path, msg: "missing arguments: " + f.synopsis}
+	case maxArgs >= 0 && len(positional) > maxArgs:
+		return nil, &usageError{cmd: f.path, msg: fmt.Sprintf("unexpected arguments %q: %s", positional[maxArgs:], f.synopsis)}
+	}
+	return positional, nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

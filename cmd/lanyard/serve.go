@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/web"
+)
+
+// shutdownTimeout bounds how long serve waits for requests in flight when
+// it stops.
+const shutdownTimeout = 10 * time.Second
+
+// serve runs the server until ctx is done. It listens at once, so /healthz
+// answers and logins get a 503 "starting" page while the database is
+// migrated and the default tenant made; then the server is marked ready.
+func (a *app) serve(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "[flags]", "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics")
+	cf := addConfigFlags(fs, nil)
+	fs.extra = "Precedence: flag, then LANYARD_* environment variable, then config file, then default.\n" +
+		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n"
+	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	cfg, err := cf.resolve(a.getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.BaseURLDerived {
+		// With port 0 the port is known only now.
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg.BaseURL = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", port)}
+	}
+
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	logger.Info("store opened", "store", storeName(cfg))
+
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc})
+	defer srv.Close()
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	fmt.Fprintf(a.stderr, "lanyard: listening on http://%s\n", ln.Addr())
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
+	if a.onListen != nil {
+		a.onListen(ln.Addr())
+	}
+
+	initCtx, cancelInit := context.WithCancel(ctx)
+	defer cancelInit()
+	initDone := make(chan error, 1)
+	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv) }()
+
+	var runErr error
+	initialising := true
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down", "reason", context.Cause(ctx))
+			break wait
+		case err := <-serveErr:
+			runErr = fmt.Errorf("serve: %w", err)
+			break wait
+		case err := <-initDone:
+			initialising = false
+			if err != nil && ctx.Err() == nil {
+				runErr = err
+				break wait
+			}
+			if ctx.Err() != nil {
+				break wait
+			}
+		}
+	}
+
+	cancelInit()
+	if initialising {
+		<-initDone // the store must not close under a running migration
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("requests still in flight at shutdown were cut", "err", err)
+		httpSrv.Close()
+	}
+	logger.Info("stopped")
+	return runErr
+}
+
+// initialise brings the store up to date and marks the server ready:
+// migrate, ensure the default tenant, then SetReady.
+func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server) error {
+	start := time.Now()
+	logger.Info("migrating database")
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	logger.Info("database schema up to date", "took", time.Since(start).Round(time.Millisecond).String())
+	t, err := svc.EnsureDefaultTenant(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("default tenant ready", "tenant", t.Slug, "id", strconv.FormatInt(t.ID, 10))
+	if a.beforeReady != nil {
+		if err := a.beforeReady(ctx); err != nil {
+			return err
+		}
+	}
+	srv.SetReady()
+	logger.Info("ready to serve logins")
+	return nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
+)
+
+// sqliteFile is the name of the SQLite database inside the data directory.
+const sqliteFile = "lanyard.db"
+
+// openStore opens the store the configuration names: PostgreSQL when a
+// database URL is set, else SQLite in the data directory. It does not
+// migrate.
+func openStore(ctx context.Context, cfg config) (*sqlstore.DB, error) {
+	if cfg.Database != "" {
+		db, err := postgres.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, sqliteFile))
+	if err != nil {
+		return nil, fmt.Errorf("open database in %s: %w", cfg.Data, err)
+	}
+	return db, nil
+}
+
+// storeName describes the store for logs without revealing a password.
+func storeName(cfg config) string {
+	if cfg.Database != "" {
+		return "postgres " + redactURL(cfg.Database)
+	}
+	return "sqlite " + filepath.Join(cfg.Data, sqliteFile)
+}
+
+// openService resolves the configuration, opens and migrates the store,
+// makes sure the default tenant exists, and returns the administration
+// service and a function that closes the store. Administration commands
+// thus work on a fresh data directory.
+func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service, func(), error) {
+	cfg, err := cf.resolve(a.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("migrate %s: %w", storeName(cfg), err)
+	}
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger})
+	if _, err := svc.EnsureDefaultTenant(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, func() { db.Close() }, nil
+}
+
+// storeCommand parses the flags of an administration command with the
+// configuration flags, opens the service and runs fn with the positional
+// arguments.
+func (a *app) storeCommand(ctx context.Context, fs *flagSet, args []string, minArgs, maxArgs int, fn func(svc *admin.Service, args []string) error) error {
+	cf := addConfigFlags(fs, map[string]string{"log_level": "warn"}, "addr")
+	pos, err := fs.parse(args, minArgs, maxArgs)
+	if err != nil {
+		return err
+	}
+	svc, closeStore, err := a.openService(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	return fn(svc, pos)
+}
