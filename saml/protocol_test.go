@@ -1,0 +1,239 @@
+package saml
+
+import (
+	"context"
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthnRequestRedirect(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.idp.WantAuthnRequestsSigned = true
+	m, err := e.sp.MakeAuthnRequest(ctx, e.idp, AuthnRequestOptions{ReturnTo: "/x", BrowserBinding: "b", RelayState: "rs", IsPassive: true, ForceAuthn: true,
+		NameIDFormat: NameIDFormatPersistent, AuthnContextClassRefs: []string{"urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(m.URL)
+	if u.Host != "idp.example.com" || u.Query().Get("SigAlg") != algRSASHA256 || u.Query().Get("RelayState") != "rs" {
+		t.Fatalf("URL %s", m.URL)
+	}
+	rm, err := decodeRedirect(u.RawQuery, DefaultMaxSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "AuthnRequest"); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := parseXML(rm.xml, parseLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := doc.root
+	if !r.is(nsSAMLP, "AuthnRequest") || r.attrValue("ID") != m.ID || r.attrValue("IsPassive") != "true" || r.attrValue("ForceAuthn") != "true" ||
+		r.attrValue("AssertionConsumerServiceURL") != testACS || r.attrValue("Destination") != "https://idp.example.com/sso" {
+		t.Errorf("request %s", rm.xml)
+	}
+	if r.child(nsSAMLP, "NameIDPolicy").attrValue("Format") != NameIDFormatPersistent || r.child(nsSAMLP, "RequestedAuthnContext") == nil {
+		t.Errorf("request %s", rm.xml)
+	}
+	if r.child(nsDSig, "Signature") != nil {
+		t.Error("Redirect binding must not carry an XML signature")
+	}
+	// The pending request is stored with return path and binding.
+	pr, err := e.sp.Requests.Take(ctx, m.ID)
+	if err != nil || pr.ReturnTo != "/x" || pr.BrowserBinding != "b" || pr.IdPEntityID != testIdPEntity {
+		t.Fatalf("pending %+v %v", pr, err)
+	}
+	// Tampering with the query breaks the signature.
+	rm.signed = strings.Replace(rm.signed, "RelayState=rs", "RelayState=rx", 1)
+	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "AuthnRequest"); ReasonOf(err) != ReasonSignatureInvalid {
+		t.Fatalf("tampered: %v", err)
+	}
+}
+
+func TestAuthnRequestPOST(t *testing.T) {
+	e := newEnv(t)
+	e.idp.SSO = append(e.idp.SSO, Endpoint{Binding: BindingHTTPPOST, Location: "https://idp.example.com/sso-post"})
+	m, err := e.sp.MakeAuthnRequest(context.Background(), e.idp, AuthnRequestOptions{Binding: BindingHTTPPOST})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(m.Value)
+	doc, err := parseXML(raw, parseLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := signatureOf(doc.root)
+	if sig == nil {
+		t.Fatal("unsigned")
+	}
+	if err := verifyEnveloped(doc.root, sig, &verifyOpts{keys: []trustedKey{newTrustedKey(spCert)}, what: "AuthnRequest"}); err != nil {
+		t.Fatal(err)
+	}
+	form := string(m.PostForm())
+	if !strings.Contains(form, `action="https://idp.example.com/sso-post"`) || !strings.Contains(form, `name="SAMLRequest"`) {
+		t.Errorf("form %s", form)
+	}
+}
+
+func TestAuthnRequestUnsignedWhenIdPWantsSigned(t *testing.T) {
+	e := newEnv(t)
+	sp := &ServiceProvider{EntityID: testSPEntity, ACSURL: testACS, Requests: NewMemoryRequestStore()}
+	e.idp.WantAuthnRequestsSigned = true
+	if _, err := sp.MakeAuthnRequest(context.Background(), e.idp, AuthnRequestOptions{}); err == nil {
+		t.Fatal("expected an error")
+	}
+}
+
+// idpLogoutRequest builds a LogoutRequest as the IdP would send it.
+func idpLogoutRequest(t *testing.T, binding string, mod func(string) string) InboundMessage {
+	t.Helper()
+	id := newID()
+	xml := `<samlp:LogoutRequest xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + ts(testNow.Add(-10*time.Second)) + `" Destination="https://sp.example.com/t/acme/saml/slo"><saml:Issuer>` + testIdPEntity + `</saml:Issuer>` + sigMarkerFor(binding) + `<saml:NameID Format="` + NameIDFormatEmailAddress + `">alice@example.com</saml:NameID><samlp:SessionIndex>_sess1</samlp:SessionIndex></samlp:LogoutRequest>`
+	if mod != nil {
+		xml = mod(xml)
+	}
+	kp := KeyPair{Signer: idpKey, Certificate: idpCert}
+	if binding == BindingHTTPRedirect {
+		u, err := redirectURL("https://sp.example.com/t/acme/saml/slo", "SAMLRequest", []byte(xml), "rs", &kp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pu, _ := url.Parse(u)
+		return InboundMessage{RawQuery: pu.RawQuery}
+	}
+	signed, err := signEnveloped(xml, id, kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return InboundMessage{SAMLRequest: base64.StdEncoding.EncodeToString([]byte(signed)), RelayState: "rs"}
+}
+
+func sigMarkerFor(binding string) string {
+	if binding == BindingHTTPPOST {
+		return sigMarker
+	}
+	return ""
+}
+
+func TestIdPInitiatedLogout(t *testing.T) {
+	for _, binding := range []string{BindingHTTPRedirect, BindingHTTPPOST} {
+		t.Run(binding[strings.LastIndex(binding, ":")+1:], func(t *testing.T) {
+			e := newEnv(t)
+			e.idp.SLO = append(e.idp.SLO, Endpoint{Binding: BindingHTTPPOST, Location: "https://idp.example.com/slo-post"})
+			ctx := context.Background()
+			in := idpLogoutRequest(t, binding, nil)
+			lr, err := e.sp.ValidateLogoutRequest(ctx, e.idp, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lr.NameID.Value != "alice@example.com" || len(lr.SessionIndexes) != 1 || lr.RelayState != "rs" || lr.Binding != binding {
+				t.Errorf("%+v", lr)
+			}
+			if _, err := e.sp.ValidateLogoutRequest(ctx, e.idp, in); ReasonOf(err) != ReasonReplay {
+				t.Errorf("replay: %v", err)
+			}
+			m, err := e.sp.MakeLogoutResponse(e.idp, lr, StatusSuccess, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Binding != binding {
+				t.Errorf("binding %s", m.Binding)
+			}
+			if !strings.Contains(string(m.XML), `InResponseTo="`+lr.ID+`"`) {
+				t.Errorf("response %s", m.XML)
+			}
+		})
+	}
+}
+
+func TestLogoutRequestRefusals(t *testing.T) {
+	cases := []struct {
+		name    string
+		binding string
+		mod     func(string) string
+		in      func(InboundMessage) InboundMessage
+		want    Reason
+	}{
+		{"wrong issuer", BindingHTTPRedirect, func(s string) string { return strings.Replace(s, testIdPEntity, "https://evil.example.com", 1) }, nil, ReasonIssuerMismatch},
+		{"wrong destination", BindingHTTPPOST, func(s string) string { return strings.Replace(s, "/saml/slo", "/saml/other", 1) }, nil, ReasonDestinationMismatch},
+		{"too old", BindingHTTPRedirect, func(s string) string { return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(-time.Hour)), 1) }, nil, ReasonExpired},
+		{"from the future", BindingHTTPPOST, func(s string) string { return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(time.Hour)), 1) }, nil, ReasonNotYetValid},
+		{"redirect unsigned", BindingHTTPRedirect, nil, func(m InboundMessage) InboundMessage {
+			m.RawQuery = m.RawQuery[:strings.Index(m.RawQuery, "&SigAlg")]
+			return m
+		}, ReasonUnsigned},
+		{"redirect RelayState changed", BindingHTTPRedirect, nil, func(m InboundMessage) InboundMessage {
+			m.RawQuery = strings.Replace(m.RawQuery, "RelayState=rs", "RelayState=evil", 1)
+			return m
+		}, ReasonSignatureInvalid},
+		{"redirect duplicated parameter", BindingHTTPRedirect, nil, func(m InboundMessage) InboundMessage {
+			m.RawQuery += "&RelayState=x"
+			return m
+		}, ReasonMalformed},
+		{"POST unsigned", BindingHTTPPOST, nil, func(m InboundMessage) InboundMessage {
+			raw, _ := base64.StdEncoding.DecodeString(m.SAMLRequest)
+			s := string(raw)
+			s = s[:strings.Index(s, "<ds:Signature")] + s[strings.Index(s, "</ds:Signature>")+len("</ds:Signature>"):]
+			m.SAMLRequest = base64.StdEncoding.EncodeToString([]byte(s))
+			return m
+		}, ReasonUnsigned},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			in := idpLogoutRequest(t, c.binding, c.mod)
+			if c.in != nil {
+				in = c.in(in)
+			}
+			_, err := e.sp.ValidateLogoutRequest(context.Background(), e.idp, in)
+			if ReasonOf(err) != c.want {
+				t.Fatalf("got %v, want %s", err, c.want)
+			}
+		})
+	}
+}
+
+func TestSPInitiatedLogout(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m, err := e.sp.MakeLogoutRequest(ctx, e.idp, LogoutRequestOptions{NameID: NameID{Value: "alice@example.com", Format: NameIDFormatEmailAddress}, SessionIndex: "_s1", ReturnTo: "/bye", BrowserBinding: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(m.URL)
+	rm, err := decodeRedirect(u.RawQuery, DefaultMaxSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "LogoutRequest"); err != nil {
+		t.Fatal(err)
+	}
+	// The IdP answers through the Redirect binding.
+	answer := func(irt, status string) InboundMessage {
+		xml := `<samlp:LogoutResponse xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + newID() + `" Version="2.0" IssueInstant="` + ts(testNow) + `" Destination="https://sp.example.com/t/acme/saml/slo" InResponseTo="` + irt + `"><saml:Issuer>` + testIdPEntity + `</saml:Issuer><samlp:Status><samlp:StatusCode Value="` + status + `"/></samlp:Status></samlp:LogoutResponse>`
+		ru, _ := redirectURL("https://sp.example.com/t/acme/saml/slo", "SAMLResponse", []byte(xml), "", &KeyPair{Signer: idpKey, Certificate: idpCert})
+		pu, _ := url.Parse(ru)
+		return InboundMessage{RawQuery: pu.RawQuery}
+	}
+	if _, err := e.sp.ValidateLogoutResponse(ctx, e.idp, answer(m.ID, statusSuccess), "other"); ReasonOf(err) != ReasonBrowserMismatch {
+		t.Fatalf("browser mismatch: %v", err)
+	}
+	m, _ = e.sp.MakeLogoutRequest(ctx, e.idp, LogoutRequestOptions{NameID: NameID{Value: "alice@example.com"}, ReturnTo: "/bye", BrowserBinding: "b"})
+	res, err := e.sp.ValidateLogoutResponse(ctx, e.idp, answer(m.ID, statusSuccess), "b")
+	if err != nil || res.ReturnTo != "/bye" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := e.sp.ValidateLogoutResponse(ctx, e.idp, answer(m.ID, statusSuccess), "b"); ReasonOf(err) != ReasonInResponseToUnknown {
+		t.Fatalf("second: %v", err)
+	}
+	m, _ = e.sp.MakeLogoutRequest(ctx, e.idp, LogoutRequestOptions{NameID: NameID{Value: "alice@example.com"}})
+	if _, err := e.sp.ValidateLogoutResponse(ctx, e.idp, answer(m.ID, statusResponder), ""); ReasonOf(err) != ReasonStatusNotSuccess {
+		t.Fatalf("status: %v", err)
+	}
+}
