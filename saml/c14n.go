@@ -36,6 +36,7 @@ type c14nWriter struct {
 	// exclusive selects Exclusive C14N; inclusive lists the
 	// InclusiveNamespaces PrefixList ("" for #default).
 	exclusive bool
+	v11       bool
 	inclusive []string
 	// skip is the enveloped Signature element left out, or nil.
 	skip *node
@@ -125,10 +126,11 @@ func (w *c14nWriter) renderedValue(prefix string) (string, bool) {
 }
 
 // canonicalize writes the canonical form of the subtree rooted at n into h.
-func canonicalize(h hash.Hash, n *node, exclusive bool, inclusivePrefixes []string, skip *node) {
+func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []string, skip *node) {
 	w := c14nPool.get()
 	w.h = h
-	w.exclusive = exclusive
+	w.exclusive = method == c14nExclusive
+	w.v11 = method == c14nInclusive11
 	w.inclusive = inclusivePrefixes
 	w.skip = skip
 	w.rendered = w.rendered[:0]
@@ -245,11 +247,13 @@ func (w *c14nWriter) element(n *node, apex bool) {
 		w.attrs = append(w.attrs, &n.attrs[i])
 	}
 	if apex && !w.exclusive {
-		// Canonical XML 1.0: xml:* attributes are inherited by the apex.
+		// Canonical XML 1.0: xml:* attributes are inherited by the apex;
+		// 1.1 inherits xml:lang and xml:space only (xml:base would need
+		// fixing up: left out, so such a signature fails to verify).
 		for e := n.parent; e != nil; e = e.parent {
 			for i := range e.attrs {
 				a := &e.attrs[i]
-				if a.space != nsXML {
+				if a.space != nsXML || w.v11 && a.local != "lang" && a.local != "space" {
 					continue
 				}
 				dup := false

@@ -161,16 +161,27 @@ func onlyChild(parent *node, space, local string) (*node, error) {
 	return found, nil
 }
 
-func c14nAlgorithm(alg string) (exclusive bool, err error) {
+// c14nMethod is a canonicalisation algorithm Lanyard computes.
+type c14nMethod uint8
+
+const (
+	c14nExclusive c14nMethod = iota
+	c14nInclusive10
+	c14nInclusive11
+)
+
+func c14nAlgorithm(alg string) (c14nMethod, error) {
 	switch alg {
 	case algExcC14N:
-		return true, nil
+		return c14nExclusive, nil
 	case algC14N10:
-		return false, nil
+		return c14nInclusive10, nil
+	case algC14N11:
+		return c14nInclusive11, nil
 	case algExcC14NComm, algC14N10Comments, algC14N11Comments:
-		return false, errorf(ReasonUnsupportedAlgorithm, "canonicalisation %s (with comments) is refused: comments would let a signed value differ from the value read", alg)
+		return 0, errorf(ReasonUnsupportedAlgorithm, "canonicalisation %s (with comments) is refused: comments would let a signed value differ from the value read", alg)
 	}
-	return false, errorf(ReasonUnsupportedAlgorithm, "canonicalisation algorithm %q is not supported (use exclusive C14N)", alg)
+	return 0, errorf(ReasonUnsupportedAlgorithm, "canonicalisation algorithm %q is not supported (use exclusive C14N)", alg)
 }
 
 func inclusivePrefixes(t *node) []string {
@@ -204,7 +215,7 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 	if err != nil {
 		return err
 	}
-	siExclusive, err := c14nAlgorithm(cm.attrValue("Algorithm"))
+	siMethod, err := c14nAlgorithm(cm.attrValue("Algorithm"))
 	if err != nil {
 		return err
 	}
@@ -230,7 +241,7 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 		return &Error{Reason: ReasonSignatureInvalid, Expected: "#" + id, Got: uri,
 			Message: fmt.Sprintf("the signature inside <%s ID=%q> references %q, not the element that holds it", el.local, id, uri)}
 	}
-	exclusive, sawEnveloped, sawC14N := false, false, false
+	method, sawEnveloped, sawC14N := c14nInclusive10, false, false
 	var prefixes []string
 	if ts := ref.child(nsDSig, "Transforms"); ts != nil {
 		for t := ts.first; t != nil; t = t.next {
@@ -244,10 +255,10 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 			switch {
 			case a == algEnveloped && !sawEnveloped && !sawC14N:
 				sawEnveloped = true
-			case (a == algExcC14N || a == algC14N10) && !sawC14N:
+			case (a == algExcC14N || a == algC14N10 || a == algC14N11) && !sawC14N:
 				sawC14N = true
-				exclusive = a == algExcC14N
-				if exclusive {
+				method, _ = c14nAlgorithm(a)
+				if method == c14nExclusive {
 					prefixes = inclusivePrefixes(t)
 				}
 			default:
@@ -282,7 +293,7 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 		return errorf(ReasonSignatureInvalid, "DigestValue is not valid base64")
 	}
 	h := dh.New()
-	canonicalize(h, el, exclusive, prefixes, sig)
+	canonicalize(h, el, method, prefixes, sig)
 	var sum [64]byte
 	got := h.Sum(sum[:0])
 	if !bytes.Equal(got, want) {
@@ -298,10 +309,10 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 	}
 	sh := alg.hash.New()
 	var siPrefixes []string
-	if siExclusive {
+	if siMethod == c14nExclusive {
 		siPrefixes = inclusivePrefixes(cm)
 	}
-	canonicalize(sh, si, siExclusive, siPrefixes, nil)
+	canonicalize(sh, si, siMethod, siPrefixes, nil)
 	digest := sh.Sum(sum[:0])
 
 	// KeyInfo only selects among trusted keys; a certificate found only

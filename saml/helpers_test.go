@@ -128,7 +128,8 @@ func signXML(tb testing.TB, doc, id string, o sigOpts) string {
 		}
 	}
 	h := digestAlgs[o.digestAlg].New()
-	canonicalize(h, el, o.c14n == algExcC14N, pl, nil)
+	m, _ := c14nAlgorithm(o.c14n)
+	canonicalize(h, el, m, pl, nil)
 	digest := base64.StdEncoding.EncodeToString(h.Sum(nil))
 
 	p, decl := "ds:", ` xmlns:ds="`+nsDSig+`"`
@@ -161,7 +162,7 @@ func signXML(tb testing.TB, doc, id string, o sigOpts) string {
 	si := sigEl.child(nsDSig, "SignedInfo")
 	alg := sigAlgs[o.sigAlg]
 	sh := alg.hash.New()
-	canonicalize(sh, si, o.c14n == algExcC14N, nil, nil)
+	canonicalize(sh, si, m, nil, nil)
 	sv := signDigest(tb, o.key, alg, sh.Sum(nil))
 	return strings.Replace(doc2, "SIGVALUE", base64.StdEncoding.EncodeToString(sv), 1)
 }

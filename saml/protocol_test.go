@@ -162,8 +162,12 @@ func TestLogoutRequestRefusals(t *testing.T) {
 	}{
 		{"wrong issuer", BindingHTTPRedirect, func(s string) string { return strings.Replace(s, testIdPEntity, "https://evil.example.com", 1) }, nil, ReasonIssuerMismatch},
 		{"wrong destination", BindingHTTPPOST, func(s string) string { return strings.Replace(s, "/saml/slo", "/saml/other", 1) }, nil, ReasonDestinationMismatch},
-		{"too old", BindingHTTPRedirect, func(s string) string { return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(-time.Hour)), 1) }, nil, ReasonExpired},
-		{"from the future", BindingHTTPPOST, func(s string) string { return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(time.Hour)), 1) }, nil, ReasonNotYetValid},
+		{"too old", BindingHTTPRedirect, func(s string) string {
+			return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(-time.Hour)), 1)
+		}, nil, ReasonExpired},
+		{"from the future", BindingHTTPPOST, func(s string) string {
+			return strings.Replace(s, ts(testNow.Add(-10*time.Second)), ts(testNow.Add(time.Hour)), 1)
+		}, nil, ReasonNotYetValid},
 		{"redirect unsigned", BindingHTTPRedirect, nil, func(m InboundMessage) InboundMessage {
 			m.RawQuery = m.RawQuery[:strings.Index(m.RawQuery, "&SigAlg")]
 			return m

@@ -74,7 +74,7 @@ func signEnveloped(doc, id string, kp KeyPair) (string, error) {
 		return "", fmt.Errorf("saml: signing: no element with ID %q", id)
 	}
 	h := sha256.New()
-	canonicalize(h, el, true, nil, nil)
+	canonicalize(h, el, c14nExclusive, nil, nil)
 	digest := base64.StdEncoding.EncodeToString(h.Sum(nil))
 	signedInfo := `<ds:SignedInfo xmlns:ds="` + nsDSig + `"><ds:CanonicalizationMethod Algorithm="` + algExcC14N + `"/><ds:SignatureMethod Algorithm="` + alg + `"/><ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="` + algEnveloped + `"/><ds:Transform Algorithm="` + algExcC14N + `"/></ds:Transforms><ds:DigestMethod Algorithm="` + algSHA256 + `"/><ds:DigestValue>` + digest + `</ds:DigestValue></ds:Reference></ds:SignedInfo>`
 	// Canonical form of SignedInfo in its final context: exclusive C14N
@@ -84,7 +84,7 @@ func signEnveloped(doc, id string, kp KeyPair) (string, error) {
 		return "", err
 	}
 	sh := sha256.New()
-	canonicalize(sh, sd.root, true, nil, nil)
+	canonicalize(sh, sd.root, c14nExclusive, nil, nil)
 	sv, err := signRaw(kp.Signer, sh.Sum(nil))
 	if err != nil {
 		return "", fmt.Errorf("saml: signing: %w", err)
