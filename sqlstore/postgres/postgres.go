@@ -26,8 +26,8 @@ var Dialect = sqlstore.Dialect{
 	Name:       "postgres",
 	Migrations: mustSub(migrations, "migrations"),
 	// Any constant key will do, as long as nothing else in the database
-	// uses it: it reads "lanyard" in ASCII.
-	MigrationLock: `SELECT pg_advisory_xact_lock(0x6c616e79617264)`,
+	// uses it: it is "lanyard" in ASCII, read as a number.
+	MigrationLock: `SELECT pg_advisory_xact_lock(30506424595477092)`,
 	LockRow:       " FOR UPDATE",
 	Classify:      classify,
 }

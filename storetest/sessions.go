@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+func testSessionCreateGet(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob")
+	sess := lanyard.Session{
+		Hash: lanyard.HashSessionID("id-1"), TenantID: a.ID, UserID: u.ID, Kind: lanyard.SessionSSO,
+		IdPEntityID: "https://idp", NameID: "bob@idp", NameIDFormat: "urn:format", SessionIndex: "_idx1",
+		CreatedAt: t0, LastSeenAt: t0, IdleExpiresAt: t0.Add(time.Hour), AbsExpiresAt: t0.Add(8 * time.Hour),
+		ClientIP: "192.0.2.1", UserAgent: "Mozilla/5.0", LastRefreshAt: t0, CSRFSecret: []byte{1, 2, 3, 0, 255},
+	}
+	must(t, s.CreateSession(ctx, &sess), "create")
+	got, err := s.Session(ctx, sess.Hash, t0)
+	must(t, err, "get")
+	wantEqual(t, "get", got, sess)
+	got, err = s.Session(ctx, sess.Hash, t0.Add(time.Hour-time.Nanosecond))
+	must(t, err, "get just before idle expiry")
+
+	_, err = s.Session(ctx, sess.Hash, t0.Add(time.Hour))
+	wantErr(t, err, lanyard.ErrNotFound, "get at idle expiry")
+	_, err = s.Session(ctx, lanyard.HashSessionID("other"), t0)
+	wantErr(t, err, lanyard.ErrNotFound, "get unknown")
+
+	// The absolute expiry applies even when the idle one is later.
+	abs := mkSession(t, s, u, "id-2", t0.Add(10*time.Hour), t0.Add(2*time.Hour))
+	_, err = s.Session(ctx, abs.Hash, t0.Add(3*time.Hour))
+	wantErr(t, err, lanyard.ErrNotFound, "get after absolute expiry")
+
+	dup := sess
+	wantErr(t, s.CreateSession(ctx, &dup), lanyard.ErrConflict, "duplicate hash")
+
+	// A password session, without SSO fields or CSRF secret.
+	pw := lanyard.Session{Hash: lanyard.HashSessionID("pw"), TenantID: a.ID, UserID: u.ID, Kind: lanyard.SessionPassword,
+		IdleExpiresAt: t0.Add(time.Hour), AbsExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateSession(ctx, &pw), "create password session")
+	if pw.CreatedAt.IsZero() {
+		t.Fatal("CreateSession did not set CreatedAt")
+	}
+	got, err = s.Session(ctx, pw.Hash, t0)
+	must(t, err, "get password session")
+	wantEqual(t, "password session", got, pw)
+}
+
+func testSessionUpdate(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob")
+	sess := mkSession(t, s, u, "id-1", t0.Add(time.Hour), t0.Add(8*time.Hour))
+
+	later := t0.Add(50 * time.Minute)
+	got, err := s.UpdateSession(ctx, sess.Hash, func(x *lanyard.Session) error {
+		x.LastSeenAt = later
+		x.IdleExpiresAt = later.Add(time.Hour)
+		x.LastRefreshAt = later
+		x.SessionIndex = "_idx2"
+		x.UserID = 9999 // ignored: a session stays with its user
+		return nil
+	})
+	must(t, err, "update")
+	sameTime(t, "LastSeenAt", got.LastSeenAt, later)
+	if got.UserID != u.ID || got.SessionIndex != "_idx2" {
+		t.Fatalf("update result: %+v", got)
+	}
+	// The idle expiry moved: the session lives past the old one.
+	read, err := s.Session(ctx, sess.Hash, t0.Add(90*time.Minute))
+	must(t, err, "get after extension")
+	wantEqual(t, "read back", read, got)
+
+	_, err = s.UpdateSession(ctx, lanyard.HashSessionID("nope"), func(*lanyard.Session) error { return nil })
+	wantErr(t, err, lanyard.ErrNotFound, "update unknown")
+}
+
+func testSessionDelete(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	bob := mkUser(t, s, a.ID, "bob")
+	amy := mkUser(t, s, a.ID, "amy")
+	idle, abs := t0.Add(time.Hour), t0.Add(2*time.Hour)
+
+	s1 := mkSession(t, s, bob, "b1", idle, abs)
+	must(t, s.DeleteSession(ctx, s1.Hash), "delete")
+	_, err := s.Session(ctx, s1.Hash, t0)
+	wantErr(t, err, lanyard.ErrNotFound, "deleted session")
+	must(t, s.DeleteSession(ctx, s1.Hash), "delete absent session")
+
+	mkSession(t, s, bob, "b2", idle, abs)
+	mkSession(t, s, bob, "b3", idle, abs)
+	expired := mkSession(t, s, bob, "b4", t0.Add(-time.Minute), abs)
+	mkSession(t, s, amy, "a1", idle, abs)
+	live, err := s.UserSessions(ctx, bob.ID, t0)
+	must(t, err, "user sessions")
+	wantInt(t, "live sessions of bob", len(live), 2)
+	for _, x := range live {
+		if x.UserID != bob.ID || string(x.Hash) == string(expired.Hash) {
+			t.Fatalf("UserSessions returned %+v", x)
+		}
+	}
+	n, err := s.DeleteUserSessions(ctx, bob.ID)
+	must(t, err, "delete user sessions")
+	wantInt(t, "deleted sessions of bob (expired included)", n, 3)
+	live, err = s.UserSessions(ctx, bob.ID, t0)
+	must(t, err, "user sessions after delete")
+	wantInt(t, "sessions of bob after delete", len(live), 0)
+	live, err = s.UserSessions(ctx, amy.ID, t0)
+	must(t, err, "sessions of amy")
+	wantInt(t, "sessions of amy", len(live), 1)
+
+	// By NameID: with a session index, only that session; without, all.
+	mk := func(id, nameID, index string) {
+		x := lanyard.Session{Hash: lanyard.HashSessionID(id), TenantID: a.ID, UserID: bob.ID, Kind: lanyard.SessionSSO,
+			IdPEntityID: "https://idp", NameID: nameID, SessionIndex: index, IdleExpiresAt: idle, AbsExpiresAt: abs}
+		must(t, s.CreateSession(ctx, &x), "create "+id)
+	}
+	mk("n1", "bob@idp", "i1")
+	mk("n2", "bob@idp", "i2")
+	mk("n3", "bob@idp", "i3")
+	mk("n4", "other@idp", "i1")
+	n, err = s.DeleteSessionsByNameID(ctx, a.ID, "https://idp", "bob@idp", "i2")
+	must(t, err, "delete by name id and index")
+	wantInt(t, "deleted by index", n, 1)
+	_, err = s.Session(ctx, lanyard.HashSessionID("n2"), t0)
+	wantErr(t, err, lanyard.ErrNotFound, "session of the index")
+	n, err = s.DeleteSessionsByNameID(ctx, a.ID, "https://idp", "bob@idp", "")
+	must(t, err, "delete by name id")
+	wantInt(t, "deleted by name id", n, 2)
+	n, err = s.DeleteSessionsByNameID(ctx, a.ID, "https://other-idp", "other@idp", "")
+	must(t, err, "delete by name id of another idp")
+	wantInt(t, "deleted by name id of another idp", n, 0)
+	_, err = s.Session(ctx, lanyard.HashSessionID("n4"), t0)
+	must(t, err, "session of another NameID survives")
+}
+
+func testSessionPurge(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob")
+	mkSession(t, s, u, "idle-gone", t0.Add(-time.Second), t0.Add(time.Hour))
+	mkSession(t, s, u, "abs-gone", t0.Add(time.Hour), t0)
+	live := mkSession(t, s, u, "live", t0.Add(time.Hour), t0.Add(time.Hour))
+	n, err := s.PurgeExpiredSessions(ctx, t0)
+	must(t, err, "purge")
+	wantInt(t, "purged", n, 2)
+	_, err = s.Session(ctx, live.Hash, t0)
+	must(t, err, "live session survives")
+	n, err = s.PurgeExpiredSessions(ctx, t0)
+	must(t, err, "purge again")
+	wantInt(t, "purged again", n, 0)
+}
