@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
+)
+
+// server is a "lanyard serve" running in-process.
+type server struct {
+	t      *testing.T
+	url    string // http://127.0.0.1:PORT
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+	// stopped is set once stop has seen serve return.
+	stopped bool
+}
+
+// startServe runs "lanyard serve" on a free port with the data directory
+// and returns once it listens. hold, when not nil, keeps the server in its
+// starting state until it is closed.
+func startServe(t *testing.T, dataDir string, hold <-chan struct{}) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{t: t, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	listening := make(chan net.Addr, 1)
+	a := &app{
+		getenv:   func(string) string { return "" },
+		stdin:    strings.NewReader(""),
+		stdout:   io.Discard,
+		stderr:   s.stderr,
+		onListen: func(addr net.Addr) { listening <- addr },
+	}
+	if hold != nil {
+		a.beforeReady = func(ctx context.Context) error {
+			select {
+			case <-hold:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	go func() {
+		s.done <- a.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn"})
+	}()
+	select {
+	case addr := <-listening:
+		s.url = "http://" + addr.String()
+	case err := <-s.done:
+		t.Fatalf("serve returned before listening: %v\n%s", err, s.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not listen within 10s\n%s", s.stderr)
+	}
+	t.Cleanup(func() {
+		if !s.stopped {
+			s.stop()
+		}
+	})
+	return s
+}
+
+// stop cancels serve's context and checks that it returned nil.
+func (s *server) stop() {
+	s.t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		s.stopped = true
+		if err != nil {
+			s.t.Errorf("serve returned %v\n%s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		s.t.Fatalf("serve did not stop within 15s\n%s\n%s", s.stderr, buf)
+	}
+}
+
+// waitReady polls /healthz, then /readyz, until both answer 200.
+func (s *server) waitReady() {
+	s.t.Helper()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(s.url + path)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("GET %s: not 200 within 10s (last: %v)\n%s", path, err, s.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// get fetches a path with the client and returns status and body.
+func (s *server) get(c *http.Client, path string) (*http.Response, string) {
+	s.t.Helper()
+	resp, err := c.Get(s.url + path)
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func TestServeStartsThenBecomesReady(t *testing.T) {
+	hold := make(chan struct{})
+	s := startServe(t, t.TempDir(), hold)
+	c := &http.Client{}
+
+	// Listening at once: alive, not ready, logins answer "starting".
+	if resp, body := s.get(c, "/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz while starting: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := s.get(c, "/readyz"); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "starting") {
+		t.Errorf("/readyz while starting: %d %q, want 503 starting", resp.StatusCode, body)
+	}
+	resp, body := s.get(c, "/admin/login")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "starting") {
+		t.Errorf("/admin/login while starting: %d, want 503 with a starting page:\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(s.stderr.String(), "lanyard: listening on "+s.url) {
+		t.Errorf("stderr lacks the listening line:\n%s", s.stderr)
+	}
+
+	close(hold)
+	s.waitReady()
+	if resp, _ := s.get(c, "/admin/login"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/admin/login once ready: %d, want 200", resp.StatusCode)
+	}
+	s.stop()
+	if _, err := http.Get(s.url + "/healthz"); err == nil {
+		t.Error("server still answers after stop")
+	}
+}
+
+func TestServeStopsWhileStarting(t *testing.T) {
+	s := startServe(t, t.TempDir(), make(chan struct{})) // never ready
+	s.stop()
+}
+
+func TestServePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := cli(t, map[string]string{"LANYARD_DATA": t.TempDir()}, "", "serve", "--addr", ln.Addr().String())
+	if r.exitCode() != 1 || !strings.Contains(r.output(), "listen on "+ln.Addr().String()) {
+		t.Errorf("exit %d:\n%s", r.exitCode(), r.output())
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so tests see them.
+func browser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// adminLogin reads the sign-in form (for its CSRF token and cookie) and
+// posts it.
+func (s *server) adminLogin(c *http.Client, login, pw string) *http.Response {
+	s.t.Helper()
+	resp, body := s.get(c, "/admin/login")
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /admin/login: %d\n%s", resp.StatusCode, body)
+	}
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		s.t.Fatalf("no csrf_token on the sign-in form:\n%s", body)
+	}
+	form := url.Values{"username": {login}, "password": {pw}, "csrf_token": {html.UnescapeString(m[1])}}
+	resp, err := c.PostForm(s.url+"/admin/login", form)
+	if err != nil {
+		s.t.Fatalf("POST /admin/login: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func sessionCookie(resp *http.Response) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == "lanyard_session" && c.Value != "" && c.MaxAge >= 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestAdminLoginAcceptance is the acceptance test of the foundation: an
+// administrator created with the CLI signs in with a password; refusals
+// set no cookie; five wrong passwords lock the account and the audit trail
+// says so; the session survives a restart of serve on the same data.
+func TestAdminLoginAcceptance(t *testing.T) {
+	dataDir := t.TempDir()
+	env := map[string]string{"LANYARD_DATA": dataDir}
+	const rootPassword = "correct horse battery staple"
+	mustCLI(t, env, rootPassword+"\n", "admin", "create", "root")
+	mustCLI(t, env, "victim password 123\n", "admin", "create", "victim")
+	// bob has a password but is not (any longer) an administrator.
+	mustCLI(t, env, "bob's password 123\n", "admin", "create", "bob")
+	mustCLI(t, env, "", "user", "set", "bob", "roles=")
+
+	s := startServe(t, dataDir, nil)
+	s.waitReady()
+	root := browser(t)
+
+	resp := s.adminLogin(root, "root", rootPassword)
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound {
+		t.Fatalf("root sign-in: status %d, want a redirect\n%s", resp.StatusCode, s.stderr)
+	}
+	if sessionCookie(resp) == nil {
+		t.Fatal("root sign-in set no session cookie")
+	}
+	if resp, body := s.get(root, "/admin/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/ after sign-in: %d\n%s", resp.StatusCode, body)
+	}
+
+	for _, tc := range []struct{ name, login, pw string }{
+		{"wrong password", "root", "not the password"},
+		{"not an administrator", "bob", "bob's password 123"},
+		{"unknown user", "nobody", "whatever password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := s.adminLogin(browser(t), tc.login, tc.pw)
+			if resp.StatusCode < 400 || resp.StatusCode > 499 {
+				t.Errorf("status %d, want 4xx", resp.StatusCode)
+			}
+			if c := sessionCookie(resp); c != nil {
+				t.Errorf("refused sign-in set a session cookie %v", c)
+			}
+		})
+	}
+
+	// Five wrong passwords in a row lock the account: even the right one is
+	// refused, and the audit trail records the lockout.
+	attacker := browser(t)
+	for i := range 5 {
+		if resp := s.adminLogin(attacker, "victim", "wrong guess "+string(rune('a'+i))); resp.StatusCode < 400 {
+			t.Fatalf("wrong password %d: status %d", i+1, resp.StatusCode)
+		}
+	}
+	resp = s.adminLogin(browser(t), "victim", "victim password 123")
+	if resp.StatusCode < 400 || sessionCookie(resp) != nil {
+		t.Errorf("right password on a locked account: status %d, cookie %v; want a 4xx refusal", resp.StatusCode, sessionCookie(resp))
+	}
+
+	s.stop()
+	events := auditEvents(t, dataDir)
+	var lockout, throttled bool
+	for _, e := range events {
+		if e.Subject == "victim" && e.Action == "admin.lockout" {
+			lockout = true
+		}
+		if e.Subject == "victim" && e.Action == "admin.login" && e.Reason == "throttled" {
+			throttled = true
+		}
+	}
+	if !lockout || !throttled {
+		var lines []string
+		for _, e := range events {
+			lines = append(lines, e.Action+" "+string(e.Outcome)+" "+e.Reason+" "+e.Subject+": "+e.Message)
+		}
+		t.Errorf("audit trail lacks the lockout (%v) or the throttled refusal (%v):\n%s", lockout, throttled, strings.Join(lines, "\n"))
+	}
+
+	// The session outlives the process.
+	s = startServe(t, dataDir, nil)
+	s.waitReady()
+	if resp, body := s.get(root, "/admin/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /admin/ after a restart: %d, want 200 (session kept)\n%s", resp.StatusCode, body)
+	}
+	s.stop()
+}
+
+// auditEvents reads the audit trail of the data directory's store.
+func auditEvents(t *testing.T, dataDir string) []lanyard.AuditEvent {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dataDir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	events, err := db.AuditEvents(ctx, lanyard.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
