@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/password"
@@ -103,9 +105,19 @@ func (s *Server) renderResetForm(w http.ResponseWriter, r *http.Request, status 
 	}
 	s.render(w, r, status, "admin_reset", resetView{
 		Title:     "Choose a new password",
-		Error:     problem,
+		Error:     capitalize(problem),
 		CSRF:      csrf,
 		Token:     token,
 		MinLength: password.MinLength,
 	})
+}
+
+// capitalize starts a message shown on its own with a capital letter; the
+// services' messages are written to follow a prefix ("reset: ...").
+func capitalize(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
 }

@@ -18,7 +18,7 @@ const csrfField = "csrf_token"
 // again.
 var errCSRF = &lanyard.Error{
 	Kind:    lanyard.KindForbidden,
-	Message: "This form has expired or was sent from another site. Reload the page, then fill in and send the form again.",
+	Message: "This form has expired or was sent from another site. Reload the page, then fill in and send the form again. (Lanyard needs cookies enabled for this site.)",
 }
 
 // Lanyard's forms are protected in two layers:

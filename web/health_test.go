@@ -77,7 +77,7 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`lanyard_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`,
 		`lanyard_http_requests_total{code="404",method="GET",route="/"} 1`, // the catch-all: unknown paths share one label,
-		`lanyard_http_request_duration_seconds_bucket{route="POST /admin/login"`,
+		`lanyard_http_request_duration_seconds_bucket{code="303",route="POST /admin/login"`,
 		`lanyard_login_attempts_total{method="admin_password",outcome="failure",reason="bad_password"} 1`,
 		`lanyard_login_attempts_total{method="admin_password",outcome="success",reason="none"} 1`,
 		`go_goroutines`,

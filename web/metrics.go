@@ -35,9 +35,9 @@ func newMetrics(reg *prometheus.Registry, logger *slog.Logger) *metrics {
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lanyard_http_request_duration_seconds",
-			Help:    "Time to answer HTTP requests, by route pattern.",
+			Help:    "Time to answer HTTP requests, by route pattern and status code.",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"route"}),
+		}, []string{"route", "code"}),
 		loginAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanyard_login_attempts_total",
 			Help: "Login attempts, by login method, outcome and refusal reason (\"none\" for successes).",
@@ -79,8 +79,9 @@ func (m *metrics) observeRequest(pattern, method string, status int, took time.D
 	default:
 		method = "other"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, method, code).Inc()
+	m.duration.WithLabelValues(route, code).Observe(took.Seconds())
 }
 
 // loginAttempt counts one login attempt; reason is empty for a success.

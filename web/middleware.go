@@ -48,7 +48,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		took := time.Since(start)
 		// ServeMux sets r.Pattern on this very request when it routes it.
 		s.metrics.observeRequest(r.Pattern, r.Method, rec.status, took)
-		level := levelForStatus(rec.status)
+		level := levelFor(r.Pattern, rec.status)
 		s.logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
@@ -125,10 +125,15 @@ func (s *Server) requireReady(next http.Handler) http.Handler {
 	})
 }
 
-// levelForStatus logs server failures louder than refusals and successes.
-func levelForStatus(status int) slog.Level {
-	if status >= 500 {
+// levelFor logs server failures louder than refusals and successes, and
+// the probes that monitoring sends every few seconds quieter, unless they
+// fail.
+func levelFor(pattern string, status int) slog.Level {
+	switch {
+	case status >= 500:
 		return slog.LevelWarn
+	case pattern == probeHealthz || pattern == probeReadyz || pattern == probeMetrics:
+		return slog.LevelDebug
 	}
 	return slog.LevelInfo
 }

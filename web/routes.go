@@ -2,6 +2,13 @@ package web
 
 import "net/http"
 
+// Probe routes, named because the request log treats them apart.
+const (
+	probeHealthz = "GET /healthz"
+	probeReadyz  = "GET /readyz"
+	probeMetrics = "GET /metrics"
+)
+
 // routes lists every endpoint of the server, and wraps the whole in the
 // middleware every request passes through (outermost first): logging and
 // metrics, panic recovery, security headers.
@@ -13,9 +20,9 @@ func (s *Server) routes() http.Handler {
 	ready := s.requireReady
 
 	// Probes and metrics: always answered.
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", s.handleReadyz())
-	mux.Handle("GET /metrics", s.metrics.handler(s.logger))
+	mux.Handle(probeHealthz, handleHealthz())
+	mux.Handle(probeReadyz, s.handleReadyz())
+	mux.Handle(probeMetrics, s.metrics.handler(s.logger))
 	mux.Handle("GET /static/", staticHandler())
 	mux.Handle("GET /{$}", s.handleHome())
 
