@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/password"
@@ -37,6 +38,9 @@ const (
 	reasonThrottled   = "throttled"
 	reasonCSRF        = "csrf"
 )
+
+// maxLoginBytes is the longest login any account can have (256 runes).
+const maxLoginBytes = 256 * utf8.UTFMax
 
 // loginMethodAdmin labels the break-glass login in metrics.
 const loginMethodAdmin = "admin_password"
@@ -90,6 +94,7 @@ type adminLoginAttempt struct {
 	client     string
 	userAgent  string
 	next       string
+	overlong   bool // the login typed was longer than any account's
 
 	tenant     lanyard.Tenant // zero when the slug names no tenant
 	user       lanyard.User   // zero when the login names no account
@@ -129,6 +134,14 @@ func (s *Server) handleAdminLoginSubmit() http.Handler {
 		if a.tenantSlug == "" {
 			a.tenantSlug = lanyard.DefaultTenantSlug
 		}
+		// No account has a longer login; the cut keeps junk out of the
+		// log, the audit trail and the throttle keys.
+		if len(a.login) > maxLoginBytes {
+			a.login, a.overlong = strings.ToValidUTF8(a.login[:maxLoginBytes], ""), true
+		}
+		if len(a.tenantSlug) > maxLoginBytes {
+			a.tenantSlug = strings.ToValidUTF8(a.tenantSlug[:maxLoginBytes], "")
+		}
 		if err := s.verifyFormToken(r); err != nil {
 			s.refuseAdminLogin(ctx, a, loginRefusal{reason: reasonCSRF, detail: err.Error(), shown: errCSRF})
 			s.renderErrorLink(w, r, err, &link{Href: loginURL(a.next), Text: "Reload the sign-in form"})
@@ -167,7 +180,10 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 	}
 
 	// 2. The tenant. An unknown one is answered like an unknown account.
-	tenant, err := s.store.Tenant(ctx, a.tenantSlug)
+	tenant, err := lanyard.Tenant{}, error(lanyard.ErrNotFound)
+	if lanyard.ValidSlug(a.tenantSlug) {
+		tenant, err = s.store.Tenant(ctx, a.tenantSlug)
+	}
 	switch {
 	case errors.Is(err, lanyard.ErrNotFound):
 	case err != nil:
@@ -194,7 +210,7 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 	}
 
 	// 4. The account.
-	if a.tenant.ID != 0 && a.login != "" {
+	if a.tenant.ID != 0 && a.login != "" && !a.overlong {
 		user, err := s.store.UserByLogin(ctx, a.tenant.ID, a.login)
 		switch {
 		case errors.Is(err, lanyard.ErrNotFound):

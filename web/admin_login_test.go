@@ -137,6 +137,7 @@ func TestAdminLoginRefusals(t *testing.T) {
 		{"locked, wrong password", "locked", "not the password", http.StatusUnauthorized, reasonBadPassword, neutralLoginRefusal},
 		{"no password", "ssoadmin", adminPassword, http.StatusUnauthorized, reasonNoPassword, neutralLoginRefusal},
 		{"empty username", "", adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
+		{"overlong username", "root" + strings.Repeat("x", 2000), adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.client()
@@ -175,9 +176,14 @@ func TestAdminLoginOtherTenant(t *testing.T) {
 	if r := e.login(e.client(), "root", adminPassword, "tenant", "acme"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("default tenant's admin in tenant acme: status %d, want 401", r.StatusCode)
 	}
-	if r := e.login(e.client(), "root", adminPassword, "tenant", "nosuch"); r.StatusCode != http.StatusUnauthorized {
-		t.Errorf("unknown tenant: status %d, want 401", r.StatusCode)
+	for _, slug := range []string{"nosuch", "Not A Slug!", strings.Repeat("t", 5000)} {
+		if r := e.login(e.client(), "root", adminPassword, "tenant", slug); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("unknown tenant %.20q: status %d, want 401", slug, r.StatusCode)
+		}
 	}
+	// The tenant field may name another tenant.
+	e.addUserIn(acme, "acmeadmin", adminPassword, lanyard.RoleAdmin)
+	e.mustLogin(e.client(), "acmeadmin", adminPassword, "tenant", "acme")
 	if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, reasonUnknownUser) {
 		t.Error("no unknown_user failure audited")
 	}

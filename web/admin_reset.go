@@ -69,7 +69,7 @@ func (s *Server) handleAdminResetSubmit() http.Handler {
 			s.renderErrorLink(w, r, err, &link{Href: "/admin/reset?token=" + url.QueryEscape(token), Text: "Reload the password form"})
 			return
 		}
-		if s.resetter == nil {
+		if s.admin == nil {
 			s.renderError(w, r, errResetUnavailable)
 			return
 		}
@@ -78,7 +78,7 @@ func (s *Server) handleAdminResetSubmit() http.Handler {
 			s.renderResetForm(w, r, http.StatusBadRequest, token, "The two passwords differ. Type the same new password in both fields.")
 			return
 		}
-		user, err := s.resetter.ConsumePasswordReset(r.Context(), token, pw)
+		user, err := s.admin.ConsumePasswordReset(r.Context(), token, pw)
 		if err != nil {
 			if lanyard.ErrorKind(err) == lanyard.KindInternal {
 				s.renderError(w, r, fmt.Errorf("web: password reset: %w", err))

@@ -130,7 +130,13 @@ func (e *env) client() *http.Client {
 // when pw is "") and the given roles.
 func (e *env) addUser(login, pw string, roles ...string) lanyard.User {
 	e.t.Helper()
-	u := lanyard.User{TenantID: e.tenant.ID, Login: login, LoginMethod: lanyard.LoginPassword, WebAccess: true}
+	return e.addUserIn(e.tenant, login, pw, roles...)
+}
+
+// addUserIn creates an account of tenant t.
+func (e *env) addUserIn(t lanyard.Tenant, login, pw string, roles ...string) lanyard.User {
+	e.t.Helper()
+	u := lanyard.User{TenantID: t.ID, Login: login, LoginMethod: lanyard.LoginPassword, WebAccess: true}
 	for _, r := range roles {
 		u.Roles = append(u.Roles, lanyard.RoleGrant{Role: r, Source: lanyard.RoleManual})
 	}
@@ -231,9 +237,9 @@ func (e *env) login(c *http.Client, login, pw string, extra ...string) response 
 }
 
 // mustLogin signs in and fails the test unless it succeeds.
-func (e *env) mustLogin(c *http.Client, login, pw string) {
+func (e *env) mustLogin(c *http.Client, login, pw string, extra ...string) {
 	e.t.Helper()
-	resp := e.login(c, login, pw)
+	resp := e.login(c, login, pw, extra...)
 	if resp.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("sign-in as %s: status %d, want 303; page:\n%s", login, resp.StatusCode, resp.body)
 	}

@@ -39,12 +39,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// passwordResetter is what the reset pages need of admin.Service; tests
-// of the pages alone may stand in for it.
-type passwordResetter interface {
-	ConsumePasswordReset(ctx context.Context, token, newPassword string) (lanyard.User, error)
-}
-
 // Server is Lanyard's HTTP handler. Create it with New, call SetReady once
 // the database is migrated, and Close on shutdown.
 type Server struct {
@@ -52,7 +46,7 @@ type Server struct {
 	logger   *slog.Logger
 	store    lanyard.Store
 	sessions *session.Manager
-	resetter passwordResetter
+	admin    *admin.Service // nil: no password reset pages
 	metrics  *metrics
 	pages    *pages
 	now      func() time.Time
@@ -81,6 +75,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		logger:        cfg.Logger,
 		store:         cfg.Store,
+		admin:         cfg.Admin,
 		now:           cfg.Now,
 		clientAddress: remoteAddress,
 		dummyHash:     sync.OnceValue(makeDummyHash),
@@ -93,11 +88,6 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if cfg.Admin != nil {
-		// Only a non-nil pointer: a nil *admin.Service in the interface
-		// would not compare equal to nil.
-		s.resetter = cfg.Admin
 	}
 	if cfg.BaseURL != nil {
 		s.secureCookies = cfg.BaseURL.Scheme == "https"
@@ -124,6 +114,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // SetReady opens the login endpoints and starts the background jobs. Call it
 // once the database is migrated and the server's dependencies are in place.
 func (s *Server) SetReady() {
+	// Hash the dummy password now rather than during the first sign-in
+	// with an unknown login, whose answer would otherwise come late.
+	s.dummyHash()
 	s.ready.Store(true)
 	s.janitorOnce.Do(s.startJanitor)
 }
