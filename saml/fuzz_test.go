@@ -1,0 +1,158 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bufHash collects canonical output (a hash.Hash that keeps the bytes).
+type bufHash struct{ bytes.Buffer }
+
+func (b *bufHash) Sum(p []byte) []byte { return append(p, b.Bytes()...) }
+func (b *bufHash) Size() int           { return 0 }
+func (b *bufHash) BlockSize() int      { return 1 }
+
+var _ hash.Hash = (*bufHash)(nil)
+
+func c14nString(n *node, m c14nMethod) string {
+	var b bufHash
+	canonicalize(&b, n, m, nil, nil)
+	return b.String()
+}
+
+func fuzzSeeds(tb testing.TB) [][]byte {
+	testKeys(tb)
+	var seeds [][]byte
+	for _, style := range []string{"okta", "adfs", "entra", "ssp"} {
+		f := defaultFixture(style)
+		seeds = append(seeds, []byte(f.signedAssertion(tb)), []byte(f.signedBoth(tb)))
+	}
+	seeds = append(seeds,
+		[]byte(`<a xmlns="urn:x" xmlns:p="urn:p"><p:b p:c="1" d="&lt;&#x41;"><![CDATA[x<y]]><!-- c -->z</p:b><e xmlns=""/></a>`),
+		[]byte(`<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>`),
+	)
+	return seeds
+}
+
+// FuzzValidateResponse feeds arbitrary documents to the whole response
+// pipeline: it must never panic, and never accept (no fuzzer forges an
+// RSA signature).
+func FuzzValidateResponse(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	e := newEnv(f)
+	e.sp.AllowUnsolicited = true
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e.pending(t)
+		a, err := e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: base64.StdEncoding.EncodeToString(data), BrowserBinding: testBinding})
+		if err == nil {
+			// Only an untouched seed can pass, once (then it is a replay).
+			if !strings.Contains(string(data), a.NameID.Value) {
+				t.Fatalf("accepted a document whose NameID %q is not in it", a.NameID.Value)
+			}
+			return
+		}
+		if ReasonOf(err) == "" {
+			t.Fatalf("error without a reason: %v", err)
+		}
+	})
+}
+
+// FuzzParseXML checks that parsing never panics and that canonical XML is
+// a fixed point: canonicalising the canonical form gives it back.
+func FuzzParseXML(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := parseXML(data, parseLimits{maxSize: 1 << 20})
+		if err != nil {
+			if ReasonOf(err) == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			return
+		}
+		for _, m := range []c14nMethod{c14nExclusive, c14nInclusive10} {
+			c1 := c14nString(doc.root, m)
+			doc2, err := parseXML([]byte(c1), parseLimits{})
+			if err != nil {
+				t.Fatalf("canonical form does not parse: %v\n%s", err, c1)
+			}
+			if c2 := c14nString(doc2.root, m); c1 != c2 {
+				t.Fatalf("not a fixed point:\n%s\n%s", c1, c2)
+			}
+		}
+	})
+}
+
+// FuzzDecodeRedirect feeds arbitrary query strings to the HTTP-Redirect
+// decoder and to logout request validation.
+func FuzzDecodeRedirect(f *testing.F) {
+	testKeys(f)
+	kp := KeyPair{Signer: idpKey, Certificate: idpCert}
+	for _, xml := range []string{
+		`<samlp:LogoutRequest xmlns:samlp="` + nsSAMLP + `" ID="_1" Version="2.0"/>`,
+		`<samlp:AuthnRequest xmlns:samlp="` + nsSAMLP + `" ID="_2"/>`,
+	} {
+		u, _ := redirectURL("https://sp.example.com/slo", "SAMLRequest", []byte(xml), "rs", &kp)
+		pu, _ := url.Parse(u)
+		f.Add(pu.RawQuery)
+	}
+	f.Add("SAMLRequest=%%&RelayState=a&RelayState=b")
+	f.Add("SAMLResponse=" + url.QueryEscape(deflateB64(bytes.Repeat([]byte("A"), 1<<16))))
+	e := newEnv(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		m, err := decodeRedirect(q, 1<<16)
+		if err == nil && len(m.xml) > 1<<16 {
+			t.Fatalf("inflated past the bound: %d", len(m.xml))
+		}
+		_, err = e.sp.ValidateLogoutRequest(context.Background(), e.idp, InboundMessage{RawQuery: q})
+		if err != nil && ReasonOf(err) == "" {
+			t.Fatalf("error without a reason: %v", err)
+		}
+	})
+}
+
+// TestWriteFuzzSeeds regenerates testdata/fuzz (run with
+// LANYARD_WRITE_FUZZ_SEEDS=1). The seeds are signed with keys generated at
+// run time, so they exercise the parser and the refusals, not acceptance.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("LANYARD_WRITE_FUZZ_SEEDS") == "" {
+		t.Skip("set LANYARD_WRITE_FUZZ_SEEDS=1 to regenerate testdata/fuzz")
+	}
+	write := func(target string, i int, v any) {
+		dir := filepath.Join("testdata", "fuzz", target)
+		os.MkdirAll(dir, 0o755)
+		var body string
+		switch x := v.(type) {
+		case []byte:
+			body = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", x)
+		case string:
+			body = fmt.Sprintf("go test fuzz v1\nstring(%q)\n", x)
+		}
+		sum := sha256.Sum256([]byte(body))
+		name := fmt.Sprintf("seed-%02d-%x", i, sum[:4])
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range fuzzSeeds(t) {
+		write("FuzzValidateResponse", i, s)
+		write("FuzzParseXML", i, s)
+	}
+	kp := KeyPair{Signer: idpKey, Certificate: idpCert}
+	u, _ := redirectURL("https://sp.example.com/slo", "SAMLRequest", []byte(`<samlp:LogoutRequest xmlns:samlp="`+nsSAMLP+`" ID="_1" Version="2.0"/>`), "rs", &kp)
+	pu, _ := url.Parse(u)
+	write("FuzzDecodeRedirect", 0, pu.RawQuery)
+	write("FuzzDecodeRedirect", 1, "SAMLRequest=%%&RelayState=a&RelayState=b")
+}
