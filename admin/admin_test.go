@@ -2,8 +2,12 @@ package admin
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +19,7 @@ import (
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/spkeys"
 	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
@@ -65,17 +70,94 @@ type fixture struct {
 	db    *sqlstore.DB
 	clock *clock
 	ctx   context.Context
-	path  string // of the SQLite database
+	// reopen opens a second handle on the same database.
+	reopen func() (*sqlstore.DB, error)
 }
 
-func newFixture(t *testing.T) *fixture {
+// engines are the stores the tests run on: each opens a fresh migrated
+// database and returns a function opening a second handle on it (as a
+// second node would).
+var engines = []struct {
+	name string
+	open func(t *testing.T) (db *sqlstore.DB, reopen func() (*sqlstore.DB, error))
+}{
+	{"sqlite", func(t *testing.T) (*sqlstore.DB, func() (*sqlstore.DB, error)) {
+		path := filepath.Join(t.TempDir(), "lanyard.db")
+		reopen := func() (*sqlstore.DB, error) { return sqlite.Open(context.Background(), path) }
+		db, err := reopen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, reopen
+	}},
+	{"postgres", func(t *testing.T) (*sqlstore.DB, func() (*sqlstore.DB, error)) {
+		dbURL := freshPostgres(t)
+		reopen := func() (*sqlstore.DB, error) { return postgres.Open(context.Background(), dbURL) }
+		db, err := reopen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, reopen
+	}},
+}
+
+// freshPostgres creates a database for the test on the server of
+// LANYARD_TEST_POSTGRES_URL (dropped at the end) and returns its URL. It
+// skips the test when the variable is unset, and fails it on CI.
+func freshPostgres(t *testing.T) string {
 	t.Helper()
+	serverURL := os.Getenv("LANYARD_TEST_POSTGRES_URL")
+	if serverURL == "" {
+		const msg = "LANYARD_TEST_POSTGRES_URL not set: run scripts/test.sh, which starts PostgreSQL"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "lanyard.db")
-	db, err := sqlite.Open(ctx, path)
+	server, err := sql.Open("pgx", serverURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer server.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "lanyard_admin_test_" + hex.EncodeToString(b[:])
+	if _, err := server.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		server, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer server.Close()
+		if _, err := server.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// forEachEngine runs test as a subtest per engine, on a fresh fixture.
+func forEachEngine(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			test(t, newFixture(t, e.open))
+		})
+	}
+}
+
+func newFixture(t *testing.T, open func(t *testing.T) (*sqlstore.DB, func() (*sqlstore.DB, error))) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, reopen := open(t)
 	t.Cleanup(func() { db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -84,7 +166,7 @@ func newFixture(t *testing.T) *fixture {
 	base, _ := url.Parse("https://sso.example.com/")
 	svc := New(db, Options{Now: c.Now, BaseURL: base})
 	svc.generateKey = cachedKey
-	return &fixture{svc: svc, db: db, clock: c, ctx: ctx, path: path}
+	return &fixture{svc: svc, db: db, clock: c, ctx: ctx, reopen: reopen}
 }
 
 // mustTenant creates a tenant or fails the test.
@@ -136,8 +218,9 @@ func wantError(t *testing.T, err error, kind lanyard.Kind, parts ...string) {
 	}
 }
 
-func TestCreateTenant(t *testing.T) {
-	f := newFixture(t)
+func TestCreateTenant(t *testing.T) { forEachEngine(t, testCreateTenant) }
+
+func testCreateTenant(t *testing.T, f *fixture) {
 	f.svc.generateKey = spkeys.Generate // real keys once
 	tn, err := f.svc.CreateTenant(f.ctx, "cli", "Acme", "Acme Corp", []string{"ACME.com", "acme.org"})
 	if err != nil {
@@ -188,8 +271,9 @@ func TestCreateTenant(t *testing.T) {
 	}
 }
 
-func TestCreateTenantRefusals(t *testing.T) {
-	f := newFixture(t)
+func TestCreateTenantRefusals(t *testing.T) { forEachEngine(t, testCreateTenantRefusals) }
+
+func testCreateTenantRefusals(t *testing.T, f *fixture) {
 	f.mustTenant(t, "acme", "acme.com")
 	tests := []struct {
 		name    string
@@ -215,9 +299,12 @@ func TestCreateTenantRefusals(t *testing.T) {
 }
 
 func TestEnsureDefaultTenantConcurrent(t *testing.T) {
-	f := newFixture(t)
+	forEachEngine(t, testEnsureDefaultTenantConcurrent)
+}
+
+func testEnsureDefaultTenantConcurrent(t *testing.T, f *fixture) {
 	// Two services over the same database file, as two nodes starting at once.
-	db2, err := sqlite.Open(f.ctx, f.path)
+	db2, err := f.reopen()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +345,9 @@ func TestEnsureDefaultTenantConcurrent(t *testing.T) {
 	}
 }
 
-func TestTenantNotFound(t *testing.T) {
-	f := newFixture(t)
+func TestTenantNotFound(t *testing.T) { forEachEngine(t, testTenantNotFound) }
+
+func testTenantNotFound(t *testing.T, f *fixture) {
 	_, err := f.svc.Tenant(f.ctx, "nope")
 	wantError(t, err, lanyard.KindNotFound, `tenant "nope" not found`, "lanyard tenant list")
 	if !errors.Is(err, lanyard.ErrNotFound) {
@@ -267,8 +355,9 @@ func TestTenantNotFound(t *testing.T) {
 	}
 }
 
-func TestSetTenant(t *testing.T) {
-	f := newFixture(t)
+func TestSetTenant(t *testing.T) { forEachEngine(t, testSetTenant) }
+
+func testSetTenant(t *testing.T, f *fixture) {
 	f.mustTenant(t, "acme")
 	f.mustTenant(t, "other", "other.com")
 
@@ -336,7 +425,10 @@ func TestSetTenant(t *testing.T) {
 }
 
 func TestSetTenantReportsEveryProblem(t *testing.T) {
-	f := newFixture(t)
+	forEachEngine(t, testSetTenantReportsEveryProblem)
+}
+
+func testSetTenantReportsEveryProblem(t *testing.T, f *fixture) {
 	f.mustTenant(t, "acme")
 	before, _ := f.svc.Tenant(f.ctx, "acme")
 	_, _, err := f.svc.SetTenant(f.ctx, "cli", "acme", []string{
@@ -371,7 +463,10 @@ func TestSetTenantReportsEveryProblem(t *testing.T) {
 }
 
 func TestTenantSettingValuesRoundTrip(t *testing.T) {
-	f := newFixture(t)
+	forEachEngine(t, testTenantSettingValuesRoundTrip)
+}
+
+func testTenantSettingValuesRoundTrip(t *testing.T, f *fixture) {
 	f.mustTenant(t, "acme")
 	src, _, err := f.svc.SetTenant(f.ctx, "cli", "acme", []string{
 		"jit=true", "group_roles.staff=viewer", "group_roles.ops=admin;ops", "attr.groups=memberOf",
@@ -400,8 +495,9 @@ func TestTenantSettingValuesRoundTrip(t *testing.T) {
 	}
 }
 
-func TestUsers(t *testing.T) {
-	f := newFixture(t)
+func TestUsers(t *testing.T) { forEachEngine(t, testUsers) }
+
+func testUsers(t *testing.T, f *fixture) {
 	tn := f.mustTenant(t, "acme")
 	u, err := f.svc.AddUser(f.ctx, "cli", "acme", lanyard.User{Login: " bob ", Email: "bob@acme.com", WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "viewer"}}})
 	if err != nil {
@@ -438,8 +534,9 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-func TestSetUser(t *testing.T) {
-	f := newFixture(t)
+func TestSetUser(t *testing.T) { forEachEngine(t, testSetUser) }
+
+func testSetUser(t *testing.T, f *fixture) {
 	tn := f.mustTenant(t, "acme")
 	u, err := f.svc.AddUser(f.ctx, "cli", "acme", lanyard.User{Login: "bob", WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "viewer", Source: lanyard.RoleIdP}}})
 	if err != nil {
@@ -489,8 +586,9 @@ func TestSetUser(t *testing.T) {
 	wantError(t, err, lanyard.KindNotFound, `user "bob" not found`)
 }
 
-func TestCreateAdmin(t *testing.T) {
-	f := newFixture(t)
+func TestCreateAdmin(t *testing.T) { forEachEngine(t, testCreateAdmin) }
+
+func testCreateAdmin(t *testing.T, f *fixture) {
 	f.mustTenant(t, "acme")
 	const pw = "correct horse battery staple"
 	u, created, err := f.svc.CreateAdmin(f.ctx, "cli", "acme", "root", pw)
@@ -528,8 +626,9 @@ func TestCreateAdmin(t *testing.T) {
 	wantError(t, err, lanyard.KindNotFound, `tenant "nope" not found`)
 }
 
-func TestPasswordReset(t *testing.T) {
-	f := newFixture(t)
+func TestPasswordReset(t *testing.T) { forEachEngine(t, testPasswordReset) }
+
+func testPasswordReset(t *testing.T, f *fixture) {
 	tn := f.mustTenant(t, "acme")
 	root, _, err := f.svc.CreateAdmin(f.ctx, "cli", "acme", "Root", "first password 123")
 	if err != nil {
