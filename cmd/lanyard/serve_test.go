@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -30,10 +34,10 @@ type server struct {
 	stopped bool
 }
 
-// startServe runs "lanyard serve" on a free port with the data directory
-// and returns once it listens. hold, when not nil, keeps the server in its
+// startServe runs "lanyard serve" on a free port with the store flags
+// (--data DIR or --database URL) and returns once it listens. hold, when not nil, keeps the server in its
 // starting state until it is closed.
-func startServe(t *testing.T, dataDir string, hold <-chan struct{}) *server {
+func startServe(t *testing.T, storeFlags []string, hold <-chan struct{}) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
@@ -55,9 +59,8 @@ func startServe(t *testing.T, dataDir string, hold <-chan struct{}) *server {
 			}
 		}
 	}
-	go func() {
-		s.done <- a.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-level", "warn"})
-	}()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, storeFlags...)
+	go func() { s.done <- a.run(ctx, args) }()
 	select {
 	case addr := <-listening:
 		s.url = "http://" + addr.String()
@@ -126,7 +129,7 @@ func (s *server) get(c *http.Client, path string) (*http.Response, string) {
 
 func TestServeStartsThenBecomesReady(t *testing.T) {
 	hold := make(chan struct{})
-	s := startServe(t, t.TempDir(), hold)
+	s := startServe(t, []string{"--data", t.TempDir()}, hold)
 	c := &http.Client{}
 
 	// Listening at once: alive, not ready, logins answer "starting".
@@ -156,7 +159,7 @@ func TestServeStartsThenBecomesReady(t *testing.T) {
 }
 
 func TestServeStopsWhileStarting(t *testing.T) {
-	s := startServe(t, t.TempDir(), make(chan struct{})) // never ready
+	s := startServe(t, []string{"--data", t.TempDir()}, make(chan struct{})) // never ready
 	s.stop()
 }
 
@@ -233,7 +236,7 @@ func TestAdminLoginAcceptance(t *testing.T) {
 	mustCLI(t, env, "bob's password 123\n", "admin", "create", "bob")
 	mustCLI(t, env, "", "user", "set", "bob", "roles=")
 
-	s := startServe(t, dataDir, nil)
+	s := startServe(t, []string{"--data", dataDir}, nil)
 	s.waitReady()
 	root := browser(t)
 
@@ -297,7 +300,7 @@ func TestAdminLoginAcceptance(t *testing.T) {
 	}
 
 	// The session outlives the process.
-	s = startServe(t, dataDir, nil)
+	s = startServe(t, []string{"--data", dataDir}, nil)
 	s.waitReady()
 	if resp, body := s.get(root, "/admin/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /admin/ after a restart: %d, want 200 (session kept)\n%s", resp.StatusCode, body)
@@ -319,4 +322,71 @@ func auditEvents(t *testing.T, dataDir string) []lanyard.AuditEvent {
 		t.Fatal(err)
 	}
 	return events
+}
+
+// TestPostgres runs the administration commands and serve on PostgreSQL
+// (--database), which a cluster of nodes shares.
+func TestPostgres(t *testing.T) {
+	dbURL := freshPostgres(t)
+	env := map[string]string{"LANYARD_DATABASE": dbURL}
+	mustCLI(t, env, "", "tenant", "create", "acme", "--domains", "acme.com")
+	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob")
+	if r := cli(t, env, "", "user", "add", "--tenant", "acme", "bob"); r.exitCode() != 1 || !strings.Contains(r.output(), "already exists") {
+		t.Errorf("duplicate login on postgres: exit %d\n%s", r.exitCode(), r.output())
+	}
+	mustCLI(t, env, "correct horse battery staple\n", "admin", "create", "root")
+	r := mustCLI(t, env, "", "tenant", "list")
+	if !strings.Contains(r.stdout, "acme") || !strings.Contains(r.stdout, "default") {
+		t.Errorf("tenant list:\n%s", r.stdout)
+	}
+
+	s := startServe(t, []string{"--database", dbURL}, nil)
+	s.waitReady()
+	if resp := s.adminLogin(browser(t), "root", "correct horse battery staple"); resp.StatusCode != http.StatusSeeOther || sessionCookie(resp) == nil {
+		t.Errorf("sign-in on postgres: status %d, cookie %v", resp.StatusCode, sessionCookie(resp))
+	}
+	s.stop()
+}
+
+// freshPostgres creates a database for the test on the server of
+// LANYARD_TEST_POSTGRES_URL (dropped at the end) and returns its URL. It
+// skips the test when the variable is unset, and fails it on CI.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	serverURL := os.Getenv("LANYARD_TEST_POSTGRES_URL")
+	if serverURL == "" {
+		const msg = "LANYARD_TEST_POSTGRES_URL not set: run scripts/test.sh, which starts PostgreSQL"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	server, err := sql.Open("pgx", serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "lanyard_cmd_test_" + hex.EncodeToString(b[:])
+	if _, err := server.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		server, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer server.Close()
+		if _, err := server.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
