@@ -183,6 +183,8 @@ func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityPro
 			if fd.root.child(nsMD, "IDPSSODescriptor") == nil {
 				continue
 			}
+			// validUntil and cacheDuration of the aggregate apply too.
+			fd.root.parent = &node{kind: kindElement, attrs: rd.root.attrs}
 			idp, err := idpFromDescriptor(fd.root)
 			if err != nil {
 				return nil, err
