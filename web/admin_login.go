@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,9 @@ const (
 	reasonNoPassword  = "no_password"
 	reasonThrottled   = "throttled"
 	reasonCSRF        = "csrf"
+
+	// reasonTooManyFailures is the reason of an admin.lockout event.
+	reasonTooManyFailures = "too_many_failures"
 )
 
 // maxLoginBytes is the longest login any account can have (256 runes).
@@ -175,7 +179,7 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 		return &loginRefusal{
 			reason: reasonThrottled,
 			detail: fmt.Sprintf("client address %s reached %d failed sign-ins within %s", a.client, addressFailureLimit, throttleWindow),
-			shown:  throttledError(minutesUntil(until, now), true),
+			shown:  throttledError(until.Sub(now), true),
 		}, nil
 	}
 
@@ -204,7 +208,7 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 			return &loginRefusal{
 				reason: reasonThrottled,
 				detail: fmt.Sprintf("account is temporarily locked until %s after %d failed sign-ins", until.UTC().Format(time.RFC3339), accountFailureLimit),
-				shown:  throttledError(minutesUntil(until, now), false),
+				shown:  throttledError(until.Sub(now), false),
 			}, nil
 		}
 	}
@@ -312,14 +316,19 @@ func (s *Server) refuseAdminLogin(ctx context.Context, a *adminLoginAttempt, f l
 			Actor:    "system",
 			Action:   actionAdminLockout,
 			Outcome:  lanyard.OutcomeSuccess,
-			Reason:   reasonThrottled,
+			Reason:   reasonTooManyFailures,
 			UserID:   a.user.ID,
 			Subject:  a.login,
 			ClientIP: a.client,
 			Message: fmt.Sprintf("account temporarily locked for %d minutes after %d failed sign-ins within %s",
 				minutes, accountFailureLimit, throttleWindow),
+			Detail: map[string]string{
+				"locked_until": now.Add(lockoutDuration).UTC().Format(time.RFC3339),
+				"failures":     strconv.Itoa(accountFailureLimit),
+				"window":       throttleWindow.String(),
+			},
 		})
-		shown = throttledError(minutes, false)
+		shown = throttledError(lockoutDuration, false)
 	}
 	return shown
 }
@@ -354,6 +363,7 @@ func (s *Server) renderLoginForm(w http.ResponseWriter, r *http.Request, a *admi
 		s.renderError(w, r, err)
 		return
 	}
+	setRetryAfter(w, shown)
 	s.render(w, r, statusOf(shown), "admin_login", adminLoginView{
 		Title:      "Administrator sign-in",
 		Error:      lanyard.ErrorMessage(shown),

@@ -257,8 +257,15 @@ func TestAdminLoginAccountThrottle(t *testing.T) {
 	if fifth.StatusCode != http.StatusTooManyRequests || !strings.Contains(fifth.body, "Too many failed attempts; try again in 15 minutes.") {
 		t.Fatalf("fifth failure: status %d, want 429 with the lockout notice:\n%s", fifth.StatusCode, fifth.body)
 	}
-	if len(e.auditEvents(actionAdminLockout)) != 1 {
-		t.Fatalf("admin.lockout events: %d, want 1", len(e.auditEvents(actionAdminLockout)))
+	if got := fifth.Header.Get("Retry-After"); got != "900" {
+		t.Errorf("fifth failure: Retry-After %q, want 900", got)
+	}
+	lockouts := e.auditEvents(actionAdminLockout)
+	if len(lockouts) != 1 {
+		t.Fatalf("admin.lockout events: %d, want 1", len(lockouts))
+	}
+	if ev := lockouts[0]; ev.Subject != "root" || ev.UserID == 0 || !strings.Contains(ev.Message, "temporarily locked") || ev.Detail["locked_until"] == "" {
+		t.Errorf("admin.lockout event %+v: want the account, a message saying it is temporarily locked, and until when", ev)
 	}
 
 	// Locked: even the right password is refused, without a session.
@@ -269,6 +276,9 @@ func TestAdminLoginAccountThrottle(t *testing.T) {
 	}
 	if !strings.Contains(locked.body, "try again in 10 minutes") {
 		t.Errorf("locked page does not say 10 minutes are left:\n%s", locked.body)
+	}
+	if got := locked.Header.Get("Retry-After"); got != "600" {
+		t.Errorf("locked: Retry-After %q, want 600", got)
 	}
 	if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, reasonThrottled) {
 		t.Error("no admin.login failure with reason throttled audited")

@@ -80,6 +80,7 @@ func (s *Server) renderErrorLink(w http.ResponseWriter, r *http.Request, err err
 	if kind == lanyard.KindUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
+	setRetryAfter(w, err)
 	s.render(w, r, page.status, "error", errorView{Title: page.title, Message: message, Link: next})
 }
 

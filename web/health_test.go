@@ -1,10 +1,14 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/lanyard-sso/lanyard/password"
 )
 
 func TestProbesAndStartingPage(t *testing.T) {
@@ -86,5 +90,34 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+func TestPlaceholderRoutes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.client()
+	if r := e.get(c, "/admin"); r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/admin/" {
+		t.Errorf("GET /admin: %d to %q, want 301 to /admin/", r.StatusCode, r.Header.Get("Location"))
+	}
+	for _, path := range []string{"/login", "/t/default/saml/metadata"} {
+		if r := e.get(c, path); r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "not available in this version") {
+			t.Errorf("GET %s: status %d, want 404 saying it is not available yet", path, r.StatusCode)
+		}
+	}
+	if r := e.get(c, "/admin/users"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("anonymous GET /admin/users: status %d, want 303 to the sign-in page", r.StatusCode)
+	}
+	if r := e.get(c, "/"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "/admin/") {
+		t.Errorf("GET /: status %d, want the home page", r.StatusCode)
+	}
+}
+
+func TestDummyHashCostsAVerification(t *testing.T) {
+	h := makeDummyHash()
+	if err := password.Verify("anything", h); !errors.Is(err, password.ErrMismatch) {
+		t.Fatalf("verifying against the dummy hash: %v, want ErrMismatch (a full argon2 run)", err)
+	}
+	if !strings.Contains(h, fmt.Sprintf("m=%d,t=%d", password.DefaultParams.Memory, password.DefaultParams.Time)) {
+		t.Errorf("dummy hash %s does not use the default parameters", h)
 	}
 }

@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
@@ -98,14 +100,10 @@ func reopensAt(ctx context.Context, store lanyard.ThrottleStore, key string, lim
 	return lo.Add(window), nil
 }
 
-// minutesUntil rounds the wait up to whole minutes, at least one.
-func minutesUntil(t, now time.Time) int {
-	m := int((t.Sub(now) + time.Minute - 1) / time.Minute)
-	return max(m, 1)
-}
-
-// throttledError is the refusal of a blocked account or address.
-func throttledError(minutes int, byAddress bool) error {
+// throttledError is the refusal of a blocked account or address that may
+// try again after wait. The wait travels with it, for Retry-After.
+func throttledError(wait time.Duration, byAddress bool) error {
+	minutes := minutesIn(wait)
 	unit := "minutes"
 	if minutes == 1 {
 		unit = "minute"
@@ -114,5 +112,27 @@ func throttledError(minutes int, byAddress bool) error {
 	if byAddress {
 		msg = fmt.Sprintf("Too many failed attempts from your network address; try again in %d %s.", minutes, unit)
 	}
-	return &lanyard.Error{Kind: lanyard.KindThrottled, Message: msg}
+	return &lanyard.Error{Kind: lanyard.KindThrottled, Message: msg, Err: retryAfter(wait)}
+}
+
+// retryAfter is how long a throttled client should wait; render helpers
+// find it with errors.As and send it as the Retry-After header.
+type retryAfter time.Duration
+
+func (d retryAfter) Error() string {
+	return "retry after " + time.Duration(d).Round(time.Second).String()
+}
+
+// setRetryAfter sets the Retry-After header when err carries a wait.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var d retryAfter
+	if errors.As(err, &d) {
+		secs := int64((time.Duration(d) + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	}
+}
+
+// minutesIn rounds a wait up to whole minutes, at least one.
+func minutesIn(wait time.Duration) int {
+	return max(int((wait+time.Minute-1)/time.Minute), 1)
 }
