@@ -82,7 +82,9 @@ func addConfigFlags(fs *flagSet, overrides map[string]string, skip ...string) *c
 			def = d
 		}
 		cf.values[o.key] = fs.String(o.flagName(), def, o.usage)
+		fs.configFlag[o.flagName()] = true
 	}
+	fs.configFlag["config"] = true
 	cf.configFile = fs.String("config", "", "JSON configuration `file` with the keys addr, base_url, data, database, log_format, log_level (env LANYARD_CONFIG)")
 	return cf
 }

@@ -176,30 +176,58 @@ type flagSet struct {
 	summary  string
 	out      io.Writer // where -h prints
 	extra    string    // more usage text after the flags
+	// configFlag names the configuration flags, listed apart in the usage.
+	configFlag map[string]bool
 }
 
 func (a *app) newFlagSet(path, synopsis, summary string) *flagSet {
 	fs := flag.NewFlagSet(path, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return &flagSet{FlagSet: fs, path: path, synopsis: synopsis, summary: summary, out: a.stdout}
+	return &flagSet{FlagSet: fs, path: path, synopsis: synopsis, summary: summary, out: a.stdout, configFlag: map[string]bool{}}
 }
 
-// usage returns the usage text: synopsis, summary, flags, extra text.
+// usage returns the usage text: synopsis, summary, the command's own
+// flags, the configuration flags, extra text.
 func (f *flagSet) usage() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Usage:\n  %s %s\n\n%s.\n", f.path, f.synopsis, upperFirst(f.summary))
-	hasFlags := false
-	f.VisitAll(func(*flag.Flag) { hasFlags = true })
-	if hasFlags {
+	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s.\n", strings.TrimSpace(f.path+" "+f.synopsis), upperFirst(f.summary))
+	own := func(fl *flag.Flag) bool { return !f.configFlag[fl.Name] }
+	config := func(fl *flag.Flag) bool { return f.configFlag[fl.Name] }
+	if f.printFlags(io.Discard, own) {
 		b.WriteString("\nFlags:\n")
-		f.SetOutput(&b)
-		f.PrintDefaults()
-		f.SetOutput(io.Discard)
+		f.printFlags(&b, own)
+	}
+	if f.printFlags(io.Discard, config) {
+		b.WriteString("\nStore and configuration flags:\n")
+		f.printFlags(&b, config)
 	}
 	if f.extra != "" {
 		b.WriteString("\n" + f.extra)
 	}
 	return b.String()
+}
+
+// printFlags writes the flags that keep selects, one per entry as
+// "--name value" and its usage, and reports whether there were any.
+func (f *flagSet) printFlags(w io.Writer, keep func(*flag.Flag) bool) bool {
+	found := false
+	f.VisitAll(func(fl *flag.Flag) {
+		if !keep(fl) {
+			return
+		}
+		found = true
+		name, usage := flag.UnquoteUsage(fl)
+		line := "  --" + fl.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if d := fl.DefValue; d != "" && d != "false" && d != "0" && d != "0s" {
+			fmt.Fprintf(w, " (default %q)", d)
+		}
+		fmt.Fprintln(w)
+	})
+	return found
 }
 
 // parse parses flags placed anywhere among the arguments and checks the

@@ -191,7 +191,6 @@ func TestCommandsOutput(t *testing.T) {
 		"ACS URL:       https://sso.example.com/t/acme/saml/acs (HTTP-POST)",
 		"signing     active  expires 20", "encryption  active", "SHA-256 ",
 		"group_roles.Domain Admins  admin;ops",
-		"lanyard idp import --tenant acme",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("tenant show lacks %q:\n%s", want, r.stdout)

@@ -100,7 +100,7 @@ func printTenant(w io.Writer, info admin.TenantInfo) {
 
 	fmt.Fprintln(w, "\nIdP connections")
 	if len(info.IdPs) == 0 {
-		fmt.Fprintf(w, "  (none: import one with: lanyard idp import --tenant %s --metadata FILE|URL)\n", t.Slug)
+		fmt.Fprintln(w, "  (none)")
 	}
 	for _, c := range info.IdPs {
 		fmt.Fprintf(w, "  %s (%d signing certificate(s)", c.EntityID, len(c.SigningCerts))

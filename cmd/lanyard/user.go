@@ -22,7 +22,7 @@ func (a *app) userAdd(ctx context.Context, path string, args []string) error {
 	first := fs.String("firstname", "", "first `name`")
 	last := fs.String("lastname", "", "last `name`")
 	status := fs.String("status", string(lanyard.StatusActive), "account `status`: active or inactive")
-	method := fs.String("login-method", string(lanyard.LoginSSO), "how the user logs in: sso or password (a password is set with 'lanyard admin create')")
+	method := fs.String("login-method", string(lanyard.LoginSSO), "login `method`: sso or password (a password is set with 'lanyard admin create')")
 	roles := fs.String("roles", "", "`roles` separated by ; (e.g. 'editor;viewer')")
 	noWeb := fs.Bool("no-web-access", false, "refuse logins through a web browser")
 	autoLogin := fs.Bool("auto-login", false, "skip the username page at login")
