@@ -68,6 +68,9 @@ type Pools struct {
 	// it is a pool of one connection: SQLite runs one writer at a time, and
 	// queueing in Go is much cheaper than SQLite's busy-waiting.
 	Write *sql.DB
+	// OnClose, when not nil, is called by Close after the pools are closed:
+	// the engine stops there what it started beside them.
+	OnClose func() error
 }
 
 // maxAttempts bounds how many times a transaction that fails with a
@@ -135,6 +138,9 @@ func (d *DB) Close() error {
 		if d.pools.Read != d.pools.Write {
 			err = errors.Join(err, d.pools.Read.Close())
 		}
+		if d.pools.OnClose != nil {
+			err = errors.Join(err, d.pools.OnClose())
+		}
 	})
 	return err
 }
@@ -157,6 +163,9 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	if d.tx != nil {
 		return d.nested(ctx, fn)
 	}
+	// Statements first met inside a transaction are prepared once the
+	// transaction has given its connection back.
+	defer d.stmts.prepareWanted(ctx)
 	for attempt := 1; ; attempt++ {
 		err := d.runTx(ctx, fn)
 		if err == nil || attempt == maxAttempts || !d.retryable(err) {

@@ -10,8 +10,9 @@ import (
 // query is parsed and planned once per connection rather than once per call.
 // A nil *stmtCache prepares nothing.
 type stmtCache struct {
-	mu    sync.Mutex
-	stmts map[stmtKey]*sql.Stmt
+	mu     sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
+	wanted map[stmtKey]bool // missed inside transactions, to prepare after
 }
 
 type stmtKey struct {
@@ -20,7 +21,7 @@ type stmtKey struct {
 }
 
 func newStmtCache() *stmtCache {
-	return &stmtCache{stmts: map[stmtKey]*sql.Stmt{}}
+	return &stmtCache{stmts: map[stmtKey]*sql.Stmt{}, wanted: map[stmtKey]bool{}}
 }
 
 // prepared returns the statement for query on pool, preparing it on first use.
@@ -55,7 +56,35 @@ func (c *stmtCache) lookup(pool *sql.DB, query string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.stmts[stmtKey{pool, query}]
+	key := stmtKey{pool, query}
+	s, ok := c.stmts[key]
+	if !ok {
+		c.wanted[key] = true
+	}
+	return s
+}
+
+// prepareWanted prepares the statements that transactions missed. Call it
+// when no transaction holds a connection of the pool it prepares on.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.wanted) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	keys := make([]stmtKey, 0, len(c.wanted))
+	for k := range c.wanted {
+		keys = append(keys, k)
+	}
+	clear(c.wanted)
+	c.mu.Unlock()
+	for _, k := range keys {
+		// A failure here shows again, with its error, when the query runs.
+		_, _ = c.prepared(ctx, k.pool, k.query)
+	}
 }
 
 func (c *stmtCache) close() {

@@ -15,9 +15,9 @@ import (
 // with the alias u.
 const userColumns = `u.id, u.tenant_id, u.login, u.email, u.first_name, u.last_name, u.status, u.locked,
 	u.login_method, u.web_access, u.source, u.idp_sourced, u.password_hash, u.auto_login,
-	u.created_at, u.updated_at, u.last_login_at`
+	u.created_at, u.updated_at, u.last_login_at, u.version`
 
-func scanUser(r rowScanner, extra ...any) (lanyard.User, error) {
+func scanUser(r rowScanner, version *int64, extra ...any) (lanyard.User, error) {
 	var (
 		u                           lanyard.User
 		status, method, source      string
@@ -25,7 +25,7 @@ func scanUser(r rowScanner, extra ...any) (lanyard.User, error) {
 	)
 	dest := []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &status, &u.Locked,
 		&method, &u.WebAccess, &source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
-		&created, &updated, &lastLogin}
+		&created, &updated, &lastLogin, version}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return u, err
 	}
@@ -102,8 +102,9 @@ func (d *DB) insertRoles(ctx context.Context, userID int64, roles []lanyard.Role
 }
 
 // userQuery reads users with their roles in a single query: one row per
-// role (or one row with NULL role for a user without roles).
-func (d *DB) userQuery(ctx context.Context, q querier, from string, args ...any) ([]lanyard.User, error) {
+// role (or one row with NULL role for a user without roles). When versions
+// is not nil, it receives the row version of each user.
+func (d *DB) userQuery(ctx context.Context, q querier, versions *[]int64, from string, args ...any) ([]lanyard.User, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+`, r.role, r.source FROM `+from, args...)
 	if err != nil {
 		return nil, err
@@ -111,13 +112,19 @@ func (d *DB) userQuery(ctx context.Context, q querier, from string, args ...any)
 	defer rows.Close()
 	var out []lanyard.User
 	for rows.Next() {
-		var role, source sql.NullString
-		u, err := scanUser(rows, &role, &source)
+		var (
+			role, source sql.NullString
+			version      int64
+		)
+		u, err := scanUser(rows, &version, &role, &source)
 		if err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].ID != u.ID {
 			out = append(out, u)
+			if versions != nil {
+				*versions = append(*versions, version)
+			}
 		}
 		if role.Valid {
 			last := &out[len(out)-1]
@@ -136,12 +143,19 @@ func (d *DB) userQuery(ctx context.Context, q querier, from string, args ...any)
 
 // oneUser reads the single user selected by cond (on alias u).
 func (d *DB) oneUser(ctx context.Context, q querier, cond string, args ...any) (lanyard.User, bool, error) {
-	us, err := d.userQuery(ctx, q,
+	u, _, ok, err := d.oneUserVersion(ctx, q, cond, args...)
+	return u, ok, err
+}
+
+// oneUserVersion is oneUser that also returns the row version.
+func (d *DB) oneUserVersion(ctx context.Context, q querier, cond string, args ...any) (lanyard.User, int64, bool, error) {
+	var versions []int64
+	us, err := d.userQuery(ctx, q, &versions,
 		`users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE `+cond+``, args...)
 	if err != nil || len(us) == 0 {
-		return lanyard.User{}, false, err
+		return lanyard.User{}, 0, false, err
 	}
-	return us[0], true, nil
+	return us[0], versions[0], true, nil
 }
 
 // User returns the user with the ID. ErrNotFound.
@@ -186,7 +200,7 @@ func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID
 // UsersByEmail lists a tenant's users with the email, case-insensitively,
 // by login.
 func (d *DB) UsersByEmail(ctx context.Context, tenantID int64, email string) ([]lanyard.User, error) {
-	us, err := d.userQuery(ctx, d.reader(),
+	us, err := d.userQuery(ctx, d.reader(), nil,
 		`users u LEFT JOIN user_roles r ON r.user_id = u.id
 		WHERE u.tenant_id = $1 AND u.email_lower = $2 ORDER BY u.login_lower, u.id`,
 		tenantID, strings.ToLower(strings.TrimSpace(email)))
@@ -264,7 +278,7 @@ func (d *DB) Users(ctx context.Context, f lanyard.UserFilter) ([]lanyard.User, e
 		page += fmt.Sprintf(" OFFSET $%d", len(w.args))
 	}
 	// The page of users is chosen in a subquery, then joined with the roles.
-	us, err := d.userQuery(ctx, d.reader(),
+	us, err := d.userQuery(ctx, d.reader(), nil,
 		`(SELECT * FROM users u`+w.String()+` ORDER BY u.tenant_id, u.login_lower, u.id`+page+`) u
 		LEFT JOIN user_roles r ON r.user_id = u.id
 		ORDER BY u.tenant_id, u.login_lower, u.id`, w.args...)
@@ -285,65 +299,152 @@ func (d *DB) CountUsers(ctx context.Context, f lanyard.UserFilter) (int, error) 
 }
 
 // UpdateUser reads the user, applies fn and writes the result, roles
-// included, in one transaction; fn may run more than once. The ID, tenant
+// included, as one atomic change; fn may run more than once. The ID, tenant
 // and CreatedAt are kept; UpdatedAt is set. ErrNotFound; ErrConflict when
 // the new login is taken.
+//
+// Outside a transaction, a change that keeps the roles (such as recording
+// a login) is written optimistically: the user is read without a lock and
+// written back only if its row version has not moved meanwhile, else read
+// again. That takes two statements instead of a transaction of five.
 func (d *DB) UpdateUser(ctx context.Context, id int64, fn func(*lanyard.User) error) (lanyard.User, error) {
-	const op = "sqlstore.UpdateUser"
+	if d.tx == nil {
+	optimistic:
+		for attempt := 0; attempt < maxAttempts; attempt++ {
+			u, outcome, err := d.updateUserOptimistic(ctx, id, fn)
+			switch {
+			case err != nil:
+				return lanyard.User{}, err
+			case outcome == written:
+				return u, nil
+			case outcome == needsTx:
+				break optimistic
+			}
+			// The row moved between read and write: read it again.
+		}
+	}
 	var out lanyard.User
 	err := d.inTx(ctx, func(tx *DB) error {
-		q := tx.writer()
-		// Lock the user row first, then read it with its roles.
-		var locked int64
-		err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+tx.lockRow(), id).Scan(&locked)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(op, "user %d not found", id)
-		}
-		if err != nil {
-			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
-		}
-		u, _, err := tx.oneUser(ctx, q, `u.id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
-		}
-		before := slices.Clone(u.Roles)
-		tenantID, created := u.TenantID, u.CreatedAt
-		if err := fn(&u); err != nil {
-			return err
-		}
-		u.ID, u.TenantID, u.CreatedAt, u.UpdatedAt = id, tenantID, created, tx.timestamp()
-		u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
-		normalizeUserRoles(&u)
-		_, err = q.ExecContext(ctx,
-			`UPDATE users SET login = $1, login_lower = $2, email = $3, email_lower = $4, first_name = $5,
-				last_name = $6, search_text = $7, status = $8, locked = $9, login_method = $10, web_access = $11,
-				source = $12, idp_sourced = $13, password_hash = $14, auto_login = $15, updated_at = $16,
-				last_login_at = $17
-			WHERE id = $18`,
-			u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
-			searchText(&u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess, string(u.Source),
-			u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(u.UpdatedAt), toNanos(u.LastLoginAt), id)
-		if err != nil {
-			if tx.class(err) == ErrorUnique {
-				return conflict(err, op, "login %q already exists in this tenant", u.Login)
-			}
-			return fmt.Errorf("sqlstore: update user %d: %w", id, err)
-		}
-		if !slices.Equal(before, u.Roles) {
-			if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, id); err != nil {
-				return fmt.Errorf("sqlstore: update user %d roles: %w", id, err)
-			}
-			if err := tx.insertRoles(ctx, id, u.Roles); err != nil {
-				return err
-			}
-		}
-		out = u
-		return nil
+		var err error
+		out, err = tx.updateUserLocked(ctx, id, fn)
+		return err
 	})
 	if err != nil {
 		return lanyard.User{}, err
 	}
 	return out, nil
+}
+
+// Outcomes of an optimistic update.
+const (
+	written = iota // the update is written
+	moved          // the row changed between read and write: try again
+	needsTx        // the roles change: use a transaction
+)
+
+// updateUserOptimistic tries one optimistic update.
+func (d *DB) updateUserOptimistic(ctx context.Context, id int64, fn func(*lanyard.User) error) (lanyard.User, int, error) {
+	const op = "sqlstore.UpdateUser"
+	u, version, ok, err := d.oneUserVersion(ctx, d.reader(), `u.id = $1`, id)
+	if err != nil {
+		return lanyard.User{}, 0, fmt.Errorf("sqlstore: update user %d: %w", id, err)
+	}
+	if !ok {
+		return lanyard.User{}, 0, notFound(op, "user %d not found", id)
+	}
+	before := slices.Clone(u.Roles)
+	if err := d.applyUserUpdate(&u, fn); err != nil {
+		return lanyard.User{}, 0, err
+	}
+	if !slices.Equal(before, u.Roles) {
+		return lanyard.User{}, needsTx, nil
+	}
+	n, err := d.writeUser(ctx, d.writer(), &u, version)
+	if err != nil {
+		return lanyard.User{}, 0, err
+	}
+	if n == 0 {
+		return lanyard.User{}, moved, nil
+	}
+	return u, written, nil
+}
+
+// updateUserLocked updates the user in d's transaction, with the row locked.
+func (d *DB) updateUserLocked(ctx context.Context, id int64, fn func(*lanyard.User) error) (lanyard.User, error) {
+	const op = "sqlstore.UpdateUser"
+	q := d.writer()
+	// Lock the user row first, then read it with its roles.
+	var locked int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+d.lockRow(), id).Scan(&locked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lanyard.User{}, notFound(op, "user %d not found", id)
+	}
+	if err != nil {
+		return lanyard.User{}, fmt.Errorf("sqlstore: update user %d: %w", id, err)
+	}
+	u, _, err := d.oneUser(ctx, q, `u.id = $1`, id)
+	if err != nil {
+		return lanyard.User{}, fmt.Errorf("sqlstore: update user %d: %w", id, err)
+	}
+	before := slices.Clone(u.Roles)
+	if err := d.applyUserUpdate(&u, fn); err != nil {
+		return lanyard.User{}, err
+	}
+	if _, err := d.writeUser(ctx, q, &u, 0); err != nil {
+		return lanyard.User{}, err
+	}
+	if !slices.Equal(before, u.Roles) {
+		if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, id); err != nil {
+			return lanyard.User{}, fmt.Errorf("sqlstore: update user %d roles: %w", id, err)
+		}
+		if err := d.insertRoles(ctx, id, u.Roles); err != nil {
+			return lanyard.User{}, err
+		}
+	}
+	return u, nil
+}
+
+// applyUserUpdate runs fn on u and restores what fn may not change.
+func (d *DB) applyUserUpdate(u *lanyard.User, fn func(*lanyard.User) error) error {
+	id, tenantID, created := u.ID, u.TenantID, u.CreatedAt
+	if err := fn(u); err != nil {
+		return err
+	}
+	u.ID, u.TenantID, u.CreatedAt, u.UpdatedAt = id, tenantID, created, d.timestamp()
+	u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
+	normalizeUserRoles(u)
+	return nil
+}
+
+// writeUser writes the fields of u (not its roles) and reports how many
+// rows changed. A non-zero version makes the write conditional: it changes
+// nothing when the row's version differs.
+func (d *DB) writeUser(ctx context.Context, q querier, u *lanyard.User, version int64) (int, error) {
+	const op = "sqlstore.UpdateUser"
+	query := `UPDATE users SET login = $1, login_lower = $2, email = $3, email_lower = $4, first_name = $5,
+			last_name = $6, search_text = $7, status = $8, locked = $9, login_method = $10, web_access = $11,
+			source = $12, idp_sourced = $13, password_hash = $14, auto_login = $15, updated_at = $16,
+			last_login_at = $17, version = version + 1
+		WHERE id = $18`
+	args := []any{u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName, u.LastName,
+		searchText(u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess, string(u.Source),
+		u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(u.UpdatedAt), toNanos(u.LastLoginAt), u.ID}
+	if version != 0 {
+		query += ` AND version = $19`
+		args = append(args, version)
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		if d.class(err) == ErrorUnique {
+			return 0, conflict(err, op, "login %q already exists in this tenant", u.Login)
+		}
+		return 0, fmt.Errorf("sqlstore: update user %d: %w", u.ID, err)
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: update user %d: %w", u.ID, err)
+	}
+	return n, nil
 }
 
 // DeleteUser removes the user with its links, roles, sessions and tokens

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -322,6 +323,46 @@ func testRaceUpdateUser(t *testing.T, s lanyard.Store) {
 		want = append(want, seq("role", i))
 	}
 	wantEqual(t, "roles after concurrent updates (none lost)", names, want)
+}
+
+// testRaceUpdateCounter races updates that keep the roles (the common
+// case, such as recording a login): no increment may be lost.
+func testRaceUpdateCounter(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob", "viewer")
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < each; j++ {
+				_, err := s.UpdateUser(ctx, u.ID, func(x *lanyard.User) error {
+					n, err := strconv.Atoi(x.FirstName)
+					if err != nil && x.FirstName != "" {
+						return err
+					}
+					x.FirstName = strconv.Itoa(n + 1)
+					x.LastLoginAt = time.Now()
+					return nil
+				})
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err, "concurrent update")
+	}
+	got, err := s.User(ctx, u.ID)
+	must(t, err, "read")
+	if got.FirstName != strconv.Itoa(writers*each) {
+		t.Fatalf("counter after %d concurrent increments: %s", writers*each, got.FirstName)
+	}
+	wantEqual(t, "roles kept", got.RoleNames(), []string{"viewer"})
 }
 
 func testRaceReplay(t *testing.T, s lanyard.Store) {

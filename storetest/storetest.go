@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"RaceFirstLogin2", func(t *testing.T, s lanyard.Store) { testRaceFirstLogin(t, s, 2) }},
 		{"RaceFirstLogin8", func(t *testing.T, s lanyard.Store) { testRaceFirstLogin(t, s, 8) }},
 		{"RaceUpdateUser", testRaceUpdateUser},
+		{"RaceUpdateCounter", testRaceUpdateCounter},
 		{"RaceReplay", testRaceReplay},
 		{"RaceTakePending", testRaceTakePending},
 	}

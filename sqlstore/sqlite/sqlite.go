@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -54,6 +55,8 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		"journal_mode(WAL)",
 		fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis),
 		"synchronous(NORMAL)",
+		"wal_autocheckpoint(20000)", // pages; the checkpointer runs well before
+		"journal_size_limit(67108864)",
 	} {
 		pragmas.Add("_pragma", p)
 	}
@@ -87,7 +90,69 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	read.SetMaxIdleConns(readers)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write}), nil
+	cp, err := startCheckpointer(ctx, path, pragmas)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write, OnClose: cp.stop}), nil
+}
+
+// checkpointInterval is how often the checkpointer copies the WAL into the
+// database file.
+const checkpointInterval = 100 * time.Millisecond
+
+// checkpointer copies the write-ahead log into the database file from a
+// connection of its own, in the background. A checkpoint waits for the disk
+// (fsync); run by the writer, as SQLite does by default, it would stall
+// every write behind it. The writer keeps a high wal_autocheckpoint as a
+// safety net.
+type checkpointer struct {
+	db     *sql.DB
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startCheckpointer(ctx context.Context, path string, pragmas url.Values) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn(path, pragmas))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	cp := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
+	go cp.loop(loopCtx)
+	return cp, nil
+}
+
+func (cp *checkpointer) loop(ctx context.Context) {
+	defer close(cp.done)
+	tick := time.NewTicker(checkpointInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			// PASSIVE never blocks writers or readers; when it cannot copy
+			// everything it copies what it can. Errors (SQLITE_BUSY while
+			// another process checkpoints) are retried at the next tick.
+			_, _ = cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// stop ends the loop, checkpoints what remains and closes the connection.
+func (cp *checkpointer) stop() error {
+	cp.cancel()
+	<-cp.done
+	_, _ = cp.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return cp.db.Close()
 }
 
 // dsn builds a modernc.org/sqlite data source name for path.

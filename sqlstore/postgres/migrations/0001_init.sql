@@ -71,7 +71,8 @@ CREATE TABLE users (
 	auto_login BOOLEAN NOT NULL,
 	created_at BIGINT NOT NULL,
 	updated_at BIGINT NOT NULL,
-	last_login_at BIGINT NOT NULL
+	last_login_at BIGINT NOT NULL,
+	version BIGINT NOT NULL DEFAULT 1 -- grows with every update, for optimistic writes
 );
 CREATE UNIQUE INDEX users_tenant_login ON users (tenant_id, login_lower);
 CREATE INDEX users_tenant_email ON users (tenant_id, email_lower);
@@ -135,7 +136,6 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_tenant ON audit_events (tenant_id, id);
 CREATE INDEX audit_events_user ON audit_events (user_id, id);
-CREATE INDEX audit_events_time ON audit_events (occurred_at);
 
 CREATE TABLE replay_cache (
 	id TEXT COLLATE "C" PRIMARY KEY, -- assertion ID

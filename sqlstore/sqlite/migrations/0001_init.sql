@@ -70,7 +70,8 @@ CREATE TABLE users (
 	auto_login INTEGER NOT NULL,
 	created_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL,
-	last_login_at INTEGER NOT NULL
+	last_login_at INTEGER NOT NULL,
+	version INTEGER NOT NULL DEFAULT 1 -- grows with every update, for optimistic writes
 ) STRICT;
 CREATE UNIQUE INDEX users_tenant_login ON users (tenant_id, login_lower);
 CREATE INDEX users_tenant_email ON users (tenant_id, email_lower);
@@ -112,7 +113,7 @@ CREATE TABLE sessions (
 	user_agent TEXT NOT NULL,
 	last_refresh_at INTEGER NOT NULL,
 	csrf_secret BLOB
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_name_id ON sessions (tenant_id, idp_entity_id, name_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
@@ -134,7 +135,6 @@ CREATE TABLE audit_events (
 ) STRICT;
 CREATE INDEX audit_events_tenant ON audit_events (tenant_id, id);
 CREATE INDEX audit_events_user ON audit_events (user_id, id);
-CREATE INDEX audit_events_time ON audit_events (occurred_at);
 
 CREATE TABLE replay_cache (
 	id TEXT PRIMARY KEY, -- assertion ID
@@ -151,7 +151,7 @@ CREATE TABLE pending_requests (
 	passive INTEGER NOT NULL,
 	created_at INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX pending_requests_expires ON pending_requests (expires_at);
 
 CREATE TABLE one_time_tokens (
@@ -160,7 +160,7 @@ CREATE TABLE one_time_tokens (
 	user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
 	created_at INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX one_time_tokens_user ON one_time_tokens (user_id);
 
 CREATE TABLE login_failures (

@@ -1,0 +1,15 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/lanyard-sso/lanyard/storetest"
+)
+
+// BenchmarkLogin measures the store's part of one SSO login:
+//
+//	eval "$(scripts/pg.sh start)"
+//	go test -run '^$' -bench Login ./sqlstore/postgres/
+func BenchmarkLogin(b *testing.B) {
+	storetest.BenchmarkLogin(b, openFresh(b), 4)
+}

@@ -1,0 +1,16 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/lanyard-sso/lanyard/storetest"
+)
+
+// BenchmarkLogin measures the store's part of one SSO login:
+//
+//	go test -run '^$' -bench Login ./sqlstore/sqlite/
+func BenchmarkLogin(b *testing.B) {
+	storetest.BenchmarkLogin(b, openTemp(b), parallelism)
+}
+
+var parallelism = 8
