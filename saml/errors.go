@@ -84,12 +84,8 @@ const (
 	ReasonInternal Reason = "internal"
 )
 
-// ReasonClockSkew groups the two time-window reasons; use IsClockSkew to test
-// for either.
-const ReasonClockSkew = ReasonExpired
-
-// IsClockSkew reports whether r is one of the time-window reasons (expired,
-// not_yet_valid).
+// IsClockSkew reports whether r is one of the two time-window reasons
+// (ReasonExpired, ReasonNotYetValid), for which Error.ClockDiff is set.
 func IsClockSkew(r Reason) bool { return r == ReasonExpired || r == ReasonNotYetValid }
 
 // Error is the single error type returned by this package for refused

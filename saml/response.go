@@ -120,6 +120,9 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 	if err != nil {
 		return nil, err
 	}
+	if idp == nil {
+		return nil, errors.New("saml: ValidateResponse needs the IdentityProvider")
+	}
 	now := sp.now()
 	// 1. Decode and parse.
 	if len(in.SAMLResponse) > base64.StdEncoding.EncodedLen(st.maxSize)+st.maxSize/16+64 {
@@ -248,6 +251,11 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		v.issued = t
 	} else {
 		return nil, errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.attrValue("IssueInstant"))
+	}
+	// An assertion issued in the future (beyond the skew) reveals a clock
+	// difference, whatever its validity window says.
+	if _, err := v.window("Assertion IssueInstant", as.attrValue("IssueInstant"), ""); err != nil {
+		return nil, err
 	}
 
 	// 5. Issuer and Destination.
@@ -633,4 +641,29 @@ func parseTime(s string) (time.Time, error) {
 		return time.Parse(timeLayoutSAML, s)
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// ResponseIssuer returns the Issuer of a base64 SAMLResponse without
+// verifying anything, so that a caller serving several IdPs can choose the
+// IdentityProvider to validate it with. Never trust the value otherwise.
+func ResponseIssuer(samlResponse string) (string, error) {
+	raw, err := decodeB64Form(samlResponse)
+	if err != nil {
+		return "", errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64")
+	}
+	doc, err := parseXML(raw, parseLimits{maxSize: DefaultMaxSize})
+	if err != nil {
+		return "", err
+	}
+	if iss := doc.root.child(nsSAML, "Issuer"); iss != nil {
+		return iss.trimmedText(), nil
+	}
+	for i := range doc.nodes {
+		if n := &doc.nodes[i]; n.is(nsSAML, "Assertion") {
+			if iss := n.child(nsSAML, "Issuer"); iss != nil {
+				return iss.trimmedText(), nil
+			}
+		}
+	}
+	return "", errorf(ReasonIssuerMismatch, "the response names no Issuer")
 }

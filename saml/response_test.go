@@ -1,7 +1,10 @@
 package saml
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateRealShapes(t *testing.T) {
@@ -38,5 +41,42 @@ func TestValidateRealShapes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestStatusSubCode(t *testing.T) {
+	e := newEnv(t)
+	e.pending(t)
+	f := defaultFixture("adfs")
+	f.status = `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode><samlp:StatusMessage>no session</samlp:StatusMessage>`
+	_, err := e.validate(stripMarkers(f.responseXML("")))
+	var se *Error
+	if !errors.As(err, &se) || se.Reason != ReasonStatusNotSuccess || se.SubStatusCode != "urn:oasis:names:tc:SAML:2.0:status:NoPassive" || se.StatusMessage != "no session" {
+		t.Fatalf("%#v", err)
+	}
+	if !strings.Contains(se.Message, "NoPassive") || !strings.Contains(se.Message, "passive") {
+		t.Errorf("message %q", se.Message)
+	}
+}
+
+func TestIssuedInTheFuture(t *testing.T) {
+	e := newEnv(t)
+	e.pending(t)
+	f := defaultFixture("okta")
+	f.issueInstant = testNow.Add(10 * time.Minute)
+	f.notBefore = f.issueInstant
+	_, err := e.validate(f.signedAssertion(t))
+	var se *Error
+	if !errors.As(err, &se) || se.Reason != ReasonNotYetValid || se.ClockDiff != 7*time.Minute || !strings.Contains(se.Message, "behind") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestResponseIssuer(t *testing.T) {
+	testKeys(t)
+	f := defaultFixture("entra")
+	got, err := ResponseIssuer(b64(f.signedAssertion(t)))
+	if err != nil || got != testIdPEntity {
+		t.Fatalf("%q %v", got, err)
 	}
 }
