@@ -33,6 +33,23 @@ func ThrottleAccountKey(tenantID int64, login string) string {
 	return fmt.Sprintf("account:%d:%s", tenantID, strings.ToLower(login))
 }
 
+// ThrottleLockoutKey is the ThrottleStore key with which the web login
+// records that an account was locked after too many failures.
+func ThrottleLockoutKey(tenantID int64, login string) string {
+	return "lockout:" + ThrottleAccountKey(tenantID, login)
+}
+
+// clearThrottle forgets the failed logins and the lockout of an account:
+// whoever sets its password with the CLI or a reset link unlocks it.
+func clearThrottle(ctx context.Context, tx lanyard.Store, tenantID int64, login string) error {
+	for _, key := range []string{ThrottleAccountKey(tenantID, login), ThrottleLockoutKey(tenantID, login)} {
+		if err := tx.ClearFailures(ctx, key); err != nil {
+			return fmt.Errorf("clear failed logins: %w", err)
+		}
+	}
+	return nil
+}
+
 // CreateAdmin makes login an administrator of the tenant with the password:
 // it creates the account (password login, local, role admin) or, when the
 // login exists, grants it the admin role and sets its password, keeping its
@@ -95,8 +112,8 @@ func (s *Service) CreateAdmin(ctx context.Context, actor, tenantSlug, login, pw 
 		if err != nil {
 			return err
 		}
-		if err := tx.ClearFailures(ctx, ThrottleAccountKey(t.ID, u.Login)); err != nil {
-			return fmt.Errorf("clear failed logins: %w", err)
+		if err := clearThrottle(ctx, tx, t.ID, u.Login); err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, lanyard.AuditEvent{
 			TenantID: t.ID,
@@ -199,8 +216,8 @@ var errResetLinkUsed = &lanyard.Error{
 // was issued for. The token works once: an unknown, expired or used token is
 // a KindInvalid error. A password that fails password.Check is refused
 // before the token is spent, so the user can try another. On success the
-// account's failed-login count is cleared and its sessions end; the login
-// method is kept.
+// account's failed logins and lockout are cleared and its sessions end; the
+// login method is kept.
 func (s *Service) ConsumePasswordReset(ctx context.Context, token, newPassword string) (lanyard.User, error) {
 	if err := password.Check(newPassword); err != nil {
 		return lanyard.User{}, errorf(lanyard.KindInvalid, err, "%s", err.Error())
@@ -226,8 +243,8 @@ func (s *Service) ConsumePasswordReset(ctx context.Context, token, newPassword s
 		if err != nil {
 			return err
 		}
-		if err := tx.ClearFailures(ctx, ThrottleAccountKey(u.TenantID, u.Login)); err != nil {
-			return fmt.Errorf("clear failed logins: %w", err)
+		if err := clearThrottle(ctx, tx, u.TenantID, u.Login); err != nil {
+			return err
 		}
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return fmt.Errorf("end sessions: %w", err)

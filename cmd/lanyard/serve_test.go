@@ -390,3 +390,59 @@ func freshPostgres(t *testing.T) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// TestPasswordResetLink follows a link printed by "admin reset-password"
+// in the browser: the new password works at once, even on an account that
+// wrong guesses had locked, and the link works only once.
+func TestPasswordResetLink(t *testing.T) {
+	dataDir := t.TempDir()
+	env := map[string]string{"LANYARD_DATA": dataDir}
+	mustCLI(t, env, "first password 123\n", "admin", "create", "root")
+	s := startServe(t, []string{"--data", dataDir}, nil)
+	s.waitReady()
+	for range 5 {
+		s.adminLogin(browser(t), "root", "a wrong guess")
+	}
+
+	r := mustCLI(t, env, "", "admin", "reset-password", "root", "--ttl", "10m")
+	m := regexp.MustCompile(`https?://\S+(/admin/reset\?token=\S+)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("no reset link in:\n%s", r.stdout)
+	}
+	resetPath := m[1]
+	b := browser(t)
+	reset := func() *http.Response {
+		t.Helper()
+		resp, body := s.get(b, resetPath)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", resetPath, resp.StatusCode, body)
+		}
+		csrf := csrfField.FindStringSubmatch(body)
+		if csrf == nil {
+			t.Fatalf("no csrf_token on the reset form:\n%s", body)
+		}
+		u, _ := url.Parse(resetPath)
+		form := url.Values{
+			"token":      {u.Query().Get("token")},
+			"password":   {"second password 456"},
+			"confirm":    {"second password 456"},
+			"csrf_token": {html.UnescapeString(csrf[1])},
+		}
+		resp, err := b.PostForm(s.url+"/admin/reset", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := reset(); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST /admin/reset: %d, want 303", resp.StatusCode)
+	}
+	if resp := s.adminLogin(browser(t), "root", "second password 456"); resp.StatusCode != http.StatusSeeOther || sessionCookie(resp) == nil {
+		t.Errorf("sign-in with the new password after the reset: %d", resp.StatusCode)
+	}
+	if resp := reset(); resp.StatusCode < 400 || resp.StatusCode > 499 {
+		t.Errorf("second use of the reset link: %d, want 4xx", resp.StatusCode)
+	}
+	s.stop()
+}
