@@ -196,6 +196,9 @@ func TestAttacks(t *testing.T) {
 		{"oversized", func(t *testing.T) string {
 			return strings.Replace(signedAs, "<saml2p:Status>", "<!--"+strings.Repeat("x", 1<<20)+"--><saml2p:Status>", 1)
 		}, nil, []Reason{ReasonTooLarge}},
+		{"a million tiny elements", func(t *testing.T) string {
+			return strings.Replace(signedAs, "<saml2p:Status>", "<saml2p:Extensions>"+strings.Repeat("<a/>", 200000)+"</saml2p:Extensions><saml2p:Status>", 1)
+		}, nil, []Reason{ReasonTooLarge}},
 		{"deeply nested", func(t *testing.T) string {
 			return strings.Replace(signedAs, "<saml2p:Status>", "<saml2p:Extensions>"+strings.Repeat("<a>", 100)+strings.Repeat("</a>", 100)+"</saml2p:Extensions><saml2p:Status>", 1)
 		}, nil, []Reason{ReasonTooLarge}},

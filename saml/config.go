@@ -19,6 +19,7 @@ const (
 	DefaultMaxSize        = 1 << 20 // 1 MiB of decoded XML
 	DefaultRequestTTL     = 10 * time.Minute
 	defaultMaxDepth       = 64
+	defaultMaxNodes       = 50000
 	defaultMaxInflateSize = 1 << 20
 )
 

@@ -57,7 +57,7 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 	if len(data) > max {
 		return nil, errorf(ReasonTooLarge, "the metadata is %d bytes, more than the %d allowed", len(data), max)
 	}
-	lim := parseLimits{maxSize: max, maxDepth: defaultMaxDepth}
+	lim := parseLimits{maxSize: max, maxDepth: defaultMaxDepth, maxNodes: -1}
 	if len(opts.VerifyWith) == 0 && opts.EntityID != "" && len(data) > 1<<20 {
 		// A large aggregate, not verified: parse only the entity wanted.
 		if idp, err := quickPick(data, opts, lim); err == nil {
@@ -173,7 +173,7 @@ func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityPro
 				return nil, errors.New("unterminated")
 			}
 			frag := data[lt : lt+end+len(closeTag)]
-			fd, err := parseXML(frag, parseLimits{maxSize: lim.maxSize, maxDepth: lim.maxDepth, context: ctx})
+			fd, err := parseXML(frag, parseLimits{maxSize: lim.maxSize, maxDepth: lim.maxDepth, maxNodes: -1, context: ctx})
 			if err != nil {
 				return nil, err
 			}

@@ -144,6 +144,9 @@ func (n *node) lookupNS(prefix string) (string, bool) {
 type parseLimits struct {
 	maxSize  int
 	maxDepth int
+	// maxNodes bounds elements plus text nodes; 0 means defaultMaxNodes,
+	// negative means no bound (trusted metadata).
+	maxNodes int
 	// context holds namespace declarations in scope around the document
 	// (for a decrypted fragment).
 	context []nsDecl
@@ -190,12 +193,26 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	} else {
 		s = string(data)
 	}
+	// Elements and text nodes are at most one per '<' each: one arena,
+	// never reallocated, so node pointers stay valid. A bound on nodes
+	// keeps hostile inputs made of tiny elements from costing ~100 bytes
+	// of memory per input byte.
 	lt := strings.Count(s, "<")
 	eq := strings.Count(s, "=")
+	capNodes := 2*lt + 2
+	maxNodes := lim.maxNodes
+	if maxNodes == 0 {
+		maxNodes = defaultMaxNodes
+	}
+	if maxNodes > 0 && capNodes > maxNodes {
+		capNodes = maxNodes
+	}
 	p := &parser{
 		s:     s,
-		doc:   &document{nodes: make([]node, 0, 2*lt+2)},
-		attrs: make([]xmlAttr, 0, eq),
+		doc:   &document{nodes: make([]node, 0, capNodes)},
+		// Attributes of earlier elements keep their (full-capacity)
+		// slices when append moves the arena, so an estimate is enough.
+		attrs: make([]xmlAttr, 0, min(eq, 2048)),
 		nsbuf: make([]nsDecl, 0, 8),
 		lim:   lim,
 	}
@@ -212,10 +229,10 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	return p.doc, nil
 }
 
+// newNode returns a fresh node, or nil when the arena is full (the caller
+// refuses the document: growing the arena would move the nodes).
 func (p *parser) newNode() *node {
 	if len(p.doc.nodes) == cap(p.doc.nodes) {
-		// Cannot happen: capacity bounds the node count. Keep pointers
-		// valid regardless by refusing.
 		return nil
 	}
 	p.doc.nodes = p.doc.nodes[:len(p.doc.nodes)+1]
@@ -383,7 +400,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 	}
 	n := p.newNode()
 	if n == nil {
-		return nil, parseErr("too many nodes")
+		return nil, errTooManyNodes(cap(p.doc.nodes))
 	}
 	n.kind = kindElement
 	n.prefix, n.local, n.parent = prefix, local, parent
@@ -526,15 +543,18 @@ func (p *parser) parseContent(n *node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
-	flush := func() {
+	flush := func() error {
 		if joined {
 			text = string(p.sb)
 			joined = false
 		}
 		if text == "" {
-			return
+			return nil
 		}
 		t := p.newNode()
+		if t == nil {
+			return errTooManyNodes(cap(p.doc.nodes))
+		}
 		t.kind = kindText
 		t.text = text
 		t.parent = n
@@ -545,6 +565,7 @@ func (p *parser) parseContent(n *node, depth int) error {
 		}
 		n.last = t
 		text = ""
+		return nil
 	}
 	appendText := func(seg string) {
 		if seg == "" {
@@ -589,8 +610,7 @@ func (p *parser) parseContent(n *node, depth int) error {
 		rest := s[p.pos:]
 		switch {
 		case strings.HasPrefix(rest, "</"):
-			flush()
-			return nil
+			return flush()
 		case strings.HasPrefix(rest, "<!--"):
 			if err := p.skipComment(); err != nil {
 				return err
@@ -605,7 +625,9 @@ func (p *parser) parseContent(n *node, depth int) error {
 		case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 			return p.checkMarkup()
 		default:
-			flush()
+			if err := flush(); err != nil {
+				return err
+			}
 			if _, err := p.parseElement(n, depth+1); err != nil {
 				return err
 			}
@@ -711,4 +733,8 @@ func (p *parser) readAttrValue() (string, error) {
 		}
 	}
 	return string(b), nil
+}
+
+func errTooManyNodes(n int) *Error {
+	return errorf(ReasonTooLarge, "the XML has more than %d elements and text nodes", n)
 }
