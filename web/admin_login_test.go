@@ -15,50 +15,52 @@ import (
 const adminPassword = "correct horse battery"
 
 func TestAdminLoginSuccess(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	c := e.client()
-	root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		c := e.client()
+		root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
 
-	resp := e.login(c, "Root", adminPassword) // logins are case-insensitive
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("status %d, want 303; page:\n%s", resp.StatusCode, resp.body)
-	}
-	if loc := resp.Header.Get("Location"); loc != "/admin/" {
-		t.Errorf("Location %q, want /admin/", loc)
-	}
-	cookie := setCookie(resp, sessionCookieName)
-	if cookie == nil {
-		t.Fatal("no session cookie set")
-	}
-	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" {
-		t.Errorf("session cookie: HttpOnly=%v SameSite=%v Path=%q, want HttpOnly, Lax, /", cookie.HttpOnly, cookie.SameSite, cookie.Path)
-	}
-	if cookie.Secure {
-		t.Error("session cookie is Secure on an http base URL; browsers would not send it back")
-	}
-	if want := int(lanyard.DefaultSessionAbsolute / time.Second); cookie.MaxAge != want {
-		t.Errorf("session cookie Max-Age %d, want %d (the absolute expiry)", cookie.MaxAge, want)
-	}
+		resp := e.login(c, "Root", adminPassword) // logins are case-insensitive
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("status %d, want 303; page:\n%s", resp.StatusCode, resp.body)
+		}
+		if loc := resp.Header.Get("Location"); loc != "/admin/" {
+			t.Errorf("Location %q, want /admin/", loc)
+		}
+		cookie := setCookie(resp, sessionCookieName)
+		if cookie == nil {
+			t.Fatal("no session cookie set")
+		}
+		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" {
+			t.Errorf("session cookie: HttpOnly=%v SameSite=%v Path=%q, want HttpOnly, Lax, /", cookie.HttpOnly, cookie.SameSite, cookie.Path)
+		}
+		if cookie.Secure {
+			t.Error("session cookie is Secure on an http base URL; browsers would not send it back")
+		}
+		if want := int(lanyard.DefaultSessionAbsolute / time.Second); cookie.MaxAge != want {
+			t.Errorf("session cookie Max-Age %d, want %d (the absolute expiry)", cookie.MaxAge, want)
+		}
 
-	page := e.get(c, "/admin/")
-	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, "root") || !strings.Contains(page.body, "/t/default/saml/metadata") {
-		t.Errorf("GET /admin/ after sign-in: status %d, want 200 naming the user and linking the tenant's metadata:\n%s", page.StatusCode, page.body)
-	}
-	if !e.hasAudit(actionAdminLogin, lanyard.OutcomeSuccess, "") {
-		t.Error("no admin.login success in the audit trail")
-	}
-	u, err := e.store.User(context.Background(), root.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !u.LastLoginAt.Equal(e.clock.Now()) {
-		t.Errorf("LastLoginAt %s, want %s", u.LastLoginAt, e.clock.Now())
-	}
+		page := e.get(c, "/admin/")
+		if page.StatusCode != http.StatusOK || !strings.Contains(page.body, "root") || !strings.Contains(page.body, "/t/default/saml/metadata") {
+			t.Errorf("GET /admin/ after sign-in: status %d, want 200 naming the user and linking the tenant's metadata:\n%s", page.StatusCode, page.body)
+		}
+		if !e.hasAudit(actionAdminLogin, lanyard.OutcomeSuccess, "") {
+			t.Error("no admin.login success in the audit trail")
+		}
+		u, err := e.store.User(context.Background(), root.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !u.LastLoginAt.Equal(e.clock.Now()) {
+			t.Errorf("LastLoginAt %s, want %s", u.LastLoginAt, e.clock.Now())
+		}
 
-	// Signed in, the form sends the administrator straight on.
-	if r := e.get(c, "/admin/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/" {
-		t.Errorf("GET /admin/login when signed in: %d to %q, want 303 to /admin/", r.StatusCode, r.Header.Get("Location"))
-	}
+		// Signed in, the form sends the administrator straight on.
+		if r := e.get(c, "/admin/login"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/" {
+			t.Errorf("GET /admin/login when signed in: %d to %q, want 303 to /admin/", r.StatusCode, r.Header.Get("Location"))
+		}
+	})
 }
 
 func TestAdminLoginSecureCookieOnHTTPS(t *testing.T) {
@@ -114,55 +116,57 @@ func TestAdminLoginNext(t *testing.T) {
 }
 
 func TestAdminLoginRefusals(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
-	e.addUser("bob", adminPassword) // no admin role
-	sleepy := e.addUser("sleepy", adminPassword, lanyard.RoleAdmin)
-	e.updateUser(sleepy.ID, func(u *lanyard.User) { u.Status = lanyard.StatusInactive })
-	locked := e.addUser("locked", adminPassword, lanyard.RoleAdmin)
-	e.updateUser(locked.ID, func(u *lanyard.User) { u.Locked = true })
-	e.addUser("ssoadmin", "", lanyard.RoleAdmin) // no password
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("bob", adminPassword) // no admin role
+		sleepy := e.addUser("sleepy", adminPassword, lanyard.RoleAdmin)
+		e.updateUser(sleepy.ID, func(u *lanyard.User) { u.Status = lanyard.StatusInactive })
+		locked := e.addUser("locked", adminPassword, lanyard.RoleAdmin)
+		e.updateUser(locked.ID, func(u *lanyard.User) { u.Locked = true })
+		e.addUser("ssoadmin", "", lanyard.RoleAdmin) // no password
 
-	for _, tc := range []struct {
-		name, login, password string
-		status                int
-		reason                string
-		message               string
-	}{
-		{"wrong password", "root", "not the password", http.StatusUnauthorized, reasonBadPassword, neutralLoginRefusal},
-		{"unknown user", "nobody", adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
-		{"not an administrator", "bob", adminPassword, http.StatusUnauthorized, reasonNotAdmin, neutralLoginRefusal},
-		{"inactive", "sleepy", adminPassword, http.StatusUnauthorized, reasonInactive, neutralLoginRefusal},
-		{"locked", "locked", adminPassword, http.StatusForbidden, reasonLocked, "This account is locked."},
-		{"locked, wrong password", "locked", "not the password", http.StatusUnauthorized, reasonBadPassword, neutralLoginRefusal},
-		{"no password", "ssoadmin", adminPassword, http.StatusUnauthorized, reasonNoPassword, neutralLoginRefusal},
-		{"empty username", "", adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
-		{"overlong username", "root" + strings.Repeat("x", 2000), adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := e.client()
-			resp := e.login(c, tc.login, tc.password)
-			if resp.StatusCode != tc.status {
-				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
-			}
-			if setCookie(resp, sessionCookieName) != nil {
-				t.Error("a refused sign-in set a session cookie")
-			}
-			if !strings.Contains(resp.body, htmlEscape(tc.message)) {
-				t.Errorf("page lacks %q:\n%s", tc.message, resp.body)
-			}
-			if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, tc.reason) {
-				t.Errorf("no admin.login failure with reason %s in the audit trail", tc.reason)
-			}
-			if r := e.get(c, "/admin/"); r.StatusCode != http.StatusSeeOther {
-				t.Errorf("GET /admin/ after a refused sign-in: status %d, want 303 to the sign-in page", r.StatusCode)
-			}
-		})
-	}
-	// The page always tells how to get a password.
-	if page := e.get(e.client(), "/admin/login"); !strings.Contains(page.body, "lanyard admin reset-password LOGIN") {
-		t.Error("the sign-in page does not mention lanyard admin reset-password")
-	}
+		for _, tc := range []struct {
+			name, login, password string
+			status                int
+			reason                string
+			message               string
+		}{
+			{"wrong password", "root", "not the password", http.StatusUnauthorized, reasonBadPassword, neutralLoginRefusal},
+			{"unknown user", "nobody", adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
+			{"not an administrator", "bob", adminPassword, http.StatusUnauthorized, reasonNotAdmin, neutralLoginRefusal},
+			{"inactive", "sleepy", adminPassword, http.StatusUnauthorized, reasonInactive, neutralLoginRefusal},
+			{"locked", "locked", adminPassword, http.StatusForbidden, reasonLocked, "This account is locked."},
+			{"locked, wrong password", "locked", "not the password", http.StatusUnauthorized, reasonBadPassword, neutralLoginRefusal},
+			{"no password", "ssoadmin", adminPassword, http.StatusUnauthorized, reasonNoPassword, neutralLoginRefusal},
+			{"empty username", "", adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
+			{"overlong username", "root" + strings.Repeat("x", 2000), adminPassword, http.StatusUnauthorized, reasonUnknownUser, neutralLoginRefusal},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := e.client()
+				resp := e.login(c, tc.login, tc.password)
+				if resp.StatusCode != tc.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+				if setCookie(resp, sessionCookieName) != nil {
+					t.Error("a refused sign-in set a session cookie")
+				}
+				if !strings.Contains(resp.body, htmlEscape(tc.message)) {
+					t.Errorf("page lacks %q:\n%s", tc.message, resp.body)
+				}
+				if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, tc.reason) {
+					t.Errorf("no admin.login failure with reason %s in the audit trail", tc.reason)
+				}
+				if r := e.get(c, "/admin/"); r.StatusCode != http.StatusSeeOther {
+					t.Errorf("GET /admin/ after a refused sign-in: status %d, want 303 to the sign-in page", r.StatusCode)
+				}
+			})
+		}
+		// The page always tells how to get a password.
+		if page := e.get(e.client(), "/admin/login"); !strings.Contains(page.body, "lanyard admin reset-password LOGIN") {
+			t.Error("the sign-in page does not mention lanyard admin reset-password")
+		}
+	})
 }
 
 func TestAdminLoginOtherTenant(t *testing.T) {
@@ -242,106 +246,112 @@ func TestAdminLoginCSRF(t *testing.T) {
 }
 
 func TestAdminLoginAccountThrottle(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
-	c := e.client()
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		c := e.client()
 
-	for i := 1; i <= accountFailureLimit-1; i++ {
-		if r := e.login(c, "root", "wrong password!"); r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("failure %d: status %d, want 401", i, r.StatusCode)
+		for i := 1; i <= accountFailureLimit-1; i++ {
+			if r := e.login(c, "root", "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("failure %d: status %d, want 401", i, r.StatusCode)
+			}
+			e.clock.Advance(time.Minute)
 		}
-		e.clock.Advance(time.Minute)
-	}
-	// The fifth failure locks the account and says so.
-	fifth := e.login(c, "root", "wrong password!")
-	if fifth.StatusCode != http.StatusTooManyRequests || !strings.Contains(fifth.body, "Too many failed attempts; try again in 15 minutes.") {
-		t.Fatalf("fifth failure: status %d, want 429 with the lockout notice:\n%s", fifth.StatusCode, fifth.body)
-	}
-	if got := fifth.Header.Get("Retry-After"); got != "900" {
-		t.Errorf("fifth failure: Retry-After %q, want 900", got)
-	}
-	lockouts := e.auditEvents(actionAdminLockout)
-	if len(lockouts) != 1 {
-		t.Fatalf("admin.lockout events: %d, want 1", len(lockouts))
-	}
-	if ev := lockouts[0]; ev.Subject != "root" || ev.UserID == 0 || !strings.Contains(ev.Message, "temporarily locked") || ev.Detail["locked_until"] == "" {
-		t.Errorf("admin.lockout event %+v: want the account, a message saying it is temporarily locked, and until when", ev)
-	}
+		// The fifth failure locks the account and says so.
+		fifth := e.login(c, "root", "wrong password!")
+		if fifth.StatusCode != http.StatusTooManyRequests || !strings.Contains(fifth.body, "Too many failed attempts; try again in 15 minutes.") {
+			t.Fatalf("fifth failure: status %d, want 429 with the lockout notice:\n%s", fifth.StatusCode, fifth.body)
+		}
+		if got := fifth.Header.Get("Retry-After"); got != "900" {
+			t.Errorf("fifth failure: Retry-After %q, want 900", got)
+		}
+		lockouts := e.auditEvents(actionAdminLockout)
+		if len(lockouts) != 1 {
+			t.Fatalf("admin.lockout events: %d, want 1", len(lockouts))
+		}
+		if ev := lockouts[0]; ev.Subject != "root" || ev.UserID == 0 || !strings.Contains(ev.Message, "temporarily locked") || ev.Detail["locked_until"] == "" {
+			t.Errorf("admin.lockout event %+v: want the account, a message saying it is temporarily locked, and until when", ev)
+		}
 
-	// Locked: even the right password is refused, without a session.
-	e.clock.Advance(5 * time.Minute)
-	locked := e.login(c, "root", adminPassword)
-	if locked.StatusCode != http.StatusTooManyRequests || setCookie(locked, sessionCookieName) != nil {
-		t.Fatalf("right password while locked: status %d, want 429 and no session cookie", locked.StatusCode)
-	}
-	if !strings.Contains(locked.body, "try again in 10 minutes") {
-		t.Errorf("locked page does not say 10 minutes are left:\n%s", locked.body)
-	}
-	if got := locked.Header.Get("Retry-After"); got != "600" {
-		t.Errorf("locked: Retry-After %q, want 600", got)
-	}
-	if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, reasonThrottled) {
-		t.Error("no admin.login failure with reason throttled audited")
-	}
-	if n := len(e.auditEvents(actionAdminLockout)); n != 1 {
-		t.Errorf("admin.lockout events: %d, want still 1 (refusals while locked do not lock again)", n)
-	}
+		// Locked: even the right password is refused, without a session.
+		e.clock.Advance(5 * time.Minute)
+		locked := e.login(c, "root", adminPassword)
+		if locked.StatusCode != http.StatusTooManyRequests || setCookie(locked, sessionCookieName) != nil {
+			t.Fatalf("right password while locked: status %d, want 429 and no session cookie", locked.StatusCode)
+		}
+		if !strings.Contains(locked.body, "try again in 10 minutes") {
+			t.Errorf("locked page does not say 10 minutes are left:\n%s", locked.body)
+		}
+		if got := locked.Header.Get("Retry-After"); got != "600" {
+			t.Errorf("locked: Retry-After %q, want 600", got)
+		}
+		if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, reasonThrottled) {
+			t.Error("no admin.login failure with reason throttled audited")
+		}
+		if n := len(e.auditEvents(actionAdminLockout)); n != 1 {
+			t.Errorf("admin.lockout events: %d, want still 1 (refusals while locked do not lock again)", n)
+		}
 
-	// Unknown accounts lock the same way: the lock reveals nothing.
-	for i := 1; i <= accountFailureLimit; i++ {
-		e.login(c, "nobody", "wrong password!")
-	}
-	if r := e.login(c, "nobody", "wrong password!"); r.StatusCode != http.StatusTooManyRequests {
-		t.Errorf("unknown account after %d failures: status %d, want 429", accountFailureLimit, r.StatusCode)
-	}
+		// Unknown accounts lock the same way: the lock reveals nothing.
+		for i := 1; i <= accountFailureLimit; i++ {
+			e.login(c, "nobody", "wrong password!")
+		}
+		if r := e.login(c, "nobody", "wrong password!"); r.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("unknown account after %d failures: status %d, want 429", accountFailureLimit, r.StatusCode)
+		}
 
-	// The lock lasts 15 minutes from the lockout.
-	e.clock.Advance(10*time.Minute + time.Second)
-	e.mustLogin(c, "root", adminPassword)
+		// The lock lasts 15 minutes from the lockout.
+		e.clock.Advance(10*time.Minute + time.Second)
+		e.mustLogin(c, "root", adminPassword)
+	})
 }
 
 func TestAdminLoginSuccessClearsFailures(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
-	c := e.client()
-	for i := 0; i < accountFailureLimit-1; i++ {
-		e.login(c, "root", "wrong password!")
-	}
-	e.mustLogin(c, "root", adminPassword)
-	key := accountKey(e.tenant.ID, "root")
-	if n, err := e.store.Failures(context.Background(), key, e.clock.Now().Add(-time.Hour)); err != nil || n != 0 {
-		t.Fatalf("failures of %s after a success: %d (%v), want 0", key, n, err)
-	}
-	// Four more failures do not lock: the count started again.
-	c = e.client()
-	for i := 1; i <= accountFailureLimit-1; i++ {
-		if r := e.login(c, "root", "wrong password!"); r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("failure %d after a success: status %d, want 401", i, r.StatusCode)
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		c := e.client()
+		for i := 0; i < accountFailureLimit-1; i++ {
+			e.login(c, "root", "wrong password!")
 		}
-	}
-	e.mustLogin(c, "root", adminPassword)
+		e.mustLogin(c, "root", adminPassword)
+		key := accountKey(e.tenant.ID, "root")
+		if n, err := e.store.Failures(context.Background(), key, e.clock.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("failures of %s after a success: %d (%v), want 0", key, n, err)
+		}
+		// Four more failures do not lock: the count started again.
+		c = e.client()
+		for i := 1; i <= accountFailureLimit-1; i++ {
+			if r := e.login(c, "root", "wrong password!"); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("failure %d after a success: status %d, want 401", i, r.StatusCode)
+			}
+		}
+		e.mustLogin(c, "root", adminPassword)
+	})
 }
 
 func TestAdminLoginAddressThrottle(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
-	c := e.client()
-	// Spray: one guess at each of many accounts, so no account locks.
-	for i := 1; i <= addressFailureLimit; i++ {
-		r := e.login(c, fmt.Sprintf("user%d", i), "guess")
-		if r.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("guess %d: status %d, want 401", i, r.StatusCode)
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		c := e.client()
+		// Spray: one guess at each of many accounts, so no account locks.
+		for i := 1; i <= addressFailureLimit; i++ {
+			r := e.login(c, fmt.Sprintf("user%d", i), "guess")
+			if r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("guess %d: status %d, want 401", i, r.StatusCode)
+			}
 		}
-	}
-	r := e.login(c, "root", adminPassword)
-	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "from your network address") {
-		t.Fatalf("after %d failures from one address: status %d, want 429 naming the address:\n%s", addressFailureLimit, r.StatusCode, r.body)
-	}
-	if setCookie(r, sessionCookieName) != nil {
-		t.Error("a throttled sign-in set a session cookie")
-	}
-	e.clock.Advance(throttleWindow + time.Second)
-	e.mustLogin(c, "root", adminPassword)
+		r := e.login(c, "root", adminPassword)
+		if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "from your network address") {
+			t.Fatalf("after %d failures from one address: status %d, want 429 naming the address:\n%s", addressFailureLimit, r.StatusCode, r.body)
+		}
+		if setCookie(r, sessionCookieName) != nil {
+			t.Error("a throttled sign-in set a session cookie")
+		}
+		e.clock.Advance(throttleWindow + time.Second)
+		e.mustLogin(c, "root", adminPassword)
+	})
 }
 
 func TestNonAdminSessionIsForbidden(t *testing.T) {

@@ -31,6 +31,12 @@ var errCSRF = &lanyard.Error{
 //     is no session, so the login and reset forms use a double-submit
 //     cookie: a random value in an HttpOnly, SameSite=Strict cookie that
 //     must come back equal in the form.
+//
+// A sibling subdomain can plant a cookie of its choosing (cookie tossing),
+// which alone would defeat a double-submit cookie; layer 1 refuses its
+// posts, since browsers mark them Sec-Fetch-Site: same-site, not
+// same-origin. Binding the cookie to a server secret would close that gap
+// for browsers without Sec-Fetch-Site, once the server has a secret.
 
 // checkOrigin refuses cross-site form posts.
 func (s *Server) checkOrigin(r *http.Request) error {

@@ -12,57 +12,59 @@ import (
 )
 
 func TestProbesAndStartingPage(t *testing.T) {
-	e := newEnv(t, envOptions{notReady: true})
-	c := e.client()
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, envOptions{engine: opts.engine, notReady: true})
+		c := e.client()
 
-	if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK || strings.TrimSpace(r.body) != "ok" {
-		t.Errorf("/healthz while starting: %d %q, want 200 ok", r.StatusCode, r.body)
-	}
-	r := e.get(c, "/readyz")
-	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "starting") {
-		t.Errorf("/readyz while starting: %d %q, want 503 starting", r.StatusCode, r.body)
-	}
-
-	for _, path := range []string{"/admin/login", "/admin/", "/admin/reset?token=x", "/login", "/logout", "/t/default/saml/metadata", "/t/default/saml/login"} {
-		r := e.get(c, path)
-		if r.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("GET %s while starting: status %d, want 503", path, r.StatusCode)
+		if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK || strings.TrimSpace(r.body) != "ok" {
+			t.Errorf("/healthz while starting: %d %q, want 200 ok", r.StatusCode, r.body)
 		}
-		if got := r.Header.Get("Retry-After"); got != "5" {
-			t.Errorf("GET %s while starting: Retry-After %q, want 5", path, got)
+		r := e.get(c, "/readyz")
+		if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "starting") {
+			t.Errorf("/readyz while starting: %d %q, want 503 starting", r.StatusCode, r.body)
 		}
-		if !strings.Contains(r.body, "Lanyard is starting. Please try again in a few seconds.") {
-			t.Errorf("GET %s while starting: page does not say Lanyard is starting:\n%s", path, r.body)
+
+		for _, path := range []string{"/admin/login", "/admin/", "/admin/reset?token=x", "/login", "/logout", "/t/default/saml/metadata", "/t/default/saml/login"} {
+			r := e.get(c, path)
+			if r.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("GET %s while starting: status %d, want 503", path, r.StatusCode)
+			}
+			if got := r.Header.Get("Retry-After"); got != "5" {
+				t.Errorf("GET %s while starting: Retry-After %q, want 5", path, got)
+			}
+			if !strings.Contains(r.body, "Lanyard is starting. Please try again in a few seconds.") {
+				t.Errorf("GET %s while starting: page does not say Lanyard is starting:\n%s", path, r.body)
+			}
 		}
-	}
-	post := e.post(c, "/admin/login", url.Values{"username": {"x"}, "password": {"y"}})
-	if post.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("POST /admin/login while starting: status %d, want 503", post.StatusCode)
-	}
-	if setCookie(post, sessionCookieName) != nil {
-		t.Error("POST /admin/login while starting set a session cookie")
-	}
+		post := e.post(c, "/admin/login", url.Values{"username": {"x"}, "password": {"y"}})
+		if post.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("POST /admin/login while starting: status %d, want 503", post.StatusCode)
+		}
+		if setCookie(post, sessionCookieName) != nil {
+			t.Error("POST /admin/login while starting set a session cookie")
+		}
 
-	e.server.SetReady()
-	if r := e.get(c, "/readyz"); r.StatusCode != http.StatusOK {
-		t.Errorf("/readyz when ready: %d %q, want 200", r.StatusCode, r.body)
-	}
-	if r := e.get(c, "/admin/login"); r.StatusCode != http.StatusOK {
-		t.Errorf("/admin/login when ready: status %d, want 200", r.StatusCode)
-	}
-	if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK {
-		t.Errorf("/healthz when ready: status %d, want 200", r.StatusCode)
-	}
+		e.server.SetReady()
+		if r := e.get(c, "/readyz"); r.StatusCode != http.StatusOK {
+			t.Errorf("/readyz when ready: %d %q, want 200", r.StatusCode, r.body)
+		}
+		if r := e.get(c, "/admin/login"); r.StatusCode != http.StatusOK {
+			t.Errorf("/admin/login when ready: status %d, want 200", r.StatusCode)
+		}
+		if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK {
+			t.Errorf("/healthz when ready: status %d, want 200", r.StatusCode)
+		}
 
-	// A database that stops answering makes the node unready, not dead.
-	e.store.Close()
-	r = e.get(c, "/readyz")
-	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "database") {
-		t.Errorf("/readyz with the database closed: %d %q, want 503 naming the database", r.StatusCode, r.body)
-	}
-	if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK {
-		t.Errorf("/healthz with the database closed: status %d, want 200", r.StatusCode)
-	}
+		// A database that stops answering makes the node unready, not dead.
+		e.store.Close()
+		r = e.get(c, "/readyz")
+		if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "database") {
+			t.Errorf("/readyz with the database closed: %d %q, want 503 naming the database", r.StatusCode, r.body)
+		}
+		if r := e.get(c, "/healthz"); r.StatusCode != http.StatusOK {
+			t.Errorf("/healthz with the database closed: status %d, want 200", r.StatusCode)
+		}
+	})
 }
 
 func TestMetrics(t *testing.T) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"html"
@@ -10,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,10 +19,10 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore"
-	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
 // fastParams keep argon2 cheap in tests; the dummy hash of unknown accounts
@@ -60,21 +60,24 @@ type env struct {
 }
 
 type envOptions struct {
+	engine   string // "sqlite" (the default) or "postgres"
 	https    bool
 	notReady bool
+}
+
+// eachEngine runs a test on every store engine (PostgreSQL skips without
+// LANYARD_TEST_POSTGRES_URL, see internal/testdb). Tests whose outcome
+// depends on the store's semantics (throttle counts, expiry, tokens) use it.
+func eachEngine(t *testing.T, fn func(t *testing.T, opts envOptions)) {
+	for _, engine := range testdb.Engines {
+		t.Run(engine, func(t *testing.T) { fn(t, envOptions{engine: engine}) })
+	}
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lanyard.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testdb.Open(t, cmp.Or(opts.engine, "sqlite")).(*sqlstore.DB)
 	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	db.SetClock(clock.Now)
 	tenant := lanyard.Tenant{Slug: lanyard.DefaultTenantSlug, DisplayName: "Default"}
