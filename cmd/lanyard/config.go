@@ -123,12 +123,11 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 
 	c := config{Data: value["data"], Database: value["database"], LogFormat: value["log_format"]}
 	c.Addr = value["addr"]
-	host, port, err := net.SplitHostPort(c.Addr)
+	_, port, err := net.SplitHostPort(c.Addr)
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 		v.Add("%s %q: want HOST:PORT, e.g. 127.0.0.1:8080 or :8080", source["addr"], c.Addr)
 		port = "8080"
 	}
-	_ = host
 	if value["base_url"] == "" {
 		c.BaseURL = &url.URL{Scheme: "http", Host: net.JoinHostPort("localhost", port)}
 		c.BaseURLDerived = true
