@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -383,4 +384,46 @@ func TestDeactivationEndsAdminSession(t *testing.T) {
 	if r := e.get(c, "/admin/"); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("GET /admin/ after reactivation: status %d, want 303: the session was ended, not suspended", r.StatusCode)
 	}
+}
+
+func TestAdminLoginConcurrentFailuresLock(t *testing.T) {
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		const attempts = 3 * accountFailureLimit
+		forms := make([]url.Values, attempts)
+		clients := make([]*http.Client, attempts)
+		for i := range forms {
+			clients[i] = e.client()
+			forms[i] = url.Values{csrfField: {e.loginForm(clients[i])}, "username": {"root"}, "password": {"wrong password!"}}
+		}
+		statuses := make(chan int, attempts)
+		var wg sync.WaitGroup
+		for i := range forms {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/admin/login", strings.NewReader(forms[i].Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := clients[i].Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				statuses <- resp.StatusCode
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		for status := range statuses {
+			if status != http.StatusUnauthorized && status != http.StatusTooManyRequests {
+				t.Errorf("concurrent failure answered %d, want 401 or 429", status)
+			}
+		}
+		if r := e.login(e.client(), "root", adminPassword); r.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("after %d concurrent failures: status %d, want 429", attempts, r.StatusCode)
+		}
+		if len(e.auditEvents(actionAdminLockout)) == 0 {
+			t.Error("no admin.lockout event after concurrent failures")
+		}
+	})
 }
