@@ -477,7 +477,7 @@ func testTenantSettingValuesRoundTrip(t *testing.T, f *fixture) {
 	}
 	var kvs []string
 	for _, kv := range TenantSettingValues(src) {
-		kvs = append(kvs, kv[0]+"="+kv[1])
+		kvs = append(kvs, kv.Key+"="+kv.Value)
 	}
 	f.mustTenant(t, "copy")
 	dst, _, err := f.svc.SetTenant(f.ctx, "cli", "copy", kvs)
@@ -489,8 +489,8 @@ func testTenantSettingValuesRoundTrip(t *testing.T, f *fixture) {
 		t.Fatalf("%d values vs %d", len(a), len(b))
 	}
 	for i := range a {
-		if a[i][0] != "display_name" && a[i] != b[i] {
-			t.Errorf("%s: %q vs %q", a[i][0], a[i][1], b[i][1])
+		if a[i].Key != "display_name" && a[i] != b[i] {
+			t.Errorf("%s: %q vs %q", a[i].Key, a[i].Value, b[i].Value)
 		}
 	}
 }

@@ -102,16 +102,43 @@ func (tab *settingTable[T]) apply(x *T, settings []string, v *lanyard.Validation
 	return changes
 }
 
-// values returns every setting of x as key and value, in table order, with
-// the dynamic keys that x has (from extra) after them.
-func (tab *settingTable[T]) values(x *T, extra []string) [][2]string {
-	var out [][2]string
+// Setting is one key with its current value, in the form SetTenant and
+// SetUser accept ("key=value").
+type Setting struct {
+	Key   string
+	Value string
+}
+
+// SettingKey describes a key SetTenant or SetUser accepts.
+type SettingKey struct {
+	Key    string
+	Values string // what the value may be, e.g. "true|false"
+}
+
+// keys describes every key, the dynamic family last.
+func (tab *settingTable[T]) keys() []SettingKey {
+	out := make([]SettingKey, 0, len(tab.fields)+1)
 	for _, f := range tab.fields {
-		out = append(out, [2]string{f.key, f.get(x)})
+		out = append(out, SettingKey{Key: f.key, Values: f.usage})
+	}
+	if tab.dynamicUsage != "" {
+		if f, ok := tab.dynamic(tab.dynamicUsage); ok {
+			out = append(out, SettingKey{Key: tab.dynamicUsage, Values: f.usage})
+		}
+	}
+	return out
+}
+
+// values returns every setting of x, in table order, with the dynamic keys
+// that x has (from extra) after them.
+func (tab *settingTable[T]) values(x *T, extra []string) []Setting {
+	var out []Setting
+	for _, f := range tab.fields {
+		out = append(out, Setting{Key: f.key, Value: f.get(x)})
 	}
 	for _, key := range extra {
 		if f, ok := tab.lookup(key); ok {
-			out = append(out, [2]string{key, f.get(x)})
+			out = append(out, Setting{Key: key, Value: f.get(x)})
 		}
 	}
 	return out

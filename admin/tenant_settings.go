@@ -187,17 +187,11 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 
 // TenantSettingKeys lists the keys SetTenant accepts, with the accepted
 // values, for help texts.
-func TenantSettingKeys() [][2]string {
-	var out [][2]string
-	for _, f := range tenantSettings.fields {
-		out = append(out, [2]string{f.key, f.usage})
-	}
-	return append(out, [2]string{tenantSettings.dynamicUsage, "roles separated by ; (empty removes the mapping)"})
-}
+func TenantSettingKeys() []SettingKey { return tenantSettings.keys() }
 
 // TenantSettingValues returns every setting of t as key and value, in the
 // form SetTenant accepts, group mappings last.
-func TenantSettingValues(t lanyard.Tenant) [][2]string {
+func TenantSettingValues(t lanyard.Tenant) []Setting {
 	var groups []string
 	for _, g := range sortedKeys(t.SSO.GroupRoles) {
 		groups = append(groups, groupRolesPrefix+g)

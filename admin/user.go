@@ -83,13 +83,11 @@ var userSettings = &settingTable[lanyard.User]{
 
 // UserSettingKeys lists the keys SetUser accepts, with the accepted values,
 // for help texts.
-func UserSettingKeys() [][2]string {
-	var out [][2]string
-	for _, f := range userSettings.fields {
-		out = append(out, [2]string{f.key, f.usage})
-	}
-	return out
-}
+func UserSettingKeys() []SettingKey { return userSettings.keys() }
+
+// UserSettingValues returns every setting of u, in the form SetUser
+// accepts.
+func UserSettingValues(u lanyard.User) []Setting { return userSettings.values(&u, nil) }
 
 // AddUser creates an account in the tenant. Empty fields take their
 // defaults (active, SSO login, local source); the user is validated first.

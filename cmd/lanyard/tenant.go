@@ -116,7 +116,7 @@ func printTenant(w io.Writer, info admin.TenantInfo) {
 	fmt.Fprintf(w, "\nSettings (change with: lanyard tenant set %s key=value...)\n", t.Slug)
 	tw = newTable(w)
 	for _, kv := range admin.TenantSettingValues(t) {
-		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], orDash(kv[1]))
+		fmt.Fprintf(tw, "  %s\t%s\n", kv.Key, orDash(kv.Value))
 	}
 	tw.Flush()
 }
@@ -127,7 +127,7 @@ func (a *app) tenantSet(ctx context.Context, path string, args []string) error {
 	b.WriteString("Keys:\n")
 	tw := newTable(&b)
 	for _, kv := range admin.TenantSettingKeys() {
-		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "  %s\t%s\n", kv.Key, kv.Values)
 	}
 	tw.Flush()
 	b.WriteString("\nBooleans accept true/false, yes/no, on/off, 1/0; durations 90s, 3m, 8h or seconds.\n" +

@@ -149,7 +149,7 @@ func (a *app) userSet(ctx context.Context, path string, args []string) error {
 	b.WriteString("Keys:\n")
 	tw := newTable(&b)
 	for _, kv := range admin.UserSettingKeys() {
-		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "  %s\t%s\n", kv.Key, kv.Values)
 	}
 	tw.Flush()
 	b.WriteString("\nDeactivating, locking or removing web access ends the user's sessions.\n" +
