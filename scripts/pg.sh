@@ -106,12 +106,18 @@ start() {
 		[[ -n "$bindir" ]] || die "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin after install"
 	fi
 	user=$(pick_user)
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/lanyard-pg.XXXXXX")
+	# The server's user must be able to reach the directory: a private
+	# TMPDIR (e.g. under /root) is not, /tmp is.
+	local base=${TMPDIR:-/tmp}
+	if [[ "$(id -u)" -eq 0 ]] && ! as_user "$user" test -x "$base" </dev/null 2>/dev/null; then
+		base=/tmp
+	fi
+	dir=$(mktemp -d "$base/lanyard-pg.XXXXXX") || die "cannot create a directory in $base"
 	chmod 0755 "$dir"
 	mkdir -p "$dir/data" "$dir/socket"
-	chown -R "$user" "$dir" 2>/dev/null || [[ "$(id -u)" -ne 0 ]] || die "cannot chown $dir to $user"
-	# Let the server's user reach the directory even under a private TMPDIR.
-	chmod o+x "$(dirname "$dir")" 2>/dev/null || true
+	if [[ "$(id -u)" -eq 0 ]]; then
+		chown -R "$user" "$dir" || die "cannot chown $dir to $user"
+	fi
 
 	log "initdb in $dir/data as $user ($bindir)"
 	if ! as_user "$user" "$bindir/initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 \

@@ -18,6 +18,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	adminURL(t) // skip (or fail on CI) once, not in every subtest
 	storetest.Run(t, func(t *testing.T) lanyard.Store { return openFresh(t) })
 }
 
@@ -36,9 +37,24 @@ func adminURL(tb testing.TB) string {
 	return u
 }
 
-// openFresh creates a database of its own for the test (dropped at the
-// end), and opens a migrated store on it.
+// openFresh opens a migrated store on a database of the test's own.
 func openFresh(tb testing.TB) lanyard.Store {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, freshDatabase(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// freshDatabase creates an empty database for the test, dropped at the
+// end, and returns its URL.
+func freshDatabase(tb testing.TB) string {
 	tb.Helper()
 	ctx := context.Background()
 	admin := adminURL(tb)
@@ -71,13 +87,5 @@ func openFresh(tb testing.TB) lanyard.Store {
 		tb.Fatal(err)
 	}
 	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return db
+	return u.String()
 }
