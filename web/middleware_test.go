@@ -38,6 +38,9 @@ func TestSecurityHeaders(t *testing.T) {
 	if css.StatusCode != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("GET /static/style.css: status %d, type %q", css.StatusCode, css.Header.Get("Content-Type"))
 	}
+	if r := e.get(c, "/static/"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /static/: status %d, want 404 (no directory listing)", r.StatusCode)
+	}
 	if r := e.get(c, "/no/such/page"); r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "There is nothing at this address") {
 		t.Errorf("unknown page: status %d, want the 404 page", r.StatusCode)
 	}

@@ -74,6 +74,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 func staticHandler() http.Handler {
 	files := http.FileServerFS(staticFS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			// Files only: no directory listings.
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	})
