@@ -94,6 +94,7 @@ wait:
 		case err := <-initDone:
 			initialising = false
 			if err != nil && ctx.Err() == nil {
+				logger.Error("start-up failed; stopping", "err", err)
 				runErr = err
 				break wait
 			}
