@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"html"
 	"io"
 	"net"
@@ -445,4 +446,34 @@ func TestPasswordResetLink(t *testing.T) {
 		t.Errorf("second use of the reset link: %d, want 4xx", resp.StatusCode)
 	}
 	s.stop()
+}
+
+// TestServeStartupFailure: when start-up fails after listening (here the
+// test hook fails, as a migration could), serve stops and returns the error.
+func TestServeStartupFailure(t *testing.T) {
+	var stderr syncBuffer
+	a := &app{
+		getenv: func(string) string { return "" },
+		stdin:  strings.NewReader(""),
+		stdout: io.Discard,
+		stderr: &stderr,
+		beforeReady: func(context.Context) error {
+			return errors.New("boom")
+		},
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "boom") || exitCode(err) != 1 {
+			t.Errorf("serve returned %v, want the start-up error", err)
+		}
+		if !strings.Contains(stderr.String(), "start-up failed") {
+			t.Errorf("no start-up failure in the log:\n%s", stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after a failed start-up")
+	}
 }
