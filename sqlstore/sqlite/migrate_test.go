@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -55,5 +56,27 @@ func TestMigrate(t *testing.T) {
 	}
 	if _, err := db.Tenants(ctx); err != nil {
 		t.Fatalf("Tenants after Migrate: %v", err)
+	}
+}
+
+func TestOpenCreatesPrivateFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a", "b", "lanyard.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(p), mode)
+		}
 	}
 }

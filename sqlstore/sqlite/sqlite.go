@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -44,11 +45,19 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty database path")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
-		}
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("sqlite: open %s: the path may not contain '?'", path)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+	}
+	// The database holds private keys: create it readable by its owner
+	// only. SQLite gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
 	pragmas := url.Values{}
 	for _, p := range []string{
 		"foreign_keys(1)",
