@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -29,6 +30,8 @@ type app struct {
 	// and before the server is marked ready; it may block to hold the
 	// server in its "starting" state.
 	beforeReady func(context.Context) error
+	// storeWait, when not zero, replaces defaultStoreWait.
+	storeWait time.Duration
 }
 
 // run is the whole program: main only calls it. args excludes the program

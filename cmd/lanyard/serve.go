@@ -19,6 +19,10 @@ import (
 // it stops.
 const shutdownTimeout = 10 * time.Second
 
+// defaultStoreWait is how long serve waits for the database to answer at
+// start-up (a PostgreSQL server starting beside Lanyard) before giving up.
+const defaultStoreWait = 30 * time.Second
+
 // serve runs the server until ctx is done. It listens at once, so /healthz
 // answers and logins get a 503 "starting" page while the database is
 // migrated and the default tenant made; then the server is marked ready.
@@ -118,9 +122,42 @@ wait:
 	return runErr
 }
 
+// waitForStore pings the database until it answers, retrying with backoff
+// for up to app.storeWait (defaultStoreWait when zero).
+func (a *app) waitForStore(ctx context.Context, logger *slog.Logger, db *sqlstore.DB) error {
+	limit := a.storeWait
+	if limit == 0 {
+		limit = defaultStoreWait
+	}
+	deadline := time.Now().Add(limit)
+	delay := 250 * time.Millisecond
+	for {
+		err := db.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("database does not answer after %s: %w", limit, err)
+		}
+		logger.Warn("database does not answer yet; retrying", "in", delay.String(), "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(2*delay, 4*time.Second)
+	}
+}
+
 // initialise brings the store up to date and marks the server ready:
-// migrate, ensure the default tenant, then SetReady.
+// wait for the database, migrate, ensure the default tenant, then SetReady.
 func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server) error {
+	if err := a.waitForStore(ctx, logger, db); err != nil {
+		return err
+	}
 	start := time.Now()
 	logger.Info("migrating database")
 	if err := db.Migrate(ctx); err != nil {

@@ -477,3 +477,49 @@ func TestServeStartupFailure(t *testing.T) {
 		t.Fatal("serve did not stop after a failed start-up")
 	}
 }
+
+// TestServeWaitsForDatabase: a database that does not answer keeps the
+// server alive but not ready, then fails the start-up after the wait.
+func TestServeWaitsForDatabase(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := closed.Addr().String()
+	closed.Close() // nothing listens there any more
+
+	var stderr syncBuffer
+	listening := make(chan net.Addr, 1)
+	a := &app{
+		getenv:    func(string) string { return "" },
+		stdin:     strings.NewReader(""),
+		stdout:    io.Discard,
+		stderr:    &stderr,
+		onListen:  func(addr net.Addr) { listening <- addr },
+		storeWait: 2 * time.Second,
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--database", "postgres://lanyard@" + deadAddr + "/lanyard?sslmode=disable&connect_timeout=1"})
+	}()
+	addr := <-listening
+	resp, err := http.Get("http://" + addr.String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while the database is down: %d, want 503", resp.StatusCode)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "database does not answer after 2s") {
+			t.Errorf("serve returned %v", err)
+		}
+		if !strings.Contains(stderr.String(), "retrying") {
+			t.Errorf("no retry in the log:\n%s", stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not give up on the database")
+	}
+}
