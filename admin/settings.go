@@ -29,6 +29,8 @@ type settingTable[T any] struct {
 	// the key is unknown); dynamicUsage names the family for help texts.
 	dynamic      func(key string) (setting[T], bool)
 	dynamicUsage string
+	// example is a valid "key=value" for messages.
+	example string
 }
 
 func (tab *settingTable[T]) lookup(key string) (setting[T], bool) {
@@ -69,7 +71,7 @@ func (tab *settingTable[T]) apply(x *T, settings []string, v *lanyard.Validation
 		key, value, ok := strings.Cut(kv, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			v.Add("%q: want key=value (e.g. jit=true)", kv)
+			v.Add("%q: want key=value (e.g. %s)", kv, tab.example)
 			continue
 		}
 		f, ok := tab.lookup(key)

@@ -22,6 +22,7 @@ const groupRolesPrefix = "group_roles."
 
 // tenantSettings lists what "lanyard tenant set" can change.
 var tenantSettings = &settingTable[lanyard.Tenant]{
+	example: "jit=true",
 	aliases: map[string]string{"sso": "enabled"},
 	fields: []setting[lanyard.Tenant]{
 		stringSetting("display_name", "text", func(t *lanyard.Tenant) *string { return &t.DisplayName }),

@@ -12,6 +12,7 @@ import (
 
 // userSettings lists what "lanyard user set" can change.
 var userSettings = &settingTable[lanyard.User]{
+	example: "status=inactive",
 	fields: []setting[lanyard.User]{
 		{
 			key:   "login",
