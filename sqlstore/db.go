@@ -119,6 +119,13 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {
+	if d.tx != nil {
+		var one int
+		if err := d.tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+			return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, err)
+		}
+		return nil
+	}
 	if err := d.pools.Write.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, err)
 	}

@@ -60,8 +60,8 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 		created = fromNanos(toNanos(u.CreatedAt))
 	}
 	var id int64
-	err := d.inTx(ctx, func(tx *DB) error {
-		err := tx.writer().QueryRowContext(ctx,
+	insertUser := func(q querier) error {
+		err := q.QueryRowContext(ctx,
 			`INSERT INTO users (tenant_id, login, login_lower, email, email_lower, first_name, last_name,
 				search_text, status, locked, login_method, web_access, source, idp_sourced, password_hash,
 				auto_login, created_at, updated_at, last_login_at)
@@ -72,7 +72,7 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 			string(u.Source), u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(created), toNanos(now),
 			toNanos(u.LastLoginAt)).Scan(&id)
 		if err != nil {
-			switch tx.class(err) {
+			switch d.class(err) {
 			case ErrorUnique:
 				return conflict(err, op, "login %q already exists in this tenant", u.Login)
 			case ErrorForeignKey:
@@ -80,8 +80,20 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 			}
 			return fmt.Errorf("sqlstore: create user %q: %w", u.Login, err)
 		}
-		return tx.insertRoles(ctx, id, u.Roles)
-	})
+		return nil
+	}
+	var err error
+	if len(u.Roles) == 0 {
+		// One statement: no transaction needed.
+		err = d.write(ctx, true, insertUser)
+	} else {
+		err = d.inTx(ctx, func(tx *DB) error {
+			if err := insertUser(tx.writer()); err != nil {
+				return err
+			}
+			return tx.insertRoles(ctx, id, u.Roles)
+		})
+	}
 	if err != nil {
 		return err
 	}
