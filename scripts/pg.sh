@@ -47,9 +47,9 @@ install_postgres() {
 	# Debian's package would create and start a cluster of its own; we only want the binaries.
 	mkdir -p /etc/postgresql-common/createcluster.d
 	echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/lanyard-no-main.conf
-	if ! apt-get install -y -q --no-install-recommends postgresql </dev/null >&2; then
-		apt-get update -q </dev/null >&2 || die "apt-get update failed"
-		apt-get install -y -q --no-install-recommends postgresql </dev/null >&2 || die "apt-get install postgresql failed"
+	if ! apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends postgresql </dev/null >&2; then
+		apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2 || die "apt-get update failed"
+		apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends postgresql </dev/null >&2 || die "apt-get install postgresql failed"
 	fi
 }
 

@@ -17,8 +17,9 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-// Run runs the conformance suite. open must return a fresh, migrated, empty
-// store for each call, and close it when the test ends (t.Cleanup).
+// Run runs the conformance suite, its tests in parallel. open must return
+// a fresh, migrated, empty store for each call, and close it when the test
+// ends (t.Cleanup).
 func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 	tests := []struct {
 		name string
@@ -66,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			tc.fn(t, open(t))
 		})
 	}
