@@ -10,22 +10,28 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-const idpColumns = `id, tenant_id, entity_id, metadata_xml, source_url, signing_certs, legacy_sha1,
-	refreshed_at, refresh_error, created_at, updated_at`
+const idpColumns = `id, tenant_id, entity_id, metadata_xml, source_url, signing_certs, metadata_signers,
+	legacy_sha1, refreshed_at, refresh_error, created_at, updated_at`
 
 func scanIdP(r rowScanner) (lanyard.IdPConnection, error) {
 	var (
 		c                           lanyard.IdPConnection
-		certs                       string
+		certs, signers              string
 		refreshed, created, updated int64
 	)
-	err := r.Scan(&c.ID, &c.TenantID, &c.EntityID, &c.MetadataXML, &c.SourceURL, &certs, &c.LegacySHA1,
+	err := r.Scan(&c.ID, &c.TenantID, &c.EntityID, &c.MetadataXML, &c.SourceURL, &certs, &signers, &c.LegacySHA1,
 		&refreshed, &c.RefreshError, &created, &updated)
 	if err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(certs), &c.SigningCerts); err != nil {
 		return c, fmt.Errorf("idp %q: decode signing_certs: %w", c.EntityID, err)
+	}
+	if err := json.Unmarshal([]byte(signers), &c.MetadataSigners); err != nil {
+		return c, fmt.Errorf("idp %q: decode metadata_signers: %w", c.EntityID, err)
+	}
+	if len(c.MetadataSigners) == 0 {
+		c.MetadataSigners = nil
 	}
 	c.RefreshedAt, c.CreatedAt, c.UpdatedAt = fromNanos(refreshed), fromNanos(created), fromNanos(updated)
 	return c, nil
@@ -47,21 +53,26 @@ func (d *DB) PutIdP(ctx context.Context, c *lanyard.IdPConnection) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: put idp: encode certificates: %w", err)
 	}
+	signers, err := encodeCerts(c.MetadataSigners)
+	if err != nil {
+		return fmt.Errorf("sqlstore: put idp: encode metadata signers: %w", err)
+	}
 	now := d.timestamp()
 	var id, created int64
 	err = d.write(ctx, true, func(q querier) error {
 		return q.QueryRowContext(ctx,
 			`INSERT INTO idp_connections (tenant_id, entity_id, metadata_xml, source_url, signing_certs,
-				legacy_sha1, refreshed_at, refresh_error, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+				metadata_signers, legacy_sha1, refreshed_at, refresh_error, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $10, $6, $7, $8, $9, $9)
 			ON CONFLICT (tenant_id, entity_id) DO UPDATE SET
 				metadata_xml = excluded.metadata_xml, source_url = excluded.source_url,
-				signing_certs = excluded.signing_certs, legacy_sha1 = excluded.legacy_sha1,
+				signing_certs = excluded.signing_certs, metadata_signers = excluded.metadata_signers,
+				legacy_sha1 = excluded.legacy_sha1,
 				refreshed_at = excluded.refreshed_at, refresh_error = excluded.refresh_error,
 				updated_at = excluded.updated_at
 			RETURNING id, created_at`,
 			c.TenantID, c.EntityID, c.MetadataXML, c.SourceURL, certs,
-			c.LegacySHA1, toNanos(c.RefreshedAt), c.RefreshError, toNanos(now)).Scan(&id, &created)
+			c.LegacySHA1, toNanos(c.RefreshedAt), c.RefreshError, toNanos(now), signers).Scan(&id, &created)
 	})
 	if err != nil {
 		if d.class(err) == ErrorForeignKey {
@@ -139,12 +150,16 @@ func (d *DB) UpdateIdP(ctx context.Context, id int64, fn func(*lanyard.IdPConnec
 		if err != nil {
 			return fmt.Errorf("sqlstore: update idp %d: encode certificates: %w", id, err)
 		}
+		signers, err := encodeCerts(c.MetadataSigners)
+		if err != nil {
+			return fmt.Errorf("sqlstore: update idp %d: encode metadata signers: %w", id, err)
+		}
 		_, err = q.ExecContext(ctx,
 			`UPDATE idp_connections SET entity_id = $1, metadata_xml = $2, source_url = $3, signing_certs = $4,
-				legacy_sha1 = $5, refreshed_at = $6, refresh_error = $7, updated_at = $8
+				legacy_sha1 = $5, refreshed_at = $6, refresh_error = $7, updated_at = $8, metadata_signers = $10
 			WHERE id = $9`,
 			c.EntityID, c.MetadataXML, c.SourceURL, certs, c.LegacySHA1, toNanos(c.RefreshedAt),
-			c.RefreshError, toNanos(c.UpdatedAt), id)
+			c.RefreshError, toNanos(c.UpdatedAt), id, signers)
 		if err != nil {
 			if tx.class(err) == ErrorUnique {
 				return conflict(err, op, "identity provider %q is already connected to this tenant", c.EntityID)

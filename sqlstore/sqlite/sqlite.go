@@ -78,8 +78,8 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	// The first connection creates the file and switches it to WAL mode
-	// before any reader opens it.
+	// The first connection switches the file to WAL mode before any reader
+	// opens it.
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
