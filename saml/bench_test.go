@@ -20,3 +20,18 @@ func BenchmarkValidateSignedAssertion(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	testKeys(b)
+	f := defaultFixture("okta")
+	doc := []byte(f.signedAssertion(b))
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := parseXML(doc, parseLimits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.release()
+	}
+}

@@ -153,12 +153,12 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 		}
 		return nil, err
 	}
+	v.decrypted = doc
 	as := doc.root
 	if !as.is(nsSAML, "Assertion") {
 		return nil, errorf(ReasonMalformed, "the EncryptedAssertion decrypts to <%s>, not a saml:Assertion", as.local)
 	}
-	for i := range doc.nodes {
-		n := &doc.nodes[i]
+	for n := range doc.all() {
 		if n != as && n.is(nsSAML, "Assertion") {
 			return nil, errorf(ReasonMultipleAssertions, "the decrypted assertion contains another assertion")
 		}

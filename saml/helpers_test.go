@@ -192,8 +192,7 @@ func signDigest(tb testing.TB, key crypto.Signer, alg sigAlg, digest []byte) []b
 }
 
 func findID(d *document, id string) *node {
-	for i := range d.nodes {
-		n := &d.nodes[i]
+	for n := range d.all() {
 		if n.kind == kindElement && (n.attrValue("ID") == id) {
 			return n
 		}

@@ -95,8 +95,7 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 		}
 	case root.is(nsMD, "EntitiesDescriptor"):
 		var idps []*node
-		for i := range doc.nodes {
-			n := &doc.nodes[i]
+		for n := range doc.all() {
 			if n.is(nsMD, "EntityDescriptor") && n.child(nsMD, "IDPSSODescriptor") != nil {
 				if opts.EntityID == "" || n.attrValue("entityID") == opts.EntityID {
 					idps = append(idps, n)

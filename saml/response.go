@@ -138,6 +138,11 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 	}
 	v := validation{sp: sp, st: st, idp: idp, now: now}
 	a, err := v.response(ctx, doc, in)
+	// Nothing returned points into the trees: give their memory back.
+	doc.release()
+	if v.decrypted != nil {
+		v.decrypted.release()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +171,8 @@ type validation struct {
 	now time.Time
 	// issueInstant of the assertion, to estimate clock offsets.
 	issued time.Time
+	// decrypted is the document of a decrypted assertion.
+	decrypted *document
 }
 
 func (v *validation) response(ctx context.Context, doc *document, in ResponseInput) (*Assertion, error) {
@@ -188,8 +195,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	// 3. Exactly one assertion, child of the Response.
 	var found *node
 	count := 0
-	for i := range doc.nodes {
-		n := &doc.nodes[i]
+	for n := range doc.all() {
 		if n.kind == kindElement && n.space == nsSAML && (n.local == "Assertion" || n.local == "EncryptedAssertion") {
 			count++
 			found = n
@@ -658,8 +664,8 @@ func ResponseIssuer(samlResponse string) (string, error) {
 	if iss := doc.root.child(nsSAML, "Issuer"); iss != nil {
 		return iss.trimmedText(), nil
 	}
-	for i := range doc.nodes {
-		if n := &doc.nodes[i]; n.is(nsSAML, "Assertion") {
+	for n := range doc.all() {
+		if n.is(nsSAML, "Assertion") {
 			if iss := n.child(nsSAML, "Issuer"); iss != nil {
 				return iss.trimmedText(), nil
 			}

@@ -64,8 +64,8 @@ func signEnveloped(doc, id string, kp KeyPair) (string, error) {
 		return "", fmt.Errorf("saml: signing: %w", err)
 	}
 	var el *node
-	for i := range d.nodes {
-		if n := &d.nodes[i]; n.kind == kindElement && n.attrValue("ID") == id {
+	for n := range d.all() {
+		if n.kind == kindElement && n.attrValue("ID") == id {
 			el = n
 			break
 		}

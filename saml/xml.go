@@ -2,7 +2,9 @@ package saml
 
 import (
 	"bytes"
+	"iter"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -47,11 +49,64 @@ type node struct {
 	next                 *node
 }
 
-// document is a parsed XML document.
+// document is a parsed XML document. Nodes live in chunks that are never
+// reallocated, so pointers to them stay valid.
 type document struct {
-	root  *node
-	nodes []node
-	ids   []idEntry
+	root   *node
+	chunks [][]node
+	count  int // nodes allocated
+	limit  int // bound on count
+	next   int // size of the next chunk
+	ids    []idEntry
+	// pooledAttrs is the attribute arena borrowed from the pool; chunks of
+	// capacity pooledChunk come from the pool too.
+	pooledAttrs []xmlAttr
+	attrsUsed   int
+}
+
+// Node chunks and attribute arenas are reused between documents of the
+// validation hot path (release): fewer allocations, less GC work.
+const pooledChunk = 256
+
+var (
+	chunkPool sync.Pool // *[]node with cap pooledChunk
+	attrPool  sync.Pool // *[]xmlAttr with cap pooledAttrs
+)
+
+const pooledAttrs = 512
+
+// release returns the document's memory to the pools. The document, and
+// every node pointer into it, must not be used afterwards; strings read
+// from it stay valid (they point into the input).
+func (d *document) release() {
+	for _, c := range d.chunks {
+		if cap(c) == pooledChunk {
+			clear(c) // only what was used
+			c = c[:0]
+			chunkPool.Put(&c)
+		}
+	}
+	if d.pooledAttrs != nil {
+		a := d.pooledAttrs[:d.attrsUsed]
+		clear(a)
+		a = a[:0]
+		attrPool.Put(&a)
+	}
+	*d = document{}
+}
+
+// all yields every node of the document (elements and text) in document
+// order.
+func (d *document) all() iter.Seq[*node] {
+	return func(yield func(*node) bool) {
+		for _, c := range d.chunks {
+			for i := range c {
+				if !yield(&c[i]) {
+					return
+				}
+			}
+		}
+	}
 }
 
 type idEntry struct {
@@ -179,10 +234,8 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	if !utf8.Valid(data) {
 		return nil, parseErr("the input is not valid UTF-8")
 	}
-	for _, c := range data {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-			return nil, parseErr("control character 0x%02x", c)
-		}
+	if i := controlChar(data); i >= 0 {
+		return nil, parseErr("control character 0x%02x at offset %d", data[i], i)
 	}
 	var s string
 	if bytes.IndexByte(data, '\r') >= 0 {
@@ -193,26 +246,27 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	} else {
 		s = string(data)
 	}
-	// Elements and text nodes are at most one per '<' each: one arena,
-	// never reallocated, so node pointers stay valid. A bound on nodes
-	// keeps hostile inputs made of tiny elements from costing ~100 bytes
-	// of memory per input byte.
+	// Elements and text nodes are at most one per '<' each. A bound on
+	// nodes keeps hostile inputs made of tiny elements from costing ~100
+	// bytes of memory per input byte. The first chunk holds the elements
+	// (at most one per '<' that starts no end tag) and some text nodes.
 	lt := strings.Count(s, "<")
 	eq := strings.Count(s, "=")
-	capNodes := 2*lt + 2
+	limit := 2*lt + 2
 	maxNodes := lim.maxNodes
 	if maxNodes == 0 {
 		maxNodes = defaultMaxNodes
 	}
-	if maxNodes > 0 && capNodes > maxNodes {
-		capNodes = maxNodes
+	if maxNodes > 0 && limit > maxNodes {
+		limit = maxNodes
 	}
+	elems := lt - strings.Count(s, "</")
 	p := &parser{
 		s:     s,
-		doc:   &document{nodes: make([]node, 0, capNodes)},
+		doc:   &document{limit: limit, next: min(elems+elems/2+8, limit)},
 		// Attributes of earlier elements keep their (full-capacity)
 		// slices when append moves the arena, so an estimate is enough.
-		attrs: make([]xmlAttr, 0, min(eq, 2048)),
+		attrs: newAttrArena(eq),
 		nsbuf: make([]nsDecl, 0, 8),
 		lim:   lim,
 	}
@@ -223,7 +277,13 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 		ctx = &node{kind: kindElement, ns: lim.context}
 		p.stack = append(p.stack, lim.context...)
 	}
-	if err := p.parse(ctx); err != nil {
+	if eq <= pooledAttrs {
+		p.doc.pooledAttrs = p.attrs
+	}
+	err := p.parse(ctx)
+	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
+	if err != nil {
+		p.doc.release()
 		return nil, err
 	}
 	return p.doc, nil
@@ -232,11 +292,33 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 // newNode returns a fresh node, or nil when the arena is full (the caller
 // refuses the document: growing the arena would move the nodes).
 func (p *parser) newNode() *node {
-	if len(p.doc.nodes) == cap(p.doc.nodes) {
+	d := p.doc
+	if d.count >= d.limit {
 		return nil
 	}
-	p.doc.nodes = p.doc.nodes[:len(p.doc.nodes)+1]
-	return &p.doc.nodes[len(p.doc.nodes)-1]
+	last := len(d.chunks) - 1
+	if last < 0 || len(d.chunks[last]) == cap(d.chunks[last]) {
+		size := min(max(d.next, 16), d.limit-d.count)
+		var c []node
+		if size <= pooledChunk {
+			if v, ok := chunkPool.Get().(*[]node); ok {
+				c = *v
+			} else {
+				c = make([]node, 0, pooledChunk)
+			}
+			c = c[:0]
+		} else {
+			c = make([]node, 0, size)
+		}
+		d.chunks = append(d.chunks, c)
+		d.next = max(64, size)
+		last++
+	}
+	c := d.chunks[last]
+	c = c[:len(c)+1]
+	d.chunks[last] = c
+	d.count++
+	return &c[len(c)-1]
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -400,7 +482,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 	}
 	n := p.newNode()
 	if n == nil {
-		return nil, errTooManyNodes(cap(p.doc.nodes))
+		return nil, errTooManyNodes(p.doc.limit)
 	}
 	n.kind = kindElement
 	n.prefix, n.local, n.parent = prefix, local, parent
@@ -553,7 +635,7 @@ func (p *parser) parseContent(n *node, depth int) error {
 		}
 		t := p.newNode()
 		if t == nil {
-			return errTooManyNodes(cap(p.doc.nodes))
+			return errTooManyNodes(p.doc.limit)
 		}
 		t.kind = kindText
 		t.text = text
@@ -737,4 +819,41 @@ func (p *parser) readAttrValue() (string, error) {
 
 func errTooManyNodes(n int) *Error {
 	return errorf(ReasonTooLarge, "the XML has more than %d elements and text nodes", n)
+}
+
+func newAttrArena(eq int) []xmlAttr {
+	if eq <= pooledAttrs {
+		if v, ok := attrPool.Get().(*[]xmlAttr); ok {
+			return (*v)[:0]
+		}
+		return make([]xmlAttr, 0, pooledAttrs)
+	}
+	return make([]xmlAttr, 0, min(eq, 2048))
+}
+
+// controlChar returns the index of the first byte below 0x20 other than
+// tab, LF and CR (not allowed in XML 1.0), or -1. It tests eight bytes at a
+// time and looks closer only at words holding such a byte or a line end.
+func controlChar(b []byte) int {
+	const lo = 0x2020202020202020
+	const hi = 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+		if (w-lo)&^w&hi == 0 {
+			continue
+		}
+		for j := i; j < i+8; j++ {
+			if c := b[j]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return j
+			}
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return i
+		}
+	}
+	return -1
 }
