@@ -262,8 +262,8 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	}
 	elems := lt - strings.Count(s, "</")
 	p := &parser{
-		s:     s,
-		doc:   &document{limit: limit, next: min(elems+elems/2+8, limit)},
+		s:   s,
+		doc: &document{limit: limit, next: min(elems+elems/2+8, limit)},
 		// Attributes of earlier elements keep their (full-capacity)
 		// slices when append moves the arena, so an estimate is enough.
 		attrs: newAttrArena(eq),
