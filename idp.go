@@ -12,6 +12,11 @@ type IdPConnection struct {
 	// SigningCerts are the PEM certificates trusted for signatures (all of
 	// them during a rollover).
 	SigningCerts []string
+	// MetadataSigners are PEM certificates pinned at import: when set, the
+	// metadata (at import and on every refresh from SourceURL) must carry
+	// a signature by one of them. Empty means the metadata is trusted as
+	// given (uploaded by an administrator, or fetched over HTTPS).
+	MetadataSigners []string
 	// LegacySHA1 accepts RSA-SHA1 signatures from this IdP.
 	LegacySHA1 bool
 	// RefreshedAt is when the metadata was last fetched successfully;

@@ -136,7 +136,7 @@ func testIdPPutGet(t *testing.T, s lanyard.Store) {
 	b := mkTenant(t, s, "beta")
 	c := lanyard.IdPConnection{
 		TenantID: a.ID, EntityID: "https://idp.example.com/saml", MetadataXML: "<EntityDescriptor/>",
-		SourceURL: "https://idp.example.com/metadata", SigningCerts: []string{"PEM1", "PEM2"},
+		SourceURL: "https://idp.example.com/metadata", SigningCerts: []string{"PEM1", "PEM2"}, MetadataSigners: []string{"PIN1"},
 		LegacySHA1: true, RefreshedAt: t0, RefreshError: "",
 	}
 	must(t, s.PutIdP(ctx, &c), "put")
