@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/storetest"
 )
 
@@ -11,5 +12,5 @@ import (
 //	eval "$(scripts/pg.sh start)"
 //	go test -run '^$' -bench Login ./sqlstore/postgres/
 func BenchmarkLogin(b *testing.B) {
-	storetest.BenchmarkLogin(b, openFresh(b), 4)
+	storetest.BenchmarkLogin(b, testdb.Postgres(b), 4)
 }

@@ -6,13 +6,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
 )
 
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
-	url := freshDatabase(t)
+	url := testdb.PostgresURL(t)
 	var dbs []*sqlstore.DB
 	for i := 0; i < 3; i++ {
 		db, err := postgres.Open(ctx, url)

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"testing"
 
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/storetest"
 )
 
@@ -10,7 +11,5 @@ import (
 //
 //	go test -run '^$' -bench Login ./sqlstore/sqlite/
 func BenchmarkLogin(b *testing.B) {
-	storetest.BenchmarkLogin(b, openTemp(b), parallelism)
+	storetest.BenchmarkLogin(b, testdb.SQLite(b), 4)
 }
-
-var parallelism = 8
