@@ -7,6 +7,23 @@
 //
 // Times are stored as integer Unix nanoseconds (0 for the zero time), so they
 // round-trip exactly on every engine, and are returned in UTC.
+//
+// Transactions: Atomic and the UpdateX methods run in a transaction that is
+// run again, a bounded number of times, when the engine reports a transient
+// failure (PostgreSQL serialization failure or deadlock, SQLite busy).
+// UpdateX read the row with the dialect's row lock (SELECT ... FOR UPDATE on
+// PostgreSQL; on SQLite the write transaction itself, begun IMMEDIATE, is
+// the lock). A store bound to a transaction runs nested work, and each write
+// that may conflict, in a savepoint, so that a caller can handle ErrConflict
+// and go on with the transaction. UpdateUser outside a transaction writes
+// optimistically when the roles do not change (see UpdateUser).
+//
+// Schema: the migrations of each engine (sqlstore/sqlite/migrations,
+// sqlstore/postgres/migrations) are the reference. Logins and emails are
+// matched through lower-cased columns (login_lower is unique per tenant);
+// delete cascades follow the lanyard.Store docs; audit rows keep user IDs as
+// plain values; triggers bump config_version on every write to tenants,
+// tenant_domains, idp_connections and sp_keys.
 package sqlstore
 
 import (
