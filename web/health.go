@@ -1,11 +1,15 @@
 package web
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/session"
 )
 
 // readyPingTimeout bounds the database check of /readyz, so a hung database
@@ -39,11 +43,60 @@ func (s *Server) handleReadyz() http.Handler {
 	})
 }
 
-// handleHome is the landing page of the site root.
+// homeView is the data of the home page; Login is empty when nobody is
+// signed in.
+type homeView struct {
+	Title    string
+	Login    string
+	Name     string
+	Tenant   string
+	Roles    []string
+	Method   string
+	IdP      string
+	SignedIn string
+}
+
+// handleHome is the landing page of the site root, and the default landing
+// page after an SSO login: with a session it shows who is signed in, in
+// which tenant, with which roles and through which IdP.
 func (s *Server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "home", pageTitle{Title: "Single sign-on"})
+		view := homeView{Title: "Single sign-on"}
+		// Before SetReady the database may not be migrated: no lookups.
+		if s.ready.Load() && sessionID(r) != "" {
+			if err := s.describeSession(r, &view); err != nil {
+				s.logger.Warn("home page: session not shown", "err", err)
+			}
+		}
+		s.render(w, r, http.StatusOK, "home", view)
 	})
+}
+
+// describeSession fills the signed-in panel of the home page.
+func (s *Server) describeSession(r *http.Request, view *homeView) error {
+	ctx := r.Context()
+	_, sess, err := s.currentSession(r)
+	if errors.Is(err, session.ErrNoSession) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	user, err := s.store.User(ctx, sess.UserID)
+	if err != nil {
+		return fmt.Errorf("user %d: %w", sess.UserID, err)
+	}
+	if user.Status != lanyard.StatusActive || user.Locked {
+		return nil
+	}
+	tenant, err := s.store.TenantByID(ctx, sess.TenantID)
+	if err != nil {
+		return fmt.Errorf("tenant %d: %w", sess.TenantID, err)
+	}
+	view.Login, view.Name, view.Tenant = user.Login, user.FullName(), cmp.Or(tenant.DisplayName, tenant.Slug)
+	view.Roles, view.Method, view.IdP = user.RoleNames(), string(sess.Kind), sess.IdPEntityID
+	view.SignedIn = sess.CreatedAt.UTC().Format(time.RFC3339)
+	return nil
 }
 
 // handleNotFound answers every path no route claims.

@@ -101,7 +101,7 @@ func TestPlaceholderRoutes(t *testing.T) {
 	if r := e.get(c, "/admin"); r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/admin/" {
 		t.Errorf("GET /admin: %d to %q, want 301 to /admin/", r.StatusCode, r.Header.Get("Location"))
 	}
-	for _, path := range []string{"/login", "/t/default/saml/metadata"} {
+	for _, path := range []string{"/login", "/t/default/saml/slo"} {
 		if r := e.get(c, path); r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "not available in this version") {
 			t.Errorf("GET %s: status %d, want 404 saying it is not available yet", path, r.StatusCode)
 		}

@@ -16,7 +16,9 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
 )
 
 // Config is what the server needs from its caller (cmd/lanyard).
@@ -37,6 +39,11 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
+	// ConfigCheckInterval is how often, at most, the server asks the store
+	// whether the configuration (tenants, IdPs, SP keys) changed. Zero means
+	// tenantcfg.DefaultCheckInterval (one second); negative checks on every
+	// SSO request (tests).
+	ConfigCheckInterval time.Duration
 }
 
 // Server is Lanyard's HTTP handler. Create it with New, call SetReady once
@@ -47,12 +54,16 @@ type Server struct {
 	store    lanyard.Store
 	sessions *session.Manager
 	admin    *admin.Service // nil: no password reset pages
+	tenants  *tenantcfg.Registry
+	logins   *login.Service
 	metrics  *metrics
 	pages    *pages
 	now      func() time.Time
 
 	// secureCookies is true when BaseURL is https.
 	secureCookies bool
+	// bindingCookie says how the SSO browser-binding cookie is set.
+	bindingCookie bindingCookiePolicy
 	// crossOrigin refuses cross-site form posts (Sec-Fetch-Site, Origin).
 	crossOrigin *http.CrossOriginProtection
 	// clientAddress names the client of a request, for throttling and the
@@ -101,9 +112,24 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.sessions = session.NewManager(cfg.Store, session.Options{Now: s.now})
+	s.tenants = tenantcfg.New(cfg.Store, tenantcfg.Options{BaseURL: s.baseURL(cfg.BaseURL), Now: s.now, CheckInterval: cfg.ConfigCheckInterval, Logger: s.logger})
+	s.logins = &login.Service{Store: cfg.Store, Now: s.now}
+	s.bindingCookie = newBindingCookiePolicy(cfg.BaseURL)
+	if s.bindingCookie.fallback {
+		s.logger.Warn("the base URL is plain http on a host other than localhost: browsers refuse Secure cookies there, so the SSO browser-binding cookie is sent without SameSite and Chrome returns it on the IdP's POST only within 2 minutes of the login's start; use https", "base_url", cfg.BaseURL.String())
+	}
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	s.handler = s.routes()
 	return s
+}
+
+// baseURL is the configured base URL, or http://localhost when there is
+// none (development only).
+func (s *Server) baseURL(u *url.URL) *url.URL {
+	if u == nil || u.Host == "" {
+		return &url.URL{Scheme: "http", Host: "localhost"}
+	}
+	return u
 }
 
 // ServeHTTP answers one request.

@@ -51,6 +51,10 @@ type SP struct {
 	// CertificatePEM is the SP's certificate: the IdP encrypts to it and
 	// checks signed AuthnRequests and LogoutRequests with it.
 	CertificatePEM string
+	// SigningCertificatePEM, when set, is the SP's signing certificate and
+	// CertificatePEM only its encryption certificate (an SP with one key
+	// pair per use).
+	SigningCertificatePEM string
 	// EncryptAssertion makes the IdP encrypt assertions to CertificatePEM.
 	EncryptAssertion bool
 	// SharedKeyAlgorithm for encrypted assertions (default AES-128-CBC),
@@ -215,6 +219,16 @@ func (i *IdP) TrustSP(tb testing.TB, sp SP) {
 	}
 }
 
+// IdPInitiatedURL is the IdP's URL that starts an IdP-initiated
+// (unsolicited) login to the SP, with a RelayState when relayState is set.
+func (i *IdP) IdPInitiatedURL(spEntityID, relayState string) string {
+	q := url.Values{"spentityid": {spEntityID}}
+	if relayState != "" {
+		q.Set("RelayState", relayState)
+	}
+	return i.BaseURL + "/saml2/idp/SSOService.php?" + q.Encode()
+}
+
 // Form is an HTML form that auto-posts a SAML message to its action.
 type Form struct {
 	Action string
@@ -363,7 +377,20 @@ func spRemotePHP(sp SP) string {
 	if sp.SLOURL != "" {
 		fmt.Fprintf(&b, "  'SingleLogoutService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => %s]],\n", php(sp.SLOURL))
 	}
-	if sp.CertificatePEM != "" {
+	switch {
+	case sp.SigningCertificatePEM != "":
+		b.WriteString("  'keys' => [\n")
+		for _, k := range []struct {
+			pem                 string
+			encryption, signing bool
+		}{{sp.CertificatePEM, true, false}, {sp.SigningCertificatePEM, false, true}} {
+			if block, _ := pem.Decode([]byte(k.pem)); block != nil {
+				fmt.Fprintf(&b, "    ['type' => 'X509Certificate', 'encryption' => %s, 'signing' => %s, 'X509Certificate' => %s],\n",
+					phpBool(k.encryption), phpBool(k.signing), php(encodeBase64(block.Bytes)))
+			}
+		}
+		b.WriteString("  ],\n")
+	case sp.CertificatePEM != "":
 		block, _ := pem.Decode([]byte(sp.CertificatePEM))
 		if block != nil {
 			fmt.Fprintf(&b, "  'certData' => %s,\n", php(encodeBase64(block.Bytes)))

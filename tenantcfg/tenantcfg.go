@@ -1,0 +1,393 @@
+// Package tenantcfg holds the runtime configuration of every tenant: an
+// immutable Snapshot per tenant slug with the tenant's settings, a prepared
+// *saml.ServiceProvider (entity ID, endpoints, parsed SP keys, clock skew,
+// store adapters) and its parsed, trusted Identity Providers.
+//
+// Everything derived from configuration is built once per configuration
+// change, never per request. The Registry notices changes made by any
+// process (the CLI, another node, the admin UI) through the store's
+// ConfigVersion, which it reads at most once per CheckInterval (one second
+// by default): a `lanyard tenant set` applies to every running node within
+// about a second, without a restart.
+package tenantcfg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/spkeys"
+)
+
+// DefaultCheckInterval is how often, at most, the Registry asks the store
+// whether the configuration changed.
+const DefaultCheckInterval = time.Second
+
+// buildTimeout bounds the loading of one tenant's configuration. The build
+// outlives the request that triggered it (others may be waiting on it), so
+// it does not use that request's context.
+const buildTimeout = 15 * time.Second
+
+// Store is what the Registry reads configuration from, and what the
+// ServiceProviders it builds keep pending requests and consumed assertion
+// IDs in.
+type Store interface {
+	Tenant(ctx context.Context, slug string) (lanyard.Tenant, error)
+	IdPs(ctx context.Context, tenantID int64) ([]lanyard.IdPConnection, error)
+	SPKeys(ctx context.Context, tenantID int64) ([]lanyard.SPKey, error)
+	lanyard.PendingRequestStore
+	lanyard.ReplayCache
+	lanyard.ConfigVersioner
+}
+
+// Options configure a Registry.
+type Options struct {
+	// BaseURL is Lanyard's public base URL; the SP endpoints hang below it
+	// ({base}/t/{slug}/saml/acs...). Required.
+	BaseURL *url.URL
+	// Now is the clock of the ServiceProviders (time windows, request
+	// expiry). Nil means time.Now.
+	Now func() time.Time
+	// CheckInterval is the least time between two ConfigVersion queries.
+	// Zero means DefaultCheckInterval; a negative value checks on every
+	// lookup (tests).
+	CheckInterval time.Duration
+	// Logger receives configuration problems and rebuild notices. Nil
+	// discards them.
+	Logger *slog.Logger
+}
+
+// Snapshot is one tenant's runtime configuration at one configuration
+// version. It is immutable and safe for concurrent use; a configuration
+// change produces a new Snapshot, never modifies this one.
+type Snapshot struct {
+	// Tenant as stored, with its SSO settings normalised (defaults filled).
+	Tenant lanyard.Tenant
+	// SP is the prepared Service Provider of the tenant.
+	SP *saml.ServiceProvider
+	// IdPs are the tenant's usable Identity Providers, in the store's
+	// order. Connections whose metadata cannot be used are left out and
+	// named in Problems.
+	IdPs []*saml.IdentityProvider
+	// Metadata is the SP metadata document, served as is.
+	Metadata []byte
+	// Problems lists what is wrong with the configuration (unusable keys or
+	// IdP metadata), for the administrator. Empty when all is well.
+	Problems []string
+	// Version is the configuration version the snapshot was built at.
+	Version int64
+}
+
+// IdP returns the tenant's Identity Provider with the entity ID, or nil.
+func (s *Snapshot) IdP(entityID string) *saml.IdentityProvider {
+	for _, idp := range s.IdPs {
+		if idp.EntityID == entityID {
+			return idp
+		}
+	}
+	return nil
+}
+
+// ErrNoIdP says that a tenant has no usable Identity Provider: SSO cannot
+// work until an administrator imports one.
+var ErrNoIdP = errors.New("tenantcfg: no usable identity provider")
+
+// IdPForResponse chooses the Identity Provider to validate a posted
+// SAMLResponse with: the only one when the tenant has one, else the one
+// named by the response's (still unverified) Issuer. Validation then checks
+// everything, the Issuer included.
+func (s *Snapshot) IdPForResponse(samlResponse string) (*saml.IdentityProvider, error) {
+	switch len(s.IdPs) {
+	case 0:
+		return nil, ErrNoIdP
+	case 1:
+		return s.IdPs[0], nil
+	}
+	issuer, err := saml.ResponseIssuer(samlResponse)
+	if err != nil {
+		return nil, err
+	}
+	if idp := s.IdP(issuer); idp != nil {
+		return idp, nil
+	}
+	names := make([]string, len(s.IdPs))
+	for i, idp := range s.IdPs {
+		names[i] = idp.EntityID
+	}
+	return nil, &saml.Error{Reason: saml.ReasonIssuerMismatch, Got: issuer, Expected: strings.Join(names, ", "),
+		Message: fmt.Sprintf("the Response was issued by %q, which is none of the tenant's identity providers (%s)", issuer, strings.Join(names, ", "))}
+}
+
+// Registry hands out the current Snapshot of each tenant, building it on
+// first use after each configuration change. It is safe for concurrent use.
+type Registry struct {
+	store    Store
+	base     string
+	now      func() time.Time
+	interval time.Duration
+	logger   *slog.Logger
+
+	// checkMu is held by the one goroutine reading ConfigVersion; others
+	// go on with the snapshots they have meanwhile.
+	checkMu   sync.Mutex
+	checkedAt time.Time // wall clock of the last check; guarded by checkMu
+
+	mu      sync.Mutex
+	version int64             // last ConfigVersion seen; -1 before the first check
+	entries map[string]*entry // by slug, built at version
+}
+
+// entry is a snapshot being built or built; done closes when it is.
+type entry struct {
+	done chan struct{}
+	snap *Snapshot
+	err  error
+}
+
+// New returns a Registry over store.
+func New(store Store, opts Options) *Registry {
+	r := &Registry{store: store, now: opts.Now, interval: opts.CheckInterval, logger: opts.Logger, version: -1, entries: map[string]*entry{}}
+	if opts.BaseURL != nil {
+		r.base = strings.TrimSuffix(opts.BaseURL.String(), "/")
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.interval == 0 {
+		r.interval = DefaultCheckInterval
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+// Snapshot returns the current runtime configuration of the tenant with the
+// slug. It wraps lanyard.ErrNotFound when there is no such tenant, and
+// returns other errors when the store fails. The returned Snapshot may be
+// used for the whole request, even if the configuration changes meanwhile.
+func (r *Registry) Snapshot(ctx context.Context, slug string) (*Snapshot, error) {
+	r.checkVersion(ctx)
+	r.mu.Lock()
+	e, ok := r.entries[slug]
+	if !ok {
+		e = &entry{done: make(chan struct{})}
+		r.entries[slug] = e
+		version := r.version
+		r.mu.Unlock()
+		r.fill(ctx, e, slug, version)
+	} else {
+		r.mu.Unlock()
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return e.snap, e.err
+}
+
+// Invalidate drops every snapshot, so the next lookups rebuild them. Changes
+// made through the store are noticed without it; it serves callers that
+// want a change visible at once in this process.
+func (r *Registry) Invalidate() {
+	r.mu.Lock()
+	r.entries = map[string]*entry{}
+	r.mu.Unlock()
+}
+
+// fill builds e's snapshot. A failed build is not kept: the next lookup
+// tries again.
+func (r *Registry) fill(ctx context.Context, e *entry, slug string, version int64) {
+	defer close(e.done)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
+	defer cancel()
+	e.snap, e.err = r.build(bctx, slug, version)
+	if e.err == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.entries[slug] == e {
+		delete(r.entries, slug)
+	}
+	r.mu.Unlock()
+}
+
+// checkVersion reads the store's configuration version, at most once per
+// interval, and drops every snapshot when it moved.
+func (r *Registry) checkVersion(ctx context.Context) {
+	if !r.checkMu.TryLock() {
+		return // another request is checking right now
+	}
+	defer r.checkMu.Unlock()
+	now := time.Now() // the wall clock: the injected clock may stand still in tests
+	if r.interval > 0 && !r.checkedAt.IsZero() && now.Sub(r.checkedAt) < r.interval {
+		return
+	}
+	r.checkedAt = now
+	v, err := r.store.ConfigVersion(ctx)
+	if err != nil {
+		r.logger.Warn("could not check for configuration changes; using the configuration already loaded", "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v == r.version {
+		return
+	}
+	if r.version >= 0 {
+		r.logger.Info("configuration changed; tenants' SSO configuration is rebuilt on next use", "from_version", r.version, "to_version", v)
+	}
+	r.version = v
+	r.entries = map[string]*entry{}
+}
+
+// build loads a tenant's configuration and prepares everything derived from
+// it: SP keys parsed, the ServiceProvider prepared, IdP metadata parsed.
+func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snapshot, error) {
+	t, err := r.store.Tenant(ctx, slug)
+	if err != nil {
+		return nil, fmt.Errorf("tenantcfg: tenant %q: %w", slug, err)
+	}
+	t.SSO.Normalize()
+	keys, err := r.store.SPKeys(ctx, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("tenantcfg: SP keys of tenant %q: %w", slug, err)
+	}
+	conns, err := r.store.IdPs(ctx, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("tenantcfg: IdP connections of tenant %q: %w", slug, err)
+	}
+	snap := &Snapshot{Tenant: t, Version: version}
+
+	entityID, err := saml.DeriveEntityID(saml.EntityIDOptions{
+		Explicit:  explicitEntityID(t.SSO),
+		Subdomain: subdomain(t.SSO),
+		BaseURL:   r.base,
+		Tenant:    t.Slug,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tenantcfg: entity ID of tenant %q: %w", slug, err)
+	}
+	endpoint := r.base + "/t/" + url.PathEscape(t.Slug) + "/saml/"
+	sp := &saml.ServiceProvider{
+		EntityID:         entityID,
+		ACSURL:           endpoint + "acs",
+		SLOURL:           endpoint + "slo",
+		ClockSkew:        time.Duration(t.SSO.ClockSkew),
+		AllowUnsolicited: t.SSO.IdPInitiated,
+		Now:              saml.Clock(r.now),
+		Requests:         &requestStore{store: r.store, tenantID: t.ID, now: r.now},
+		Replay:           &replayCache{store: r.store, now: r.now},
+	}
+	if t.SSO.NameIDFormat != "" {
+		sp.NameIDFormats = []string{t.SSO.NameIDFormat}
+	}
+	signing, encryption := r.keyPairs(t, keys, snap)
+	if t.SSO.SignAuthnRequests == nil || *t.SSO.SignAuthnRequests {
+		sp.SigningKeys = signing
+	}
+	sp.EncryptionKeys = encryption
+	if len(encryption) == 0 {
+		// saml falls back to the signing keys for decryption; keep them
+		// even when requests go unsigned.
+		sp.EncryptionKeys = signing
+	}
+	if err := sp.Prepare(); err != nil {
+		return nil, fmt.Errorf("tenantcfg: service provider of tenant %q: %w", slug, err)
+	}
+	snap.SP = sp
+	if snap.Metadata, err = sp.Metadata(saml.SPMetadataOptions{}); err != nil {
+		return nil, fmt.Errorf("tenantcfg: SP metadata of tenant %q: %w", slug, err)
+	}
+
+	for _, c := range conns {
+		idp, err := parseIdP(c)
+		if err != nil {
+			snap.problem(r.logger, t.Slug, fmt.Sprintf("IdP %q is not usable: %v (import its metadata again)", c.EntityID, err))
+			continue
+		}
+		snap.IdPs = append(snap.IdPs, idp)
+	}
+	if len(conns) == 0 && t.SSO.Enabled {
+		snap.problem(r.logger, t.Slug, "SSO is enabled but no identity provider is configured (import one with: lanyard idp import --tenant "+t.Slug+" --metadata FILE|URL)")
+	}
+	return snap, nil
+}
+
+// keyPairs parses the tenant's active SP keys, newest first. A key that
+// cannot be parsed is reported and left out.
+func (r *Registry) keyPairs(t lanyard.Tenant, keys []lanyard.SPKey, snap *Snapshot) (signing, encryption []saml.KeyPair) {
+	for _, k := range keys {
+		if !k.Active {
+			continue
+		}
+		key, cert, err := spkeys.Parse(k)
+		if err != nil {
+			snap.problem(r.logger, t.Slug, fmt.Sprintf("SP %s key %d is not usable: %v", k.Use, k.ID, err))
+			continue
+		}
+		kp := saml.KeyPair{Signer: key, Certificate: cert}
+		switch k.Use {
+		case lanyard.KeySigning:
+			signing = append(signing, kp)
+		case lanyard.KeyEncryption:
+			encryption = append(encryption, kp)
+		}
+	}
+	if len(signing) == 0 {
+		snap.problem(r.logger, t.Slug, "the tenant has no active SP signing key: AuthnRequests go unsigned and the metadata lists no signing certificate")
+	}
+	return signing, encryption
+}
+
+// parseIdP reads a connection's metadata. The connection's own list of
+// signing certificates, when it has one, is what is trusted: the importer
+// or an administrator curated it (rollover).
+func parseIdP(c lanyard.IdPConnection) (*saml.IdentityProvider, error) {
+	idp, err := saml.ParseIdPMetadata([]byte(c.MetadataXML), saml.MetadataOptions{EntityID: c.EntityID, AllowSHA1: c.LegacySHA1})
+	if err != nil {
+		return nil, err
+	}
+	idp.AllowSHA1 = c.LegacySHA1
+	if len(c.SigningCerts) > 0 {
+		idp.SigningCertificates = idp.SigningCertificates[:0:0]
+		for i, p := range c.SigningCerts {
+			cert, err := spkeys.ParseCertificate(p)
+			if err != nil {
+				return nil, fmt.Errorf("signing certificate %d: %w", i+1, err)
+			}
+			idp.SigningCertificates = append(idp.SigningCertificates, cert)
+		}
+	}
+	if len(idp.SigningCertificates) == 0 {
+		return nil, errors.New("no signing certificate: no response could be verified")
+	}
+	return idp, nil
+}
+
+func (s *Snapshot) problem(logger *slog.Logger, slug, p string) {
+	s.Problems = append(s.Problems, p)
+	logger.Warn("SSO configuration problem", "tenant", slug, "problem", p)
+}
+
+func explicitEntityID(s lanyard.SSOSettings) string {
+	if s.EntityIDScheme == lanyard.EntityIDExplicit {
+		return s.EntityID
+	}
+	return ""
+}
+
+func subdomain(s lanyard.SSOSettings) string {
+	if s.EntityIDScheme == lanyard.EntityIDSubdomain {
+		return s.EntitySubdomain
+	}
+	return ""
+}

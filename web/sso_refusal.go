@@ -1,0 +1,314 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/login"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
+)
+
+// Audit action, metrics label and the reason codes of SSO logins that
+// neither package login nor package saml defines. Reason codes are stable:
+// dashboards and alerts match them.
+const (
+	actionSSOLogin = "sso.login"
+	loginMethodSSO = "sso"
+
+	reasonInitialising     = "initialising"           // the server is not ready yet
+	reasonUnknownTenant    = "unknown_tenant"         // no tenant with the slug
+	reasonNotConfigured    = "sso_not_configured"     // the tenant has no usable IdP
+	reasonBindingMissing   = "binding_cookie_missing" // the browser sent no binding cookie
+	reasonInternal         = "internal"               // a store or configuration failure
+	reasonFormUnreadable   = "form_unreadable"        // the POST body could not be read
+	reasonMissingResponse  = "missing_response"       // no SAMLResponse field
+	reasonSSODisabledStart = string(login.ReasonSSODisabled)
+)
+
+// ssoAttempt is one SSO login (at /saml/login or the ACS) and what was
+// learnt about it so far: every field may still be empty.
+type ssoAttempt struct {
+	slug      string
+	tenant    lanyard.Tenant
+	idp       string // entity ID of the IdP
+	nameID    string
+	login     string
+	userID    int64
+	client    string
+	userAgent string
+}
+
+// ssoRefusal is why an SSO login failed: the stable reason code, the detail
+// for the administrator (log and audit trail), and what the user reads.
+type ssoRefusal struct {
+	status  int
+	reason  string
+	detail  string
+	title   string
+	message string // what happened, for the user
+	advice  string // what to do
+	// retry offers to start the login again (protocol refusals that a new
+	// attempt cures); never an automatic redirect, so never a loop.
+	retry bool
+	// clockDiff is the measured clock difference of a time-window refusal.
+	clockDiff time.Duration
+}
+
+// ssoRefusedView is the data of the refusal page.
+type ssoRefusedView struct {
+	Title     string
+	Message   string
+	Advice    string
+	Retry     *link
+	Reference string
+	Time      string
+}
+
+// adviceAdmin ends every refusal the user cannot cure alone.
+const adviceAdmin = "Please check with your administrator, and give them the reference below: it lets them find exactly what happened."
+
+// policyRefusal turns a refusal of package login into the page, with the
+// message of package login (one neutral text for no account, inactive
+// account and account not allowed to use SSO).
+func policyRefusal(r *login.Refusal) ssoRefusal {
+	return ssoRefusal{
+		status:  http.StatusForbidden,
+		reason:  string(r.Reason),
+		detail:  r.AdminMessage,
+		title:   "Sign-in refused",
+		message: r.UserMessage,
+		advice:  adviceAdmin,
+	}
+}
+
+// protocolRefusal turns a refused SAML message into the page. cookieSent
+// tells whether the browser presented a binding cookie, to tell a missing
+// cookie (blocked cookies, plain http) from another browser's response.
+func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
+	f := ssoRefusal{
+		status: http.StatusBadRequest,
+		reason: string(e.Reason),
+		detail: e.Message,
+		title:  "Sign-in failed",
+	}
+	if e.Err != nil {
+		f.detail += ": " + e.Err.Error()
+	}
+	switch e.Reason {
+	case saml.ReasonExpired, saml.ReasonNotYetValid:
+		f.clockDiff = e.ClockDiff
+		f.message = fmt.Sprintf("The sign-in answer from your identity provider is outside its validity period: the clocks of this server and of your identity provider differ by about %s.", roundDiff(e.ClockDiff))
+		f.advice = "Try again once. If it fails again, tell your administrator that the clocks disagree (clock drift) and give them the reference below; you can compare your own clock with https://time.is."
+		f.retry = true
+		f.detail += fmt.Sprintf(" (measured clock difference %s)", e.ClockDiff)
+	case saml.ReasonReplay:
+		f.message = "This sign-in answer has already been used. This happens when the browser's Back button returns to the identity provider's page after signing in."
+		f.advice = "Start the sign-in again."
+		f.retry = true
+	case saml.ReasonInResponseToUnknown:
+		f.message = "This sign-in took too long, was already completed, or was started on another server."
+		f.advice = "Start the sign-in again."
+		f.retry = true
+	case saml.ReasonBrowserMismatch:
+		if !cookieSent {
+			f.reason = reasonBindingMissing
+			f.detail += "; the browser sent no binding cookie (cookies blocked, a private window, a sign-in started under another address of this site, or plain http where the browser drops the cross-site cookie)"
+			f.message = "Your browser did not send back the cookie that ties this sign-in to it, so the sign-in cannot be completed safely."
+			f.advice = "Allow cookies for this site, open it at the address your administrator gave you (https), and start the sign-in again in the same browser window. If it keeps failing, give your administrator the reference below."
+		} else {
+			f.message = "This sign-in was started in another browser or window than the one that brought the answer back."
+			f.advice = "Start the sign-in again in this browser."
+		}
+		f.retry = true
+	case saml.ReasonUnsolicitedNotAllowed:
+		f.status = http.StatusForbidden
+		f.message = "Signing in from your identity provider's portal is not enabled for this organisation."
+		f.advice = "Start the sign-in from this site instead (the link below), or ask your administrator to allow sign-ins started at the identity provider."
+		f.retry = true
+	case saml.ReasonStatusNotSuccess:
+		f.status = http.StatusForbidden
+		f.message = "Your identity provider did not sign you in."
+		if e.StatusMessage != "" {
+			f.message += " It said: " + e.StatusMessage
+		}
+		f.advice = "Try again; if your identity provider keeps refusing, " + lowerFirst(adviceAdmin)
+		f.retry = true
+		f.detail += fmt.Sprintf(" (status %s, second-level %s, message %q)", e.StatusCode, e.SubStatusCode, e.StatusMessage)
+	default:
+		f.message = "The sign-in answer from your identity provider could not be accepted."
+		f.advice = adviceAdmin
+	}
+	if e.Expected != "" || e.Got != "" {
+		f.detail += fmt.Sprintf(" (expected %q, got %q)", e.Expected, e.Got)
+	}
+	return f
+}
+
+// refuseSSO records a refused SSO login (metrics, a Warn log naming the
+// tenant, user, IdP, reason and detail, an audit event) and answers with
+// the refusal page, whose reference is the audit event's ID. It sets no
+// session cookie.
+func (s *Server) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal) {
+	ctx := r.Context()
+	s.metrics.loginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), f.reason)
+	detail := map[string]string{}
+	if a.idp != "" {
+		detail["idp"] = a.idp
+	}
+	if a.nameID != "" {
+		detail["nameid"] = a.nameID
+	}
+	if f.clockDiff != 0 {
+		detail["clock_diff"] = f.clockDiff.String()
+	}
+	subject := cmp.Or(a.login, a.nameID)
+	ref := s.auditRef(ctx, lanyard.AuditEvent{
+		TenantID: a.tenant.ID,
+		Actor:    cmp.Or(subject, "anonymous"),
+		Action:   actionSSOLogin,
+		Outcome:  lanyard.OutcomeFailure,
+		Reason:   f.reason,
+		UserID:   a.userID,
+		Subject:  subject,
+		ClientIP: a.client,
+		Message:  f.detail,
+		Detail:   detail,
+	})
+	attrs := []slog.Attr{
+		slog.String("tenant", a.slug), slog.String("user", a.login), slog.String("idp", a.idp),
+		slog.String("reason", f.reason), slog.String("detail", f.detail),
+		slog.String("reference", ref), slog.String("client", a.client),
+	}
+	if a.nameID != "" {
+		attrs = append(attrs, slog.String("nameid", a.nameID))
+	}
+	if f.clockDiff != 0 {
+		attrs = append(attrs, slog.Duration("clock_diff", f.clockDiff))
+	}
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
+
+	view := ssoRefusedView{
+		Title:     f.title,
+		Message:   f.message,
+		Advice:    f.advice,
+		Reference: ref,
+		Time:      s.now().UTC().Format(time.RFC3339),
+	}
+	if f.retry && a.slug != "" && lanyard.ValidSlug(a.slug) {
+		view.Retry = &link{Href: ssoPath(a.slug) + "login", Text: "Start the sign-in again"}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, f.status, "sso_refused", view)
+}
+
+// failSSO records an SSO login that failed on an internal error (the store,
+// a broken configuration) and answers 500.
+func (s *Server) failSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, err error) {
+	s.metrics.loginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), reasonInternal)
+	s.logger.Error("SSO login failed", "tenant", a.slug, "user", a.login, "idp", a.idp, "reason", reasonInternal, "err", err)
+	s.audit(r.Context(), lanyard.AuditEvent{
+		TenantID: a.tenant.ID, Actor: cmp.Or(a.login, "anonymous"), Action: actionSSOLogin,
+		Outcome: lanyard.OutcomeFailure, Reason: reasonInternal, UserID: a.userID,
+		Subject: a.login, ClientIP: a.client, Message: err.Error(),
+	})
+	s.renderError(w, r, err)
+}
+
+// auditRef appends an audit event and returns its ID as the reference shown
+// to the user, or a time-based reference when the event could not be
+// recorded (the log line carries the same one).
+func (s *Server) auditRef(ctx context.Context, e lanyard.AuditEvent) string {
+	if e.Time.IsZero() {
+		e.Time = s.now().UTC()
+	}
+	if err := s.store.AppendAudit(ctx, &e); err != nil {
+		s.logger.Error("audit event not recorded", "action", e.Action, "outcome", e.Outcome, "reason", e.Reason, "subject", e.Subject, "err", err)
+		return "T" + strconv.FormatInt(e.Time.UnixMilli(), 10)
+	}
+	return strconv.FormatInt(e.ID, 10)
+}
+
+// ssoSnapshot returns the runtime configuration of the request's tenant,
+// refusing (404) an unknown tenant and failing (500) on a store error.
+func (s *Server) ssoSnapshot(w http.ResponseWriter, r *http.Request, a *ssoAttempt) (*tenantcfg.Snapshot, bool) {
+	if !lanyard.ValidSlug(a.slug) {
+		s.refuseUnknownTenant(w, r, a)
+		return nil, false
+	}
+	snap, err := s.tenants.Snapshot(r.Context(), a.slug)
+	switch {
+	case errors.Is(err, lanyard.ErrNotFound):
+		s.refuseUnknownTenant(w, r, a)
+		return nil, false
+	case err != nil:
+		s.failSSO(w, r, a, fmt.Errorf("web: SSO configuration of tenant %q: %w", a.slug, err))
+		return nil, false
+	}
+	a.tenant = snap.Tenant
+	return snap, true
+}
+
+func (s *Server) refuseUnknownTenant(w http.ResponseWriter, r *http.Request, a *ssoAttempt) {
+	s.refuseSSO(w, r, &ssoAttempt{slug: "", client: a.client}, ssoRefusal{
+		status:  http.StatusNotFound,
+		reason:  reasonUnknownTenant,
+		detail:  fmt.Sprintf("no tenant %q (path %s)", truncateForLog(a.slug), r.URL.Path),
+		title:   "Unknown organisation",
+		message: "There is no organisation at this address.",
+		advice:  "Check the link you followed; your administrator can give you the right one.",
+	})
+}
+
+// notConfigured refuses a login to a tenant without a usable IdP.
+func notConfigured(slug string, problems []string) ssoRefusal {
+	detail := fmt.Sprintf("tenant %q has no usable identity provider (import one with: lanyard idp import --tenant %s --metadata FILE|URL)", slug, slug)
+	for _, p := range problems {
+		detail += "; " + p
+	}
+	return ssoRefusal{
+		status:  http.StatusServiceUnavailable,
+		reason:  reasonNotConfigured,
+		detail:  detail,
+		title:   "Single sign-on is not set up",
+		message: "Single sign-on is not set up for this organisation yet.",
+		advice:  adviceAdmin,
+	}
+}
+
+// roundDiff shows a clock difference the way people read it.
+func roundDiff(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]|0x20) + s[1:]
+}
+
+// truncateForLog keeps junk from URLs short in logs and the audit trail.
+func truncateForLog(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return url.PathEscape(s)
+}
