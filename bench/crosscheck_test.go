@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,45 @@ func TestGoxmldsigVerifiesLanyard(t *testing.T) {
 		t.Fatal(err)
 	}
 	goxmldsigVerify(t, m.XML, kk.spCert)
+}
+
+// TestPrettyPrinted: an indented document signed by goxmldsig is accepted
+// by all three implementations (whitespace text nodes are part of what is
+// signed); then transformations that leave the XML information set (hence
+// the canonical form) unchanged keep it acceptable for Lanyard: CRLF line
+// ends, a character reference, a comment, a CDATA section.
+func TestPrettyPrinted(t *testing.T) {
+	kk := testKeys()
+	d := parse(t, responseXML(assertionXML(3)))
+	d.Indent(4)
+	s, err := d.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = parse(t, s)
+	as := d.Root().SelectElement("Assertion")
+	ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{kk.idpCert.Raw}, PrivateKey: kk.idpKey}))
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	signed, err := ctx.SignEnveloped(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := as.Index()
+	d.Root().RemoveChildAt(idx)
+	d.Root().InsertChildAt(idx, signed)
+	doc, err := d.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []validator{lanyard(t), crewjamSP(t), gosaml2SP(t)} {
+		if err := v.validate(base64.StdEncoding.EncodeToString([]byte(doc))); err != nil {
+			t.Errorf("%s refuses the indented document: %v", v.name, err)
+		}
+	}
+	same := strings.ReplaceAll(doc, "\n", "\r\n")
+	same = strings.Replace(same, "alice.anderson@example.com</saml2:NameID>", "alice.<!-- x -->anderson&#x40;example.com</saml2:NameID>", 1)
+	same = strings.Replace(same, ">Alice<", "><![CDATA[Alice]]><", 1)
+	if err := lanyard(t).validate(base64.StdEncoding.EncodeToString([]byte(same))); err != nil {
+		t.Errorf("lanyard refuses the equivalent document: %v", err)
+	}
 }
