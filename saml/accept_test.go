@@ -165,3 +165,28 @@ func TestNamespaceRedeclarations(t *testing.T) {
 		})
 	}
 }
+
+// TestKeycloakShape: the dsig prefix is declared on the Response, not on
+// the Signature, and both Response and Assertion are signed; with exclusive
+// and inclusive canonicalisation.
+func TestKeycloakShape(t *testing.T) {
+	testKeys(t)
+	for _, c14n := range []string{algExcC14N, algC14N10} {
+		t.Run(c14n, func(t *testing.T) {
+			e := newEnv(t)
+			e.pending(t)
+			f := defaultFixture("ssp")
+			doc := f.responseXML(f.assertionXML())
+			doc = strings.Replace(doc, `<samlp:Response `, `<samlp:Response xmlns:dsig="`+nsDSig+`" `, 1)
+			o := sigOpts{dsPrefix: "dsig", noDecl: true, c14n: c14n}
+			doc = signXML(t, doc, f.asID, o)
+			doc = stripMarkers(signXML(t, doc, f.respID, o))
+			if !strings.Contains(doc, "<dsig:Signature><dsig:SignedInfo>") {
+				t.Fatal("fixture not as intended")
+			}
+			if _, err := e.validate(doc); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -82,7 +82,8 @@ type sigOpts struct {
 	digestAlg string            // default sha256
 	c14n      string            // default exclusive
 	prefixes  string            // InclusiveNamespaces PrefixList
-	dsPrefix  string            // "ds" (default) or "-" for the default namespace
+	dsPrefix  string            // "ds" (default), another prefix, or "-" for the default namespace
+	noDecl    bool              // the ds namespace is declared by an ancestor
 	refURI    string            // override the Reference URI
 }
 
@@ -135,6 +136,11 @@ func signXML(tb testing.TB, doc, id string, o sigOpts) string {
 	p, decl := "ds:", ` xmlns:ds="`+nsDSig+`"`
 	if o.dsPrefix == "-" {
 		p, decl = "", ` xmlns="`+nsDSig+`"`
+	} else if o.dsPrefix != "" {
+		p, decl = o.dsPrefix+":", ` xmlns:`+o.dsPrefix+`="`+nsDSig+`"`
+	}
+	if o.noDecl {
+		decl = ""
 	}
 	incl := ""
 	if o.prefixes != "" {
