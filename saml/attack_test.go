@@ -368,3 +368,46 @@ func TestUntrustedKeyMessage(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestParserBounds: inputs built to make a parser work quadratically are
+// refused or parsed quickly.
+func TestParserBounds(t *testing.T) {
+	var ids strings.Builder
+	ids.WriteString(`<r>`)
+	for i := 0; i < 40000; i++ {
+		fmt.Fprintf(&ids, `<a ID="i%d"/>`, i)
+	}
+	ids.WriteString(`</r>`)
+	var attrs strings.Builder
+	attrs.WriteString(`<r`)
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&attrs, ` a%d="x"`, i)
+	}
+	attrs.WriteString(`/>`)
+	var ns strings.Builder
+	for i := 0; i < 60; i++ {
+		ns.WriteString(`<e`)
+		for j := 0; j < 60; j++ {
+			fmt.Fprintf(&ns, ` xmlns:p%d="urn:%d"`, j, i)
+		}
+		ns.WriteString(`>`)
+	}
+	for _, c := range []struct {
+		name string
+		doc  string
+		want Reason
+	}{
+		{"40000 distinct IDs", ids.String(), ""},
+		{"10000 attributes", attrs.String(), ReasonTooLarge},
+		{"3600 namespace declarations in scope", ns.String(), ReasonTooLarge},
+	} {
+		start := time.Now()
+		_, err := parseXML([]byte(c.doc), parseLimits{maxSize: 1 << 20})
+		if ReasonOf(err) != c.want {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s: took %v", c.name, d)
+		}
+	}
+}

@@ -58,6 +58,7 @@ type document struct {
 	limit  int // bound on count
 	next   int // size of the next chunk
 	ids    []idEntry
+	idMap  map[string]*node // when ids grows
 	// pooledAttrs is the attribute arena borrowed from the pool; chunks of
 	// capacity pooledChunk come from the pool too.
 	pooledAttrs []xmlAttr
@@ -546,6 +547,13 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 			p.attrs = append(p.attrs, xmlAttr{prefix: ap, local: al, value: val})
 		}
 	}
+	// Bounds that keep the quadratic checks below cheap.
+	if len(p.attrs)-attrStart+len(p.nsbuf)-nsStart > maxAttrs {
+		return nil, errorf(ReasonTooLarge, "<%s> has more than %d attributes", local, maxAttrs)
+	}
+	if len(p.stack)+len(p.nsbuf)-nsStart > maxInScope {
+		return nil, errorf(ReasonTooLarge, "more than %d namespace declarations in scope", maxInScope)
+	}
 	// Namespace declarations of this element: check duplicates, push.
 	decls := p.nsbuf[nsStart:len(p.nsbuf):len(p.nsbuf)]
 	for i := range decls {
@@ -578,12 +586,10 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 			}
 		}
 		if a.space == "" && (a.local == "ID" || a.local == "Id") || a.space == nsXML && a.local == "id" {
-			for _, e := range p.doc.ids {
-				if e.id == a.value {
-					return nil, errorf(ReasonDuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, e.el.local, local)
-				}
+			if prev := p.doc.findID(a.value); prev != nil {
+				return nil, errorf(ReasonDuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, prev.local, local)
 			}
-			p.doc.ids = append(p.doc.ids, idEntry{a.value, n})
+			p.doc.addID(a.value, n)
 		}
 	}
 	n.attrs = attrs
@@ -856,4 +862,36 @@ func controlChar(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// Per-element and in-scope bounds (SAML elements carry a handful).
+const (
+	maxAttrs   = 64
+	maxInScope = 512
+)
+
+func (d *document) findID(id string) *node {
+	if d.idMap != nil {
+		return d.idMap[id]
+	}
+	for _, e := range d.ids {
+		if e.id == id {
+			return e.el
+		}
+	}
+	return nil
+}
+
+func (d *document) addID(id string, n *node) {
+	if d.idMap == nil && len(d.ids) < 16 {
+		d.ids = append(d.ids, idEntry{id, n})
+		return
+	}
+	if d.idMap == nil {
+		d.idMap = make(map[string]*node, 64)
+		for _, e := range d.ids {
+			d.idMap[e.id] = e.el
+		}
+	}
+	d.idMap[id] = n
 }
