@@ -40,6 +40,9 @@ type Options struct {
 	BaseURL *url.URL
 	// Logger receives a line per change. Nil means no logging.
 	Logger *slog.Logger
+	// Fetcher fetches IdP metadata from URLs (imports and refreshes). Nil
+	// means URL sources are refused with a hint to import the file.
+	Fetcher MetadataFetcher
 }
 
 // Service runs administration use cases over a store. It is safe for
@@ -49,6 +52,7 @@ type Service struct {
 	now     func() time.Time
 	baseURL *url.URL
 	log     *slog.Logger
+	fetcher MetadataFetcher
 	// generateKey makes SP key pairs; tests may swap it for a faster one.
 	generateKey func(slug string, use lanyard.KeyUse, now time.Time) (lanyard.SPKey, error)
 }
@@ -59,6 +63,7 @@ func New(store lanyard.Store, opts Options) *Service {
 		store:       store,
 		now:         opts.Now,
 		log:         opts.Logger,
+		fetcher:     opts.Fetcher,
 		generateKey: spkeys.Generate,
 	}
 	if s.now == nil {

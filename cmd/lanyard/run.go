@@ -60,6 +60,12 @@ var commands = []*command{
 		{name: "show", synopsis: "SLUG", summary: "show a tenant's SP endpoints, keys and settings", exec: (*app).tenantShow},
 		{name: "set", synopsis: "SLUG key=value...", summary: "change tenant settings (e.g. enabled=true jit=true)", exec: (*app).tenantSet},
 	}},
+	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
+		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
+		{name: "list", synopsis: "[--tenant SLUG]", summary: "list a tenant's IdPs with source, last refresh and certificate expiry", exec: (*app).idpList},
+		{name: "remove", synopsis: "[--tenant SLUG] ENTITYID", summary: "remove an IdP connection", exec: (*app).idpRemove},
+		{name: "refresh", synopsis: "[--tenant SLUG] [ENTITYID]", summary: "fetch the metadata of IdPs imported from a URL now", exec: (*app).idpRefresh},
+	}},
 	{name: "user", summary: "manage user accounts", sub: []*command{
 		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},

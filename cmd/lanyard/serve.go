@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/idpsync"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
 )
@@ -39,6 +40,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	stopProfiler, err := a.startProfiler(logger)
+	if err != nil {
+		return err
+	}
+	defer stopProfiler()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -58,7 +64,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	defer db.Close()
 	logger.Info("store opened", "store", storeName(cfg))
 
-	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger})
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc})
 	defer srv.Close()
 	httpSrv := &http.Server{
@@ -84,6 +90,14 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	initDone := make(chan error, 1)
 	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv) }()
 
+	// The IdP metadata refresher runs once the server is ready, until
+	// shutdown.
+	refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
+	refreshCtx, stopRefresher := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRefresher()
+	refresherDone := make(chan struct{})
+	refresherStarted := false
+
 	var runErr error
 	initialising := true
 wait:
@@ -105,10 +119,19 @@ wait:
 			if ctx.Err() != nil {
 				break wait
 			}
+			refresherStarted = true
+			go func() {
+				defer close(refresherDone)
+				_ = refresher.Run(refreshCtx)
+			}()
 		}
 	}
 
 	cancelInit()
+	stopRefresher()
+	if refresherStarted {
+		<-refresherDone // a refresh in flight must not write to a closed store
+	}
 	if initialising {
 		<-initDone // the store must not close under a running migration
 	}
