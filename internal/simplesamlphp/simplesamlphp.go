@@ -143,7 +143,10 @@ func Start(tb testing.TB, users []User) *IdP {
 	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
 
-	cmd := exec.Command("php", "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", WWW)
+	// The built-in server caches compiled files in OPcache and rechecks
+	// their timestamps only every few seconds (whole seconds at that):
+	// TrustSP's rewritten metadata must be seen on the next request.
+	cmd := exec.Command("php", "-d", "opcache.enable=0", "-S", "127.0.0.1:"+strconv.Itoa(port), "-t", WWW)
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(dir, "config"))
 	logFile, err := os.Create(filepath.Join(dir, "log", "php-server.log"))
 	if err != nil {
@@ -198,7 +201,7 @@ func (i *IdP) Metadata(tb testing.TB) []byte {
 }
 
 // TrustSP adds or replaces a Service Provider; SimpleSAMLphp reads its
-// metadata files on every request, so no restart is needed.
+// metadata files on every request (OPcache is off), so no restart is needed.
 func (i *IdP) TrustSP(tb testing.TB, sp SP) {
 	tb.Helper()
 	i.mu.Lock()
