@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -446,9 +447,12 @@ func idpWarnings(idp *saml.IdentityProvider, now time.Time) []string {
 				saml.Fingerprint(c), c.NotAfter.UTC().Format("2006-01-02")))
 			continue
 		}
-		days := int(c.NotAfter.Sub(now).Hours() / 24)
-		out = append(out, fmt.Sprintf("signing certificate %s expires on %s (in %d days); import the metadata again once the IdP publishes the next certificate",
-			saml.Fingerprint(c), c.NotAfter.UTC().Format("2006-01-02"), days))
+		left := fmt.Sprintf("%d days", int(math.Round(c.NotAfter.Sub(now).Hours()/24)))
+		if c.NotAfter.Sub(now) < 48*time.Hour {
+			left = fmt.Sprintf("%d hours", int(c.NotAfter.Sub(now).Hours()))
+		}
+		out = append(out, fmt.Sprintf("signing certificate %s expires on %s (in %s); import the metadata again once the IdP publishes the next certificate",
+			saml.Fingerprint(c), c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"), left))
 	}
 	if !idp.ValidUntil.IsZero() && idp.ValidUntil.Before(now) {
 		out = append(out, fmt.Sprintf("the metadata was valid until %s; ask the IdP for a current copy", idp.ValidUntil.UTC().Format(time.RFC3339)))
