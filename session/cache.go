@@ -1,0 +1,224 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// Defaults of CacheOptions.
+const (
+	DefaultCacheTTL        = 2 * time.Second
+	DefaultCacheMaxEntries = 100_000
+)
+
+// Snapshot is who holds a session, as read from the store at Fetched: the
+// session, its user (with roles) and the user's tenant. It is shared
+// between requests: never modify it.
+type Snapshot struct {
+	Session lanyard.Session
+	User    lanyard.User
+	Tenant  lanyard.Tenant
+	Fetched time.Time
+}
+
+// CacheStore is what a Cache reads besides sessions: accounts and tenants.
+type CacheStore interface {
+	User(ctx context.Context, id int64) (lanyard.User, error)
+	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
+}
+
+// CacheOptions tune a Cache. The zero value is ready to use.
+type CacheOptions struct {
+	// TTL is how long a snapshot is answered from memory: the bound on how
+	// stale an answer may be. A session ended, or an account deactivated,
+	// on any node stops opening anything here within TTL. Zero means
+	// DefaultCacheTTL (2 seconds).
+	TTL time.Duration
+	// MaxEntries bounds the number of snapshots held. Zero means
+	// DefaultCacheMaxEntries.
+	MaxEntries int
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Cache answers "who holds this session?" from memory for up to its TTL,
+// for the checks that run on every request an application receives
+// (forward-auth, the reverse proxy). A hit costs a hash and a map read: no
+// database access and no write. A miss reads through the Manager (which
+// writes the session's activity at most once per touch interval), then the
+// account and the tenant; concurrent misses for the same session share one
+// read. A session whose account is inactive, locked or without web access
+// is ended and answers ErrNoSession, as for the admin pages.
+//
+// The Cache is safe for concurrent use.
+type Cache struct {
+	manager    *Manager
+	store      CacheStore
+	ttl        time.Duration
+	maxEntries int
+	now        func() time.Time
+
+	mu      sync.RWMutex
+	entries map[[sha256.Size]byte]cacheEntry
+
+	flightMu sync.Mutex
+	flights  map[[sha256.Size]byte]*flight
+}
+
+type cacheEntry struct {
+	snap    *Snapshot
+	expires time.Time // of the entry, not of the session
+}
+
+// flight is a read of the store in progress, shared by concurrent misses.
+type flight struct {
+	done chan struct{}
+	snap *Snapshot
+	err  error
+}
+
+// NewCache returns a cache over manager and store.
+func NewCache(manager *Manager, store CacheStore, opts CacheOptions) *Cache {
+	c := &Cache{
+		manager:    manager,
+		store:      store,
+		ttl:        opts.TTL,
+		maxEntries: opts.MaxEntries,
+		now:        opts.Now,
+		entries:    map[[sha256.Size]byte]cacheEntry{},
+		flights:    map[[sha256.Size]byte]*flight{},
+	}
+	if c.ttl <= 0 {
+		c.ttl = DefaultCacheTTL
+	}
+	if c.maxEntries <= 0 {
+		c.maxEntries = DefaultCacheMaxEntries
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// TTL is the staleness bound of the cache.
+func (c *Cache) TTL() time.Duration { return c.ttl }
+
+// Lookup returns who holds the session with the ID, or ErrNoSession.
+// Other errors mean the store failed.
+func (c *Cache) Lookup(ctx context.Context, id string) (*Snapshot, error) {
+	if !wellFormedID(id) {
+		return nil, ErrNoSession
+	}
+	key := sha256.Sum256([]byte(id))
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.entries[key]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		// The entry is fresh, but the session may have expired meanwhile.
+		if !e.snap.Session.Valid(now) {
+			return nil, ErrNoSession
+		}
+		return e.snap, nil
+	}
+	return c.miss(ctx, key, id)
+}
+
+// Forget drops the snapshot of the session with the ID, on this node: call
+// it when the session ends here, so that it stops at once here too.
+func (c *Cache) Forget(id string) {
+	key := sha256.Sum256([]byte(id))
+	c.mu.Lock()
+	delete(c.entries, key)
+	c.mu.Unlock()
+}
+
+// miss reads the snapshot from the store, once for all concurrent callers.
+func (c *Cache) miss(ctx context.Context, key [sha256.Size]byte, id string) (*Snapshot, error) {
+	c.flightMu.Lock()
+	if f, ok := c.flights[key]; ok {
+		c.flightMu.Unlock()
+		select {
+		case <-f.done:
+			return f.snap, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("session: cache: waiting for the store: %w", ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[key] = f
+	c.flightMu.Unlock()
+
+	// The read is shared: one caller giving up must not fail the others.
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	f.snap, f.err = c.load(readCtx, id)
+	cancel()
+	if f.err == nil {
+		c.put(key, f.snap)
+	} else {
+		c.mu.Lock()
+		delete(c.entries, key)
+		c.mu.Unlock()
+	}
+	c.flightMu.Lock()
+	delete(c.flights, key)
+	c.flightMu.Unlock()
+	close(f.done)
+	return f.snap, f.err
+}
+
+// load reads the session, its account and tenant from the store.
+func (c *Cache) load(ctx context.Context, id string) (*Snapshot, error) {
+	sess, err := c.manager.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	user, err := c.store.User(ctx, sess.UserID)
+	if errors.Is(err, lanyard.ErrNotFound) {
+		return nil, ErrNoSession // the account was deleted, with its sessions
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: cache: load user %d of a session: %w", sess.UserID, err)
+	}
+	if user.Status != lanyard.StatusActive || user.Locked || !user.WebAccess {
+		// The account may no longer sign in: end its session, as the
+		// admin pages do, so that no node honours it again.
+		if err := c.manager.End(ctx, id); err != nil {
+			return nil, fmt.Errorf("session: cache: end the session of inactive user %d: %w", user.ID, err)
+		}
+		return nil, ErrNoSession
+	}
+	tenant, err := c.store.TenantByID(ctx, sess.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("session: cache: load tenant %d of a session: %w", sess.TenantID, err)
+	}
+	return &Snapshot{Session: sess, User: user, Tenant: tenant, Fetched: c.now()}, nil
+}
+
+// put stores snap, first making room when the cache is full: expired
+// entries go, then, if that is not enough, any half of the rest.
+func (c *Cache) put(key [sha256.Size]byte, snap *Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.maxEntries {
+		now := c.now()
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+		for k := range c.entries {
+			if len(c.entries) < c.maxEntries/2 {
+				break
+			}
+			delete(c.entries, k)
+		}
+	}
+	c.entries[key] = cacheEntry{snap: snap, expires: snap.Fetched.Add(c.ttl)}
+}
