@@ -85,8 +85,10 @@ type RequestStore interface {
 }
 
 // ServiceProvider is this SP's configuration. Fill in the fields, then use
-// the methods; derived state (parsed keys, fingerprints) is built once, on
-// first use or by Prepare. Do not modify a ServiceProvider after first use.
+// the methods (safe for concurrent use); derived state (parsed keys,
+// fingerprints) is built once, on first use or by Prepare. Do not modify or
+// copy a ServiceProvider after first use: build a new one (they are cheap)
+// when the configuration changes.
 type ServiceProvider struct {
 	// EntityID is the SP's entity ID (required). See EntityID to derive it.
 	EntityID string
@@ -233,7 +235,10 @@ type Endpoint struct {
 }
 
 // IdentityProvider is a trusted IdP, usually obtained from ParseIdPMetadata.
-// Do not modify it after first use.
+// Keep one per IdP and share it (it is safe for concurrent use): the trusted
+// keys and their fingerprints are prepared on first use, not per response.
+// Do not modify or copy it after first use; build a new one when the
+// metadata changes.
 type IdentityProvider struct {
 	EntityID string
 	// SSO and SLO endpoints, in metadata order.
