@@ -1,0 +1,147 @@
+package devidp
+
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// The XML this package sends is written as text directly in the form that
+// Exclusive XML Canonicalization 1.0 (without comments) gives it, so that
+// the bytes hashed for a signature are the bytes sent and no canonicaliser
+// is needed on the signing side:
+//
+//   - no XML declaration, no comments, no whitespace between elements;
+//   - every element has a start and an end tag (no <empty/> form);
+//   - namespace declarations first, sorted by prefix, then the attributes
+//     (all unprefixed here) sorted by name;
+//   - a namespace is declared on the outermost element that uses its
+//     prefix in each subtree and nowhere else below it: exactly where
+//     exclusive C14N renders it (its "visibly utilised" rule);
+//   - text and attribute values escaped as C14N escapes them (section 2.3
+//     of Canonical XML 1.0).
+//
+// Callers must keep to the namespace rule by hand: an element declares
+// the prefixes it uses unless an enclosing element already did.
+
+// XML namespaces used in messages.
+const (
+	nsSAML  = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsSAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsMD    = "urn:oasis:names:tc:SAML:2.0:metadata"
+	nsDSig  = "http://www.w3.org/2000/09/xmldsig#"
+	nsXEnc  = "http://www.w3.org/2001/04/xmlenc#"
+)
+
+// attr is an XML attribute or namespace declaration ("xmlns:saml").
+type attr struct {
+	name, value string
+}
+
+// ns returns the declaration of prefix for the namespace uri.
+func ns(prefix, uri string) attr { return attr{"xmlns:" + prefix, uri} }
+
+// element returns the canonical form of an element: start tag with the
+// attributes in canonical order, the content (already canonical) and an
+// end tag. Attributes with an empty value are left out, so that optional
+// ones can be passed unconditionally.
+func element(name string, attrs []attr, content ...string) string {
+	var b strings.Builder
+	b.WriteString("<" + name)
+	decls, plain := make([]attr, 0, 2), make([]attr, 0, len(attrs))
+	for _, a := range attrs {
+		switch {
+		case a.value == "" && !strings.HasPrefix(a.name, "xmlns"):
+			continue
+		case a.name == "xmlns" || strings.HasPrefix(a.name, "xmlns:"):
+			decls = append(decls, a)
+		default:
+			plain = append(plain, a)
+		}
+	}
+	// xmlns sorts before xmlns:p, and prefixes compare as strings.
+	sort.Slice(decls, func(i, j int) bool { return decls[i].name < decls[j].name })
+	// Unprefixed attributes are in no namespace and sort by local name.
+	sort.Slice(plain, func(i, j int) bool { return plain[i].name < plain[j].name })
+	for _, a := range append(decls, plain...) {
+		b.WriteString(" " + a.name + `="` + escapeAttr(a.value) + `"`)
+	}
+	b.WriteString(">")
+	for _, c := range content {
+		b.WriteString(c)
+	}
+	b.WriteString("</" + name + ">")
+	return b.String()
+}
+
+// startTag returns the canonical start tag of an element (see element);
+// the caller writes the content and the end tag.
+func startTag(name string, attrs []attr) string {
+	e := element(name, attrs)
+	return e[:len(e)-len("</"+name+">")]
+}
+
+// text returns s as canonical character data.
+func text(s string) string {
+	var b strings.Builder
+	for _, r := range xmlChars(s) {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// escapeAttr returns s as a canonical attribute value (without quotes).
+func escapeAttr(s string) string {
+	var b strings.Builder
+	for _, r := range xmlChars(s) {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\t':
+			b.WriteString("&#x9;")
+		case '\n':
+			b.WriteString("&#xA;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// xmlChars returns the runes of s with every character XML 1.0 forbids
+// (most control characters, invalid UTF-8) replaced by U+FFFD, so that
+// values from configuration can never make a document ill-formed.
+func xmlChars(s string) []rune {
+	out := make([]rune, 0, len(s))
+	for i, w := 0, 0; i < len(s); i += w {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		w = size
+		valid := r == '\t' || r == '\n' || r == '\r' ||
+			(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+		if r == utf8.RuneError && size == 1 {
+			valid = false
+		}
+		if !valid {
+			r = utf8.RuneError
+		}
+		out = append(out, r)
+	}
+	return out
+}
