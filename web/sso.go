@@ -194,7 +194,7 @@ func (s *Server) handleSAMLACS() http.Handler {
 				status: http.StatusBadRequest, reason: reasonFormUnreadable, title: "Sign-in failed",
 				detail:  "the posted form could not be read: " + err.Error(),
 				message: "The sign-in answer could not be read.",
-				advice:  "Start the sign-in again; if it keeps failing, " + lowerFirst(adviceAdmin),
+				advice:  "Start the sign-in again. If it keeps failing, tell your administrator and give them the reference below.",
 				retry:   true,
 			})
 			return

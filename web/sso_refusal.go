@@ -74,7 +74,7 @@ type ssoRefusedView struct {
 }
 
 // adviceAdmin ends every refusal the user cannot cure alone.
-const adviceAdmin = "Please check with your administrator, and give them the reference below: it lets them find exactly what happened."
+const adviceAdmin = "Give your administrator the reference below: it lets them find exactly what happened."
 
 // policyRefusal turns a refusal of package login into the page, with the
 // message of package login (one neutral text for no account, inactive
@@ -140,7 +140,7 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 		if e.StatusMessage != "" {
 			f.message += " It said: " + e.StatusMessage
 		}
-		f.advice = "Try again; if your identity provider keeps refusing, " + lowerFirst(adviceAdmin)
+		f.advice = "Try again. If your identity provider keeps refusing, tell your administrator and give them the reference below."
 		f.retry = true
 		f.detail += fmt.Sprintf(" (status %s, second-level %s, message %q)", e.StatusCode, e.SubStatusCode, e.StatusMessage)
 	default:
@@ -296,13 +296,6 @@ func roundDiff(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return d.Round(time.Millisecond).String()
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return string(s[0]|0x20) + s[1:]
 }
 
 // truncateForLog keeps junk from URLs short in logs and the audit trail.
