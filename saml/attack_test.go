@@ -224,6 +224,12 @@ func TestAttacks(t *testing.T) {
 		{"InResponseTo unknown", withFixture(func(g *fixture) { g.inResponseTo = "_unknown" }, signAs), nil, []Reason{ReasonInResponseToUnknown}},
 		{"unsolicited not allowed", withFixture(func(g *fixture) { g.inResponseTo = "-" }, signAs), nil, []Reason{ReasonUnsolicitedNotAllowed}},
 		{"InResponseTo differs between Response and assertion", mutate(signedAs, `Version="2.0" IssueInstant="2026-03-01T11:59:55Z" Destination="`+testACS+`" InResponseTo="`+testReqID+`"`, `Version="2.0" IssueInstant="2026-03-01T11:59:55Z" Destination="`+testACS+`" InResponseTo="_other"`), nil, []Reason{ReasonInResponseToUnknown}},
+		{"unsigned Response claims an InResponseTo the signed assertion lacks", func(t *testing.T) string {
+			g := defaultFixture("okta")
+			g.inResponseTo = "-"
+			doc := g.signedAssertion(t)
+			return strings.Replace(doc, `Version="2.0" IssueInstant="2026-03-01T11:59:55Z" Destination="`+testACS+`"`, `Version="2.0" IssueInstant="2026-03-01T11:59:55Z" Destination="`+testACS+`" InResponseTo="`+testReqID+`"`, 1)
+		}, nil, []Reason{ReasonInResponseToUnknown}},
 		{"status Responder/AuthnFailed", withFixture(func(g *fixture) {
 			g.status = `<saml2p:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><saml2p:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></saml2p:StatusCode>`
 		}, signAs), nil, []Reason{ReasonStatusNotSuccess}},

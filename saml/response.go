@@ -326,7 +326,13 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, err
 	}
 
-	// 8. InResponseTo and the pending request.
+	// 8. InResponseTo and the pending request. When only the assertion is
+	// signed, the Response's InResponseTo is not trusted on its own: it must
+	// repeat the signed one.
+	if respSig == nil && respIRT != "" && respIRT != scdIRT {
+		return nil, &Error{Reason: ReasonInResponseToUnknown, Expected: scdIRT, Got: respIRT,
+			Message: fmt.Sprintf("the unsigned Response answers %q but the signed assertion answers %q", respIRT, scdIRT)}
+	}
 	irt := respIRT
 	if irt == "" {
 		irt = scdIRT
