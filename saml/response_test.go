@@ -1,7 +1,10 @@
 package saml
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +81,47 @@ func TestResponseIssuer(t *testing.T) {
 	got, err := ResponseIssuer(b64(f.signedAssertion(t)))
 	if err != nil || got != testIdPEntity {
 		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// TestConcurrentValidation: one ServiceProvider and IdentityProvider shared
+// by goroutines validating different responses (pooled trees must not leak
+// between them).
+func TestConcurrentValidation(t *testing.T) {
+	e := newEnv(t)
+	e.sp.AllowUnsolicited = true
+	e.sp.Replay = nil
+	var docs []string
+	for i := 0; i < 8; i++ {
+		f := defaultFixture([]string{"okta", "adfs", "entra", "ssp"}[i%4])
+		f.inResponseTo = "-"
+		f.nameID = fmt.Sprintf("user%d@example.com", i)
+		f.attrs = 10 * i
+		docs = append(docs, b64(f.signedAssertion(t)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 20; r++ {
+				i := (g + r) % len(docs)
+				a, err := e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: docs[i]})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if a.NameID.Value != fmt.Sprintf("user%d@example.com", i) || len(a.Attribute("groups")) != 10*i {
+					errs <- fmt.Errorf("doc %d: got %q with %d groups", i, a.NameID.Value, len(a.Attribute("groups")))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
