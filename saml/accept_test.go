@@ -1,7 +1,6 @@
 package saml
 
 import (
-	"crypto/rsa"
 	"strings"
 	"testing"
 )
@@ -132,7 +131,6 @@ func TestEncryptedRefusals(t *testing.T) {
 			}
 		})
 	}
-	var _ *rsa.PrivateKey
 }
 
 // TestNamespaceRedeclarations: prefixes declared late, redeclared with the

@@ -175,7 +175,7 @@ func decodeRedirect(rawQuery string, maxSize int) (*redirectMessage, error) {
 	if m.sigAlg, err = val("SigAlg"); err != nil {
 		return nil, err
 	}
-	if s, ok := raw["Signature"]; ok {
+	if _, ok := raw["Signature"]; ok {
 		sv, err := val("Signature")
 		if err != nil {
 			return nil, err
@@ -183,7 +183,6 @@ func decodeRedirect(rawQuery string, maxSize int) (*redirectMessage, error) {
 		if m.signature, err = decodeB64(sv); err != nil {
 			return nil, errorf(ReasonSignatureInvalid, "the Signature parameter is not valid base64")
 		}
-		_ = s
 		signed := m.param + "=" + raw[m.param]
 		if rs, ok := raw["RelayState"]; ok {
 			signed += "&RelayState=" + rs

@@ -24,8 +24,7 @@ import (
 // transform and at most one canonicalisation transform.
 
 const (
-	nsDSig  = "http://www.w3.org/2000/09/xmldsig#"
-	nsDSig1 = "http://www.w3.org/2009/xmldsig11#"
+	nsDSig = "http://www.w3.org/2000/09/xmldsig#"
 
 	algRSASHA1     = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
 	algRSASHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"

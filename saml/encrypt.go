@@ -5,7 +5,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rsa"
-	"fmt"
 
 	_ "crypto/sha256" // OAEP digests
 )
@@ -242,5 +241,3 @@ func (v *validation) unwrapKey(ek *node, keyLen int) ([]byte, error) {
 	}
 	return nil, errorf(ReasonUnsupportedAlgorithm, "key transport %q is not supported (RSA-OAEP is)", alg)
 }
-
-var _ = fmt.Sprintf

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -236,5 +235,3 @@ func (e *testEnv) pending(tb testing.TB) {
 func (e *testEnv) validate(xml string) (*Assertion, error) {
 	return e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: b64(xml), RelayState: "rs", BrowserBinding: e.binding})
 }
-
-var _ sync.Once

@@ -120,7 +120,6 @@ func signXML(tb testing.TB, doc, id string, o sigOpts) string {
 	}
 	var pl []string
 	if o.prefixes != "" {
-		pl = strings.Fields(strings.ReplaceAll(o.prefixes, "#default", ""))
 		pl = strings.Fields(o.prefixes)
 		for i := range pl {
 			if pl[i] == "#default" {
