@@ -34,6 +34,8 @@ const (
 	algMGF1SHA512 = "http://www.w3.org/2009/xmlenc11#mgf1sha512"
 )
 
+const maxEncryptedKeys = 4
+
 var contentAlgs = map[string]struct {
 	keyLen int
 	gcm    bool
@@ -90,6 +92,11 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 	}
 	if len(eks) == 0 {
 		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the EncryptedAssertion")
+	}
+	// Each EncryptedKey costs an RSA private-key operation per SP key: an
+	// unsigned response must not make us do hundreds.
+	if len(eks) > maxEncryptedKeys {
+		return nil, errorf(ReasonTooLarge, "the EncryptedAssertion carries %d EncryptedKeys; at most %d are tried", len(eks), maxEncryptedKeys)
 	}
 	var key []byte
 	var lastErr error
