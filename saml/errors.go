@@ -109,6 +109,11 @@ type Error struct {
 	// StatusCode and SubStatusCode hold the IdP's status for
 	// status_not_success.
 	StatusCode, SubStatusCode, StatusMessage string
+	// InResponseTo, for status_not_success, is the request the IdP says it
+	// answers. Error responses are usually unsigned: use it only to find
+	// the pending request (e.g. a passive check that came back NoPassive),
+	// never as proof of anything.
+	InResponseTo string
 	// Err is an underlying cause, if any.
 	Err error
 }

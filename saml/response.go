@@ -189,6 +189,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, errorf(ReasonMalformed, "the Response has no ID")
 	}
 	if err := checkStatus(resp); err != nil {
+		err.(*Error).InResponseTo = resp.attrValue("InResponseTo")
 		return nil, err
 	}
 

@@ -54,7 +54,7 @@ func TestStatusSubCode(t *testing.T) {
 	f.status = `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/></samlp:StatusCode><samlp:StatusMessage>no session</samlp:StatusMessage>`
 	_, err := e.validate(stripMarkers(f.responseXML("")))
 	var se *Error
-	if !errors.As(err, &se) || se.Reason != ReasonStatusNotSuccess || se.SubStatusCode != "urn:oasis:names:tc:SAML:2.0:status:NoPassive" || se.StatusMessage != "no session" {
+	if !errors.As(err, &se) || se.Reason != ReasonStatusNotSuccess || se.SubStatusCode != "urn:oasis:names:tc:SAML:2.0:status:NoPassive" || se.StatusMessage != "no session" || se.InResponseTo != testReqID {
 		t.Fatalf("%#v", err)
 	}
 	if !strings.Contains(se.Message, "NoPassive") || !strings.Contains(se.Message, "passive") {
