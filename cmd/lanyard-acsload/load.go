@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// result is what one concurrency level measured.
+type result struct {
+	mode, engine string
+	clients      int
+	attempted    int
+	ok           int
+	byStatus     map[string]int // failures by status ("303 without session cookie", "500", "transport error")
+	firstError   string
+	elapsed      time.Duration
+	latencies    []time.Duration // of successful logins, sorted
+	serverCPU    time.Duration
+	dbCPU        time.Duration // PostgreSQL processes; 0 with SQLite
+	clientCPU    time.Duration
+	prep         prepStats
+}
+
+func (r result) failed() int { return r.attempted - r.ok }
+
+func (r result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ok) / r.elapsed.Seconds()
+}
+
+func (r result) percentile(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(r.latencies)-1))
+	return r.latencies[i]
+}
+
+func perLogin(d time.Duration, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(n))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+const markdownHeader = "| engine | mode | clients | logins | errors | logins/s | p50 | p90 | p99 | server CPU/login | PostgreSQL CPU/login | client CPU/login |\n" +
+	"|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+func (r result) print(w io.Writer, o options) {
+	if o.format == "markdown" {
+		db := "-"
+		if r.engine != "sqlite" {
+			db = perLogin(r.dbCPU, r.ok)
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s |\n",
+			r.engine, r.mode, r.clients, r.ok, r.failed(), r.rate(), ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)),
+			perLogin(r.serverCPU, r.ok), db, perLogin(r.clientCPU, r.ok))
+		return
+	}
+	fmt.Fprintf(w, "%s, %s-initiated, %d clients: %d logins in %s, %d errors\n", r.engine, strings.ToUpper(r.mode), r.clients, r.ok, r.elapsed.Round(time.Millisecond), r.failed())
+	fmt.Fprintf(w, "  logins/s          %.0f\n", r.rate())
+	fmt.Fprintf(w, "  latency           p50 %s  p90 %s  p99 %s  max %s\n", ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)), ms(r.percentile(1)))
+	fmt.Fprintf(w, "  CPU per login     server %s", perLogin(r.serverCPU, r.ok))
+	if r.engine != "sqlite" {
+		fmt.Fprintf(w, ", PostgreSQL %s", perLogin(r.dbCPU, r.ok))
+	}
+	fmt.Fprintf(w, ", client %s (server %.0f%% of a core)\n", perLogin(r.clientCPU, r.ok), 100*r.serverCPU.Seconds()/max(r.elapsed.Seconds(), 1e-9))
+	if r.prep.spStarts > 0 {
+		fmt.Fprintf(w, "  SP-initiated starts (GET /saml/login, untimed, 8 clients): %d in %s\n", r.attempted, r.prep.spStarts.Round(time.Millisecond))
+	}
+	if len(r.byStatus) > 0 {
+		keys := make([]string, 0, len(r.byStatus))
+		for k := range r.byStatus {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  errors %-28s %d\n", k, r.byStatus[k])
+		}
+		fmt.Fprintf(w, "  first error: %s\n", r.firstError)
+	}
+}
+
+// runLevel prepares n logins and posts them with c clients.
+func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (result, error) {
+	res := result{mode: h.o.mode, engine: h.o.engineLabel, clients: c, byStatus: map[string]int{}}
+	fmt.Fprintf(h.stderr, "acsload: preparing %d signed responses (%s-initiated)\n", h.o.n, h.o.mode)
+	logins, prep, err := h.prepare(ctx, h.o.n)
+	if err != nil {
+		return res, err
+	}
+	res.prep = prep
+	fmt.Fprintf(h.stderr, "acsload: signed in %s; posting with %d clients\n", prep.signing.Round(time.Millisecond), c)
+
+	var profileDone chan error
+	if profilePath != "" && h.pprof != "" {
+		profileDone = make(chan error, 1)
+		go func() { profileDone <- h.fetchProfile(ctx, profilePath) }()
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, h.o.timeout)
+	defer cancel()
+	serverBefore, err := processCPU(h.server.Process.Pid)
+	if err != nil {
+		return res, err
+	}
+	dbBefore := postgresCPU(h.o.postgresPIDFile)
+	clientBefore := selfCPU()
+	start := time.Now()
+
+	var (
+		next      atomic.Int64
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, len(logins))
+		wg        sync.WaitGroup
+	)
+	acs := h.base + "/t/" + h.slug + "/saml/acs"
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			fails := map[string]int{}
+			var first string
+			attempted := 0
+			for runCtx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(logins) {
+					break
+				}
+				attempted++
+				t0 := time.Now()
+				outcome, detail := h.post(runCtx, acs, logins[i])
+				if outcome == "" {
+					mine = append(mine, time.Since(t0))
+					continue
+				}
+				fails[outcome]++
+				if first == "" {
+					first = detail
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			latencies = append(latencies, mine...)
+			res.attempted += attempted
+			res.ok += len(mine)
+			for k, v := range fails {
+				res.byStatus[k] += v
+			}
+			if res.firstError == "" {
+				res.firstError = first
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	serverAfter, err := processCPU(h.server.Process.Pid)
+	if err != nil {
+		return res, err
+	}
+	res.serverCPU = serverAfter - serverBefore
+	res.dbCPU = postgresCPU(h.o.postgresPIDFile) - dbBefore
+	res.clientCPU = selfCPU() - clientBefore
+	slices.Sort(latencies)
+	res.latencies = latencies
+	if runCtx.Err() != nil && res.attempted < len(logins) {
+		res.byStatus[fmt.Sprintf("not sent (timeout %s)", h.o.timeout)] += len(logins) - res.attempted
+		res.attempted = len(logins)
+	}
+	if profileDone != nil {
+		if err := <-profileDone; err != nil {
+			fmt.Fprintf(h.stderr, "acsload: CPU profile: %v\n", err)
+		} else {
+			fmt.Fprintf(h.stderr, "acsload: CPU profile of the server written to %s (go tool pprof -top %s)\n", profilePath, profilePath)
+		}
+	}
+	return res, nil
+}
+
+// post sends one login and classifies the answer: "" for success (a
+// redirect setting lanyard_session), else the kind of failure and a detail.
+func (h *harness) post(ctx context.Context, acs string, l login) (outcome, detail string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, acs, bytes.NewReader(l.body))
+	if err != nil {
+		return "request error", err.Error()
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if l.cookie != "" {
+		req.Header.Set("Cookie", l.cookie)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return "transport error", err.Error()
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		for _, c := range resp.Cookies() {
+			if c.Name == "lanyard_session" && c.Value != "" {
+				return "", ""
+			}
+		}
+		return resp.Status + " without session cookie", resp.Header.Get("Location")
+	}
+	return resp.Status, fmt.Sprintf("%s: %s", resp.Status, snippet(body))
+}
+
+// snippet returns the readable text of an HTML error page, shortened.
+func snippet(body []byte) string {
+	s := string(body)
+	if i := strings.Index(s, "<main"); i >= 0 {
+		s = s[i:]
+	}
+	var b strings.Builder
+	inTag := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>':
+			inTag = false
+			b.WriteByte(' ')
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	text := strings.Join(strings.Fields(b.String()), " ")
+	if len(text) > 300 {
+		text = text[:300] + "..."
+	}
+	return text
+}
+
+// fetchProfile saves a CPU profile of the server taken over the first
+// seconds of the timed phase.
+func (h *harness) fetchProfile(ctx context.Context, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", h.pprof, h.o.profileSecs)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// processCPU returns the user+system CPU time a process has used.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("CPU time of process %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; fields after it are
+	// counted from the closing parenthesis.
+	s := string(b)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("CPU time of process %d: unexpected /proc format", pid)
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("CPU time of process %d: unexpected /proc format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("CPU time of process %d: unexpected /proc format", pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// postgresCPU sums the CPU time of the PostgreSQL server whose
+// postmaster.pid file is given (the postmaster and its children); 0 when
+// pidFile is empty or unreadable. Processes that exited are not counted:
+// Lanyard keeps its connections, so its backends live through a run.
+func postgresCPU(pidFile string) time.Duration {
+	if pidFile == "" {
+		return 0
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	master, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		if pid != master {
+			stat, err := os.ReadFile(d + "/stat")
+			if err != nil {
+				continue
+			}
+			s := string(stat)
+			end := strings.LastIndexByte(s, ')')
+			f := strings.Fields(s[end+1:])
+			if end < 0 || len(f) < 2 || f[1] != strconv.Itoa(master) {
+				continue
+			}
+		}
+		if t, err := processCPU(pid); err == nil {
+			total += t
+		}
+	}
+	return total
+}
+
+// selfCPU returns the CPU time of this process.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
