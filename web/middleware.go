@@ -134,6 +134,9 @@ func levelFor(pattern string, status int) slog.Level {
 		return slog.LevelWarn
 	case pattern == probeHealthz || pattern == probeReadyz || pattern == probeMetrics:
 		return slog.LevelDebug
+	case pattern == routeVerify && status < 500:
+		// Proxies ask before every request an application receives.
+		return slog.LevelDebug
 	}
 	return slog.LevelInfo
 }

@@ -7,6 +7,7 @@ const (
 	probeHealthz = "GET /healthz"
 	probeReadyz  = "GET /readyz"
 	probeMetrics = "GET /metrics"
+	routeVerify  = "GET /auth/verify"
 )
 
 // routes lists every endpoint of the server, and wraps the whole in the
@@ -47,12 +48,19 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(s.handleSAMLMetadata()))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(s.handleSAMLLogin()))
 	mux.Handle("POST /t/{tenant}/saml/acs", s.requireReadySSO(s.handleSAMLACS()))
+	mux.Handle("GET /t/{tenant}/saml/acs", s.handleSAMLACSGet())
 	// Single Logout comes with the next issue.
 	mux.Handle("/t/{tenant}/saml/slo", ready(s.handleNotBuiltYet("Single Logout")))
 
 	// Username-first login: part of the published contract, built by a
 	// later issue. Already behind the readiness gate.
 	mux.Handle("/login", ready(s.handleNotBuiltYet("Username-first sign-in")))
+
+	// Applications behind Lanyard: forward-auth and the identity token keys.
+	if s.gateway != nil {
+		mux.Handle(routeVerify, ready(s.gateway.Verify()))
+		mux.Handle("GET /.well-known/jwks.json", ready(s.gateway.JWKS()))
+	}
 
 	mux.Handle("/", s.handleNotFound())
 

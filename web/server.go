@@ -1,6 +1,7 @@
 // Package web is Lanyard's HTTP server: health and metrics endpoints, the
-// break-glass administrator login, the admin UI and, later, the SAML
-// endpoints. Every route is listed in routes.go.
+// break-glass administrator login, the admin UI and the SAML single sign-on
+// endpoints of every tenant (metadata, login, Assertion Consumer Service).
+// Every route is listed in routes.go.
 package web
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
@@ -44,6 +46,10 @@ type Config struct {
 	// tenantcfg.DefaultCheckInterval (one second); negative checks on every
 	// SSO request (tests).
 	ConfigCheckInterval time.Duration
+	// Gateway answers forward-auth (GET /auth/verify) and serves the
+	// identity token keys (GET /.well-known/jwks.json). Nil leaves both
+	// unanswered (404).
+	Gateway *gateway.Gateway
 }
 
 // Server is Lanyard's HTTP handler. Create it with New, call SetReady once
@@ -60,6 +66,8 @@ type Server struct {
 	pages    *pages
 	now      func() time.Time
 
+	// gateway answers forward-auth; nil: none.
+	gateway *gateway.Gateway
 	// secureCookies is true when BaseURL is https.
 	secureCookies bool
 	// bindingCookie says how the SSO browser-binding cookie is set.
@@ -119,6 +127,7 @@ func New(cfg Config) *Server {
 		s.logger.Warn("the base URL is plain http on a host other than localhost: browsers refuse Secure cookies there, so the SSO browser-binding cookie is sent without SameSite and Chrome returns it on the IdP's POST only within 2 minutes of the login's start; use https", "base_url", cfg.BaseURL.String())
 	}
 	s.metrics = newMetrics(cfg.Registry, s.logger)
+	s.gateway = cfg.Gateway
 	s.handler = s.routes()
 	return s
 }

@@ -147,7 +147,7 @@ var autoPostPage = template.Must(template.New("post").Parse(`<!doctype html>
 func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml.Message) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	nonce := base64.RawStdEncoding.EncodeToString(b[:])
+	nonce := base64.RawURLEncoding.EncodeToString(b[:]) // no characters HTML escapes
 	action := "'self'"
 	if u, err := url.Parse(msg.URL); err == nil && u.Host != "" {
 		action = u.Scheme + "://" + u.Host
@@ -246,6 +246,25 @@ func (s *Server) handleSAMLACS() http.Handler {
 		}
 		a.login, a.userID = res.User.Login, res.User.ID
 		s.acceptSSO(w, r, a, snap, assertion, res)
+	})
+}
+
+// handleSAMLACSGet answers a GET of the ACS address (a bookmark, a reload
+// after signing in): it receives answers from the IdP by POST only, so the
+// page offers to start the sign-in instead.
+func (s *Server) handleSAMLACSGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slug := r.PathValue("tenant")
+		var next *link
+		if lanyard.ValidSlug(slug) {
+			next = &link{Href: ssoPath(slug) + "login", Text: "Start the sign-in"}
+		}
+		w.Header().Set("Allow", http.MethodPost)
+		s.render(w, r, http.StatusMethodNotAllowed, "error", errorView{
+			Title:   "Nothing to see here",
+			Message: "This address receives sign-in answers from your identity provider; it cannot be opened directly.",
+			Link:    next,
+		})
 	})
 }
 

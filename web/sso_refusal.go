@@ -106,7 +106,7 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 	switch e.Reason {
 	case saml.ReasonExpired, saml.ReasonNotYetValid:
 		f.clockDiff = e.ClockDiff
-		f.message = fmt.Sprintf("The sign-in answer from your identity provider is outside its validity period: the clocks of this server and of your identity provider differ by about %s.", roundDiff(e.ClockDiff))
+		f.message = fmt.Sprintf("The sign-in answer from your identity provider arrived %s outside its validity period, beyond the clock difference tolerated: the clocks of this server and of your identity provider disagree by at least that much.", roundDiff(e.ClockDiff))
 		f.advice = "Try again once. If it fails again, tell your administrator that the clocks disagree (clock drift) and give them the reference below; you can compare your own clock with https://time.is."
 		f.retry = true
 		f.detail += fmt.Sprintf(" (measured clock difference %s)", e.ClockDiff)

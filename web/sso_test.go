@@ -166,14 +166,50 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 	})
 
 	t.Run("clock drift shows the measured difference", func(t *testing.T) {
+		for _, tc := range []struct {
+			offset time.Duration
+			reason saml.Reason
+		}{
+			{20 * time.Minute, saml.ReasonExpired},      // our clock runs ahead
+			{-20 * time.Minute, saml.ReasonNotYetValid}, // our clock runs behind
+		} {
+			b := newBrowser()
+			form := e.spLogin(b, "acme", "", "alice")
+			e.clock.Set(tc.offset)
+			a := b.post(t, form)
+			e.clock.Set(0)
+			e.checkRefusal(t, acme, a, http.StatusBadRequest, string(tc.reason), "outside its validity period, beyond the clock difference tolerated", "", "measured clock difference")
+			ev := e.lastAudit(acme)
+			d, err := time.ParseDuration(ev.Detail["clock_diff"])
+			if err != nil || d < 10*time.Minute || d > 20*time.Minute {
+				t.Errorf("audit clock difference %q (%v), want between the 20 minutes of drift less the validity window and skew", ev.Detail["clock_diff"], err)
+			}
+			if !strings.Contains(a.body, roundDiff(d)) {
+				t.Errorf("page does not show the measured difference %s", roundDiff(d))
+			}
+		}
+	})
+
+	t.Run("several IdPs: the response's Issuer chooses", func(t *testing.T) {
+		ctx := context.Background()
+		other := lanyard.IdPConnection{TenantID: acme.ID, EntityID: "https://aaa-other.example.org", MetadataXML: postOnlyIdPMetadata(t, "https://aaa-other.example.org")}
+		if err := e.store.PutIdP(ctx, &other); err != nil {
+			t.Fatal(err)
+		}
+		e.server.tenants.Invalidate()
+		defer func() { _ = e.store.DeleteIdP(ctx, other.ID); e.server.tenants.Invalidate() }()
 		b := newBrowser()
-		form := e.spLogin(b, "acme", "", "alice")
-		e.clock.Set(20 * time.Minute)
-		defer e.clock.Set(0)
-		a := b.post(t, form)
-		e.checkRefusal(t, acme, a, http.StatusBadRequest, string(saml.ReasonExpired), "clocks of this server and of your identity provider differ by about", "", "measured clock difference")
-		if ev := e.lastAudit(acme); ev.Detail["clock_diff"] == "" {
-			t.Errorf("audit lacks the clock difference: %+v", ev.Detail)
+		start := e.base + "/t/acme/saml/login?" + url.Values{"idp": {e.idp.EntityID}, "return_to": {"/two"}}.Encode()
+		form, err := e.idp.Login(b.follow, start, "alice", "alice-pass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := b.post(t, form); a.status != http.StatusSeeOther || a.location != "/two" {
+			t.Fatalf("SP-initiated with two IdPs: %d to %q\n%s", a.status, a.location, a.body)
+		}
+		b = newBrowser()
+		if a := b.post(t, e.idpLogin(b, "acme", "/three", "alice")); a.status != http.StatusSeeOther || a.location != "/three" {
+			t.Fatalf("IdP-initiated with two IdPs: %d to %q\n%s", a.status, a.location, a.body)
 		}
 	})
 
