@@ -38,6 +38,9 @@ type config struct {
 	// LogLevel is the lowest level logged. Default info (warn for the
 	// administration commands, whose output is their result).
 	LogLevel slog.Level
+	// Gateway configures forward-auth, the reverse proxy and the identity
+	// tokens (see gatewayConfig).
+	Gateway gatewayConfig
 }
 
 // option is one configuration setting. Its JSON key is key, its flag is key
@@ -151,6 +154,7 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(value["log_level"])); err != nil {
 		v.Add("%s %q: use debug, info, warn or error", source["log_level"], value["log_level"])
 	}
+	c.Gateway = resolveGateway(value, source, &v)
 	if len(v.Problems) > 0 {
 		return config{}, &usageError{cmd: cf.fs.path, msg: "configuration: " + v.Error()}
 	}
@@ -178,6 +182,10 @@ func readConfigFile(path string, v *lanyard.ValidationError) map[string]string {
 	for _, key := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(known, key) {
 			v.Add("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(known, ", "))
+			continue
+		}
+		if key == "routes" && strings.HasPrefix(strings.TrimSpace(string(raw[key])), "[") {
+			out[key] = string(raw[key]) // a JSON list; see resolveGateway
 			continue
 		}
 		var s string

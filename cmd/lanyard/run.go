@@ -72,6 +72,11 @@ var commands = []*command{
 		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
 		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
 	}},
+	{name: "route", summary: "manage the reverse proxy routes to applications", sub: []*command{
+		{name: "add", synopsis: "NAME --upstream URL [--host HOST] [--path PREFIX] [--tenant SLUG] [--roles a,b]", summary: "add or replace a route", exec: (*app).routeAdd},
+		{name: "list", summary: "list the routes", exec: (*app).routeList},
+		{name: "remove", synopsis: "NAME", summary: "remove a route", exec: (*app).routeRemove},
+	}},
 	{name: "admin", summary: "manage administrators", sub: []*command{
 		{name: "create", synopsis: "USER [--tenant SLUG] [--generate]", summary: "make USER an administrator with a password (read from stdin or prompted)", exec: (*app).adminCreate},
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},

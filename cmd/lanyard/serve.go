@@ -65,10 +65,16 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	logger.Info("store opened", "store", storeName(cfg))
 
 	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc})
+	gw, err := newGateway(cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	gw.start(ctx)
+	defer gw.close()
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway})
 	defer srv.Close()
 	httpSrv := &http.Server{
-		Handler:           srv,
+		Handler:           gw.handler(srv),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,

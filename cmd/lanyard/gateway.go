@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
+	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+)
+
+// gatewayConfig is the configuration of forward-auth, the reverse proxy
+// and the identity tokens (keys routes, session_cache_ttl,
+// identity_token_ttl, signing_key_rotation).
+type gatewayConfig struct {
+	// Routes are the reverse proxy routes of the config file (a JSON list
+	// under "routes"; in a flag or environment variable, its JSON text).
+	// Routes added with 'lanyard route add' are kept in the store and
+	// replace a route of the same name here.
+	Routes []lanyard.ProxyRoute
+	// SessionCacheTTL bounds how stale a session check may be: a session
+	// ended on another node stops working within it. Default 2s.
+	SessionCacheTTL time.Duration
+	// TokenTTL is the lifetime of the identity tokens (X-Lanyard-JWT).
+	// Default 5m.
+	TokenTTL time.Duration
+	// KeyRotation is how long a token signing key signs. Default 24h.
+	KeyRotation time.Duration
+}
+
+// gatewayOptions are the configuration options of the gateway, appended
+// to options.
+var gatewayOptions = []option{
+	{"routes", "", "reverse proxy `routes`: in the config file a JSON list of {name, host, path_prefix, upstream, tenant, roles, bearer_token, strip_prefix}; as flag or env LANYARD_ROUTES its JSON text"},
+	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
+	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},
+	{"signing_key_rotation", "24h", "how long an identity token signing key signs before the next one takes over, `duration` (env LANYARD_SIGNING_KEY_ROTATION)"},
+}
+
+// resolveGateway reads the gateway options from the resolved values,
+// adding every problem to v.
+func resolveGateway(value, source map[string]string, v *lanyard.ValidationError) gatewayConfig {
+	var c gatewayConfig
+	duration := func(key string, min time.Duration) time.Duration {
+		d, err := time.ParseDuration(value[key])
+		if err != nil || d < min {
+			v.Add("%s %q: want a duration of at least %s, e.g. %s", source[key], value[key], min, findOption(key).def)
+		}
+		return d
+	}
+	c.SessionCacheTTL = duration("session_cache_ttl", 100*time.Millisecond)
+	c.TokenTTL = duration("identity_token_ttl", 30*time.Second)
+	c.KeyRotation = duration("signing_key_rotation", time.Hour)
+	if raw := strings.TrimSpace(value["routes"]); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &c.Routes); err != nil {
+			v.Add("%s: want a JSON list of routes like [{\"name\": \"wiki\", \"host\": \"wiki.example.com\", \"upstream\": \"http://127.0.0.1:3000\"}]: %v", source["routes"], err)
+		}
+		for i := range c.Routes {
+			r := &c.Routes[i]
+			r.Normalize()
+			if err := r.Validate(); err != nil {
+				v.Add("%s: route %q: %s", source["routes"], r.Name, lanyard.ErrorMessage(err))
+			}
+		}
+	}
+	return c
+}
+
+func findOption(key string) option {
+	for _, o := range options {
+		if o.key == key {
+			return o
+		}
+	}
+	return option{}
+}
+
+// gatewayServer is the gateway of a running serve: the session cache, the
+// key ring and the proxy, with their background jobs.
+type gatewayServer struct {
+	gateway *gateway.Gateway
+	keys    *identity.KeyRing
+	logger  *slog.Logger
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// newGateway builds the gateway over db. Its background jobs start with
+// start, once the store is migrated.
+func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServer, error) {
+	mgr := session.NewManager(db, session.Options{})
+	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL})
+	keys := identity.NewKeyRing(db, identity.KeyRingOptions{
+		Issuer:   cfg.BaseURL.String(),
+		Rotation: cfg.Gateway.KeyRotation,
+		TokenTTL: cfg.Gateway.TokenTTL,
+		Logger:   logger,
+	})
+	gw, err := gateway.New(gateway.Config{
+		BaseURL:      cfg.BaseURL,
+		Sessions:     cache,
+		Keys:         keys,
+		Routes:       db,
+		StaticRoutes: cfg.Gateway.Routes,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gatewayServer{gateway: gw, keys: keys, logger: logger, done: make(chan struct{})}, nil
+}
+
+// handler puts the reverse proxy in front of Lanyard's own handler.
+func (g *gatewayServer) handler(lanyardHandler http.Handler) http.Handler {
+	return g.gateway.Wrap(lanyardHandler)
+}
+
+// start loads the signing keys and the routes, retrying until the store
+// has them (it may still be migrating), then refreshes them in the
+// background until close.
+func (g *gatewayServer) start(ctx context.Context) {
+	ctx, g.stop = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(g.done)
+		delay := 100 * time.Millisecond
+		for {
+			errKeys := g.keys.Refresh(ctx)
+			errRoutes := g.gateway.LoadRoutes(ctx)
+			if errKeys == nil && errRoutes == nil {
+				break
+			}
+			if delay >= 3*time.Second {
+				g.logger.Warn("gateway not ready yet; retrying", "keys", errString(errKeys), "routes", errString(errRoutes))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 5*time.Second)
+		}
+		g.logger.Info("gateway ready", "signing_key", g.keys.SignerID(), "routes", len(g.gateway.Routes()))
+		keysDone := make(chan struct{})
+		go func() { defer close(keysDone); g.keys.Run(ctx) }()
+		g.gateway.Run(ctx)
+		<-keysDone
+	}()
+}
+
+// close stops the background jobs and waits for them.
+func (g *gatewayServer) close() {
+	if g.stop == nil {
+		return
+	}
+	g.stop()
+	<-g.done
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// The gateway's options join the others: flags, LANYARD_* variables and
+// config file keys alike.
+func init() { options = append(options, gatewayOptions...) }

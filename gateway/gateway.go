@@ -1,0 +1,338 @@
+// Package gateway puts applications behind Lanyard: it tells them who is
+// there. Three ways, sharing one cached session check:
+//
+//   - Forward-auth (Verify): nginx auth_request, Traefik ForwardAuth and
+//     Caddy forward_auth ask GET /auth/verify before each request; Lanyard
+//     answers 200 with identity headers, 401 with the login URL, or 403.
+//   - The built-in reverse proxy (Wrap): routes (host and/or path prefix)
+//     send signed-in users' requests to an upstream application, with the
+//     identity headers set and any identity headers the client sent removed.
+//   - The signed identity: each answer above carries X-Lanyard-JWT, a
+//     short-lived ES256 token (package identity) that an application can
+//     verify with the keys at /.well-known/jwks.json.
+//
+// The check on every request reads a session.Cache: no database access on
+// a hit, and no write (the session's activity is written at most once a
+// minute). A session ended anywhere stops working within the cache's TTL.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// SessionCookie is the name of Lanyard's session cookie (see package web).
+const SessionCookie = "lanyard_session"
+
+// Identity headers. Requests proxied to applications, and 200 answers of
+// Verify, carry them; the proxy removes any the client sent.
+const (
+	HeaderUser   = "X-Lanyard-User"    // the login, unique in the tenant
+	HeaderUserID = "X-Lanyard-User-Id" // Lanyard's numeric account ID
+	HeaderEmail  = "X-Lanyard-Email"
+	HeaderName   = "X-Lanyard-Name"   // first and last name
+	HeaderRoles  = "X-Lanyard-Roles"  // comma-separated, sorted
+	HeaderGroups = "X-Lanyard-Groups" // comma-separated: the roles granted by the IdP's groups at the last login
+	HeaderTenant = "X-Lanyard-Tenant" // the tenant's slug
+	HeaderJWT    = "X-Lanyard-JWT"    // the signed identity (package identity)
+	// HeaderLogin, on a 401 answer of Verify, is the URL to send the user
+	// to for signing in; it returns to the original URL afterwards.
+	HeaderLogin = "X-Lanyard-Login"
+)
+
+// identityPrefix is what every identity header name starts with; client
+// headers starting with it (or its underscore spelling) never pass.
+const identityPrefix = "X-Lanyard-"
+
+// Config is what a Gateway needs.
+type Config struct {
+	// BaseURL is the URL users reach Lanyard at; login URLs are built on it.
+	// Required.
+	BaseURL *url.URL
+	// Sessions answers who holds a session. Required.
+	Sessions *session.Cache
+	// Keys signs the identity tokens. Nil sends no X-Lanyard-JWT.
+	Keys *identity.KeyRing
+	// Routes are the reverse proxy routes kept in the store, reloaded every
+	// RouteRefresh. Nil means only StaticRoutes.
+	Routes lanyard.ProxyRouteStore
+	// StaticRoutes come from the config file; a stored route of the same
+	// name replaces one.
+	StaticRoutes []lanyard.ProxyRoute
+	// RouteRefresh is how often Run reloads the routes from the store. Zero
+	// means 2 seconds.
+	RouteRefresh time.Duration
+	// Transport carries proxied requests. Nil means NewTransport().
+	Transport http.RoundTripper
+	// Logger receives proxy failures and route reloads. Nil discards them.
+	Logger *slog.Logger
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway answers forward-auth checks and proxies requests to applications.
+// Create it with New; it is safe for concurrent use.
+type Gateway struct {
+	base      *url.URL
+	sessions  *session.Cache
+	keys      *identity.KeyRing
+	store     lanyard.ProxyRouteStore
+	static    []lanyard.ProxyRoute
+	refresh   time.Duration
+	transport http.RoundTripper
+	logger    *slog.Logger
+	now       func() time.Time
+	buffers   *bufferPool
+
+	routes atomic.Pointer[routeTable]
+
+	idMu       sync.RWMutex
+	identities map[[sha256.Size]byte]*identityEntry
+}
+
+// New returns a gateway, with the static routes in place. Call LoadRoutes
+// (or Run) to add the stored ones.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.BaseURL == nil || cfg.Sessions == nil {
+		return nil, errors.New("gateway: BaseURL and Sessions are required")
+	}
+	g := &Gateway{
+		base:       cfg.BaseURL,
+		sessions:   cfg.Sessions,
+		keys:       cfg.Keys,
+		store:      cfg.Routes,
+		static:     cfg.StaticRoutes,
+		refresh:    cfg.RouteRefresh,
+		transport:  cfg.Transport,
+		logger:     cfg.Logger,
+		now:        cfg.Now,
+		buffers:    newBufferPool(),
+		identities: map[[sha256.Size]byte]*identityEntry{},
+	}
+	if g.refresh <= 0 {
+		g.refresh = 2 * time.Second
+	}
+	if g.transport == nil {
+		g.transport = NewTransport()
+	}
+	if g.logger == nil {
+		g.logger = slog.New(slog.DiscardHandler)
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	table, err := g.buildTable(nil)
+	if err != nil {
+		return nil, err
+	}
+	g.routes.Store(table)
+	return g, nil
+}
+
+// identityEntry is what the gateway derived from one session snapshot: the
+// identity header values, and the signed token while it is fresh.
+type identityEntry struct {
+	snap    *session.Snapshot
+	headers [][2]string // canonical name, value; empty values left out
+	roles   []string
+
+	tokenMu  sync.Mutex
+	token    string
+	tokenKID string
+	tokenExp time.Time
+}
+
+// errNoIdentity means the request carries no live session.
+var errNoIdentity = session.ErrNoSession
+
+// identify returns the identity of the session cookie of r, or
+// errNoIdentity.
+func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry, error) {
+	id := sessionCookie(r)
+	if id == "" {
+		return nil, errNoIdentity
+	}
+	snap, err := g.sessions.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	key := [sha256.Size]byte(snap.Session.Hash)
+	g.idMu.RLock()
+	e := g.identities[key]
+	g.idMu.RUnlock()
+	if e != nil && e.snap == snap {
+		return e, nil
+	}
+	e = newIdentityEntry(snap)
+	g.idMu.Lock()
+	if prev := g.identities[key]; prev != nil && prev.snap.User.UpdatedAt.Equal(snap.User.UpdatedAt) &&
+		prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
+		// The same account as before: keep the token signed for it.
+		prev.tokenMu.Lock()
+		e.token, e.tokenKID, e.tokenExp = prev.token, prev.tokenKID, prev.tokenExp
+		prev.tokenMu.Unlock()
+	}
+	if len(g.identities) >= maxIdentities {
+		g.sweepIdentities()
+	}
+	g.identities[key] = e
+	g.idMu.Unlock()
+	return e, nil
+}
+
+// maxIdentities bounds the derived identities held; see sweepIdentities.
+const maxIdentities = 100_000
+
+// sweepIdentities drops the entries whose snapshot is older than a minute
+// (their session has not been used since), then half of the rest if that
+// was not enough. The caller holds idMu.
+func (g *Gateway) sweepIdentities() {
+	cutoff := g.now().Add(-time.Minute)
+	for k, e := range g.identities {
+		if e.snap.Fetched.Before(cutoff) {
+			delete(g.identities, k)
+		}
+	}
+	for k := range g.identities {
+		if len(g.identities) < maxIdentities/2 {
+			break
+		}
+		delete(g.identities, k)
+	}
+}
+
+func newIdentityEntry(snap *session.Snapshot) *identityEntry {
+	u := &snap.User
+	roles := u.RoleNames()
+	var groups []string
+	for _, g := range u.Roles {
+		if g.Source == lanyard.RoleIdP {
+			groups = append(groups, g.Role)
+		}
+	}
+	e := &identityEntry{snap: snap, roles: roles}
+	add := func(name, value string) {
+		if value = headerSafe(value); value != "" {
+			e.headers = append(e.headers, [2]string{name, value})
+		}
+	}
+	add(HeaderUser, u.Login)
+	add(HeaderUserID, fmt.Sprint(u.ID))
+	add(HeaderEmail, u.Email)
+	add(HeaderName, u.FullName())
+	add(HeaderRoles, strings.Join(roles, ","))
+	add(HeaderGroups, strings.Join(groups, ","))
+	add(HeaderTenant, snap.Tenant.Slug)
+	return e
+}
+
+// headerSafe drops the characters a header value cannot carry (controls,
+// DEL); other UTF-8 passes as is.
+func headerSafe(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// token returns the signed identity of e, signing anew when the last token
+// has less than half its lifetime left or the signing key changed. It
+// returns "" when no key ring is configured or signing failed (logged).
+func (g *Gateway) token(e *identityEntry) string {
+	if g.keys == nil {
+		return ""
+	}
+	now := g.now()
+	kid := g.keys.SignerID()
+	e.tokenMu.Lock()
+	defer e.tokenMu.Unlock()
+	if e.token != "" && e.tokenKID == kid && now.Add(g.keys.TokenTTL()/2).Before(e.tokenExp) {
+		return e.token
+	}
+	snap := e.snap
+	u := &snap.User
+	var groups []string
+	for _, gr := range u.Roles {
+		if gr.Source == lanyard.RoleIdP {
+			groups = append(groups, gr.Role)
+		}
+	}
+	tok, err := g.keys.Sign(identity.Claims{
+		Subject: u.Login, UserID: u.ID, Tenant: snap.Tenant.Slug, Email: u.Email, Name: u.FullName(),
+		GivenName: u.FirstName, FamilyName: u.LastName, Roles: e.roles, Groups: groups,
+		SessionExpiry: snap.Session.ExpiresAt().Unix(),
+	})
+	if err != nil {
+		g.logger.Error("identity token not signed; the request goes on without X-Lanyard-JWT", "err", err)
+		return ""
+	}
+	e.token, e.tokenKID = tok, kid
+	e.tokenExp = now.Add(g.keys.TokenTTL())
+	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(e.tokenExp) {
+		e.tokenExp = sessionEnd
+	}
+	return tok
+}
+
+// hasRoles reports whether e holds every role of required.
+func (e *identityEntry) hasRoles(required []string) bool {
+	for _, want := range required {
+		if !e.snap.User.HasRole(want) {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionCookie returns the session ID the request carries, or "".
+func sessionCookie(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// loginURL is where a user signs in to tenant and comes back to returnTo,
+// a local path.
+func (g *Gateway) loginURL(tenant, returnTo string) string {
+	u := *g.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/t/" + tenant + "/saml/login"
+	u.RawPath = ""
+	u.RawQuery = "return_to=" + url.QueryEscape(returnTo)
+	return u.String()
+}
+
+// localPath keeps p when it is a path on this site ("/x", not "//host"
+// or "/\host"), else "/".
+func localPath(p string) string {
+	if lanyard.IsLocalPath(p) {
+		return p
+	}
+	return "/"
+}

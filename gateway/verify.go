@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// Verify answers the forward-auth check of nginx (auth_request), Traefik
+// (ForwardAuth) and Caddy (forward_auth), at GET /auth/verify:
+//
+//   - 200 with the identity headers and X-Lanyard-JWT when the request's
+//     session cookie names a live session of the tenant that holds the
+//     required roles;
+//   - 401 with X-Lanyard-Login, the URL that signs the user in and comes
+//     back to the original URL, when there is no such session (or it
+//     belongs to another tenant);
+//   - 403 when the user lacks a required role;
+//   - 500 when the store fails (the proxy refuses the request).
+//
+// Query parameters, all optional:
+//
+//	tenant=SLUG    the session must belong to this tenant (default: any;
+//	               the login URL then names the default tenant)
+//	roles=a,b      the user must hold every one of these roles
+//	redirect=true  answer 302 to the login URL instead of 401 when the
+//	               original request is a browser's GET or HEAD (Traefik
+//	               and Caddy pass the answer on to the browser; nginx
+//	               cannot, it uses X-Lanyard-Login with error_page)
+//
+// The original URL comes from X-Original-URI (nginx), X-Forwarded-Uri
+// (Traefik, Caddy) or X-Original-URL; only its path and query are used, so
+// the return after login never leaves the site.
+func (g *Gateway) Verify() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Cache-Control"] = noStore
+		q := r.URL.Query()
+		tenant := q.Get("tenant")
+		e, err := g.identify(r.Context(), r)
+		switch {
+		case errors.Is(err, session.ErrNoSession):
+			g.unauthenticated(w, r, tenant, q.Get("redirect") == "true")
+			return
+		case err != nil:
+			g.logger.Error("forward-auth: session check failed; the proxy refuses the request with 500", "err", err)
+			http.Error(w, "Lanyard could not check the session (the store failed); try again.", http.StatusInternalServerError)
+			return
+		}
+		if tenant != "" && e.snap.Tenant.Slug != tenant {
+			g.unauthenticated(w, r, tenant, q.Get("redirect") == "true")
+			return
+		}
+		if roles := q.Get("roles"); roles != "" {
+			if !e.hasRoles(lanyard.ParseRoles(roles)) {
+				http.Error(w, "Your account does not hold the role this application requires ("+roles+"). Ask an administrator for access.", http.StatusForbidden)
+				return
+			}
+		}
+		for _, kv := range e.headers {
+			h[kv[0]] = []string{kv[1]}
+		}
+		if tok := g.token(e); tok != "" {
+			h[HeaderJWT] = []string{tok}
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+var noStore = []string{"no-store"}
+
+// unauthenticated answers 401 with the login URL, or, when redirect is
+// asked and the original request is a browser's GET or HEAD, 302 to it.
+func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, tenant string, redirect bool) {
+	if tenant == "" {
+		tenant = lanyard.DefaultTenantSlug
+	}
+	login := g.loginURL(tenant, originalPath(r))
+	w.Header().Set(HeaderLogin, login)
+	method := r.Header.Get("X-Forwarded-Method")
+	if method == "" {
+		method = http.MethodGet
+	}
+	if redirect && (method == http.MethodGet || method == http.MethodHead) && wantsHTML(r) {
+		http.Redirect(w, r, login, http.StatusFound)
+		return
+	}
+	http.Error(w, "Sign in first: "+login, http.StatusUnauthorized)
+}
+
+// originalPath returns the local path and query of the request the proxy
+// is asking about.
+func originalPath(r *http.Request) string {
+	for _, name := range []string{"X-Original-Uri", "X-Forwarded-Uri"} {
+		if v := r.Header.Get(name); v != "" {
+			return localPath(v)
+		}
+	}
+	if v := r.Header.Get("X-Original-Url"); v != "" {
+		if i := strings.Index(v, "://"); i >= 0 {
+			v = v[i+3:]
+			if j := strings.IndexByte(v, '/'); j >= 0 {
+				return localPath(v[j:])
+			}
+			return "/"
+		}
+		return localPath(v)
+	}
+	return "/"
+}
+
+// wantsHTML reports whether the client is a browser navigating (it accepts
+// HTML), rather than a script that should get the status.
+func wantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return accept == "" || strings.Contains(accept, "text/html") || strings.Contains(accept, "*/*")
+}
+
+// JWKS serves the public keys of the identity tokens at
+// /.well-known/jwks.json. Applications may cache it for a few minutes, and
+// fetch it again when a token names an unknown key.
+func (g *Gateway) JWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/jwk-set+json")
+		h.Set("Cache-Control", "public, max-age=300")
+		if g.keys == nil {
+			w.Write([]byte(`{"keys":[]}`))
+			return
+		}
+		w.Write(g.keys.JWKS())
+	})
+}
