@@ -26,7 +26,9 @@ func TestLayering(t *testing.T) {
 		why    string
 	}{
 		{module, func(d string) bool { return d != module }, "the domain imports only the standard library"},
-		{module + "/saml", func(d string) bool { return strings.HasPrefix(d, module) && d != module+"/saml" && !strings.HasPrefix(d, module+"/saml/") }, "saml is a standalone library"},
+		{module + "/saml", func(d string) bool {
+			return strings.HasPrefix(d, module) && d != module+"/saml" && !strings.HasPrefix(d, module+"/saml/")
+		}, "saml is a standalone library"},
 		{module + "/login", func(d string) bool {
 			return strings.HasPrefix(d, module+"/") && d != module+"/login"
 		}, "login is pure logic over the domain"},
@@ -35,7 +37,9 @@ func TestLayering(t *testing.T) {
 		}, "sqlstore imports no driver; the engine packages do"},
 		{module + "/sqlstore/sqlite", func(d string) bool { return strings.Contains(d, "jackc/pgx") }, "engines never import each other"},
 		{module + "/sqlstore/postgres", func(d string) bool { return strings.Contains(d, "modernc.org/sqlite") }, "engines never import each other"},
-		{module + "/web", func(d string) bool { return strings.HasPrefix(d, module+"/sqlstore") || strings.HasPrefix(d, module+"/cmd") }, "web reaches storage only through the domain interfaces"},
+		{module + "/web", func(d string) bool {
+			return strings.HasPrefix(d, module+"/sqlstore") || strings.HasPrefix(d, module+"/cmd")
+		}, "web reaches storage only through the domain interfaces"},
 	}
 	for _, r := range rules {
 		for _, d := range deps(r.pkg) {
