@@ -54,6 +54,7 @@ type command struct {
 // commands is the command tree.
 var commands = []*command{
 	{name: "serve", synopsis: "[--addr HOST:PORT] [--base-url URL]", summary: "run the server", exec: (*app).serve},
+	{name: "devidp", synopsis: "[--addr HOST:PORT] [--user NAME:PW:attr=v,...] [--sp-metadata FILE|URL]", summary: "run a development SAML IdP (testing only)", exec: (*app).devIdP},
 	{name: "tenant", summary: "manage tenants", sub: []*command{
 		{name: "create", synopsis: "SLUG [--name NAME] [--domains a.com,b.com]", summary: "create a tenant with its SP signing and encryption keys", exec: (*app).tenantCreate},
 		{name: "list", summary: "list tenants", exec: (*app).tenantList},
@@ -138,7 +139,7 @@ func (a *app) printGroupUsage(w io.Writer, path string, cmds []*command) {
 	walk("", cmds)
 	tw.Flush()
 	fmt.Fprintf(w, `
-Every command except serve changes the same store serve uses: --data DIR
+Every command except serve and devidp changes the same store serve uses: --data DIR
 (SQLite in DIR/lanyard.db, default ./data) or --database postgres://...,
 also set by LANYARD_DATA, LANYARD_DATABASE or a --config FILE.
 
