@@ -46,15 +46,16 @@ type seen struct {
 // answers JSON of the request, echoes request bodies at /upload and
 // WebSocket messages at /ws.
 type app struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []seen
+	srv   *httptest.Server
+	mu    sync.Mutex
+	reqs  []seen
+	conns int // connections accepted
 }
 
 func startApp(t *testing.T) *app {
 	t.Helper()
 	a := &app{}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.reqs = append(a.reqs, seen{Path: r.URL.RequestURI(), Header: r.Header.Clone()})
 		a.mu.Unlock()
@@ -73,8 +74,23 @@ func startApp(t *testing.T) *app {
 			json.NewEncoder(w).Encode(seen{Path: r.URL.RequestURI(), Header: r.Header})
 		}
 	}))
+	a.srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			a.mu.Lock()
+			a.conns++
+			a.mu.Unlock()
+		}
+	}
+	a.srv.Start()
 	t.Cleanup(a.srv.Close)
 	return a
+}
+
+// connections returns how many connections the application accepted.
+func (a *app) connections() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.conns
 }
 
 // last returns the last request the application received.
