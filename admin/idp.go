@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -272,7 +273,7 @@ func explainMetadataError(data []byte, entityID string, pins []*x509.Certificate
 		switch {
 		case entityID == "" && total > 1:
 			return errorf(lanyard.KindInvalid, err, "the metadata is a federation file with %d IdPs, e.g. %s; choose one with --entity-id", total, strings.Join(ids, ", "))
-		case entityID != "" && !slices.Contains(ids, entityID) && se.Reason == saml.ReasonMalformed && strings.Contains(se.Message, "no IdP with entity ID"):
+		case entityID != "" && se.Reason == saml.ReasonMalformed && strings.Contains(se.Message, "no IdP with entity ID"):
 			return errorf(lanyard.KindInvalid, err, "the metadata holds no IdP with entity ID %q%s; check --entity-id", entityID, found)
 		}
 	}
@@ -330,51 +331,54 @@ func idpEntityIDs(data []byte, limit int) (ids []string, total int) {
 		}
 		i += off
 		off = i + len("IDPSSODescriptor")
-		if i == 0 || (data[i-1] != '<' && data[i-1] != ':') {
-			continue // a closing tag or text
+		if !isStartTagName(data, i) {
+			continue // an end tag, or text
 		}
-		if data[i-1] == ':' && bytes.LastIndexByte(data[:i], '<') > 0 && data[bytes.LastIndexByte(data[:i], '<')+1] == '/' {
-			continue
-		}
-		ed := bytes.LastIndex(data[:i], []byte("EntityDescriptor "))
-		if ed < 0 {
-			continue
-		}
-		tagEnd := bytes.IndexByte(data[ed:], '>')
-		if tagEnd < 0 {
-			continue
-		}
-		id := attrValue(data[ed:ed+tagEnd], "entityID")
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		total++
-		if len(ids) < limit {
-			ids = append(ids, id)
+		// The start tag of the enclosing EntityDescriptor.
+		for ed := i; ; {
+			ed = bytes.LastIndex(data[:ed], []byte("EntityDescriptor"))
+			if ed < 0 {
+				break
+			}
+			if !isStartTagName(data, ed) {
+				continue
+			}
+			tagEnd := bytes.IndexByte(data[ed:], '>')
+			if tagEnd < 0 {
+				break
+			}
+			m := entityIDAttr.FindSubmatch(data[ed : ed+tagEnd])
+			if m == nil || seen[string(m[2])] {
+				break
+			}
+			seen[string(m[2])] = true
+			total++
+			if len(ids) < limit {
+				ids = append(ids, string(m[2]))
+			}
+			break
 		}
 	}
 	return ids, total
 }
 
-// attrValue returns the value of the attribute name in a start tag, or "".
-func attrValue(tag []byte, name string) string {
-	for _, q := range []string{`"`, `'`} {
-		needle := []byte(" " + name + "=" + q)
-		i := bytes.Index(tag, needle)
-		if i < 0 {
-			needle = []byte("\n" + name + "=" + q)
-			i = bytes.Index(tag, needle)
-		}
-		if i < 0 {
-			continue
-		}
-		v := tag[i+len(needle):]
-		if j := bytes.IndexByte(v, q[0]); j >= 0 {
-			return string(v[:j])
-		}
+// entityIDAttr matches the entityID attribute in a start tag.
+var entityIDAttr = regexp.MustCompile(`\sentityID\s*=\s*(["'])([^"']*)["']`)
+
+// isStartTagName reports whether the name at data[i:] is the (local) name
+// of a start tag: preceded by "<" or by "<prefix:".
+func isStartTagName(data []byte, i int) bool {
+	if i == 0 {
+		return false
 	}
-	return ""
+	if data[i-1] == '<' {
+		return true
+	}
+	if data[i-1] != ':' {
+		return false
+	}
+	lt := bytes.LastIndexByte(data[:i], '<')
+	return lt >= 0 && lt+1 < i && data[lt+1] != '/' && !bytes.ContainsAny(data[lt+1:i], " \t\r\n>")
 }
 
 // extractedMetadata rebuilds an EntityDescriptor holding what Lanyard uses
