@@ -53,6 +53,10 @@ const (
 	HeaderLogin = "X-Lanyard-Login"
 )
 
+// jwtKey is HeaderJWT as http.Header keys it ("X-Lanyard-Jwt"), for
+// assignments that skip canonicalization.
+var jwtKey = http.CanonicalHeaderKey(HeaderJWT)
+
 // identityPrefix is what every identity header name starts with; client
 // headers starting with it (or its underscore spelling) never pass.
 const identityPrefix = "X-Lanyard-"
@@ -226,7 +230,7 @@ func newIdentityEntry(snap *session.Snapshot) *identityEntry {
 	e := &identityEntry{snap: snap, roles: roles}
 	add := func(name, value string) {
 		if value = headerSafe(value); value != "" {
-			e.headers = append(e.headers, [2]string{name, value})
+			e.headers = append(e.headers, [2]string{http.CanonicalHeaderKey(name), value})
 		}
 	}
 	add(HeaderUser, u.Login)

@@ -307,7 +307,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 		h[kv[0]] = []string{kv[1]}
 	}
 	if tok := g.token(e); tok != "" {
-		h[HeaderJWT] = []string{tok}
+		h[jwtKey] = []string{tok}
 		if rt.BearerToken {
 			h["Authorization"] = []string{"Bearer " + tok}
 		}

@@ -64,7 +64,7 @@ func (g *Gateway) Verify() http.Handler {
 			h[kv[0]] = []string{kv[1]}
 		}
 		if tok := g.token(e); tok != "" {
-			h[HeaderJWT] = []string{tok}
+			h[jwtKey] = []string{tok}
 		}
 		w.WriteHeader(http.StatusOK)
 	})

@@ -1,0 +1,169 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
+	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// verifyEnv is a gateway over a store with one signed-in user, without
+// HTTP servers: for the details of the forward-auth answers.
+type verifyEnv struct {
+	gw      *gateway.Gateway
+	handler http.Handler
+	session string // the session ID of ada (tenant acme, role staff)
+}
+
+func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
+	tb.Helper()
+	ctx := context.Background()
+	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
+	if err := store.CreateTenant(ctx, &tenant); err != nil {
+		tb.Fatal(err)
+	}
+	user := lanyard.User{TenantID: tenant.ID, Login: "ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Love\nlace",
+		WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}, {Role: "billing", Source: lanyard.RoleManual}}}
+	user.Normalize()
+	if err := store.CreateUser(ctx, &user); err != nil {
+		tb.Fatal(err)
+	}
+	mgr := session.NewManager(store, session.Options{})
+	id, _, err := mgr.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keys := identity.NewKeyRing(store.(lanyard.SigningKeyStore), identity.KeyRingOptions{})
+	if err := keys.Refresh(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	base, _ := url.Parse("https://sso.example.com")
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{TTL: time.Minute}), Keys: keys})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &verifyEnv{gw: gw, handler: gw.Verify(), session: id}
+}
+
+func (e *verifyEnv) verify(query string, withSession bool, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/auth/verify"+query, nil)
+	if withSession {
+		req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: e.session})
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestVerifyAnswers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		e := newVerifyEnv(t, store)
+		login := func(tenant, path string) string {
+			return "https://sso.example.com/t/" + tenant + "/saml/login?return_to=" + url.QueryEscape(path)
+		}
+		tests := []struct {
+			name     string
+			query    string
+			session  bool
+			headers  []string
+			status   int
+			location string // Location (302)
+			loginHdr string // X-Lanyard-Login
+			wantUser bool
+		}{
+			{name: "signed in", session: true, status: 200, wantUser: true},
+			{name: "signed in, tenant matches", query: "?tenant=acme", session: true, status: 200, wantUser: true},
+			{name: "signed in, every role held", query: "?roles=staff,billing", session: true, status: 200, wantUser: true},
+			{name: "a role missing", query: "?roles=staff,admin", session: true, status: 403},
+			{name: "another tenant's session", query: "?tenant=other", session: true, status: 401,
+				headers: []string{"X-Original-URI", "/x"}, loginHdr: login("other", "/x")},
+			{name: "nginx", status: 401, headers: []string{"X-Original-URI", "/a/b?c=d"}, loginHdr: login("default", "/a/b?c=d")},
+			{name: "traefik without redirect", status: 401, headers: []string{"X-Forwarded-Uri", "/p?q=1", "X-Forwarded-Host", "app.example.com"}, loginHdr: login("default", "/p?q=1")},
+			{name: "traefik redirect for a browser", query: "?redirect=true&tenant=acme", status: 302,
+				headers: []string{"X-Forwarded-Uri", "/p", "X-Forwarded-Method", "GET", "Accept", "text/html"}, location: login("acme", "/p"), loginHdr: login("acme", "/p")},
+			{name: "no redirect for a POST", query: "?redirect=true", status: 401,
+				headers: []string{"X-Forwarded-Uri", "/p", "X-Forwarded-Method", "POST", "Accept", "text/html"}, loginHdr: login("default", "/p")},
+			{name: "no redirect for a script", query: "?redirect=true", status: 401,
+				headers: []string{"X-Forwarded-Uri", "/p", "Accept", "application/json"}, loginHdr: login("default", "/p")},
+			{name: "an absolute URL never becomes the return path", status: 401, headers: []string{"X-Original-URI", "//evil.example.com/x"}, loginHdr: login("default", "/")},
+			{name: "X-Original-URL", status: 401, headers: []string{"X-Original-URL", "https://app.example.com/deep/link?x=1"}, loginHdr: login("default", "/deep/link?x=1")},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				rec := e.verify(tc.query, tc.session, tc.headers...)
+				if rec.Code != tc.status {
+					t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+				}
+				if got := rec.Header().Get("Location"); got != tc.location {
+					t.Errorf("Location %q, want %q", got, tc.location)
+				}
+				if got := rec.Header().Get(gateway.HeaderLogin); got != tc.loginHdr {
+					t.Errorf("X-Lanyard-Login %q, want %q", got, tc.loginHdr)
+				}
+				if rec.Header().Get("Cache-Control") != "no-store" {
+					t.Errorf("Cache-Control %q, want no-store", rec.Header().Get("Cache-Control"))
+				}
+				h := rec.Header()
+				if !tc.wantUser {
+					if h.Get(gateway.HeaderUser) != "" || h.Get(gateway.HeaderJWT) != "" {
+						t.Errorf("identity headers on a refusal: %v", h)
+					}
+					return
+				}
+				want := map[string]string{gateway.HeaderUser: "ada", gateway.HeaderEmail: "ada@example.com",
+					gateway.HeaderName: "Ada Lovelace", gateway.HeaderRoles: "billing,staff", gateway.HeaderGroups: "staff",
+					gateway.HeaderTenant: "acme"}
+				for name, value := range want {
+					if got := h.Get(name); got != value {
+						t.Errorf("%s %q, want %q", name, got, value)
+					}
+				}
+				if h.Get(gateway.HeaderJWT) == "" {
+					t.Error("no X-Lanyard-JWT")
+				}
+			})
+		}
+	})
+}
+
+// TestVerifyTokenReused checks that the token is signed once per session,
+// not per request, and signed again when half its lifetime has passed.
+func TestVerifyTokenReused(t *testing.T) {
+	e := newVerifyEnv(t, testdb.SQLite(t))
+	first := e.verify("", true).Header().Get(gateway.HeaderJWT)
+	for range 10 {
+		if got := e.verify("", true).Header().Get(gateway.HeaderJWT); got != first {
+			t.Fatal("the token was signed again within its lifetime")
+		}
+	}
+}
+
+// BenchmarkVerify measures the forward-auth check of a signed-in user on
+// a warm cache: cookie, cache lookup, headers and the cached token.
+func BenchmarkVerify(b *testing.B) {
+	e := newVerifyEnv(b, testdb.SQLite(b))
+	req := httptest.NewRequest(http.MethodGet, "/auth/verify?tenant=acme&roles=staff", nil)
+	req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: e.session})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			e.handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
+}
