@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,12 +14,20 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/saml"
 	"github.com/lanyard-sso/lanyard/spkeys"
 )
 
 // postOnlyIdPMetadata is an IdP that offers only the HTTP-POST binding for
 // AuthnRequests.
-func postOnlyIdPMetadata(t *testing.T, entityID string) string {
+func postOnlyIdPMetadata(t testing.TB, entityID string) string {
+	return idpMetadataWith(t, entityID, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
+}
+
+// idpMetadataWith is an IdP that takes AuthnRequests through one binding.
+func idpMetadataWith(t testing.TB, entityID, binding string) string {
 	t.Helper()
 	k, err := spkeys.Generate("idp", lanyard.KeySigning, time.Now())
 	if err != nil {
@@ -28,8 +37,8 @@ func postOnlyIdPMetadata(t *testing.T, entityID string) string {
 	return fmt.Sprintf(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="%s">
 <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
 <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.org/sso"/>
-</md:IDPSSODescriptor></md:EntityDescriptor>`, entityID, base64.StdEncoding.EncodeToString(block.Bytes))
+<md:SingleSignOnService Binding="%s" Location="https://idp.example.org/sso"/>
+</md:IDPSSODescriptor></md:EntityDescriptor>`, entityID, base64.StdEncoding.EncodeToString(block.Bytes), binding)
 }
 
 // ssoTenant makes an SSO tenant with keys and a POST-only IdP on env e.
@@ -139,4 +148,40 @@ func TestSSOACSGet(t *testing.T) {
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&#43;", "+", "&#61;", "=", "&amp;", "&", "&#47;", "/").Replace(s)
+}
+
+// BenchmarkSSOLoginStart measures GET /t/{t}/saml/login with the
+// HTTP-Redirect binding: a signed AuthnRequest and one pending-request
+// write per login, on SQLite.
+func BenchmarkSSOLoginStart(b *testing.B) {
+	ctx := context.Background()
+	db := testdb.SQLite(b)
+	base := &url.URL{Scheme: "http", Host: "localhost:8080"}
+	svc := admin.New(db, admin.Options{BaseURL: base})
+	srv := New(Config{BaseURL: base, Store: db, Admin: svc})
+	b.Cleanup(srv.Close)
+	srv.SetReady()
+	if _, err := svc.CreateTenant(ctx, "bench", "bench", "", nil); err != nil {
+		b.Fatal(err)
+	}
+	t, _, err := svc.SetTenant(ctx, "bench", "bench", []string{"enabled=true"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := lanyard.IdPConnection{TenantID: t.ID, EntityID: "https://idp.example.org", MetadataXML: idpMetadataWith(b, "https://idp.example.org", saml.BindingHTTPRedirect)}
+	if err := db.PutIdP(ctx, &c); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/t/bench/saml/login?return_to=/x", nil))
+			if w.Code != http.StatusFound {
+				b.Errorf("status %d", w.Code)
+				return
+			}
+		}
+	})
 }

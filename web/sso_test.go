@@ -165,6 +165,20 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		e.user(acme, "newbie")
 	})
 
+	t.Run("SSO turned off for the tenant", func(t *testing.T) {
+		b := newBrowser()
+		form := e.idpLogin(b, "acme", "", "alice")
+		e.setTenant("acme", "enabled=false")
+		e.server.tenants.Invalidate()
+		defer func() { e.setTenant("acme", "enabled=true"); e.server.tenants.Invalidate() }()
+		a := b.post(t, form)
+		e.checkRefusal(t, acme, a, http.StatusForbidden, string(login.ReasonSSODisabled), "not enabled for this organisation", "alice", "enabled=true")
+		status, body := b.get(t, e.base+"/t/acme/saml/login")
+		if status != http.StatusForbidden || !strings.Contains(body, "not enabled for this organisation") {
+			t.Errorf("login start with SSO off: %d\n%s", status, body)
+		}
+	})
+
 	t.Run("clock drift shows the measured difference", func(t *testing.T) {
 		for _, tc := range []struct {
 			offset time.Duration
