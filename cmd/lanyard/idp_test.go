@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,9 +9,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/testidp"
 	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
 // TestIdPCommands drives import (file, stdin, URL), list, refresh and
@@ -91,5 +95,69 @@ func TestIdPCommands(t *testing.T) {
 	}
 	if r := cli(t, env, "", "idp", "remove", "--tenant", "acme", "https://idp.test/saml"); r.exitCode() != 1 || !strings.Contains(r.output(), "lanyard idp list") {
 		t.Errorf("removing again: exit %d\n%s", r.exitCode(), r.output())
+	}
+}
+
+// TestServeRefreshesIdPMetadata checks that serve runs the refresher: a
+// connection whose last refresh is older than the interval is fetched
+// again once the server is ready.
+func TestServeRefreshesIdPMetadata(t *testing.T) {
+	idp, err := testidp.New("https://idp.test/saml", testidp.Options{Bits: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := idp.Metadata(testidp.MetadataOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(md)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	env := map[string]string{"LANYARD_DATA": dir}
+	mustCLI(t, env, "", "tenant", "create", "acme")
+	mustCLI(t, env, "", "idp", "import", "--tenant", "acme", "--metadata", srv.URL)
+
+	// Make the connection due: last refreshed seven hours ago.
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, err := db.IdPs(ctx, 0)
+	if err != nil || len(conns) != 1 {
+		t.Fatalf("IdPs: %v, %v", conns, err)
+	}
+	stale := time.Now().Add(-7 * time.Hour)
+	if _, err := db.UpdateIdP(ctx, conns[0].ID, func(c *lanyard.IdPConnection) error { c.RefreshedAt = stale; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	before := hits.Load()
+	s := startServe(t, []string{"--data", dir}, nil)
+	s.waitReady()
+	deadline := time.Now().Add(10 * time.Second)
+	for hits.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if hits.Load() == before {
+		t.Fatalf("serve did not refresh the stale IdP metadata\n%s", s.stderr)
+	}
+	s.stop()
+	db, err = sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, err := db.IdP(ctx, conns[0].TenantID, conns[0].EntityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.RefreshedAt.After(stale.Add(time.Hour)) || c.RefreshError != "" {
+		t.Errorf("after serve's refresh: refreshed %v, error %q", c.RefreshedAt, c.RefreshError)
 	}
 }
