@@ -1,9 +1,14 @@
 package devidp_test
 
 import (
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -107,5 +112,82 @@ func TestNameIDFormats(t *testing.T) {
 	_, err = f.validate(f.response(f.startSSO(saml.AuthnRequestOptions{NameIDFormat: "urn:example:unknown"})))
 	if saml.ReasonOf(err) != saml.ReasonStatusNotSuccess || !strings.Contains(err.Error(), "InvalidNameIDPolicy") {
 		t.Errorf("an unknown format: %v", err)
+	}
+}
+
+// signWithGoxmldsig signs the root of doc with goxmldsig (exclusive C14N
+// with the prefix list, RSA-SHA256) as the SP.
+func signWithGoxmldsig(t *testing.T, doc, prefixList string) string {
+	t.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromString(doc); err != nil {
+		t.Fatal(err)
+	}
+	ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{spCert.Raw}, PrivateKey: spKey}))
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(prefixList)
+	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+		t.Fatal(err)
+	}
+	signed, err := ctx.SignEnveloped(d.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetRoot(signed)
+	s, err := d.WriteToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The IdP's own verifier of POST-binding signatures must accept what an
+// independent implementation signs, whatever the namespace layout, and
+// refuse any change.
+func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
+	f := newFixture(t, nil)
+	now := time.Now().UTC().Format(time.RFC3339)
+	layouts := map[string]string{
+		"prefixes": `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:unused="urn:x" ID="_p1" Version="2.0" IssueInstant="` + now +
+			`" Destination="` + f.idp.SSOURL() + `"><saml:Issuer>` + spEntityID + `</saml:Issuer>` + "\n  " + `<samlp:NameIDPolicy AllowCreate="true" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/></samlp:AuthnRequest>`,
+		"default namespace": `<AuthnRequest xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="_p2" Version="2.0" IssueInstant="` + now +
+			`" AssertionConsumerServiceURL="` + spACS + `"><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">` + spEntityID + `</Issuer><!-- a comment --><NameIDPolicy AllowCreate="true"/></AuthnRequest>`,
+	}
+	for name, doc := range layouts {
+		// goxmldsig does not write an InclusiveNamespaces PrefixList into
+		// the signature it makes, so only the empty list can be tested so.
+		for _, prefixList := range []string{""} {
+			t.Run(name, func(t *testing.T) {
+				signed := signWithGoxmldsig(t, doc, prefixList)
+				p := f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(signed))}})
+				if p.status != http.StatusOK || !strings.Contains(p.body, `<label for="username">`) {
+					t.Fatalf("expected the login form, got %d:\n%s\n%s", p.status, p.body, signed)
+				}
+				tampered := strings.Replace(signed, `AllowCreate="true"`, `AllowCreate="false"`, 1)
+				p = f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(tampered))}})
+				if p.status != http.StatusBadRequest || !strings.Contains(p.body, "digest does not match") {
+					t.Fatalf("a changed request must be refused, got %d:\n%s", p.status, p.body)
+				}
+			})
+		}
+	}
+	// Signed by a key the SP's metadata does not have.
+	d := etree.NewDocument()
+	d.ReadFromString(layouts["prefixes"])
+	ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{otherCert.Raw}, PrivateKey: otherKey}))
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	signed, err := ctx.SignEnveloped(d.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetRoot(signed)
+	s, _ := d.WriteToString()
+	p := f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(s))}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "does not verify") {
+		t.Fatalf("a foreign key must be refused, got %d:\n%s", p.status, p.body)
+	}
+	// Unsigned, while the SP's metadata says AuthnRequestsSigned.
+	p = f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(layouts["prefixes"]))}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "without a signature") {
+		t.Fatalf("an unsigned request must be refused, got %d:\n%s", p.status, p.body)
 	}
 }
