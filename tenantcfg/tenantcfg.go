@@ -35,6 +35,9 @@ const DefaultCheckInterval = time.Second
 // it does not use that request's context.
 const buildTimeout = 15 * time.Second
 
+// checkTimeout bounds one ConfigVersion query.
+const checkTimeout = 2 * time.Second
+
 // Store is what the Registry reads configuration from, and what the
 // ServiceProviders it builds keep pending requests and consumed assertion
 // IDs in.
@@ -232,7 +235,11 @@ func (r *Registry) checkVersion(ctx context.Context) {
 		return
 	}
 	r.checkedAt = now
-	v, err := r.store.ConfigVersion(ctx)
+	// The check serves every request, not just this one: it must not fail
+	// because this client went away.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkTimeout)
+	defer cancel()
+	v, err := r.store.ConfigVersion(cctx)
 	if err != nil {
 		r.logger.Warn("could not check for configuration changes; using the configuration already loaded", "err", err)
 		return

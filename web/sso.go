@@ -69,7 +69,7 @@ func (s *Server) handleSAMLLogin() http.Handler {
 		sso := snap.Tenant.SSO
 		if !sso.Enabled {
 			s.refuseSSO(w, r, a, ssoRefusal{
-				status: http.StatusForbidden, reason: reasonSSODisabledStart, title: "Sign-in refused",
+				status: http.StatusForbidden, reason: string(login.ReasonSSODisabled), title: "Sign-in refused",
 				detail:  fmt.Sprintf("tenant %q has SSO turned off; a login was started (turn it on with: lanyard tenant set %s enabled=true)", a.slug, a.slug),
 				message: "Single sign-on is not enabled for this organisation.",
 				advice:  adviceAdmin,

@@ -24,14 +24,13 @@ const (
 	actionSSOLogin = "sso.login"
 	loginMethodSSO = "sso"
 
-	reasonInitialising     = "initialising"           // the server is not ready yet
-	reasonUnknownTenant    = "unknown_tenant"         // no tenant with the slug
-	reasonNotConfigured    = "sso_not_configured"     // the tenant has no usable IdP
-	reasonBindingMissing   = "binding_cookie_missing" // the browser sent no binding cookie
-	reasonInternal         = "internal"               // a store or configuration failure
-	reasonFormUnreadable   = "form_unreadable"        // the POST body could not be read
-	reasonMissingResponse  = "missing_response"       // no SAMLResponse field
-	reasonSSODisabledStart = string(login.ReasonSSODisabled)
+	reasonInitialising    = "initialising"           // the server is not ready yet
+	reasonUnknownTenant   = "unknown_tenant"         // no tenant with the slug
+	reasonNotConfigured   = "sso_not_configured"     // the tenant has no usable IdP
+	reasonBindingMissing  = "binding_cookie_missing" // the browser sent no binding cookie
+	reasonInternal        = "internal"               // a store or configuration failure
+	reasonFormUnreadable  = "form_unreadable"        // the POST body could not be read
+	reasonMissingResponse = "missing_response"       // no SAMLResponse field
 )
 
 // ssoAttempt is one SSO login (at /saml/login or the ACS) and what was
