@@ -1,0 +1,47 @@
+// Package devidp is a development SAML 2.0 Identity Provider: enough of an
+// IdP for an application developer to try single sign-on on a laptop
+// without a real one, and for Lanyard's own tests and demo. Never use it
+// for real accounts: passwords are kept in clear, state in memory.
+//
+// It is an independent implementation on purpose: it shares no code with
+// Lanyard's SP library (package saml), so that a mistake on one side shows
+// up as a refusal on the other instead of cancelling out.
+//
+// What it does:
+//
+//   - IdP metadata (IDPSSODescriptor with the signing certificate, SSO and
+//     SLO endpoints for HTTP-Redirect and HTTP-POST, NameID formats).
+//   - SP-initiated SSO: AuthnRequests through HTTP-Redirect (query-string
+//     signature checked, SAML Bindings 3.4.4.1) or HTTP-POST (enveloped
+//     signature checked); the ACS URL must be one the SP registered;
+//     IsPassive answers NoPassive without a session; ForceAuthn shows the
+//     login form even with one.
+//   - IdP-initiated SSO (GET /init?sp=ENTITYID&RelayState=...).
+//   - A login form, and an IdP session cookie so that a second SSO is
+//     silent.
+//   - Responses with one signed Assertion (RSA-SHA256 or ECDSA-SHA256,
+//     exclusive C14N, SHA-256 digests), optionally a signed Response and an
+//     assertion encrypted for the SP (AES-256-GCM, RSA-OAEP).
+//   - Single Logout: SP-initiated (LogoutRequest in either binding, answered
+//     with a signed LogoutResponse) and IdP-initiated (GET /logout, then a
+//     LogoutRequest to each SP of the session in turn).
+//
+// # How signatures are made
+//
+// The XML the IdP sends is written directly in its exclusive canonical
+// form (see xml.go), so the bytes hashed are the bytes sent and no
+// canonicaliser runs on the signing side. The tests check the output with
+// an independent XML-DSig implementation (goxmldsig) and with Lanyard's
+// validator. Signatures received over HTTP-POST are checked with a small
+// canonicaliser of the package's own (verify.go).
+//
+// # Use
+//
+//	idp, err := devidp.New(devidp.Config{BaseURL: "http://localhost:8081"})
+//	// trust an SP: its metadata, or devidp.SP{...} with AddSP
+//	err = idp.TrustSPMetadata(spMetadata)
+//	http.ListenAndServe("127.0.0.1:8081", idp)
+//
+// and give the SP idp.Metadata() (also served at idp.MetadataURL()). The
+// command "lanyard devidp" runs it stand-alone.
+package devidp
