@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,9 @@ import (
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/saml"
 	"github.com/lanyard-sso/lanyard/spkeys"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
 var base = &url.URL{Scheme: "https", Host: "sso.example.com"}
@@ -172,4 +176,72 @@ func TestRequestStoreKeepsBindingHashed(t *testing.T) {
 			t.Errorf("mark %d: first=%t, %v; want %t", i, first, err, want)
 		}
 	}
+}
+
+// TestChangeFromAnotherProcessAppliesWithinASecond: two "nodes" (two store
+// connections to one database, as two servers or the CLI and a server
+// have) — a change written through one is seen by the other's Registry
+// within the default check interval, without a restart.
+func TestChangeFromAnotherProcessAppliesWithinASecond(t *testing.T) {
+	open := map[string]func(t *testing.T) (node, cli lanyard.Store){
+		"sqlite": func(t *testing.T) (lanyard.Store, lanyard.Store) {
+			path := filepath.Join(t.TempDir(), "lanyard.db")
+			return openTwice(t, func(ctx context.Context) (*sqlstore.DB, error) { return sqlite.Open(ctx, path) })
+		},
+		"postgres": func(t *testing.T) (lanyard.Store, lanyard.Store) {
+			u := testdb.PostgresURL(t)
+			return openTwice(t, func(ctx context.Context) (*sqlstore.DB, error) { return postgres.Open(ctx, u) })
+		},
+	}
+	for _, engine := range testdb.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			node, cli := open[engine](t)
+			tenant := setup(t, cli, "acme")
+			reg := New(node, Options{BaseURL: base})
+			before, err := reg.Snapshot(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if before.Tenant.SSO.JIT {
+				t.Fatal("jit already on")
+			}
+			if _, err := cli.UpdateTenant(ctx, tenant.ID, func(t *lanyard.Tenant) error { t.SSO.JIT = true; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(DefaultCheckInterval + 500*time.Millisecond)
+			for {
+				s, err := reg.Snapshot(ctx, "acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Tenant.SSO.JIT {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the change was not seen within %s", DefaultCheckInterval+500*time.Millisecond)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// openTwice opens two stores on one database and migrates it once.
+func openTwice(t *testing.T, open func(context.Context) (*sqlstore.DB, error)) (lanyard.Store, lanyard.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var dbs [2]*sqlstore.DB
+	for i := range dbs {
+		db, err := open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	if err := dbs[0].Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return dbs[0], dbs[1]
 }
