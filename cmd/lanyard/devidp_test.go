@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +130,86 @@ func TestDevIdPUsageErrors(t *testing.T) {
 	r := cli(t, nil, "", "devidp", "--sp-metadata", filepath.Join(t.TempDir(), "missing.xml"), "--addr", "127.0.0.1:0")
 	if r.exitCode() != 1 || !strings.Contains(r.output(), "missing.xml") {
 		t.Errorf("missing metadata file: exit %d\n%s", r.exitCode(), r.output())
+	}
+}
+
+// A real Lanyard server and the development IdP, each run by its own
+// command, logged in to through a browser: what "lanyard demo" will wire.
+func TestDevIdPWithServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs serve and devidp")
+	}
+	data := t.TempDir()
+	env := map[string]string{"LANYARD_DATA": data}
+	mustCLI(t, env, "", "tenant", "create", "demo")
+	s := startServe(t, []string{"--data", data}, nil)
+	s.waitReady()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.url, "http://"))
+	lanyardURL := "http://localhost:" + port
+
+	idpURL, _, stopIdP := startDevIdP(t, "--sp-metadata", lanyardURL+"/t/demo/saml/metadata")
+	defer stopIdP()
+	mustCLI(t, env, "", "idp", "import", "--tenant", "demo", "--metadata", idpURL+"/metadata")
+	mustCLI(t, env, "", "tenant", "set", "demo", "enabled=true", "jit=true")
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	fetch := func(method, u string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		if method == http.MethodPost {
+			resp, err = browser.PostForm(u, form)
+		} else {
+			resp, err = browser.Get(u)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	field := func(body, name string) string {
+		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no field %s in:\n%s", name, body)
+		}
+		return html.UnescapeString(m[1])
+	}
+
+	// Configuration changes reach the running server within about a second.
+	var resp *http.Response
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, body = fetch(http.MethodGet, lanyardURL+"/t/demo/saml/login?return_to=/hello?x=1", nil)
+		if resp.StatusCode == http.StatusFound || time.Now().After(deadline) {
+			break
+		}
+	}
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, idpURL+"/sso?") {
+		t.Fatalf("login start: %d to %q\n%s", resp.StatusCode, loc, body)
+	}
+	_, body = fetch(http.MethodGet, loc, nil)
+	_, body = fetch(http.MethodPost, idpURL+"/login", url.Values{"login": {field(body, "login")}, "username": {"alice"}, "password": {devidp.DemoPassword}})
+	acs := regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(body)
+	if acs == nil || html.UnescapeString(acs[1]) != lanyardURL+"/t/demo/saml/acs" {
+		t.Fatalf("expected the form posting to Lanyard's ACS:\n%s", body)
+	}
+	form := url.Values{"SAMLResponse": {field(body, "SAMLResponse")}}
+	if strings.Contains(body, `name="RelayState"`) {
+		form.Set("RelayState", field(body, "RelayState"))
+	}
+	resp, body = fetch(http.MethodPost, lanyardURL+"/t/demo/saml/acs", form)
+	if resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/hello?x=1" {
+		t.Fatalf("ACS: %d to %q\n%s\n%s", resp.StatusCode, resp.Header.Get("Location"), body, s.stderr)
+	}
+	if len(resp.Cookies()) == 0 {
+		t.Error("the ACS set no session cookie")
+	}
+	r := mustCLI(t, env, "", "user", "show", "--tenant", "demo", "alice")
+	if !strings.Contains(r.stdout, "alice@example.com") {
+		t.Errorf("alice was not created just in time:\n%s", r.stdout)
 	}
 }
