@@ -37,6 +37,7 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		idpUser("newbie", "newbie@example.com", "New", "Bie", nil),
 		idpUser("ivan", "ivan@example.com", "Ivan", "Portal", []string{"eng"}),
 		idpUser("judy", "judy@example.com", "Judy", "Crypt", nil),
+		idpUser("kim", "kim@example.com", "Kim", "Mapped", []string{"staff"}, "employeeNumber", "E1234", "corpMail", "kim@corp.example", "teams", "blue", "teams", "green"),
 	}
 	e := newSSOEnv(t, "sqlite", users)
 	acme := e.addTenant("acme", tenantOptions{settings: []string{
@@ -288,6 +289,20 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		b := newBrowser()
 		a := b.post(t, e.idpLogin(b, "acme", "/app", "ivan"))
 		e.checkRefusal(t, acme, a, http.StatusForbidden, string(saml.ReasonUnsolicitedNotAllowed), "not enabled for this organisation", "", "unsolicited")
+	})
+
+	t.Run("per-tenant attribute mapping", func(t *testing.T) {
+		mapped := e.addTenant("mapped", tenantOptions{settings: []string{"jit=true",
+			"attr.login_id=employeeNumber", "attr.email=corpMail", "attr.groups=teams",
+			"group_roles.blue=painter", "group_roles.staff=ignored-here"}})
+		b := newBrowser()
+		if a := b.post(t, e.spLogin(b, "mapped", "", "kim")); a.status != http.StatusSeeOther {
+			t.Fatalf("%d\n%s", a.status, a.body)
+		}
+		u := e.user(mapped, "E1234")
+		if u.Email != "kim@corp.example" || u.FirstName != "Kim" || strings.Join(u.RoleNames(), ",") != "painter" {
+			t.Errorf("mapped account: login %q email %q first name %q roles %v", u.Login, u.Email, u.FirstName, u.RoleNames())
+		}
 	})
 
 	t.Run("encrypted assertions", func(t *testing.T) {
