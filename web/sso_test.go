@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -306,15 +307,22 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 	})
 
 	t.Run("encrypted assertions", func(t *testing.T) {
+		// SimpleSAMLphp 1.19 (Debian 12) encrypts to an SP certificate with
+		// AES-128-CBC under RSA-OAEP-MGF1P, always: its sharedkey_algorithm
+		// applies only to a pre-shared symmetric key, which Lanyard does not
+		// use. Other content ciphers are covered by package saml's tests.
 		for _, tc := range []struct{ slug, alg string }{
-			{"crypt128", ""}, // SimpleSAMLphp's default: AES-128-CBC, key transport RSA-OAEP
-			{"crypt256", "http://www.w3.org/2001/04/xmlenc#aes256-cbc"},
+			{"crypt128", ""},
 		} {
 			tenant := e.addTenant(tc.slug, tenantOptions{encrypt: true, sharedKeyAlgorithm: tc.alg, settings: []string{"jit=true"}})
 			b := newBrowser()
 			form := e.spLogin(b, tc.slug, "/enc", "judy")
-			if raw := decodeForm(t, form); !strings.Contains(raw, "EncryptedAssertion") || strings.Contains(raw, "judy@example.com") {
+			raw := decodeForm(t, form)
+			if !strings.Contains(raw, "EncryptedAssertion") || strings.Contains(raw, "judy@example.com") {
 				t.Fatalf("%s: the IdP did not encrypt the assertion", tc.slug)
+			}
+			if want := cmp.Or(tc.alg, "xmlenc#aes128-cbc"); !strings.Contains(raw, want) || !strings.Contains(raw, "rsa-oaep") {
+				t.Fatalf("%s: the assertion is not encrypted with %s under RSA-OAEP", tc.slug, want)
 			}
 			a := b.post(t, form)
 			if a.status != http.StatusSeeOther || a.location != "/enc" {

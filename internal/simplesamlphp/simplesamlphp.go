@@ -57,8 +57,11 @@ type SP struct {
 	SigningCertificatePEM string
 	// EncryptAssertion makes the IdP encrypt assertions to CertificatePEM.
 	EncryptAssertion bool
-	// SharedKeyAlgorithm for encrypted assertions (default AES-128-CBC),
-	// e.g. "http://www.w3.org/2001/04/xmlenc#aes256-cbc".
+	// SharedKeyAlgorithm for encrypted assertions, e.g.
+	// "http://www.w3.org/2001/04/xmlenc#aes256-cbc". SimpleSAMLphp 1.19
+	// (Debian 12) honours it only with a pre-shared symmetric key: with
+	// CertificatePEM it always encrypts with AES-128-CBC under
+	// RSA-OAEP-MGF1P, whatever this says.
 	SharedKeyAlgorithm string
 	// ValidateAuthnRequest makes the IdP require signed AuthnRequests.
 	ValidateAuthnRequest bool
