@@ -1,7 +1,6 @@
 package devidp
 
 import (
-	"encoding/xml"
 	"fmt"
 	"net/http"
 	"slices"
@@ -33,7 +32,6 @@ type logoutTarget struct {
 
 // logoutRequest is what the IdP reads of an SP's LogoutRequest.
 type logoutRequest struct {
-	XMLName      xml.Name
 	ID           string `xml:"ID,attr"`
 	Version      string `xml:"Version,attr"`
 	IssueInstant string `xml:"IssueInstant,attr"`
@@ -49,7 +47,6 @@ type logoutRequest struct {
 
 // statusResponse is what the IdP reads of an SP's LogoutResponse.
 type statusResponse struct {
-	XMLName      xml.Name
 	ID           string `xml:"ID,attr"`
 	InResponseTo string `xml:"InResponseTo,attr"`
 	Destination  string `xml:"Destination,attr"`
@@ -95,10 +92,6 @@ func (idp *IdP) handleLogoutRequest(w http.ResponseWriter, r *http.Request, m *i
 	var req logoutRequest
 	if err := decodeXML(m.xml, "LogoutRequest", &req); err != nil {
 		idp.refuse(w, title, "The LogoutRequest could not be read: "+err.Error()+".")
-		return
-	}
-	if req.XMLName.Space != nsSAMLP || req.XMLName.Local != "LogoutRequest" {
-		idp.refuse(w, title, fmt.Sprintf("Expected a samlp:LogoutRequest, got {%s}%s.", req.XMLName.Space, req.XMLName.Local))
 		return
 	}
 	if req.Version != "2.0" || req.ID == "" || req.NameID == nil {
@@ -306,10 +299,6 @@ func (idp *IdP) handleLogoutResponse(w http.ResponseWriter, r *http.Request, m *
 	var resp statusResponse
 	if err := decodeXML(m.xml, "LogoutResponse", &resp); err != nil {
 		idp.refuse(w, title, "The LogoutResponse could not be read: "+err.Error()+".")
-		return
-	}
-	if resp.XMLName.Space != nsSAMLP || resp.XMLName.Local != "LogoutResponse" {
-		idp.refuse(w, title, fmt.Sprintf("Expected a samlp:LogoutResponse, got {%s}%s.", resp.XMLName.Space, resp.XMLName.Local))
 		return
 	}
 	idp.mu.Lock()

@@ -113,7 +113,7 @@ func TestRequestChecks(t *testing.T) {
 		{"old request", regexp.MustCompile(`IssueInstant="[^"]*"`).ReplaceAllString(authnRequestXML("_d2", spACS), `IssueInstant="`+old+`"`), "ago (at most 10m0s is accepted)"},
 		{"Artifact binding asked", strings.Replace(authnRequestXML("_d3", spACS), `Version="2.0"`, `Version="2.0" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"`, 1), "HTTP-POST only"},
 		{"no ID", strings.Replace(authnRequestXML("", spACS), `ID=""`, ``, 1), "an ID"},
-		{"a LogoutRequest at /sso", strings.Replace(authnRequestXML("_d4", spACS), "AuthnRequest", "LogoutRequest", 2), "Expected a samlp:AuthnRequest"},
+		{"a LogoutRequest at /sso", strings.Replace(authnRequestXML("_d4", spACS), "AuthnRequest", "LogoutRequest", 2), "expected a samlp:AuthnRequest"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -18,7 +18,6 @@ const (
 	statusNoPassive           = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
 	statusInvalidNameIDPolicy = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"
 	statusUnknownPrincipal    = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
-	statusPartialLogout       = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
 )
 
 // Bounds on the IssueInstant of requests: how old a request may be, and
@@ -72,7 +71,6 @@ func (idp *IdP) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 // authnRequest is what the IdP reads of an AuthnRequest (SAML Core 3.4.1).
 type authnRequest struct {
-	XMLName         xml.Name
 	ID              string `xml:"ID,attr"`
 	Version         string `xml:"Version,attr"`
 	IssueInstant    string `xml:"IssueInstant,attr"`
@@ -88,12 +86,25 @@ type authnRequest struct {
 	} `xml:"urn:oasis:names:tc:SAML:2.0:protocol NameIDPolicy"`
 }
 
-// decodeXML unmarshals a protocol message whose root must be
-// {nsSAMLP}root. DTDs are refused (encoding/xml expands no entities, but
-// a DTD has no business in a SAML message).
+// decodeXML unmarshals a protocol message whose root element must be
+// samlp:root. DTDs are refused: encoding/xml expands no entities, but a
+// DTD has no business in a SAML message (SAML Core 1.3.6 style).
 func decodeXML(data []byte, root string, v any) error {
 	if bytes.Contains(data, []byte("<!DOCTYPE")) {
 		return errors.New("the message contains a DTD, which SAML forbids")
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("the message is not well-formed XML: %w", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Space != nsSAMLP || se.Name.Local != root {
+				return fmt.Errorf("expected a samlp:%s, got {%s}%s", root, se.Name.Space, se.Name.Local)
+			}
+			break
+		}
 	}
 	if err := xml.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("the message is not well-formed XML: %w", err)
@@ -137,10 +148,6 @@ func (idp *IdP) handleSSO(w http.ResponseWriter, r *http.Request) {
 	var req authnRequest
 	if err := decodeXML(m.xml, "AuthnRequest", &req); err != nil {
 		idp.refuse(w, title, "The SAMLRequest could not be read: "+err.Error()+".")
-		return
-	}
-	if req.XMLName.Space != nsSAMLP || req.XMLName.Local != "AuthnRequest" {
-		idp.refuse(w, title, fmt.Sprintf("Expected a samlp:AuthnRequest, got {%s}%s.", req.XMLName.Space, req.XMLName.Local))
 		return
 	}
 	if req.Version != "2.0" || req.ID == "" {
