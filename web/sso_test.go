@@ -167,6 +167,31 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		e.user(acme, "newbie")
 	})
 
+	t.Run("still initialising", func(t *testing.T) {
+		b := newBrowser()
+		form := e.spLogin(b, "acme", "/app", "alice")
+		e.server.ready.Store(false) // as while the database migrates
+		a := b.post(t, form)
+		e.server.ready.Store(true)
+		if a.status != http.StatusServiceUnavailable || a.session != "" || !strings.Contains(a.body, "try again") {
+			t.Fatalf("%d (session %t)\n%s", a.status, a.session != "", a.body)
+		}
+		found := false
+		for _, rec := range e.logs.records("SSO login refused") {
+			if rec["reason"] == reasonInitialising && rec["level"] == "WARN" && rec["tenant"] == "acme" {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("no warning logged for the login refused while initialising")
+		}
+		// The same answer, once ready, completes: the pending request was
+		// not consumed.
+		if a := b.post(t, form); a.status != http.StatusSeeOther || a.location != "/app" {
+			t.Errorf("after start-up: %d to %q", a.status, a.location)
+		}
+	})
+
 	t.Run("SSO turned off for the tenant", func(t *testing.T) {
 		b := newBrowser()
 		form := e.idpLogin(b, "acme", "", "alice")
