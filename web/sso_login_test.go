@@ -71,6 +71,8 @@ var (
 // is stored with the pending request when it is a path on this site, and
 // dropped otherwise; the binding cookie is SameSite=None; Secure.
 func TestSSOLoginPostBinding(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tenant := e.ssoTenant("post")
 	for _, tc := range []struct {
 		returnTo, stored string
 	}{
@@ -79,8 +81,6 @@ func TestSSOLoginPostBinding(t *testing.T) {
 		{"//evil.example/x", ""},
 		{"javascript:alert(1)", ""},
 	} {
-		e := newEnv(t, envOptions{})
-		tenant := e.ssoTenant("post")
 		r := e.get(e.client(), "/t/post/saml/login?"+url.Values{"return_to": {tc.returnTo}}.Encode())
 		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `action="https://idp.example.org/sso"`) {
 			t.Fatalf("status %d, want the auto-post page:\n%s", r.StatusCode, r.body)
