@@ -1,0 +1,154 @@
+package lanyard
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// This file holds what the administration side needs from the store beyond
+// Store: API tokens, the traces of refused SSO logins (the SAML tracer) and
+// moving an account's records to another account (merge). The SQL engines
+// implement AdminStore beside Store; callers find it by type assertion,
+// also on the store that Atomic hands to its function.
+
+// API token scopes.
+const (
+	// ScopeRead allows the GET calls of the JSON API.
+	ScopeRead = "read"
+	// ScopeWrite allows every call of the JSON API; it implies ScopeRead.
+	ScopeWrite = "write"
+)
+
+// APIScopes lists the scopes a token may hold.
+var APIScopes = []string{ScopeRead, ScopeWrite}
+
+// APIToken is a bearer token of the JSON admin API. Only the SHA-256 of the
+// secret is stored; the secret is shown once, at creation.
+type APIToken struct {
+	ID         int64
+	Name       string   // what the token is for, unique among live tokens
+	Hash       []byte   // SHA-256 of the secret
+	Prefix     string   // the first characters of the secret, to recognise it
+	Scopes     []string // see APIScopes
+	CreatedBy  string   // the actor who created it
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
+	RevokedAt  time.Time // zero: not revoked
+}
+
+// Allows reports whether the token's scopes cover scope (write covers read).
+func (t *APIToken) Allows(scope string) bool {
+	if slices.Contains(t.Scopes, ScopeWrite) {
+		return true
+	}
+	return slices.Contains(t.Scopes, scope)
+}
+
+// Live reports whether the token may be used at now.
+func (t *APIToken) Live(now time.Time) bool {
+	return t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
+}
+
+// Validate reports every problem of the token at once.
+func (t *APIToken) Validate() error {
+	var v ValidationError
+	if n := strings.TrimSpace(t.Name); n == "" || len(n) > 100 {
+		v.Add("name: 1 to 100 characters")
+	}
+	if len(t.Hash) != 32 {
+		v.Add("hash: must be a SHA-256")
+	}
+	if len(t.Scopes) == 0 {
+		v.Add("scopes: at least one of %s", strings.Join(APIScopes, ", "))
+	}
+	for _, s := range t.Scopes {
+		if !slices.Contains(APIScopes, s) {
+			v.Add("scope %q: use %s", s, strings.Join(APIScopes, " or "))
+		}
+	}
+	return v.Err()
+}
+
+// APITokenStore keeps the bearer tokens of the JSON API.
+type APITokenStore interface {
+	// CreateAPIToken inserts t and sets its ID and CreatedAt. ErrConflict
+	// when the hash exists or a live token has the name.
+	CreateAPIToken(ctx context.Context, t *APIToken) error
+	// APITokenByHash returns the token with the hash, revoked or expired
+	// ones included. ErrNotFound.
+	APITokenByHash(ctx context.Context, hash []byte) (APIToken, error)
+	// APITokens lists every token, newest first.
+	APITokens(ctx context.Context) ([]APIToken, error)
+	// RevokeAPIToken marks the token revoked at the time given. ErrNotFound
+	// when there is no such token or it is already revoked.
+	RevokeAPIToken(ctx context.Context, id int64, at time.Time) (APIToken, error)
+	// TouchAPIToken records a use of the token at the time given.
+	TouchAPIToken(ctx context.Context, id int64, at time.Time) error
+}
+
+// LoginTrace is what the SAML tracer keeps of a refused SSO login: enough
+// for an administrator to see why, without the secrets (signature values
+// and certificates are shortened).
+type LoginTrace struct {
+	ID          int64
+	TenantID    int64
+	Time        time.Time
+	IdPEntityID string // the Issuer, when it could be read
+	Subject     string // the NameID, when it could be read
+	Reason      string // stable reason code, as in the audit trail
+	Message     string // what went wrong, for the administrator
+	Hint        string // the usual causes of this reason, and what to check
+	// ClockSkew is how far the IdP's clock (the assertion's IssueInstant)
+	// was ahead of Lanyard's (negative: behind); zero when unknown.
+	ClockSkew time.Duration
+	ClientIP  string
+	// Document is the decoded SAML message, signature values shortened.
+	Document string
+}
+
+// LoginTraceFilter selects traces, newest first. Zero fields match everything.
+type LoginTraceFilter struct {
+	TenantID int64
+	Reason   string
+	Limit    int   // 0: 100
+	BeforeID int64 // paging: only traces with ID < BeforeID
+}
+
+// LoginTraceStore keeps the traces of refused SSO logins, bounded.
+type LoginTraceStore interface {
+	// AddLoginTrace inserts t (setting its ID) and deletes the tenant's
+	// oldest traces beyond keep (keep <= 0: no bound).
+	AddLoginTrace(ctx context.Context, t *LoginTrace, keep int) error
+	// LoginTraces lists traces matching f, newest first.
+	LoginTraces(ctx context.Context, f LoginTraceFilter) ([]LoginTrace, error)
+	// LoginTrace returns one trace. ErrNotFound.
+	LoginTrace(ctx context.Context, id int64) (LoginTrace, error)
+	// PurgeLoginTraces deletes traces older than before and reports how many.
+	PurgeLoginTraces(ctx context.Context, before time.Time) (int, error)
+}
+
+// MovedRecords counts what MoveUserRecords moved.
+type MovedRecords struct {
+	Links       int
+	Sessions    int
+	AuditEvents int
+}
+
+// UserMover moves the records of one account to another (account merge).
+type UserMover interface {
+	// MoveUserRecords gives the IdP links, live sessions and audit events
+	// of user from to user to; one-time tokens of from are deleted. Both
+	// users must exist in the same tenant (ErrNotFound, ErrInvalid). Roles
+	// and fields are not touched: the caller merges them with UpdateUser.
+	MoveUserRecords(ctx context.Context, from, to int64) (MovedRecords, error)
+}
+
+// AdminStore is what the administration service needs beyond Store.
+type AdminStore interface {
+	APITokenStore
+	LoginTraceStore
+	UserMover
+}

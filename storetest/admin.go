@@ -1,0 +1,186 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// RunAdmin runs the conformance tests of lanyard.AdminStore (API tokens,
+// login traces, moving an account's records), which engines implement
+// beside lanyard.Store. open must return a fresh, migrated, empty store
+// that implements it.
+func RunAdmin(t *testing.T, open func(t *testing.T) lanyard.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s lanyard.Store, as lanyard.AdminStore)
+	}{
+		{"APITokens", testAPITokens},
+		{"LoginTraces", testLoginTraces},
+		{"MoveUserRecords", testMoveUserRecords},
+		{"MoveUserRecordsInTx", testMoveUserRecordsInTx},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			as, ok := s.(lanyard.AdminStore)
+			if !ok {
+				t.Fatalf("store %T does not implement lanyard.AdminStore", s)
+			}
+			tc.fn(t, s, as)
+		})
+	}
+}
+
+func tokenHash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+func testAPITokens(t *testing.T, _ lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	ci := lanyard.APIToken{Name: "ci", Hash: tokenHash("a"), Prefix: "lyd_a", Scopes: []string{lanyard.ScopeRead},
+		CreatedBy: "cli", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreateAPIToken(ctx, &ci), "create ci")
+	if ci.ID == 0 {
+		t.Fatal("CreateAPIToken did not set the ID")
+	}
+	dupName := lanyard.APIToken{Name: "ci", Hash: tokenHash("b"), Scopes: []string{lanyard.ScopeWrite}}
+	wantErr(t, s.CreateAPIToken(ctx, &dupName), lanyard.ErrConflict, "second live token named ci")
+	bad := lanyard.APIToken{Name: "bad", Hash: tokenHash("c"), Scopes: []string{"admin"}}
+	wantKind(t, s.CreateAPIToken(ctx, &bad), lanyard.KindInvalid, "unknown scope")
+
+	got, err := s.APITokenByHash(ctx, tokenHash("a"))
+	must(t, err, "token by hash")
+	wantEqual(t, "token read back", got, ci)
+	_, err = s.APITokenByHash(ctx, tokenHash("nope"))
+	wantErr(t, err, lanyard.ErrNotFound, "unknown hash")
+
+	used := t0.Add(time.Minute)
+	must(t, s.TouchAPIToken(ctx, ci.ID, used), "touch")
+	revoked, err := s.RevokeAPIToken(ctx, ci.ID, t0.Add(2*time.Minute))
+	must(t, err, "revoke")
+	sameTime(t, "last used", revoked.LastUsedAt, used)
+	sameTime(t, "revoked at", revoked.RevokedAt, t0.Add(2*time.Minute))
+	if revoked.Live(t0.Add(3 * time.Minute)) {
+		t.Error("a revoked token is still live")
+	}
+	_, err = s.RevokeAPIToken(ctx, ci.ID, t0.Add(3*time.Minute))
+	wantErr(t, err, lanyard.ErrNotFound, "revoke twice")
+
+	// Once revoked, the name is free again.
+	again := lanyard.APIToken{Name: "ci", Hash: tokenHash("d"), Scopes: []string{lanyard.ScopeWrite}, CreatedAt: t0.Add(time.Hour)}
+	must(t, s.CreateAPIToken(ctx, &again), "create ci after revoking the first")
+	all, err := s.APITokens(ctx)
+	must(t, err, "list")
+	wantInt(t, "tokens", len(all), 2)
+	if all[0].ID != again.ID {
+		t.Errorf("tokens are not listed newest first: %d, %d", all[0].ID, all[1].ID)
+	}
+}
+
+func testLoginTraces(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, st, "a")
+	b := mkTenant(t, st, "b")
+	for i := range 5 {
+		tr := lanyard.LoginTrace{TenantID: a.ID, Time: t0.Add(time.Duration(i) * time.Hour), Reason: "expired",
+			Message: seq("m", i), ClockSkew: -90 * time.Second, Document: "<Response/>"}
+		must(t, s.AddLoginTrace(ctx, &tr, 3), "add trace to a")
+	}
+	other := lanyard.LoginTrace{TenantID: b.ID, Time: t0, Reason: "bad_signature", IdPEntityID: "https://idp"}
+	must(t, s.AddLoginTrace(ctx, &other, 3), "add trace to b")
+
+	got, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{TenantID: a.ID})
+	must(t, err, "list a")
+	wantInt(t, "traces kept for a (bounded to 3)", len(got), 3)
+	if got[0].Message != "m04" || got[2].Message != "m02" {
+		t.Errorf("kept %q..%q, want the newest m04..m02", got[0].Message, got[2].Message)
+	}
+	wantEqual(t, "clock skew", got[0].ClockSkew, -90*time.Second)
+	one, err := s.LoginTrace(ctx, got[1].ID)
+	must(t, err, "one trace")
+	wantEqual(t, "trace read back", one, got[1])
+	_, err = s.LoginTrace(ctx, 1) // the first one was dropped by the bound
+	wantErr(t, err, lanyard.ErrNotFound, "dropped trace")
+
+	byReason, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{Reason: "bad_signature"})
+	must(t, err, "list by reason")
+	wantInt(t, "traces with bad_signature", len(byReason), 1)
+	page, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{TenantID: a.ID, BeforeID: got[0].ID, Limit: 1})
+	must(t, err, "page")
+	if len(page) != 1 || page[0].ID != got[1].ID {
+		t.Errorf("page after %d: %+v", got[0].ID, page)
+	}
+
+	n, err := s.PurgeLoginTraces(ctx, t0.Add(3*time.Hour))
+	must(t, err, "purge")
+	wantInt(t, "purged (b's and a's m02)", n, 2)
+}
+
+func testMoveUserRecords(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	tn := mkTenant(t, st, "acme")
+	keep := mkUser(t, st, tn.ID, "jdoe@acme.com")
+	dup := mkUser(t, st, tn.ID, "john.doe")
+	must(t, st.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "jd"}), "link")
+	mkSession(t, st, dup, "s1", t0.Add(time.Hour), t0.Add(2*time.Hour))
+	must(t, st.AppendAudit(ctx, &lanyard.AuditEvent{TenantID: tn.ID, UserID: dup.ID, Action: "sso.login", Actor: "x", Outcome: lanyard.OutcomeSuccess}), "audit")
+	must(t, st.SaveToken(ctx, &lanyard.OneTimeToken{Hash: tokenHash("t"), Purpose: "reset", UserID: dup.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), "token")
+
+	moved, err := s.MoveUserRecords(ctx, dup.ID, keep.ID)
+	must(t, err, "move")
+	wantEqual(t, "moved", moved, lanyard.MovedRecords{Links: 1, Sessions: 1, AuditEvents: 1})
+	u, err := st.UserByLink(ctx, tn.ID, "https://idp", "jd")
+	must(t, err, "user by link")
+	wantInt(t, "linked user", int(u.ID), int(keep.ID))
+	sessions, err := st.UserSessions(ctx, keep.ID, t0)
+	must(t, err, "sessions")
+	wantInt(t, "sessions of the kept user", len(sessions), 1)
+	evs, err := st.AuditEvents(ctx, lanyard.AuditFilter{UserID: keep.ID})
+	must(t, err, "audit")
+	wantInt(t, "audit events of the kept user", len(evs), 1)
+	_, err = st.TakeToken(ctx, tokenHash("t"), "reset", t0)
+	wantErr(t, err, lanyard.ErrNotFound, "token of the merged user")
+
+	_, err = s.MoveUserRecords(ctx, keep.ID, keep.ID)
+	wantKind(t, err, lanyard.KindInvalid, "merge into itself")
+	_, err = s.MoveUserRecords(ctx, 999999, keep.ID)
+	wantErr(t, err, lanyard.ErrNotFound, "unknown user")
+	other := mkTenant(t, st, "other")
+	stranger := mkUser(t, st, other.ID, "stranger")
+	_, err = s.MoveUserRecords(ctx, stranger.ID, keep.ID)
+	wantKind(t, err, lanyard.KindInvalid, "users of two tenants")
+}
+
+// testMoveUserRecordsInTx checks that the move joins a caller's
+// transaction and is undone with it.
+func testMoveUserRecordsInTx(t *testing.T, st lanyard.Store, _ lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	tn := mkTenant(t, st, "acme")
+	keep := mkUser(t, st, tn.ID, "keep")
+	dup := mkUser(t, st, tn.ID, "dup")
+	must(t, st.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "d"}), "link")
+	errUndo := lanyard.Errorf(lanyard.KindInvalid, "undo")
+	err := st.Atomic(ctx, func(tx lanyard.Store) error {
+		if _, err := tx.(lanyard.AdminStore).MoveUserRecords(ctx, dup.ID, keep.ID); err != nil {
+			return err
+		}
+		return errUndo
+	})
+	wantErr(t, err, errUndo, "atomic")
+	u, err := st.UserByLink(ctx, tn.ID, "https://idp", "d")
+	must(t, err, "user by link")
+	wantInt(t, "linked user after the rollback", int(u.ID), int(dup.ID))
+}
+
+// wantKind fails the test unless err is a *lanyard.Error of the kind.
+func wantKind(t *testing.T, err error, kind lanyard.Kind, what string) {
+	t.Helper()
+	if err == nil || lanyard.ErrorKind(err) != kind {
+		t.Fatalf("%s: got error %v, want one of kind %v", what, err, kind)
+	}
+}
