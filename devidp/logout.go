@@ -249,6 +249,7 @@ func (idp *IdP) handleLogout(w http.ResponseWriter, r *http.Request) {
 	idp.endSession(w, s, true)
 	chain := &logoutChain{username: s.user.Username}
 	idp.mu.Lock()
+	idp.log.Info("devidp: IdP-initiated logout", "session", s.describe())
 	for _, id := range s.spOrder {
 		sp := idp.sps[id]
 		switch {
@@ -260,7 +261,6 @@ func (idp *IdP) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	idp.mu.Unlock()
-	idp.log.Info("devidp: IdP-initiated logout", "session", s.describe())
 	idp.nextLogout(w, chain)
 }
 

@@ -31,7 +31,7 @@ var pages = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>{{.Title}} · Lanyard development IdP</title>
+<title>{{.Title}} · Lanyard devidp</title>
 <style nonce="{{.Nonce}}">` + pageStyle + `</style></head>
 <body><main>
 <h1>{{.Title}}</h1>

@@ -150,11 +150,12 @@ func (idp *IdP) takePendingLogin(key string) {
 }
 
 // spNames lists the entity IDs of the SPs a session signed in to.
+// idp.mu must be held.
 func (s *session) spNames() []string {
 	return append([]string(nil), s.spOrder...)
 }
 
-// describe names the session in logs.
+// describe names the session in logs. idp.mu must be held.
 func (s *session) describe() string {
 	return s.user.Username + " (" + strings.Join(s.spOrder, ", ") + ")"
 }
