@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,5 +221,60 @@ func TestECDSAKey(t *testing.T) {
 	a := f.signIn()
 	if a.NameID.Value != "alice" {
 		t.Errorf("assertion %+v", a)
+	}
+}
+
+// clock is a settable clock shared by the IdP and the SP.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestSessionExpires(t *testing.T) {
+	c := &clock{now: time.Now()}
+	f := newFixture(t, func(cfg *devidp.Config, sp *saml.ServiceProvider) {
+		cfg.Now, cfg.SessionTTL = c.Now, time.Hour
+		sp.Now = c.Now
+	})
+	a := f.signIn()
+	if d := a.SessionNotOnOrAfter.Sub(a.AuthnInstant); d != time.Hour {
+		t.Errorf("SessionNotOnOrAfter is %s after AuthnInstant, want 1h", d)
+	}
+	c.add(59 * time.Minute)
+	if _, err := f.validate(f.response(f.startSSO(saml.AuthnRequestOptions{}))); err != nil {
+		t.Fatalf("within the session: %v", err)
+	}
+	c.add(2 * time.Minute)
+	if p := f.startSSO(saml.AuthnRequestOptions{}); !strings.Contains(p.body, `<label for="username">`) {
+		t.Fatalf("after SessionTTL the form must be shown:\n%s", p.body)
+	}
+}
+
+func TestUserNameIDAndUID(t *testing.T) {
+	f := newFixture(t, func(cfg *devidp.Config, _ *saml.ServiceProvider) {
+		cfg.Users = []devidp.User{{Username: "dave", Password: "pw", NameID: "u-1234", Attributes: map[string][]string{"uid": {"dave.d"}}}}
+	})
+	a, err := f.validate(f.response(f.login(f.startSSO(saml.AuthnRequestOptions{}), "dave", "pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.NameID.Value != "u-1234" || strings.Join(a.Attribute("uid"), ",") != "dave.d" || a.Attribute("mail") != nil {
+		t.Errorf("assertion %+v", a)
+	}
+	// Not the demo users: the form does not list users.
+	if p := f.startSSO(saml.AuthnRequestOptions{ForceAuthn: true}); strings.Contains(p.body, "Demo users") {
+		t.Errorf("only the demo users are listed:\n%s", p.body)
 	}
 }

@@ -213,3 +213,23 @@ func TestDevIdPWithServe(t *testing.T) {
 		t.Errorf("alice was not created just in time:\n%s", r.stdout)
 	}
 }
+
+func TestLoadDevUsers(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "users.json")
+	os.WriteFile(good, []byte(`[{"username":"erin","password":"pw","name_id":"e-1","attributes":{"mail":["erin@example.com"],"groups":["a","b"]}}]`), 0o600)
+	users, err := loadDevUsers(good, []string{"frank:pw2:groups=x;y,mail=f@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0].NameID != "e-1" || strings.Join(users[0].Attributes["groups"], ",") != "a,b" ||
+		users[1].Username != "frank" || users[1].Password != "pw2" || strings.Join(users[1].Attributes["groups"], ",") != "x,y" {
+		t.Errorf("users %+v", users)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`[{"username":"x","pasword":"typo"}]`), 0o600)
+	_, err = loadDevUsers(bad, []string{"nopw"})
+	if err == nil || !strings.Contains(err.Error(), `unknown field "pasword"`) || !strings.Contains(err.Error(), `--user "nopw"`) {
+		t.Errorf("both problems should be reported: %v", err)
+	}
+}
