@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Message is an outbound SAML protocol message ready for the browser:
@@ -60,11 +61,20 @@ func (m *Message) PostForm() []byte {
 // as the HTTP-Redirect binding requires (SAML Bindings 3.4.4.1).
 func deflateB64(xml []byte) string {
 	var b bytes.Buffer
-	w, _ := flate.NewWriter(&b, flate.BestCompression)
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(&b)
 	w.Write(xml)
 	w.Close()
+	flateWriters.Put(w)
 	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
+
+// flateWriters reuses DEFLATE writers: each one holds about 800 KB of
+// tables, which would otherwise be allocated for every redirect.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression)
+	return w
+}}
 
 // redirectURL builds the HTTP-Redirect URL, signed when kp is set. The
 // signature covers "SAMLRequest=...&RelayState=...&SigAlg=..." with the
