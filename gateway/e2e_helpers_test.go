@@ -431,6 +431,24 @@ http {
 	}
 }
 
+// syncWriter collects a child process's output safely.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
 // WebSocket, enough of RFC 6455 for an echo of one text message.
 
 const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -150,7 +150,7 @@ func New(cfg Config) (*Gateway, error) {
 // identity header values, and the signed token while it is fresh.
 type identityEntry struct {
 	snap    *session.Snapshot
-	headers [][2]string // canonical name, value; empty values left out
+	headers [][2]string // canonical name, value (possibly empty)
 	roles   []string
 
 	tokenMu  sync.Mutex
@@ -228,10 +228,12 @@ func newIdentityEntry(snap *session.Snapshot) *identityEntry {
 		}
 	}
 	e := &identityEntry{snap: snap, roles: roles}
+	// Every header is sent, empty when there is no value, so that a proxy
+	// that copies them (Caddy's copy_headers, Traefik's
+	// authResponseHeaders, nginx's proxy_set_header) always replaces what
+	// the client sent.
 	add := func(name, value string) {
-		if value = headerSafe(value); value != "" {
-			e.headers = append(e.headers, [2]string{http.CanonicalHeaderKey(name), value})
-		}
+		e.headers = append(e.headers, [2]string{http.CanonicalHeaderKey(name), headerSafe(value)})
 	}
 	add(HeaderUser, u.Login)
 	add(HeaderUserID, fmt.Sprint(u.ID))

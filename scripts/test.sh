@@ -34,6 +34,7 @@ want php-cli command -v php
 want php-xml sh -c 'php -m | grep -qx dom'
 want simplesamlphp test -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php
 want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
+want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
