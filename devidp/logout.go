@@ -13,14 +13,26 @@ import (
 // logoutChainTTL bounds how long the IdP waits for an SP's LogoutResponse.
 const logoutChainTTL = 10 * time.Minute
 
-// logoutChain is an IdP-initiated logout in progress: the SPs still to
-// visit, one after the other, by front-channel redirects.
+// logoutChain is a logout in progress: the SPs still to visit, one after
+// the other, by front-channel redirects.
 type logoutChain struct {
 	username  string
 	current   string // entity ID of the SP holding the outstanding request
 	remaining []logoutTarget
 	results   []string
-	expires   time.Time
+	// partial is set when an SP could not be signed out (no SLO
+	// endpoint, or a non-success answer).
+	partial bool
+	// origin, for a logout an SP started, is the request to answer once
+	// the other SPs are done; nil for a logout started at the IdP.
+	origin  *logoutOrigin
+	expires time.Time
+}
+
+// logoutOrigin is the LogoutRequest that started a logout.
+type logoutOrigin struct {
+	sp                    *SP
+	requestID, relayState string
 }
 
 // logoutTarget is an SP to send a LogoutRequest to.
@@ -85,8 +97,11 @@ func (idp *IdP) handleSLO(w http.ResponseWriter, r *http.Request) {
 // signing certificate); Destination this SLO endpoint; IssueInstant and
 // NotOnOrAfter. The sessions ended are those that gave the SP this NameID
 // (and one of the SessionIndexes, if any). When the browser's own session
-// knows the SP under another NameID, the answer is Requester /
-// UnknownPrincipal and that session stays: the SP sent the wrong NameID.
+// is among them, its other SPs are signed out first, one after the other
+// (SAML Profiles 4.4.3.3), and the answer is Responder / PartialLogout if
+// one of them could not be. When the browser's own session knows the SP
+// under another NameID, the answer is Requester / UnknownPrincipal and
+// that session stays: the SP sent the wrong NameID.
 func (idp *IdP) handleLogoutRequest(w http.ResponseWriter, r *http.Request, m *inbound) {
 	const title = "This logout request was refused"
 	var req logoutRequest
@@ -128,21 +143,49 @@ func (idp *IdP) handleLogoutRequest(w http.ResponseWriter, r *http.Request, m *i
 	}
 
 	code, sub, msg := statusSuccess, "", ""
+	own := idp.currentSession(r)
 	ended := idp.endSessionsOf(sp.EntityID, nameID, req.SessionIndexes)
-	if own := idp.currentSession(r); own != nil {
+	var chain *logoutChain
+	if own != nil {
 		idp.mu.Lock()
 		known := own.sps[sp.EntityID]
-		idp.mu.Unlock()
 		switch {
 		case slices.Contains(ended, own):
 			http.SetCookie(w, idp.cookie("", time.Unix(0, 0)))
+			// The browser's session ends: sign it out of its other SPs
+			// first (SAML Profiles 4.4.3.3), then answer.
+			chain = idp.logoutChainLocked(own, sp.EntityID)
 		case known != nil:
 			code, sub = statusRequester, statusUnknownPrincipal
 			msg = fmt.Sprintf("The LogoutRequest names %q (session indexes %q); this browser's session gave the SP the NameID %q and the SessionIndex %q.", nameID, req.SessionIndexes, known.nameID, own.index)
 		}
+		idp.mu.Unlock()
 	}
 	idp.log.Info("devidp: LogoutRequest", "sp", sp.EntityID, "id", req.ID, "name_id", nameID, "sessions_ended", len(ended), "status", code)
+	if chain != nil && (len(chain.remaining) > 0 || chain.partial) {
+		chain.origin = &logoutOrigin{sp: sp, requestID: req.ID, relayState: m.relayState}
+		idp.nextLogout(w, chain)
+		return
+	}
 	idp.sendLogoutResponse(w, sp, req.ID, m.relayState, code, sub, msg)
+}
+
+// logoutChainLocked returns the logout of session s from its SPs, except
+// the SP with entity ID skip (the one that asked). idp.mu must be held.
+func (idp *IdP) logoutChainLocked(s *session, skip string) *logoutChain {
+	chain := &logoutChain{username: s.user.Username}
+	for _, id := range s.spOrder {
+		sp := idp.sps[id]
+		switch {
+		case sp == nil || id == skip:
+		case sp.SLOURL == "":
+			chain.partial = true
+			chain.results = append(chain.results, sp.EntityID+": has no SLO endpoint; its session may still be open.")
+		default:
+			chain.remaining = append(chain.remaining, logoutTarget{sp: sp, session: *s.sps[id], index: s.index})
+		}
+	}
+	return chain
 }
 
 // endSessionsOf ends every session that gave the SP nameID (and, when
@@ -247,19 +290,9 @@ func (idp *IdP) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idp.endSession(w, s, true)
-	chain := &logoutChain{username: s.user.Username}
 	idp.mu.Lock()
 	idp.log.Info("devidp: IdP-initiated logout", "session", s.describe())
-	for _, id := range s.spOrder {
-		sp := idp.sps[id]
-		switch {
-		case sp == nil:
-		case sp.SLOURL == "":
-			chain.results = append(chain.results, sp.EntityID+": has no SLO endpoint; its session may still be open.")
-		default:
-			chain.remaining = append(chain.remaining, logoutTarget{sp: sp, session: *s.sps[id], index: s.index})
-		}
-	}
+	chain := idp.logoutChainLocked(s, "")
 	idp.mu.Unlock()
 	idp.nextLogout(w, chain)
 }
@@ -267,6 +300,16 @@ func (idp *IdP) handleLogout(w http.ResponseWriter, r *http.Request) {
 // nextLogout sends the LogoutRequest to the next SP of the chain, or shows
 // the outcome when none is left.
 func (idp *IdP) nextLogout(w http.ResponseWriter, chain *logoutChain) {
+	if len(chain.remaining) == 0 && chain.origin != nil {
+		o := chain.origin
+		if chain.partial {
+			idp.sendLogoutResponse(w, o.sp, o.requestID, o.relayState, statusResponder, statusPartialLogout,
+				"Not every application of the session could be signed out: "+strings.Join(chain.results, " "))
+			return
+		}
+		idp.sendLogoutResponse(w, o.sp, o.requestID, o.relayState, statusSuccess, "", "")
+		return
+	}
 	if len(chain.remaining) == 0 {
 		idp.render(w, http.StatusOK, "message", page{Title: "You are signed out",
 			Paragraphs: []string{fmt.Sprintf("%s is signed out of the development IdP.", chain.username)},
@@ -332,6 +375,7 @@ func (idp *IdP) handleLogoutResponse(w http.ResponseWriter, r *http.Request, m *
 			detail += ": " + resp.Status.Message
 		}
 		outcome = sp.EntityID + ": the SP answered " + detail + "."
+		chain.partial = true
 	}
 	chain.results = append(chain.results, outcome)
 	idp.log.Info("devidp: LogoutResponse", "sp", sp.EntityID, "in_response_to", resp.InResponseTo, "status", resp.Status.Code.Value)

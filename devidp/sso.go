@@ -18,6 +18,7 @@ const (
 	statusNoPassive           = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
 	statusInvalidNameIDPolicy = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"
 	statusUnknownPrincipal    = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
+	statusPartialLogout       = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
 )
 
 // Bounds on the IssueInstant of requests: how old a request may be, and
