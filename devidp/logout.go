@@ -113,7 +113,7 @@ func (idp *IdP) handleLogoutRequest(w http.ResponseWriter, r *http.Request, m *i
 		idp.refuse(w, title, "The LogoutRequest must have Version=\"2.0\", an ID and a saml:NameID.")
 		return
 	}
-	sp := idp.sp(req.Issuer)
+	sp := idp.sp(strings.TrimSpace(req.Issuer))
 	if sp == nil {
 		idp.refuse(w, title, fmt.Sprintf("The LogoutRequest comes from %q, which this IdP does not know.", req.Issuer))
 		return
@@ -352,7 +352,7 @@ func (idp *IdP) handleLogoutResponse(w http.ResponseWriter, r *http.Request, m *
 		idp.refuse(w, title, fmt.Sprintf("The LogoutResponse answers %q, which is not a logout request this IdP is waiting for (unknown, already answered, or expired). Start again from the sign-out page.", resp.InResponseTo))
 		return
 	}
-	sp := idp.sp(resp.Issuer)
+	sp := idp.sp(strings.TrimSpace(resp.Issuer))
 	if sp == nil || sp.EntityID != chain.current {
 		idp.refuse(w, title, fmt.Sprintf("The LogoutResponse was issued by %q; the request was sent to %q.", resp.Issuer, chain.current))
 		return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -89,7 +90,7 @@ type authnRequest struct {
 
 // decodeXML unmarshals a protocol message whose root element must be
 // samlp:root. DTDs are refused: encoding/xml expands no entities, but a
-// DTD has no business in a SAML message (SAML Core 1.3.6 style).
+// DTD has no business in a SAML message.
 func decodeXML(data []byte, root string, v any) error {
 	if bytes.Contains(data, []byte("<!DOCTYPE")) {
 		return errors.New("the message contains a DTD, which SAML forbids")
@@ -121,9 +122,10 @@ func xmlBool(s string) bool { return s == "true" || s == "1" }
 //  1. the message decodes (base64, DEFLATE for Redirect) and is a
 //     samlp:AuthnRequest, Version 2.0, with an ID;
 //  2. the Issuer is a trusted SP;
-//  3. the query-string signature (HTTP-Redirect, SAML Bindings 3.4.4.1)
-//     verifies with the SP's certificate; it is required when the SP wants
-//     its requests signed;
+//  3. the signature verifies with one of the SP's certificates: the
+//     query-string signature over HTTP-Redirect (SAML Bindings 3.4.4.1),
+//     the enveloped XML signature over HTTP-POST; it is required when the
+//     SP wants its requests signed;
 //  4. Destination, when present, is this SSO endpoint; IssueInstant is
 //     neither older than 10 minutes nor more than 3 in the future;
 //  5. AssertionConsumerServiceURL, when present, is one of the SP's
@@ -156,6 +158,7 @@ func (idp *IdP) handleSSO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// 2. Issuer.
+	req.Issuer = strings.TrimSpace(req.Issuer)
 	sp := idp.sp(req.Issuer)
 	if sp == nil {
 		idp.refuse(w, title, fmt.Sprintf("The request comes from the service provider %q, which this IdP does not know.", req.Issuer),

@@ -158,7 +158,7 @@ func printDevIdP(w io.Writer, idp *devidp.IdP, keySource string) {
 	fmt.Fprintln(w, "Users:")
 	tw := newTable(w)
 	for _, u := range idp.Users() {
-		password := "(from your file)"
+		password := "(as given)"
 		if idp.DemoUsersInUse() {
 			password = u.Password
 		}
