@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -276,5 +277,22 @@ func TestUserNameIDAndUID(t *testing.T) {
 	// Not the demo users: the form does not list users.
 	if p := f.startSSO(saml.AuthnRequestOptions{ForceAuthn: true}); strings.Contains(p.body, "Demo users") {
 		t.Errorf("only the demo users are listed:\n%s", p.body)
+	}
+}
+
+func TestCancelLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	form := f.startSSO(saml.AuthnRequestOptions{RelayState: "c"})
+	p := f.post(f.server.URL+"/idp/login", url.Values{"login": {hidden(form.body, "login")}, "cancel": {"1"}})
+	in := f.response(p)
+	_, err := f.validate(in)
+	var e *saml.Error
+	if !errors.As(err, &e) || e.SubStatusCode != "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed" || in.RelayState != "c" {
+		t.Fatalf("expected AuthnFailed, got %v (RelayState %q)", err, in.RelayState)
+	}
+	// The form cannot be used afterwards.
+	p = f.login(form, "alice", devidp.DemoPassword)
+	if p.status != http.StatusBadRequest {
+		t.Errorf("a cancelled login form: %d", p.status)
 	}
 }

@@ -20,6 +20,7 @@ label{display:block;font-weight:600;margin-top:1rem}
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #8a94a6;border-radius:4px}
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radius:4px;background:#2456c7;color:#fff;cursor:pointer}
 button:focus,input:focus,a:focus{outline:3px solid #f5a623;outline-offset:2px}
+button.secondary{background:#fff;color:#2456c7;border:1px solid #2456c7;margin-left:.5rem}
 .error{background:#fdecea;border-left:4px solid #c62828;padding:.5rem 1rem}
 .note{background:#eef3fd;border-left:4px solid #2456c7;padding:.5rem 1rem;font-size:.95rem}
 .small{font-size:.9rem;color:#4a5264}
@@ -48,6 +49,7 @@ var pages = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required{{if .Username}} autofocus{{end}}>
 <button type="submit">Sign in</button>
+<button type="submit" name="cancel" value="1" formnovalidate class="secondary">Cancel</button>
 </form>
 {{if .DemoUsers}}<div class="note"><p>Demo users (password <code>{{.DemoPassword}}</code>):</p>
 <ul>{{range .DemoUsers}}<li><code>{{.Username}}</code>{{with index .Attributes "groups"}} (groups: {{range $i, $g := .}}{{if $i}}, {{end}}{{$g}}{{end}}){{end}}</li>{{end}}</ul></div>{{end}}

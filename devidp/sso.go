@@ -17,6 +17,7 @@ const (
 	statusRequester           = "urn:oasis:names:tc:SAML:2.0:status:Requester"
 	statusResponder           = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 	statusNoPassive           = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+	statusAuthnFailed         = "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"
 	statusInvalidNameIDPolicy = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"
 	statusUnknownPrincipal    = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
 	statusPartialLogout       = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout"
@@ -295,7 +296,7 @@ func (idp *IdP) loginForm(w http.ResponseWriter, status int, l *pendingLogin, us
 
 // handleLogin checks the login form. A wrong username or password shows
 // the form again with an error; a right one starts the IdP session and
-// sends the response.
+// sends the response. Cancel answers the SP with an AuthnFailed status.
 func (idp *IdP) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
@@ -306,6 +307,18 @@ func (idp *IdP) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if l == nil {
 		idp.message(w, http.StatusBadRequest, "This login form has expired",
 			fmt.Sprintf("Login forms are valid for %s, and only until they are used. Go back to the application and sign in again.", pendingLoginTTL))
+		return
+	}
+	if r.PostForm.Get("cancel") != "" {
+		// The user gives up: the SP hears so (Responder / AuthnFailed),
+		// or, for an IdP-initiated login, nobody needs to.
+		idp.takePendingLogin(l.key)
+		idp.log.Info("devidp: login cancelled", "sp", l.sp.EntityID)
+		if l.requestID == "" {
+			http.Redirect(w, r, idp.url("/"), http.StatusSeeOther)
+			return
+		}
+		idp.respondStatus(w, l, statusResponder, statusAuthnFailed, "The user cancelled the login at the IdP.")
 		return
 	}
 	username, password := r.PostForm.Get("username"), r.PostForm.Get("password")
