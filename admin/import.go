@@ -1,0 +1,346 @@
+package admin
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// ImportColumns are the CSV columns ImportUsers reads and ExportUsers
+// writes, each named as the SetUser key it sets. Only "login" is required;
+// roles are separated by ";" and replace the manually given roles.
+var ImportColumns = []string{"login", "email", "firstname", "lastname", "status", "login_method", "roles", "locked", "web_access", "auto_login"}
+
+// exportOnlyColumns are written by ExportUsers and ignored by ImportUsers:
+// facts an import cannot set.
+var exportOnlyColumns = []string{"source"}
+
+// columnAliases are other names accepted in a CSV header.
+var columnAliases = map[string]string{
+	"first_name": "firstname", "given_name": "firstname",
+	"last_name": "lastname", "surname": "lastname", "family_name": "lastname",
+	"loginmethod": "login_method", "login method": "login_method",
+	"username": "login", "upn": "login", "mail": "email",
+	"webaccess": "web_access", "autologin": "auto_login",
+}
+
+// maxImportProblems bounds the problems reported for one file.
+const maxImportProblems = 100
+
+// ImportOptions change how ImportUsers runs.
+type ImportOptions struct {
+	// DryRun checks the file and reports what would change, writing nothing.
+	DryRun bool
+	// Progress, when not nil, is called as rows are written, with the rows
+	// written so far and the rows to write. It is not called on a dry run.
+	Progress func(done, total int)
+}
+
+// ImportChange is what the import does (or would do) to one account.
+type ImportChange struct {
+	Line    int    // the line of the row in the file
+	Login   string // the account's login
+	Action  string // "create" or "update"
+	Changes []string
+}
+
+// ImportReport says what an import did, or would do on a dry run.
+type ImportReport struct {
+	DryRun    bool
+	Rows      int // data rows read
+	Created   int
+	Updated   int
+	Unchanged int
+	// Changes lists the rows that create or update an account, in file order.
+	Changes []ImportChange
+	// Ignored lists header columns that are not imported.
+	Ignored []string
+}
+
+// importRow is a checked row, ready to write.
+type importRow struct {
+	line     int
+	settings []string // key=value of the non-empty cells
+	user     lanyard.User
+	existing bool
+	changes  []string
+}
+
+// ImportUsers creates and updates the tenant's accounts from a CSV file
+// whose header names the columns (see ImportColumns; more are reported as
+// ignored). A row whose login exists updates that account, others create
+// one (active, SSO login and web access unless the row says otherwise). An
+// empty cell leaves the field as it is.
+//
+// Every row is checked before anything is written: a bad row changes
+// nothing, and every problem is reported with its line number. The changes
+// are written in one transaction, with one audit event per account changed
+// and one for the import. Importing the same file again changes nothing.
+func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r io.Reader, opts ImportOptions) (ImportReport, error) {
+	t, err := s.Tenant(ctx, tenantSlug)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	existing, err := s.store.Users(ctx, lanyard.UserFilter{TenantID: t.ID})
+	if err != nil {
+		return ImportReport{}, fmt.Errorf("import: list users of %s: %w", t.Slug, err)
+	}
+	byLogin := make(map[string]lanyard.User, len(existing))
+	for _, u := range existing {
+		byLogin[strings.ToLower(u.Login)] = u
+	}
+	rows, report, err := checkImport(r, t, byLogin)
+	if err != nil {
+		return ImportReport{}, err
+	}
+	report.DryRun = opts.DryRun
+	if opts.DryRun || len(rows) == 0 {
+		return report, nil
+	}
+	if err := s.writeImport(ctx, actor, t, rows, report, opts.Progress); err != nil {
+		return ImportReport{}, err
+	}
+	s.logChange(ctx, "user.import", actor, "tenant", t.Slug, "created", report.Created, "updated", report.Updated)
+	return report, nil
+}
+
+// checkImport reads and checks every row, returning the rows that change
+// something. Every problem is reported at once, by line.
+func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User) ([]importRow, ImportReport, error) {
+	var report ImportReport
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, report, invalidf("the CSV file is empty: the first line must name the columns, e.g. %s", strings.Join(ImportColumns, ","))
+	}
+	if err != nil {
+		return nil, report, invalidf("line 1: %v", csvProblem(err))
+	}
+	columns := make([]string, len(header))
+	var v lanyard.ValidationError
+	seen := map[string]bool{}
+	loginCol := -1
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if a, ok := columnAliases[name]; ok {
+			name = a
+		}
+		switch {
+		case seen[name] && name != "":
+			v.Add("line 1: column %q appears twice", name)
+		case slices.Contains(ImportColumns, name):
+			columns[i] = name
+			if name == "login" {
+				loginCol = i
+			}
+		case slices.Contains(exportOnlyColumns, name):
+		default:
+			report.Ignored = append(report.Ignored, h)
+		}
+		seen[name] = true
+	}
+	if loginCol < 0 {
+		v.Add("line 1: no login column; the header must name the columns, e.g. %s", strings.Join(ImportColumns, ","))
+	}
+	if err := v.Err(); err != nil {
+		return nil, report, err
+	}
+
+	var rows []importRow
+	lines := map[string]int{} // login (lower) → first line
+	problems := 0
+	add := func(line int, format string, args ...any) {
+		problems++
+		if problems <= maxImportProblems {
+			v.Add("line %d: %s", line, fmt.Sprintf(format, args...))
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+			}
+			add(line, "%v", csvProblem(err))
+			if !errors.Is(err, csv.ErrFieldCount) {
+				break // the rest of the file cannot be trusted
+			}
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		report.Rows++
+		if len(rec) != len(header) {
+			add(line, "%d cells, the header has %d", len(rec), len(header))
+			continue
+		}
+		login := strings.TrimSpace(rec[loginCol])
+		if login == "" {
+			add(line, "login: required")
+			continue
+		}
+		key := strings.ToLower(login)
+		if first, dup := lines[key]; dup {
+			add(line, "login %q appears again (first on line %d)", login, first)
+			continue
+		}
+		lines[key] = line
+		var settings []string
+		for i, col := range columns {
+			if col == "" || col == "login" || strings.TrimSpace(rec[i]) == "" {
+				continue
+			}
+			settings = append(settings, col+"="+rec[i])
+		}
+		row := importRow{line: line, settings: settings}
+		base, found := byLogin[key]
+		if !found {
+			base = lanyard.User{TenantID: t.ID, Login: login, WebAccess: true, Source: lanyard.SourceLocal}
+			base.Normalize()
+		}
+		next, changes, err := applyUserSettings(base, settings)
+		if err != nil {
+			for _, p := range problemsOf(err) {
+				add(line, "%s", p)
+			}
+			continue
+		}
+		switch {
+		case !found:
+			report.Created++
+			row.user = next
+			row.changes = []string{strings.TrimPrefix(strings.TrimSuffix(describeUser(next), ")"), " (")}
+			report.Changes = append(report.Changes, ImportChange{Line: line, Login: login, Action: "create", Changes: row.changes})
+		case len(changes) > 0:
+			report.Updated++
+			row.user, row.existing, row.changes = next, true, changes
+			report.Changes = append(report.Changes, ImportChange{Line: line, Login: base.Login, Action: "update", Changes: changes})
+		default:
+			report.Unchanged++
+			continue
+		}
+		rows = append(rows, row)
+	}
+	if problems > maxImportProblems {
+		v.Add("... and %d more problems", problems-maxImportProblems)
+	}
+	if err := v.Err(); err != nil {
+		return nil, ImportReport{}, fmt.Errorf("%w", &lanyard.Error{Kind: lanyard.KindInvalid,
+			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - ")})
+	}
+	return rows, report, nil
+}
+
+// csvProblem turns a CSV parse error into a message without the "record
+// on line N" prefix, which the caller gives.
+func csvProblem(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+			return pe.Err.Error() + " (a cell with quotes must be quoted whole, with inner quotes doubled)"
+		}
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// writeImport writes the checked rows in one transaction.
+func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenant, rows []importRow, report ImportReport, progress func(done, total int)) error {
+	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
+		for i, row := range rows {
+			if row.existing {
+				updated, err := tx.UpdateUser(ctx, row.user.ID, func(cur *lanyard.User) error {
+					n, _, err := applyUserSettings(*cur, row.settings)
+					*cur = n
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("line %d: update %s: %w", row.line, row.user.Login, err)
+				}
+				if err := s.audit(ctx, tx, lanyard.AuditEvent{
+					TenantID: t.ID, Actor: actor, Action: "user.update", UserID: updated.ID, Subject: updated.Login,
+					Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
+				}); err != nil {
+					return err
+				}
+			} else {
+				u := row.user
+				if err := tx.CreateUser(ctx, &u); err != nil {
+					return fmt.Errorf("line %d: create %s: %w", row.line, u.Login, err)
+				}
+				if err := s.audit(ctx, tx, lanyard.AuditEvent{
+					TenantID: t.ID, Actor: actor, Action: "user.create", UserID: u.ID, Subject: u.Login,
+					Message: fmt.Sprintf("created by CSV import (line %d)%s", row.line, describeUser(u)),
+				}); err != nil {
+					return err
+				}
+			}
+			if progress != nil {
+				progress(i+1, len(rows))
+			}
+		}
+		return s.audit(ctx, tx, lanyard.AuditEvent{
+			TenantID: t.ID, Actor: actor, Action: "user.import",
+			Message: fmt.Sprintf("CSV import of %d rows: %d created, %d updated, %d unchanged", report.Rows, report.Created, report.Updated, report.Unchanged),
+		})
+	})
+	if lanyard.ErrorKind(err) == lanyard.KindConflict {
+		return errorf(lanyard.KindConflict, err, "an account of the file was created meanwhile by someone else; nothing was imported: import the file again")
+	}
+	if err != nil {
+		return fmt.Errorf("import users into %s: %w", t.Slug, err)
+	}
+	return nil
+}
+
+// ExportUsers writes the tenant's accounts as CSV, in the columns
+// ImportUsers reads (plus source), and returns how many it wrote. The file
+// imported back changes nothing.
+func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Writer) (int, error) {
+	t, err := s.Tenant(ctx, tenantSlug)
+	if err != nil {
+		return 0, err
+	}
+	users, err := s.store.Users(ctx, lanyard.UserFilter{TenantID: t.ID})
+	if err != nil {
+		return 0, fmt.Errorf("export: list users of %s: %w", t.Slug, err)
+	}
+	cw := csv.NewWriter(w)
+	header := append(slices.Clone(ImportColumns), exportOnlyColumns...)
+	if err := cw.Write(header); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	rec := make([]string, len(header))
+	for _, u := range users {
+		values := map[string]string{"source": string(u.Source)}
+		for _, kv := range UserSettingValues(u) {
+			values[kv.Key] = kv.Value
+		}
+		for i, col := range header {
+			rec[i] = values[col]
+		}
+		if err := cw.Write(rec); err != nil {
+			return 0, fmt.Errorf("export: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return 0, fmt.Errorf("export: %w", err)
+	}
+	return len(users), nil
+}
