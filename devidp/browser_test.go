@@ -1,0 +1,149 @@
+package devidp_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/lanyard-sso/lanyard/devidp"
+	"github.com/lanyard-sso/lanyard/saml"
+)
+
+// newBrowser starts a headless Chromium with a fresh profile, or skips the
+// test when there is none (Debian package chromium); in CI (CI=true) a
+// missing Chromium fails it.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium not found (Debian package chromium)")
+		}
+		t.Skip("skipping: Chromium not found (Debian package chromium)")
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
+		chromedp.WindowSize(1024, 800))
+	// The browser lives as long as the context of its first action: no
+	// timeout there; each step gets its own.
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start Chromium %s: %v", path, err)
+	}
+	return browser
+}
+
+// A real browser goes through the whole SP-initiated flow: the login form,
+// then the auto-submitted response form under the page's
+// Content-Security-Policy (its script runs only with the nonce), then a
+// second, silent login with the IdP session cookie.
+func TestBrowserLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Chromium")
+	}
+	browser := newBrowser(t)
+	keys(t)
+	mux := http.NewServeMux()
+	server := httptest.NewServer(mux)
+	defer server.Close()
+	idp, err := devidp.New(devidp.Config{BaseURL: server.URL + "/idp", Key: idpKey, Cert: idpCert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &saml.ServiceProvider{
+		EntityID: server.URL + "/sp", ACSURL: server.URL + "/sp/acs",
+		SigningKeys: []saml.KeyPair{{Signer: spKey, Certificate: spCert}},
+		Requests:    saml.NewMemoryRequestStore(), Replay: saml.NewMemoryReplayCache(),
+	}
+	md, err := sp.Metadata(saml.SPMetadataOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idp.TrustSPMetadata(md); err != nil {
+		t.Fatal(err)
+	}
+	trusted, err := saml.ParseIdPMetadata(idp.Metadata(), saml.MetadataOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/idp/", idp)
+	mux.HandleFunc("GET /sp/login", func(w http.ResponseWriter, r *http.Request) {
+		msg, err := sp.MakeAuthnRequest(r.Context(), trusted, saml.AuthnRequestOptions{RelayState: "state"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, msg.URL, http.StatusFound)
+	})
+	mux.HandleFunc("POST /sp/acs", func(w http.ResponseWriter, r *http.Request) {
+		a, err := sp.ValidateResponse(r.Context(), trusted, saml.ResponseInput{SAMLResponse: r.FormValue("SAMLResponse"), RelayState: r.FormValue("RelayState")})
+		result := "refused: " + fmt.Sprint(err)
+		if err == nil {
+			result = fmt.Sprintf("signed in as %s (%s), relay %s", a.NameID.Value, strings.Join(a.Attribute("groups"), ","), a.RelayState)
+		}
+		fmt.Fprintf(w, `<!DOCTYPE html><p id="result">%s</p>`, html.EscapeString(result))
+	})
+
+	step := func() context.Context {
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	err = chromedp.Do(step(),
+		chromedp.Navigate(server.URL+"/sp/login"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
+	)
+	if err != nil {
+		t.Fatalf("the login form: %v", err)
+	}
+	shot, err := chromedp.Run(step(), chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(step(), chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatalf("after the login form: %v", err)
+	}
+	first, err := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(step(), chromedp.Navigate(server.URL+"/sp/login"), chromedp.WaitVisible(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatalf("the silent second login: %v", err)
+	}
+	second, err := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("LANYARD_TEST_ARTIFACTS"); dir != "" {
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "devidp-login.jpg"), shot, 0o644)
+	}
+	want := "signed in as alice (staff,admins), relay state"
+	if first != want || second != want {
+		t.Errorf("first login %q, second (silent) %q; want %q", first, second, want)
+	}
+}
