@@ -56,7 +56,9 @@ func newBrowser(t *testing.T) context.Context {
 // A real browser goes through the whole SP-initiated flow: the login form,
 // then the auto-submitted response form under the page's
 // Content-Security-Policy (its script runs only with the nonce), then a
-// second, silent login with the IdP session cookie.
+// second, silent login with the IdP session cookie. A passive request
+// from a hidden frame answers NoPassive before the login and signs in
+// silently after it.
 func TestBrowserLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Chromium")
@@ -87,8 +89,14 @@ func TestBrowserLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux.Handle("/idp/", idp)
+	results := make(chan string, 4)
+	step := func() context.Context {
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
 	mux.HandleFunc("GET /sp/login", func(w http.ResponseWriter, r *http.Request) {
-		msg, err := sp.MakeAuthnRequest(r.Context(), trusted, saml.AuthnRequestOptions{RelayState: "state"})
+		msg, err := sp.MakeAuthnRequest(r.Context(), trusted, saml.AuthnRequestOptions{RelayState: "state", IsPassive: r.FormValue("passive") != ""})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -102,12 +110,36 @@ func TestBrowserLogin(t *testing.T) {
 			result = fmt.Sprintf("signed in as %s (%s), relay %s", a.NameID.Value, strings.Join(a.Attribute("groups"), ","), a.RelayState)
 		}
 		fmt.Fprintf(w, `<!DOCTYPE html><p id="result">%s</p>`, html.EscapeString(result))
+		select {
+		case results <- result:
+		default:
+		}
 	})
+	// A hidden frame checks the IdP session without showing anything
+	// (issue 5's periodic re-validation); the ACS reports to results.
+	mux.HandleFunc("GET /sp/check", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!DOCTYPE html><p id="page">checking</p><iframe hidden src="/sp/login?passive=1"></iframe>`)
+	})
+	frameCheck := func() string {
+		t.Helper()
+		for len(results) > 0 {
+			<-results
+		}
+		if err := chromedp.Do(step(), chromedp.Navigate(server.URL+"/sp/check"), chromedp.WaitVisible(chromedp.CSS("#page"))); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-results:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatal("the hidden frame reached no ACS within 15s")
+			return ""
+		}
+	}
 
-	step := func() context.Context {
-		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		t.Cleanup(cancel)
-		return ctx
+	// Before any login, the passive check answers NoPassive, in the frame.
+	if r := frameCheck(); !strings.Contains(r, "NoPassive") {
+		t.Errorf("passive check without a session: %q, want NoPassive", r)
 	}
 	err = chromedp.Do(step(),
 		chromedp.Navigate(server.URL+"/sp/login"),
@@ -145,5 +177,9 @@ func TestBrowserLogin(t *testing.T) {
 	want := "signed in as alice (staff,admins), relay state"
 	if first != want || second != want {
 		t.Errorf("first login %q, second (silent) %q; want %q", first, second, want)
+	}
+	// With the IdP session, the hidden frame signs in silently.
+	if r := frameCheck(); r != want {
+		t.Errorf("passive check with a session: %q, want %q", r, want)
 	}
 }
