@@ -344,6 +344,12 @@ func (idp *IdP) SSOURL() string { return idp.url("/sso") }
 // SLOURL returns the Single Logout endpoint (both bindings).
 func (idp *IdP) SLOURL() string { return idp.url("/slo") }
 
+// StartURL returns the IdP's start page: users, SPs, IdP-initiated links.
+func (idp *IdP) StartURL() string { return idp.url("/") }
+
+// LogoutURL returns the page that starts IdP-initiated Single Logout.
+func (idp *IdP) LogoutURL() string { return idp.url("/logout") }
+
 // InitURL returns the URL that starts IdP-initiated SSO to the SP with
 // the given entity ID, with relayState passed on to it ("" for none).
 func (idp *IdP) InitURL(spEntityID, relayState string) string {

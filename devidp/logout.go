@@ -269,7 +269,7 @@ func (idp *IdP) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 	idp.mu.Lock()
 	names := s.spNames()
 	idp.mu.Unlock()
-	idp.render(w, http.StatusOK, "logout", page{Title: "Sign out", Username: s.user.Username, Items: names, Action: idp.url("/logout"), CSRF: s.csrf})
+	idp.render(w, http.StatusOK, "logout", page{Title: "Sign out", Username: s.user.Username, Items: names, Action: idp.LogoutURL(), CSRF: s.csrf})
 }
 
 // handleLogout starts IdP-initiated Single Logout: it ends the IdP
@@ -313,7 +313,7 @@ func (idp *IdP) nextLogout(w http.ResponseWriter, chain *logoutChain) {
 	if len(chain.remaining) == 0 {
 		idp.render(w, http.StatusOK, "message", page{Title: "You are signed out",
 			Paragraphs: []string{fmt.Sprintf("%s is signed out of the development IdP.", chain.username)},
-			Items:      chain.results, Link: idp.url("/"), LinkText: "Development IdP start page"})
+			Items:      chain.results, Link: idp.StartURL(), LinkText: "Development IdP start page"})
 		return
 	}
 	t := chain.remaining[0]

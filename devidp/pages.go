@@ -163,7 +163,7 @@ func (idp *IdP) render(w http.ResponseWriter, status int, body string, p page) {
 
 // message renders a page that says what happened and what to do.
 func (idp *IdP) message(w http.ResponseWriter, status int, title string, paragraphs ...string) {
-	idp.render(w, status, "message", page{Title: title, Paragraphs: paragraphs, Link: idp.url("/"), LinkText: "Development IdP start page"})
+	idp.render(w, status, "message", page{Title: title, Paragraphs: paragraphs, Link: idp.StartURL(), LinkText: "Development IdP start page"})
 }
 
 // randomToken returns n random bytes, base64url-encoded.

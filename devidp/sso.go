@@ -62,7 +62,7 @@ func (idp *IdP) handleMetadata(w http.ResponseWriter, r *http.Request) {
 }
 
 func (idp *IdP) handleIndex(w http.ResponseWriter, r *http.Request) {
-	p := page{Title: "Development IdP", MetadataURL: idp.MetadataURL(), LogoutURL: idp.url("/logout"), Users: idp.Users(), Demo: idp.demo}
+	p := page{Title: "Development IdP", MetadataURL: idp.MetadataURL(), LogoutURL: idp.LogoutURL(), Users: idp.Users(), Demo: idp.demo}
 	if s := idp.currentSession(r); s != nil {
 		p.Username = s.user.Username
 	}
@@ -315,7 +315,7 @@ func (idp *IdP) handleLogin(w http.ResponseWriter, r *http.Request) {
 		idp.takePendingLogin(l.key)
 		idp.log.Info("devidp: login cancelled", "sp", l.sp.EntityID)
 		if l.requestID == "" {
-			http.Redirect(w, r, idp.url("/"), http.StatusSeeOther)
+			http.Redirect(w, r, idp.StartURL(), http.StatusSeeOther)
 			return
 		}
 		idp.respondStatus(w, l, statusResponder, statusAuthnFailed, "The user cancelled the login at the IdP.")

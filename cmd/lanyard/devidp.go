@@ -151,7 +151,7 @@ func (a *app) devIdP(ctx context.Context, path string, args []string) error {
 // printDevIdP tells the developer where the IdP is and who can log in.
 func printDevIdP(w io.Writer, idp *devidp.IdP, keySource string) {
 	fmt.Fprintf(w, "Development IdP (for testing only)\n")
-	fmt.Fprintf(w, "  Start page:   %s/\n", strings.TrimSuffix(idp.SSOURL(), "/sso"))
+	fmt.Fprintf(w, "  Start page:   %s\n", idp.StartURL())
 	fmt.Fprintf(w, "  Metadata URL: %s\n", idp.MetadataURL())
 	fmt.Fprintf(w, "  Entity ID:    %s\n", idp.EntityID())
 	fmt.Fprintf(w, "  Certificate:  SHA-256 %s (%s)\n", devidp.Fingerprint(idp.Certificate()), keySource)
