@@ -64,6 +64,12 @@ type Config struct {
 	// and SubjectConfirmationData NotOnOrAfter). Zero means
 	// DefaultAssertionTTL.
 	AssertionTTL time.Duration
+	// OpaqueNameIDs makes the persistent NameID of users without
+	// User.NameID an opaque value, stable for a user and an SP and
+	// different for each SP (a pairwise identifier, as many production
+	// IdPs send), instead of the username. Use it to test an SP that must
+	// link accounts by email. Default false.
+	OpaqueNameIDs bool
 	// SignResponse signs the Response as well as the Assertion (which is
 	// always signed). Default false.
 	SignResponse bool
@@ -91,7 +97,7 @@ type User struct {
 	// Password in clear text: this is a development IdP.
 	Password string `json:"password"`
 	// NameID is the persistent NameID sent for this user. Empty means
-	// Username.
+	// Username (or, with Config.OpaqueNameIDs, an opaque value).
 	NameID string `json:"name_id,omitempty"`
 	// Attributes sent in the AttributeStatement, e.g. "mail", "givenName",
 	// "sn", "groups". uid is always sent, as Username unless set here.

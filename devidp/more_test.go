@@ -296,3 +296,18 @@ func TestCancelLogin(t *testing.T) {
 		t.Errorf("a cancelled login form: %d", p.status)
 	}
 }
+
+func TestOpaqueNameIDs(t *testing.T) {
+	f := newFixture(t, func(cfg *devidp.Config, _ *saml.ServiceProvider) { cfg.OpaqueNameIDs = true })
+	a := f.signIn()
+	if a.NameID.Format != saml.NameIDFormatPersistent || a.NameID.Value == "alice" || len(a.NameID.Value) < 20 {
+		t.Fatalf("NameID %+v", a.NameID)
+	}
+	again, err := f.validate(f.response(f.startSSO(saml.AuthnRequestOptions{})))
+	if err != nil || again.NameID != a.NameID {
+		t.Errorf("not stable: %v %+v, first %+v", err, again.NameID, a.NameID)
+	}
+	if strings.Join(a.Attribute("uid"), "") != "alice" {
+		t.Errorf("uid %q", a.Attribute("uid"))
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -42,8 +44,9 @@ var attributeOrder = []string{"uid", "mail", "givenName", "sn", "groups"}
 // nameIDFor returns the NameID of the session's user for the SP, in the
 // format requested (NameIDPolicy), SAML Core 3.4.1.1:
 //
-//   - none, unspecified or persistent: persistent, User.NameID or the
-//     username; the same value on every login;
+//   - none, unspecified or persistent: persistent, User.NameID, else the
+//     username (or an opaque pairwise value with Config.OpaqueNameIDs);
+//     the same value on every login;
 //   - emailAddress: the user's first mail attribute;
 //   - transient: a random value, the same for the whole IdP session.
 //
@@ -56,8 +59,11 @@ func (idp *IdP) nameIDFor(s *session, l *pendingLogin) (value, format string, er
 	u := s.user
 	switch l.nameIDFormat {
 	case "", NameIDFormatUnspecified, NameIDFormatPersistent:
-		if u.NameID != "" {
+		switch {
+		case u.NameID != "":
 			return u.NameID, NameIDFormatPersistent, nil
+		case idp.cfg.OpaqueNameIDs:
+			return idp.opaqueNameID(u, l.sp), NameIDFormatPersistent, nil
 		}
 		return u.Username, NameIDFormatPersistent, nil
 	case NameIDFormatEmailAddress:
@@ -72,6 +78,14 @@ func (idp *IdP) nameIDFor(s *session, l *pendingLogin) (value, format string, er
 		return newID(), NameIDFormatTransient, nil
 	}
 	return "", "", fmt.Errorf("the SP asks for a NameID in the format %q; this IdP issues persistent, transient and emailAddress", l.nameIDFormat)
+}
+
+// opaqueNameID returns the pairwise persistent NameID of u for sp: a
+// hash of the IdP's and the SP's entity IDs and the username, so stable
+// across restarts (without a secret: this is a development IdP).
+func (idp *IdP) opaqueNameID(u *User, sp *SP) string {
+	sum := sha256.Sum256([]byte(idp.entityID + "\x00" + sp.EntityID + "\x00" + u.Username))
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20])
 }
 
 // responseParams is what a Response says.

@@ -50,6 +50,7 @@ func (a *app) devIdP(ctx context.Context, path string, args []string) error {
 	keyFile := fs.String("key", "", "PEM `file` of the signing key (with --cert)")
 	certFile := fs.String("cert", "", "PEM `file` of the signing certificate (with --key)")
 	dataDir := fs.String("data", "", "`directory` to keep a generated key pair in across restarts (default: a new key at every start)")
+	opaque := fs.Bool("opaque-nameid", false, "send an opaque per-SP persistent NameID instead of the username (to test linking by email)")
 	signResponse := fs.Bool("sign-response", false, "sign the Response as well as the Assertion")
 	encrypt := fs.Bool("encrypt", false, "encrypt assertions for SPs with an encryption certificate")
 	denyFraming := fs.Bool("deny-framing", false, "forbid showing the IdP's pages in frames (to test an SP's popup fallback)")
@@ -98,7 +99,7 @@ func (a *app) devIdP(ctx context.Context, path string, args []string) error {
 	logger := newLogger(a.stderr, "text", slog.LevelInfo)
 	idp, err := devidp.New(devidp.Config{
 		BaseURL: *baseURL, Users: users, Key: key, Cert: cert,
-		SessionTTL: *sessionTTL, SignResponse: *signResponse, EncryptAssertions: *encrypt, DenyFraming: *denyFraming,
+		SessionTTL: *sessionTTL, OpaqueNameIDs: *opaque, SignResponse: *signResponse, EncryptAssertions: *encrypt, DenyFraming: *denyFraming,
 		Logger: logger,
 	})
 	if err != nil {
