@@ -72,6 +72,22 @@ var commands = []*command{
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
 		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
 		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
+		{name: "import", synopsis: "[--tenant SLUG] [--dry-run] FILE.csv", summary: "create and update users from a CSV file (every row checked first)", exec: (*app).userImport},
+		{name: "export", synopsis: "[--tenant SLUG] [--output FILE]", summary: "write a tenant's users as CSV", exec: (*app).userExport},
+		{name: "merge", synopsis: "[--tenant SLUG] [--dry-run] KEEP REMOVE", summary: "merge account REMOVE into KEEP (links, roles, sessions, history)", exec: (*app).userMerge},
+		{name: "convert", synopsis: "[--tenant SLUG] [--domain D] [--dry-run] LOGIN...|--all-local", summary: "convert local accounts to SSO accounts (UPN login)", exec: (*app).userConvert},
+	}},
+	{name: "token", summary: "manage the bearer tokens of the JSON API", sub: []*command{
+		{name: "create", synopsis: "NAME [--scopes read,write] [--expires 90d]", summary: "create an API token and print it once", exec: (*app).tokenCreate},
+		{name: "list", summary: "list API tokens", exec: (*app).tokenList},
+		{name: "revoke", synopsis: "NAME|ID", summary: "revoke an API token", exec: (*app).tokenRevoke},
+	}},
+	{name: "trace", summary: "look at refused SSO logins (SAML tracer)", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG] [--reason CODE]", summary: "list refused SSO logins with their reason", exec: (*app).traceList},
+		{name: "show", synopsis: "[--tenant SLUG] ID", summary: "show a refused login: hint, clock difference, decoded SAML", exec: (*app).traceShow},
+	}},
+	{name: "audit", summary: "read the audit log", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG] [--user LOGIN] [--action A] [--since 24h]", summary: "list audit events, newest first", exec: (*app).auditList},
 	}},
 	{name: "route", summary: "manage the reverse proxy routes to applications", sub: []*command{
 		{name: "add", synopsis: "NAME --upstream URL [--host HOST] [--path PREFIX] [--tenant SLUG] [--roles a,b]", summary: "add or replace a route", exec: (*app).routeAdd},

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
+)
+
+func (a *app) tokenCreate(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "NAME [--scopes read,write] [--expires 90d]", "create a bearer token of the JSON API (/api/v1/) and print it once")
+	scopes := fs.String("scopes", lanyard.ScopeRead, "`scopes` separated by commas: read (GET calls) or write (every call)")
+	expires := fs.String("expires", "90d", "validity: a `duration` such as 90d, 12h or 0 for until revoked")
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		ttl, err := parseDays(*expires)
+		if err != nil {
+			return &usageError{cmd: path, msg: fmt.Sprintf("--expires %q: %v", *expires, err)}
+		}
+		tok, secret, err := svc.CreateAPIToken(ctx, admin.ActorCLI, pos[0], strings.Split(*scopes, ","), ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, secret)
+		expiry := "never (revoke it with: lanyard token revoke " + tok.Name + ")"
+		if !tok.ExpiresAt.IsZero() {
+			expiry = formatTime(tok.ExpiresAt)
+		}
+		fmt.Fprintf(a.stderr, "created API token %s (scopes %s, expires %s); it is shown only once: send it as \"Authorization: Bearer <token>\"\n",
+			tok.Name, strings.Join(tok.Scopes, ","), expiry)
+		return nil
+	})
+}
+
+// parseDays reads a Go duration, also accepting a number of days ("90d").
+func parseDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("want a number of days such as 90d")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 90d or 12h")
+	}
+	return d, nil
+}
+
+func (a *app) tokenList(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "", "list the API tokens")
+	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
+		toks, err := svc.APITokens(ctx)
+		if err != nil {
+			return err
+		}
+		if len(toks) == 0 {
+			fmt.Fprintln(a.stdout, "no API tokens; create one with: lanyard token create NAME --scopes read,write")
+			return nil
+		}
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tSTATE\tCREATED\tBY\tEXPIRES\tLAST USED")
+		now := time.Now()
+		for _, t := range toks {
+			state := "live"
+			switch {
+			case !t.RevokedAt.IsZero():
+				state = "revoked " + formatTime(t.RevokedAt)
+			case !t.Live(now):
+				state = "expired"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, strings.Join(t.Scopes, ","), state,
+				formatTime(t.CreatedAt), t.CreatedBy, formatTime(t.ExpiresAt), formatTime(t.LastUsedAt))
+		}
+		return tw.Flush()
+	})
+}
+
+func (a *app) tokenRevoke(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "NAME|ID", "revoke an API token at once")
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		tok, err := svc.RevokeAPIToken(ctx, admin.ActorCLI, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "revoked API token %s (%s…)\n", tok.Name, tok.Prefix)
+		return nil
+	})
+}
+
+func (a *app) traceList(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "[--tenant SLUG] [--reason CODE] [--limit N]", "list refused SSO logins kept by the SAML tracer")
+	tenant := tenantFlag(fs)
+	reason := fs.String("reason", "", "only refusals with this reason `code`")
+	limit := fs.Int("limit", 50, "show at most `n` traces")
+	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
+		traces, err := svc.LoginTraces(ctx, *tenant, *reason, *limit, 0)
+		if err != nil {
+			return err
+		}
+		if len(traces) == 0 {
+			fmt.Fprintf(a.stdout, "no refused SSO login kept for tenant %s (kept %d per tenant, for %s)\n", *tenant, admin.TraceKeepPerTenant, admin.TraceRetention)
+			return nil
+		}
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "ID\tTIME\tREASON\tIDP\tSUBJECT\tCLOCK DIFF\tMESSAGE")
+		for _, t := range traces {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, formatTime(t.Time), t.Reason, orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
+		}
+		return tw.Flush()
+	})
+}
+
+func (a *app) traceShow(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "[--tenant SLUG] ID", "show a refused SSO login: reason, hint, clock difference and the decoded SAML message")
+	tenant := tenantFlag(fs)
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil {
+			return &usageError{cmd: path, msg: fmt.Sprintf("trace ID %q: give the number shown by lanyard trace list", pos[0])}
+		}
+		t, err := svc.LoginTrace(ctx, *tenant, id)
+		if err != nil {
+			return err
+		}
+		tw := newTable(a.stdout)
+		row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+		row("Trace", fmt.Sprint(t.ID))
+		row("Time", formatTime(t.Time))
+		row("Reason", t.Reason)
+		row("Message", t.Message)
+		row("IdP", orDash(t.IdPEntityID))
+		row("Subject", orDash(t.Subject))
+		row("Client", orDash(t.ClientIP))
+		row("Clock difference", clockDiff(t.ClockSkew))
+		tw.Flush()
+		fmt.Fprintf(a.stdout, "\nHint: %s\n\n%s\n", t.Hint, orDash(t.Document))
+		return nil
+	})
+}
+
+// clockDiff describes the IdP's clock against Lanyard's.
+func clockDiff(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d > 0:
+		return "IdP ahead by " + d.String()
+	}
+	return "IdP behind by " + (-d).String()
+}
+
+// oneLine returns s on one line, cut to n characters.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func (a *app) auditList(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "[--tenant SLUG] [--user LOGIN] [--action A] [--outcome success|failure] [--reason CODE] [--since 24h] [--limit N]", "list audit events, newest first")
+	tenant := fs.String("tenant", "", "`slug` of the tenant (default: every tenant)")
+	user := fs.String("user", "", "only events about this `login` (needs --tenant)")
+	action := fs.String("action", "", "only this `action`, e.g. user.merge or sso.login")
+	outcome := fs.String("outcome", "", "only this `outcome`: success or failure")
+	reason := fs.String("reason", "", "only this reason `code`")
+	since := fs.String("since", "", "only events of the last `duration` (e.g. 24h, 7d)")
+	limit := fs.Int("limit", 100, "show at most `n` events (up to 1000)")
+	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
+		f := lanyard.AuditFilter{Action: *action, Outcome: lanyard.Outcome(*outcome), Reason: *reason, Limit: *limit}
+		if *since != "" {
+			d, err := parseDays(*since)
+			if err != nil {
+				return &usageError{cmd: path, msg: fmt.Sprintf("--since %q: %v", *since, err)}
+			}
+			f.Since = time.Now().Add(-d)
+		}
+		evs, err := svc.AuditLog(ctx, admin.AuditQuery{Tenant: *tenant, User: *user, Filter: f})
+		if err != nil {
+			return err
+		}
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tACTION\tOUTCOME\tREASON\tSUBJECT\tMESSAGE")
+		for _, e := range evs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.Time), e.Actor, e.Action, e.Outcome, orDash(e.Reason), orDash(e.Subject), oneLine(e.Message, 120))
+		}
+		return tw.Flush()
+	})
+}
