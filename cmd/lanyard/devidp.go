@@ -144,8 +144,10 @@ func (a *app) devIdP(ctx context.Context, path string, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("requests still in flight at shutdown were cut", "err", err)
 		srv.Close()
 	}
+	logger.Info("stopped")
 	return runErr
 }
 
