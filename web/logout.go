@@ -42,8 +42,8 @@ func (s *Server) handleLogoutConfirm() http.Handler {
 }
 
 // handleLogout answers POST /logout: it ends the session on the server, so
-// the cookie opens nothing anywhere any more, and drops the cookie. Single
-// Logout with the IdP will hook in here.
+// the cookie opens nothing anywhere any more, and drops the cookie; then
+// Single Logout with the IdP (slo.go).
 func (s *Server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -83,7 +83,8 @@ func (s *Server) handleLogout() http.Handler {
 			ClientIP: s.clientAddress(r),
 			Message:  "signed out; session ended",
 		})
-		s.renderSignedOut(w, r)
+		// Single Logout: on to the IdP when the session came from one.
+		s.startSingleLogout(w, r, sess)
 	})
 }
 
@@ -92,5 +93,5 @@ func (s *Server) renderSignedOut(w http.ResponseWriter, r *http.Request) {
 	if sessionID(r) != "" {
 		s.clearSessionCookie(w)
 	}
-	s.render(w, r, http.StatusOK, "signed_out", pageTitle{Title: "Signed out"})
+	s.render(w, r, http.StatusOK, "signed_out", signedOutView{Title: "Signed out"})
 }

@@ -49,12 +49,25 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /t/{tenant}/saml/login", ready(s.handleSAMLLogin()))
 	mux.Handle("POST /t/{tenant}/saml/acs", s.requireReadySSO(s.handleSAMLACS()))
 	mux.Handle("GET /t/{tenant}/saml/acs", s.handleSAMLACSGet())
-	// Single Logout comes with the next issue.
-	mux.Handle("/t/{tenant}/saml/slo", ready(s.handleNotBuiltYet("Single Logout")))
+	// Single Logout: the IdP's LogoutRequests and LogoutResponses, both
+	// bindings. Like the ACS, it takes cross-site posts: the signed message
+	// stands in for the CSRF token.
+	mux.Handle("GET /t/{tenant}/saml/slo", ready(s.handleSAMLSLO()))
+	mux.Handle("POST /t/{tenant}/saml/slo", ready(http.MaxBytesHandler(s.handleSAMLSLO(), maxACSBytes)))
 
-	// Username-first login: part of the published contract, built by a
-	// later issue. Already behind the readiness gate.
-	mux.Handle("/login", ready(s.handleNotBuiltYet("Username-first sign-in")))
+	// Username-first login, the "log in automatically" preference, and
+	// the password prompt of local accounts.
+	mux.Handle("GET /login", ready(s.handleLoginStart()))
+	mux.Handle("POST /login", ready(limitForm(s.handleLoginSubmit())))
+	mux.Handle("POST /login/password", ready(limitForm(s.handleLoginPassword())))
+	mux.Handle("POST /login/forget", ready(limitForm(s.handleLoginForget())))
+	mux.Handle("GET "+autoLoginRememberPath, ready(s.handleAutoLoginRemember()))
+
+	// Session keeping: session.js, its state endpoint and relay pages.
+	mux.Handle("GET "+sessionScriptPath, handleScript(sessionScript, sessionScriptVersion))
+	mux.Handle("GET "+relayScriptPath, handleScript(relayScript, relayScriptVersion))
+	mux.Handle("GET "+sessionStatePath, ready(s.handleSessionState()))
+	mux.Handle("GET "+popupDonePath, ready(s.handlePopupDone()))
 
 	// Applications behind Lanyard: forward-auth and the identity token keys.
 	if s.gateway != nil {

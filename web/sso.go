@@ -86,6 +86,11 @@ func (s *Server) handleSAMLLogin() http.Handler {
 			return
 		}
 		a.idp = idp.EntityID
+		// ?passive=frame|popup: a session check by session.js.
+		returnTo, passive, done := s.startPassiveCheck(w, r, snap)
+		if done {
+			return
+		}
 		secret, err := s.bindingSecret(w, r, a.slug)
 		if err != nil {
 			s.failSSO(w, r, a, err)
@@ -97,9 +102,10 @@ func (s *Server) handleSAMLLogin() http.Handler {
 		}
 		msg, err := snap.SP.MakeAuthnRequest(ctx, idp, saml.AuthnRequestOptions{
 			Binding:               binding,
-			ReturnTo:              safeNext(q.Get("return_to")),
+			ReturnTo:              returnTo,
 			BrowserBinding:        tenantcfg.BrowserBinding(secret),
-			ForceAuthn:            sso.ForceAuthn,
+			ForceAuthn:            sso.ForceAuthn && !passive,
+			IsPassive:             passive,
 			NameIDFormat:          sso.NameIDFormat,
 			AuthnContextClassRefs: sso.AuthnContext,
 		})
@@ -143,7 +149,8 @@ var autoPostPage = template.Must(template.New("post").Parse(`<!doctype html>
 
 // writeAutoPost answers with the auto-posting form of msg. Its
 // Content-Security-Policy allows only the nonce's script and a post to the
-// IdP's endpoint.
+// IdP's endpoint; only Lanyard's own pages may frame it (the hidden frame
+// of a passive session check).
 func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml.Message) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -153,7 +160,7 @@ func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml
 		action = u.Scheme + "://" + u.Host
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+action+"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+action+"; frame-ancestors 'self'; base-uri 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	data := struct{ URL, Param, Value, RelayState, Nonce string }{msg.URL, msg.Param, msg.Value, msg.RelayState, nonce}
@@ -227,10 +234,17 @@ func (s *Server) handleSAMLACS() http.Handler {
 			BrowserBinding: tenantcfg.BrowserBinding(secret),
 		})
 		if err != nil {
+			if s.passiveCheckRefused(w, r, a, snap, err, secret) {
+				return
+			}
 			s.refuseProtocol(w, r, a, err, secret != "")
 			return
 		}
 		a.nameID = assertion.NameID.Value
+		if check, ok := parsePassiveReturn(assertion.ReturnTo); ok {
+			s.completePassiveCheck(w, r, a, snap, assertion, check)
+			return
+		}
 
 		res, err := s.logins.Resolve(ctx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
 		var refusal *login.Refusal

@@ -1,0 +1,269 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
+)
+
+// Single Logout (SAML Profiles 4.4), both directions:
+//
+//   - SP-initiated: POST /logout ends the Lanyard session, then, when the
+//     session came from an IdP that publishes a SingleLogoutService, sends
+//     the browser there with a signed LogoutRequest naming the session's
+//     NameID and SessionIndex. The IdP's LogoutResponse comes back to
+//     /t/{t}/saml/slo and the user reads "You are signed out".
+//   - IdP-initiated: a LogoutRequest at /t/{t}/saml/slo ends every session of
+//     the identity it names (by NameID, and SessionIndex when given) in the
+//     shared store, hence on every node, and is answered with a signed
+//     LogoutResponse.
+
+// Audit action of Single Logout events.
+const actionSLO = "sso.logout"
+
+// signedOutNotices are what the signed-out page adds, chosen by a code.
+const (
+	sloDone    = "idp"
+	sloPartial = "idp-unconfirmed"
+)
+
+// startSingleLogout continues a sign-out whose Lanyard session has ended:
+// to the IdP with a LogoutRequest when the session came from one that
+// supports Single Logout, else straight to the signed-out page.
+func (s *Server) startSingleLogout(w http.ResponseWriter, r *http.Request, sess lanyard.Session) {
+	ctx := r.Context()
+	msg, slug, err := s.makeLogoutRequest(ctx, w, r, sess)
+	if err != nil {
+		// The Lanyard session has ended; only the IdP's is left.
+		s.logger.Error("Single Logout request not sent; the IdP session stays open", "idp", sess.IdPEntityID, "err", err)
+		s.renderSignedOutNotice(w, r, sloPartial)
+		return
+	}
+	if msg == nil {
+		s.renderSignedOut(w, r)
+		return
+	}
+	if sessionID(r) != "" {
+		s.clearSessionCookie(w)
+	}
+	s.logger.Info("Single Logout: LogoutRequest sent", "tenant", slug, "idp", sess.IdPEntityID, "nameid", sess.NameID, "binding", msg.Binding)
+	w.Header().Set("Cache-Control", "no-store")
+	if msg.Binding == saml.BindingHTTPRedirect {
+		http.Redirect(w, r, msg.URL, http.StatusSeeOther)
+		return
+	}
+	s.writeAutoPost(w, r, msg)
+}
+
+// makeLogoutRequest builds the LogoutRequest for an ended SSO session, or
+// returns nil when there is none to send (password session, IdP without a
+// SingleLogoutService, identity unknown).
+func (s *Server) makeLogoutRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, sess lanyard.Session) (*saml.Message, string, error) {
+	if sess.Kind != lanyard.SessionSSO || sess.NameID == "" || sess.IdPEntityID == "" {
+		return nil, "", nil
+	}
+	tenant, err := s.store.TenantByID(ctx, sess.TenantID)
+	if err != nil {
+		return nil, "", fmt.Errorf("web: single logout: tenant %d: %w", sess.TenantID, err)
+	}
+	snap, err := s.tenants.Snapshot(ctx, tenant.Slug)
+	if err != nil {
+		return nil, tenant.Slug, fmt.Errorf("web: single logout: %w", err)
+	}
+	idp := snap.IdP(sess.IdPEntityID)
+	if idp == nil || len(idp.SLO) == 0 {
+		return nil, tenant.Slug, nil
+	}
+	binding := saml.BindingHTTPRedirect
+	if !hasEndpoint(idp.SLO, binding) {
+		binding = saml.BindingHTTPPOST
+	}
+	secret, err := s.bindingSecret(w, r, tenant.Slug)
+	if err != nil {
+		return nil, tenant.Slug, err
+	}
+	msg, err := snap.SP.MakeLogoutRequest(ctx, idp, saml.LogoutRequestOptions{
+		Binding:        binding,
+		NameID:         saml.NameID{Value: sess.NameID, Format: sess.NameIDFormat},
+		SessionIndex:   sess.SessionIndex,
+		BrowserBinding: tenantcfg.BrowserBinding(secret),
+	})
+	if err != nil {
+		return nil, tenant.Slug, fmt.Errorf("web: single logout: LogoutRequest to %q: %w", idp.EntityID, err)
+	}
+	return msg, tenant.Slug, nil
+}
+
+// handleSAMLSLO is the Single Logout endpoint: GET (HTTP-Redirect) and POST
+// (HTTP-POST) /t/{tenant}/saml/slo, receiving either the IdP's
+// LogoutResponse to our request or its own LogoutRequest.
+func (s *Server) handleSAMLSLO() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		slug := r.PathValue("tenant")
+		if !lanyard.ValidSlug(slug) {
+			s.handleNotFound().ServeHTTP(w, r)
+			return
+		}
+		snap, err := s.tenants.Snapshot(ctx, slug)
+		switch {
+		case errors.Is(err, lanyard.ErrNotFound):
+			s.renderError(w, r, lanyard.Errorf(lanyard.KindNotFound, "There is no organisation %q. Check the address.", slug))
+			return
+		case err != nil:
+			s.renderError(w, r, err)
+			return
+		}
+		var in saml.InboundMessage
+		if r.Method == http.MethodGet {
+			q := r.URL.Query()
+			in.RawQuery = r.URL.RawQuery
+			in.SAMLRequest, in.SAMLResponse = q.Get("SAMLRequest"), q.Get("SAMLResponse")
+		} else {
+			if err := r.ParseForm(); err != nil {
+				s.renderError(w, r, &lanyard.Error{Kind: lanyard.KindInvalid, Message: "The sign-out message could not be read. Close the browser to end every sign-in.", Err: err})
+				return
+			}
+			in.SAMLRequest, in.SAMLResponse, in.RelayState = r.PostForm.Get("SAMLRequest"), r.PostForm.Get("SAMLResponse"), r.PostForm.Get("RelayState")
+		}
+		switch {
+		case in.SAMLResponse != "":
+			s.receiveLogoutResponse(w, r, snap, in)
+		case in.SAMLRequest != "":
+			s.receiveLogoutRequest(w, r, snap, in)
+		default:
+			s.renderError(w, r, lanyard.Errorf(lanyard.KindInvalid, "This address receives sign-out messages from your identity provider, and this request carried none. To sign out, use the Sign out link."))
+		}
+	})
+}
+
+// receiveLogoutResponse completes an SP-initiated logout. The Lanyard
+// session ended before the request left; a refused or failed answer only
+// means the IdP's session may still be open, which the page says.
+func (s *Server) receiveLogoutResponse(w http.ResponseWriter, r *http.Request, snap *tenantcfg.Snapshot, in saml.InboundMessage) {
+	ctx := r.Context()
+	binding := tenantcfg.BrowserBinding(bindingCookie(r))
+	var lastErr error
+	for _, idp := range snap.IdPs {
+		res, err := snap.SP.ValidateLogoutResponse(ctx, idp, in, binding)
+		if err == nil {
+			s.logger.Info("Single Logout completed", "tenant", snap.Tenant.Slug, "idp", idp.EntityID, "request", res.InResponseTo)
+			s.renderSignedOutNotice(w, r, sloDone)
+			return
+		}
+		lastErr = err
+		if saml.ReasonOf(err) != saml.ReasonIssuerMismatch {
+			break
+		}
+	}
+	s.logger.Warn("Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "tenant", snap.Tenant.Slug, "err", lastErr)
+	s.audit(ctx, lanyard.AuditEvent{
+		TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
+		Reason: string(saml.ReasonOf(lastErr)), ClientIP: s.clientAddress(r),
+		Message: fmt.Sprintf("LogoutResponse refused: %v", lastErr),
+	})
+	s.renderSignedOutNotice(w, r, sloPartial)
+}
+
+// receiveLogoutRequest handles an IdP-initiated logout: validate, end the
+// sessions of the identity everywhere, answer with a LogoutResponse.
+func (s *Server) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap *tenantcfg.Snapshot, in saml.InboundMessage) {
+	ctx := r.Context()
+	var (
+		req     *saml.LogoutRequest
+		idp     *saml.IdentityProvider
+		lastErr error
+	)
+	for _, candidate := range snap.IdPs {
+		lr, err := snap.SP.ValidateLogoutRequest(ctx, candidate, in)
+		if err == nil {
+			req, idp = lr, candidate
+			break
+		}
+		lastErr = err
+		if saml.ReasonOf(err) != saml.ReasonIssuerMismatch {
+			break
+		}
+	}
+	if req == nil {
+		if lastErr == nil {
+			lastErr = tenantcfg.ErrNoIdP
+		}
+		s.logger.Warn("Single Logout: LogoutRequest refused", "tenant", snap.Tenant.Slug, "err", lastErr)
+		s.audit(ctx, lanyard.AuditEvent{
+			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
+			Reason: string(saml.ReasonOf(lastErr)), ClientIP: s.clientAddress(r),
+			Message: fmt.Sprintf("IdP-initiated LogoutRequest refused: %v", lastErr),
+		})
+		s.renderError(w, r, &lanyard.Error{Kind: lanyard.KindInvalid,
+			Message: "The sign-out request from your identity provider could not be accepted, so Lanyard did not sign you out. Sign out with the Sign out link, or close the browser.", Err: lastErr})
+		return
+	}
+	// Every session of the identity, or only those of the IdP sessions
+	// named. Sessions live in the shared store: every node sees them end.
+	indexes := req.SessionIndexes
+	if len(indexes) == 0 {
+		indexes = []string{""}
+	}
+	ended, status := 0, saml.StatusSuccess
+	for _, idx := range indexes {
+		n, err := s.store.DeleteSessionsByNameID(ctx, snap.Tenant.ID, idp.EntityID, req.NameID.Value, idx)
+		if err != nil {
+			s.logger.Error("Single Logout: sessions not ended", "tenant", snap.Tenant.Slug, "nameid", req.NameID.Value, "err", err)
+			status = saml.StatusPartialLogout
+			continue
+		}
+		ended += n
+	}
+	// This browser's own cookie goes too when its session was one of them.
+	if id := sessionID(r); id != "" {
+		if _, err := s.store.Session(ctx, lanyard.HashSessionID(id), s.now()); errors.Is(err, lanyard.ErrNotFound) {
+			s.clearSessionCookie(w)
+		}
+	}
+	s.logger.Info("Single Logout: IdP-initiated logout", "tenant", snap.Tenant.Slug, "idp", idp.EntityID, "nameid", req.NameID.Value, "sessions_ended", ended)
+	s.audit(ctx, lanyard.AuditEvent{
+		TenantID: snap.Tenant.ID, Actor: idp.EntityID, Action: actionSLO, Outcome: lanyard.OutcomeSuccess,
+		Subject: req.NameID.Value, ClientIP: s.clientAddress(r),
+		Message: fmt.Sprintf("IdP-initiated logout ended %d session(s)", ended),
+	})
+	msg, err := snap.SP.MakeLogoutResponse(idp, req, status, "")
+	if err != nil {
+		s.renderError(w, r, fmt.Errorf("web: single logout: LogoutResponse to %q: %w", idp.EntityID, err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if msg.Binding == saml.BindingHTTPRedirect {
+		http.Redirect(w, r, msg.URL, http.StatusSeeOther)
+		return
+	}
+	s.writeAutoPost(w, r, msg)
+}
+
+// signedOutView is the data of the signed-out page.
+type signedOutView struct {
+	Title  string
+	Notice string
+	// Warning says the IdP's session may still be open.
+	Warning string
+}
+
+// renderSignedOutNotice is renderSignedOut with what happened at the IdP.
+func (s *Server) renderSignedOutNotice(w http.ResponseWriter, r *http.Request, notice string) {
+	if sessionID(r) != "" {
+		s.clearSessionCookie(w)
+	}
+	v := signedOutView{Title: "Signed out"}
+	switch notice {
+	case sloDone:
+		v.Notice = "You are also signed out of your identity provider."
+	case sloPartial:
+		v.Warning = "Your identity provider did not confirm the sign-out, so you may still be signed in there. Close the browser to end that sign-in."
+	}
+	s.render(w, r, http.StatusOK, "signed_out", v)
+}

@@ -1,0 +1,231 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/login"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
+)
+
+// A passive check (SAML Core 3.4.1, IsPassive="true") asks the IdP whether
+// the user it signed in is still signed in there, without any interaction.
+// Its pending request returns to passiveCheckPath, which names the Lanyard
+// session being checked (the SHA-256 of its ID, as stored) and the window
+// the check runs in: the ACS needs no session cookie, which a browser may
+// not send on the IdP's cross-site POST inside a frame.
+const passiveCheckPath = "/lanyard/checked"
+
+// Modes of a passive check: where session.js runs it.
+const (
+	checkInFrame = "frame"
+	checkInPopup = "popup"
+)
+
+// Audit action of a passive re-check that ended a session.
+const actionSessionCheck = "sso.session_check"
+
+// passiveCheck is a parsed passive-check return path.
+type passiveCheck struct {
+	mode string
+	hash []byte // session hash
+}
+
+// passiveReturnPath is the return path recorded with a passive check.
+func passiveReturnPath(mode string, hash []byte) string {
+	return passiveCheckPath + "?" + url.Values{"mode": {mode}, "s": {hex.EncodeToString(hash)}}.Encode()
+}
+
+// parsePassiveReturn recognises the return path of a passive check.
+func parsePassiveReturn(returnTo string) (passiveCheck, bool) {
+	path, query, _ := strings.Cut(returnTo, "?")
+	if path != passiveCheckPath {
+		return passiveCheck{}, false
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return passiveCheck{}, false
+	}
+	hash, err := hex.DecodeString(q.Get("s"))
+	if err != nil || len(hash) != 32 {
+		return passiveCheck{}, false
+	}
+	mode := q.Get("mode")
+	if mode != checkInPopup {
+		mode = checkInFrame
+	}
+	return passiveCheck{mode: mode, hash: hash}, true
+}
+
+// startPassiveCheck handles ?passive=frame|popup on the login endpoint. It
+// returns the return path and whether the request is passive; done means it
+// already answered (no session to check: the relay page says so at once).
+// Without ?passive, the return path is the return_to parameter when it is a
+// path on this site.
+func (s *Server) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap *tenantcfg.Snapshot) (returnTo string, passive, done bool) {
+	q := r.URL.Query()
+	mode := q.Get("passive")
+	if mode == "" {
+		return safeNext(q.Get("return_to")), false, false
+	}
+	if mode != checkInPopup {
+		mode = checkInFrame
+	}
+	id := sessionID(r)
+	var sess lanyard.Session
+	err := error(lanyard.ErrNotFound)
+	if id != "" {
+		sess, err = s.store.Session(r.Context(), lanyard.HashSessionID(id), s.now())
+	}
+	switch {
+	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO)):
+		s.writeRelay(w, http.StatusOK, expiredRelay(mode, "Your session has ended."))
+		return "", false, true
+	case err != nil:
+		s.renderError(w, r, fmt.Errorf("web: passive check: %w", err))
+		return "", false, true
+	}
+	return passiveReturnPath(mode, sess.Hash), true, false
+}
+
+// expiredRelay is the relay page of a check that found the session over.
+func expiredRelay(mode, why string) relayView {
+	return relayView{
+		Title: "Session expired", Heading: "Your session has expired",
+		Text:    why + " Go back to the application and press Log in.",
+		Message: msgExpired, Mode: mode,
+	}
+}
+
+// refreshedRelay is the relay page of a check that refreshed the session.
+func refreshedRelay(mode string) relayView {
+	return relayView{
+		Title: "Session kept", Heading: "Keeping your session up to date",
+		Text:    "Lanyard checks your sign-in with your identity provider in this window every few minutes, because the identity provider does not allow it in the background. Keep this window open; it closes when you sign out.",
+		Message: msgRefreshed, Mode: mode,
+	}
+}
+
+// completePassiveCheck finishes a passive check the IdP answered with an
+// assertion: the session must still exist and belong to the identity the
+// IdP vouched for; the account is refreshed (attributes, roles, state) as
+// at sign-in, and the session's LastRefreshAt set. Anything else ends the
+// session and tells the page it has expired.
+func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, check passiveCheck) {
+	ctx := r.Context()
+	now := s.now()
+	sess, err := s.store.Session(ctx, check.hash, now)
+	if errors.Is(err, lanyard.ErrNotFound) {
+		s.logger.Info("passive check: the Lanyard session had already ended", "tenant", a.slug, "nameid", a.nameID)
+		s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, "Your session has ended."))
+		return
+	}
+	if err != nil {
+		s.failSSO(w, r, a, fmt.Errorf("web: passive check: %w", err))
+		return
+	}
+	end := func(why, shown string) {
+		if err := s.store.DeleteSession(ctx, check.hash); err != nil {
+			s.logger.Error("passive check: session not ended", "err", err)
+		}
+		s.logger.Warn("passive check ended the session", "tenant", a.slug, "idp", a.idp, "nameid", a.nameID, "why", why)
+		s.audit(ctx, lanyard.AuditEvent{
+			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSessionCheck, Outcome: lanyard.OutcomeFailure,
+			UserID: sess.UserID, ClientIP: a.client, Message: "session ended by the periodic check with the IdP: " + why,
+		})
+		s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, shown))
+	}
+	if sess.TenantID != snap.Tenant.ID || sess.IdPEntityID != a.idp || sess.NameID != as.NameID.Value {
+		end(fmt.Sprintf("the IdP answered for %q of %q, the session belongs to %q of %q", as.NameID.Value, a.idp, sess.NameID, sess.IdPEntityID),
+			"Your identity provider now signs in someone else in this browser.")
+		return
+	}
+	res, err := s.logins.Resolve(ctx, snap.Tenant, loginAssertion(a.idp, as), login.Options{})
+	var refusal *login.Refusal
+	if errors.As(err, &refusal) {
+		end("the account may no longer sign in: "+refusal.Error(), "Your account may no longer sign in here.")
+		return
+	}
+	if err != nil {
+		s.failSSO(w, r, a, fmt.Errorf("web: passive check: %w", err))
+		return
+	}
+	if res.User.ID != sess.UserID {
+		end(fmt.Sprintf("the identity now resolves to account %d, the session belongs to account %d", res.User.ID, sess.UserID),
+			"Your identity provider now signs in someone else in this browser.")
+		return
+	}
+	if _, err := s.store.UpdateSession(ctx, check.hash, func(ss *lanyard.Session) error {
+		ss.LastRefreshAt = now.UTC()
+		if as.SessionIndex != "" {
+			ss.SessionIndex = as.SessionIndex
+		}
+		return nil
+	}); err != nil {
+		s.failSSO(w, r, a, fmt.Errorf("web: passive check: record refresh: %w", err))
+		return
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "passive check refreshed the session",
+		slog.String("tenant", a.slug), slog.String("user", res.User.Login), slog.String("idp", a.idp),
+		slog.String("mode", check.mode), slog.Int("changes", len(res.Changes)))
+	s.writeRelay(w, http.StatusOK, refreshedRelay(check.mode))
+}
+
+// passiveCheckRefused handles a refused Response to a passive check: the
+// IdP's "no" (usually NoPassive: the user is not signed in there any more)
+// ends the session it was about. It reports false when err is not the
+// answer to a passive check of this browser, for the normal refusal page.
+//
+// Error responses are usually unsigned: the InResponseTo only finds the
+// pending request, which must have been started by this browser (the
+// binding cookie). At worst a forged answer signs this browser's own user
+// out.
+func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, err error, secret string) bool {
+	var e *saml.Error
+	if !errors.As(err, &e) || e.Reason != saml.ReasonStatusNotSuccess || e.InResponseTo == "" || secret == "" {
+		return false
+	}
+	ctx := r.Context()
+	pr, terr := s.store.TakePendingRequest(ctx, e.InResponseTo, s.now())
+	if terr != nil || pr.TenantID != snap.Tenant.ID {
+		return false
+	}
+	binding, _ := hex.DecodeString(tenantcfg.BrowserBinding(secret))
+	check, ok := parsePassiveReturn(pr.ReturnTo)
+	if !ok || !bytes.Equal(binding, pr.Binding) {
+		return false
+	}
+	sess, serr := s.store.Session(ctx, check.hash, s.now())
+	if err := s.store.DeleteSession(ctx, check.hash); err != nil {
+		s.logger.Error("passive check: session not ended", "err", err)
+	}
+	s.logger.Info("passive check: the IdP no longer signs the user in; session ended",
+		"tenant", a.slug, "idp", pr.IdPEntityID, "status", e.StatusCode, "sub_status", e.SubStatusCode, "mode", check.mode)
+	if serr == nil {
+		s.audit(ctx, lanyard.AuditEvent{
+			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSessionCheck, Outcome: lanyard.OutcomeSuccess,
+			UserID: sess.UserID, ClientIP: a.client,
+			Message: fmt.Sprintf("session ended: the IdP %q answered the periodic check with %s", pr.IdPEntityID, lastURNPart(e.SubStatusCode, e.StatusCode)),
+		})
+	}
+	s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, "Your identity provider says you are no longer signed in."))
+	return true
+}
+
+// lastURNPart is the last colon-separated part of the first non-empty URN.
+func lastURNPart(urns ...string) string {
+	for _, u := range urns {
+		if u != "" {
+			return u[strings.LastIndexByte(u, ':')+1:]
+		}
+	}
+	return "an error status"
+}

@@ -1,0 +1,373 @@
+// Lanyard session keeping. Pages include it with
+//
+//   <script src="/lanyard/session.js" defer></script>
+//
+// It asks Lanyard who is signed in, re-checks the session with the identity
+// provider when a check is due (a passive sign-in in a hidden frame, or in a
+// small window when the identity provider refuses to be framed), and when
+// the session has ended it shows a "session expired" dialog whose Log in
+// button signs in again in a small window, without leaving the page.
+// It needs no inline script and no style sheet of its own.
+(function () {
+  "use strict";
+  if (window.LanyardSession) {
+    return;
+  }
+  var script = document.currentScript;
+  var origin = script ? new URL(script.src, location.href).origin : location.origin;
+  var signedOutPage = !!(script && script.hasAttribute("data-signed-out"));
+  var FRAME_TIMEOUT_MS = 8000;
+  var MAX_POLL_S = 300;
+
+  var state = null;
+  var tenant = sessionStorage.getItem("lanyard.tenant");
+  var timer = null;
+  var useWindow = sessionStorage.getItem("lanyard.use-window") === "1";
+  var frame = null;
+  var frameTimer = null;
+  var checkWindow = null;
+  var loginWindow = null;
+  var dialog = null;
+  var focusBefore = null;
+  var channel = "BroadcastChannel" in window ? new BroadcastChannel("lanyard-session") : null;
+
+  function url(path) {
+    return origin + path;
+  }
+
+  function broadcast(msg) {
+    if (channel) {
+      channel.postMessage(msg);
+    }
+    try {
+      localStorage.setItem("lanyard." + msg, String(Date.now()));
+    } catch (e) {
+      // Storage may be disabled; BroadcastChannel still works.
+    }
+  }
+
+  function fetchState() {
+    return fetch(url("/lanyard/session"), { credentials: "include", cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) {
+          throw new Error("HTTP " + r.status);
+        }
+        return r.json();
+      });
+  }
+
+  // update reads the session state and acts on it.
+  function update() {
+    return fetchState().then(function (s) {
+      if (s.signed_in) {
+        var first = state === null;
+        state = s;
+        tenant = s.tenant;
+        sessionStorage.setItem("lanyard.tenant", tenant);
+        if (dialog && dialog.reason !== "blocked") {
+          hideDialog();
+        }
+        if (first && s.kind === "sso" && s.refresh_in <= 0) {
+          check();
+          return;
+        }
+        schedule();
+        return;
+      }
+      var wasSignedIn = state !== null;
+      state = null;
+      stop();
+      if (wasSignedIn) {
+        showDialog("expired");
+      }
+    }, function () {
+      // Lanyard unreachable: try again later, keep the page as it is.
+      clearTimeout(timer);
+      timer = setTimeout(update, 30000);
+    });
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!state) {
+      return;
+    }
+    var wait = Math.min(MAX_POLL_S, state.expires_in + 1);
+    if (state.kind === "sso") {
+      wait = Math.min(wait, state.refresh_in);
+    }
+    timer = setTimeout(tick, Math.max(1, wait) * 1000);
+  }
+
+  function tick() {
+    fetchState().then(function (s) {
+      if (!s.signed_in) {
+        return update();
+      }
+      state = s;
+      if (s.kind === "sso" && s.refresh_in <= 0) {
+        check();
+      } else {
+        schedule();
+      }
+    }, function () {
+      timer = setTimeout(tick, 30000);
+    });
+  }
+
+  function stop() {
+    clearTimeout(timer);
+    clearTimeout(frameTimer);
+    removeFrame();
+  }
+
+  // check re-checks the session with the identity provider.
+  function check() {
+    if (!state || state.kind !== "sso") {
+      return;
+    }
+    if (useWindow) {
+      checkInWindow(false);
+    } else {
+      checkInFrame();
+    }
+  }
+
+  function checkInFrame() {
+    removeFrame();
+    frame = document.createElement("iframe");
+    frame.title = "Session check";
+    frame.setAttribute("aria-hidden", "true");
+    frame.tabIndex = -1;
+    Object.assign(frame.style, { position: "absolute", width: "1px", height: "1px", border: "0", left: "-9999px", top: "0" });
+    frame.src = url(state.check_url + "?passive=frame");
+    document.body.appendChild(frame);
+    frameTimer = setTimeout(function () {
+      // No answer: the identity provider refuses to be framed. Use a
+      // small window from now on, for this tab.
+      removeFrame();
+      useWindow = true;
+      sessionStorage.setItem("lanyard.use-window", "1");
+      checkInWindow(false);
+    }, FRAME_TIMEOUT_MS);
+  }
+
+  function removeFrame() {
+    clearTimeout(frameTimer);
+    if (frame) {
+      frame.remove();
+      frame = null;
+    }
+  }
+
+  // checkInWindow runs the check in the session-keeping window, opening
+  // it when needed. fromClick says a user gesture allows the opening.
+  function checkInWindow(fromClick) {
+    var target = url(state.check_url + "?passive=popup");
+    if (checkWindow && !checkWindow.closed) {
+      checkWindow.location.replace(target);
+      return;
+    }
+    checkWindow = window.open(target, "lanyard-session-check", "popup,width=480,height=400");
+    if (!checkWindow) {
+      showDialog("blocked");
+      return;
+    }
+    if (fromClick) {
+      hideDialog();
+    }
+  }
+
+  function closeWindows() {
+    [checkWindow, loginWindow].forEach(function (w) {
+      if (w && !w.closed) {
+        w.close();
+      }
+    });
+    checkWindow = null;
+    loginWindow = null;
+  }
+
+  window.addEventListener("message", function (ev) {
+    if (ev.origin !== origin || typeof ev.data !== "string") {
+      return;
+    }
+    switch (ev.data) {
+      case "lanyard:refreshed":
+        removeFrame();
+        update();
+        break;
+      case "lanyard:expired":
+        removeFrame();
+        state = null;
+        stop();
+        showDialog("expired");
+        break;
+      case "lanyard:signed-in":
+        loginWindow = null;
+        hideDialog();
+        broadcast("signed-in");
+        update();
+        break;
+    }
+  });
+
+  function onSignedOutElsewhere() {
+    closeWindows();
+    stop();
+    if (state !== null && !signedOutPage) {
+      state = null;
+      showDialog("signed-out");
+    }
+    state = null;
+  }
+
+  if (channel) {
+    channel.onmessage = function (ev) {
+      if (ev.data === "signed-out") {
+        onSignedOutElsewhere();
+      } else if (ev.data === "signed-in" && dialog) {
+        update();
+      }
+    };
+  }
+  window.addEventListener("storage", function (ev) {
+    if (ev.key === "lanyard.signed-out" && !channel) {
+      onSignedOutElsewhere();
+    }
+  });
+
+  var texts = {
+    expired: {
+      title: "Your session has expired",
+      text: "Press Log in to continue. If you are still signed in with your identity provider, you are back at once, without typing anything; otherwise a small window asks you to sign in.",
+      button: "Log in"
+    },
+    "signed-out": {
+      title: "You are signed out",
+      text: "You signed out in another tab or window. Press Log in to sign in again.",
+      button: "Log in"
+    },
+    blocked: {
+      title: "Allow pop-up windows",
+      text: "Your identity provider does not allow the session check in the background, so Lanyard needs a small window for it, and your browser blocked it. Allow pop-ups for this site: click the blocked pop-up icon at the right of the address bar (or the bar at the top of the page) and choose to always allow pop-ups from this site. Then press Try again.",
+      button: "Try again"
+    }
+  };
+
+  var BLOCKED_LOGIN = "Your browser blocked the sign-in window. Allow pop-ups for this site: click the blocked pop-up icon at the right of the address bar and choose to always allow pop-ups from this site, then press Log in again.";
+
+  function showDialog(reason) {
+    if (dialog) {
+      hideDialog(true);
+    }
+    var t = texts[reason];
+    focusBefore = document.activeElement;
+    var overlay = document.createElement("div");
+    overlay.id = "lanyard-session-overlay";
+    Object.assign(overlay.style, {
+      position: "fixed", inset: "0", background: "rgba(0,0,0,0.45)", zIndex: "2147483647",
+      display: "flex", alignItems: "center", justifyContent: "center", font: "16px/1.5 system-ui, sans-serif"
+    });
+    var box = document.createElement("div");
+    box.id = "lanyard-session-dialog";
+    box.setAttribute("role", "alertdialog");
+    box.setAttribute("aria-modal", "true");
+    box.setAttribute("aria-labelledby", "lanyard-session-title");
+    box.setAttribute("aria-describedby", "lanyard-session-text");
+    box.setAttribute("data-reason", reason);
+    Object.assign(box.style, {
+      background: "#fff", color: "#111", maxWidth: "28rem", margin: "1rem", padding: "1.5rem",
+      borderRadius: "8px", boxShadow: "0 10px 30px rgba(0,0,0,0.3)"
+    });
+    var h = document.createElement("h2");
+    h.id = "lanyard-session-title";
+    h.textContent = t.title;
+    Object.assign(h.style, { margin: "0 0 0.75rem", fontSize: "1.25rem" });
+    var p = document.createElement("p");
+    p.id = "lanyard-session-text";
+    p.textContent = t.text;
+    var alert = document.createElement("p");
+    alert.id = "lanyard-session-blocked";
+    alert.setAttribute("role", "alert");
+    Object.assign(alert.style, { color: "#8a1c1c", fontWeight: "600" });
+    var button = document.createElement("button");
+    button.type = "button";
+    button.id = "lanyard-session-login";
+    button.textContent = t.button;
+    Object.assign(button.style, { font: "inherit", padding: "0.5rem 1.25rem", cursor: "pointer" });
+    button.addEventListener("click", function () {
+      if (reason === "blocked") {
+        if (state) {
+          checkInWindow(true);
+        } else {
+          hideDialog();
+        }
+        return;
+      }
+      logIn(alert);
+    });
+    box.appendChild(h);
+    box.appendChild(p);
+    box.appendChild(alert);
+    box.appendChild(button);
+    overlay.appendChild(box);
+    // Focus stays in the dialog: it is the only thing to do on the page.
+    box.addEventListener("keydown", function (ev) {
+      if (ev.key === "Tab") {
+        ev.preventDefault();
+        button.focus();
+      }
+    });
+    document.body.appendChild(overlay);
+    dialog = { overlay: overlay, reason: reason };
+    button.focus();
+  }
+
+  function hideDialog(keepFocus) {
+    if (!dialog) {
+      return;
+    }
+    dialog.overlay.remove();
+    dialog = null;
+    if (!keepFocus && focusBefore && typeof focusBefore.focus === "function") {
+      focusBefore.focus();
+    }
+  }
+
+  // logIn signs in again in a small window; it tells this page when done.
+  function logIn(alert) {
+    if (!tenant) {
+      location.href = url("/login");
+      return;
+    }
+    var target = url("/t/" + encodeURIComponent(tenant) + "/saml/login?return_to=" + encodeURIComponent("/lanyard/popup-done"));
+    if (loginWindow && !loginWindow.closed) {
+      loginWindow.location.replace(target);
+      loginWindow.focus();
+      return;
+    }
+    loginWindow = window.open(target, "lanyard-sign-in", "popup,width=520,height=640");
+    if (!loginWindow) {
+      alert.textContent = BLOCKED_LOGIN;
+    }
+  }
+
+  window.LanyardSession = {
+    // state is the last answer of /lanyard/session (null when signed out).
+    state: function () { return state; },
+    // checkNow re-checks the session with the identity provider now.
+    checkNow: function () { check(); },
+    // usesWindow tells whether checks run in a small window.
+    usesWindow: function () { return useWindow; },
+    // windowOpen tells whether the session-keeping window is open.
+    windowOpen: function () { return !!(checkWindow && !checkWindow.closed); }
+  };
+
+  if (signedOutPage) {
+    sessionStorage.removeItem("lanyard.use-window");
+    broadcast("signed-out");
+    return;
+  }
+  update();
+})();
