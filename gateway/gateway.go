@@ -149,14 +149,23 @@ func New(cfg Config) (*Gateway, error) {
 // identityEntry is what the gateway derived from one session snapshot: the
 // identity header values, and the signed token while it is fresh.
 type identityEntry struct {
-	snap    *session.Snapshot
-	headers [][2]string // canonical name, value (possibly empty)
+	snap *session.Snapshot
+	// headers are the identity headers by canonical name, each value a
+	// one-element slice (possibly ""), shared by every request of the
+	// session: read-only.
+	headers []identityHeader
 	roles   []string
 
 	tokenMu  sync.Mutex
 	token    string
 	tokenKID string
 	tokenExp time.Time
+}
+
+// identityHeader is one header of an identity.
+type identityHeader struct {
+	name  string
+	value []string
 }
 
 // errNoIdentity means the request carries no live session.
@@ -233,7 +242,7 @@ func newIdentityEntry(snap *session.Snapshot) *identityEntry {
 	// authResponseHeaders, nginx's proxy_set_header) always replaces what
 	// the client sent.
 	add := func(name, value string) {
-		e.headers = append(e.headers, [2]string{http.CanonicalHeaderKey(name), headerSafe(value)})
+		e.headers = append(e.headers, identityHeader{http.CanonicalHeaderKey(name), []string{headerSafe(value)}})
 	}
 	add(HeaderUser, u.Login)
 	add(HeaderUserID, fmt.Sprint(u.ID))

@@ -303,8 +303,8 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 	h := r.Header
 	stripIdentityHeaders(h)
 	stripSessionCookie(h)
-	for _, kv := range e.headers {
-		h[kv[0]] = []string{kv[1]}
+	for _, ih := range e.headers {
+		h[ih.name] = ih.value
 	}
 	if tok := g.token(e); tok != "" {
 		h[jwtKey] = []string{tok}

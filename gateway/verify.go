@@ -3,7 +3,10 @@ package gateway
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/session"
@@ -35,39 +38,66 @@ import (
 // (Traefik, Caddy) or X-Original-URL; only its path and query are used, so
 // the return after login never leaves the site.
 func (g *Gateway) Verify() http.Handler {
+	params := &verifyParamsCache{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Cache-Control"] = noStore
-		q := r.URL.Query()
-		tenant := q.Get("tenant")
+		p := params.get(r.URL.RawQuery)
 		e, err := g.identify(r.Context(), r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
-			g.unauthenticated(w, r, tenant, q.Get("redirect") == "true")
+			g.unauthenticated(w, r, p.tenant, p.redirect)
 			return
 		case err != nil:
 			g.logger.Error("forward-auth: session check failed; the proxy refuses the request with 500", "err", err)
 			http.Error(w, "Lanyard could not check the session (the store failed); try again.", http.StatusInternalServerError)
 			return
 		}
-		if tenant != "" && e.snap.Tenant.Slug != tenant {
-			g.unauthenticated(w, r, tenant, q.Get("redirect") == "true")
+		if p.tenant != "" && e.snap.Tenant.Slug != p.tenant {
+			g.unauthenticated(w, r, p.tenant, p.redirect)
 			return
 		}
-		if roles := q.Get("roles"); roles != "" {
-			if !e.hasRoles(lanyard.ParseRoles(roles)) {
-				http.Error(w, "Your account does not hold the role this application requires ("+roles+"). Ask an administrator for access.", http.StatusForbidden)
-				return
-			}
+		if !e.hasRoles(p.roles) {
+			http.Error(w, "Your account does not hold the role this application requires ("+strings.Join(p.roles, ", ")+"). Ask an administrator for access.", http.StatusForbidden)
+			return
 		}
-		for _, kv := range e.headers {
-			h[kv[0]] = []string{kv[1]}
+		for _, ih := range e.headers {
+			h[ih.name] = ih.value
 		}
 		if tok := g.token(e); tok != "" {
 			h[jwtKey] = []string{tok}
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// verifyParams are the query parameters of a forward-auth request.
+type verifyParams struct {
+	tenant   string
+	roles    []string
+	redirect bool
+}
+
+// verifyParamsCache keeps the parsed parameters by raw query: a proxy asks
+// with the same few queries millions of times.
+type verifyParamsCache struct {
+	m sync.Map // raw query -> *verifyParams
+	n atomic.Int32
+}
+
+// maxVerifyQueries bounds the cache; other queries are parsed each time.
+const maxVerifyQueries = 1024
+
+func (c *verifyParamsCache) get(raw string) *verifyParams {
+	if p, ok := c.m.Load(raw); ok {
+		return p.(*verifyParams)
+	}
+	q, _ := url.ParseQuery(raw)
+	p := &verifyParams{tenant: q.Get("tenant"), roles: lanyard.ParseRoles(q.Get("roles")), redirect: q.Get("redirect") == "true"}
+	if c.n.Add(1) <= maxVerifyQueries {
+		c.m.Store(raw, p)
+	}
+	return p
 }
 
 var noStore = []string{"no-store"}
