@@ -135,6 +135,7 @@ func (e *ssoEnv) addTenant(slug string, o tenantOptions) lanyard.Tenant {
 	sp := simplesamlphp.SP{
 		EntityID:             e.base + "/t/" + slug + "/saml/metadata",
 		ACSURL:               e.base + "/t/" + slug + "/saml/acs",
+		SLOURL:               e.base + "/t/" + slug + "/saml/slo",
 		ValidateAuthnRequest: true,
 		NameIDFormat:         "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
 		NameIDAttribute:      "uid",

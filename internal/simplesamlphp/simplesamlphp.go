@@ -112,9 +112,24 @@ func Require(tb testing.TB) {
 	}
 }
 
+// Options change how Start configures the IdP.
+type Options struct {
+	// CrossSiteCookies makes the IdP's session cookie SameSite=None; Secure
+	// (browsers treat loopback as secure), so that a browser sends it when
+	// another site shows the IdP in a frame: the hidden-frame session check.
+	// Default: no SameSite attribute, which Chromium treats as Lax.
+	CrossSiteCookies bool
+}
+
 // Start writes a configuration with the users and starts the IdP; it is
 // stopped when the test ends.
 func Start(tb testing.TB, users []User) *IdP {
+	tb.Helper()
+	return StartWith(tb, users, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	tb.Helper()
 	Require(tb)
 	dir := tb.TempDir()
@@ -141,7 +156,11 @@ func Start(tb testing.TB, users []User) *IdP {
 	}
 	write("cert/idp.pem", keyPEM)
 	write("cert/idp.crt", certPEM)
-	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata")))
+	config := fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata"))
+	if opts.CrossSiteCookies {
+		config = strings.Replace(config, "'session.cookie.secure' => false,\n  'session.cookie.samesite' => null,", "'session.cookie.secure' => true,\n  'session.cookie.samesite' => 'None',", 1)
+	}
+	write("config/config.php", config)
 	write("config/authsources.php", authsourcesPHP(users))
 	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
@@ -275,6 +294,30 @@ func (i *IdP) Login(client *http.Client, startURL, username, password string) (*
 		return nil, fmt.Errorf("IdP answered no SAML form (status %d): %s", resp.StatusCode, tail(body, 600))
 	}
 	return f, nil
+}
+
+// Follow gets startURL with the client, following redirects, and returns
+// the auto-posting SAML form the chain ends at (a Response or a
+// LogoutRequest/LogoutResponse), without a login: for passive requests and
+// requests answered from an existing IdP session.
+func (i *IdP) Follow(client *http.Client, startURL string) (*Form, error) {
+	resp, err := client.Get(startURL)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if f := findPostForm(body); f != nil {
+		return f, nil
+	}
+	return nil, fmt.Errorf("no SAML form at %s (status %d): %s", resp.Request.URL, resp.StatusCode, tail(body, 600))
+}
+
+// LogoutURL is the IdP's URL that starts an IdP-initiated Single Logout of
+// the browser's IdP session (a LogoutRequest to each SP of the session in
+// turn), ending at returnTo.
+func (i *IdP) LogoutURL(returnTo string) string {
+	return i.BaseURL + "/saml2/idp/SingleLogoutService.php?" + url.Values{"ReturnTo": {returnTo}}.Encode()
 }
 
 // Post submits the form with the client, as the browser's auto-post would.
@@ -458,6 +501,9 @@ $config = [
   'session.cookie.samesite' => null,
   'session.phpsession.cookiename' => 'SimpleSAMLSessionID',
   'store.type' => 'phpsession',
+  // ReturnTo of IdP-initiated logout: the SPs on loopback, any port.
+  'trusted.url.domains' => ['localhost(:[0-9]+)?', '127\\.0\\.0\\.1(:[0-9]+)?'],
+  'trusted.url.regex' => true,
   'module.enable' => ['exampleauth' => true, 'core' => true, 'saml' => true, 'admin' => true],
   'metadata.sources' => [['type' => 'flatfile', 'directory' => %s]],
 ];
@@ -471,5 +517,7 @@ $metadata[%s] = [
   'auth' => 'users',
   'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'SingleLogoutServiceBinding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+  // LogoutRequests and LogoutResponses signed, as Lanyard requires.
+  'sign.logout' => true,
 ];
 `

@@ -1,0 +1,251 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
+)
+
+// sessionCookie returns the browser's Lanyard session cookie value, or "".
+func (e *ssoEnv) sessionCookie(b *browser) string {
+	e.t.Helper()
+	u, _ := url.Parse(e.base)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == sessionCookieName {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// state asks GET /lanyard/session as the browser.
+func (e *ssoEnv) state(b *browser) sessionState {
+	e.t.Helper()
+	resp, err := b.noFollow.Get(e.base + sessionStatePath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var st sessionState
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		e.t.Fatalf("GET %s: %v", sessionStatePath, err)
+	}
+	resp.Body.Close()
+	return st
+}
+
+// forgetIdPSession drops the browser's SimpleSAMLphp cookies: for the IdP,
+// the browser is no longer signed in.
+func (e *ssoEnv) forgetIdPSession(b *browser) {
+	u, _ := url.Parse(e.idp.BaseURL)
+	var expired []*http.Cookie
+	for _, c := range b.jar.Cookies(u) {
+		expired = append(expired, &http.Cookie{Name: c.Name, Value: "", Path: "/", MaxAge: -1})
+	}
+	b.jar.SetCookies(u, expired)
+}
+
+var relayMessage = regexp.MustCompile(`data-message="([^"]*)"`)
+
+// relayMessageOf returns the message a relay page posts, or "".
+func relayMessageOf(body string) string {
+	if m := relayMessage.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// TestSessionKeepingWithSimpleSAMLphp runs the periodic re-check of the
+// seeds against a real IdP: a passive AuthnRequest while the IdP session
+// lives is answered without any prompt and refreshes the account (a role
+// removed by hand comes back from the IdP's groups) and the session's
+// LastRefreshAt; once the IdP no longer knows the browser it answers
+// NoPassive, and the Lanyard session ends.
+func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
+		idpUser("alice", "alice@example.com", "Alice", "Liddell", []string{"eng"}),
+	})
+	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true", "group_roles.eng=engineer"}})
+	b := newBrowser()
+	if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther || a.session == "" {
+		t.Fatalf("login: status %d, session %q: %s", a.status, a.session, a.body)
+	}
+
+	st := e.state(b)
+	if !st.SignedIn || st.Kind != "sso" || st.Login != "alice" || st.Tenant != "acme" {
+		t.Fatalf("state after login: %+v", st)
+	}
+	if st.RefreshInterval != 270 || st.RefreshIn < 260 || st.RefreshIn > 270 {
+		t.Errorf("refresh: interval %d, in %d; want 270 and about 270 (the login was the first check)", st.RefreshInterval, st.RefreshIn)
+	}
+	if st.CheckURL != "/t/acme/saml/login" || !strings.Contains(st.LoginURL, "return_to=%2Flanyard%2Fpopup-done") {
+		t.Errorf("check URL %q, login URL %q", st.CheckURL, st.LoginURL)
+	}
+
+	// A role taken away by hand; the IdP still says the user is in eng.
+	alice := e.user(acme, "alice")
+	if _, err := e.store.UpdateUser(context.Background(), alice.ID, func(u *lanyard.User) error {
+		u.Roles = nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(5 * time.Minute) // the check is due
+
+	t.Run("passive check while the IdP session lives", func(t *testing.T) {
+		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=frame")
+		if err != nil {
+			t.Fatalf("the IdP did not answer the passive request without a prompt: %v", err)
+		}
+		if !strings.Contains(decodeForm(t, f), "urn:oasis:names:tc:SAML:2.0:status:Success") {
+			t.Fatalf("IdP answer is not a success: %s", decodeForm(t, f))
+		}
+		a := b.post(t, f)
+		if a.status != http.StatusOK || relayMessageOf(a.body) != msgRefreshed || a.session != "" {
+			t.Fatalf("ACS answered %d, message %q, new session %q: %s", a.status, relayMessageOf(a.body), a.session, a.body)
+		}
+		if got := e.user(acme, "alice"); !got.HasRole("engineer") {
+			t.Errorf("roles after the check: %v; want engineer back from the IdP's groups", got.RoleNames())
+		}
+		if st := e.state(b); !st.SignedIn || st.RefreshIn < 260 {
+			t.Errorf("state after the check: %+v; want signed in with the next check in about 270s", st)
+		}
+		sess, err := e.store.Session(context.Background(), lanyard.HashSessionID(e.sessionCookie(b)), e.clock.Now())
+		if err != nil || sess.LastRefreshAt.IsZero() {
+			t.Errorf("session LastRefreshAt not set: %v %+v", err, sess)
+		}
+	})
+
+	t.Run("no session: the page learns at once", func(t *testing.T) {
+		status, body := newBrowser().get(t, e.base+"/t/acme/saml/login?passive=frame")
+		if status != http.StatusOK || relayMessageOf(body) != msgExpired {
+			t.Errorf("passive check without a session: %d %q", status, relayMessageOf(body))
+		}
+	})
+
+	t.Run("IdP session ended: NoPassive ends the Lanyard session", func(t *testing.T) {
+		e.forgetIdPSession(b)
+		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=popup")
+		if err != nil {
+			t.Fatalf("the IdP did not answer the passive request: %v", err)
+		}
+		if xml := decodeForm(t, f); !strings.Contains(xml, "urn:oasis:names:tc:SAML:2.0:status:NoPassive") {
+			t.Fatalf("IdP answer is not NoPassive: %s", xml)
+		}
+		a := b.post(t, f)
+		if a.status != http.StatusOK || relayMessageOf(a.body) != msgExpired || !strings.Contains(a.body, "no longer signed in") {
+			t.Fatalf("ACS answered %d, message %q: %s", a.status, relayMessageOf(a.body), a.body)
+		}
+		if st := e.state(b); st.SignedIn {
+			t.Errorf("still signed in after NoPassive: %+v", st)
+		}
+		evs, err := e.store.AuditEvents(context.Background(), lanyard.AuditFilter{TenantID: acme.ID, Action: actionSessionCheck})
+		if err != nil || len(evs) != 1 || !strings.Contains(evs[0].Message, "NoPassive") {
+			t.Errorf("audit of the ended session: %v %+v", err, evs)
+		}
+	})
+}
+
+// TestSingleLogoutWithSimpleSAMLphp runs Single Logout both ways against a
+// real IdP. SP-initiated: /logout ends the Lanyard session, the IdP ends
+// its own and answers, the user reads that both are over, and the next
+// sign-in asks for the password again. IdP-initiated: the IdP's
+// LogoutRequest ends the sessions of that IdP session (NameID and
+// SessionIndex), seen by another node on the same store, and not the
+// user's session from another IdP session.
+func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
+		idpUser("alice", "alice@example.com", "Alice", "Liddell", nil),
+	})
+	e.addTenant("acme", tenantOptions{settings: []string{"jit=true"}})
+
+	t.Run("SP-initiated", func(t *testing.T) {
+		b := newBrowser()
+		if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther {
+			t.Fatalf("login: %d %s", a.status, a.body)
+		}
+		id := e.sessionCookie(b)
+		_, page := b.get(t, e.base+"/logout")
+		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+		if token == nil {
+			t.Fatalf("no sign-out form: %s", page)
+		}
+		resp, err := b.follow.PostForm(e.base+"/logout", url.Values{csrfField: {token[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "You are also signed out of your identity provider.") {
+			t.Fatalf("after the IdP's LogoutResponse: %d at %s: %s", resp.StatusCode, resp.Request.URL, body)
+		}
+		if !strings.HasPrefix(resp.Request.URL.String(), e.base+"/t/acme/saml/slo?SAMLResponse=") {
+			t.Errorf("final page at %s; want the SLO endpoint", resp.Request.URL)
+		}
+		if _, err := e.store.Session(context.Background(), lanyard.HashSessionID(id), e.clock.Now()); err == nil {
+			t.Error("Lanyard session still alive")
+		}
+		// The IdP session is over: a new sign-in shows the login form.
+		resp, err = b.follow.Get(e.base + "/t/acme/saml/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(resp); !strings.Contains(body, `name="AuthState"`) {
+			t.Errorf("the IdP still knows the browser after Single Logout: %s", body)
+		}
+	})
+
+	t.Run("IdP-initiated", func(t *testing.T) {
+		b1, b2 := newBrowser(), newBrowser()
+		for _, b := range []*browser{b1, b2} {
+			if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther {
+				t.Fatalf("login: %d %s", a.status, a.body)
+			}
+		}
+		id1, id2 := e.sessionCookie(b1), e.sessionCookie(b2)
+		resp, err := b1.follow.Get(e.idp.LogoutURL(e.base + "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.Request.URL.String() != e.base+"/" {
+			t.Fatalf("IdP-initiated logout ended at %s (%d): %s", resp.Request.URL, resp.StatusCode, body)
+		}
+		ctx := context.Background()
+		if _, err := e.store.Session(ctx, lanyard.HashSessionID(id1), e.clock.Now()); err == nil {
+			t.Error("the session of the IdP session logged out is still alive")
+		}
+		if _, err := e.store.Session(ctx, lanyard.HashSessionID(id2), e.clock.Now()); err != nil {
+			t.Errorf("the session of the other IdP session ended too: %v", err)
+		}
+		// Another node on the same store no longer honours the cookie.
+		node2 := New(Config{Store: e.store, Now: e.clock.Now})
+		t.Cleanup(node2.Close)
+		node2.SetReady()
+		for _, tc := range []struct {
+			id   string
+			want bool
+		}{{id1, false}, {id2, true}} {
+			req := httptest.NewRequest(http.MethodGet, sessionStatePath, nil)
+			req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: tc.id})
+			rec := httptest.NewRecorder()
+			node2.ServeHTTP(rec, req)
+			var st sessionState
+			_ = json.Unmarshal(rec.Body.Bytes(), &st)
+			if st.SignedIn != tc.want {
+				t.Errorf("node 2 says signed in %v; want %v", st.SignedIn, tc.want)
+			}
+		}
+		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{Action: actionSLO})
+		if err != nil || len(evs) == 0 || !strings.Contains(evs[0].Message, "ended 1 session") {
+			t.Errorf("audit: %v %+v", err, evs)
+		}
+	})
+}
