@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -31,7 +32,11 @@ type result struct {
 	serverCPU    time.Duration
 	dbCPU        time.Duration // PostgreSQL processes; 0 with SQLite
 	clientCPU    time.Duration
-	prep         prepStats
+	// machineCPU is the CPU time of the whole machine (every core) during
+	// the run; what the server, PostgreSQL and this client did not use went
+	// to other processes, which depresses the figures.
+	machineCPU time.Duration
+	prep       prepStats
 }
 
 func (r result) failed() int { return r.attempted - r.ok }
@@ -60,8 +65,8 @@ func perLogin(d time.Duration, n int) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
-const markdownHeader = "| engine | mode | clients | logins | errors | logins/s | p50 | p90 | p99 | server CPU/login | PostgreSQL CPU/login | client CPU/login |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|---|"
+const markdownHeader = "| engine | mode | clients | logins | errors | logins/s | p50 | p90 | p99 | server CPU/login | PostgreSQL CPU/login | client CPU/login | other processes |\n" +
+	"|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 func (r result) print(w io.Writer, o options) {
 	if o.format == "markdown" {
@@ -69,9 +74,9 @@ func (r result) print(w io.Writer, o options) {
 		if r.engine != "sqlite" {
 			db = perLogin(r.dbCPU, r.ok)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% |\n",
 			r.engine, r.mode, r.clients, r.ok, r.failed(), r.rate(), ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)),
-			perLogin(r.serverCPU, r.ok), db, perLogin(r.clientCPU, r.ok))
+			perLogin(r.serverCPU, r.ok), db, perLogin(r.clientCPU, r.ok), 100*r.othersShare())
 		return
 	}
 	fmt.Fprintf(w, "%s, %s-initiated, %d clients: %d logins in %s, %d errors\n", r.engine, strings.ToUpper(r.mode), r.clients, r.ok, r.elapsed.Round(time.Millisecond), r.failed())
@@ -82,6 +87,7 @@ func (r result) print(w io.Writer, o options) {
 		fmt.Fprintf(w, ", PostgreSQL %s", perLogin(r.dbCPU, r.ok))
 	}
 	fmt.Fprintf(w, ", client %s (server %.0f%% of a core)\n", perLogin(r.clientCPU, r.ok), 100*r.serverCPU.Seconds()/max(r.elapsed.Seconds(), 1e-9))
+	fmt.Fprintf(w, "  other processes   %.0f%% of the machine's %d cores during the run\n", 100*r.othersShare(), runtime.NumCPU())
 	if r.prep.spStarts > 0 {
 		fmt.Fprintf(w, "  SP-initiated starts (GET /saml/login, untimed, 8 clients): %d in %s\n", r.attempted, r.prep.spStarts.Round(time.Millisecond))
 	}
@@ -123,6 +129,7 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 	}
 	dbBefore := postgresCPU(h.o.postgresPIDFile)
 	clientBefore := selfCPU()
+	machineBefore := machineCPU()
 	start := time.Now()
 
 	var (
@@ -179,6 +186,7 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 	res.serverCPU = serverAfter - serverBefore
 	res.dbCPU = postgresCPU(h.o.postgresPIDFile) - dbBefore
 	res.clientCPU = selfCPU() - clientBefore
+	res.machineCPU = machineCPU() - machineBefore
 	slices.Sort(latencies)
 	res.latencies = latencies
 	if runCtx.Err() != nil && res.attempted < len(logins) {
@@ -342,6 +350,40 @@ func postgresCPU(pidFile string) time.Duration {
 		}
 	}
 	return total
+}
+
+// machineCPU returns the busy CPU time of the whole machine, all cores,
+// from /proc/stat (0 when unreadable).
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:8] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / clockTicks
+}
+
+// othersShare is the share of the machine's capacity during the run used
+// by processes other than the server, PostgreSQL and this client.
+func (r result) othersShare() float64 {
+	capacity := r.elapsed.Seconds() * float64(runtime.NumCPU())
+	if capacity <= 0 || r.machineCPU == 0 {
+		return 0
+	}
+	others := (r.machineCPU - r.serverCPU - r.dbCPU - r.clientCPU).Seconds()
+	return max(others, 0) / capacity
 }
 
 // selfCPU returns the CPU time of this process.
