@@ -187,7 +187,7 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys,
+	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store,
 		Routes: store.(lanyard.ProxyRouteStore), StaticRoutes: routes, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -209,12 +209,23 @@ type browser struct {
 	noFollow, follow *http.Client
 }
 
+// otherHost is an application host other than Lanyard's; the browser
+// reaches it on loopback.
+const otherHost = "app.test"
+
 func newBrowser() *browser {
 	jar, _ := cookiejar.New(nil)
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, _ := net.SplitHostPort(addr); host == otherHost {
+			addr = net.JoinHostPort("127.0.0.1", port)
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}}
 	return &browser{
-		noFollow: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		noFollow: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		follow: &http.Client{Jar: jar, Timeout: 30 * time.Second},
+		follow: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: transport},
 	}
 }
 

@@ -76,6 +76,15 @@ type Config struct {
 	// StaticRoutes come from the config file; a stored route of the same
 	// name replaces one.
 	StaticRoutes []lanyard.ProxyRoute
+	// Store opens the sessions of the hand-off, which carries a sign-in
+	// from Lanyard's host to an application on another host (see
+	// handoff.go). Nil turns the hand-off off: applications must then be
+	// on Lanyard's host.
+	Store lanyard.Store
+	// TrustedHosts are the application hosts, besides those of routes,
+	// that the hand-off may send a sign-in to: the hosts in front of which
+	// nginx, Traefik or Caddy ask /auth/verify. A name matches every port.
+	TrustedHosts []string
 	// RouteRefresh is how often Run reloads the routes from the store. Zero
 	// means 2 seconds.
 	RouteRefresh time.Duration
@@ -90,18 +99,22 @@ type Config struct {
 // Gateway answers forward-auth checks and proxies requests to applications.
 // Create it with New; it is safe for concurrent use.
 type Gateway struct {
-	base      *url.URL
-	sessions  *session.Cache
-	keys      *identity.KeyRing
-	store     lanyard.ProxyRouteStore
-	static    []lanyard.ProxyRoute
-	refresh   time.Duration
-	transport http.RoundTripper
-	logger    *slog.Logger
-	now       func() time.Time
-	buffers   *bufferPool
+	base       *url.URL
+	sessions   *session.Cache
+	keys       *identity.KeyRing
+	routeStore lanyard.ProxyRouteStore
+	static     []lanyard.ProxyRoute
+	refresh    time.Duration
+	transport  http.RoundTripper
+	logger     *slog.Logger
+	now        func() time.Time
+	buffers    *bufferPool
 
 	routes atomic.Pointer[routeTable]
+
+	store        lanyard.Store // nil: no hand-off
+	manager      *session.Manager
+	trustedHosts []string
 
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
@@ -117,7 +130,7 @@ func New(cfg Config) (*Gateway, error) {
 		base:       cfg.BaseURL,
 		sessions:   cfg.Sessions,
 		keys:       cfg.Keys,
-		store:      cfg.Routes,
+		routeStore: cfg.Routes,
 		static:     cfg.StaticRoutes,
 		refresh:    cfg.RouteRefresh,
 		transport:  cfg.Transport,
@@ -137,6 +150,15 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	if cfg.Store != nil {
+		g.store = cfg.Store
+		g.manager = session.NewManager(cfg.Store, session.Options{Now: g.now})
+	}
+	for _, h := range cfg.TrustedHosts {
+		if h = strings.TrimSpace(h); h != "" {
+			g.trustedHosts = append(g.trustedHosts, h)
+		}
 	}
 	table, err := g.buildTable(nil)
 	if err != nil {

@@ -90,10 +90,10 @@ func (g *Gateway) Routes() []lanyard.ProxyRoute {
 // LoadRoutes reads the routes from the store and puts them in use together
 // with the static ones.
 func (g *Gateway) LoadRoutes(ctx context.Context) error {
-	if g.store == nil {
+	if g.routeStore == nil {
 		return nil
 	}
-	stored, err := g.store.ProxyRoutes(ctx)
+	stored, err := g.routeStore.ProxyRoutes(ctx)
 	if err != nil {
 		return fmt.Errorf("gateway: load proxy routes: %w", err)
 	}
@@ -272,6 +272,16 @@ func lanyardPath(path string) bool {
 // ways and WebSocket upgrades pass.
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.store != nil && r.Method == http.MethodGet {
+			switch r.URL.Path {
+			case handoffPath:
+				g.handleHandoff(w, r)
+				return
+			case sessionPath:
+				g.handleSession(w, r)
+				return
+			}
+		}
 		rt := g.routes.Load().match(r)
 		if rt == nil || lanyardPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
@@ -324,7 +334,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 // GET or HEAD goes to the login and comes back here; anything else gets
 // 401 with X-Lanyard-Login.
 func (g *Gateway) sendToLogin(w http.ResponseWriter, r *http.Request, rt *route) {
-	login := g.loginURL(rt.Tenant, localPath(r.URL.RequestURI()))
+	login := g.loginURL(rt.Tenant, g.returnTo(rt.Tenant, schemeOf(r), r.Host, r.URL.RequestURI()))
 	w.Header().Set(HeaderLogin, login)
 	w.Header().Set("Cache-Control", "no-store")
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) && r.Header.Get("Upgrade") == "" {

@@ -32,6 +32,10 @@ type gatewayConfig struct {
 	TokenTTL time.Duration
 	// KeyRotation is how long a token signing key signs. Default 24h.
 	KeyRotation time.Duration
+	// TrustedHosts are the hosts of applications behind nginx, Traefik or
+	// Caddy (forward-auth) on a host other than Lanyard's, to which a
+	// sign-in may be handed off. Route hosts are trusted already.
+	TrustedHosts []string
 }
 
 // gatewayOptions are the configuration options of the gateway, appended
@@ -41,6 +45,7 @@ var gatewayOptions = []option{
 	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
 	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},
 	{"signing_key_rotation", "24h", "how long an identity token signing key signs before the next one takes over, `duration` (env LANYARD_SIGNING_KEY_ROTATION)"},
+	{"trusted_hosts", "", "comma-separated `hosts` of forward-auth applications on hosts other than Lanyard's, to which a sign-in may be handed off (env LANYARD_TRUSTED_HOSTS; route hosts are trusted already)"},
 }
 
 // resolveGateway reads the gateway options from the resolved values,
@@ -57,6 +62,14 @@ func resolveGateway(value, source map[string]string, v *lanyard.ValidationError)
 	c.SessionCacheTTL = duration("session_cache_ttl", 100*time.Millisecond)
 	c.TokenTTL = duration("identity_token_ttl", 30*time.Second)
 	c.KeyRotation = duration("signing_key_rotation", time.Hour)
+	for _, h := range strings.Split(value["trusted_hosts"], ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		} else if strings.ContainsAny(h, "/@ ") {
+			v.Add("%s: %q: want a host name (optionally with :port), e.g. app.example.com", source["trusted_hosts"], h)
+		}
+		c.TrustedHosts = append(c.TrustedHosts, h)
+	}
 	if raw := strings.TrimSpace(value["routes"]); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &c.Routes); err != nil {
 			v.Add("%s: want a JSON list of routes like [{\"name\": \"wiki\", \"host\": \"wiki.example.com\", \"upstream\": \"http://127.0.0.1:3000\"}]: %v", source["routes"], err)
@@ -108,6 +121,8 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		Keys:         keys,
 		Routes:       db,
 		StaticRoutes: cfg.Gateway.Routes,
+		Store:        db,
+		TrustedHosts: cfg.Gateway.TrustedHosts,
 		Logger:       logger,
 	})
 	if err != nil {

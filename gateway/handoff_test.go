@@ -1,0 +1,76 @@
+package gateway_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+)
+
+// TestProxyOtherHost serves an application on a host other than Lanyard's
+// (a host route): the sign-in made on Lanyard's host is handed off to the
+// application's host, and the browser lands on the URL it asked for.
+func TestProxyOtherHost(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		a := startApp(t)
+		e := newLanyardEnv(t, store, 0, lanyard.ProxyRoute{Name: "app", Host: otherHost, Upstream: a.srv.URL, Tenant: "acme"})
+		e.app = a
+		_, port, _ := net.SplitHostPort(e.addr)
+		appURL := "http://" + otherHost + ":" + port + "/reports/q3?page=2"
+		b := newBrowser()
+
+		resp := b.get(t, appURL)
+		wantReturn := "/auth/handoff?" + url.Values{"tenant": {"acme"}, "to": {appURL}}.Encode()
+		if want := e.base + "/t/acme/saml/login?return_to=" + url.QueryEscape(wantReturn); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Fatalf("unauthenticated: %d to %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		form, err := e.idp.Login(b.follow, appURL, "ada", "ada-pass")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The IdP's form posts to the ACS on Lanyard's host; from there the
+		// browser follows the hand-off back to the application's host.
+		var hops []string
+		b.follow.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			hops = append(hops, req.URL.String())
+			return nil
+		}
+		final, err := b.follow.PostForm(form.Action, form.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, final.Body)
+		final.Body.Close()
+		if final.StatusCode != http.StatusOK || final.Request.URL.String() != appURL {
+			t.Fatalf("after the login: %d at %s, want 200 at %s (hops %q)", final.StatusCode, final.Request.URL, appURL, hops)
+		}
+		if got := a.last(t); got.Path != "/reports/q3?page=2" {
+			t.Fatalf("the application got %q", got.Path)
+		}
+		e.checkIdentity(a.last(t))
+		var code string
+		for _, h := range hops {
+			if u, _ := url.Parse(h); u.Path == "/auth/session" {
+				code = h
+			}
+		}
+		if code == "" {
+			t.Fatalf("no hand-off through /auth/session: %q", hops)
+		}
+
+		// The code works once.
+		if resp := b.get(t, code); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("hand-off code used twice: %d, want 400", resp.StatusCode)
+		}
+		// The hand-off goes only to the hosts of routes (or trusted ones).
+		evil := e.base + "/auth/handoff?" + url.Values{"tenant": {"acme"}, "to": {"https://evil.example.com/steal"}}.Encode()
+		if resp := b.get(t, evil); resp.StatusCode != http.StatusBadRequest || strings.Contains(resp.Header.Get("Location"), "evil") {
+			t.Errorf("hand-off to an untrusted host: %d to %q, want 400", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}
