@@ -34,7 +34,7 @@ func (a *app) idpImport(ctx context.Context, path string, args []string) error {
 		switch m := strings.TrimSpace(*metadata); {
 		case m == "":
 			return &usageError{cmd: path, msg: "missing --metadata FILE|URL|-"}
-		case strings.HasPrefix(m, "http://") || strings.HasPrefix(m, "https://"):
+		case strings.HasPrefix(strings.ToLower(m), "http://") || strings.HasPrefix(strings.ToLower(m), "https://"):
 			src.URL = m
 		case m == "-":
 			src.Metadata, err = readBounded(a.stdin, admin.MaxMetadataSize, "standard input")
@@ -53,7 +53,11 @@ func (a *app) idpImport(ctx context.Context, path string, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "imported IdP %s into tenant %s\n", conn.EntityID, *tenant)
+		verb := "imported"
+		if !conn.CreatedAt.Equal(conn.UpdatedAt) {
+			verb = "replaced" // an upsert keeps CreatedAt
+		}
+		fmt.Fprintf(a.stdout, "%s IdP %s in tenant %s\n", verb, conn.EntityID, *tenant)
 		printIdP(a.stdout, conn)
 		printWarnings(a.stdout, warnings)
 		return nil

@@ -46,13 +46,16 @@ func TestIdPCommands(t *testing.T) {
 	env := dataEnv(t)
 	mustCLI(t, env, "", "tenant", "create", "acme")
 	r := mustCLI(t, env, "", "idp", "import", "--tenant", "acme", "--metadata", file)
-	for _, want := range []string{"imported IdP https://idp.test/saml into tenant acme", "SSO:", "https://idp.invalid/sso (HTTP-Redirect)",
+	for _, want := range []string{"imported IdP https://idp.test/saml in tenant acme", "SSO:", "https://idp.invalid/sso (HTTP-Redirect)",
 		"SLO:", "https://idp.test/slo", saml.Fingerprint(idp.Cert), "file (re-import to update)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("import output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	mustCLI(t, env, string(md), "idp", "import", "--tenant", "acme", "--metadata", "-")
+	r = mustCLI(t, env, string(md), "idp", "import", "--tenant", "acme", "--metadata", "-")
+	if !strings.Contains(r.stdout, "replaced IdP https://idp.test/saml in tenant acme") {
+		t.Errorf("re-import output:\n%s", r.stdout)
+	}
 
 	bad := cli(t, env, "<nope", "idp", "import", "--tenant", "acme", "--metadata", "-")
 	if bad.exitCode() != 1 || !strings.Contains(bad.output(), "IdP metadata refused") {
