@@ -372,3 +372,46 @@ func TestImportIdPFromSimpleSAMLphp(t *testing.T) {
 	}
 	t.Logf("warnings: %q; SSO %v", warnings, d.SSO)
 }
+
+// TestImportIdPFromSignedFederation imports one IdP out of a signed
+// aggregate of 2,000, verifying the federation's signature (the whole
+// document is parsed and digested then).
+func TestImportIdPFromSignedFederation(t *testing.T) {
+	a, _, signer := testIdPs(t)
+	const n = 2000
+	members := make([]string, n)
+	for i := range members {
+		idp := *a
+		if i != n/3 {
+			idp.EntityID = fmt.Sprintf("https://idp%04d.federation.test/saml", i)
+		}
+		members[i] = idp.AggregateMember(testidp.MetadataOptions{})
+	}
+	fed, err := testidp.SignedAggregate("https://federation.test", members, signer.Key, signer.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		ctx := context.Background()
+		svc := newService(t, store)
+		start := time.Now()
+		conn, _, err := svc.ImportIdP(ctx, "cli", "acme", admin.IdPSource{Metadata: fed, EntityID: a.EntityID, PinnedCertsPEM: signer.CertPEM()})
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("verified import of one IdP out of %d (%d KiB) took %s", n, len(fed)>>10, took)
+		if took > 5*time.Second {
+			t.Errorf("import took %s", took)
+		}
+		if len(conn.MetadataSigners) != 1 || len(conn.MetadataXML) > 8<<10 {
+			t.Errorf("connection: %d signers, %d bytes of metadata", len(conn.MetadataSigners), len(conn.MetadataXML))
+		}
+		// A tampered federation file is refused.
+		tampered := []byte(strings.Replace(string(fed), "idp0001.federation.test", "evil0001.federation.test", 1))
+		_, _, err = svc.ImportIdP(ctx, "cli", "acme", admin.IdPSource{Metadata: tampered, EntityID: a.EntityID, PinnedCertsPEM: signer.CertPEM()})
+		if err == nil || !strings.Contains(lanyard.ErrorMessage(err), "pinned certificate") {
+			t.Errorf("tampered federation: %v", err)
+		}
+	})
+}

@@ -142,6 +142,17 @@ func (i *IdP) EntityDescriptor(o MetadataOptions) (string, error) {
 	if o.SignWith == nil {
 		return i.entityDescriptor(o, ""), nil
 	}
+	return i.signedEntityDescriptor(o)
+}
+
+// AggregateMember returns the IdP's EntityDescriptor without its own
+// namespace declaration, as it appears in the canonical form of an
+// aggregate that declares the md prefix (see SignedAggregate).
+func (i *IdP) AggregateMember(o MetadataOptions) string {
+	return strings.Replace(i.entityDescriptor(o, ""), ` xmlns:md="`+nsMD+`"`, "", 1)
+}
+
+func (i *IdP) signedEntityDescriptor(o MetadataOptions) (string, error) {
 	id := "_md" + randomHex(16)
 	unsigned := i.entityDescriptor(o, id)
 	return signEnveloped(unsigned, id, o.SignWith, o.SignWithCert, `<md:IDPSSODescriptor`)
@@ -311,6 +322,24 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// SignedAggregate wraps members (from AggregateMember) in an
+// EntitiesDescriptor signed by key, as a federation publishes it.
+func SignedAggregate(name string, members []string, key crypto.Signer, cert *x509.Certificate) ([]byte, error) {
+	id := "_fed" + randomHex(16)
+	var b strings.Builder
+	b.WriteString(`<md:EntitiesDescriptor xmlns:md="` + nsMD + `" ID="` + id + `" Name="` + attr(name) + `">` + "\n")
+	for _, m := range members {
+		b.WriteString(m)
+		b.WriteString("\n")
+	}
+	b.WriteString(`</md:EntitiesDescriptor>`)
+	signed, err := signEnveloped(b.String(), id, key, cert, "\n")
+	if err != nil {
+		return nil, err
+	}
+	return []byte(xmlHeader + signed), nil
 }
 
 // Aggregate wraps EntityDescriptor elements in an EntitiesDescriptor.
