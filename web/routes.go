@@ -101,6 +101,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /.well-known/jwks.json", ready(s.gateway.JWKS()))
 	}
 
+	// The sample application page of "lanyard demo".
+	if s.demoTenant != "" {
+		mux.Handle("GET /demo/{$}", ready(s.handleDemoPage()))
+	}
+
 	mux.Handle("/", s.handleNotFound())
 
 	return s.observe(s.recoverPanics(securityHeaders(mux)))

@@ -50,6 +50,10 @@ type Config struct {
 	// identity token keys (GET /.well-known/jwks.json). Nil leaves both
 	// unanswered (404).
 	Gateway *gateway.Gateway
+	// DemoTenant, when set, serves the sample application page of
+	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
+	// sample page.
+	DemoTenant string
 }
 
 // Server is Lanyard's HTTP handler. Create it with New, call SetReady once
@@ -68,6 +72,8 @@ type Server struct {
 
 	// gateway answers forward-auth; nil: none.
 	gateway *gateway.Gateway
+	// demoTenant is the tenant of the sample page at /demo/; "": none.
+	demoTenant string
 	// secureCookies is true when BaseURL is https.
 	secureCookies bool
 	// bindingCookie says how the SSO browser-binding cookie is set.
@@ -128,6 +134,7 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	s.gateway = cfg.Gateway
+	s.demoTenant = cfg.DemoTenant
 	s.handler = s.routes()
 	return s
 }

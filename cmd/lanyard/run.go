@@ -32,6 +32,8 @@ type app struct {
 	beforeReady func(context.Context) error
 	// storeWait, when not zero, replaces defaultStoreWait.
 	storeWait time.Duration
+	// demoRun is set while "lanyard demo" runs serve (demo.go).
+	demoRun *demoRun
 }
 
 // run is the whole program: main only calls it. args excludes the program
@@ -54,6 +56,7 @@ type command struct {
 // commands is the command tree.
 var commands = []*command{
 	{name: "serve", synopsis: "[--addr HOST:PORT] [--base-url URL]", summary: "run the server", exec: (*app).serve},
+	{name: "demo", synopsis: "[--addr HOST:PORT] [--data DIR]", summary: "run a whole SSO demo: Lanyard, a development IdP and a sample page", exec: (*app).demo},
 	{name: "devidp", synopsis: "[--addr HOST:PORT] [--user NAME:PW:attr=v,...] [--sp-metadata FILE|URL]", summary: "run a development SAML IdP (testing only)", exec: (*app).devIdP},
 	{name: "tenant", summary: "manage tenants", sub: []*command{
 		{name: "create", synopsis: "SLUG [--name NAME] [--domains a.com,b.com]", summary: "create a tenant with its SP signing and encryption keys", exec: (*app).tenantCreate},

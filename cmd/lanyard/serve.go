@@ -29,9 +29,9 @@ const defaultStoreWait = 30 * time.Second
 // migrated and the default tenant made; then the server is marked ready.
 func (a *app) serve(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[flags]", "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics")
-	cf := addConfigFlags(fs, nil)
+	cf := addConfigFlags(fs, a.demoRun.configDefaults())
 	fs.extra = "Precedence: flag, then LANYARD_* environment variable, then config file, then default.\n" +
-		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n"
+		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n" + a.demoRun.usage()
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -71,10 +71,10 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	}
 	gw.start(ctx)
 	defer gw.close()
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, DemoTenant: a.demoRun.tenant()})
 	defer srv.Close()
 	httpSrv := &http.Server{
-		Handler:           gw.handler(srv),
+		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -94,7 +94,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	initCtx, cancelInit := context.WithCancel(ctx)
 	defer cancelInit()
 	initDone := make(chan error, 1)
-	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv) }()
+	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv, cfg.BaseURL) }()
 
 	// The IdP metadata refresher runs once the server is ready, until
 	// shutdown.
@@ -183,7 +183,7 @@ func (a *app) waitForStore(ctx context.Context, logger *slog.Logger, db *sqlstor
 
 // initialise brings the store up to date and marks the server ready:
 // wait for the database, migrate, ensure the default tenant, then SetReady.
-func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server) error {
+func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server, base *url.URL) error {
 	if err := a.waitForStore(ctx, logger, db); err != nil {
 		return err
 	}
@@ -198,6 +198,9 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		return err
 	}
 	logger.Info("default tenant ready", "tenant", t.Slug, "id", strconv.FormatInt(t.ID, 10))
+	if err := a.demoRun.setup(ctx, a.stdout, base, db, svc); err != nil {
+		return err
+	}
 	if a.beforeReady != nil {
 		if err := a.beforeReady(ctx); err != nil {
 			return err
