@@ -245,6 +245,10 @@ func (s *Server) handleSAMLACS() http.Handler {
 			s.completePassiveCheck(w, r, a, snap, assertion, check)
 			return
 		}
+		if isSSOTest(assertion.ReturnTo) {
+			s.completeSSOTest(w, r, a, snap, idp.EntityID, assertion)
+			return
+		}
 
 		res, err := s.logins.Resolve(ctx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
 		var refusal *login.Refusal

@@ -194,6 +194,7 @@ func (s *Server) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		attrs = append(attrs, slog.Duration("clock_diff", f.clockDiff))
 	}
 	s.logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
+	s.traceRefusal(r, a, f)
 
 	view := ssoRefusedView{
 		Title:     f.title,
