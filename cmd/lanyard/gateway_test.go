@@ -47,7 +47,8 @@ func TestRouteCommands(t *testing.T) {
 	}{
 		{[]string{"route", "add", "x"}, 2, []string{"--upstream is required"}},
 		{[]string{"route", "add", "Bad Name", "--upstream", "ftp://x", "--path", "app", "--roles", "a;b,"}, 1, []string{"3 problems", `name "Bad Name"`, `upstream "ftp://x"`, `path_prefix "app"`}},
-		{[]string{"route", "remove", "nope"}, 1, []string{`no proxy route named "nope"`}},
+		{[]string{"route", "add", "x", "--upstream", "http://127.0.0.1:1", "--tenant", "Nope!"}, 1, []string{`tenant "Nope!": not a tenant slug`}},
+		{[]string{"route", "remove", "nope"}, 1, []string{`no proxy route named "nope"`, "lanyard route list"}},
 		{[]string{"route", "remove"}, 2, []string{"missing arguments"}},
 	} {
 		r := cli(t, env, "", tc.args...)
