@@ -52,6 +52,9 @@ var apiOperations = []apiOperation{
 	{method: "GET", path: "/api/v1/tokens", id: "listTokens", summary: "List API tokens (never their secrets)", scope: "read", response: "TokenList"},
 	{method: "POST", path: "/api/v1/tokens", id: "createToken", summary: "Create an API token; the secret is in the answer, once", scope: "write", body: "TokenCreate", response: "TokenCreated", status: "201"},
 	{method: "DELETE", path: "/api/v1/tokens/{token}", id: "revokeToken", summary: "Revoke an API token by name or ID", scope: "write", response: "Token"},
+	{method: "GET", path: "/api/v1/routes", id: "listRoutes", summary: "List the reverse proxy routes kept in the store", scope: "read", response: "RouteList"},
+	{method: "PUT", path: "/api/v1/routes/{name}", id: "putRoute", summary: "Add a reverse proxy route, or replace the route of that name; running servers pick it up within seconds", scope: "write", body: "RoutePut", response: "Route"},
+	{method: "DELETE", path: "/api/v1/routes/{name}", id: "deleteRoute", summary: "Remove a reverse proxy route", scope: "write", response: "Deleted"},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -126,6 +129,14 @@ func apiSchemas() map[string]any {
 		"Token": object(map[string]any{"id": integer, "name": str, "prefix": str, "scopes": strs, "created_by": str, "created_at": dateTime,
 			"expires_at": nullableTime, "last_used_at": nullableTime, "revoked_at": nullableTime}),
 		"TokenList": list("tokens", "Token"),
+		"Route": object(map[string]any{"name": str, "host": str, "path_prefix": str, "upstream": str, "tenant": str, "roles": strs,
+			"bearer_token": boolean, "strip_prefix": boolean, "created_at": dateTime, "updated_at": dateTime}),
+		"RouteList": list("routes", "Route"),
+		"RoutePut": object(map[string]any{"host": map[string]any{"type": "string", "description": "request host; empty: any"},
+			"path_prefix": map[string]any{"type": "string", "description": "default /"}, "upstream": map[string]any{"type": "string", "format": "uri"},
+			"tenant":       map[string]any{"type": "string", "description": "slug; default: the default tenant"},
+			"roles":        map[string]any{"type": "array", "items": str, "description": "every one required"},
+			"bearer_token": boolean, "strip_prefix": boolean}, "upstream"),
 		"TokenCreate": object(map[string]any{"name": str, "scopes": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"read", "write"}}},
 			"expires_in_hours": map[string]any{"type": "integer", "description": "0: until revoked"}}, "name", "scopes"),
 		"TokenCreated": object(map[string]any{"token": ref("Token"), "secret": map[string]any{"type": "string", "description": "shown once; send as Authorization: Bearer"}}),

@@ -62,6 +62,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/tokens", ready(s.apiRead(s.handleAPITokens())))
 	mux.Handle("POST /api/v1/tokens", ready(s.apiWrite(s.handleAPITokenCreate())))
 	mux.Handle("DELETE /api/v1/tokens/{token}", ready(s.apiWrite(s.handleAPITokenRevoke())))
+	mux.Handle("GET /api/v1/routes", ready(s.apiRead(s.handleAPIRoutes())))
+	mux.Handle("PUT /api/v1/routes/{name}", ready(s.apiWrite(s.handleAPIRoutePut())))
+	mux.Handle("DELETE /api/v1/routes/{name}", ready(s.apiWrite(s.handleAPIRouteDelete())))
 	mux.Handle("/api/", s.handleAPINotFound())
 
 	// Sign-out, for every kind of session.
