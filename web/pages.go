@@ -31,10 +31,11 @@ func mustParsePages() *pages {
 	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range names {
-		if path.Base(name) == "layout.html" {
+		if path.Base(name) == "layout.html" || strings.HasPrefix(path.Base(name), "partial_") {
 			continue
 		}
-		t := template.Must(template.New("").ParseFS(templateFS, "templates/layout.html", name))
+		// Partials (templates/partial_*.html) define blocks that pages share.
+		t := template.Must(template.New("").Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partial_*.html", name))
 		p.byName[strings.TrimSuffix(path.Base(name), ".html")] = t
 	}
 	return p

@@ -1,0 +1,842 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// The web admin UI: server-rendered pages over package admin, one handler
+// per page or form, post/redirect/get. Every route is behind requireAdmin
+// (routes.go); every form carries the session's CSRF token, checked by
+// adminForm before anything changes; every change is made by an admin.Service
+// method with the administrator's login as the actor.
+
+// maxUploadBytes bounds the uploads of the admin UI (CSV files, metadata).
+const maxUploadBytes = 64 << 20
+
+// pageFuncs are the template functions of every page.
+var pageFuncs = template.FuncMap{
+	"fmtTime": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"isoTime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join":    strings.Join,
+	"skew": func(d time.Duration) string {
+		switch {
+		case d == 0:
+			return "not measured"
+		case d > 0:
+			return "the IdP's clock is " + d.String() + " ahead of Lanyard's"
+		}
+		return "the IdP's clock is " + (-d).String() + " behind Lanyard's"
+	},
+	"certWarning": func(t time.Time) string { return certWarning(t, time.Now()) },
+	"pathEscape":  url.PathEscape,
+	"list":        func(s ...string) []string { return s },
+}
+
+// adminPage is what every admin page shows: the navigation, a notice after
+// a change, the problems of a refused form.
+type adminPage struct {
+	Title    string
+	User     lanyard.User
+	Tenant   lanyard.Tenant
+	CSRF     string
+	Notice   string
+	Problems []string
+}
+
+// newAdminPage starts the data of a page; the notice comes from the
+// redirect after a change (post/redirect/get).
+func newAdminPage(r *http.Request, title string) adminPage {
+	auth := adminFrom(r.Context())
+	notice := r.URL.Query().Get("notice")
+	if len(notice) > 300 {
+		notice = notice[:300]
+	}
+	return adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session), Notice: notice}
+}
+
+// actor is the audit actor of the administrator of r.
+func actor(r *http.Request) string {
+	return adminFrom(r.Context()).User.Login
+}
+
+// adminForm checks a posted admin form: its size, origin and CSRF token.
+// Multipart forms (uploads) may be up to maxUploadBytes.
+func (s *Server) adminForm(w http.ResponseWriter, r *http.Request) error {
+	limit := int64(maxFormBytes)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		limit = maxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			return &lanyard.Error{Kind: lanyard.KindInvalid, Message: "The upload could not be read (at most 64 MiB). Choose the file again and send the form.", Err: err}
+		}
+	} else if err := parseForm(r); err != nil {
+		return err
+	}
+	return s.verifySessionToken(r, adminFrom(r.Context()).Session)
+}
+
+// problems returns the problems of a refused change, one per line, or nil
+// when err is not a refusal the administrator can fix (then it is rendered
+// as an error page).
+func problems(err error) []string {
+	switch lanyard.ErrorKind(err) {
+	case lanyard.KindInvalid, lanyard.KindConflict, lanyard.KindNotFound:
+	default:
+		return nil
+	}
+	msg := lanyard.ErrorMessage(err)
+	head, rest, ok := strings.Cut(msg, "\n  - ")
+	if !ok {
+		return []string{msg}
+	}
+	out := []string{}
+	if !strings.HasSuffix(head, " problems:") {
+		out = append(out, head)
+	}
+	return append(out, strings.Split(rest, "\n  - ")...)
+}
+
+// done redirects after a change, with a notice for the next page.
+func done(w http.ResponseWriter, r *http.Request, to, notice string) {
+	u, _ := url.Parse(to)
+	q := u.Query()
+	q.Set("notice", notice)
+	u.RawQuery = q.Encode()
+	redirect(w, r, u.String())
+}
+
+// tenantURL is the admin page of a tenant, plus a sub-path.
+func tenantURL(slug, sub string) string {
+	return "/admin/tenants/" + url.PathEscape(slug) + sub
+}
+
+// --- Tenant: SSO settings, IdP connections, SP metadata panel ---
+
+// settingField is one tenant setting in the SSO settings form.
+type settingField struct {
+	Key, Values, Value string
+	Bool               bool
+	Choices            []string
+}
+
+type tenantView struct {
+	adminPage
+	Info     admin.TenantInfo
+	Fields   []settingField
+	Groups   []admin.Setting // group_roles.<GROUP> mappings
+	IdPs     []idpView
+	SignCert string // the active signing certificate (PEM)
+	EncCert  string
+	Tenants  []lanyard.Tenant
+}
+
+type idpView struct {
+	Conn    lanyard.IdPConnection
+	Details admin.IdPDetails
+}
+
+// choices lists the values of an enumerated setting ("a|b|c").
+func choices(values string) []string {
+	if strings.ContainsAny(values, " ,") || !strings.Contains(values, "|") {
+		return nil
+	}
+	return strings.Split(values, "|")
+}
+
+// handleAdminTenant shows a tenant: the values an IdP administrator needs,
+// the SSO settings form, the IdP connections with certificate expiry, the
+// metadata upload form and the "Test SSO connection" button.
+func (s *Server) handleAdminTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderTenant(w, r, newAdminPage(r, ""), nil)
+	})
+}
+
+// renderTenant renders the tenant page, with the posted values in place of
+// the stored ones when a change was refused.
+func (s *Server) renderTenant(w http.ResponseWriter, r *http.Request, page adminPage, posted url.Values) {
+	ctx := r.Context()
+	info, err := s.admin.DescribeTenant(ctx, r.PathValue("tenant"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	page.Tenant = info.Tenant
+	page.Title = "SSO of " + info.Tenant.Slug
+	v := tenantView{adminPage: page, Info: info}
+	values := map[string]string{}
+	for _, kv := range admin.TenantSettingValues(info.Tenant) {
+		values[kv.Key] = kv.Value
+		if strings.HasPrefix(kv.Key, "group_roles.") {
+			if posted != nil && posted.Has(kv.Key) {
+				kv.Value = posted.Get(kv.Key)
+			}
+			v.Groups = append(v.Groups, kv)
+		}
+	}
+	for _, k := range admin.TenantSettingKeys() {
+		if strings.Contains(k.Key, "<") {
+			continue
+		}
+		f := settingField{Key: k.Key, Values: k.Values, Value: values[k.Key], Choices: choices(k.Values)}
+		if posted != nil && posted.Has(k.Key) {
+			f.Value = posted.Get(k.Key)
+		}
+		f.Bool = k.Values == "true|false"
+		v.Fields = append(v.Fields, f)
+	}
+	for _, c := range info.IdPs {
+		v.IdPs = append(v.IdPs, idpView{Conn: c, Details: admin.DescribeIdP(c)})
+	}
+	keys, err := s.store.SPKeys(ctx, info.Tenant.ID)
+	if err != nil {
+		s.renderError(w, r, fmt.Errorf("web: SP keys of %s: %w", info.Tenant.Slug, err))
+		return
+	}
+	for _, k := range keys { // newest first
+		if !k.Active {
+			continue
+		}
+		if k.Use == lanyard.KeySigning && v.SignCert == "" {
+			v.SignCert = k.CertificatePEM
+		}
+		if k.Use == lanyard.KeyEncryption && v.EncCert == "" {
+			v.EncCert = k.CertificatePEM
+		}
+	}
+	status := http.StatusOK
+	if len(page.Problems) > 0 {
+		status = http.StatusBadRequest
+	}
+	s.render(w, r, status, "admin_tenant", v)
+}
+
+// handleAdminTenantSettings saves the SSO settings form: only the values
+// that differ from the stored ones are sent to SetTenant, which checks them
+// all at once and writes all or nothing.
+func (s *Server) handleAdminTenantSettings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		slug := r.PathValue("tenant")
+		t, err := s.admin.Tenant(r.Context(), slug)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var settings []string
+		for _, kv := range admin.TenantSettingValues(t) {
+			if nv, ok := r.PostForm[kv.Key]; ok && strings.TrimSpace(nv[0]) != kv.Value {
+				settings = append(settings, kv.Key+"="+strings.TrimSpace(nv[0]))
+			}
+		}
+		if g := strings.TrimSpace(r.PostFormValue("new_group")); g != "" {
+			settings = append(settings, "group_roles."+g+"="+strings.TrimSpace(r.PostFormValue("new_group_roles")))
+		}
+		if len(settings) == 0 {
+			done(w, r, tenantURL(slug, ""), "No setting changed.")
+			return
+		}
+		_, changes, err := s.admin.SetTenant(r.Context(), actor(r), slug, settings)
+		if p := problems(err); p != nil {
+			page := newAdminPage(r, "")
+			page.Notice, page.Problems = "", p
+			s.renderTenant(w, r, page, r.PostForm)
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, tenantURL(slug, ""), "Saved: "+strings.Join(changes, "; "))
+	})
+}
+
+// handleAdminIdPImport connects an IdP from an uploaded file, pasted XML
+// or a URL.
+func (s *Server) handleAdminIdPImport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		src := admin.IdPSource{EntityID: strings.TrimSpace(r.PostFormValue("entity_id")), LegacySHA1: r.PostFormValue("legacy_sha1") == "true"}
+		if f, _, err := r.FormFile("metadata_file"); err == nil {
+			var buf bytes.Buffer
+			_, err := buf.ReadFrom(f)
+			f.Close()
+			if err != nil {
+				s.renderError(w, r, fmt.Errorf("web: read metadata upload: %w", err))
+				return
+			}
+			src.Metadata = buf.Bytes()
+		}
+		if len(src.Metadata) == 0 {
+			src.Metadata = []byte(strings.TrimSpace(r.PostFormValue("metadata_xml")))
+		}
+		if u := strings.TrimSpace(r.PostFormValue("metadata_url")); len(src.Metadata) == 0 && u != "" {
+			src.Metadata, src.URL = nil, u
+		}
+		slug := r.PathValue("tenant")
+		if len(src.Metadata) == 0 && src.URL == "" {
+			page := newAdminPage(r, "")
+			page.Notice, page.Problems = "", []string{"Give the IdP metadata: upload its file, paste its XML or give its URL."}
+			s.renderTenant(w, r, page, nil)
+			return
+		}
+		c, warnings, err := s.admin.ImportIdP(r.Context(), actor(r), slug, src)
+		if p := problems(err); p != nil {
+			page := newAdminPage(r, "")
+			page.Notice, page.Problems = "", p
+			s.renderTenant(w, r, page, nil)
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		msg := "Connected IdP " + c.EntityID + "."
+		if len(warnings) > 0 {
+			msg += " Warnings: " + strings.Join(warnings, "; ")
+		}
+		done(w, r, tenantURL(slug, ""), msg)
+	})
+}
+
+// handleAdminIdPDelete removes an IdP connection.
+func (s *Server) handleAdminIdPDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		slug, id := r.PathValue("tenant"), r.PostFormValue("entity_id")
+		if err := s.admin.DeleteIdP(r.Context(), actor(r), slug, id); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, tenantURL(slug, ""), "Removed IdP "+id+".")
+	})
+}
+
+// handleAdminTenantCreate creates a tenant from the dashboard.
+func (s *Server) handleAdminTenantCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var domains []string
+		for _, d := range strings.Split(r.PostFormValue("email_domains"), ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				domains = append(domains, d)
+			}
+		}
+		t, err := s.admin.CreateTenant(r.Context(), actor(r), strings.TrimSpace(r.PostFormValue("slug")), strings.TrimSpace(r.PostFormValue("display_name")), domains)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, tenantURL(t.Slug, ""), "Created tenant "+t.Slug+" with its SP keys. Connect its IdP below.")
+	})
+}
+
+// handleAdminSSOTest starts "Test SSO connection": an SP-initiated login
+// whose return path makes the ACS report instead of signing in.
+func (s *Server) handleAdminSSOTest() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slug := r.PathValue("tenant")
+		if _, err := s.admin.Tenant(r.Context(), slug); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		redirect(w, r, ssoPath(slug)+"login?"+url.Values{"return_to": {ssoTestReturn(slug)}}.Encode())
+	})
+}
+
+// --- Users ---
+
+type usersView struct {
+	adminPage
+	Users  []lanyard.User
+	Filter lanyard.UserFilter
+	Total  int
+	Roles  []string
+	More   bool
+}
+
+// usersPageSize is how many users a page of the list shows.
+const usersPageSize = 100
+
+// handleAdminUsers lists and filters a tenant's users.
+func (s *Server) handleAdminUsers() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		page := newAdminPage(r, "Users")
+		t, err := s.admin.Tenant(ctx, r.PathValue("tenant"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant = t
+		q := r.URL.Query()
+		f := lanyard.UserFilter{Query: q.Get("query"), Status: lanyard.UserStatus(q.Get("status")), Source: lanyard.UserSource(q.Get("source")),
+			LoginMethod: lanyard.LoginMethod(q.Get("login_method")), Role: q.Get("role"), Limit: usersPageSize + 1}
+		if n, err := queryInt(r, "offset"); err == nil {
+			f.Offset = int(n)
+		}
+		users, err := s.admin.Users(ctx, t.Slug, f)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v := usersView{adminPage: page, Users: users, Filter: f}
+		if len(users) > usersPageSize {
+			v.Users, v.More = users[:usersPageSize], true
+		}
+		f.TenantID = t.ID
+		if v.Total, err = s.store.CountUsers(ctx, f); err != nil {
+			s.renderError(w, r, fmt.Errorf("web: count users: %w", err))
+			return
+		}
+		if v.Roles, err = s.store.Roles(ctx, t.ID); err != nil {
+			s.renderError(w, r, fmt.Errorf("web: roles: %w", err))
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_users", v)
+	})
+}
+
+type userView struct {
+	adminPage
+	Info admin.UserInfo
+	U    *lanyard.User // Info.User, addressable for its methods in templates
+	Form map[string]string
+}
+
+// handleAdminUser shows a user with its state and the form to change it.
+func (s *Server) handleAdminUser() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderUser(w, r, newAdminPage(r, ""))
+	})
+}
+
+func (s *Server) renderUser(w http.ResponseWriter, r *http.Request, page adminPage) {
+	info, err := s.admin.DescribeUser(r.Context(), r.PathValue("tenant"), r.PathValue("login"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	page.Tenant, page.Title = info.Tenant, "User "+info.User.Login
+	v := userView{adminPage: page, Info: info, U: &info.User, Form: map[string]string{}}
+	for _, kv := range admin.UserSettingValues(info.User) {
+		v.Form[kv.Key] = kv.Value
+	}
+	status := http.StatusOK
+	if len(page.Problems) > 0 {
+		status = http.StatusBadRequest
+	}
+	s.render(w, r, status, "admin_user", v)
+}
+
+// userFormKeys are the fields of the user form, as SetUser keys.
+var userFormKeys = []string{"email", "firstname", "lastname", "status", "locked", "login_method", "web_access", "auto_login", "roles"}
+
+// handleAdminUserSave changes a user from its form, or runs one of the
+// quick actions (lock, unlock, activate, deactivate) named by "action".
+func (s *Server) handleAdminUserSave() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		slug, login := r.PathValue("tenant"), r.PathValue("login")
+		u, err := s.admin.User(r.Context(), slug, login)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var settings []string
+		switch r.PostFormValue("action") {
+		case "lock":
+			settings = []string{"locked=true"}
+		case "unlock":
+			settings = []string{"locked=false"}
+		case "activate":
+			settings = []string{"status=active"}
+		case "deactivate":
+			settings = []string{"status=inactive"}
+		default:
+			current := map[string]string{}
+			for _, kv := range admin.UserSettingValues(u) {
+				current[kv.Key] = kv.Value
+			}
+			for _, k := range userFormKeys {
+				if nv, ok := r.PostForm[k]; ok && strings.TrimSpace(nv[0]) != current[k] {
+					settings = append(settings, k+"="+strings.TrimSpace(nv[0]))
+				}
+			}
+		}
+		if len(settings) == 0 {
+			done(w, r, tenantURL(slug, "/users/"+url.PathEscape(u.Login)), "Nothing changed.")
+			return
+		}
+		updated, changes, err := s.admin.SetUser(r.Context(), actor(r), slug, u.Login, settings)
+		if p := problems(err); p != nil {
+			page := newAdminPage(r, "")
+			page.Notice, page.Problems = "", p
+			s.renderUser(w, r, page)
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, tenantURL(slug, "/users/"+url.PathEscape(updated.Login)), "Saved: "+strings.Join(changes, "; "))
+	})
+}
+
+// handleAdminUsersConvert converts the accounts checked in the list (or
+// one account from its page) to SSO accounts.
+func (s *Server) handleAdminUsersConvert() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		slug := r.PathValue("tenant")
+		logins := r.PostForm["login"]
+		results, err := s.admin.ConvertToSSO(r.Context(), actor(r), slug, logins, admin.ConvertOptions{Domain: r.PostFormValue("domain")})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var names []string
+		for _, c := range results {
+			names = append(names, c.Login+" → "+c.NewLogin)
+		}
+		done(w, r, tenantURL(slug, "/users"), fmt.Sprintf("Converted %d account(s) to SSO: %s", len(results), strings.Join(names, ", ")))
+	})
+}
+
+// handleAdminUsersExport downloads the tenant's users as CSV.
+func (s *Server) handleAdminUsersExport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if _, err := s.admin.ExportUsers(r.Context(), r.PathValue("tenant"), &buf); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`, r.PathValue("tenant")))
+		h.Set("Cache-Control", "no-store")
+		_, _ = w.Write(buf.Bytes())
+	})
+}
+
+// --- Merge ---
+
+type mergeView struct {
+	adminPage
+	Keep, Remove string
+	Plan         *admin.MergePlan
+}
+
+// handleAdminMerge shows the merge form and, with keep and remove given,
+// the preview of the merge with a button to confirm it.
+func (s *Server) handleAdminMerge() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "Merge accounts")
+		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant = t
+		v := mergeView{adminPage: page, Keep: r.URL.Query().Get("keep"), Remove: r.URL.Query().Get("remove")}
+		if v.Keep != "" && v.Remove != "" {
+			plan, err := s.admin.PreviewMerge(r.Context(), t.Slug, v.Keep, v.Remove)
+			if p := problems(err); p != nil {
+				v.Problems = p
+			} else if err != nil {
+				s.renderError(w, r, err)
+				return
+			} else {
+				v.Plan = &plan
+			}
+		}
+		s.render(w, r, http.StatusOK, "admin_merge", v)
+	})
+}
+
+// handleAdminMergeSubmit merges after the preview was confirmed.
+func (s *Server) handleAdminMergeSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		slug := r.PathValue("tenant")
+		plan, err := s.admin.MergeUsers(r.Context(), actor(r), slug, r.PostFormValue("keep"), r.PostFormValue("remove"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, tenantURL(slug, "/users/"+url.PathEscape(plan.Keep.Login)),
+			fmt.Sprintf("Merged %s into %s: %d link(s), %d session(s) and %d audit event(s) moved; %s deleted.",
+				plan.Remove.Login, plan.Keep.Login, len(plan.Links), plan.Sessions, plan.AuditEvents, plan.Remove.Login))
+	})
+}
+
+// --- CSV import ---
+
+type importView struct {
+	adminPage
+	Report  *admin.ImportReport
+	Columns string
+}
+
+// handleAdminImport shows the CSV import form.
+func (s *Server) handleAdminImport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "CSV import")
+		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant = t
+		s.render(w, r, http.StatusOK, "admin_import", importView{adminPage: page, Columns: strings.Join(admin.ImportColumns, ",")})
+	})
+}
+
+// handleAdminImportSubmit imports (or, with dry_run, checks) an uploaded
+// CSV file and shows the report.
+func (s *Server) handleAdminImportSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page := newAdminPage(r, "CSV import")
+		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant = t
+		v := importView{adminPage: page, Columns: strings.Join(admin.ImportColumns, ",")}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			v.Problems = []string{"Choose a CSV file to import."}
+			s.render(w, r, http.StatusBadRequest, "admin_import", v)
+			return
+		}
+		defer f.Close()
+		rep, err := s.admin.ImportUsers(r.Context(), actor(r), t.Slug, f, admin.ImportOptions{DryRun: r.PostFormValue("dry_run") == "true"})
+		if p := problems(err); p != nil {
+			v.Problems = p
+			s.render(w, r, http.StatusBadRequest, "admin_import", v)
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		v.Report = &rep
+		s.render(w, r, http.StatusOK, "admin_import", v)
+	})
+}
+
+// --- SAML tracer ---
+
+type tracesView struct {
+	adminPage
+	Traces []lanyard.LoginTrace
+	Reason string
+	Keep   int
+	Days   int
+}
+
+// handleAdminTraces lists a tenant's refused SSO logins.
+func (s *Server) handleAdminTraces() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "Refused logins")
+		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant = t
+		reason := r.URL.Query().Get("reason")
+		traces, err := s.admin.LoginTraces(r.Context(), t.Slug, reason, 200, 0)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_traces", tracesView{adminPage: page, Traces: traces, Reason: reason,
+			Keep: admin.TraceKeepPerTenant, Days: int(admin.TraceRetention / (24 * time.Hour))})
+	})
+}
+
+type traceView struct {
+	adminPage
+	Trace lanyard.LoginTrace
+}
+
+// handleAdminTrace shows one refused login (or SSO test report).
+func (s *Server) handleAdminTrace() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "")
+		id, err := parseID(r.PathValue("id"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		tr, err := s.admin.LoginTrace(r.Context(), r.PathValue("tenant"), id)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Tenant, _ = s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page.Title = fmt.Sprintf("Login trace %d", tr.ID)
+		s.render(w, r, http.StatusOK, "admin_trace", traceView{adminPage: page, Trace: tr})
+	})
+}
+
+// --- Audit log ---
+
+type auditView struct {
+	adminPage
+	Events  []lanyard.AuditEvent
+	Query   url.Values
+	Tenants []lanyard.Tenant
+	NextID  int64
+}
+
+// handleAdminAudit lists audit events with filters.
+func (s *Server) handleAdminAudit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "Audit log")
+		q := r.URL.Query()
+		before, _ := queryInt(r, "before")
+		evs, err := s.admin.AuditLog(r.Context(), admin.AuditQuery{Tenant: q.Get("tenant"), User: q.Get("user"), Filter: lanyard.AuditFilter{
+			Action: q.Get("action"), Outcome: lanyard.Outcome(q.Get("outcome")), Reason: q.Get("reason"), Limit: 100, BeforeID: before}})
+		v := auditView{adminPage: page, Events: evs, Query: q}
+		if p := problems(err); p != nil {
+			v.Problems = p
+		} else if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if len(evs) == 100 {
+			v.NextID = evs[len(evs)-1].ID
+		}
+		if v.Tenants, err = s.admin.Tenants(r.Context()); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "admin_audit", v)
+	})
+}
+
+// --- API tokens ---
+
+type tokensView struct {
+	adminPage
+	Tokens []lanyard.APIToken
+	Secret string // a token just created, shown once
+	Now    time.Time
+}
+
+// handleAdminTokens lists the API tokens with the form to create one.
+func (s *Server) handleAdminTokens() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderTokens(w, r, newAdminPage(r, "API tokens"), "")
+	})
+}
+
+func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, page adminPage, secret string) {
+	toks, err := s.admin.APITokens(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_tokens", tokensView{adminPage: page, Tokens: toks, Secret: secret, Now: s.now()})
+}
+
+// handleAdminTokenCreate creates a token and shows its secret once (no
+// redirect: the secret must not go into a URL).
+func (s *Server) handleAdminTokenCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page := newAdminPage(r, "API tokens")
+		days, _ := queryIntValue(r.PostFormValue("expires_days"))
+		scopes := r.PostForm["scopes"]
+		tok, secret, err := s.admin.CreateAPIToken(r.Context(), actor(r), r.PostFormValue("name"), scopes, time.Duration(days)*24*time.Hour)
+		if p := problems(err); p != nil {
+			page.Problems = p
+			s.renderTokens(w, r, page, "")
+			return
+		}
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		page.Notice = "Created API token " + tok.Name + ". Copy it now: it is shown only once."
+		s.renderTokens(w, r, page, secret)
+	})
+}
+
+// handleAdminTokenRevoke revokes a token.
+func (s *Server) handleAdminTokenRevoke() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.adminForm(w, r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		tok, err := s.admin.RevokeAPIToken(r.Context(), actor(r), r.PostFormValue("token"))
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		done(w, r, "/admin/tokens", "Revoked API token "+tok.Name+".")
+	})
+}
+
+// queryIntValue reads a non-negative integer, 0 when empty.
+func queryIntValue(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	var n int
+	_, err := fmt.Sscan(s, &n)
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
