@@ -1,10 +1,14 @@
 // Lanyard administration: small progressive enhancements. Every page works
 // without this file; it adds copy buttons, the "Test SSO connection" popup
-// and an upload progress bar.
+// and a progress bar for large uploads.
 "use strict";
-document.addEventListener("DOMContentLoaded", () => {
+
+// largeUpload is the file size above which an upload shows its progress.
+const largeUpload = 512 * 1024;
+
+function enhance(root) {
   // Copy buttons: <button data-copy="ID"> copies the text of element ID.
-  for (const btn of document.querySelectorAll("button[data-copy]")) {
+  for (const btn of root.querySelectorAll("button[data-copy]")) {
     btn.hidden = false;
     btn.addEventListener("click", async () => {
       const src = document.getElementById(btn.dataset.copy);
@@ -20,17 +24,19 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   // "Test SSO connection" opens in a popup; the link works without it.
-  for (const a of document.querySelectorAll("a[data-popup]")) {
+  for (const a of root.querySelectorAll("a[data-popup]")) {
     a.addEventListener("click", (ev) => {
       const w = window.open(a.href, "lanyard-sso-test", "width=900,height=760");
       if (w) { ev.preventDefault(); w.focus(); }
     });
   }
-  // Upload forms with a <progress data-upload>: send with XHR to show progress.
-  for (const form of document.querySelectorAll("form[data-upload]")) {
+  // Forms marked data-upload send large files with XHR to show progress.
+  for (const form of root.querySelectorAll("form[data-upload]")) {
     const bar = form.querySelector("progress");
     form.addEventListener("submit", (ev) => {
-      if (!bar || !window.XMLHttpRequest) { return; }
+      const input = form.querySelector("input[type=file]");
+      const file = input && input.files && input.files[0];
+      if (!bar || !file || file.size < largeUpload) { return; }
       ev.preventDefault();
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
@@ -39,10 +45,15 @@ document.addEventListener("DOMContentLoaded", () => {
         if (p.lengthComputable) { bar.max = p.total; bar.value = p.loaded; }
       });
       xhr.addEventListener("load", () => {
-        document.open(); document.write(xhr.responseText); document.close();
-        history.replaceState(null, "", xhr.responseURL || form.action);
+        const doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        document.title = doc.title;
+        document.body.replaceWith(doc.body);
+        enhance(document);
       });
+      xhr.addEventListener("error", () => { form.submit(); });
       xhr.send(new FormData(form));
     });
   }
-});
+}
+
+document.addEventListener("DOMContentLoaded", () => enhance(document));

@@ -1,0 +1,299 @@
+package web
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// TestAdminUIInChromium walks the admin UI in headless Chromium: create a
+// tenant, upload IdP metadata, change an attribute mapping and a group
+// mapping, look at a refused login in the tracer, import a CSV (dry run,
+// then for real), merge two accounts with the keyboard alone, and create an
+// API token. Every page is saved as a screenshot, and every page is checked
+// for form controls without a label and for controls the Tab key cannot
+// reach.
+func TestAdminUIInChromium(t *testing.T) {
+	browser := newChromium(t)
+	artifacts := filepath.Join(artifactDir(t), "admin-ui")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", artifacts)
+	e := newEnv(t, envOptions{})
+	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	ctx := context.Background()
+
+	shot := 0
+	// step runs browser actions with a timeout, then screenshots the page
+	// and checks its labels and keyboard reachability.
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		shot++
+		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", name, err)
+		}
+		file := filepath.Join(artifacts, fmt.Sprintf("%02d-%s.png", shot, name))
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		checkLabels(t, sctx, name)
+		checkKeyboard(t, sctx, name)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	base := e.http.URL
+	// until waits for a JavaScript condition: after a form post, the
+	// element waited for may still be on the page being left.
+	until := func(cond string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && !!(` + cond + `)`)(ctx, tg)
+				if err == nil && ok {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for %s: %w (last error: %v)", cond, ctx.Err(), err)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+
+	step("sign-in",
+		chromedp.Navigate(base+"/admin/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "root"),
+		chromedp.SendKeys(chromedp.CSS("#password"), adminPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#tenants-heading")),
+	)
+	step("create-tenant",
+		chromedp.SendKeys(chromedp.CSS("#t-slug"), "acme"),
+		chromedp.SendKeys(chromedp.CSS("#t-display"), "Acme Corp"),
+		chromedp.Submit(chromedp.CSS("#t-slug")),
+		chromedp.WaitVisible(chromedp.CSS("#sp-heading")),
+	)
+	if got := text("#v-acs"); !strings.HasSuffix(got, "/t/acme/saml/acs") {
+		t.Errorf("ACS URL on the copy panel: %q", got)
+	}
+
+	// Upload the IdP's metadata file.
+	metadata := filepath.Join(t.TempDir(), "idp-metadata.xml")
+	if err := os.WriteFile(metadata, []byte(idpMetadataWith(t, "https://idp.example.org/browser", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step("idp-uploaded",
+		chromedp.SetUploadFiles(chromedp.CSS("#metadata_file"), []string{metadata}),
+		chromedp.Submit(chromedp.CSS("#metadata_file")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if got := text(".notice"); !strings.Contains(got, "Connected IdP https://idp.example.org/browser") {
+		t.Errorf("notice after the upload: %q", got)
+	}
+
+	// Change the mapping: SSO on, email from "mail", group staff → reader.
+	step("mapping-changed",
+		chromedp.SetValue(chromedp.CSS("#s-enabled"), "true"),
+		chromedp.SetValue(chromedp.CSS("#s-attr\\.email"), "mail"),
+		chromedp.SendKeys(chromedp.CSS("#new_group"), "staff"),
+		chromedp.SendKeys(chromedp.CSS("#new_group_roles"), "reader"),
+		chromedp.Submit(chromedp.CSS("#new_group")),
+		until(`document.querySelector(".notice") && document.querySelector(".notice").textContent.includes("Saved")`),
+	)
+	acme, err := e.admin.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !acme.SSO.Enabled || strings.Join(acme.SSO.Attributes.Email, ",") != "mail" || strings.Join(acme.SSO.GroupRoles["staff"], ";") != "reader" {
+		t.Errorf("settings after the form: %+v", acme.SSO)
+	}
+
+	// A refused login: a response the IdP never signed, posted to the ACS.
+	e.server.tenants.Invalidate()
+	forged := `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_f1" Version="2.0" IssueInstant="` +
+		time.Now().UTC().Format(time.RFC3339) + `" Destination="` + base + `/t/acme/saml/acs"><saml:Issuer>https://idp.example.org/browser</saml:Issuer>` +
+		`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:Response>`
+	resp, err := http.PostForm(base+"/t/acme/saml/acs", url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString([]byte(forged))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Fatalf("the forged response was accepted: %d", resp.StatusCode)
+	}
+	step("tracer-list",
+		chromedp.Navigate(base+"/admin/tenants/acme/traces"),
+		chromedp.WaitVisible(chromedp.CSS("tbody a")),
+	)
+	step("tracer-detail",
+		chromedp.Click(chromedp.CSS("tbody a")),
+		chromedp.WaitVisible(chromedp.CSS("#trace-hint")),
+	)
+	if doc := text("pre.doc"); !strings.Contains(doc, "_f1") {
+		t.Errorf("decoded message not shown: %q", doc)
+	}
+
+	// CSV import: dry run, then for real.
+	csv := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(csv, []byte("login,email,firstname,lastname,status,login_method,roles\n"+
+		"jdoe@acme.com,jdoe@acme.com,John,Doe,active,sso,editor\njohn.doe,,John,,active,password,viewer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step("import-dry-run",
+		chromedp.Navigate(base+"/admin/tenants/acme/import"),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}),
+		chromedp.Submit(chromedp.CSS("#file")),
+		chromedp.WaitVisible(chromedp.CSS("#import-report")),
+	)
+	if got := text("#report-heading"); !strings.Contains(got, "Dry run") {
+		t.Errorf("dry run report: %q", got)
+	}
+	step("import-done",
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}),
+		chromedp.SetValue(chromedp.CSS("#dry_run"), "false"),
+		chromedp.Submit(chromedp.CSS("#file")),
+		until(`document.querySelector("#report-heading") && document.querySelector("#report-heading").textContent.trim() === "Imported"`),
+	)
+	if got := text("#import-report"); !strings.Contains(got, "2 created") {
+		t.Errorf("import report: %q", got)
+	}
+	step("users",
+		chromedp.Navigate(base+"/admin/tenants/acme/users"),
+		chromedp.WaitVisible(chromedp.CSS("#convert-form")),
+	)
+
+	// Merge with the keyboard alone: type, Tab, type, Enter; then Tab to
+	// the confirm button and press Enter.
+	step("merge-preview",
+		chromedp.Navigate(base+"/admin/tenants/acme/merge"),
+		chromedp.Focus(chromedp.CSS("#keep")),
+		chromedp.KeyEvent("jdoe@acme.com"),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent("john.doe"),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#preview-heading")),
+	)
+	if got := text("#preview-heading + ul"); !strings.Contains(got, "all roles: editor → editor;viewer") {
+		t.Errorf("merge preview: %q", got)
+	}
+	kctx, cancel := context.WithTimeout(browser, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(kctx,
+		chromedp.Focus(chromedp.CSS("#remove")),
+		chromedp.KeyEvent(kb.Tab), // the preview button
+		chromedp.KeyEvent(kb.Tab), // the merge button
+	); err != nil {
+		t.Fatal(err)
+	}
+	active, err := chromedp.Run(kctx, chromedp.Evaluate[string](`document.activeElement.textContent.trim()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("merged",
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if active != "Merge john.doe into jdoe@acme.com" {
+		t.Errorf("Tab reached %q, not the merge button", active)
+	}
+	if _, err := e.admin.User(ctx, "acme", "john.doe"); lanyard.ErrorKind(err) != lanyard.KindNotFound {
+		t.Errorf("john.doe after the merge: %v", err)
+	}
+	if ev := e.auditEvents("user.merge"); len(ev) != 1 || ev[0].Actor != "root" {
+		t.Errorf("merge audit: %+v", ev)
+	}
+
+	step("tokens",
+		chromedp.Navigate(base+"/admin/tokens"),
+		chromedp.SendKeys(chromedp.CSS("#t-name"), "ci"),
+		chromedp.Submit(chromedp.CSS("#t-name")),
+		chromedp.WaitVisible(chromedp.CSS("#new-secret")),
+	)
+	step("audit",
+		chromedp.Navigate(base+"/admin/audit?tenant=acme"),
+		chromedp.WaitVisible(chromedp.CSS("tbody")),
+	)
+	step("dashboard", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#tenants-heading")))
+}
+
+// checkLabels fails the test for every visible form control without an
+// accessible name (a <label>, aria-label or aria-labelledby), and every
+// button without text.
+func checkLabels(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	missing, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const out = [];
+		for (const el of document.querySelectorAll("input, select, textarea, button")) {
+			if (el.type === "hidden" || el.hidden) continue;
+			const named = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+			const text = el.tagName === "BUTTON" && el.textContent.trim() !== "";
+			if (!named && !text) out.push(el.outerHTML.slice(0, 120));
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: label check: %v", page, err)
+	}
+	for _, m := range missing {
+		t.Errorf("%s: control without a label: %s", page, m)
+	}
+}
+
+// checkKeyboard presses Tab through the page and fails the test for every
+// visible control (link, button, field, summary) the focus never reached.
+func checkKeyboard(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	total, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
+		window.__reached = new Set();
+		window.__controls = [...document.querySelectorAll("a[href], button, input, select, textarea, summary")].filter(el =>
+			el.type !== "hidden" && !el.hidden && !el.disabled && el.getClientRects().length > 0 &&
+		!(el.tagName !== "SUMMARY" && el.closest("details:not([open])")));
+		document.addEventListener("focusin", ev => window.__reached.add(ev.target));
+		document.activeElement && document.activeElement.blur();
+		return window.__controls.length;
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: keyboard check: %v", page, err)
+	}
+	// Radio groups take one Tab stop; everything else one each. Press
+	// enough Tabs to go round the page once.
+	for i := 0; i < total+3; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatalf("%s: Tab: %v", page, err)
+		}
+	}
+	unreached, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__controls.filter(el => !window.__reached.has(el)).map(el => el.outerHTML.slice(0, 120))`))
+	if err != nil {
+		t.Fatalf("%s: keyboard check: %v", page, err)
+	}
+	for _, u := range unreached {
+		t.Errorf("%s: not reachable with Tab: %s", page, u)
+	}
+}
