@@ -74,7 +74,7 @@ func TestAdminUIInChromium(t *testing.T) {
 	until := func(cond string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			for {
-				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && !!(` + cond + `)`)(ctx, tg)
+				ok, err := chromedp.Evaluate[bool](`document.readyState === "complete" && !!(`+cond+`)`)(ctx, tg)
 				if err == nil && ok {
 					return nil
 				}
