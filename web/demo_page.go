@@ -57,6 +57,7 @@ func (s *Server) handleDemoPage() http.Handler {
 		if !sess.LastRefreshAt.IsZero() {
 			v.Refreshed = sess.LastRefreshAt.UTC().Format(time.RFC1123)
 		}
+		s.allowSessionFrames(w, r)
 		s.render(w, r, http.StatusOK, "demo", v)
 	})
 }

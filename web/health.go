@@ -67,6 +67,8 @@ func (s *Server) handleHome() http.Handler {
 			if err := s.describeSession(r, &view); err != nil {
 				s.logger.Warn("home page: session not shown", "err", err)
 			}
+			// The page includes session.js: its hidden frame goes to the IdP.
+			s.allowSessionFrames(w, r)
 		}
 		s.render(w, r, http.StatusOK, "home", view)
 	})

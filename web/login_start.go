@@ -180,6 +180,10 @@ func (s *Server) continueLogin(w http.ResponseWriter, r *http.Request, user lany
 	if returnTo != "" {
 		target += "?" + url.Values{"return_to": {returnTo}}.Encode()
 	}
+	if r.Method == http.MethodPost {
+		s.writeContinue(w, target, "Signing in", "Taking you to your organisation's sign-in page.")
+		return
+	}
 	redirect(w, r, target)
 }
 

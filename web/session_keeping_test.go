@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -180,6 +181,14 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 		}
 		resp, err := b.follow.PostForm(e.base+"/logout", url.Values{csrfField: {token[1]}})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// The sign-out form's answer goes on to the IdP by a meta refresh.
+		next := regexp.MustCompile(`http-equiv="refresh" content="0; url=([^"]+)"`).FindStringSubmatch(readAll(resp))
+		if next == nil {
+			t.Fatal("the sign-out answer does not go on to the IdP")
+		}
+		if resp, err = b.follow.Get(html.UnescapeString(next[1])); err != nil {
 			t.Fatal(err)
 		}
 		body := readAll(resp)

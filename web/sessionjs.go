@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
@@ -246,4 +247,69 @@ func (s *Server) handlePopupDone() http.Handler {
 			Message: msgSignedIn, Mode: "login", ContinueHref: "/",
 		})
 	})
+}
+
+// continuePage sends the browser on with a meta refresh instead of a
+// redirect. A form's answer must not redirect to another site: browsers
+// check the whole redirect chain of a form submission against the page's
+// CSP form-action ('self'), and the IdP is another site.
+var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0; url={{.URL}}">
+<title>{{.Title}} · Lanyard</title><link rel="stylesheet" href="/static/style.css"></head>
+<body><main id="main">
+<h1>{{.Title}}</h1>
+<p role="status">{{.Text}} If nothing happens, <a id="continue" href="{{.URL}}">continue</a>.</p>
+</main></body></html>
+`))
+
+// writeContinue answers a form post with a page that goes on to target.
+func (s *Server) writeContinue(w http.ResponseWriter, target, title, text string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if err := continuePage.Execute(w, struct{ URL, Title, Text string }{target, title, text}); err != nil {
+		s.logger.Error("continue page failed", "err", err)
+	}
+}
+
+// allowSessionFrames sets the Content-Security-Policy of a page that
+// includes session.js: the site-wide policy, except that frames may load
+// the IdPs of the signed-in user's tenant, where the hidden frame of the
+// passive check is redirected. Without a session, or when the tenant
+// cannot be read, the site-wide policy stays (the check then falls back to
+// a window).
+func (s *Server) allowSessionFrames(w http.ResponseWriter, r *http.Request) {
+	id := sessionID(r)
+	if id == "" {
+		return
+	}
+	ctx := r.Context()
+	sess, err := s.store.Session(ctx, lanyard.HashSessionID(id), s.now())
+	if err != nil || sess.Kind != lanyard.SessionSSO {
+		return
+	}
+	tenant, err := s.store.TenantByID(ctx, sess.TenantID)
+	if err != nil {
+		return
+	}
+	snap, err := s.tenants.Snapshot(ctx, tenant.Slug)
+	if err != nil {
+		return
+	}
+	sources := []string{"'self'"}
+	seen := map[string]bool{}
+	for _, idp := range snap.IdPs {
+		for _, ep := range idp.SSO {
+			u, err := url.Parse(ep.Location)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				continue
+			}
+			if origin := u.Scheme + "://" + u.Host; !seen[origin] {
+				seen[origin] = true
+				sources = append(sources, origin)
+			}
+		}
+	}
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy+"; frame-src "+strings.Join(sources, " "))
 }

@@ -54,7 +54,9 @@ func (s *Server) startSingleLogout(w http.ResponseWriter, r *http.Request, sess 
 	s.logger.Info("Single Logout: LogoutRequest sent", "tenant", slug, "idp", sess.IdPEntityID, "nameid", sess.NameID, "binding", msg.Binding)
 	w.Header().Set("Cache-Control", "no-store")
 	if msg.Binding == saml.BindingHTTPRedirect {
-		http.Redirect(w, r, msg.URL, http.StatusSeeOther)
+		// The answer to the sign-out form: no cross-site redirect (see
+		// writeContinue).
+		s.writeContinue(w, msg.URL, "Signing out", "Signing you out of your identity provider.")
 		return
 	}
 	s.writeAutoPost(w, r, msg)

@@ -82,8 +82,14 @@ type ssoEnv struct {
 // checks the configuration version at its default interval (1s).
 func newSSOEnv(t *testing.T, engine string, users []simplesamlphp.User) *ssoEnv {
 	t.Helper()
+	return newSSOEnvWith(t, engine, users, simplesamlphp.Options{})
+}
+
+// newSSOEnvWith is newSSOEnv with options for the IdP.
+func newSSOEnvWith(t *testing.T, engine string, users []simplesamlphp.User, opts simplesamlphp.Options) *ssoEnv {
+	t.Helper()
 	simplesamlphp.Require(t)
-	idp := simplesamlphp.Start(t, users)
+	idp := simplesamlphp.StartWith(t, users, opts)
 	store := testdb.Open(t, engine)
 	e := &ssoEnv{t: t, store: store, clock: &driftClock{}, idp: idp, logs: &logBuffer{out: t.Output()}}
 	e.http = httptest.NewUnstartedServer(nil)

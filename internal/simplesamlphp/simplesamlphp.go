@@ -77,7 +77,7 @@ type SP struct {
 
 // IdP is a running SimpleSAMLphp.
 type IdP struct {
-	BaseURL     string // http://127.0.0.1:PORT
+	BaseURL     string // http://127.0.0.1:PORT (or Options.Host)
 	EntityID    string
 	MetadataURL string
 	CertPEM     string // the IdP's signing certificate
@@ -114,11 +114,14 @@ func Require(tb testing.TB) {
 
 // Options change how Start configures the IdP.
 type Options struct {
-	// CrossSiteCookies makes the IdP's session cookie SameSite=None; Secure
-	// (browsers treat loopback as secure), so that a browser sends it when
-	// another site shows the IdP in a frame: the hidden-frame session check.
-	// Default: no SameSite attribute, which Chromium treats as Lax.
-	CrossSiteCookies bool
+	// Host is the host name in the IdP's URLs. Default 127.0.0.1: another
+	// site than an SP at localhost. "localhost" makes it the same site (on
+	// another port), as an IdP at idp.example.com is for an SP at
+	// sp.example.com: browsers then send the IdP's session cookie (which
+	// has no SameSite attribute, hence Lax, and cannot be Secure on plain
+	// http) when the SP shows the IdP in a frame, the hidden-frame session
+	// check.
+	Host string
 }
 
 // Start writes a configuration with the users and starts the IdP; it is
@@ -137,7 +140,11 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	base := "http://" + host + ":" + strconv.Itoa(port)
 	idp := &IdP{BaseURL: base, EntityID: base + "/saml2/idp/metadata.php", MetadataURL: base + "/saml2/idp/metadata.php", dir: dir, sps: map[string]SP{}}
 	for _, d := range []string{"config/metadata", "cert", "data", "tmp", "log"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -156,11 +163,7 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	}
 	write("cert/idp.pem", keyPEM)
 	write("cert/idp.crt", certPEM)
-	config := fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata"))
-	if opts.CrossSiteCookies {
-		config = strings.Replace(config, "'session.cookie.secure' => false,\n  'session.cookie.samesite' => null,", "'session.cookie.secure' => true,\n  'session.cookie.samesite' => 'None',", 1)
-	}
-	write("config/config.php", config)
+	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata")))
 	write("config/authsources.php", authsourcesPHP(users))
 	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
