@@ -30,9 +30,10 @@ import (
 // parsed (see extractedMetadata): every node reloads a few kilobytes instead
 // of the federation, and the copy holds exactly what Lanyard trusts.
 
-// MaxMetadataSize bounds a metadata document, uploaded or fetched:
-// federation aggregates run to tens of megabytes.
-const MaxMetadataSize = 64 << 20
+// MaxMetadataSize bounds an uploaded metadata document: whole federation
+// aggregates (eduGAIN, InCommon) run to tens of megabytes. Fetched
+// documents have the fetcher's own bound (idpsync.DefaultMaxSize).
+const MaxMetadataSize = saml.DefaultMaxMetadataSize
 
 // MetadataFetcher fetches a metadata document from a URL. The admin package
 // does no networking itself; package idpsync provides the HTTP fetcher.
