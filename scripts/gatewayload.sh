@@ -70,20 +70,32 @@ wait_http() { # wait_http URL: until it answers (any status)
 # to_ms VALUE: wrk's "812.00us", "1.20ms" or "1.05s" in milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
 
-# bench NAME URL [wrk args...]: runs wrk, prints "rps p50 p99", fails on
-# error answers.
+# cpu_ticks PID: the user plus system CPU time the process has used, in
+# clock ticks (all its threads).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
+
+# bench NAME PID URL [wrk args...]: runs wrk against the server process
+# PID, prints "rps p50 p99 cpu", cpu being the server's CPU time per
+# request in microseconds (what a request costs, whatever else the
+# machine runs); fails on error answers.
 bench() {
-	local name=$1 url=$2; shift 2
+	local name=$1 pid=$2 url=$3; shift 3
 	log "wrk $name: -t$threads -c$conns -d$duration $url"
+	local before after
+	before=$(cpu_ticks "$pid")
 	wrk -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url" >"$work/wrk.out"
+	after=$(cpu_ticks "$pid")
 	if grep -q "Non-2xx or 3xx" "$work/wrk.out"; then
 		log "$name: error answers:"; cat "$work/wrk.out" >&2; return 1
 	fi
-	local rps p50 p99
+	local rps p50 p99 total cpu
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/wrk.out")
+	total=$(awk '/requests in/ { print $1 }' "$work/wrk.out")
 	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$work/wrk.out")")
 	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$work/wrk.out")")
-	echo "$rps $p50 $p99"
+	cpu=$(awk -v d="$((after - before))" -v t="$tick" -v n="$total" 'BEGIN { printf "%.1f", d / t * 1e6 / n }')
+	echo "$rps $p50 $p99 $cpu"
 }
 
 log "building"
@@ -94,7 +106,8 @@ log "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the ru
 
 # The upstream application.
 "$work/lanyard-gwload" upstream -addr 127.0.0.1:0 -addr-file "$work/upstream.addr" &
-pids+=($!)
+upstream_pid=$!
+pids+=("$upstream_pid")
 for _ in $(seq 1 100); do [[ -s $work/upstream.addr ]] && break; sleep 0.1; done
 upstream=$(cat "$work/upstream.addr")
 wait_http "http://$upstream/"
@@ -111,16 +124,17 @@ http://127.0.0.1:$caddy_port {
 }
 CADDY
 HOME=$work XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-pids+=($!)
+caddy_pid=$!
+pids+=("$caddy_pid")
 wait_http "http://127.0.0.1:$caddy_port/"
 
-read -r up_rps up_p50 up_p99 < <(bench upstream "http://$upstream/bench/hello")
-read -r caddy_rps caddy_p50 caddy_p99 < <(bench caddy "http://127.0.0.1:$caddy_port/bench/hello")
+read -r up_rps up_p50 up_p99 up_cpu < <(bench upstream "$upstream_pid" "http://$upstream/bench/hello")
+read -r caddy_rps caddy_p50 caddy_p99 caddy_cpu < <(bench caddy "$caddy_pid" "http://127.0.0.1:$caddy_port/bench/hello")
 
-echo "| target | store | req/s | p50 ms | p99 ms | vs Caddy |"
-echo "|---|---|---:|---:|---:|---:|"
-echo "| upstream alone (ceiling) | - | $up_rps | $up_p50 | $up_p99 | $(awk -v a="$up_rps" -v b="$caddy_rps" 'BEGIN { printf "%.2f", a / b }') |"
-echo "| Caddy reverse_proxy, no auth | - | $caddy_rps | $caddy_p50 | $caddy_p99 | 1.00 |"
+echo "| target | store | req/s | p50 ms | p99 ms | req/s vs Caddy | server CPU µs/req |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| upstream alone (ceiling) | - | $up_rps | $up_p50 | $up_p99 | $(awk -v a="$up_rps" -v b="$caddy_rps" 'BEGIN { printf "%.2f", a / b }') | $up_cpu |"
+echo "| Caddy reverse_proxy, no auth | - | $caddy_rps | $caddy_p50 | $caddy_p99 | 1.00 | $caddy_cpu |"
 
 for engine in "${engines[@]}"; do
 	port=$(free_port)
@@ -150,10 +164,10 @@ for engine in "${engines[@]}"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "$cookie" "http://127.0.0.1:$port/bench/hello")
 	[[ $code == 200 ]] || { log "$engine: the proxy answered $code with the session"; cat "$work/lanyard-$engine.log" >&2; exit 1; }
 
-	read -r px_rps px_p50 px_p99 < <(bench "lanyard proxy ($engine)" "http://127.0.0.1:$port/bench/hello" -H "$cookie")
-	read -r v_rps v_p50 v_p99 < <(bench "lanyard /auth/verify ($engine)" "http://127.0.0.1:$port/auth/verify?roles=staff" -H "$cookie")
-	echo "| Lanyard proxy, authenticated | $engine | $px_rps | $px_p50 | $px_p99 | $(awk -v a="$px_rps" -v b="$caddy_rps" 'BEGIN { printf "%.2f", a / b }') |"
-	echo "| Lanyard /auth/verify, authenticated | $engine | $v_rps | $v_p50 | $v_p99 | - |"
+	read -r px_rps px_p50 px_p99 px_cpu < <(bench "lanyard proxy ($engine)" "$lanyard_pid" "http://127.0.0.1:$port/bench/hello" -H "$cookie")
+	read -r v_rps v_p50 v_p99 v_cpu < <(bench "lanyard /auth/verify ($engine)" "$lanyard_pid" "http://127.0.0.1:$port/auth/verify?roles=staff" -H "$cookie")
+	echo "| Lanyard proxy, authenticated | $engine | $px_rps | $px_p50 | $px_p99 | $(awk -v a="$px_rps" -v b="$caddy_rps" 'BEGIN { printf "%.2f", a / b }') | $px_cpu |"
+	echo "| Lanyard /auth/verify, authenticated | $engine | $v_rps | $v_p50 | $v_p99 | - | $v_cpu |"
 
 	kill "$lanyard_pid"; wait "$lanyard_pid" 2>/dev/null || true
 	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; pgdir=""; fi
