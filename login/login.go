@@ -137,6 +137,7 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 		return refuse(ReasonNoAccount, 0, "user %q authenticated by identity provider %q is not synchronized with a Lanyard account of tenant %q, and just-in-time provisioning is off (turn it on with: lanyard tenant set %s jit=true, or create the account)", p.Login, a.IdPEntityID, tenant.Slug, tenant.Slug)
 	case errors.Is(err, lanyard.ErrNotFound):
 		u = newUser(tenant, sso, p)
+		u.LastLoginAt = s.now()
 		res.FoundBy = ByCreated
 		if !opt.DryRun {
 			if err := s.Store.CreateUser(ctx, &u); err != nil {
@@ -164,7 +165,7 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	if res.FoundBy != ByCreated {
 		res.Changes = applyProfile(&u, sso, p)
 	}
-	if !opt.DryRun {
+	if !opt.DryRun && needsWrite(res, u, now) {
 		changes := res.Changes
 		updated, err := s.Store.UpdateUser(ctx, u.ID, func(cur *lanyard.User) error {
 			if res.FoundBy != ByCreated {
@@ -198,6 +199,25 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 		}
 	}
 	return res, nil
+}
+
+// lastLoginPrecision is how fresh a recorded last-login time may stay
+// before a login with no other change rewrites it: repeat logins within
+// it cost no account write (the ACS hot path).
+const lastLoginPrecision = time.Minute
+
+// needsWrite reports whether an accepted login must write the account:
+// the IdP changed a field or role, or the recorded last login is older
+// than lastLoginPrecision. A just-created account already holds both.
+func needsWrite(res Result, u lanyard.User, now time.Time) bool {
+	if res.FoundBy == ByCreated {
+		return false
+	}
+	if len(res.Changes) > 0 {
+		return true
+	}
+	age := now.Sub(u.LastLoginAt)
+	return age < 0 || age >= lastLoginPrecision
 }
 
 // find looks for the account of an assertion: by link, by login name, then

@@ -283,3 +283,45 @@ func TestConcurrentFirstLoginsCreateOneAccount(t *testing.T) {
 		}
 	})
 }
+
+// A repeat login with nothing new writes no account row until the recorded
+// last-login time is a minute old: the ACS hot path.
+func TestRepeatLoginWritesOnlyWhenSomethingChanged(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		ctx := context.Background()
+		clock := now
+		svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true})
+		svc.Now = func() time.Time { return clock }
+		a := assertion("nid-h", map[string][]string{"uid": {"hank"}, "sn": {"Hill"}})
+		first, err := svc.Resolve(ctx, tenant, a, login.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(30 * time.Second)
+		if _, err := svc.Resolve(ctx, tenant, a, login.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := store.User(ctx, first.User.ID)
+		if !got.LastLoginAt.Equal(now) || !got.UpdatedAt.Equal(first.User.UpdatedAt) {
+			t.Fatalf("a repeat login 30s later with nothing new rewrote the account: last login %v, updated %v -> %v", got.LastLoginAt, first.User.UpdatedAt, got.UpdatedAt)
+		}
+		for i := range a.Attributes {
+			if a.Attributes[i].Name == "sn" {
+				a.Attributes[i].Values = []string{"Hillman"}
+			}
+		}
+		if _, err := svc.Resolve(ctx, tenant, a, login.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = store.User(ctx, first.User.ID); got.LastName != "Hillman" || !got.LastLoginAt.Equal(clock) {
+			t.Fatalf("a changed attribute was not written: %+v", got)
+		}
+		clock = clock.Add(2 * time.Minute)
+		if _, err := svc.Resolve(ctx, tenant, a, login.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = store.User(ctx, first.User.ID); !got.LastLoginAt.Equal(clock) {
+			t.Fatalf("last login %v, want %v: a stale last-login time must be rewritten", got.LastLoginAt, clock)
+		}
+	})
+}
