@@ -321,6 +321,12 @@ func TestSessionWindowInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
 	b.sessionReady("alice")
 
+	u := e.user(beta, "alice")
+	sessions, err := e.store.UserSessions(ctx, u.ID, e.clock.Now())
+	if err != nil || len(sessions) != 1 {
+		t.Fatalf("sessions of alice: %v %+v", err, sessions)
+	}
+	signedInAt := sessions[0].LastRefreshAt
 	opened := chromedp.WaitNewTarget(b.step(60*time.Second), func(i *target.Info) bool { return i.Type == "page" })
 	eval[any](b, "LanyardSession.checkNow()")
 	// The frame times out after 8 s; then a window, or the pop-up notice.
@@ -353,9 +359,8 @@ func TestSessionWindowInChromium(t *testing.T) {
 		t.Errorf("session window says %q", msg)
 	}
 	w.shot("session-window.png")
-	u := e.user(beta, "alice")
-	sessions, err := e.store.UserSessions(ctx, u.ID, e.clock.Now())
-	if err != nil || len(sessions) != 1 || sessions[0].LastRefreshAt.IsZero() {
+	sessions, err = e.store.UserSessions(ctx, u.ID, e.clock.Now())
+	if err != nil || len(sessions) != 1 || !sessions[0].LastRefreshAt.After(signedInAt) {
 		t.Errorf("the window's check did not refresh the session: %v %+v", err, sessions)
 	}
 

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// startDemo runs "lanyard demo" on a free port with a fresh data directory
+// and returns its base URL and output once it is ready to serve logins.
+func startDemo(t *testing.T) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	listening := make(chan net.Addr, 1)
+	a := &app{
+		getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: stdout, stderr: stderr,
+		onListen: func(addr net.Addr) { listening <- addr },
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--data", t.TempDir()}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("demo did not stop within 15s")
+		}
+	})
+	var base string
+	select {
+	case addr := <-listening:
+		_, port, _ := net.SplitHostPort(addr.String())
+		base = "http://localhost:" + port
+	case err := <-done:
+		t.Fatalf("demo returned before listening: %v\n%s", err, stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("demo did not listen within 30s\n%s", stderr)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), "Stop with Ctrl-C"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo not ready within 30s\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+		}
+	}
+	// The banner comes just before the server is marked ready.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo not ready within 10s of its banner: %v", err)
+		}
+	}
+	return base, stdout
+}
+
+// TestDemoPrintsWhereToGo checks what a newcomer reads: the page to open
+// and the demo users with their password.
+func TestDemoPrintsWhereToGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	base, stdout := startDemo(t)
+	for _, want := range []string{"Open " + base + "/demo/", "alice / lanyard-demo", "bob   / lanyard-demo", base + "/devidp/"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestDemoInChromium is the newcomer's first minute: "lanyard demo", open
+// the sample page, sign in at the development IdP as alice, and land back
+// on the sample page showing alice with her roles; session.js there
+// re-checks the session in a hidden frame without a prompt. A screenshot
+// goes to the artifact directory.
+func TestDemoInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo and Chromium")
+	}
+	browser := chromium(t)
+	base, _ := startDemo(t)
+	step := func() context.Context {
+		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	err := chromedp.Do(step(),
+		chromedp.Navigate(base+"/demo/"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "lanyard-demo"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#demo-login")),
+	)
+	if err != nil {
+		loc, _ := chromedp.Run(step(), chromedp.Location())
+		t.Fatalf("demo login (at %s): %v", loc, err)
+	}
+	login, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-login")))
+	roles, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-roles")))
+	loc, _ := chromedp.Run(step(), chromedp.Location())
+	if login != "alice" || roles != "admin, staff" || loc != base+"/demo/" {
+		t.Errorf("sample page at %s shows %q with roles %q; want alice with admin, staff", loc, login, roles)
+	}
+	png, err := chromedp.Run(step(), chromedp.FullScreenshot(100))
+	if err == nil {
+		path := filepath.Join(artifacts(t), "demo-signed-in.png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+
+	// The re-check in a hidden frame (the IdP is on the same site): the
+	// page's "last check" time moves (it shows seconds).
+	before, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-refreshed")))
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := chromedp.Run(step(), chromedp.Evaluate[any](`new Promise(r => { const w = () => (window.LanyardSession && LanyardSession.state()) ? r(LanyardSession.checkNow()) : setTimeout(w, 50); w(); })`)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		done, _ := chromedp.Run(step(), chromedp.Evaluate[bool](`!document.querySelector("iframe[title='Session check']")`))
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo page's hidden-frame check got no answer")
+		}
+	}
+	if used, _ := chromedp.Run(step(), chromedp.Evaluate[bool]("LanyardSession.usesWindow()")); used {
+		t.Error("the demo's check fell back to a window")
+	}
+	if err := chromedp.Do(step(), chromedp.Navigate(base+"/demo/")); err != nil {
+		t.Fatal(err)
+	}
+	refreshed, err := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-refreshed")))
+	if err != nil || refreshed == before {
+		t.Errorf("the sample page says the last check was %q (%v), as before the check", refreshed, err)
+	}
+}
+
+// chromium starts a headless Chromium for the test (Debian package
+// chromium), or skips it; in CI a missing Chromium fails the test.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium not found (Debian package chromium); scripts/test.sh installs it")
+		}
+		t.Skip("skipping: Chromium not found (Debian package chromium)")
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		// Off the network Chromium would call home to (the test machine
+		// has none, and Chromium stalls waiting for it).
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-default-apps", true),
+		chromedp.WindowSize(1024, 800))
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// artifacts is the directory for screenshots: LANYARD_TEST_ARTIFACTS, else
+// a temporary directory that outlives the test.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("LANYARD_TEST_ARTIFACTS")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "lanyard-artifacts-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
