@@ -58,6 +58,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/tokens", admin(s.handleAdminTokens()))
 	mux.Handle("POST /admin/tokens", admin(s.handleAdminTokenCreate()))
 	mux.Handle("POST /admin/tokens/revoke", admin(s.handleAdminTokenRevoke()))
+	mux.Handle("GET /admin/routes", admin(s.handleAdminRoutes()))
+	mux.Handle("POST /admin/routes", admin(s.handleAdminRouteSave()))
+	mux.Handle("POST /admin/routes/remove", admin(s.handleAdminRouteRemove()))
 	// Admin pages still to be built: signed-in administrators get a clear
 	// 404, everyone else the sign-in page.
 	mux.Handle("/admin/", ready(s.requireAdmin(s.handleNotFound())))
