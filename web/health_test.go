@@ -101,10 +101,13 @@ func TestPlaceholderRoutes(t *testing.T) {
 	if r := e.get(c, "/admin"); r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != "/admin/" {
 		t.Errorf("GET /admin: %d to %q, want 301 to /admin/", r.StatusCode, r.Header.Get("Location"))
 	}
-	for _, path := range []string{"/login", "/t/default/saml/slo"} {
-		if r := e.get(c, path); r.StatusCode != http.StatusNotFound || !strings.Contains(r.body, "not available in this version") {
-			t.Errorf("GET %s: status %d, want 404 saying it is not available yet", path, r.StatusCode)
-		}
+	// Once placeholders, now built: username-first login and Single
+	// Logout (which says what it expects when opened directly).
+	if r := e.get(c, "/login"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Username or email") {
+		t.Errorf("GET /login: status %d, want the username-first page", r.StatusCode)
+	}
+	if r := e.get(c, "/t/default/saml/slo"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "this request carried none") {
+		t.Errorf("GET /t/default/saml/slo: status %d, want 400 saying it receives sign-out messages", r.StatusCode)
 	}
 	if r := e.get(c, "/admin/users"); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("anonymous GET /admin/users: status %d, want 303 to the sign-in page", r.StatusCode)

@@ -98,7 +98,7 @@ func TestCommandErrors(t *testing.T) {
 		never []string // not in the output
 	}{
 		{name: "no command", args: nil, code: 2, want: []string{"missing command", "Commands:", "tenant create"}},
-		{name: "unknown command", args: []string{"frobnicate"}, code: 2, want: []string{`unknown command "frobnicate"`, "commands: serve, devidp, tenant"}},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, want: []string{`unknown command "frobnicate"`, "commands: serve, demo, devidp, tenant"}},
 		{name: "unknown subcommand", args: []string{"tenant", "delete", "acme"}, code: 2, want: []string{`unknown command "delete"`, "create, list, show, set"}},
 		{name: "unknown flag", args: []string{"tenant", "list", "--colour"}, code: 2, want: []string{"flag provided but not defined: -colour", "lanyard tenant list -h"}},
 		{name: "missing argument", args: []string{"tenant", "create"}, code: 2, want: []string{"missing arguments"}},
