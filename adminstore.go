@@ -146,9 +146,22 @@ type UserMover interface {
 	MoveUserRecords(ctx context.Context, from, to int64) (MovedRecords, error)
 }
 
+// BulkWriter writes many records in few statements, for bulk imports.
+type BulkWriter interface {
+	// CreateUsers inserts the users (with their roles) and sets their IDs
+	// and timestamps, like CreateUser for each, in one transaction.
+	// ErrConflict when a login exists (in the tenant, or twice in users);
+	// then nothing is inserted.
+	CreateUsers(ctx context.Context, users []*User) error
+	// AppendAuditEvents inserts the events and sets their IDs (and Time
+	// when zero), like AppendAudit for each.
+	AppendAuditEvents(ctx context.Context, events []*AuditEvent) error
+}
+
 // AdminStore is what the administration service needs beyond Store.
 type AdminStore interface {
 	APITokenStore
 	LoginTraceStore
 	UserMover
+	BulkWriter
 }

@@ -259,45 +259,74 @@ func csvProblem(err error) string {
 	return err.Error()
 }
 
-// writeImport writes the checked rows in one transaction.
+// importChunk is how many accounts the import creates per store call,
+// between two progress reports.
+const importChunk = 500
+
+// writeImport writes the checked rows in one transaction: new accounts and
+// audit events in multi-row statements (lanyard.BulkWriter), updates one by
+// one.
 func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenant, rows []importRow, report ImportReport, progress func(done, total int)) error {
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		for i, row := range rows {
-			if row.existing {
-				updated, err := tx.UpdateUser(ctx, row.user.ID, func(cur *lanyard.User) error {
-					n, _, err := applyUserSettings(*cur, row.settings)
-					*cur = n
-					return err
-				})
-				if err != nil {
-					return fmt.Errorf("line %d: update %s: %w", row.line, row.user.Login, err)
-				}
-				if err := s.audit(ctx, tx, lanyard.AuditEvent{
-					TenantID: t.ID, Actor: actor, Action: "user.update", UserID: updated.ID, Subject: updated.Login,
-					Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
-				}); err != nil {
-					return err
-				}
-			} else {
+		bulk, err := adminStore(tx)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		var (
+			creates []*lanyard.User
+			lines   []int
+			events  []*lanyard.AuditEvent
+			done    int
+		)
+		for _, row := range rows {
+			if !row.existing {
 				u := row.user
-				if err := tx.CreateUser(ctx, &u); err != nil {
-					return fmt.Errorf("line %d: create %s: %w", row.line, u.Login, err)
-				}
-				if err := s.audit(ctx, tx, lanyard.AuditEvent{
-					TenantID: t.ID, Actor: actor, Action: "user.create", UserID: u.ID, Subject: u.Login,
-					Message: fmt.Sprintf("created by CSV import (line %d)%s", row.line, describeUser(u)),
-				}); err != nil {
-					return err
-				}
+				creates = append(creates, &u)
+				lines = append(lines, row.line)
+				continue
 			}
+			updated, err := tx.UpdateUser(ctx, row.user.ID, func(cur *lanyard.User) error {
+				n, _, err := applyUserSettings(*cur, row.settings)
+				*cur = n
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("line %d: update %s: %w", row.line, row.user.Login, err)
+			}
+			events = append(events, &lanyard.AuditEvent{
+				Time: now, TenantID: t.ID, Actor: actor, Action: "user.update", Outcome: lanyard.OutcomeSuccess, UserID: updated.ID, Subject: updated.Login,
+				Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
+			})
+			done++
 			if progress != nil {
-				progress(i+1, len(rows))
+				progress(done, len(rows))
 			}
 		}
-		return s.audit(ctx, tx, lanyard.AuditEvent{
-			TenantID: t.ID, Actor: actor, Action: "user.import",
+		for start := 0; start < len(creates); start += importChunk {
+			chunk := creates[start:min(start+importChunk, len(creates))]
+			if err := bulk.CreateUsers(ctx, chunk); err != nil {
+				return fmt.Errorf("create accounts of lines %d to %d: %w", lines[start], lines[start+len(chunk)-1], err)
+			}
+			for i, u := range chunk {
+				events = append(events, &lanyard.AuditEvent{
+					Time: now, TenantID: t.ID, Actor: actor, Action: "user.create", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
+					Message: fmt.Sprintf("created by CSV import (line %d)%s", lines[start+i], describeUser(*u)),
+				})
+			}
+			done += len(chunk)
+			if progress != nil {
+				progress(done, len(rows))
+			}
+		}
+		events = append(events, &lanyard.AuditEvent{
+			Time: now, TenantID: t.ID, Actor: actor, Action: "user.import", Outcome: lanyard.OutcomeSuccess,
 			Message: fmt.Sprintf("CSV import of %d rows: %d created, %d updated, %d unchanged", report.Rows, report.Created, report.Updated, report.Unchanged),
 		})
+		if err := bulk.AppendAuditEvents(ctx, events); err != nil {
+			return fmt.Errorf("audit the import: %w", err)
+		}
+		return nil
 	})
 	if lanyard.ErrorKind(err) == lanyard.KindConflict {
 		return errorf(lanyard.KindConflict, err, "an account of the file was created meanwhile by someone else; nothing was imported: import the file again")

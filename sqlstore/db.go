@@ -75,6 +75,11 @@ type Dialect struct {
 	// Classify tells what a driver error means. It must look through
 	// wrapped errors (errors.As).
 	Classify func(error) ErrorClass
+	// BulkRows is how many rows one multi-row INSERT of a bulk write
+	// (CreateUsers, AppendAuditEvents) carries. Zero means 500, right for
+	// a server reached over the network; an in-process engine, whose
+	// parser cost grows faster than linearly with the statement, wants few.
+	BulkRows int
 }
 
 // Pools are the connection pools of a DB.

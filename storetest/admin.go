@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ func RunAdmin(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"LoginTraces", testLoginTraces},
 		{"MoveUserRecords", testMoveUserRecords},
 		{"MoveUserRecordsInTx", testMoveUserRecordsInTx},
+		{"CreateUsers", testCreateUsers},
+		{"AppendAuditEvents", testAppendAuditEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,5 +185,65 @@ func wantKind(t *testing.T, err error, kind lanyard.Kind, what string) {
 	t.Helper()
 	if err == nil || lanyard.ErrorKind(err) != kind {
 		t.Fatalf("%s: got error %v, want one of kind %v", what, err, kind)
+	}
+}
+
+func testCreateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	tn := mkTenant(t, st, "acme")
+	mkUser(t, st, tn.ID, "taken")
+	var users []*lanyard.User
+	for i := range 1203 { // more than two statements' worth
+		users = append(users, &lanyard.User{TenantID: tn.ID, Login: fmt.Sprintf("User%04d", i), Email: fmt.Sprintf("u%d@acme.com", i),
+			Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal, WebAccess: true,
+			Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleManual}, {Role: fmt.Sprintf("team%d", i%3), Source: lanyard.RoleManual}}})
+	}
+	must(t, s.CreateUsers(ctx, users), "create users")
+	for _, i := range []int{0, 600, 1202} {
+		got, err := st.UserByLogin(ctx, tn.ID, fmt.Sprintf("user%04d", i))
+		must(t, err, "read back")
+		if got.ID != users[i].ID || got.Email != users[i].Email {
+			t.Errorf("user %d: got ID %d email %s, want ID %d email %s", i, got.ID, got.Email, users[i].ID, users[i].Email)
+		}
+		wantEqual(t, "roles", got.RoleNames(), []string{"staff", fmt.Sprintf("team%d", i%3)})
+		sameTime(t, "created", got.CreatedAt, users[i].CreatedAt)
+	}
+	n, err := st.CountUsers(ctx, lanyard.UserFilter{TenantID: tn.ID})
+	must(t, err, "count")
+	wantInt(t, "users", n, 1204)
+
+	// A login that exists, or appears twice, inserts nothing.
+	clash := []*lanyard.User{
+		{TenantID: tn.ID, Login: "fresh", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal},
+		{TenantID: tn.ID, Login: "TAKEN", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal},
+	}
+	wantErr(t, s.CreateUsers(ctx, clash), lanyard.ErrConflict, "existing login")
+	twice := []*lanyard.User{
+		{TenantID: tn.ID, Login: "fresh", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal},
+		{TenantID: tn.ID, Login: "Fresh", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal},
+	}
+	wantErr(t, s.CreateUsers(ctx, twice), lanyard.ErrConflict, "login twice")
+	_, err = st.UserByLogin(ctx, tn.ID, "fresh")
+	wantErr(t, err, lanyard.ErrNotFound, "user of a refused batch")
+	must(t, s.CreateUsers(ctx, nil), "no users")
+}
+
+func testAppendAuditEvents(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	var evs []*lanyard.AuditEvent
+	for i := range 700 {
+		evs = append(evs, &lanyard.AuditEvent{Time: t0, TenantID: 1, Actor: "cli", Action: "user.create", Outcome: lanyard.OutcomeSuccess,
+			UserID: int64(i + 1), Subject: fmt.Sprintf("u%d", i), Detail: map[string]string{"line": fmt.Sprint(i + 2)}})
+	}
+	must(t, s.AppendAuditEvents(ctx, evs), "append")
+	got, err := st.AuditEvents(ctx, lanyard.AuditFilter{UserID: 500})
+	must(t, err, "read back")
+	if len(got) != 1 || got[0].ID != evs[499].ID || got[0].Subject != "u499" || got[0].Detail["line"] != "501" {
+		t.Errorf("event of user 500: %+v, want ID %d", got, evs[499].ID)
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID <= evs[i-1].ID {
+			t.Fatalf("IDs not in order: %d then %d", evs[i-1].ID, evs[i].ID)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/saml"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
@@ -166,4 +168,14 @@ func (s *Server) completeSSOTest(w http.ResponseWriter, r *http.Request, a *ssoA
 	s.audit(ctx, lanyard.AuditEvent{TenantID: snap.Tenant.ID, Actor: cmp.Or(a.login, a.nameID, "anonymous"), Action: "sso.test",
 		Outcome: lanyard.OutcomeSuccess, Reason: reason, Subject: cmp.Or(a.login, a.nameID), ClientIP: a.client, Message: message})
 	redirect(w, r, fmt.Sprintf("/admin/tenants/%s/traces/%d", url.PathEscape(snap.Tenant.Slug), tr.ID))
+}
+
+// purgeLoginTraces deletes the traces older than admin.TraceRetention (the
+// janitor runs it; recording a trace also purges).
+func (s *Server) purgeLoginTraces(ctx context.Context, now time.Time) (int, error) {
+	as, ok := s.store.(lanyard.AdminStore)
+	if !ok {
+		return 0, nil
+	}
+	return as.PurgeLoginTraces(ctx, now.Add(-admin.TraceRetention))
 }

@@ -44,6 +44,7 @@ func (s *Server) purge(ctx context.Context) {
 		{"assertion replay entries", func() (int, error) { return s.store.PurgeReplay(ctx, now) }},
 		{"pending authentication requests", func() (int, error) { return s.store.PurgePendingRequests(ctx, now) }},
 		{"login failures", func() (int, error) { return s.store.PurgeFailures(ctx, now.Add(-throttleRetention)) }},
+		{"SAML tracer entries", func() (int, error) { return s.purgeLoginTraces(ctx, now) }},
 	}
 	for _, step := range steps {
 		n, err := step.run()

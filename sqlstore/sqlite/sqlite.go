@@ -30,6 +30,9 @@ var Dialect = sqlstore.Dialect{
 	Name:       "sqlite",
 	Migrations: mustSub(migrations, "migrations"),
 	Classify:   classify,
+	// SQLite runs in process: no round trips to save, and its parser slows
+	// down on long statements.
+	BulkRows: 16,
 }
 
 // busyTimeoutMillis is how long a connection waits for a lock held by
