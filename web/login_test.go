@@ -31,7 +31,10 @@ func TestUsernameFirstLogin(t *testing.T) {
 	pat := e.addUser("pat", "correct horse battery")
 	for _, tn := range []lanyard.Tenant{acme, beta} {
 		u := e.addUserIn(tn, "alice", "")
-		e.updateUser(u.ID, func(u *lanyard.User) { u.LoginMethod = lanyard.LoginSSO; u.Email = "alice@" + map[int64]string{acme.ID: "example.com", beta.ID: "beta.org"}[tn.ID] })
+		e.updateUser(u.ID, func(u *lanyard.User) {
+			u.LoginMethod = lanyard.LoginSSO
+			u.Email = "alice@" + map[int64]string{acme.ID: "example.com", beta.ID: "beta.org"}[tn.ID]
+		})
 	}
 	sam := e.addUserIn(acme, "sam", "")
 	e.updateUser(sam.ID, func(u *lanyard.User) { u.LoginMethod = lanyard.LoginSSO })
