@@ -204,6 +204,9 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 	if err != nil {
 		return nil, err
 	}
+	if len(snap.Session.Hash) != sha256.Size {
+		return nil, fmt.Errorf("gateway: session hash of %d bytes in the store, want %d", len(snap.Session.Hash), sha256.Size)
+	}
 	key := [sha256.Size]byte(snap.Session.Hash)
 	g.idMu.RLock()
 	e := g.identities[key]
@@ -214,7 +217,7 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 	e = newIdentityEntry(snap)
 	g.idMu.Lock()
 	if prev := g.identities[key]; prev != nil && prev.snap.User.UpdatedAt.Equal(snap.User.UpdatedAt) &&
-		prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
+		prev.snap.Tenant.Slug == snap.Tenant.Slug && prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
 		// The same account as before: keep the token signed for it.
 		prev.tokenMu.Lock()
 		e.token, e.tokenKID, e.tokenExp = prev.token, prev.tokenKID, prev.tokenExp
