@@ -261,7 +261,9 @@ func lanyardPath(path string) bool {
 // Wrap returns a handler that proxies the requests a route matches and
 // hands every other request to next (Lanyard's own server). Lanyard's own
 // SSO paths (/t/{tenant}/saml/..., /auth/..., /.well-known/jwks.json) are
-// never proxied, so a user can sign in on a host an application occupies.
+// never proxied, so a user can sign in on a host an application occupies;
+// Wrap itself answers the hand-off (/auth/handoff, /auth/session) when the
+// gateway has a Store.
 //
 // A proxied request needs a live session of the route's tenant holding
 // the route's roles. Without one, a browser's GET or HEAD is redirected
