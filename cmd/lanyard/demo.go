@@ -112,8 +112,8 @@ func (d *demoRun) mount(base *url.URL, data string, logger *slog.Logger, lanyard
 
 // setup creates the demo tenant (once), connects it to the development IdP
 // (again at every start: the IdP's metadata holds its URL), makes the IdP
-// trust the tenant's SP, and prints where to go.
-func (d *demoRun) setup(ctx context.Context, out io.Writer, base *url.URL, db *sqlstore.DB, svc *admin.Service) error {
+// trust the tenant's SP.
+func (d *demoRun) setup(ctx context.Context, base *url.URL, db *sqlstore.DB, svc *admin.Service) error {
 	if d == nil {
 		return nil
 	}
@@ -140,6 +140,14 @@ func (d *demoRun) setup(ctx context.Context, out io.Writer, base *url.URL, db *s
 	if err := d.idp.TrustSPMetadata(snap.Metadata); err != nil {
 		return fmt.Errorf("demo: trust the SP in the development IdP: %w", err)
 	}
+	return nil
+}
+
+// announce prints where to go, once the server is ready.
+func (d *demoRun) announce(out io.Writer, base *url.URL) {
+	if d == nil {
+		return
+	}
 	fmt.Fprintf(out, `
 Lanyard demo
   Open %s%s and sign in at the development IdP as
@@ -151,7 +159,6 @@ Lanyard demo
   Stop with Ctrl-C.
 
 `, base, demoPagePath, devidp.DemoPassword, devidp.DemoPassword, base, base, demoIdPPath, absPath(d.dataDir))
-	return nil
 }
 
 // absPath is p made absolute when possible, for messages.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,19 +47,6 @@ func startDemo(t *testing.T) (string, *syncBuffer) {
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), "Stop with Ctrl-C"); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("demo not ready within 30s\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
-		}
-	}
-	// The banner comes just before the server is marked ready.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo not ready within 10s of its banner: %v", err)
 		}
 	}
 	return base, stdout

@@ -198,7 +198,7 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		return err
 	}
 	logger.Info("default tenant ready", "tenant", t.Slug, "id", strconv.FormatInt(t.ID, 10))
-	if err := a.demoRun.setup(ctx, a.stdout, base, db, svc); err != nil {
+	if err := a.demoRun.setup(ctx, base, db, svc); err != nil {
 		return err
 	}
 	if a.beforeReady != nil {
@@ -207,6 +207,7 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		}
 	}
 	srv.SetReady()
+	a.demoRun.announce(a.stdout, base)
 	logger.Info("ready to serve logins")
 	return nil
 }
