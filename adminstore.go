@@ -156,6 +156,12 @@ type BulkWriter interface {
 	// AppendAuditEvents inserts the events and sets their IDs (and Time
 	// when zero), like AppendAudit for each.
 	AppendAuditEvents(ctx context.Context, events []*AuditEvent) error
+	// UpdateUsers reads the users with the IDs, applies fn to each and
+	// writes the results (roles included) in one transaction, like
+	// UpdateUser for each; fn may run more than once per user. It returns
+	// the updated users in ID order. ErrNotFound when an ID has no user;
+	// ErrConflict when a new login is taken; an error of fn changes nothing.
+	UpdateUsers(ctx context.Context, ids []int64, fn func(*User) error) ([]User, error)
 }
 
 // AdminStore is what the administration service needs beyond Store.

@@ -263,9 +263,9 @@ func csvProblem(err error) string {
 // between two progress reports.
 const importChunk = 500
 
-// writeImport writes the checked rows in one transaction: new accounts and
-// audit events in multi-row statements (lanyard.BulkWriter), updates one by
-// one.
+// writeImport writes the checked rows in one transaction, with the bulk
+// writes of lanyard.BulkWriter: new accounts and audit events in multi-row
+// statements, updates a chunk of accounts at a time.
 func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenant, rows []importRow, report ImportReport, progress func(done, total int)) error {
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
 		bulk, err := adminStore(tx)
@@ -279,26 +279,44 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 			events  []*lanyard.AuditEvent
 			done    int
 		)
+		var updates []importRow
 		for _, row := range rows {
-			if !row.existing {
-				u := row.user
-				creates = append(creates, &u)
-				lines = append(lines, row.line)
+			if row.existing {
+				updates = append(updates, row)
 				continue
 			}
-			updated, err := tx.UpdateUser(ctx, row.user.ID, func(cur *lanyard.User) error {
+			u := row.user
+			creates = append(creates, &u)
+			lines = append(lines, row.line)
+		}
+		for start := 0; start < len(updates); start += importChunk {
+			chunk := updates[start:min(start+importChunk, len(updates))]
+			byID := make(map[int64]importRow, len(chunk))
+			ids := make([]int64, 0, len(chunk))
+			for _, row := range chunk {
+				byID[row.user.ID] = row
+				ids = append(ids, row.user.ID)
+			}
+			updated, err := bulk.UpdateUsers(ctx, ids, func(cur *lanyard.User) error {
+				row := byID[cur.ID]
 				n, _, err := applyUserSettings(*cur, row.settings)
+				if err != nil {
+					return fmt.Errorf("line %d: %w", row.line, err)
+				}
 				*cur = n
-				return err
+				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("line %d: update %s: %w", row.line, row.user.Login, err)
+				return fmt.Errorf("update the accounts of lines %d to %d: %w", chunk[0].line, chunk[len(chunk)-1].line, err)
 			}
-			events = append(events, &lanyard.AuditEvent{
-				Time: now, TenantID: t.ID, Actor: actor, Action: "user.update", Outcome: lanyard.OutcomeSuccess, UserID: updated.ID, Subject: updated.Login,
-				Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
-			})
-			done++
+			for _, u := range updated {
+				row := byID[u.ID]
+				events = append(events, &lanyard.AuditEvent{
+					Time: now, TenantID: t.ID, Actor: actor, Action: "user.update", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
+					Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
+				})
+			}
+			done += len(chunk)
 			if progress != nil {
 				progress(done, len(rows))
 			}

@@ -213,3 +213,91 @@ func (d *DB) AppendAuditEvents(ctx context.Context, events []*lanyard.AuditEvent
 		return nil
 	})
 }
+
+// placeholders returns "$from, $from+1, ..." for n values.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+// UpdateUsers locks and reads the users a chunk at a time, applies fn and
+// writes each user with one statement, the changed roles of a chunk with
+// two.
+func (d *DB) UpdateUsers(ctx context.Context, ids []int64, fn func(*lanyard.User) error) ([]lanyard.User, error) {
+	const op = "sqlstore.UpdateUsers"
+	var out []lanyard.User
+	err := d.inTx(ctx, func(tx *DB) error {
+		out = out[:0]
+		q := tx.writer()
+		sorted := slices.Clone(ids)
+		slices.Sort(sorted)
+		sorted = slices.Compact(sorted)
+		for start := 0; start < len(sorted); start += tx.bulkRows() {
+			chunk := sorted[start:min(start+tx.bulkRows(), len(sorted))]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			in := placeholders(1, len(chunk))
+			// Lock the rows first (in ID order, as every bulk update
+			// does, so two of them cannot deadlock), then read them.
+			rows, err := q.QueryContext(ctx, `SELECT id FROM users WHERE id IN (`+in+`) ORDER BY id`+tx.lockRow(), args...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: update users: lock: %w", err)
+			}
+			found := 0
+			for rows.Next() {
+				found++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlstore: update users: lock: %w", err)
+			}
+			if found != len(chunk) {
+				return notFound(op, "%d of the users to update do not exist", len(chunk)-found)
+			}
+			users, err := tx.userQuery(ctx, q, nil, `users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id IN (`+in+`) ORDER BY u.id`, args...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: update users: read: %w", err)
+			}
+			var rolesChanged []*lanyard.User
+			for i := range users {
+				u := &users[i]
+				before := slices.Clone(u.Roles)
+				if err := tx.applyUserUpdate(u, fn); err != nil {
+					return err
+				}
+				if _, err := tx.writeUser(ctx, q, u, 0); err != nil {
+					return err
+				}
+				if !slices.Equal(before, u.Roles) {
+					rolesChanged = append(rolesChanged, u)
+				}
+			}
+			if len(rolesChanged) > 0 {
+				del := make([]any, len(rolesChanged))
+				for i, u := range rolesChanged {
+					del[i] = u.ID
+				}
+				if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id IN (`+placeholders(1, len(del))+`)`, del...); err != nil {
+					return fmt.Errorf("sqlstore: update users: roles: %w", err)
+				}
+				if err := tx.insertRolesBulk(ctx, rolesChanged); err != nil {
+					return err
+				}
+			}
+			out = append(out, users...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -24,6 +24,7 @@ func RunAdmin(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"MoveUserRecordsInTx", testMoveUserRecordsInTx},
 		{"CreateUsers", testCreateUsers},
 		{"AppendAuditEvents", testAppendAuditEvents},
+		{"UpdateUsers", testUpdateUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,4 +247,59 @@ func testAppendAuditEvents(t *testing.T, st lanyard.Store, s lanyard.AdminStore)
 			t.Fatalf("IDs not in order: %d then %d", evs[i-1].ID, evs[i].ID)
 		}
 	}
+}
+
+func testUpdateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+	ctx := ctxFor(t)
+	tn := mkTenant(t, st, "acme")
+	var ids []int64
+	for i := range 40 {
+		u := mkUser(t, st, tn.ID, fmt.Sprintf("u%02d", i), "staff")
+		ids = append(ids, u.ID)
+	}
+	mkUser(t, st, tn.ID, "taken")
+	slicesReverse := func(xs []int64) []int64 {
+		out := make([]int64, 0, len(xs))
+		for i := len(xs) - 1; i >= 0; i-- {
+			out = append(out, xs[i])
+		}
+		return out
+	}
+	got, err := s.UpdateUsers(ctx, slicesReverse(ids), func(u *lanyard.User) error {
+		u.FirstName = "First " + u.Login
+		if u.ID%2 == 0 {
+			u.SetRoles(lanyard.RoleManual, []string{"editor", "staff"})
+		}
+		return nil
+	})
+	must(t, err, "update users")
+	wantInt(t, "updated", len(got), 40)
+	if got[0].ID != ids[0] {
+		t.Errorf("not in ID order: first %d", got[0].ID)
+	}
+	for _, id := range []int64{ids[0], ids[1], ids[39]} {
+		u, err := st.User(ctx, id)
+		must(t, err, "read back")
+		want := []string{"staff"}
+		if id%2 == 0 {
+			want = []string{"editor", "staff"}
+		}
+		wantEqual(t, "roles of "+u.Login, u.RoleNames(), want)
+		wantEqual(t, "first name", u.FirstName, "First "+u.Login)
+	}
+
+	// A taken login, an unknown ID or an error of fn changes nothing.
+	_, err = s.UpdateUsers(ctx, ids[:2], func(u *lanyard.User) error {
+		if u.ID == ids[1] {
+			u.Login = "TAKEN"
+		}
+		u.LastName = "changed"
+		return nil
+	})
+	wantErr(t, err, lanyard.ErrConflict, "rename to a taken login")
+	_, err = s.UpdateUsers(ctx, []int64{ids[0], 999999}, func(u *lanyard.User) error { u.LastName = "changed"; return nil })
+	wantErr(t, err, lanyard.ErrNotFound, "unknown user")
+	u, err := st.User(ctx, ids[0])
+	must(t, err, "read back")
+	wantEqual(t, "last name after refused updates", u.LastName, "")
 }
