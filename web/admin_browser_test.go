@@ -138,7 +138,7 @@ func TestAdminUIInChromium(t *testing.T) {
 	// A refused login: a response the IdP never signed, posted to the ACS.
 	e.server.tenants.Invalidate()
 	forged := `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_f1" Version="2.0" IssueInstant="` +
-		time.Now().UTC().Format(time.RFC3339) + `" Destination="` + base + `/t/acme/saml/acs"><saml:Issuer>https://idp.example.org/browser</saml:Issuer>` +
+		e.clock.Now().Add(-3*time.Second).UTC().Format(time.RFC3339) + `" Destination="` + base + `/t/acme/saml/acs"><saml:Issuer>https://idp.example.org/browser</saml:Issuer>` +
 		`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:Response>`
 	resp, err := http.PostForm(base+"/t/acme/saml/acs", url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString([]byte(forged))}})
 	if err != nil {

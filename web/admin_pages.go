@@ -382,6 +382,7 @@ type usersView struct {
 	Total  int
 	Roles  []string
 	More   bool
+	Next   int // offset of the next page when More
 }
 
 // usersPageSize is how many users a page of the list shows.
@@ -411,7 +412,7 @@ func (s *Server) handleAdminUsers() http.Handler {
 		}
 		v := usersView{adminPage: page, Users: users, Filter: f}
 		if len(users) > usersPageSize {
-			v.Users, v.More = users[:usersPageSize], true
+			v.Users, v.More, v.Next = users[:usersPageSize], true, f.Offset+usersPageSize
 		}
 		f.TenantID = t.ID
 		if v.Total, err = s.store.CountUsers(ctx, f); err != nil {
