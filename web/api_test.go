@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -96,6 +97,24 @@ func TestAPI(t *testing.T) {
 		if acs, _ := body["endpoints"].(map[string]any)["acs_url"].(string); !strings.HasSuffix(acs, "/t/default/saml/acs") {
 			t.Errorf("ACS URL: %s", raw)
 		}
+
+		// IdP connections: metadata XML as the body; certificates listed
+		// with their expiry.
+		md := idpMetadataWith(t, "https://idp.example.org/api", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
+		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps", "application/samlmetadata+xml", md)
+		check("import IdP", status, http.StatusOK, raw)
+		if c := body["idp"].(map[string]any)["certificates"].([]any); len(c) != 1 {
+			t.Errorf("IdP certificates: %s", raw)
+		}
+		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps", "application/samlmetadata+xml", "<nope/>")
+		check("bad metadata", status, http.StatusBadRequest, raw)
+		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/idps", "", "")
+		check("list IdPs", status, http.StatusOK, raw)
+		if len(body["idps"].([]any)) != 1 {
+			t.Errorf("IdPs: %s", raw)
+		}
+		status, _, raw = e.apiCall(writer, "DELETE", "/api/v1/tenants/default/idps?entity_id="+url.QueryEscape("https://idp.example.org/api"), "", "")
+		check("delete IdP", status, http.StatusOK, raw)
 
 		// Users: import (dry run, then for real, then again), export.
 		csv := "login,email,firstname,lastname,status,login_method,roles\njdoe@acme.com,jdoe@acme.com,John,Doe,active,sso,editor\njohn.doe,,John,,active,password,viewer\n"
