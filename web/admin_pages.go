@@ -2,6 +2,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -59,14 +62,24 @@ type adminPage struct {
 }
 
 // newAdminPage starts the data of a page; the notice comes from the
-// redirect after a change (post/redirect/get).
+// redirect after a change (post/redirect/get), and is shown only when its
+// MAC matches the administrator's session: a link from elsewhere cannot
+// make an admin page show a text of someone else's choosing.
 func newAdminPage(r *http.Request, title string) adminPage {
 	auth := adminFrom(r.Context())
-	notice := r.URL.Query().Get("notice")
-	if len(notice) > 300 {
-		notice = notice[:300]
+	page := adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session)}
+	q := r.URL.Query()
+	if notice := q.Get("notice"); notice != "" && hmac.Equal([]byte(q.Get("mac")), []byte(noticeMAC(auth.Session, notice))) {
+		page.Notice = notice
 	}
-	return adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session), Notice: notice}
+	return page
+}
+
+// noticeMAC authenticates a notice for the session.
+func noticeMAC(sess lanyard.Session, notice string) string {
+	m := hmac.New(sha256.New, []byte("lanyard admin notice\x00"+session.CSRFToken(sess)))
+	m.Write([]byte(notice))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
 // actor is the audit actor of the administrator of r.
@@ -116,8 +129,12 @@ func problems(err error) []string {
 // done redirects after a change, with a notice for the next page.
 func done(w http.ResponseWriter, r *http.Request, to, notice string) {
 	u, _ := url.Parse(to)
+	if len(notice) > 1500 {
+		notice = notice[:1500] + "…"
+	}
 	q := u.Query()
 	q.Set("notice", notice)
+	q.Set("mac", noticeMAC(adminFrom(r.Context()).Session, notice))
 	u.RawQuery = q.Encode()
 	redirect(w, r, u.String())
 }

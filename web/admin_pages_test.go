@@ -193,3 +193,32 @@ func TestAdminPages(t *testing.T) {
 		t.Errorf("export: %s\n%s", r.Header.Get("Content-Type"), r.body)
 	}
 }
+
+// TestAdminNoticeNeedsItsMAC checks that a link cannot put a text of its
+// choosing on an admin page.
+func TestAdminNoticeNeedsItsMAC(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.addUser("root", "correct horse battery", lanyard.RoleAdmin)
+	c := e.client()
+	e.mustLogin(c, "root", "correct horse battery")
+	r := e.get(c, "/admin/tokens?notice=Call+0800+now&mac=forged")
+	if strings.Contains(r.body, "Call 0800 now") {
+		t.Error("a forged notice is shown")
+	}
+	csrf := e.csrfToken(r)
+	r = e.post(c, "/admin/tokens/revoke", url.Values{csrfField: {csrf}, "token": {"nothing"}})
+	if r.StatusCode != http.StatusNotFound {
+		t.Fatalf("revoke unknown: %d", r.StatusCode)
+	}
+	if _, _, err := e.admin.CreateAPIToken(context.Background(), "root", "ci", []string{"read"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	r = e.post(c, "/admin/tokens/revoke", url.Values{csrfField: {csrf}, "token": {"ci"}})
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "mac=") {
+		t.Fatalf("revoke: %d to %q", r.StatusCode, loc)
+	}
+	if page := e.get(c, loc); !strings.Contains(page.body, "Revoked API token ci.") {
+		t.Errorf("the notice of a change is not shown:\n%s", page.body)
+	}
+}
