@@ -69,7 +69,8 @@ func relayMessageOf(body string) string {
 // lives is answered without any prompt and refreshes the account (a role
 // removed by hand comes back from the IdP's groups) and the session's
 // LastRefreshAt; once the IdP no longer knows the browser it answers
-// NoPassive, and the Lanyard session ends.
+// NoPassive: in a hidden frame the page is asked to confirm in a window,
+// and there the Lanyard session ends.
 func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
 		idpUser("alice", "alice@example.com", "Alice", "Liddell", []string{"eng"}),
@@ -134,7 +135,16 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 
 	t.Run("IdP session ended: NoPassive ends the Lanyard session", func(t *testing.T) {
 		e.forgetIdPSession(b)
-		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=popup")
+		// In a hidden frame, a "no" is not trusted (the IdP may not see
+		// its cookies there): the page is asked to confirm in a window.
+		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=frame")
+		if err != nil {
+			t.Fatalf("the IdP did not answer the passive request: %v", err)
+		}
+		if a := b.post(t, f); relayMessageOf(a.body) != msgUnconfirmed || !e.state(b).SignedIn {
+			t.Fatalf("NoPassive in a frame: message %q, signed in %v; want unconfirmed, still signed in", relayMessageOf(a.body), e.state(b).SignedIn)
+		}
+		f, err = e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=popup")
 		if err != nil {
 			t.Fatalf("the IdP did not answer the passive request: %v", err)
 		}

@@ -37,6 +37,9 @@ const (
 	msgRefreshed = "lanyard:refreshed"
 	msgExpired   = "lanyard:expired"
 	msgSignedIn  = "lanyard:signed-in"
+	// msgUnconfirmed: the IdP said no to a check in a hidden frame, where
+	// it may not see its cookies; the page checks again in a window.
+	msgUnconfirmed = "lanyard:unconfirmed"
 )
 
 //go:embed static/session.js

@@ -181,8 +181,12 @@ func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a 
 
 // passiveCheckRefused handles a refused Response to a passive check: the
 // IdP's "no" (usually NoPassive: the user is not signed in there any more)
-// ends the session it was about. It reports false when err is not the
-// answer to a passive check of this browser, for the normal refusal page.
+// ends the session it was about, when the check ran in a window. In a
+// hidden frame the IdP may simply not have seen its own session cookie
+// (browsers that block third-party cookies: Safari, Firefox), so the page
+// is asked to confirm in a window, where the IdP is the first party. It
+// reports false when err is not the answer to a passive check of this
+// browser, for the normal refusal page.
 //
 // Error responses are usually unsigned: the InResponseTo only finds the
 // pending request, which must have been started by this browser (the
@@ -202,6 +206,16 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 	check, ok := parsePassiveReturn(pr.ReturnTo)
 	if !ok || !bytes.Equal(binding, pr.Binding) {
 		return false
+	}
+	if check.mode == checkInFrame {
+		s.logger.Info("passive check in a frame: the IdP did not vouch for the user; asking the page to confirm in a window",
+			"tenant", a.slug, "idp", pr.IdPEntityID, "status", e.StatusCode, "sub_status", e.SubStatusCode)
+		s.writeRelay(w, http.StatusOK, relayView{
+			Title: "Checking your session", Heading: "Checking your session",
+			Text:    "Your identity provider did not recognise you in the background; Lanyard checks again in a small window.",
+			Message: msgUnconfirmed, Mode: check.mode,
+		})
+		return true
 	}
 	sess, serr := s.store.Session(ctx, check.hash, s.now())
 	if err := s.store.DeleteSession(ctx, check.hash); err != nil {

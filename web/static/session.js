@@ -197,6 +197,17 @@
         removeFrame();
         update();
         break;
+      case "lanyard:unconfirmed":
+        // The identity provider may not see its cookies in a frame
+        // (third-party cookies blocked): ask again in a window, where it
+        // is the first party, and keep using a window in this tab.
+        removeFrame();
+        useWindow = true;
+        sessionStorage.setItem("lanyard.use-window", "1");
+        if (state) {
+          checkInWindow(false);
+        }
+        break;
       case "lanyard:expired":
         removeFrame();
         state = null;
