@@ -138,7 +138,13 @@ func TestAdminPages(t *testing.T) {
 	if ev := e.auditEvents("user.merge"); len(ev) != 1 || ev[0].Actor != "root" {
 		t.Errorf("merge audit: %+v", ev)
 	}
-	e.addUser("ann", "")
+	r = e.post(c, "/admin/tenants/default/users", url.Values{csrfField: {csrf}, "login": {"ann"}, "login_method": {"password"}, "roles": {"viewer"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add user: %d\n%s", r.StatusCode, r.body)
+	}
+	if ev := e.auditEvents("user.create"); len(ev) == 0 || ev[0].Actor != "root" || ev[0].Subject != "ann" {
+		t.Errorf("user.create audit: %+v", ev)
+	}
 	r = e.post(c, "/admin/tenants/default/users/convert", url.Values{csrfField: {csrf}, "login": {"ann"}, "domain": {"acme.com"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("convert: %d\n%s", r.StatusCode, r.body)

@@ -113,6 +113,8 @@ func TestAPI(t *testing.T) {
 		if len(body["idps"].([]any)) != 1 {
 			t.Errorf("IdPs: %s", raw)
 		}
+		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps/refresh?entity_id="+url.QueryEscape("https://idp.example.org/api"), "", "")
+		check("refresh an IdP imported from a file", status, http.StatusBadRequest, raw)
 		status, _, raw = e.apiCall(writer, "DELETE", "/api/v1/tenants/default/idps?entity_id="+url.QueryEscape("https://idp.example.org/api"), "", "")
 		check("delete IdP", status, http.StatusOK, raw)
 
