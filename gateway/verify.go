@@ -94,7 +94,8 @@ func (c *verifyParamsCache) get(raw string) *verifyParams {
 	}
 	q, _ := url.ParseQuery(raw)
 	p := &verifyParams{tenant: q.Get("tenant"), roles: lanyard.ParseRoles(q.Get("roles")), redirect: q.Get("redirect") == "true"}
-	if c.n.Add(1) <= maxVerifyQueries {
+	// Count only while there is room, so the counter cannot wrap around.
+	if c.n.Load() < maxVerifyQueries && c.n.Add(1) <= maxVerifyQueries {
 		c.m.Store(raw, p)
 	}
 	return p
