@@ -240,8 +240,8 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 		v.Add("... and %d more problems", problems-maxImportProblems)
 	}
 	if err := v.Err(); err != nil {
-		return nil, ImportReport{}, fmt.Errorf("%w", &lanyard.Error{Kind: lanyard.KindInvalid,
-			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - ")})
+		return nil, ImportReport{}, &lanyard.Error{Kind: lanyard.KindInvalid,
+			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - ")}
 	}
 	return rows, report, nil
 }
