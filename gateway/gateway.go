@@ -114,7 +114,8 @@ type Gateway struct {
 	now        func() time.Time
 	buffers    *bufferPool
 
-	routes atomic.Pointer[routeTable]
+	routes   atomic.Pointer[routeTable]
+	observer atomic.Pointer[Observer]
 
 	store        lanyard.Store // nil: no hand-off
 	manager      *session.Manager

@@ -289,7 +289,7 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		g.serveRoute(w, r, rt)
+		g.serveObserved(w, r, rt)
 	})
 }
 

@@ -123,6 +123,17 @@ func TestProxy(t *testing.T) {
 			t.Errorf("50 sequential requests opened %d new connections to the application, want at most 1", n)
 		}
 
+		// The routes' answers are in Lanyard's metrics.
+		resp = b.get(t, e.base+"/metrics")
+		metricsText, _ := io.ReadAll(resp.Body)
+		for _, want := range []string{`lanyard_proxy_requests_total{code="200",route="app"}`, `lanyard_proxy_requests_total{code="101",route="app"}`,
+			`lanyard_proxy_requests_total{code="403",route="ops"}`, `lanyard_proxy_requests_total{code="401",route="app"}`,
+			`lanyard_proxy_request_duration_seconds_count{route="app"}`} {
+			if !strings.Contains(string(metricsText), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+
 		// A route added at run time (as 'lanyard route add' does) is served
 		// at the next reload.
 		r := lanyard.ProxyRoute{Name: "wiki", PathPrefix: "/wiki", Upstream: upstream, Tenant: "acme", BearerToken: true}

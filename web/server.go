@@ -134,6 +134,9 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	s.gateway = cfg.Gateway
+	if s.gateway != nil {
+		s.observeGateway(s.gateway)
+	}
 	s.demoTenant = cfg.DemoTenant
 	s.handler = s.routes()
 	return s

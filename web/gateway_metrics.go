@@ -1,0 +1,52 @@
+package web
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanyard-sso/lanyard/gateway"
+)
+
+// proxyMetrics count what the reverse proxy's routes answer; forward-auth
+// (/auth/verify) is counted with the other routes of the server.
+type proxyMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+var _ gateway.Observer = (*proxyMetrics)(nil)
+
+// observeGateway registers the proxy's metrics and makes the gateway
+// report to them.
+func (s *Server) observeGateway(g *gateway.Gateway) {
+	m := &proxyMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanyard_proxy_requests_total",
+			Help: "Requests answered by reverse proxy routes, by route and status code (302 and 401: sent to sign in; 403: a role missing; 502: the application did not answer).",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lanyard_proxy_request_duration_seconds",
+			Help:    "Time to answer requests through reverse proxy routes (WebSockets: the connection's life), by route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := s.metrics.registry.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				s.logger.Error("proxy metric not registered", "err", err)
+				return
+			}
+		}
+	}
+	g.SetObserver(m)
+}
+
+// ObserveProxy counts one answer of a route.
+func (m *proxyMetrics) ObserveProxy(route string, status int, took time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(took.Seconds())
+}
