@@ -253,3 +253,28 @@ func (g *Gateway) copySession(ctx context.Context, hash []byte, userID int64, r 
 	}
 	return id, sess, nil
 }
+
+// logoutPath signs out on an application's host: GET /auth/logout ends the
+// session of this host (a hand-off copy) and goes on to Lanyard's own
+// sign-out, which ends the original session and, for SSO sessions, signs
+// out at the IdP. On Lanyard's host it only goes on to /logout.
+const logoutPath = "/auth/logout"
+
+// handleLogout answers GET /auth/logout.
+func (g *Gateway) handleLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	next := *g.base
+	next.Path = strings.TrimSuffix(next.Path, "/") + "/logout"
+	next.RawPath, next.RawQuery = "", ""
+	if !g.isBaseHost(r.Host) {
+		if id := sessionCookie(r); id != "" {
+			if err := g.manager.End(r.Context(), id); err != nil {
+				g.logger.Error("sign-out on an application's host: session not ended; it expires on its own", "host", r.Host, "err", err)
+			}
+			g.sessions.Forget(id)
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: schemeOf(r) == "https", SameSite: http.SameSiteLaxMode})
+	}
+	http.Redirect(w, r, next.String(), http.StatusFound)
+}

@@ -63,6 +63,15 @@ func TestProxyOtherHost(t *testing.T) {
 			t.Fatalf("no hand-off through /auth/session: %q", hops)
 		}
 
+		// Signing out on the application's host ends its session at once
+		// and goes on to Lanyard's sign-out.
+		if resp := b.get(t, "http://"+otherHost+":"+port+"/auth/logout"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != e.base+"/logout" {
+			t.Fatalf("sign-out on the application's host: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if resp := b.get(t, appURL); resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/saml/login") {
+			t.Fatalf("after sign-out on the application's host: %d to %q, want the login", resp.StatusCode, resp.Header.Get("Location"))
+		}
+
 		// The code works once.
 		if resp := b.get(t, code); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("hand-off code used twice: %d, want 400", resp.StatusCode)

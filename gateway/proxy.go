@@ -282,6 +282,9 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 			case sessionPath:
 				g.handleSession(w, r)
 				return
+			case logoutPath:
+				g.handleLogout(w, r)
+				return
 			}
 		}
 		rt := g.routes.Load().match(r)
