@@ -39,7 +39,7 @@ var pageFuncs = template.FuncMap{
 	"skew": func(d time.Duration) string {
 		switch {
 		case d == 0:
-			return "not measured"
+			return "none: the clocks agree within a second (or the message had no IssueInstant)"
 		case d > 0:
 			return "the IdP's clock is " + d.String() + " ahead of Lanyard's"
 		}
