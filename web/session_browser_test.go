@@ -302,7 +302,8 @@ func TestSessionKeepingInChromium(t *testing.T) {
 // to be framed (the development IdP with DenyFraming): the hidden frame gets
 // no answer, session.js falls back to a small window (asking, if the browser
 // blocks it, to allow pop-ups, with a button that opens it), the window
-// keeps the session checked, and signing out closes it.
+// keeps the session checked, comes back when the user closed it, and
+// signing out closes it.
 func TestSessionWindowInChromium(t *testing.T) {
 	browser := newChromium(t)
 	e := newSSOEnv(t, "sqlite", nil) // its SimpleSAMLphp stays unused
@@ -348,29 +349,34 @@ func TestSessionWindowInChromium(t *testing.T) {
 		t.Fatalf("sessions of alice: %v %+v", err, sessions)
 	}
 	signedInAt := sessions[0].LastRefreshAt
-	opened := chromedp.WaitNewTarget(b.step(60*time.Second), func(i *target.Info) bool { return i.Type == "page" })
-	eval[any](b, "LanyardSession.checkNow()")
-	// The frame times out after 8 s; then a window, or the pop-up notice.
-	var windowID target.ID
-	deadline := time.Now().Add(30 * time.Second)
-	for windowID == "" {
-		select {
-		case id := <-opened:
-			windowID = id
-		case <-time.After(200 * time.Millisecond):
-			if eval[bool](b, `!!document.querySelector('#lanyard-session-dialog[data-reason="blocked"]')`) {
-				b.shot("session-window-popup-blocked.png")
-				if msg := b.text("#lanyard-session-text"); !strings.Contains(msg, "address bar") {
-					t.Errorf("the blocked notice does not say how to allow pop-ups: %q", msg)
+	// checkInWindow runs a check and returns the session window it opens,
+	// pressing Try again when the browser blocked it.
+	checkInWindow := func(shot string) target.ID {
+		t.Helper()
+		opened := chromedp.WaitNewTarget(b.step(60*time.Second), func(i *target.Info) bool { return i.Type == "page" })
+		eval[any](b, "LanyardSession.checkNow()")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			select {
+			case id := <-opened:
+				return id
+			case <-time.After(200 * time.Millisecond):
+				if eval[bool](b, `!!document.querySelector('#lanyard-session-dialog[data-reason="blocked"]')`) {
+					b.shot(shot)
+					if msg := b.text("#lanyard-session-text"); !strings.Contains(msg, "address bar") {
+						t.Errorf("the blocked notice does not say how to allow pop-ups: %q", msg)
+					}
+					b.do("press Try again", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
 				}
-				b.do("press Try again", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
-			}
-			if time.Now().After(deadline) {
-				b.shot("failed-no-session-window.png")
-				t.Fatal("no session window opened after the framed check failed")
+				if time.Now().After(deadline) {
+					b.shot("failed-no-session-window.png")
+					t.Fatal("no session window opened")
+				}
 			}
 		}
 	}
+	// The frame times out after 8 s; then a window, or the pop-up notice.
+	windowID := checkInWindow("session-window-popup-blocked.png")
 	if !eval[bool](b, "LanyardSession.usesWindow()") {
 		t.Error("session.js does not say it uses a window")
 	}
@@ -384,6 +390,12 @@ func TestSessionWindowInChromium(t *testing.T) {
 	if err != nil || len(sessions) != 1 || !sessions[0].LastRefreshAt.After(signedInAt) {
 		t.Errorf("the window's check did not refresh the session: %v %+v", err, sessions)
 	}
+
+	// Closed by the user, the window comes back at the next check.
+	_, _ = chromedp.Run(w.step(5*time.Second), chromedp.Evaluate[any]("window.close()"))
+	waitFor(t, "the window closed by the user", 10*time.Second, func() bool { return !b.targetOpen(windowID) })
+	windowID = checkInWindow("session-window-reopen-blocked.png")
+	b.popup(windowID).do("the window is back", chromedp.WaitVisible(chromedp.CSS("#lanyard-relay")))
 
 	// Signing out (with Single Logout at the IdP) closes the window.
 	b.do("sign out",
