@@ -108,15 +108,6 @@ func (s *Server) handleNotFound() http.Handler {
 	})
 }
 
-// handleNotBuiltYet holds the place of an endpoint of the published contract
-// that this version does not serve yet, so that it already sits behind the
-// readiness gate and answers a clear page rather than a bare 404.
-func (s *Server) handleNotBuiltYet(what string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, lanyard.Errorf(lanyard.KindNotFound, "%s is not available in this version of Lanyard. Administrators can sign in at /admin/login.", what))
-	})
-}
-
 // writeText answers a short plain-text body, for probes and scripts.
 func writeText(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
