@@ -91,8 +91,21 @@ func (s *Server) handleAdminLoginForm() http.Handler {
 	})
 }
 
-// adminLoginAttempt is one posted sign-in and what was learnt about it.
-type adminLoginAttempt struct {
+// loginKind is what tells the two password sign-ins apart: the break-glass
+// administrator login and the password step of username-first login. Both
+// run the same checks (checkLogin) and record refusals the same way
+// (refuseLogin), each under its own audit action, metrics label and words.
+type loginKind struct {
+	name         string // prefix of store errors: "admin login"
+	action       string // audit action of attempts: actionAdminLogin
+	method       string // metrics label: loginMethodAdmin
+	refused      string // log message of a refusal
+	neutral      string // the one answer to a wrong login or password
+	requireAdmin bool   // refuse accounts without the admin role
+}
+
+// loginAttempt is one posted sign-in and what was learnt about it.
+type loginAttempt struct {
 	login      string
 	tenantSlug string
 	client     string
@@ -116,49 +129,40 @@ type loginRefusal struct {
 	counts bool
 }
 
-// handleAdminLoginSubmit checks a break-glass sign-in. In order: the form's
-// anti-forgery checks, the client address throttle, the account throttle,
-// the password (always an argon2 verification, even for unknown accounts),
-// then the account's state and role. A success opens a session and
-// redirects; a refusal answers 4xx with the form and sets no session cookie.
+// handleAdminLoginSubmit checks a break-glass sign-in with checkLogin,
+// requiring the admin role. A success opens a session and redirects; a
+// refusal answers 4xx with the form and sets no session cookie.
 func (s *Server) handleAdminLoginSubmit() http.Handler {
+	kind := loginKind{
+		name:         "admin login",
+		action:       actionAdminLogin,
+		method:       loginMethodAdmin,
+		refused:      "administrator sign-in refused",
+		neutral:      neutralLoginRefusal,
+		requireAdmin: true,
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if err := parseForm(r); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		a := &adminLoginAttempt{
-			login:      strings.TrimSpace(r.PostFormValue("username")),
-			tenantSlug: strings.ToLower(strings.TrimSpace(r.PostFormValue("tenant"))),
-			client:     s.clientAddress(r),
-			userAgent:  r.UserAgent(),
-			next:       safeNext(r.PostFormValue("next")),
-		}
+		a := s.readLoginAttempt(r, "next")
 		if a.tenantSlug == "" {
 			a.tenantSlug = lanyard.DefaultTenantSlug
 		}
-		// No account has a longer login; the cut keeps junk out of the
-		// log, the audit trail and the throttle keys.
-		if len(a.login) > maxLoginBytes {
-			a.login, a.overlong = strings.ToValidUTF8(a.login[:maxLoginBytes], ""), true
-		}
-		if len(a.tenantSlug) > maxLoginBytes {
-			a.tenantSlug = strings.ToValidUTF8(a.tenantSlug[:maxLoginBytes], "")
-		}
-		if err := s.verifyFormToken(r); err != nil {
-			s.refuseAdminLogin(ctx, a, loginRefusal{reason: reasonCSRF, detail: err.Error(), shown: errCSRF})
-			s.renderErrorLink(w, r, err, &link{Href: loginURL(a.next), Text: "Reload the sign-in form"})
-			return
-		}
 		now := s.now()
-		refusal, err := s.checkAdminLogin(ctx, a, r.PostFormValue("password"), now)
+		refusal, err := s.checkLogin(r, kind, a, now)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
 		if refusal != nil {
-			shown := s.refuseAdminLogin(ctx, a, *refusal)
+			shown := s.refuseLogin(ctx, kind, a, *refusal)
+			if refusal.reason == reasonCSRF {
+				s.renderErrorLink(w, r, shown, &link{Href: loginURL(a.next), Text: "Reload the sign-in form"})
+				return
+			}
 			s.renderLoginForm(w, r, a, shown)
 			return
 		}
@@ -166,10 +170,43 @@ func (s *Server) handleAdminLoginSubmit() http.Handler {
 	})
 }
 
-// checkAdminLogin decides an attempt. It returns a refusal, or nil when the
-// attempt succeeds (a.tenant and a.user are then set); an error only when
-// the store fails.
-func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw string, now time.Time) (*loginRefusal, error) {
+// readLoginAttempt reads the login, tenant and return address (from the
+// field nextField) of a posted sign-in form.
+func (s *Server) readLoginAttempt(r *http.Request, nextField string) *loginAttempt {
+	a := &loginAttempt{
+		login:      strings.TrimSpace(r.PostFormValue("username")),
+		tenantSlug: strings.ToLower(strings.TrimSpace(r.PostFormValue("tenant"))),
+		client:     s.clientAddress(r),
+		userAgent:  r.UserAgent(),
+		next:       safeNext(r.PostFormValue(nextField)),
+	}
+	// No account has a longer login; the cut keeps junk out of the
+	// log, the audit trail and the throttle keys.
+	if len(a.login) > maxLoginBytes {
+		a.login, a.overlong = strings.ToValidUTF8(a.login[:maxLoginBytes], ""), true
+	}
+	if len(a.tenantSlug) > maxLoginBytes {
+		a.tenantSlug = strings.ToValidUTF8(a.tenantSlug[:maxLoginBytes], "")
+	}
+	return a
+}
+
+// checkLogin decides a password sign-in of the kind. In order: the form's
+// anti-forgery checks, the client address throttle, the account throttle,
+// the password (always an argon2 verification, even for unknown accounts),
+// then the account's state and, when the kind requires it, the admin role.
+// It returns a refusal (reason reasonCSRF for a forged form), or nil when
+// the attempt succeeds (a.tenant and a.user are then set); an error only
+// when the store fails.
+func (s *Server) checkLogin(r *http.Request, k loginKind, a *loginAttempt, now time.Time) (*loginRefusal, error) {
+	ctx := r.Context()
+	pw := r.PostFormValue("password")
+
+	// 0. The form's anti-forgery checks.
+	if err := s.verifyFormToken(r); err != nil {
+		return &loginRefusal{reason: reasonCSRF, detail: err.Error(), shown: err}, nil
+	}
+
 	// 1. Client address throttle: checked before any work on the password.
 	until, err := reopensAt(ctx, s.store, addressKey(a.client), addressFailureLimit, throttleWindow, now)
 	if err != nil {
@@ -191,7 +228,7 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 	switch {
 	case errors.Is(err, lanyard.ErrNotFound):
 	case err != nil:
-		return nil, fmt.Errorf("web: admin login: tenant %q: %w", a.tenantSlug, err)
+		return nil, fmt.Errorf("web: %s: tenant %q: %w", k.name, a.tenantSlug, err)
 	default:
 		a.tenant = tenant
 		a.accountKey = accountKey(tenant.ID, a.login)
@@ -219,12 +256,12 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 		switch {
 		case errors.Is(err, lanyard.ErrNotFound):
 		case err != nil:
-			return nil, fmt.Errorf("web: admin login: user %q: %w", a.login, err)
+			return nil, fmt.Errorf("web: %s: user %q: %w", k.name, a.login, err)
 		default:
 			a.user = user
 		}
 	}
-	neutral := &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: neutralLoginRefusal}
+	neutral := &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: k.neutral}
 
 	// 5. The password. Every path runs one argon2 verification, so the
 	// answer takes as long for an unknown account as for a wrong password.
@@ -258,7 +295,7 @@ func (s *Server) checkAdminLogin(ctx context.Context, a *adminLoginAttempt, pw s
 	case a.user.Locked:
 		return &loginRefusal{reason: reasonLocked, detail: "account is locked by an administrator", counts: true,
 			shown: &lanyard.Error{Kind: lanyard.KindForbidden, Message: "This account is locked. Another administrator can unlock it."}}, nil
-	case !a.user.HasRole(lanyard.RoleAdmin):
+	case k.requireAdmin && !a.user.HasRole(lanyard.RoleAdmin):
 		return &loginRefusal{reason: reasonNotAdmin, detail: "account does not hold the admin role", shown: neutral, counts: true}, nil
 	}
 	return nil, nil
@@ -276,11 +313,11 @@ func (s *Server) accountReopensAt(ctx context.Context, key string, now time.Time
 	return reopensAt(ctx, s.store, key, accountFailureLimit, throttleWindow, now)
 }
 
-// refuseAdminLogin records a refusal: throttle counters, log, metrics and
-// audit trail; the failure that reaches the account limit also locks the
-// account. It returns the error to show, which is the lockout notice when
-// this failure caused one.
-func (s *Server) refuseAdminLogin(ctx context.Context, a *adminLoginAttempt, f loginRefusal) error {
+// refuseLogin records a refusal of a sign-in of the kind: throttle
+// counters, log, metrics and audit trail; the failure that reaches the
+// account limit also locks the account. It returns the error to show, which
+// is the lockout notice when this failure caused one.
+func (s *Server) refuseLogin(ctx context.Context, k loginKind, a *loginAttempt, f loginRefusal) error {
 	now := s.now()
 	shown := f.shown
 	lockedNow := false
@@ -292,14 +329,14 @@ func (s *Server) refuseAdminLogin(ctx context.Context, a *adminLoginAttempt, f l
 			lockedNow = s.countAccountFailure(ctx, a.accountKey, now)
 		}
 	}
-	s.metrics.loginAttempt(loginMethodAdmin, string(lanyard.OutcomeFailure), f.reason)
-	s.logger.Warn("administrator sign-in refused",
+	s.metrics.loginAttempt(k.method, string(lanyard.OutcomeFailure), f.reason)
+	s.logger.Warn(k.refused,
 		slog.String("reason", f.reason), slog.String("detail", f.detail),
 		slog.String("login", a.login), slog.String("tenant", a.tenantSlug), slog.String("client", a.client))
 	s.audit(ctx, lanyard.AuditEvent{
 		TenantID: a.tenant.ID,
 		Actor:    a.login,
-		Action:   actionAdminLogin,
+		Action:   k.action,
 		Outcome:  lanyard.OutcomeFailure,
 		Reason:   f.reason,
 		UserID:   a.user.ID,
@@ -357,7 +394,7 @@ func (s *Server) countAccountFailure(ctx context.Context, key string, now time.T
 
 // renderLoginForm answers a refused attempt with the form again, the
 // message on it and the status of the refusal's kind; no session cookie.
-func (s *Server) renderLoginForm(w http.ResponseWriter, r *http.Request, a *adminLoginAttempt, shown error) {
+func (s *Server) renderLoginForm(w http.ResponseWriter, r *http.Request, a *loginAttempt, shown error) {
 	token, err := s.formToken(w, r)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -377,17 +414,9 @@ func (s *Server) renderLoginForm(w http.ResponseWriter, r *http.Request, a *admi
 
 // acceptAdminLogin opens the session of a successful attempt and sends the
 // administrator on.
-func (s *Server) acceptAdminLogin(w http.ResponseWriter, r *http.Request, a *adminLoginAttempt, now time.Time) {
+func (s *Server) acceptAdminLogin(w http.ResponseWriter, r *http.Request, a *loginAttempt, now time.Time) {
 	ctx := r.Context()
-	if err := s.store.ClearFailures(ctx, a.accountKey); err != nil {
-		s.logger.Error("login failures not cleared", "key", a.accountKey, "err", err)
-	}
-	// A session the browser held before signing in is ended rather than
-	// kept alongside: a fresh ID at every sign-in defeats session fixation.
-	if old := sessionID(r); old != "" {
-		s.endSession(ctx, old, "replaced by a new sign-in")
-	}
-	id, sess, err := s.sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})
+	id, sess, err := s.openLoginSession(r, a)
 	if err != nil {
 		s.renderError(w, r, fmt.Errorf("web: admin login: %w", err))
 		return
@@ -412,6 +441,22 @@ func (s *Server) acceptAdminLogin(w http.ResponseWriter, r *http.Request, a *adm
 	})
 	s.setSessionCookie(w, id, sess, now)
 	redirect(w, r, cmp.Or(a.next, adminHome))
+}
+
+// openLoginSession opens the session of a successful password sign-in:
+// it clears the account's failures, ends the session the browser held
+// before and opens a new one for a.user.
+func (s *Server) openLoginSession(r *http.Request, a *loginAttempt) (string, lanyard.Session, error) {
+	ctx := r.Context()
+	if err := s.store.ClearFailures(ctx, a.accountKey); err != nil {
+		s.logger.Error("login failures not cleared", "key", a.accountKey, "err", err)
+	}
+	// A session the browser held before signing in is ended rather than
+	// kept alongside: a fresh ID at every sign-in defeats session fixation.
+	if old := sessionID(r); old != "" {
+		s.endSession(ctx, old, "replaced by a new sign-in")
+	}
+	return s.sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})
 }
 
 // makeDummyHash hashes a random password with the default parameters: the

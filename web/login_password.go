@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/session"
 )
 
 // Audit action and metrics label of the password step of username-first
@@ -25,45 +23,31 @@ const neutralPasswordRefusal = "Invalid username or password."
 
 // handleLoginPassword answers POST /login/password, the password step of
 // username-first login for accounts that sign in with a password. It runs
-// the checks of the administrator login (anti-forgery, client and account
-// throttles, an argon2 verification on every path, account state), without
-// requiring the admin role but requiring the password login method and web
-// access.
+// the checks of the administrator login (checkLogin: anti-forgery, client
+// and account throttles, an argon2 verification on every path, account
+// state), without requiring the admin role but requiring the password login
+// method and web access. Refusals are audited as actionPasswordLogin.
 func (s *Server) handleLoginPassword() http.Handler {
+	kind := loginKind{
+		name:    "password login",
+		action:  actionPasswordLogin,
+		method:  loginMethodPassword,
+		refused: "password sign-in refused",
+		neutral: neutralPasswordRefusal,
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if err := parseForm(r); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		a := &adminLoginAttempt{
-			login:      strings.TrimSpace(r.PostFormValue("username")),
-			tenantSlug: strings.ToLower(strings.TrimSpace(r.PostFormValue("tenant"))),
-			client:     s.clientAddress(r),
-			userAgent:  r.UserAgent(),
-			next:       safeNext(r.PostFormValue("return_to")),
-		}
-		if len(a.login) > maxLoginBytes {
-			a.login, a.overlong = strings.ToValidUTF8(a.login[:maxLoginBytes], ""), true
-		}
-		if len(a.tenantSlug) > maxLoginBytes {
-			a.tenantSlug = strings.ToValidUTF8(a.tenantSlug[:maxLoginBytes], "")
-		}
+		a := s.readLoginAttempt(r, "return_to")
 		remember := r.PostFormValue("remember") != ""
-		if err := s.verifyFormToken(r); err != nil {
-			s.renderErrorLink(w, r, err, &link{Href: "/login", Text: "Reload the sign-in page"})
-			return
-		}
 		now := s.now()
-		refusal, err := s.checkAdminLogin(ctx, a, r.PostFormValue("password"), now)
+		refusal, err := s.checkLogin(r, kind, a, now)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
-		}
-		// The administrator login's last check is the admin role, which
-		// this page does not need: its own checks follow instead.
-		if refusal != nil && refusal.reason == reasonNotAdmin {
-			refusal = nil
 		}
 		if refusal == nil {
 			neutral := &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: neutralPasswordRefusal}
@@ -76,9 +60,10 @@ func (s *Server) handleLoginPassword() http.Handler {
 			}
 		}
 		if refusal != nil {
-			shown := s.refuseAdminLogin(ctx, a, *refusal)
-			if lanyard.ErrorMessage(shown) == neutralLoginRefusal {
-				shown = &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: neutralPasswordRefusal}
+			shown := s.refuseLogin(ctx, kind, a, *refusal)
+			if refusal.reason == reasonCSRF {
+				s.renderErrorLink(w, r, shown, &link{Href: "/login", Text: "Reload the sign-in page"})
+				return
 			}
 			token, err := s.formToken(w, r)
 			if err != nil {
@@ -97,16 +82,10 @@ func (s *Server) handleLoginPassword() http.Handler {
 }
 
 // acceptPasswordLogin opens the session of a successful password step.
-func (s *Server) acceptPasswordLogin(w http.ResponseWriter, r *http.Request, a *adminLoginAttempt, remember bool) {
+func (s *Server) acceptPasswordLogin(w http.ResponseWriter, r *http.Request, a *loginAttempt, remember bool) {
 	ctx := r.Context()
 	now := s.now()
-	if err := s.store.ClearFailures(ctx, a.accountKey); err != nil {
-		s.logger.Error("login failures not cleared", "key", a.accountKey, "err", err)
-	}
-	if old := sessionID(r); old != "" {
-		s.endSession(ctx, old, "replaced by a new sign-in")
-	}
-	id, sess, err := s.sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})
+	id, sess, err := s.openLoginSession(r, a)
 	if err != nil {
 		s.renderError(w, r, err)
 		return

@@ -95,6 +95,14 @@ func TestUsernameFirstLogin(t *testing.T) {
 		if resp := e.post(c, "/login/password", form); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.body, neutralPasswordRefusal) {
 			t.Errorf("wrong password: %d\n%s", resp.StatusCode, resp.body)
 		}
+		// A refusal of the end-user login is its own, not the break-glass
+		// administrator login's.
+		if !e.hasAudit(actionPasswordLogin, lanyard.OutcomeFailure, reasonBadPassword) {
+			t.Error("no password.login failure with reason bad_password in the audit trail")
+		}
+		if n := len(e.auditEvents(actionAdminLogin)); n != 0 {
+			t.Errorf("%d admin.login events after an end-user password sign-in, want 0", n)
+		}
 		form.Set("password", "correct horse battery")
 		form.Set("remember", "1")
 		resp := e.post(c, "/login/password", form)
