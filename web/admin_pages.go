@@ -75,6 +75,18 @@ func newAdminPage(r *http.Request, title string) adminPage {
 	return page
 }
 
+// newTenantPage is newAdminPage for a page of the tenant the path names
+// ({tenant}), with page.Tenant set; an error when there is no such tenant.
+func (s *Server) newTenantPage(r *http.Request, title string) (adminPage, error) {
+	page := newAdminPage(r, title)
+	t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+	if err != nil {
+		return page, err
+	}
+	page.Tenant = t
+	return page, nil
+}
+
 // noticeMAC authenticates a notice for the session.
 func noticeMAC(sess lanyard.Session, notice string) string {
 	m := hmac.New(sha256.New, []byte("lanyard admin notice\x00"+session.CSRFToken(sess)))
@@ -409,20 +421,18 @@ const usersPageSize = 100
 func (s *Server) handleAdminUsers() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		page := newAdminPage(r, "Users")
-		t, err := s.admin.Tenant(ctx, r.PathValue("tenant"))
+		page, err := s.newTenantPage(r, "Users")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		page.Tenant = t
 		q := r.URL.Query()
 		f := lanyard.UserFilter{Query: q.Get("query"), Status: lanyard.UserStatus(q.Get("status")), Source: lanyard.UserSource(q.Get("source")),
 			LoginMethod: lanyard.LoginMethod(q.Get("login_method")), Role: q.Get("role"), Limit: usersPageSize + 1}
 		if n, err := queryInt(r, "offset"); err == nil {
 			f.Offset = int(n)
 		}
-		users, err := s.admin.Users(ctx, t.Slug, f)
+		users, err := s.admin.Users(ctx, page.Tenant.Slug, f)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -431,12 +441,12 @@ func (s *Server) handleAdminUsers() http.Handler {
 		if len(users) > usersPageSize {
 			v.Users, v.More, v.Next = users[:usersPageSize], true, f.Offset+usersPageSize
 		}
-		f.TenantID = t.ID
+		f.TenantID = page.Tenant.ID
 		if v.Total, err = s.store.CountUsers(ctx, f); err != nil {
 			s.renderError(w, r, fmt.Errorf("web: count users: %w", err))
 			return
 		}
-		if v.Roles, err = s.store.Roles(ctx, t.ID); err != nil {
+		if v.Roles, err = s.store.Roles(ctx, page.Tenant.ID); err != nil {
 			s.renderError(w, r, fmt.Errorf("web: roles: %w", err))
 			return
 		}
@@ -559,17 +569,26 @@ func (s *Server) handleAdminUsersConvert() http.Handler {
 // handleAdminUsersExport downloads the tenant's users as CSV.
 func (s *Server) handleAdminUsersExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var buf bytes.Buffer
-		if _, err := s.admin.ExportUsers(r.Context(), r.PathValue("tenant"), &buf); err != nil {
+		if err := s.writeUsersCSV(w, r); err != nil {
 			s.renderError(w, r, err)
-			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/csv; charset=utf-8")
-		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`, r.PathValue("tenant")))
-		h.Set("Cache-Control", "no-store")
-		_, _ = w.Write(buf.Bytes())
 	})
+}
+
+// writeUsersCSV answers the users of the tenant the path names
+// ({tenant}) as a CSV download. When the export fails it writes nothing
+// and returns the error, for the caller to answer in its own way.
+func (s *Server) writeUsersCSV(w http.ResponseWriter, r *http.Request) error {
+	var buf bytes.Buffer
+	if _, err := s.admin.ExportUsers(r.Context(), r.PathValue("tenant"), &buf); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`, r.PathValue("tenant")))
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 // --- Merge ---
@@ -584,16 +603,14 @@ type mergeView struct {
 // the preview of the merge with a button to confirm it.
 func (s *Server) handleAdminMerge() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := newAdminPage(r, "Merge accounts")
-		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page, err := s.newTenantPage(r, "Merge accounts")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		page.Tenant = t
 		v := mergeView{adminPage: page, Keep: r.URL.Query().Get("keep"), Remove: r.URL.Query().Get("remove")}
 		if v.Keep != "" && v.Remove != "" {
-			plan, err := s.admin.PreviewMerge(r.Context(), t.Slug, v.Keep, v.Remove)
+			plan, err := s.admin.PreviewMerge(r.Context(), page.Tenant.Slug, v.Keep, v.Remove)
 			if p := problems(err); p != nil {
 				v.Problems = p
 			} else if err != nil {
@@ -637,13 +654,11 @@ type importView struct {
 // handleAdminImport shows the CSV import form.
 func (s *Server) handleAdminImport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := newAdminPage(r, "CSV import")
-		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page, err := s.newTenantPage(r, "CSV import")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		page.Tenant = t
 		s.render(w, r, http.StatusOK, "admin_import", importView{adminPage: page, Columns: strings.Join(admin.ImportColumns, ",")})
 	})
 }
@@ -656,13 +671,11 @@ func (s *Server) handleAdminImportSubmit() http.Handler {
 			s.renderError(w, r, err)
 			return
 		}
-		page := newAdminPage(r, "CSV import")
-		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page, err := s.newTenantPage(r, "CSV import")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		page.Tenant = t
 		v := importView{adminPage: page, Columns: strings.Join(admin.ImportColumns, ",")}
 		f, _, err := r.FormFile("file")
 		if err != nil {
@@ -671,7 +684,7 @@ func (s *Server) handleAdminImportSubmit() http.Handler {
 			return
 		}
 		defer f.Close()
-		rep, err := s.admin.ImportUsers(r.Context(), actor(r), t.Slug, f, admin.ImportOptions{DryRun: r.PostFormValue("dry_run") == "true"})
+		rep, err := s.admin.ImportUsers(r.Context(), actor(r), page.Tenant.Slug, f, admin.ImportOptions{DryRun: r.PostFormValue("dry_run") == "true"})
 		if p := problems(err); p != nil {
 			v.Problems = p
 			s.render(w, r, http.StatusBadRequest, "admin_import", v)
@@ -699,15 +712,13 @@ type tracesView struct {
 // handleAdminTraces lists a tenant's refused SSO logins.
 func (s *Server) handleAdminTraces() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		page := newAdminPage(r, "Refused logins")
-		t, err := s.admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page, err := s.newTenantPage(r, "Refused logins")
 		if err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-		page.Tenant = t
 		reason := r.URL.Query().Get("reason")
-		traces, err := s.admin.LoginTraces(r.Context(), t.Slug, reason, 200, 0)
+		traces, err := s.admin.LoginTraces(r.Context(), page.Tenant.Slug, reason, 200, 0)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
