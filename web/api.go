@@ -300,6 +300,21 @@ type apiAuditEvent struct {
 	Detail   map[string]string `json:"detail,omitempty"`
 }
 
+func toAPIAuditEvent(e lanyard.AuditEvent) apiAuditEvent {
+	return apiAuditEvent{ID: e.ID, Time: e.Time, TenantID: e.TenantID, Actor: e.Actor, Action: e.Action, Outcome: string(e.Outcome),
+		Reason: e.Reason, UserID: e.UserID, Subject: e.Subject, ClientIP: e.ClientIP, Message: e.Message, Detail: e.Detail}
+}
+
+// jsonList converts each element of in with f. The list is never nil, so
+// that an empty one is [] in JSON, not null.
+func jsonList[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}
+
 // settingsBody is the body of the PATCH calls: settings as SetTenant and
 // SetUser take them, as an object of key to value.
 type settingsBody struct {
@@ -325,6 +340,20 @@ func queryInt(r *http.Request, name string) (int64, error) {
 		return 0, &lanyard.Error{Kind: lanyard.KindInvalid, Message: fmt.Sprintf("query parameter %s=%q: give a whole number", name, v)}
 	}
 	return n, nil
+}
+
+// queryPage reads the optional paging parameters of a list that pages by
+// ID: limit, and before (the ID the page ends before).
+func queryPage(r *http.Request) (limit int, before int64, err error) {
+	n, err := queryInt(r, "limit")
+	if err != nil {
+		return 0, 0, err
+	}
+	before, err = queryInt(r, "before")
+	if err != nil {
+		return 0, 0, err
+	}
+	return int(n), before, nil
 }
 
 // queryBool reads an optional boolean query parameter.

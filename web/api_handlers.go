@@ -42,11 +42,7 @@ func (s *Server) handleAPITenants() http.Handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		out := []apiTenant{}
-		for _, t := range ts {
-			out = append(out, toAPITenant(t))
-		}
-		return http.StatusOK, map[string]any{"tenants": out}, nil
+		return http.StatusOK, map[string]any{"tenants": jsonList(ts, toAPITenant)}, nil
 	})
 }
 
@@ -77,14 +73,10 @@ func (s *Server) handleAPITenant() http.Handler {
 			return 0, nil, err
 		}
 		e := info.Endpoints
-		idps := []apiIdP{}
-		for _, c := range info.IdPs {
-			idps = append(idps, s.toAPIIdP(c))
-		}
 		return http.StatusOK, map[string]any{
 			"tenant":    toAPITenant(info.Tenant),
 			"endpoints": apiEndpoints{EntityID: e.EntityID, MetadataURL: e.MetadataURL, ACSURL: e.ACSURL, SLOURL: e.SLOURL, LoginURL: e.LoginURL},
-			"idps":      idps,
+			"idps":      jsonList(info.IdPs, s.toAPIIdP),
 			"users":     info.Users,
 		}, nil
 	})
@@ -112,11 +104,7 @@ func (s *Server) handleAPIIdPs() http.Handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		out := []apiIdP{}
-		for _, c := range cs {
-			out = append(out, s.toAPIIdP(c))
-		}
-		return http.StatusOK, map[string]any{"idps": out}, nil
+		return http.StatusOK, map[string]any{"idps": jsonList(cs, s.toAPIIdP)}, nil
 	})
 }
 
@@ -190,11 +178,7 @@ func (s *Server) handleAPIUsers() http.Handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		out := make([]apiUser, 0, len(users))
-		for _, u := range users {
-			out = append(out, toAPIUser(u))
-		}
-		return http.StatusOK, map[string]any{"users": out}, nil
+		return http.StatusOK, map[string]any{"users": jsonList(users, toAPIUser)}, nil
 	})
 }
 
@@ -293,16 +277,9 @@ func importReportJSON(rep admin.ImportReport) map[string]any {
 // handleAPIUserExport answers the tenant's users as CSV.
 func (s *Server) handleAPIUserExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var buf bytes.Buffer
-		if _, err := s.admin.ExportUsers(r.Context(), r.PathValue("tenant"), &buf); err != nil {
+		if err := s.writeUsersCSV(w, r); err != nil {
 			s.writeAPIError(w, r, err)
-			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/csv; charset=utf-8")
-		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`, r.PathValue("tenant")))
-		h.Set("Cache-Control", "no-store")
-		_, _ = w.Write(buf.Bytes())
 	})
 }
 
@@ -369,22 +346,15 @@ func (s *Server) handleAPIUserConvert() http.Handler {
 // handleAPITraces lists a tenant's refused SSO logins.
 func (s *Server) handleAPITraces() http.Handler {
 	return s.apiHandler(func(r *http.Request) (int, any, error) {
-		limit, err := queryInt(r, "limit")
+		limit, before, err := queryPage(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		before, err := queryInt(r, "before")
+		traces, err := s.admin.LoginTraces(r.Context(), r.PathValue("tenant"), r.URL.Query().Get("reason"), limit, before)
 		if err != nil {
 			return 0, nil, err
 		}
-		traces, err := s.admin.LoginTraces(r.Context(), r.PathValue("tenant"), r.URL.Query().Get("reason"), int(limit), before)
-		if err != nil {
-			return 0, nil, err
-		}
-		out := []apiTrace{}
-		for _, t := range traces {
-			out = append(out, toAPITrace(t, false))
-		}
+		out := jsonList(traces, func(t lanyard.LoginTrace) apiTrace { return toAPITrace(t, false) })
 		return http.StatusOK, map[string]any{"traces": out}, nil
 	})
 }
@@ -408,15 +378,11 @@ func (s *Server) handleAPITrace() http.Handler {
 func (s *Server) handleAPIAudit() http.Handler {
 	return s.apiHandler(func(r *http.Request) (int, any, error) {
 		q := r.URL.Query()
-		limit, err := queryInt(r, "limit")
+		limit, before, err := queryPage(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		before, err := queryInt(r, "before")
-		if err != nil {
-			return 0, nil, err
-		}
-		f := lanyard.AuditFilter{Action: q.Get("action"), Outcome: lanyard.Outcome(q.Get("outcome")), Reason: q.Get("reason"), Limit: int(limit), BeforeID: before}
+		f := lanyard.AuditFilter{Action: q.Get("action"), Outcome: lanyard.Outcome(q.Get("outcome")), Reason: q.Get("reason"), Limit: limit, BeforeID: before}
 		if v := q.Get("since"); v != "" {
 			if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
 				return 0, nil, &lanyard.Error{Kind: lanyard.KindInvalid, Message: fmt.Sprintf("since=%q: give an RFC 3339 time such as 2026-11-01T00:00:00Z", v)}
@@ -426,12 +392,7 @@ func (s *Server) handleAPIAudit() http.Handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		out := []apiAuditEvent{}
-		for _, e := range evs {
-			out = append(out, apiAuditEvent{ID: e.ID, Time: e.Time, TenantID: e.TenantID, Actor: e.Actor, Action: e.Action, Outcome: string(e.Outcome),
-				Reason: e.Reason, UserID: e.UserID, Subject: e.Subject, ClientIP: e.ClientIP, Message: e.Message, Detail: e.Detail})
-		}
-		return http.StatusOK, map[string]any{"events": out}, nil
+		return http.StatusOK, map[string]any{"events": jsonList(evs, toAPIAuditEvent)}, nil
 	})
 }
 
@@ -442,11 +403,7 @@ func (s *Server) handleAPITokens() http.Handler {
 		if err != nil {
 			return 0, nil, err
 		}
-		out := []apiToken{}
-		for _, t := range toks {
-			out = append(out, toAPIToken(t))
-		}
-		return http.StatusOK, map[string]any{"tokens": out}, nil
+		return http.StatusOK, map[string]any{"tokens": jsonList(toks, toAPIToken)}, nil
 	})
 }
 
