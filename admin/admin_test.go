@@ -16,30 +16,13 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/spkeys"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
-
-// clock is a settable time source for tests.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // keyCache hands out one generated key pair per use, so tests do not pay
 // for RSA key generation on every tenant.
@@ -68,7 +51,7 @@ func cachedKey(slug string, use lanyard.KeyUse, now time.Time) (lanyard.SPKey, e
 type fixture struct {
 	svc   *Service
 	db    *sqlstore.DB
-	clock *clock
+	clock *testdb.Clock
 	ctx   context.Context
 	// reopen opens a second handle on the same database.
 	reopen func() (*sqlstore.DB, error)
@@ -162,7 +145,7 @@ func newFixture(t *testing.T, open func(t *testing.T) (*sqlstore.DB, func() (*sq
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
+	c := testdb.NewClock(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
 	base, _ := url.Parse("https://sso.example.com/")
 	svc := New(db, Options{Now: c.Now, BaseURL: base})
 	svc.generateKey = cachedKey

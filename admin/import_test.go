@@ -177,7 +177,7 @@ func BenchmarkImportUsers10k(b *testing.B) {
 func newBenchFixture(b *testing.B, engine string) *fixture {
 	b.Helper()
 	db := testdb.Open(b, engine).(*sqlstore.DB)
-	c := &clock{now: time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)}
+	c := testdb.NewClock(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
 	svc := New(db, Options{Now: c.Now})
 	svc.generateKey = cachedKey
 	f := &fixture{svc: svc, db: db, clock: c, ctx: context.Background()}

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,28 +12,10 @@ import (
 	"github.com/lanyard-sso/lanyard/sqlstore"
 )
 
-// clock is a settable time source shared by the manager and the store.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a migrated SQLite store with one tenant and one user.
 type fixture struct {
 	store  *sqlstore.DB
-	clock  *clock
+	clock  *testdb.Clock
 	tenant lanyard.Tenant
 	user   lanyard.User
 	mgr    *session.Manager
@@ -52,7 +33,7 @@ func newFixture(t *testing.T, engine string, sso lanyard.SSOSettings) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := testdb.Open(t, engine).(*sqlstore.DB)
-	c := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	c := testdb.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	db.SetClock(c.Now)
 	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme", SSO: sso}
 	if err := db.CreateTenant(ctx, &tenant); err != nil {

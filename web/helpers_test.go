@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,30 +28,12 @@ import (
 // still uses the default parameters, as in production.
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// testClock is a settable time source shared by the server and the store.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is a Lanyard server over a fresh, migrated SQLite store, reached
 // through a real HTTP server.
 type env struct {
 	t      *testing.T
 	store  *sqlstore.DB
-	clock  *testClock
+	clock  *testdb.Clock
 	server *Server
 	admin  *admin.Service
 	http   *httptest.Server
@@ -78,7 +59,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := testdb.Open(t, cmp.Or(opts.engine, "sqlite")).(*sqlstore.DB)
-	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clock := testdb.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	db.SetClock(clock.Now)
 	tenant := lanyard.Tenant{Slug: lanyard.DefaultTenantSlug, DisplayName: "Default"}
 	if err := db.CreateTenant(ctx, &tenant); err != nil {
