@@ -2,12 +2,8 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,7 +70,7 @@ var engines = []struct {
 		return db, reopen
 	}},
 	{"postgres", func(t *testing.T) (*sqlstore.DB, func() (*sqlstore.DB, error)) {
-		dbURL := freshPostgres(t)
+		dbURL := testdb.PostgresURL(t)
 		reopen := func() (*sqlstore.DB, error) { return postgres.Open(context.Background(), dbURL) }
 		db, err := reopen()
 		if err != nil {
@@ -82,50 +78,6 @@ var engines = []struct {
 		}
 		return db, reopen
 	}},
-}
-
-// freshPostgres creates a database for the test on the server of
-// LANYARD_TEST_POSTGRES_URL (dropped at the end) and returns its URL. It
-// skips the test when the variable is unset, and fails it on CI.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	serverURL := os.Getenv("LANYARD_TEST_POSTGRES_URL")
-	if serverURL == "" {
-		const msg = "LANYARD_TEST_POSTGRES_URL not set: run scripts/test.sh, which starts PostgreSQL"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	ctx := context.Background()
-	server, err := sql.Open("pgx", serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "lanyard_admin_test_" + hex.EncodeToString(b[:])
-	if _, err := server.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		server, err := sql.Open("pgx", serverURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer server.Close()
-		if _, err := server.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // forEachEngine runs test as a subtest per engine, on a fresh fixture.

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"html"
 	"io"
@@ -12,7 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -21,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
@@ -328,7 +325,7 @@ func auditEvents(t *testing.T, dataDir string) []lanyard.AuditEvent {
 // TestPostgres runs the administration commands and serve on PostgreSQL
 // (--database), which a cluster of nodes shares.
 func TestPostgres(t *testing.T) {
-	dbURL := freshPostgres(t)
+	dbURL := testdb.PostgresURL(t)
 	env := map[string]string{"LANYARD_DATABASE": dbURL}
 	mustCLI(t, env, "", "tenant", "create", "acme", "--domains", "acme.com")
 	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob")
@@ -347,49 +344,6 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("sign-in on postgres: status %d, cookie %v", resp.StatusCode, sessionCookie(resp))
 	}
 	s.stop()
-}
-
-// freshPostgres creates a database for the test on the server of
-// LANYARD_TEST_POSTGRES_URL (dropped at the end) and returns its URL. It
-// skips the test when the variable is unset, and fails it on CI.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	serverURL := os.Getenv("LANYARD_TEST_POSTGRES_URL")
-	if serverURL == "" {
-		const msg = "LANYARD_TEST_POSTGRES_URL not set: run scripts/test.sh, which starts PostgreSQL"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	server, err := sql.Open("pgx", serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "lanyard_cmd_test_" + hex.EncodeToString(b[:])
-	if _, err := server.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		server, err := sql.Open("pgx", serverURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer server.Close()
-		if _, err := server.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // TestPasswordResetLink follows a link printed by "admin reset-password"
