@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,19 +13,6 @@ import (
 	"github.com/lanyard-sso/lanyard/identity"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func gatewayStore(t *testing.T, store lanyard.Store) lanyard.GatewayStore {
 	t.Helper()
@@ -40,7 +26,7 @@ func gatewayStore(t *testing.T, store lanyard.Store) lanyard.GatewayStore {
 func TestSignVerify(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+		clk := testdb.NewClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 		ring := identity.NewKeyRing(gatewayStore(t, store), identity.KeyRingOptions{Issuer: "https://sso.example.com", Now: clk.Now})
 		if _, err := ring.Sign(identity.Claims{}); !errors.Is(err, identity.ErrNoKey) {
 			t.Fatalf("Sign before Refresh: got %v, want ErrNoKey", err)
@@ -97,7 +83,7 @@ func TestSignVerify(t *testing.T) {
 func TestRotation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+		clk := testdb.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		opts := identity.KeyRingOptions{Rotation: time.Hour, TokenTTL: 5 * time.Minute, Now: clk.Now}
 		nodeA := identity.NewKeyRing(gatewayStore(t, store), opts)
 		nodeB := identity.NewKeyRing(gatewayStore(t, store), opts)
@@ -117,7 +103,7 @@ func TestRotation(t *testing.T) {
 		var lastToken string
 		var lastKID string
 		for step := 0; step < 5*12; step++ { // five hours in 5-minute steps
-			clk.Add(5 * time.Minute)
+			clk.Advance(5 * time.Minute)
 			refresh()
 			if nodeA.SignerID() != nodeB.SignerID() {
 				t.Fatalf("at %s the nodes sign with %q and %q", clk.Now(), nodeA.SignerID(), nodeB.SignerID())
@@ -159,7 +145,7 @@ func TestRotation(t *testing.T) {
 func TestVerifierRefetchesOnRotation(t *testing.T) {
 	store := testdb.SQLite(t)
 	ctx := context.Background()
-	clk := &clock{t: time.Now()}
+	clk := testdb.NewClock(time.Now())
 	ring := identity.NewKeyRing(gatewayStore(t, store), identity.KeyRingOptions{Rotation: time.Hour, Now: clk.Now})
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
@@ -176,11 +162,11 @@ func TestVerifierRefetchesOnRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two rotations later the key is one the verifier has never seen.
-	clk.Add(150 * time.Minute)
+	clk.Advance(150 * time.Minute)
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
