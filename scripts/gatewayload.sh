@@ -12,7 +12,11 @@
 # BENCHMARKS.md: requests per second, p50 and p99 latency, and the ratio of
 # Lanyard's proxy to Caddy's.
 #
-#   scripts/gatewayload.sh [-d 10s] [-c 64] [-t 2] [sqlite] [postgres]
+#   scripts/gatewayload.sh [-d 10s] [-c 64] [-t 2] [-pin] [sqlite] [postgres]
+#
+# -pin keeps the load generator off the servers' core: wrk runs on CPU 0,
+# every server (the upstream, Caddy, Lanyard, PostgreSQL) on CPU 1, so the
+# latency tail measures the servers rather than their contention with wrk.
 #
 # Needs wrk and caddy (Debian packages wrk, caddy); builds lanyard and
 # lanyard-gwload into a temporary directory; starts a throwaway PostgreSQL
@@ -25,17 +29,30 @@ cd "$(dirname "$0")/.."
 duration=10s
 conns=64
 threads=2
+pin=false
 engines=()
 while (($#)); do
 	case $1 in
 	-d) duration=$2; shift 2 ;;
 	-c) conns=$2; shift 2 ;;
 	-t) threads=$2; shift 2 ;;
+	-pin) pin=true; shift ;;
 	sqlite | postgres) engines+=("$1"); shift ;;
-	*) echo "usage: scripts/gatewayload.sh [-d 10s] [-c 64] [-t 2] [sqlite] [postgres]" >&2; exit 2 ;;
+	*) echo "usage: scripts/gatewayload.sh [-d 10s] [-c 64] [-t 2] [-pin] [sqlite] [postgres]" >&2; exit 2 ;;
 	esac
 done
 ((${#engines[@]})) || engines=(sqlite postgres)
+
+# With -pin, run this script (and so every server it starts) on CPU 1; wrk
+# is moved to CPU 0 where it is called.
+wrk_cmd=(wrk)
+if $pin; then
+	command -v taskset >/dev/null || { echo "gatewayload.sh: -pin needs taskset (util-linux)" >&2; exit 1; }
+	if [[ "${GATEWAYLOAD_PINNED:-}" != 1 ]]; then
+		GATEWAYLOAD_PINNED=1 exec taskset -c 1 "$0" "$@" -d "$duration" -c "$conns" -t "$threads" -pin "${engines[@]}"
+	fi
+	wrk_cmd=(taskset -c 0 wrk)
+fi
 
 for tool in wrk caddy; do
 	if ! command -v "$tool" >/dev/null; then
@@ -84,7 +101,7 @@ bench() {
 	log "wrk $name: -t$threads -c$conns -d$duration $url"
 	local before after
 	before=$(cpu_ticks "$pid")
-	wrk -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url" >"$work/wrk.out"
+	"${wrk_cmd[@]}" -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url" >"$work/wrk.out"
 	after=$(cpu_ticks "$pid")
 	if grep -q "Non-2xx or 3xx" "$work/wrk.out"; then
 		log "$name: error answers:"; cat "$work/wrk.out" >&2; return 1
@@ -175,4 +192,5 @@ done
 
 log "load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs"
 echo
-echo "wrk -t$threads -c$conns -d$duration --latency on $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); scripts/gatewayload.sh -d $duration -c $conns -t $threads ${engines[*]}"
+pinned=""; $pin && pinned=" -pin (wrk on CPU 0, servers on CPU 1)"
+echo "wrk -t$threads -c$conns -d$duration --latency on $(getconf _NPROCESSORS_ONLN) cores$pinned; $(date -u +%Y-%m-%dT%H:%MZ); scripts/gatewayload.sh -d $duration -c $conns -t $threads${pinned:+ -pin} ${engines[*]}"
