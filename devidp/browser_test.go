@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,42 +15,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lanyard-sso/lanyard/devidp"
+	"github.com/lanyard-sso/lanyard/internal/browsertest"
 	"github.com/lanyard-sso/lanyard/saml"
 )
-
-// newBrowser starts a headless Chromium with a fresh profile, or skips the
-// test when there is none (Debian package chromium); in CI (CI=true) a
-// missing Chromium fails it.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	var path string
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium not found (Debian package chromium)")
-		}
-		t.Skip("skipping: Chromium not found (Debian package chromium)")
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.WindowSize(1024, 800))
-	// The browser lives as long as the context of its first action: no
-	// timeout there; each step gets its own.
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start Chromium %s: %v", path, err)
-	}
-	return browser
-}
 
 // A real browser goes through the whole SP-initiated flow: the login form,
 // then the auto-submitted response form under the page's
@@ -63,7 +29,7 @@ func TestBrowserLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Chromium")
 	}
-	browser := newBrowser(t)
+	browser := browsertest.Start(t)
 	keys(t)
 	mux := http.NewServeMux()
 	server := httptest.NewServer(mux)

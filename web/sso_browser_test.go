@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,80 +16,23 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/browsertest"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
 )
 
-// chromiumPath finds headless Chromium (Debian package chromium), or skips
-// the test; in CI (CI=true) a missing Chromium fails it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "Chromium not found (Debian package chromium); scripts/test.sh installs it"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("skipping: " + msg)
-	return ""
-}
-
-// artifactDir is where the browser tests leave screenshots:
-// LANYARD_TEST_ARTIFACTS (scripts/test.sh sets ./artifacts), else a new
-// temporary directory that outlives the test.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("LANYARD_TEST_ARTIFACTS")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "lanyard-artifacts-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// newChromium starts a headless Chromium for the test with a fresh
-// profile. The flags keep it off the network it would otherwise call home
-// to (the test machine has none, and Chromium stalls waiting for it), and
-// --no-sandbox lets it run as root in containers.
+// newChromium starts headless Chromium for the test (browsertest.Start)
+// with network events on, for statusRecorder.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.WindowSize(1024, 800),
-	}
-	// The browser lives as long as the context of its first action: no
-	// timeout there (it would stop the browser); each step gets its own.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start Chromium %s: %v", path, err)
-	}
+	browserCtx := browsertest.Start(t)
 	if _, err := chromedp.Call(browserCtx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatalf("enable network events: %v", err)
 	}
 	return browserCtx
 }
+
+// artifactDir is where the browser tests leave screenshots.
+func artifactDir(t *testing.T) string { return browsertest.ArtifactDir(t) }
 
 // statusRecorder remembers the HTTP status of every document the browser
 // loaded, by URL.

@@ -4,13 +4,14 @@ import (
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/lanyard-sso/lanyard/internal/browsertest"
 )
 
 // startDemo runs "lanyard demo" on a free port with a fresh data directory
@@ -75,7 +76,7 @@ func TestDemoInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo and Chromium")
 	}
-	browser := chromium(t)
+	browser := browsertest.Start(t)
 	base, _ := startDemo(t)
 	step := func() context.Context {
 		ctx, cancel := context.WithTimeout(browser, 30*time.Second)
@@ -102,7 +103,7 @@ func TestDemoInChromium(t *testing.T) {
 	}
 	png, err := chromedp.Run(step(), chromedp.FullScreenshot(100))
 	if err == nil {
-		path := filepath.Join(artifacts(t), "demo-signed-in.png")
+		path := filepath.Join(browsertest.ArtifactDir(t), "demo-signed-in.png")
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -135,49 +136,4 @@ func TestDemoInChromium(t *testing.T) {
 	if err != nil || refreshed == before {
 		t.Errorf("the sample page says the last check was %q (%v), as before the check", refreshed, err)
 	}
-}
-
-// chromium starts a headless Chromium for the test (Debian package
-// chromium), or skips it; in CI a missing Chromium fails the test.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium not found (Debian package chromium); scripts/test.sh installs it")
-		}
-		t.Skip("skipping: Chromium not found (Debian package chromium)")
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		// Off the network Chromium would call home to (the test machine
-		// has none, and Chromium stalls waiting for it).
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-default-apps", true),
-		chromedp.WindowSize(1024, 800))
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
-}
-
-// artifacts is the directory for screenshots: LANYARD_TEST_ARTIFACTS, else
-// a temporary directory that outlives the test.
-func artifacts(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("LANYARD_TEST_ARTIFACTS")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "lanyard-artifacts-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
