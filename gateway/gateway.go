@@ -98,6 +98,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
+	// Held starts the gateway closed: until SetReady, a proxied route and
+	// the hand-off paths answer 503 "starting", so that no request reaches
+	// an application before the store is migrated and the signing keys and
+	// routes are loaded. False means open at once.
+	Held bool
 }
 
 // Gateway answers forward-auth checks and proxies requests to applications.
@@ -116,6 +121,7 @@ type Gateway struct {
 
 	routes   atomic.Pointer[routeTable]
 	observer atomic.Pointer[Observer]
+	held     atomic.Bool // see Config.Held
 
 	store        lanyard.Store // nil: no hand-off
 	manager      *session.Manager
@@ -170,7 +176,19 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g.routes.Store(table)
+	g.held.Store(cfg.Held)
 	return g, nil
+}
+
+// SetReady opens a gateway created with Config.Held. Call it once the
+// signing keys (Keys.Refresh) and the routes (LoadRoutes) are loaded.
+func (g *Gateway) SetReady() { g.held.Store(false) }
+
+// answerStarting refuses a request while the gateway is held.
+func answerStarting(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "2")
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "Lanyard is starting; try again in a few seconds.", http.StatusServiceUnavailable)
 }
 
 // identityEntry is what the gateway derived from one session snapshot: the

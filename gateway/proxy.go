@@ -275,21 +275,31 @@ func lanyardPath(path string) bool {
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.store != nil && r.Method == http.MethodGet {
+			var handle http.HandlerFunc
 			switch r.URL.Path {
 			case handoffPath:
-				g.handleHandoff(w, r)
-				return
+				handle = g.handleHandoff
 			case sessionPath:
-				g.handleSession(w, r)
-				return
+				handle = g.handleSession
 			case logoutPath:
-				g.handleLogout(w, r)
+				handle = g.handleLogout
+			}
+			if handle != nil {
+				if g.held.Load() {
+					answerStarting(w)
+				} else {
+					handle(w, r)
+				}
 				return
 			}
 		}
 		rt := g.routes.Load().match(r)
 		if rt == nil || lanyardPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if g.held.Load() {
+			answerStarting(w)
 			return
 		}
 		g.serveObserved(w, r, rt)

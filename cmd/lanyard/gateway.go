@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -124,6 +125,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		Store:        db,
 		TrustedHosts: cfg.Gateway.TrustedHosts,
 		Logger:       logger,
+		Held:         true,
 	})
 	if err != nil {
 		return nil, err
@@ -136,31 +138,27 @@ func (g *gatewayServer) handler(lanyardHandler http.Handler) http.Handler {
 	return g.gateway.Wrap(lanyardHandler)
 }
 
-// start loads the signing keys and the routes, retrying until the store
-// has them (it may still be migrating), then refreshes them in the
-// background until close.
+// load reads the signing keys and the routes from the (migrated) store and
+// opens the gateway; serve calls it before it reports ready, so that no
+// request is proxied or verified without them.
+func (g *gatewayServer) load(ctx context.Context) error {
+	if err := g.keys.Refresh(ctx); err != nil {
+		return fmt.Errorf("load the identity signing keys: %w", err)
+	}
+	if err := g.gateway.LoadRoutes(ctx); err != nil {
+		return err
+	}
+	g.gateway.SetReady()
+	g.logger.Info("gateway ready", "signing_key", g.keys.SignerID(), "routes", len(g.gateway.Routes()))
+	return nil
+}
+
+// start refreshes the keys and the routes in the background until close.
+// Call it after load.
 func (g *gatewayServer) start(ctx context.Context) {
 	ctx, g.stop = context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		defer close(g.done)
-		delay := 100 * time.Millisecond
-		for {
-			errKeys := g.keys.Refresh(ctx)
-			errRoutes := g.gateway.LoadRoutes(ctx)
-			if errKeys == nil && errRoutes == nil {
-				break
-			}
-			if delay >= 3*time.Second {
-				g.logger.Warn("gateway not ready yet; retrying", "keys", errString(errKeys), "routes", errString(errRoutes))
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, 5*time.Second)
-		}
-		g.logger.Info("gateway ready", "signing_key", g.keys.SignerID(), "routes", len(g.gateway.Routes()))
 		keysDone := make(chan struct{})
 		go func() { defer close(keysDone); g.keys.Run(ctx) }()
 		g.gateway.Run(ctx)
@@ -175,13 +173,6 @@ func (g *gatewayServer) close() {
 	}
 	g.stop()
 	<-g.done
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // The gateway's options join the others: flags, LANYARD_* variables and

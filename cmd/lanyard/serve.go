@@ -69,7 +69,6 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
-	gw.start(ctx)
 	defer gw.close()
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, DemoTenant: a.demoRun.tenant()})
 	defer srv.Close()
@@ -94,7 +93,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	initCtx, cancelInit := context.WithCancel(ctx)
 	defer cancelInit()
 	initDone := make(chan error, 1)
-	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv, cfg.BaseURL) }()
+	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv, gw, cfg.BaseURL) }()
 
 	// The IdP metadata refresher runs once the server is ready, until
 	// shutdown.
@@ -125,6 +124,7 @@ wait:
 			if ctx.Err() != nil {
 				break wait
 			}
+			gw.start(ctx)
 			refresherStarted = true
 			go func() {
 				defer close(refresherDone)
@@ -182,8 +182,9 @@ func (a *app) waitForStore(ctx context.Context, logger *slog.Logger, db *sqlstor
 }
 
 // initialise brings the store up to date and marks the server ready:
-// wait for the database, migrate, ensure the default tenant, then SetReady.
-func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server, base *url.URL) error {
+// wait for the database, migrate, ensure the default tenant, load the
+// gateway's keys and routes, then SetReady.
+func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.DB, svc *admin.Service, srv *web.Server, gw *gatewayServer, base *url.URL) error {
 	if err := a.waitForStore(ctx, logger, db); err != nil {
 		return err
 	}
@@ -199,6 +200,9 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 	}
 	logger.Info("default tenant ready", "tenant", t.Slug, "id", strconv.FormatInt(t.ID, 10))
 	if err := a.demoRun.setup(ctx, base, db, svc); err != nil {
+		return err
+	}
+	if err := gw.load(ctx); err != nil {
 		return err
 	}
 	if a.beforeReady != nil {
