@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/identity"
 	"github.com/lanyard-sso/lanyard/session"
 )
@@ -98,6 +99,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
+	// ClientIP names the client recorded on a session handed off to an
+	// application's host. Nil means the TCP peer.
+	ClientIP *clientip.Resolver
 	// Held starts the gateway closed: until SetReady, a proxied route and
 	// the hand-off paths answer 503 "starting", so that no request reaches
 	// an application before the store is migrated and the signing keys and
@@ -126,6 +130,7 @@ type Gateway struct {
 	store        lanyard.Store // nil: no hand-off
 	manager      *session.Manager
 	trustedHosts []string
+	clientIP     *clientip.Resolver
 
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
@@ -149,6 +154,7 @@ func New(cfg Config) (*Gateway, error) {
 		now:        cfg.Now,
 		buffers:    newBufferPool(),
 		identities: map[[sha256.Size]byte]*identityEntry{},
+		clientIP:   cfg.ClientIP,
 	}
 	if g.refresh <= 0 {
 		g.refresh = 2 * time.Second

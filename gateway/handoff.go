@@ -229,11 +229,7 @@ func (g *Gateway) copySession(ctx context.Context, hash []byte, userID int64, r 
 	if err != nil {
 		return "", lanyard.Session{}, fmt.Errorf("gateway: read tenant %d: %w", orig.TenantID, err)
 	}
-	client := r.RemoteAddr
-	if h, _, err := net.SplitHostPort(client); err == nil {
-		client = h
-	}
-	id, sess, err := g.manager.Open(ctx, tenant, user, orig.Kind, session.Meta{ClientIP: client, UserAgent: r.UserAgent(),
+	id, sess, err := g.manager.Open(ctx, tenant, user, orig.Kind, session.Meta{ClientIP: g.clientIP.Address(r), UserAgent: r.UserAgent(),
 		IdPEntityID: orig.IdPEntityID, NameID: orig.NameID, NameIDFormat: orig.NameIDFormat, SessionIndex: orig.SessionIndex})
 	if err != nil {
 		return "", lanyard.Session{}, err

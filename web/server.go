@@ -17,6 +17,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
@@ -50,6 +51,10 @@ type Config struct {
 	// identity token keys (GET /.well-known/jwks.json). Nil leaves both
 	// unanswered (404).
 	Gateway *gateway.Gateway
+	// ClientIP names the client of a request (for throttling, sessions,
+	// the audit log and the tracer) behind trusted reverse proxies. Nil
+	// means the TCP peer.
+	ClientIP *clientip.Resolver
 	// DemoTenant, when set, serves the sample application page of
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
@@ -81,7 +86,7 @@ type Server struct {
 	// crossOrigin refuses cross-site form posts (Sec-Fetch-Site, Origin).
 	crossOrigin *http.CrossOriginProtection
 	// clientAddress names the client of a request, for throttling and the
-	// audit trail. See remoteAddress.
+	// audit trail: Config.ClientIP's Address.
 	clientAddress func(*http.Request) string
 	// dummyHash is verified against when an account has no usable hash, so
 	// that a refusal takes as long whether or not the account exists.
@@ -102,7 +107,7 @@ func New(cfg Config) *Server {
 		store:         cfg.Store,
 		admin:         cfg.Admin,
 		now:           cfg.Now,
-		clientAddress: remoteAddress,
+		clientAddress: cfg.ClientIP.Address,
 		dummyHash:     sync.OnceValue(makeDummyHash),
 		crossOrigin:   http.NewCrossOriginProtection(),
 		pages:         mustParsePages(),

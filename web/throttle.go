@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,18 +47,6 @@ func lockoutKey(account string) string { return "lockout:" + account }
 
 // addressKey names the failures of one client address.
 func addressKey(addr string) string { return "ip:" + addr }
-
-// remoteAddress is the client address of a request: the peer of the TCP
-// connection. Behind a reverse proxy that is the proxy; trusting
-// X-Forwarded-For from configured proxies plugs in here, as a replacement
-// for Server.clientAddress, so throttling and the audit trail follow.
-func remoteAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // reopensAt reports when key may try again: the zero time when fewer than
 // limit failures fall within window before now, else when the limit-th most

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/clientip"
 )
 
 // config says where the store is, where serve listens and how to log. It is
@@ -38,6 +40,9 @@ type config struct {
 	// LogLevel is the lowest level logged. Default info (warn for the
 	// administration commands, whose output is their result).
 	LogLevel slog.Level
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client. Default none.
+	TrustedProxies []netip.Prefix
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
@@ -58,6 +63,7 @@ var options = []option{
 	{"database", "", "PostgreSQL `URL` postgres://user:pass@host/db; replaces --data (env LANYARD_DATABASE)"},
 	{"log_format", "text", "log `format`: text or json (env LANYARD_LOG_FORMAT)"},
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
+	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
 }
 
 func (o option) flagName() string { return strings.ReplaceAll(o.key, "_", "-") }
@@ -88,7 +94,7 @@ func addConfigFlags(fs *flagSet, overrides map[string]string, skip ...string) *c
 		fs.configFlag[o.flagName()] = true
 	}
 	fs.configFlag["config"] = true
-	cf.configFile = fs.String("config", "", "JSON configuration `file` with the keys addr, base_url, data, database, log_format, log_level (env LANYARD_CONFIG)")
+	cf.configFile = fs.String("config", "", "JSON configuration `file`: the flags' names with underscores as keys, e.g. {\"addr\": \":8080\", \"trusted_proxies\": \"10.0.0.0/8\"} (env LANYARD_CONFIG)")
 	return cf
 }
 
@@ -153,6 +159,11 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(value["log_level"])); err != nil {
 		v.Add("%s %q: use debug, info, warn or error", source["log_level"], value["log_level"])
+	}
+	if p, err := clientip.ParseTrusted(value["trusted_proxies"]); err != nil {
+		v.Add("%s: %v", source["trusted_proxies"], err)
+	} else {
+		c.TrustedProxies = p
 	}
 	c.Gateway = resolveGateway(value, source, &v)
 	if len(v.Problems) > 0 {

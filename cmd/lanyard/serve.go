@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/idpsync"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
@@ -70,7 +71,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer gw.close()
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, DemoTenant: a.demoRun.tenant()})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: clientip.New(cfg.TrustedProxies), DemoTenant: a.demoRun.tenant()})
 	defer srv.Close()
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),

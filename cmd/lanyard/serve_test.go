@@ -477,3 +477,53 @@ func TestServeWaitsForDatabase(t *testing.T) {
 		t.Fatal("serve did not give up on the database")
 	}
 }
+
+// forwardedFor makes c send X-Forwarded-For: addr, as a proxy in front of
+// Lanyard would.
+type forwardedFor struct {
+	addr string
+	next http.RoundTripper
+}
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.addr)
+	return f.next.RoundTrip(r)
+}
+
+// TestTrustedProxies: with --trusted-proxies naming the peer, the client
+// named by X-Forwarded-For is the one the audit log records; without it,
+// the header is ignored and the TCP peer is recorded.
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+		never string
+	}{
+		{"trusted", []string{"--trusted-proxies", "10.0.0.0/8, 127.0.0.1"}, "198.51.100.7", "127.0.0.1"},
+		{"not trusted", nil, "127.0.0.1", "198.51.100.7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			env := map[string]string{"LANYARD_DATA": dataDir}
+			mustCLI(t, env, "first password 123\n", "admin", "create", "root")
+			s := startServe(t, append([]string{"--data", dataDir}, tc.flags...), nil)
+			s.waitReady()
+			c := browser(t)
+			c.Transport = forwardedFor{addr: "198.51.100.7", next: http.DefaultTransport}
+			if resp := s.adminLogin(c, "root", "a wrong guess"); resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d, want 401", resp.StatusCode)
+			}
+			s.stop()
+			r := mustCLI(t, env, "", "audit", "list", "--action", "admin.login")
+			if !strings.Contains(r.stdout, tc.want) || strings.Contains(r.stdout, tc.never) {
+				t.Errorf("audit list shows the client as something other than %s:\n%s", tc.want, r.stdout)
+			}
+		})
+	}
+	r := cli(t, dataEnv(t), "", "serve", "--trusted-proxies", "10.0.0.0/8,proxy.internal")
+	if r.exitCode() != 2 || !strings.Contains(r.output(), `--trusted-proxies: not an IP address or network (want e.g. 10.0.0.0/8 or 192.0.2.7): "proxy.internal"`) {
+		t.Errorf("bad --trusted-proxies: exit %d\n%s", r.exitCode(), r.output())
+	}
+}

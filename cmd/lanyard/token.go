@@ -190,9 +190,9 @@ func (a *app) auditList(ctx context.Context, path string, args []string) error {
 			return err
 		}
 		tw := newTable(a.stdout)
-		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tACTION\tOUTCOME\tREASON\tSUBJECT\tMESSAGE")
+		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tACTION\tOUTCOME\tREASON\tSUBJECT\tCLIENT\tMESSAGE")
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.Time), e.Actor, e.Action, e.Outcome, orDash(e.Reason), orDash(e.Subject), oneLine(e.Message, 120))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.Time), e.Actor, e.Action, e.Outcome, orDash(e.Reason), orDash(e.Subject), orDash(e.ClientIP), oneLine(e.Message, 120))
 		}
 		return tw.Flush()
 	})
