@@ -30,6 +30,7 @@ func TestLayering(t *testing.T) {
 			return strings.HasPrefix(d, module) && d != module+"/saml" && !strings.HasPrefix(d, module+"/saml/")
 		}, "saml is a standalone library"},
 		{module + "/clientip", func(d string) bool { return d != module+"/clientip" }, "clientip needs only the standard library"},
+		{module + "/keyseal", func(d string) bool { return d != module+"/keyseal" }, "keyseal needs only the standard library"},
 		{module + "/login", func(d string) bool {
 			return strings.HasPrefix(d, module+"/") && d != module+"/login"
 		}, "login is pure logic over the domain"},

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/keyseal"
 )
 
 // ErrorClass says what a driver error means to the store.
@@ -113,6 +114,7 @@ type DB struct {
 	now     func() time.Time
 	stmts   *stmtCache
 	closed  *sync.Once
+	sealer  *keyseal.Sealer // nil: private keys are written in the clear
 }
 
 var _ lanyard.Store = (*DB)(nil)

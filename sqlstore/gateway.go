@@ -25,7 +25,7 @@ func (d *DB) AddSigningKey(ctx context.Context, k *lanyard.SigningKey) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO signing_keys (kid, algorithm, private_key, created_at, sign_until, publish_until)
 			VALUES ($1, $2, $3, $4, $5, $6)`,
-			k.ID, k.Algorithm, k.PrivateKey, toNanos(k.CreatedAt), toNanos(k.SignUntil), toNanos(k.PublishUntil))
+			k.ID, k.Algorithm, d.seal(k.PrivateKey, purposeSigningKey), toNanos(k.CreatedAt), toNanos(k.SignUntil), toNanos(k.PublishUntil))
 		return err
 	})
 	if err != nil {
@@ -56,6 +56,9 @@ func (d *DB) SigningKeys(ctx context.Context, now time.Time) ([]lanyard.SigningK
 			return nil, fmt.Errorf("sqlstore: list signing keys: %w", err)
 		}
 		k.CreatedAt, k.SignUntil, k.PublishUntil = fromNanos(created), fromNanos(sign), fromNanos(public)
+		if k.PrivateKey, err = d.sealer.Open(k.PrivateKey, purposeSigningKey); err != nil {
+			return nil, fmt.Errorf("sqlstore: signing key %q: %w", k.ID, err)
+		}
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {

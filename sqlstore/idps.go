@@ -201,7 +201,7 @@ func (d *DB) AddSPKey(ctx context.Context, k *lanyard.SPKey) error {
 	err := d.writer().QueryRowContext(ctx,
 		`INSERT INTO sp_keys (tenant_id, key_use, private_key_pem, certificate_pem, not_after, active, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		k.TenantID, string(k.Use), k.PrivateKeyPEM, k.CertificatePEM, toNanos(k.NotAfter), k.Active,
+		k.TenantID, string(k.Use), d.sealText(k.PrivateKeyPEM, purposeSPKey), k.CertificatePEM, toNanos(k.NotAfter), k.Active,
 		toNanos(created)).Scan(&id)
 	if err != nil {
 		if d.class(err) == ErrorForeignKey {
@@ -232,6 +232,11 @@ func (d *DB) SPKeys(ctx context.Context, tenantID int64) ([]lanyard.SPKey, error
 			return nil, fmt.Errorf("sqlstore: list sp keys: %w", err)
 		}
 		k.Use, k.NotAfter, k.CreatedAt = lanyard.KeyUse(use), fromNanos(notAfter), fromNanos(created)
+		plain, err := d.sealer.Open([]byte(k.PrivateKeyPEM), purposeSPKey)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: SP key %d of tenant %d: %w", k.ID, k.TenantID, err)
+		}
+		k.PrivateKeyPEM = string(plain)
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/clientip"
+	"github.com/lanyard-sso/lanyard/keyseal"
 )
 
 // config says where the store is, where serve listens and how to log. It is
@@ -40,6 +42,9 @@ type config struct {
 	// LogLevel is the lowest level logged. Default info (warn for the
 	// administration commands, whose output is their result).
 	LogLevel slog.Level
+	// Sealer seals the private keys in the store, from secret_key_file.
+	// Nil: keys are stored in the clear.
+	Sealer *keyseal.Sealer
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client. Default none.
 	TrustedProxies []netip.Prefix
@@ -63,6 +68,7 @@ var options = []option{
 	{"database", "", "PostgreSQL `URL` postgres://user:pass@host/db; replaces --data (env LANYARD_DATABASE)"},
 	{"log_format", "text", "log `format`: text or json (env LANYARD_LOG_FORMAT)"},
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
+	{"secret_key_file", "", "`file` holding the secret key that seals the private keys in the database (make one with 'lanyard secret-key'); keys in the clear are sealed at start (env LANYARD_SECRET_KEY_FILE; default none: keys are stored in the clear)"},
 	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
 }
 
@@ -159,6 +165,13 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(value["log_level"])); err != nil {
 		v.Add("%s %q: use debug, info, warn or error", source["log_level"], value["log_level"])
+	}
+	if path := value["secret_key_file"]; path != "" {
+		if s, err := readSecretKey(path); err != nil {
+			v.Add("%s: %v", source["secret_key_file"], err)
+		} else {
+			c.Sealer = s
+		}
 	}
 	if p, err := clientip.ParseTrusted(value["trusted_proxies"]); err != nil {
 		v.Add("%s: %v", source["trusted_proxies"], err)
@@ -267,4 +280,27 @@ func redactURL(s string) string {
 		return "(malformed URL)"
 	}
 	return u.Redacted()
+}
+
+// readSecretKey reads the secret key file of secret_key_file.
+func readSecretKey(path string) (*keyseal.Sealer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := keyseal.ParseKey(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return keyseal.New(key)
+}
+
+// secretKey prints a new secret key, for the file of secret_key_file.
+func (a *app) secretKey(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "", "print a new random secret key; save it in a file readable only by Lanyard and pass that file as --secret-key-file (or LANYARD_SECRET_KEY_FILE). Keep a copy: without it the database's private keys cannot be read")
+	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, keyseal.GenerateKey())
+	return nil
 }

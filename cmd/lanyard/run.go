@@ -101,6 +101,7 @@ var commands = []*command{
 		{name: "create", synopsis: "USER [--tenant SLUG] [--generate]", summary: "make USER an administrator with a password (read from stdin or prompted)", exec: (*app).adminCreate},
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
+	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},
 }
 
 func (a *app) run(ctx context.Context, args []string) error {

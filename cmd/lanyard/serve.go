@@ -63,7 +63,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer db.Close()
-	logger.Info("store opened", "store", storeName(cfg))
+	if cfg.Sealer != nil {
+		logger.Info("store opened", "store", storeName(cfg), "private_keys", "sealed with secret key "+cfg.Sealer.ID())
+	} else {
+		logger.Info("store opened", "store", storeName(cfg), "private_keys", "in the clear (no secret_key_file)")
+	}
 
 	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
 	gw, err := newGateway(cfg, db, logger)
@@ -195,6 +199,13 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		return fmt.Errorf("migrate database: %w", err)
 	}
 	logger.Info("database schema up to date", "took", time.Since(start).Round(time.Millisecond).String())
+	sealed, err := db.SealPrivateKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if sealed > 0 {
+		logger.Info("private keys sealed with the secret key", "keys", sealed)
+	}
 	t, err := svc.EnsureDefaultTenant(ctx)
 	if err != nil {
 		return err

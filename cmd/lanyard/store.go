@@ -18,17 +18,16 @@ const sqliteFile = "lanyard.db"
 // database URL is set, else SQLite in the data directory. It does not
 // migrate.
 func openStore(ctx context.Context, cfg config) (*sqlstore.DB, error) {
+	var db *sqlstore.DB
+	var err error
 	if cfg.Database != "" {
-		db, err := postgres.Open(ctx, cfg.Database)
-		if err != nil {
+		if db, err = postgres.Open(ctx, cfg.Database); err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
-		return db, nil
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, sqliteFile))
-	if err != nil {
+	} else if db, err = sqlite.Open(ctx, filepath.Join(cfg.Data, sqliteFile)); err != nil {
 		return nil, fmt.Errorf("open database in %s: %w", cfg.Data, err)
 	}
+	db.SetSealer(cfg.Sealer)
 	return db, nil
 }
 

@@ -1,0 +1,39 @@
+package sqlstore
+
+import "context"
+
+// RawPrivateKeys returns the private key columns as the database holds
+// them, for tests that check what a copy of the database gives away.
+func (d *DB) RawPrivateKeys(ctx context.Context) ([][]byte, error) {
+	var out [][]byte
+	for _, q := range []string{`SELECT private_key_pem FROM sp_keys ORDER BY id`, `SELECT private_key FROM signing_keys ORDER BY kid`} {
+		rows, err := d.reader().QueryContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var v []byte
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SwapSealedKey copies the sealed signing key over the SP key's private
+// key, as an attacker with write access to the database might.
+func (d *DB) SwapSealedKey(ctx context.Context, spKeyID int64, kid string) error {
+	var v []byte
+	if err := d.reader().QueryRowContext(ctx, `SELECT private_key FROM signing_keys WHERE kid = $1`, kid).Scan(&v); err != nil {
+		return err
+	}
+	_, err := d.writer().ExecContext(ctx, `UPDATE sp_keys SET private_key_pem = $1 WHERE id = $2`, string(v), spKeyID)
+	return err
+}
