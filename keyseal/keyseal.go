@@ -28,28 +28,62 @@ const KeySize = 32
 // prefix starts every sealed value.
 const prefix = "lanyard-sealed:v1:"
 
-// Sealer seals and opens values with one secret key. It is safe for
-// concurrent use.
+// Sealer seals values with its current secret key and opens values sealed
+// with it or with one of its previous keys (while the secret key is being
+// changed). It is safe for concurrent use.
 type Sealer struct {
-	aead cipher.AEAD
+	aead cipher.AEAD // of the current key
 	id   string
+	all  map[string]cipher.AEAD // every key by ID, the current one included
 }
 
-// New returns a sealer over a KeySize-byte secret key.
-func New(secret []byte) (*Sealer, error) {
-	if len(secret) != KeySize {
-		return nil, fmt.Errorf("keyseal: the secret key has %d bytes, want %d", len(secret), KeySize)
+// New returns a sealer whose current secret key is current, and which also
+// opens values sealed with the previous keys. Every key has KeySize bytes.
+func New(current []byte, previous ...[]byte) (*Sealer, error) {
+	s := &Sealer{all: map[string]cipher.AEAD{}}
+	for i, secret := range append([][]byte{current}, previous...) {
+		if len(secret) != KeySize {
+			return nil, fmt.Errorf("keyseal: the secret key has %d bytes, want %d", len(secret), KeySize)
+		}
+		block, err := aes.NewCipher(secret)
+		if err != nil {
+			return nil, fmt.Errorf("keyseal: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("keyseal: %w", err)
+		}
+		sum := sha256.Sum256(secret)
+		id := hex.EncodeToString(sum[:4])
+		s.all[id] = aead
+		if i == 0 {
+			s.aead, s.id = aead, id
+		}
 	}
-	block, err := aes.NewCipher(secret)
-	if err != nil {
-		return nil, fmt.Errorf("keyseal: %w", err)
+	return s, nil
+}
+
+// ParseKeys reads a secret key file: one key per line (see ParseKey), the
+// current key first, then previous keys still needed to open values sealed
+// before the key was changed. Empty lines and lines starting with # are
+// skipped.
+func ParseKeys(text string) ([][]byte, error) {
+	var keys [][]byte
+	for n, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, err := ParseKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		keys = append(keys, key)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("keyseal: %w", err)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no secret key in it; make one with 'lanyard secret-key'")
 	}
-	sum := sha256.Sum256(secret)
-	return &Sealer{aead: aead, id: hex.EncodeToString(sum[:4])}, nil
+	return keys, nil
 }
 
 // ParseKey reads a secret key written as base64 (standard or URL alphabet,
@@ -76,11 +110,16 @@ func GenerateKey() string {
 	return base64.StdEncoding.EncodeToString(key)
 }
 
-// ID names the secret key without revealing it.
+// ID names the current secret key without revealing it.
 func (s *Sealer) ID() string { return s.id }
 
 // IsSealed reports whether v is a sealed value (of any secret key).
 func IsSealed(v []byte) bool { return strings.HasPrefix(string(v), prefix) }
+
+// IsCurrent reports whether v is sealed with the current secret key.
+func (s *Sealer) IsCurrent(v []byte) bool {
+	return s != nil && strings.HasPrefix(string(v), prefix+s.id+":")
+}
 
 // Seal returns plain sealed for purpose.
 func (s *Sealer) Seal(plain []byte, purpose string) []byte {
@@ -108,14 +147,15 @@ func (s *Sealer) Open(v []byte, purpose string) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("keyseal: a sealed value is malformed (no key ID)")
 	}
-	if id != s.id {
+	aead, ok := s.all[id]
+	if !ok {
 		return nil, fmt.Errorf("keyseal: a private key in the database was sealed with secret key %s, but the configured secret key is %s: configure the secret key the database was sealed with", id, s.id)
 	}
 	sealed, err := base64.StdEncoding.DecodeString(body)
-	if err != nil || len(sealed) < s.aead.NonceSize() {
+	if err != nil || len(sealed) < aead.NonceSize() {
 		return nil, errors.New("keyseal: a sealed value is malformed (bad base64)")
 	}
-	plain, err := s.aead.Open(nil, sealed[:s.aead.NonceSize()], sealed[s.aead.NonceSize():], []byte(purpose))
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(purpose))
 	if err != nil {
 		return nil, fmt.Errorf("keyseal: a sealed %s does not open: it was altered or belongs elsewhere", purpose)
 	}

@@ -75,3 +75,31 @@ func TestSealOpen(t *testing.T) {
 		t.Error("New accepted a short key")
 	}
 }
+
+func TestPreviousKeys(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize)
+	old, _ := New(oldKey)
+	sealedOld := old.Seal([]byte("k"), "p")
+	rotating, err := New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotating.IsCurrent(sealedOld) || !rotating.IsCurrent(rotating.Seal([]byte("k"), "p")) || rotating.IsCurrent([]byte("k")) {
+		t.Error("IsCurrent tells the keys apart wrongly")
+	}
+	if got, err := rotating.Open(sealedOld, "p"); err != nil || string(got) != "k" {
+		t.Errorf("a value sealed with the previous key: %q, %v", got, err)
+	}
+
+	file := "# current\n" + base64.StdEncoding.EncodeToString(newKey) + "\n\n# previous, until serve has started once\n" + hex.EncodeToString(oldKey) + "\n"
+	keys, err := ParseKeys(file)
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], newKey) || !bytes.Equal(keys[1], oldKey) {
+		t.Errorf("ParseKeys = %x, %v", keys, err)
+	}
+	if _, err := ParseKeys("# nothing\n\n"); err == nil {
+		t.Error("ParseKeys accepted a file without a key")
+	}
+	if _, err := ParseKeys(base64.StdEncoding.EncodeToString(newKey) + "\nbad\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a bad second line: %v", err)
+	}
+}

@@ -31,9 +31,10 @@ func (d *DB) sealText(plain, purpose string) string {
 	return string(d.seal([]byte(plain), purpose))
 }
 
-// SealPrivateKeys checks every private key in the database and seals, in
-// one transaction, those still in the clear (written before a secret key
-// was configured); it returns how many it sealed. A sealed key that the
+// SealPrivateKeys checks every private key in the database and seals with
+// the current secret key, in one transaction, those still in the clear
+// (written before a secret key was configured) or sealed with a previous
+// secret key; it returns how many it sealed. A sealed key that the
 // configured secret key cannot open (or any sealed key, when none is
 // configured) is an error that says so, so that serve refuses to start
 // rather than fail logins later.
@@ -61,39 +62,48 @@ func (d *DB) SealPrivateKeys(ctx context.Context) (int, error) {
 
 // sealColumn does SealPrivateKeys for one table.
 func (d *DB) sealColumn(ctx context.Context, table, idColumn, keyColumn, purpose string) (int, error) {
-	type plainKey struct {
-		id  any
-		key []byte
+	type keyToSeal struct {
+		id    any
+		plain []byte
 	}
-	var plain []plainKey
+	var toSeal []keyToSeal
 	rows, err := d.writer().QueryContext(ctx, `SELECT `+idColumn+`, `+keyColumn+` FROM `+table)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k plainKey
-		if err := rows.Scan(&k.id, &k.key); err != nil {
+		var id any
+		var stored []byte
+		if err := rows.Scan(&id, &stored); err != nil {
 			return 0, fmt.Errorf("read %s: %w", table, err)
 		}
-		if !keyseal.IsSealed(k.key) {
-			if d.sealer != nil {
-				plain = append(plain, k)
+		if d.sealer.IsCurrent(stored) {
+			if _, err := d.sealer.Open(stored, purpose); err != nil {
+				return 0, fmt.Errorf("%s %v: %w", table, id, err)
 			}
-		} else if _, err := d.sealer.Open(k.key, purpose); err != nil {
-			return 0, fmt.Errorf("%s %v: %w", table, k.id, err)
+			continue
+		}
+		// In the clear, or sealed with a previous secret key (or with one
+		// this node does not have: Open says so).
+		plain, err := d.sealer.Open(stored, purpose)
+		if err != nil {
+			return 0, fmt.Errorf("%s %v: %w", table, id, err)
+		}
+		if d.sealer != nil {
+			toSeal = append(toSeal, keyToSeal{id, plain})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	rows.Close()
-	for _, k := range plain {
-		if _, err := d.writer().ExecContext(ctx, `UPDATE `+table+` SET `+keyColumn+` = $1 WHERE `+idColumn+` = $2`, d.sealAs(k.key, purpose, keyColumn == "private_key_pem"), k.id); err != nil {
+	for _, k := range toSeal {
+		if _, err := d.writer().ExecContext(ctx, `UPDATE `+table+` SET `+keyColumn+` = $1 WHERE `+idColumn+` = $2`, d.sealAs(k.plain, purpose, keyColumn == "private_key_pem"), k.id); err != nil {
 			return 0, fmt.Errorf("seal %s %v: %w", table, k.id, err)
 		}
 	}
-	return len(plain), nil
+	return len(toSeal), nil
 }
 
 // sealAs seals plain for a TEXT column (asText) or a binary one.

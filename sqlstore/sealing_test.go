@@ -15,13 +15,18 @@ import (
 	"github.com/lanyard-sso/lanyard/sqlstore"
 )
 
-func newSealer(t *testing.T) *keyseal.Sealer {
+func newSecret(t *testing.T) []byte {
 	t.Helper()
 	secret, err := keyseal.ParseKey(keyseal.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := keyseal.New(secret)
+	return secret
+}
+
+func newSealer(t *testing.T, current []byte, previous ...[]byte) *keyseal.Sealer {
+	t.Helper()
+	s, err := keyseal.New(current, previous...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +109,8 @@ func TestSealedPrivateKeys(t *testing.T) {
 			t.Fatalf("without a secret key, %d keys are in the clear, want 2", n)
 		}
 
-		sealer := newSealer(t)
+		firstSecret := newSecret(t)
+		sealer := newSealer(t, firstSecret)
 		db.SetSealer(sealer)
 		newSP, newSigning := addSPKey(), addSigningKey("new")
 		if n := inTheClear(); n != 2 {
@@ -144,7 +150,7 @@ func TestSealedPrivateKeys(t *testing.T) {
 		if _, err := db.SealPrivateKeys(ctx); !errors.Is(err, keyseal.ErrNoSecretKey) {
 			t.Errorf("start-up check without the secret key: %v, want ErrNoSecretKey", err)
 		}
-		other := newSealer(t)
+		other := newSealer(t, newSecret(t))
 		db.SetSealer(other)
 		if _, _, err := readAll(); err == nil || !strings.Contains(err.Error(), "sealed with secret key "+sealer.ID()) {
 			t.Errorf("with another secret key: %v", err)
@@ -153,7 +159,18 @@ func TestSealedPrivateKeys(t *testing.T) {
 			t.Errorf("start-up check with another secret key: %v", err)
 		}
 
-		db.SetSealer(sealer)
+		// Changing the secret key: the new one first, the old one after it;
+		// the start-up check seals everything anew, and then the new key
+		// alone opens every key.
+		secondSecret := newSecret(t)
+		db.SetSealer(newSealer(t, secondSecret, firstSecret))
+		if n, err := db.SealPrivateKeys(ctx); err != nil || n != 4 {
+			t.Fatalf("SealPrivateKeys with a new secret key: %d, %v; want all 4 sealed anew", n, err)
+		}
+		db.SetSealer(newSealer(t, secondSecret))
+		if sp, signing, err := readAll(); err != nil || sp[oldSP.ID] != oldSP.PrivateKeyPEM || !bytes.Equal(signing["new"], newSigning.PrivateKey) {
+			t.Fatalf("after changing the secret key: %v", err)
+		}
 		if err := db.SwapSealedKey(ctx, oldSP.ID, "old"); err != nil {
 			t.Fatal(err)
 		}

@@ -282,17 +282,18 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// readSecretKey reads the secret key file of secret_key_file.
+// readSecretKey reads the secret key file of secret_key_file: the current
+// key on the first line, previous keys (while changing it) below.
 func readSecretKey(path string) (*keyseal.Sealer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	key, err := keyseal.ParseKey(string(data))
+	keys, err := keyseal.ParseKeys(string(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return keyseal.New(key)
+	return keyseal.New(keys[0], keys[1:]...)
 }
 
 // secretKey prints a new secret key, for the file of secret_key_file.

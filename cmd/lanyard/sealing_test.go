@@ -74,13 +74,39 @@ func TestSecretKey(t *testing.T) {
 	}
 	db.Close()
 
+	// Changing the secret key: the new key on the first line, the old one
+	// below it, for one start.
+	newKey := mustCLI(t, nil, "", "secret-key").stdout
+	oldKey, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotating := filepath.Join(t.TempDir(), "rotating")
+	os.WriteFile(rotating, []byte("# new\n"+newKey+"# old, until serve has started once\n"+string(oldKey)), 0o600)
+	s = startServe(t, []string{"--data", dataDir, "--secret-key-file", rotating}, nil)
+	s.waitReady()
+	s.stop()
+	newFile := filepath.Join(t.TempDir(), "new")
+	os.WriteFile(newFile, []byte(newKey), 0o600)
+	newSealer, err := readSecretKey(newFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = startServe(t, []string{"--data", dataDir, "--secret-key-file", newFile}, nil)
+	s.waitReady()
+	if resp, err := http.Get(s.url + "/t/acme/saml/metadata"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("metadata with the new secret key alone: %v %v", resp, err)
+	}
+	s.stop()
+
 	for _, tc := range []struct {
 		name string
 		args []string
 		want []string
 	}{
 		{"no secret key", nil, []string{"sealed, but no secret key is configured", "--secret-key-file"}},
-		{"another secret key", []string{"--secret-key-file", otherFile}, []string{"sealed with secret key " + keyID, "configured secret key is " + otherID}},
+		{"another secret key", []string{"--secret-key-file", otherFile}, []string{"sealed with secret key " + newSealer.ID(), "configured secret key is " + otherID}},
+		{"the old secret key", []string{"--secret-key-file", keyFile}, []string{"sealed with secret key " + newSealer.ID(), "configured secret key is " + keyID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
