@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,14 @@ func (b *tab) waitJS(what, expr string, d time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitShown waits for the element sel to be shown, polling, so that a
+// page still on its way through redirects (a window going from the IdP
+// to the ACS and on) is no error.
+func (b *tab) waitShown(what, sel string, d time.Duration) {
+	b.t.Helper()
+	b.waitJS(what, `(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return !!e && e.getClientRects().length > 0 })()`, d)
 }
 
 func (b *tab) text(sel string) string {
@@ -287,7 +296,7 @@ func TestSessionKeepingInChromium(t *testing.T) {
 	opened = chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
 	b.do("press Log in", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
 	p := b.popup(<-opened)
-	p.do("the popup shows the IdP's form", chromedp.WaitVisible(chromedp.CSS("#password")))
+	p.waitShown("the popup shows the IdP's form", "#password", 30*time.Second)
 	p.shot("session-expired-popup-idp-form.png")
 	p.do("sign in in the popup",
 		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
@@ -381,7 +390,7 @@ func TestSessionWindowInChromium(t *testing.T) {
 		t.Error("session.js does not say it uses a window")
 	}
 	w := b.popup(windowID)
-	w.do("the window keeps the session", chromedp.WaitVisible(chromedp.CSS("#lanyard-relay")))
+	w.waitShown("the window keeps the session", "#lanyard-relay", 30*time.Second)
 	if msg := w.text("h1"); msg != "Keeping your session up to date" {
 		t.Errorf("session window says %q", msg)
 	}
@@ -395,7 +404,7 @@ func TestSessionWindowInChromium(t *testing.T) {
 	_, _ = chromedp.Run(w.step(5*time.Second), chromedp.Evaluate[any]("window.close()"))
 	waitFor(t, "the window closed by the user", 10*time.Second, func() bool { return !b.targetOpen(windowID) })
 	windowID = checkInWindow("session-window-reopen-blocked.png")
-	b.popup(windowID).do("the window is back", chromedp.WaitVisible(chromedp.CSS("#lanyard-relay")))
+	b.popup(windowID).waitShown("the window is back", "#lanyard-relay", 30*time.Second)
 
 	// Signing out (with Single Logout at the IdP) closes the window.
 	b.do("sign out",
