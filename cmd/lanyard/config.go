@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -45,9 +44,9 @@ type config struct {
 	// Sealer seals the private keys in the store, from secret_key_file.
 	// Nil: keys are stored in the clear.
 	Sealer *keyseal.Sealer
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client. Default none.
-	TrustedProxies []netip.Prefix
+	// ClientIP names the client of a request, believing X-Forwarded-For
+	// from the trusted_proxies. Default: no proxy trusted.
+	ClientIP *clientip.Resolver
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
@@ -176,7 +175,7 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	if p, err := clientip.ParseTrusted(value["trusted_proxies"]); err != nil {
 		v.Add("%s: %v", source["trusted_proxies"], err)
 	} else {
-		c.TrustedProxies = p
+		c.ClientIP = clientip.New(p)
 	}
 	c.Gateway = resolveGateway(value, source, &v)
 	if len(v.Problems) > 0 {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
 	"github.com/lanyard-sso/lanyard/session"
@@ -125,7 +124,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		StaticRoutes: cfg.Gateway.Routes,
 		Store:        db,
 		TrustedHosts: cfg.Gateway.TrustedHosts,
-		ClientIP:     clientip.New(cfg.TrustedProxies),
+		ClientIP:     cfg.ClientIP,
 		Logger:       logger,
 		Held:         true,
 	})

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
-	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/idpsync"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
@@ -63,11 +62,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer db.Close()
+	privateKeys := "in the clear (no secret_key_file)"
 	if cfg.Sealer != nil {
-		logger.Info("store opened", "store", storeName(cfg), "private_keys", "sealed with secret key "+cfg.Sealer.ID())
-	} else {
-		logger.Info("store opened", "store", storeName(cfg), "private_keys", "in the clear (no secret_key_file)")
+		privateKeys = "sealed with secret key " + cfg.Sealer.ID()
 	}
+	logger.Info("store opened", "store", storeName(cfg), "private_keys", privateKeys)
 
 	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
 	gw, err := newGateway(cfg, db, logger)
@@ -75,7 +74,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer gw.close()
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: clientip.New(cfg.TrustedProxies), DemoTenant: a.demoRun.tenant()})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
 	defer srv.Close()
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
