@@ -100,6 +100,21 @@ func (g *Gateway) trustedHost(host string) bool {
 	return false
 }
 
+// AllowsOrigin reports whether a page of origin (scheme://host[:port], as
+// browsers send it in the Origin header) may keep its session with
+// Lanyard's session.js across origins: its host is a route's host or a
+// trusted host, and its scheme is that of Lanyard's base URL, so that an
+// https Lanyard never answers a page plain http could have forged.
+// Lanyard's own origin is not cross-origin and is not allowed here.
+func (g *Gateway) AllowsOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != g.base.Scheme || u.Host == "" || u.String() != origin ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return false
+	}
+	return !g.isBaseHost(u.Host) && g.trustedHost(u.Host)
+}
+
 // handleHandoff answers GET /auth/handoff?tenant=T&to=URL on Lanyard's host.
 func (g *Gateway) handleHandoff(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")

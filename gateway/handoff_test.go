@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/session"
 )
 
 // TestProxyOtherHost serves an application on a host other than Lanyard's
@@ -82,4 +84,42 @@ func TestProxyOtherHost(t *testing.T) {
 			t.Errorf("hand-off to an untrusted host: %d to %q, want 400", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
+}
+
+// TestAllowsOrigin: session.js may be used across origins only by pages of
+// a route's host or a trusted host, on the scheme of Lanyard's base URL.
+func TestAllowsOrigin(t *testing.T) {
+	store := testdb.SQLite(t)
+	base, _ := url.Parse("https://sso.example.com")
+	mgr := session.NewManager(store, session.Options{})
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
+		TrustedHosts: []string{"app.example.com", "ops.example.com:8443"},
+		StaticRoutes: []lanyard.ProxyRoute{{Name: "wiki", Host: "wiki.example.com", Upstream: "http://127.0.0.1:1", Tenant: "acme"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, want := range map[string]bool{
+		"https://app.example.com":      true,
+		"https://app.example.com:8443": true, // a trusted name matches every port
+		"https://wiki.example.com":     true, // a route's host
+		"https://ops.example.com:8443": true,
+		"https://ops.example.com:9443": false,
+		"http://app.example.com":       false, // not the base URL's scheme
+		"https://sso.example.com":      false, // Lanyard itself is not cross-origin
+		"https://evil.example.com":     false,
+		"https://app.example.com.evil": false,
+		"https://app.example.com/":     false, // not an origin
+		"https://app.example.com/x":    false,
+		"https://user@app.example.com": false,
+		"https://APP.example.com?x":    false,
+		"null":                         false,
+		"":                             false,
+		"app.example.com":              false,
+		"javascript://app.example.com": false,
+		"https://app.example.com#frag": false,
+	} {
+		if got := gw.AllowsOrigin(origin); got != want {
+			t.Errorf("AllowsOrigin(%q) = %v, want %v", origin, got, want)
+		}
+	}
 }

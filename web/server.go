@@ -75,8 +75,12 @@ type Server struct {
 	pages    *pages
 	now      func() time.Time
 
-	// gateway answers forward-auth; nil: none.
+	// gateway answers forward-auth; nil: none. It also says which
+	// applications' origins may use session.js across origins.
 	gateway *gateway.Gateway
+	// selfOrigin is the origin of the base URL: session.js on Lanyard's
+	// own pages.
+	selfOrigin string
 	// demoTenant is the tenant of the sample page at /demo/; "": none.
 	demoTenant string
 	// secureCookies is true when BaseURL is https.
@@ -125,6 +129,7 @@ func New(cfg Config) *Server {
 			// Behind a reverse proxy the Host header may not be the public
 			// one; the public origin is always a legitimate origin.
 			origin := cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+			s.selfOrigin = origin
 			if err := s.crossOrigin.AddTrustedOrigin(origin); err != nil {
 				s.logger.Warn("base URL is not a valid origin; cross-origin checks compare with the Host header only", "origin", origin, "err", err)
 			}

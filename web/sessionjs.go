@@ -22,6 +22,13 @@ import (
 // in a small window when the IdP refuses to be framed. The ACS answers such
 // a check with a relay page (relay.js) that tells the page through
 // postMessage whether the session was refreshed or has ended.
+//
+// An application on a host of its own (a route's host, or a trusted host of
+// forward-auth) includes the script by Lanyard's absolute URL. Its calls are
+// then cross-origin: GET /lanyard/session answers CORS for the origins the
+// gateway trusts, and the checks carry the page's origin (?origin=), which
+// is validated, kept with the pending request, and names the only origin
+// that may frame the relay page and receive its message.
 
 // Paths of the session-keeping endpoints.
 const (
@@ -107,11 +114,57 @@ type sessionState struct {
 	LoginURL string `json:"login_url,omitempty"`
 }
 
+// originParam names the origin of the application page that runs a check
+// or a sign-in window, when it is not Lanyard's own.
+const originParam = "origin"
+
+// pageOrigin validates the origin of the page that runs session.js. The
+// empty origin and Lanyard's own mean Lanyard's pages (answered ""); any
+// other must be one the gateway trusts. Without a gateway nothing
+// cross-origin is allowed.
+func (s *Server) pageOrigin(origin string) (string, bool) {
+	if origin == "" || origin == s.selfOrigin {
+		return "", true
+	}
+	if s.gateway == nil || !s.gateway.AllowsOrigin(origin) {
+		return "", false
+	}
+	return origin, true
+}
+
+// refuseOrigin answers a check or sign-in started by a page Lanyard does not
+// trust. The origin is logged, never shown: the page must not echo what a
+// request made up.
+func (s *Server) refuseOrigin(w http.ResponseWriter, r *http.Request, origin string) {
+	s.logger.Warn("session keeping refused to a page of an untrusted origin", "origin", truncateForLog(origin), "path", r.URL.Path)
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusBadRequest, "error", errorView{
+		Title:   "Not allowed",
+		Message: "This session check comes from a page Lanyard does not serve. Its administrator must add the page's host as a proxy route or a trusted host, on the same scheme as Lanyard.",
+	})
+}
+
+// allowCORS lets a trusted application's page read the answer of a
+// credentialed fetch. Another origin gets no CORS headers, so its browser
+// withholds the answer.
+func (s *Server) allowCORS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == s.selfOrigin || s.gateway == nil || !s.gateway.AllowsOrigin(origin) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+}
+
 // handleSessionState answers GET /lanyard/session for session.js. It reads
 // the session without extending its idle expiry: a page left open must not
-// keep its session alive by polling.
+// keep its session alive by polling. The fetch is a simple request (GET, no
+// custom header), so no preflight is needed.
 func (s *Server) handleSessionState() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.allowCORS(w, r)
 		state, err := s.sessionState(r)
 		if err != nil {
 			s.logger.Error("session state failed", "err", err)
@@ -188,7 +241,10 @@ type relayView struct {
 	// Mode is "frame" (hidden frame: post, nothing to see), "popup" (the
 	// session-keeping window: post, stay open until sign-out) or "login"
 	// (the sign-in window: post, then close).
-	Mode         string
+	Mode string
+	// Origin is the application page's origin the message goes to, and
+	// the only other origin that may frame the page; "": Lanyard's own.
+	Origin       string
 	ScriptURL    string
 	ContinueHref string
 }
@@ -198,7 +254,7 @@ type relayView struct {
 var relayPage = template.Must(template.New("relay").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · Lanyard</title><link rel="stylesheet" href="/static/style.css"></head>
-<body id="lanyard-relay" data-message="{{.Message}}" data-mode="{{.Mode}}">
+<body id="lanyard-relay" data-message="{{.Message}}" data-mode="{{.Mode}}"{{with .Origin}} data-origin="{{.}}"{{end}}>
 <main id="main">
 <h1>{{.Heading}}</h1>
 <p role="status">{{.Text}}</p>
@@ -209,11 +265,11 @@ var relayPage = template.Must(template.New("relay").Parse(`<!doctype html>
 `))
 
 // writeRelay answers with the relay page. It may be shown in a frame of
-// Lanyard's own pages (frame-ancestors 'self'), never of another site's.
+// Lanyard's own pages and of the validated origin in v.Origin, no other.
 func (s *Server) writeRelay(w http.ResponseWriter, status int, v relayView) {
 	v.ScriptURL = relayScriptPath + "?v=" + relayScriptVersion
 	h := w.Header()
-	h.Set("Content-Security-Policy", framableCSP)
+	h.Set("Content-Security-Policy", framableCSP(v.Origin))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -222,15 +278,33 @@ func (s *Server) writeRelay(w http.ResponseWriter, status int, v relayView) {
 	}
 }
 
-// framableCSP is the site-wide policy, except that Lanyard's own pages may
-// frame the page (the hidden frame of the session check).
-const framableCSP = "default-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
+// framableCSP is the site-wide policy, except that Lanyard's own pages, and
+// the application page of origin when it is not "", may frame the page (the
+// hidden frame of the session check). origin must have passed pageOrigin.
+func framableCSP(origin string) string {
+	return "default-src 'self'; frame-ancestors " + frameAncestors(origin) + "; form-action 'self'; base-uri 'none'"
+}
+
+// frameAncestors is the frame-ancestors source list of a session check's
+// pages: 'self', and the validated origin of the application page.
+func frameAncestors(origin string) string {
+	if origin == "" {
+		return "'self'"
+	}
+	return "'self' " + origin
+}
 
 // handlePopupDone answers GET /lanyard/popup-done, where a sign-in started
 // from the "session expired" dialog lands: the page tells its opener that
 // the user is signed in again, and closes.
 func (s *Server) handlePopupDone() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.URL.Query().Get(originParam)
+		origin, ok := s.pageOrigin(raw)
+		if !ok {
+			s.refuseOrigin(w, r, raw)
+			return
+		}
 		state, err := s.sessionState(r)
 		if err != nil {
 			s.renderError(w, r, err)
@@ -247,7 +321,7 @@ func (s *Server) handlePopupDone() http.Handler {
 		s.writeRelay(w, http.StatusOK, relayView{
 			Title: "Signed in", Heading: "You are signed in again",
 			Text:    "You can close this window and go back to your work.",
-			Message: msgSignedIn, Mode: "login", ContinueHref: "/",
+			Message: msgSignedIn, Mode: "login", Origin: origin, ContinueHref: "/",
 		})
 	})
 }

@@ -59,7 +59,7 @@ func (s *Server) startSingleLogout(w http.ResponseWriter, r *http.Request, sess 
 		s.writeContinue(w, msg.URL, "Signing out", "Signing you out of your identity provider.")
 		return
 	}
-	s.writeAutoPost(w, r, msg)
+	s.writeAutoPost(w, r, msg, "")
 }
 
 // makeLogoutRequest builds the LogoutRequest for an ended SSO session, or
@@ -244,7 +244,7 @@ func (s *Server) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, sn
 		http.Redirect(w, r, msg.URL, http.StatusSeeOther)
 		return
 	}
-	s.writeAutoPost(w, r, msg)
+	s.writeAutoPost(w, r, msg, "")
 }
 
 // signedOutView is the data of the signed-out page.

@@ -61,6 +61,14 @@ func (s *Server) handleSAMLMetadata() http.Handler {
 func (s *Server) handleSAMLLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		// ?origin=: session.js on an application's host runs this check
+		// or sign-in window, and is told the outcome.
+		rawOrigin := r.URL.Query().Get(originParam)
+		origin, ok := s.pageOrigin(rawOrigin)
+		if !ok {
+			s.refuseOrigin(w, r, rawOrigin)
+			return
+		}
 		a := &ssoAttempt{slug: r.PathValue("tenant"), client: s.clientAddress(r), userAgent: r.UserAgent()}
 		snap, ok := s.ssoSnapshot(w, r, a)
 		if !ok {
@@ -87,9 +95,12 @@ func (s *Server) handleSAMLLogin() http.Handler {
 		}
 		a.idp = idp.EntityID
 		// ?passive=frame|popup: a session check by session.js.
-		returnTo, passive, done := s.startPassiveCheck(w, r, snap)
+		returnTo, passive, done := s.startPassiveCheck(w, r, snap, origin)
 		if done {
 			return
+		}
+		if origin != "" && returnTo == popupDonePath {
+			returnTo += "?" + url.Values{originParam: {origin}}.Encode()
 		}
 		secret, err := s.bindingSecret(w, r, a.slug)
 		if err != nil {
@@ -118,7 +129,7 @@ func (s *Server) handleSAMLLogin() http.Handler {
 			http.Redirect(w, r, msg.URL, http.StatusFound)
 			return
 		}
-		s.writeAutoPost(w, r, msg)
+		s.writeAutoPost(w, r, msg, origin)
 	})
 }
 
@@ -149,9 +160,10 @@ var autoPostPage = template.Must(template.New("post").Parse(`<!doctype html>
 
 // writeAutoPost answers with the auto-posting form of msg. Its
 // Content-Security-Policy allows only the nonce's script and a post to the
-// IdP's endpoint; only Lanyard's own pages may frame it (the hidden frame
-// of a passive session check).
-func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml.Message) {
+// IdP's endpoint; only Lanyard's own pages, and the validated origin of the
+// application page that runs a check, may frame it (the hidden frame of a
+// passive session check).
+func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml.Message, frameOrigin string) {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	nonce := base64.RawURLEncoding.EncodeToString(b[:]) // no characters HTML escapes
@@ -160,7 +172,7 @@ func (s *Server) writeAutoPost(w http.ResponseWriter, r *http.Request, msg *saml
 		action = u.Scheme + "://" + u.Host
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+action+"; frame-ancestors 'self'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+action+"; frame-ancestors "+frameAncestors(frameOrigin)+"; base-uri 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	data := struct{ URL, Param, Value, RelayState, Nonce string }{msg.URL, msg.Param, msg.Value, msg.RelayState, nonce}
@@ -241,7 +253,7 @@ func (s *Server) handleSAMLACS() http.Handler {
 			return
 		}
 		a.nameID = assertion.NameID.Value
-		if check, ok := parsePassiveReturn(assertion.ReturnTo); ok {
+		if check, ok := s.passiveReturn(assertion.ReturnTo); ok {
 			s.completePassiveCheck(w, r, a, snap, assertion, check)
 			return
 		}

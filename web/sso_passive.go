@@ -37,11 +37,29 @@ const actionSessionCheck = "sso.session_check"
 type passiveCheck struct {
 	mode string
 	hash []byte // session hash
+	// origin is the application page that runs the check, validated when
+	// the check started; "": Lanyard's own page.
+	origin string
 }
 
 // passiveReturnPath is the return path recorded with a passive check.
-func passiveReturnPath(mode string, hash []byte) string {
-	return passiveCheckPath + "?" + url.Values{"mode": {mode}, "s": {hex.EncodeToString(hash)}}.Encode()
+func passiveReturnPath(mode string, hash []byte, origin string) string {
+	q := url.Values{"mode": {mode}, "s": {hex.EncodeToString(hash)}}
+	if origin != "" {
+		q.Set(originParam, origin)
+	}
+	return passiveCheckPath + "?" + q.Encode()
+}
+
+// passiveReturn recognises the return path of a passive check. Its origin
+// was validated when the check started and is checked again, in case the
+// route or trusted host has gone since: then only Lanyard's origin hears.
+func (s *Server) passiveReturn(returnTo string) (passiveCheck, bool) {
+	check, ok := parsePassiveReturn(returnTo)
+	if ok {
+		check.origin, _ = s.pageOrigin(check.origin)
+	}
+	return check, ok
 }
 
 // parsePassiveReturn recognises the return path of a passive check.
@@ -62,15 +80,16 @@ func parsePassiveReturn(returnTo string) (passiveCheck, bool) {
 	if mode != checkInPopup {
 		mode = checkInFrame
 	}
-	return passiveCheck{mode: mode, hash: hash}, true
+	return passiveCheck{mode: mode, hash: hash, origin: q.Get(originParam)}, true
 }
 
 // startPassiveCheck handles ?passive=frame|popup on the login endpoint. It
 // returns the return path and whether the request is passive; done means it
 // already answered (no session to check: the relay page says so at once).
 // Without ?passive, the return path is the return_to parameter when it is a
-// path on this site.
-func (s *Server) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap *tenantcfg.Snapshot) (returnTo string, passive, done bool) {
+// path on this site. origin is the validated origin of the application page
+// running the check ("": Lanyard's own).
+func (s *Server) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap *tenantcfg.Snapshot, origin string) (returnTo string, passive, done bool) {
 	q := r.URL.Query()
 	mode := q.Get("passive")
 	if mode == "" {
@@ -87,30 +106,30 @@ func (s *Server) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap 
 	}
 	switch {
 	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO)):
-		s.writeRelay(w, http.StatusOK, expiredRelay(mode, "Your session has ended."))
+		s.writeRelay(w, http.StatusOK, expiredRelay(passiveCheck{mode: mode, origin: origin}, "Your session has ended."))
 		return "", false, true
 	case err != nil:
 		s.renderError(w, r, fmt.Errorf("web: passive check: %w", err))
 		return "", false, true
 	}
-	return passiveReturnPath(mode, sess.Hash), true, false
+	return passiveReturnPath(mode, sess.Hash, origin), true, false
 }
 
 // expiredRelay is the relay page of a check that found the session over.
-func expiredRelay(mode, why string) relayView {
+func expiredRelay(check passiveCheck, why string) relayView {
 	return relayView{
 		Title: "Session expired", Heading: "Your session has expired",
 		Text:    why + " Go back to the application and press Log in.",
-		Message: msgExpired, Mode: mode,
+		Message: msgExpired, Mode: check.mode, Origin: check.origin,
 	}
 }
 
 // refreshedRelay is the relay page of a check that refreshed the session.
-func refreshedRelay(mode string) relayView {
+func refreshedRelay(check passiveCheck) relayView {
 	return relayView{
 		Title: "Session kept", Heading: "Keeping your session up to date",
 		Text:    "Lanyard checks your sign-in with your identity provider in this window every few minutes, because the identity provider does not allow it in the background. Keep this window open; it closes when you sign out.",
-		Message: msgRefreshed, Mode: mode,
+		Message: msgRefreshed, Mode: check.mode, Origin: check.origin,
 	}
 }
 
@@ -125,7 +144,7 @@ func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a 
 	sess, err := s.store.Session(ctx, check.hash, now)
 	if errors.Is(err, lanyard.ErrNotFound) {
 		s.logger.Info("passive check: the Lanyard session had already ended", "tenant", a.slug, "nameid", a.nameID)
-		s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, "Your session has ended."))
+		s.writeRelay(w, http.StatusOK, expiredRelay(check, "Your session has ended."))
 		return
 	}
 	if err != nil {
@@ -141,7 +160,7 @@ func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a 
 			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSessionCheck, Outcome: lanyard.OutcomeFailure,
 			UserID: sess.UserID, ClientIP: a.client, Message: "session ended by the periodic check with the IdP: " + why,
 		})
-		s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, shown))
+		s.writeRelay(w, http.StatusOK, expiredRelay(check, shown))
 	}
 	if sess.TenantID != snap.Tenant.ID || sess.IdPEntityID != a.idp || sess.NameID != as.NameID.Value {
 		end(fmt.Sprintf("the IdP answered for %q of %q, the session belongs to %q of %q", as.NameID.Value, a.idp, sess.NameID, sess.IdPEntityID),
@@ -176,7 +195,7 @@ func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a 
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "passive check refreshed the session",
 		slog.String("tenant", a.slug), slog.String("user", res.User.Login), slog.String("idp", a.idp),
 		slog.String("mode", check.mode), slog.Int("changes", len(res.Changes)))
-	s.writeRelay(w, http.StatusOK, refreshedRelay(check.mode))
+	s.writeRelay(w, http.StatusOK, refreshedRelay(check))
 }
 
 // passiveCheckRefused handles a refused Response to a passive check: the
@@ -203,7 +222,7 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 		return false
 	}
 	binding, _ := hex.DecodeString(tenantcfg.BrowserBinding(secret))
-	check, ok := parsePassiveReturn(pr.ReturnTo)
+	check, ok := s.passiveReturn(pr.ReturnTo)
 	if !ok || !bytes.Equal(binding, pr.Binding) {
 		return false
 	}
@@ -213,7 +232,7 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 		s.writeRelay(w, http.StatusOK, relayView{
 			Title: "Checking your session", Heading: "Checking your session",
 			Text:    "Your identity provider did not recognise you in the background; Lanyard checks again in a small window.",
-			Message: msgUnconfirmed, Mode: check.mode,
+			Message: msgUnconfirmed, Mode: check.mode, Origin: check.origin,
 		})
 		return true
 	}
@@ -230,7 +249,7 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 			Message: fmt.Sprintf("session ended: the IdP %q answered the periodic check with %s", pr.IdPEntityID, lastURNPart(e.SubStatusCode, e.StatusCode)),
 		})
 	}
-	s.writeRelay(w, http.StatusOK, expiredRelay(check.mode, "Your identity provider says you are no longer signed in."))
+	s.writeRelay(w, http.StatusOK, expiredRelay(check, "Your identity provider says you are no longer signed in."))
 	return true
 }
 

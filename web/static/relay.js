@@ -1,15 +1,17 @@
 // Lanyard relay page: tells the page that ran a session check or a sign-in
 // (the parent of a hidden frame, or the opener of a small window) how it
-// went, by postMessage to Lanyard's own origin only.
+// went, by postMessage to that page's origin only: Lanyard's own, or the
+// application's that Lanyard validated and wrote in data-origin.
 (function () {
   "use strict";
   var body = document.body;
   var message = body.getAttribute("data-message");
   var mode = body.getAttribute("data-mode");
+  var pageOrigin = body.getAttribute("data-origin") || location.origin;
   var target = mode === "frame" ? window.parent : window.opener;
   if (message && target && target !== window) {
     try {
-      target.postMessage(message, location.origin);
+      target.postMessage(message, pageOrigin);
     } catch (e) {
       // The opener navigated to another site: nothing to tell.
     }

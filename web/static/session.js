@@ -8,6 +8,11 @@
 // the session has ended it shows a "session expired" dialog whose Log in
 // button signs in again in a small window, without leaving the page.
 // It needs no inline script and no style sheet of its own.
+//
+// An application on a host of its own includes it by Lanyard's absolute URL
+// (<script src="https://sso.example.com/lanyard/session.js" defer>); its
+// host must be a proxy route's or a trusted host, on Lanyard's scheme and
+// site. The checks then name this page's origin, which Lanyard validates.
 (function () {
   "use strict";
   if (window.LanyardSession) {
@@ -15,6 +20,7 @@
   }
   var script = document.currentScript;
   var origin = script ? new URL(script.src, location.href).origin : location.origin;
+  var crossOrigin = origin !== location.origin;
   var signedOutPage = !!(script && script.hasAttribute("data-signed-out"));
   var FRAME_TIMEOUT_MS = 8000;
   var MAX_POLL_S = 300;
@@ -33,6 +39,13 @@
 
   function url(path) {
     return origin + path;
+  }
+
+  // withOrigin names this page's origin on a check or sign-in URL (which
+  // has a query already) when it is not Lanyard's: the relay page answers
+  // only that origin.
+  function withOrigin(u) {
+    return crossOrigin ? u + "&origin=" + encodeURIComponent(location.origin) : u;
   }
 
   function broadcast(msg) {
@@ -140,7 +153,7 @@
     frame.setAttribute("aria-hidden", "true");
     frame.tabIndex = -1;
     Object.assign(frame.style, { position: "absolute", width: "1px", height: "1px", border: "0", left: "-9999px", top: "0" });
-    frame.src = url(state.check_url + "?passive=frame");
+    frame.src = url(withOrigin(state.check_url + "?passive=frame"));
     document.body.appendChild(frame);
     frameTimer = setTimeout(function () {
       // No answer: the identity provider refuses to be framed. Use a
@@ -163,7 +176,7 @@
   // checkInWindow runs the check in the session-keeping window, opening
   // it when needed. fromClick says a user gesture allows the opening.
   function checkInWindow(fromClick) {
-    var target = url(state.check_url + "?passive=popup");
+    var target = url(withOrigin(state.check_url + "?passive=popup"));
     if (checkWindow && !checkWindow.closed) {
       checkWindow.location.replace(target);
       return;
@@ -352,7 +365,7 @@
       location.href = url("/login");
       return;
     }
-    var target = url("/t/" + encodeURIComponent(tenant) + "/saml/login?return_to=" + encodeURIComponent("/lanyard/popup-done"));
+    var target = url(withOrigin("/t/" + encodeURIComponent(tenant) + "/saml/login?return_to=" + encodeURIComponent("/lanyard/popup-done")));
     if (loginWindow && !loginWindow.closed) {
       loginWindow.location.replace(target);
       loginWindow.focus();
