@@ -26,27 +26,13 @@ import (
 //  4. a page of a host Lanyard does not trust learns nothing.
 func TestCrossOriginSessionInChromium(t *testing.T) {
 	browser := newChromium(t)
-	e := newXOriginEnv(t)
+	e := newXOriginEnv(t, xoriginOptions{})
 	ctx := context.Background()
 	b := &tab{t: t, ctx: browser, dir: artifactDir(t)}
 
-	b.do("sign in on Lanyard's host through the development IdP",
-		chromedp.Navigate(e.base+"/t/beta/saml/login"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
-
+	e.signIn(b)
 	alice := e.user("alice")
-	session := func() lanyard.Session {
-		t.Helper()
-		sessions, err := e.store.UserSessions(ctx, alice.ID, time.Now())
-		if err != nil || len(sessions) != 1 {
-			t.Fatalf("sessions of alice: %v %+v", err, sessions)
-		}
-		return sessions[0]
-	}
+	session := func() lanyard.Session { return e.onlySession(alice) }
 	signedInAt := session().LastRefreshAt
 
 	// 1. The application's page knows who is signed in.
@@ -94,6 +80,82 @@ func TestCrossOriginSessionInChromium(t *testing.T) {
 	if eval[bool](b, "LanyardSession.state() !== null") {
 		t.Error("a page of an untrusted host read the session state")
 	}
+}
+
+// TestCrossOriginSessionWindowInChromium: when the IdP refuses to be
+// framed, the application's page on its own host checks in a small window
+// (asking to allow pop-ups when the browser blocks it); the window refreshes
+// the session, tells the page, stays open, and closes when the user signs
+// out.
+func TestCrossOriginSessionWindowInChromium(t *testing.T) {
+	browser := newChromium(t)
+	e := newXOriginEnv(t, xoriginOptions{denyFraming: true})
+	b := &tab{t: t, ctx: browser, dir: artifactDir(t)}
+	e.signIn(b)
+	alice := e.user("alice")
+	signedInAt := e.onlySession(alice).LastRefreshAt
+
+	b.do("open the application's page", chromedp.Navigate(e.appOrigin(xoAppHost)+"/"), chromedp.WaitVisible(chromedp.CSS("#app-page")))
+	b.sessionReady("alice")
+	eval[any](b, `window.addEventListener("message", function (ev) { if (ev.data === "lanyard:refreshed") { window.heardRefreshedFrom = ev.origin; } })`)
+	opened := chromedp.WaitNewTarget(b.step(60*time.Second), func(i *target.Info) bool { return i.Type == "page" })
+	eval[any](b, "LanyardSession.checkNow()")
+	var windowID target.ID
+	// The frame times out after 8 s; then a window, or the pop-up notice.
+	for deadline := time.Now().Add(30 * time.Second); windowID == ""; {
+		select {
+		case windowID = <-opened:
+		case <-time.After(200 * time.Millisecond):
+			if eval[bool](b, `!!document.querySelector('#lanyard-session-dialog[data-reason="blocked"]')`) {
+				b.do("press Try again", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
+			}
+			if time.Now().After(deadline) {
+				b.shot("failed-xorigin-no-session-window.png")
+				t.Fatal("no session window opened")
+			}
+		}
+	}
+	w := b.popup(windowID)
+	w.waitShown("the window keeps the session", "#lanyard-relay", 30*time.Second)
+	if msg := w.text("h1"); msg != "Keeping your session up to date" {
+		t.Errorf("session window says %q", msg)
+	}
+	w.shot("xorigin-session-window.png")
+	waitFor(t, "the window's check refreshes the session", 10*time.Second, func() bool {
+		return e.onlySession(alice).LastRefreshAt.After(signedInAt)
+	})
+	b.waitJS("the page hears the window", `window.heardRefreshedFrom === "`+e.base+`"`, 10*time.Second)
+	if !eval[bool](b, "LanyardSession.usesWindow()") || eval[bool](b, `!!document.getElementById("lanyard-session-dialog")`) {
+		t.Error("after the window's check: not using a window, or a dialog shows")
+	}
+
+	b.do("sign out",
+		chromedp.Navigate(e.base+"/logout"),
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitReady(chromedp.CSS(`script[data-signed-out]`)))
+	waitFor(t, "the session window closes on sign-out", 10*time.Second, func() bool { return !b.targetOpen(windowID) })
+}
+
+// signIn signs alice in on Lanyard's host through the development IdP.
+func (e *xoriginEnv) signIn(b *tab) {
+	e.t.Helper()
+	b.do("sign in on Lanyard's host through the development IdP",
+		chromedp.Navigate(e.base+"/t/beta/saml/login"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
+}
+
+// onlySession returns the account's one live session.
+func (e *xoriginEnv) onlySession(u lanyard.User) lanyard.Session {
+	e.t.Helper()
+	sessions, err := e.store.UserSessions(context.Background(), u.ID, time.Now())
+	if err != nil || len(sessions) != 1 {
+		e.t.Fatalf("sessions of %s: %v %+v", u.Login, err, sessions)
+	}
+	return sessions[0]
 }
 
 // user returns the account of the tenant with the login.

@@ -46,7 +46,13 @@ type xoriginEnv struct {
 	appPort string // the application server's port, on any of the hosts
 }
 
-func newXOriginEnv(t *testing.T) *xoriginEnv {
+// xoriginOptions shape a newXOriginEnv.
+type xoriginOptions struct {
+	// denyFraming makes the IdP refuse to be framed: checks run in a window.
+	denyFraming bool
+}
+
+func newXOriginEnv(t *testing.T, opts xoriginOptions) *xoriginEnv {
 	t.Helper()
 	ctx := context.Background()
 	store := testdb.Open(t, "sqlite")
@@ -75,7 +81,7 @@ func newXOriginEnv(t *testing.T) *xoriginEnv {
 	t.Cleanup(lanyardSrv.Close)
 	e.server.SetReady()
 
-	idp, err := devidp.New(devidp.Config{BaseURL: e.idpBase})
+	idp, err := devidp.New(devidp.Config{BaseURL: e.idpBase, DenyFraming: opts.denyFraming})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +164,7 @@ func (e *xoriginEnv) ssoSession() *http.Cookie {
 // TestSessionStateCORS: GET /lanyard/session answers CORS, with
 // credentials, to the origins the gateway trusts on Lanyard's scheme only.
 func TestSessionStateCORS(t *testing.T) {
-	e := newXOriginEnv(t)
+	e := newXOriginEnv(t, xoriginOptions{})
 	cookie := e.ssoSession()
 	for _, tc := range []struct {
 		name, origin string
@@ -204,7 +210,7 @@ func TestSessionStateCORS(t *testing.T) {
 // echoed), travels with the pending request, and is the one origin besides
 // Lanyard's that may frame the relay page and receive its message.
 func TestSessionCheckOrigin(t *testing.T) {
-	e := newXOriginEnv(t)
+	e := newXOriginEnv(t, xoriginOptions{})
 	app := e.appOrigin(xoAppHost)
 	evil := e.appOrigin(xoEvilHost)
 	get := func(path string, query url.Values, cookie *http.Cookie) *httptest.ResponseRecorder {
