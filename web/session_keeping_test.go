@@ -14,6 +14,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
+	"github.com/lanyard-sso/lanyard/session"
 )
 
 // sessionCookie returns the browser's Lanyard session cookie value, or "".
@@ -134,6 +135,26 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 	})
 
 	t.Run("IdP session ended: NoPassive ends the Lanyard session", func(t *testing.T) {
+		// The copy the gateway made of the session for an application's
+		// host (same IdP session), and the user's session of another IdP
+		// session (another browser).
+		ctx := context.Background()
+		orig, err := e.store.Session(ctx, lanyard.HashSessionID(e.sessionCookie(b)), e.clock.Now())
+		if err != nil || orig.SessionIndex == "" {
+			t.Fatalf("the session: %v, SessionIndex %q", err, orig.SessionIndex)
+		}
+		manager := session.NewManager(e.store, session.Options{Now: e.clock.Now})
+		openCopy := func(sessionIndex string) string {
+			t.Helper()
+			id, _, err := manager.Open(ctx, acme, e.user(acme, "alice"), lanyard.SessionSSO, session.Meta{
+				IdPEntityID: orig.IdPEntityID, NameID: orig.NameID, NameIDFormat: orig.NameIDFormat, SessionIndex: sessionIndex})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		appHostCopy, otherBrowser := openCopy(orig.SessionIndex), openCopy(orig.SessionIndex+"-elsewhere")
+
 		e.forgetIdPSession(b)
 		// In a hidden frame, a "no" is not trusted (the IdP may not see
 		// its cookies there): the page is asked to confirm in a window.
@@ -157,6 +178,12 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 		}
 		if st := e.state(b); st.SignedIn {
 			t.Errorf("still signed in after NoPassive: %+v", st)
+		}
+		if _, err := e.store.Session(ctx, lanyard.HashSessionID(appHostCopy), e.clock.Now()); err == nil {
+			t.Error("the session's copy on an application's host outlived the IdP session")
+		}
+		if _, err := e.store.Session(ctx, lanyard.HashSessionID(otherBrowser), e.clock.Now()); err != nil {
+			t.Errorf("the user's session of another IdP session ended too: %v", err)
 		}
 		evs, err := e.store.AuditEvents(context.Background(), lanyard.AuditFilter{TenantID: acme.ID, Action: actionSessionCheck})
 		if err != nil || len(evs) != 1 || !strings.Contains(evs[0].Message, "NoPassive") {

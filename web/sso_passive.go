@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -152,9 +153,7 @@ func (s *Server) completePassiveCheck(w http.ResponseWriter, r *http.Request, a 
 		return
 	}
 	end := func(why, shown string) {
-		if err := s.store.DeleteSession(ctx, check.hash); err != nil {
-			s.logger.Error("passive check: session not ended", "err", err)
-		}
+		s.endCheckedSession(ctx, check.hash, &sess)
 		s.logger.Warn("passive check ended the session", "tenant", a.slug, "idp", a.idp, "nameid", a.nameID, "why", why)
 		s.audit(ctx, lanyard.AuditEvent{
 			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSessionCheck, Outcome: lanyard.OutcomeFailure,
@@ -237,8 +236,10 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 		return true
 	}
 	sess, serr := s.store.Session(ctx, check.hash, s.now())
-	if err := s.store.DeleteSession(ctx, check.hash); err != nil {
-		s.logger.Error("passive check: session not ended", "err", err)
+	if serr != nil {
+		s.endCheckedSession(ctx, check.hash, nil)
+	} else {
+		s.endCheckedSession(ctx, check.hash, &sess)
 	}
 	s.logger.Info("passive check: the IdP no longer signs the user in; session ended",
 		"tenant", a.slug, "idp", pr.IdPEntityID, "status", e.StatusCode, "sub_status", e.SubStatusCode, "mode", check.mode)
@@ -251,6 +252,26 @@ func (s *Server) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *
 	}
 	s.writeRelay(w, http.StatusOK, expiredRelay(check, "Your identity provider says you are no longer signed in."))
 	return true
+}
+
+// endCheckedSession ends the session a check found over, and with it the
+// copies the gateway made of it for applications' hosts (sign-in hand-off):
+// they carry the same IdP session (NameID and SessionIndex), which the IdP
+// has just said is over. Without a SessionIndex only the session itself
+// ends, so the user's sessions in other browsers are left alone.
+func (s *Server) endCheckedSession(ctx context.Context, hash []byte, sess *lanyard.Session) {
+	if err := s.store.DeleteSession(ctx, hash); err != nil {
+		s.logger.Error("passive check: session not ended", "err", err)
+	}
+	if sess == nil || sess.SessionIndex == "" || sess.NameID == "" {
+		return
+	}
+	n, err := s.store.DeleteSessionsByNameID(ctx, sess.TenantID, sess.IdPEntityID, sess.NameID, sess.SessionIndex)
+	if err != nil {
+		s.logger.Error("passive check: the session's copies on applications' hosts not ended", "err", err)
+	} else if n > 0 {
+		s.logger.Info("passive check: ended the session's copies on applications' hosts", "sessions", n)
+	}
 }
 
 // lastURNPart is the last colon-separated part of the first non-empty URN.
