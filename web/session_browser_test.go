@@ -135,6 +135,56 @@ func (b *tab) targetOpen(id target.ID) bool {
 	return false
 }
 
+// signInThroughDevIdP signs login in to the tenant at Lanyard's base URL,
+// typing the demo password into the development IdP's form.
+func (b *tab) signInThroughDevIdP(base, tenant, login string) {
+	b.t.Helper()
+	b.do("sign in through the development IdP",
+		chromedp.Navigate(base+"/t/"+tenant+"/saml/login"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#username"), login),
+		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
+}
+
+// sessionWindow attaches to the session-keeping window and waits for its
+// relay page, which says it keeps the session, and saves a screenshot.
+func (b *tab) sessionWindow(id target.ID, shot string) *tab {
+	b.t.Helper()
+	w := b.popup(id)
+	w.waitShown("the window keeps the session", "#lanyard-relay", 30*time.Second)
+	if msg := w.text("h1"); msg != "Keeping your session up to date" {
+		b.t.Errorf("session window says %q", msg)
+	}
+	w.shot(shot)
+	return w
+}
+
+// endSessions ends every session of the user, as a timeout would, and
+// waits for the page's check to show the "session expired" dialog.
+func (b *tab) endSessions(store lanyard.Store, userID int64) {
+	b.t.Helper()
+	if _, err := store.DeleteUserSessions(context.Background(), userID); err != nil {
+		b.t.Fatal(err)
+	}
+	eval[any](b, "LanyardSession.checkNow()")
+	b.do("session expired dialog", chromedp.WaitVisible(chromedp.CSS("#lanyard-session-dialog")))
+}
+
+// reloginSilently presses the dialog's Log in while the IdP session lives:
+// the popup signs login in without a prompt, the dialog closes, and so
+// does the popup.
+func (b *tab) reloginSilently(login string) {
+	b.t.Helper()
+	opened := chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
+	b.do("press Log in", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
+	popupID := <-opened
+	b.do("the popup signs in silently and the dialog closes", chromedp.WaitNotPresent(chromedp.CSS("#lanyard-session-dialog")))
+	b.sessionReady(login)
+	waitFor(b.t, "the sign-in popup closes", 10*time.Second, func() bool { return !b.targetOpen(popupID) })
+}
+
 // sessionReady waits for session.js to know the signed-in user.
 func (b *tab) sessionReady(login string) {
 	b.t.Helper()
@@ -233,11 +283,7 @@ func TestSessionKeepingInChromium(t *testing.T) {
 	}
 
 	// 4. The Lanyard session times out; the IdP session lives.
-	if _, err := e.store.DeleteUserSessions(ctx, alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	eval[any](b, "LanyardSession.checkNow()")
-	b.do("session expired dialog", chromedp.WaitVisible(chromedp.CSS("#lanyard-session-dialog")))
+	b.endSessions(e.store, alice.ID)
 	if focused := eval[string](b, "document.activeElement.id"); focused != "lanyard-session-login" {
 		t.Errorf("focus on %q; want the dialog's Log in button", focused)
 	}
@@ -245,12 +291,7 @@ func TestSessionKeepingInChromium(t *testing.T) {
 		t.Errorf("dialog role %q", role)
 	}
 	b.shot("session-expired-dialog.png")
-	opened := chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
-	b.do("press Log in", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
-	popupID := <-opened
-	b.do("the popup signs in silently and the dialog closes", chromedp.WaitNotPresent(chromedp.CSS("#lanyard-session-dialog")))
-	b.sessionReady("alice")
-	waitFor(t, "the sign-in popup closes", 10*time.Second, func() bool { return !b.targetOpen(popupID) })
+	b.reloginSilently("alice")
 	b.shot("session-expired-relogin-silent.png")
 
 	// 5. The IdP session ends: NoPassive, then a popup with the IdP's form.
@@ -293,7 +334,7 @@ func TestSessionKeepingInChromium(t *testing.T) {
 	if err != nil || len(evs) == 0 || !strings.Contains(evs[0].Message, "NoPassive") {
 		t.Errorf("no audit of the session ended by NoPassive: %v %+v", err, evs)
 	}
-	opened = chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
+	opened := chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
 	b.do("press Log in", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
 	p := b.popup(<-opened)
 	p.waitShown("the popup shows the IdP's form", "#password", 30*time.Second)
@@ -343,13 +384,7 @@ func TestSessionWindowInChromium(t *testing.T) {
 	}
 	b := &tab{t: t, ctx: browser, dir: artifactDir(t)}
 
-	b.do("sign in through the development IdP",
-		chromedp.Navigate(e.base+"/t/beta/saml/login"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
+	b.signInThroughDevIdP(e.base, "beta", "alice")
 	b.sessionReady("alice")
 
 	u := e.user(beta, "alice")
@@ -389,12 +424,7 @@ func TestSessionWindowInChromium(t *testing.T) {
 	if !eval[bool](b, "LanyardSession.usesWindow()") {
 		t.Error("session.js does not say it uses a window")
 	}
-	w := b.popup(windowID)
-	w.waitShown("the window keeps the session", "#lanyard-relay", 30*time.Second)
-	if msg := w.text("h1"); msg != "Keeping your session up to date" {
-		t.Errorf("session window says %q", msg)
-	}
-	w.shot("session-window.png")
+	w := b.sessionWindow(windowID, "session-window.png")
 	sessions, err = e.store.UserSessions(ctx, u.ID, e.clock.Now())
 	if err != nil || len(sessions) != 1 || !sessions[0].LastRefreshAt.After(signedInAt) {
 		t.Errorf("the window's check did not refresh the session: %v %+v", err, sessions)

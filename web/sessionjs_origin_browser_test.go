@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/devidp"
 )
 
 // TestCrossOriginSessionInChromium keeps the session of an application on
@@ -27,7 +26,6 @@ import (
 func TestCrossOriginSessionInChromium(t *testing.T) {
 	browser := newChromium(t)
 	e := newXOriginEnv(t, xoriginOptions{})
-	ctx := context.Background()
 	b := &tab{t: t, ctx: browser, dir: artifactDir(t)}
 
 	e.signIn(b)
@@ -54,21 +52,12 @@ func TestCrossOriginSessionInChromium(t *testing.T) {
 	}
 
 	// 3. The session ends; the dialog's Log in signs in again in a popup.
-	if _, err := e.store.DeleteUserSessions(ctx, alice.ID); err != nil {
-		t.Fatal(err)
-	}
-	eval[any](b, "LanyardSession.checkNow()")
-	b.do("session expired dialog", chromedp.WaitVisible(chromedp.CSS("#lanyard-session-dialog")))
+	b.endSessions(e.store, alice.ID)
 	if reason := eval[string](b, `document.getElementById("lanyard-session-dialog").dataset.reason`); reason != "expired" {
 		t.Errorf("dialog for %q, want expired", reason)
 	}
 	b.shot("xorigin-session-expired.png")
-	opened := chromedp.WaitNewTarget(b.step(30*time.Second), func(i *target.Info) bool { return i.Type == "page" })
-	b.do("press Log in", chromedp.Click(chromedp.CSS("#lanyard-session-login")))
-	popupID := <-opened
-	b.do("the popup signs in silently and the dialog closes", chromedp.WaitNotPresent(chromedp.CSS("#lanyard-session-dialog")))
-	b.sessionReady("alice")
-	waitFor(t, "the sign-in popup closes", 10*time.Second, func() bool { return !b.targetOpen(popupID) })
+	b.reloginSilently("alice")
 	session() // signed in again: one session
 	b.shot("xorigin-signed-in-again.png")
 
@@ -115,12 +104,7 @@ func TestCrossOriginSessionWindowInChromium(t *testing.T) {
 			}
 		}
 	}
-	w := b.popup(windowID)
-	w.waitShown("the window keeps the session", "#lanyard-relay", 30*time.Second)
-	if msg := w.text("h1"); msg != "Keeping your session up to date" {
-		t.Errorf("session window says %q", msg)
-	}
-	w.shot("xorigin-session-window.png")
+	b.sessionWindow(windowID, "xorigin-session-window.png")
 	waitFor(t, "the window's check refreshes the session", 10*time.Second, func() bool {
 		return e.onlySession(alice).LastRefreshAt.After(signedInAt)
 	})
@@ -139,13 +123,7 @@ func TestCrossOriginSessionWindowInChromium(t *testing.T) {
 // signIn signs alice in on Lanyard's host through the development IdP.
 func (e *xoriginEnv) signIn(b *tab) {
 	e.t.Helper()
-	b.do("sign in on Lanyard's host through the development IdP",
-		chromedp.Navigate(e.base+"/t/beta/saml/login"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), devidp.DemoPassword),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("#signed-in-login")))
+	b.signInThroughDevIdP(e.base, "beta", "alice")
 }
 
 // onlySession returns the account's one live session.
