@@ -1,0 +1,163 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard/apiclient"
+	"github.com/lanyard-sso/lanyard/apiv1"
+)
+
+// served is an httptest server of Routes that remembers the pattern of the
+// route that answered the last request.
+type served struct {
+	*httptest.Server
+	mu      sync.Mutex
+	pattern string
+}
+
+func serve(t *testing.T, d Deps) *served {
+	t.Helper()
+	mux := http.NewServeMux()
+	Routes(mux, d)
+	s := &served{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := mux.Handler(r)
+		s.mu.Lock()
+		s.pattern = pattern
+		s.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *served) lastPattern() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pattern
+}
+
+// TestClientMethodForEveryOperation holds the rule that package apiclient
+// has a method for every operation, named after its operationId.
+func TestClientMethodForEveryOperation(t *testing.T) {
+	client := reflect.TypeFor[*apiclient.Client]()
+	for _, op := range operations {
+		name := strings.ToUpper(op.id[:1]) + op.id[1:]
+		if _, ok := client.MethodByName(name); !ok {
+			t.Errorf("apiclient.Client has no method %s for operation %s (%s)", name, op.id, op.pattern)
+		}
+	}
+}
+
+// TestClientCallsEveryOperation drives every operation through the client
+// and checks that the call reaches the route of its operation and the
+// service method with the arguments given (path parameters unescaped,
+// query parameters and bodies decoded, the token as the actor).
+func TestClientCallsEveryOperation(t *testing.T) {
+	f := &fakeAdmin{}
+	s := serve(t, f.deps())
+	c, err := apiclient.New(s.URL, "writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const tenant = "acme corp" // a space, to be escaped in the path
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	no := false
+	cases := map[string]struct {
+		want string // the service call recorded by the fake
+		call func() error
+	}{
+		"listTenants": {"Tenants", func() error { return errOf(c.ListTenants(ctx)) }},
+		"createTenant": {"CreateTenant api:writer acme Acme [acme.com]", func() error {
+			return errOf(c.CreateTenant(ctx, apiv1.TenantCreate{Slug: "acme", DisplayName: "Acme", EmailDomains: []string{"acme.com"}}))
+		}},
+		"getTenant": {"DescribeTenant acme corp", func() error { return errOf(c.GetTenant(ctx, tenant)) }},
+		"setTenant": {"SetTenant api:writer acme corp [jit=true]", func() error {
+			return errOf(c.SetTenant(ctx, tenant, map[string]string{"jit": "true"}))
+		}},
+		"listIdPs": {"IdPs acme corp", func() error { return errOf(c.ListIdPs(ctx, tenant)) }},
+		"importIdP": {"ImportIdP api:writer acme corp <EntityDescriptor/>   true", func() error {
+			return errOf(c.ImportIdP(ctx, tenant, apiv1.IdPImportQuery{LegacySHA1: true}, []byte("<EntityDescriptor/>")))
+		}},
+		"deleteIdP": {"DeleteIdP api:writer acme corp https://idp.example.org/?a=b&c", func() error {
+			return errOf(c.DeleteIdP(ctx, tenant, "https://idp.example.org/?a=b&c"))
+		}},
+		"refreshIdP": {"RefreshIdP api:writer https://idp.example.org", func() error {
+			return errOf(c.RefreshIdP(ctx, tenant, "https://idp.example.org"))
+		}},
+		"listUsers": {"Users acme corp doe inactive  sso  5 10", func() error {
+			return errOf(c.ListUsers(ctx, tenant, apiv1.UserQuery{Query: "doe", Status: apiv1.StatusInactive, LoginMethod: apiv1.LoginSSO, Limit: 5, Offset: 10}))
+		}},
+		"createUser": {"AddUser api:writer acme corp jdoe false local", func() error {
+			return errOf(c.CreateUser(ctx, tenant, apiv1.UserCreate{Login: "jdoe", WebAccess: &no}))
+		}},
+		"getUser": {"DescribeUser acme corp j/doe@acme.com", func() error { return errOf(c.GetUser(ctx, tenant, "j/doe@acme.com")) }},
+		"setUser": {"SetUser api:writer acme corp jdoe [locked=true]", func() error {
+			return errOf(c.SetUser(ctx, tenant, "jdoe", map[string]string{"locked": "true"}))
+		}},
+		"importUsers": {"ImportUsers api:writer acme corp login\njdoe\n true", func() error {
+			return errOf(c.ImportUsers(ctx, tenant, apiv1.ImportQuery{DryRun: true}, strings.NewReader("login\njdoe\n")))
+		}},
+		"exportUsers": {"ExportUsers acme corp", func() error {
+			b, err := c.ExportUsers(ctx, tenant)
+			if err == nil && string(b) != "login\njdoe\n" {
+				t.Errorf("export: %q", b)
+			}
+			return err
+		}},
+		"mergeUsers": {"PreviewMerge acme corp a b", func() error {
+			return errOf(c.MergeUsers(ctx, tenant, apiv1.MergeRequest{Keep: "a", Remove: "b", DryRun: true}))
+		}},
+		"convertUsers": {"ConvertToSSO api:writer acme corp [a] acme.com false", func() error {
+			return errOf(c.ConvertUsers(ctx, tenant, apiv1.ConvertRequest{Logins: []string{"a"}, Domain: "acme.com"}))
+		}},
+		"listTraces": {"LoginTraces acme corp expired 0 9", func() error {
+			return errOf(c.ListTraces(ctx, tenant, apiv1.TraceQuery{Reason: "expired", Before: 9}))
+		}},
+		"getTrace": {"LoginTrace acme corp 42", func() error { return errOf(c.GetTrace(ctx, tenant, 42)) }},
+		"listAuditEvents": {"AuditLog acme  user.merge failure 2026-11-01T00:00:00Z 3 0", func() error {
+			return errOf(c.ListAuditEvents(ctx, apiv1.AuditQuery{Tenant: "acme", Action: "user.merge", Outcome: apiv1.OutcomeFailure, Since: since, Limit: 3}))
+		}},
+		"listTokens": {"APITokens", func() error { return errOf(c.ListTokens(ctx)) }},
+		"createToken": {"CreateAPIToken api:writer ci [read] 2h0m0s", func() error {
+			return errOf(c.CreateToken(ctx, apiv1.TokenCreate{Name: "ci", Scopes: []apiv1.Scope{apiv1.ScopeRead}, ExpiresInHours: 2}))
+		}},
+		"revokeToken": {"RevokeAPIToken api:writer ci", func() error { return errOf(c.RevokeToken(ctx, "ci")) }},
+		"listRoutes":  {"ProxyRoutes", func() error { return errOf(c.ListRoutes(ctx)) }},
+		"putRoute": {"PutProxyRoute api:writer wiki http://127.0.0.1:3000 true", func() error {
+			return errOf(c.PutRoute(ctx, "wiki", apiv1.RoutePut{Upstream: "http://127.0.0.1:3000", BearerToken: true}))
+		}},
+		"deleteRoute": {"DeleteProxyRoute api:writer wiki", func() error { return errOf(c.DeleteRoute(ctx, "wiki")) }},
+	}
+	for _, op := range operations {
+		tc, ok := cases[op.id]
+		if !ok {
+			t.Errorf("%s: no client call in this test", op.id)
+			continue
+		}
+		delete(cases, op.id)
+		if err := tc.call(); err != nil {
+			t.Errorf("%s: %v", op.id, err)
+			continue
+		}
+		if got := s.lastPattern(); got != op.pattern {
+			t.Errorf("%s: the client's request was served by %q, want %q", op.id, got, op.pattern)
+		}
+		if got := f.lastCall(); got != tc.want {
+			t.Errorf("%s: service call\n got %q\nwant %q", op.id, got, tc.want)
+		}
+	}
+	for id := range cases {
+		t.Errorf("%s: tested here but not an operation", id)
+	}
+}
+
+// errOf is the error of a client call, for tests that check only that.
+func errOf[T any](_ T, err error) error { return err }
