@@ -8,9 +8,9 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-// The pages and calls that give the admin UI and the API what the CLI has:
-// adding one user ("lanyard user add") and refreshing an IdP's metadata from
-// its URL now ("lanyard idp refresh").
+// The pages that give the admin UI what the CLI has: adding one user
+// ("lanyard user add") and refreshing an IdP's metadata from its URL now
+// ("lanyard idp refresh"). The API's calls are in package web/api.
 
 // handleAdminUserCreate adds one user from the form of the users page.
 func (s *Server) handleAdminUserCreate() http.Handler {
@@ -57,21 +57,5 @@ func (s *Server) handleAdminIdPRefresh() http.Handler {
 			msg += ". Warnings: " + strings.Join(res.Warnings, "; ")
 		}
 		done(w, r, tenantURL(slug, ""), msg)
-	})
-}
-
-// handleAPIIdPRefresh fetches an IdP's metadata from its URL now
-// (?entity_id=...).
-func (s *Server) handleAPIIdPRefresh() http.Handler {
-	return s.apiHandler(func(r *http.Request) (int, any, error) {
-		c, err := s.admin.IdP(r.Context(), r.PathValue("tenant"), r.URL.Query().Get("entity_id"))
-		if err != nil {
-			return 0, nil, err
-		}
-		res, err := s.admin.RefreshIdP(r.Context(), apiActor(r.Context()), c)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"idp": s.toAPIIdP(res.Conn), "changed": res.Changed, "changes": res.Changes, "warnings": orEmpty(res.Warnings)}, nil
 	})
 }

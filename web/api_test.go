@@ -1,173 +1,230 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/apiclient"
+	"github.com/lanyard-sso/lanyard/apiv1"
 )
 
-// apiCall sends a request with a bearer token and decodes the JSON answer.
-func (e *env) apiCall(token, method, path, contentType, body string) (int, map[string]any, string) {
+// apiCaller is a client of the API with one token, and the last answer it
+// got, whose status and body the tests check beside the typed result.
+type apiCaller struct {
+	*apiclient.Client
+	last *lastAnswer
+}
+
+// lastAnswer is a transport that keeps the status and body of the last
+// answer.
+type lastAnswer struct {
+	base   http.RoundTripper
+	mu     sync.Mutex
+	status int
+	raw    string
+}
+
+func (l *lastAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status, l.raw = resp.StatusCode, string(b)
+	return resp, nil
+}
+
+func (l *lastAnswer) get() (int, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status, l.raw
+}
+
+// apiClient returns a client of the test server sending token.
+func (e *env) apiClient(token string) apiCaller {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
+	last := &lastAnswer{base: e.http.Client().Transport}
+	c, err := apiclient.New(e.http.URL, token, apiclient.WithHTTPClient(&http.Client{Transport: last, Timeout: 30 * time.Second}))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	return apiCaller{Client: c, last: last}
+}
+
+// check fails the test unless the last call of c answered want: an error
+// answer is then an *apiclient.Error of that status, a success no error.
+// It returns the answer's body.
+func (c apiCaller) check(t *testing.T, what string, err error, want int) string {
+	t.Helper()
+	status, raw := c.last.get()
+	if status != want {
+		t.Fatalf("%s: status %d, want %d (%v)\n%s", what, status, want, err, raw)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	var apiErr *apiclient.Error
+	switch {
+	case want/100 == 2 && err != nil:
+		t.Fatalf("%s: %v", what, err)
+	case want/100 != 2 && (!errors.As(err, &apiErr) || apiErr.Status != want):
+		t.Fatalf("%s: error %v, want an *apiclient.Error of status %d", what, err, want)
 	}
-	resp, err := e.http.Client().Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+	return raw
+}
+
+// isStatus reports whether err is an API error answer of the status.
+func isStatus(err error, status int) bool {
+	var apiErr *apiclient.Error
+	return errors.As(err, &apiErr) && apiErr.Status == status
+}
+
+// message is the message of an API error answer.
+func message(err error) string {
+	var apiErr *apiclient.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.Message
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			e.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, raw)
-		}
-	}
-	return resp.StatusCode, out, string(raw)
+	return ""
 }
 
 func TestAPI(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
 		ctx := t.Context()
-		_, writer, err := e.admin.CreateAPIToken(ctx, "root", "provisioning", []string{"write"}, time.Hour)
+		_, writerToken, err := e.admin.CreateAPIToken(ctx, "root", "provisioning", []string{"write"}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, reader, err := e.admin.CreateAPIToken(ctx, "root", "dashboards", []string{"read"}, 0)
+		_, readerToken, err := e.admin.CreateAPIToken(ctx, "root", "dashboards", []string{"read"}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		check := func(what string, got, want int, raw string) {
-			t.Helper()
-			if got != want {
-				t.Fatalf("%s: status %d, want %d\n%s", what, got, want, raw)
-			}
-		}
+		writer, reader := e.apiClient(writerToken), e.apiClient(readerToken)
 
 		// Authentication and scopes.
-		status, body, raw := e.apiCall("", "GET", "/api/v1/tenants", "", "")
-		check("no token", status, http.StatusUnauthorized, raw)
-		if body["error"].(map[string]any)["kind"] != "unauthorized" {
+		anonymous := e.apiClient("")
+		_, err = anonymous.ListTenants(ctx)
+		raw := anonymous.check(t, "no token", err, http.StatusUnauthorized)
+		if !apiclient.IsKind(err, apiv1.KindUnauthorized) {
 			t.Errorf("error body: %s", raw)
 		}
-		status, _, raw = e.apiCall("lyd_forged", "GET", "/api/v1/tenants", "", "")
-		check("forged token", status, http.StatusUnauthorized, raw)
-		status, _, raw = e.apiCall(reader, "POST", "/api/v1/tenants/default/users", "application/json", `{"login":"x"}`)
-		check("read token writing", status, http.StatusForbidden, raw)
-		if !strings.Contains(raw, "does not hold the write scope") {
+		forged := e.apiClient("lyd_forged")
+		_, err = forged.ListTenants(ctx)
+		forged.check(t, "forged token", err, http.StatusUnauthorized)
+		_, err = reader.CreateUser(ctx, "default", apiv1.UserCreate{Login: "x"})
+		raw = reader.check(t, "read token writing", err, http.StatusForbidden)
+		if !strings.Contains(message(err), "does not hold the write scope") {
 			t.Errorf("scope refusal: %s", raw)
 		}
 
 		// Tenants and settings.
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants", "", "")
-		check("list tenants", status, http.StatusOK, raw)
-		if len(body["tenants"].([]any)) != 1 {
+		tenants, err := reader.ListTenants(ctx)
+		raw = reader.check(t, "list tenants", err, http.StatusOK)
+		if len(tenants.Tenants) != 1 {
 			t.Errorf("tenants: %s", raw)
 		}
-		status, _, raw = e.apiCall(writer, "PATCH", "/api/v1/tenants/default", "application/json", `{"settings":{"jit":"true","clock_skew":"nope","bogus":"1"}}`)
-		check("bad settings", status, http.StatusBadRequest, raw)
-		if !strings.Contains(raw, "clock_skew") || !strings.Contains(raw, "bogus") {
+		_, err = writer.SetTenant(ctx, "default", map[string]string{"jit": "true", "clock_skew": "nope", "bogus": "1"})
+		raw = writer.check(t, "bad settings", err, http.StatusBadRequest)
+		if !strings.Contains(message(err), "clock_skew") || !strings.Contains(message(err), "bogus") {
 			t.Errorf("every problem at once: %s", raw)
 		}
-		status, body, raw = e.apiCall(writer, "PATCH", "/api/v1/tenants/default", "application/json", `{"settings":{"jit":"true"}}`)
-		check("set jit", status, http.StatusOK, raw)
-		if body["tenant"].(map[string]any)["settings"].(map[string]any)["jit"] != "true" {
+		change, err := writer.SetTenant(ctx, "default", map[string]string{"jit": "true"})
+		raw = writer.check(t, "set jit", err, http.StatusOK)
+		if change.Tenant.Settings["jit"] != "true" {
 			t.Errorf("jit not set: %s", raw)
 		}
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default", "", "")
-		check("get tenant", status, http.StatusOK, raw)
-		if acs, _ := body["endpoints"].(map[string]any)["acs_url"].(string); !strings.HasSuffix(acs, "/t/default/saml/acs") {
+		info, err := reader.GetTenant(ctx, "default")
+		raw = reader.check(t, "get tenant", err, http.StatusOK)
+		if !strings.HasSuffix(info.Endpoints.ACSURL, "/t/default/saml/acs") {
 			t.Errorf("ACS URL: %s", raw)
 		}
 
 		// IdP connections: metadata XML as the body; certificates listed
 		// with their expiry.
 		md := idpMetadataWith(t, "https://idp.example.org/api", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps", "application/samlmetadata+xml", md)
-		check("import IdP", status, http.StatusOK, raw)
-		if c := body["idp"].(map[string]any)["certificates"].([]any); len(c) != 1 {
+		imported, err := writer.ImportIdP(ctx, "default", apiv1.IdPImportQuery{}, []byte(md))
+		raw = writer.check(t, "import IdP", err, http.StatusOK)
+		if len(imported.IdP.Certificates) != 1 {
 			t.Errorf("IdP certificates: %s", raw)
 		}
-		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps", "application/samlmetadata+xml", "<nope/>")
-		check("bad metadata", status, http.StatusBadRequest, raw)
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/idps", "", "")
-		check("list IdPs", status, http.StatusOK, raw)
-		if len(body["idps"].([]any)) != 1 {
+		_, err = writer.ImportIdP(ctx, "default", apiv1.IdPImportQuery{}, []byte("<nope/>"))
+		writer.check(t, "bad metadata", err, http.StatusBadRequest)
+		idps, err := reader.ListIdPs(ctx, "default")
+		raw = reader.check(t, "list IdPs", err, http.StatusOK)
+		if len(idps.IdPs) != 1 {
 			t.Errorf("IdPs: %s", raw)
 		}
-		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/idps/refresh?entity_id="+url.QueryEscape("https://idp.example.org/api"), "", "")
-		check("refresh an IdP imported from a file", status, http.StatusBadRequest, raw)
-		status, _, raw = e.apiCall(writer, "DELETE", "/api/v1/tenants/default/idps?entity_id="+url.QueryEscape("https://idp.example.org/api"), "", "")
-		check("delete IdP", status, http.StatusOK, raw)
+		_, err = writer.RefreshIdP(ctx, "default", "https://idp.example.org/api")
+		writer.check(t, "refresh an IdP imported from a file", err, http.StatusBadRequest)
+		_, err = writer.DeleteIdP(ctx, "default", "https://idp.example.org/api")
+		writer.check(t, "delete IdP", err, http.StatusOK)
 
 		// Users: import (dry run, then for real, then again), export.
 		csv := "login,email,firstname,lastname,status,login_method,roles\njdoe@acme.com,jdoe@acme.com,John,Doe,active,sso,editor\njohn.doe,,John,,active,password,viewer\n"
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/import?dry_run=true", "text/csv", csv)
-		check("import dry run", status, http.StatusOK, raw)
-		if body["created"].(float64) != 2 || body["dry_run"] != true {
+		report, err := writer.ImportUsers(ctx, "default", apiv1.ImportQuery{DryRun: true}, strings.NewReader(csv))
+		raw = writer.check(t, "import dry run", err, http.StatusOK)
+		if report.Created != 2 || !report.DryRun {
 			t.Errorf("dry run: %s", raw)
 		}
-		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/import", "text/csv", "login,email\nbad,nope\n")
-		check("bad CSV", status, http.StatusBadRequest, raw)
-		if !strings.Contains(raw, "line 2") {
+		_, err = writer.ImportUsers(ctx, "default", apiv1.ImportQuery{}, strings.NewReader("login,email\nbad,nope\n"))
+		raw = writer.check(t, "bad CSV", err, http.StatusBadRequest)
+		if !strings.Contains(message(err), "line 2") {
 			t.Errorf("bad CSV: %s", raw)
 		}
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/import", "text/csv", csv)
-		check("import", status, http.StatusOK, raw)
-		if body["created"].(float64) != 2 {
+		report, err = writer.ImportUsers(ctx, "default", apiv1.ImportQuery{}, strings.NewReader(csv))
+		raw = writer.check(t, "import", err, http.StatusOK)
+		if report.Created != 2 {
 			t.Errorf("import: %s", raw)
 		}
-		_, body, _ = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/import", "text/csv", csv)
-		if body["unchanged"].(float64) != 2 {
-			t.Errorf("second import changed something: %v", body)
+		report, _ = writer.ImportUsers(ctx, "default", apiv1.ImportQuery{}, strings.NewReader(csv))
+		if report.Unchanged != 2 {
+			t.Errorf("second import changed something: %+v", report)
 		}
-		status, _, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/users/export", "", "")
-		check("export", status, http.StatusOK, raw)
-		if !strings.Contains(raw, "jdoe@acme.com,jdoe@acme.com,John,Doe,active,sso,editor") {
-			t.Errorf("export: %s", raw)
+		exported, err := reader.ExportUsers(ctx, "default")
+		reader.check(t, "export", err, http.StatusOK)
+		if !strings.Contains(string(exported), "jdoe@acme.com,jdoe@acme.com,John,Doe,active,sso,editor") {
+			t.Errorf("export: %s", exported)
 		}
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/users?login_method=password", "", "")
-		check("filter users", status, http.StatusOK, raw)
-		if users := body["users"].([]any); len(users) != 1 || users[0].(map[string]any)["login"] != "john.doe" {
+		users, err := reader.ListUsers(ctx, "default", apiv1.UserQuery{LoginMethod: apiv1.LoginPassword})
+		raw = reader.check(t, "filter users", err, http.StatusOK)
+		if len(users.Users) != 1 || users.Users[0].Login != "john.doe" {
 			t.Errorf("users with password login: %s", raw)
 		}
 
 		// Lock, merge (preview, then for real), convert.
-		status, _, raw = e.apiCall(writer, "PATCH", "/api/v1/tenants/default/users/john.doe", "application/json", `{"settings":{"locked":"true"}}`)
-		check("lock", status, http.StatusOK, raw)
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/merge", "application/json", `{"keep":"jdoe@acme.com","remove":"john.doe","dry_run":true}`)
-		check("merge preview", status, http.StatusOK, raw)
-		if !slices.Contains(body["changes"].([]any), any("all roles: editor → editor;viewer")) {
+		_, err = writer.SetUser(ctx, "default", "john.doe", map[string]string{"locked": "true"})
+		writer.check(t, "lock", err, http.StatusOK)
+		plan, err := writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe", DryRun: true})
+		raw = writer.check(t, "merge preview", err, http.StatusOK)
+		if !slices.Contains(plan.Changes, "all roles: editor → editor;viewer") {
 			t.Errorf("merge preview: %s", raw)
 		}
-		status, _, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/merge", "application/json", `{"keep":"jdoe@acme.com","remove":"john.doe"}`)
-		check("merge", status, http.StatusOK, raw)
-		status, _, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/users/john.doe", "", "")
-		check("merged account", status, http.StatusNotFound, raw)
+		_, err = writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe"})
+		writer.check(t, "merge", err, http.StatusOK)
+		_, err = reader.GetUser(ctx, "default", "john.doe")
+		reader.check(t, "merged account", err, http.StatusNotFound)
 		if _, err := e.admin.AddUser(ctx, "root", "default", lanyard.User{Login: "ann", Email: "ann@acme.com", LoginMethod: lanyard.LoginPassword}); err != nil {
 			t.Fatal(err)
 		}
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tenants/default/users/convert", "application/json", `{"logins":["ann"]}`)
-		check("convert", status, http.StatusOK, raw)
-		if c := body["conversions"].([]any)[0].(map[string]any); c["new_login"] != "ann@acme.com" {
+		conv, err := writer.ConvertUsers(ctx, "default", apiv1.ConvertRequest{Logins: []string{"ann"}})
+		raw = writer.check(t, "convert", err, http.StatusOK)
+		if len(conv.Conversions) == 0 || conv.Conversions[0].NewLogin != "ann@acme.com" {
 			t.Errorf("convert: %s", raw)
 		}
 
@@ -175,65 +232,80 @@ func TestAPI(t *testing.T) {
 		if _, err := e.admin.RecordLoginTrace(ctx, lanyard.LoginTrace{TenantID: e.tenant.ID, Reason: "expired", Message: "too late", ClockSkew: -5 * time.Minute, Document: "<Response/>"}); err != nil {
 			t.Fatal(err)
 		}
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/traces", "", "")
-		check("traces", status, http.StatusOK, raw)
-		tr := body["traces"].([]any)[0].(map[string]any)
-		if tr["reason"] != "expired" || tr["clock_skew_seconds"].(float64) != -300 || !strings.Contains(tr["hint"].(string), "NTP") {
+		traces, err := reader.ListTraces(ctx, "default", apiv1.TraceQuery{})
+		raw = reader.check(t, "traces", err, http.StatusOK)
+		if len(traces.Traces) == 0 {
+			t.Fatalf("traces: %s", raw)
+		}
+		tr := traces.Traces[0]
+		if tr.Reason != "expired" || tr.ClockSkewSeconds != -300 || !strings.Contains(tr.Hint, "NTP") {
 			t.Errorf("trace: %s", raw)
 		}
-		status, _, raw = e.apiCall(reader, "GET", "/api/v1/tenants/default/traces/"+jsonNumber(tr["id"]), "", "")
-		check("trace", status, http.StatusOK, raw)
+		_, err = reader.GetTrace(ctx, "default", tr.ID)
+		reader.check(t, "trace", err, http.StatusOK)
 
 		// Audit log names the token as the actor.
-		status, body, raw = e.apiCall(reader, "GET", "/api/v1/audit?tenant=default&action=user.merge", "", "")
-		check("audit", status, http.StatusOK, raw)
-		if ev := body["events"].([]any); len(ev) != 1 || ev[0].(map[string]any)["actor"] != "api:provisioning" {
+		events, err := reader.ListAuditEvents(ctx, apiv1.AuditQuery{Tenant: "default", Action: "user.merge"})
+		raw = reader.check(t, "audit", err, http.StatusOK)
+		if ev := events.Events; len(ev) != 1 || ev[0].Actor != "api:provisioning" {
 			t.Errorf("audit: %s", raw)
 		}
 
 		// Tokens: create with the API, use, revoke.
-		status, body, raw = e.apiCall(writer, "POST", "/api/v1/tokens", "application/json", `{"name":"short","scopes":["read"],"expires_in_hours":1}`)
-		check("create token", status, http.StatusCreated, raw)
-		secret := body["secret"].(string)
-		status, _, raw = e.apiCall(secret, "GET", "/api/v1/tokens", "", "")
-		check("list tokens", status, http.StatusOK, raw)
-		if strings.Contains(raw, writer) || strings.Contains(raw, secret) {
+		created, err := writer.CreateToken(ctx, apiv1.TokenCreate{Name: "short", Scopes: []apiv1.Scope{apiv1.ScopeRead}, ExpiresInHours: 1})
+		writer.check(t, "create token", err, http.StatusCreated)
+		short := e.apiClient(created.Secret)
+		_, err = short.ListTokens(ctx)
+		raw = short.check(t, "list tokens", err, http.StatusOK)
+		if strings.Contains(raw, writerToken) || strings.Contains(raw, created.Secret) {
 			t.Error("the token list shows a secret")
 		}
-		status, _, raw = e.apiCall(writer, "DELETE", "/api/v1/tokens/short", "", "")
-		check("revoke token", status, http.StatusOK, raw)
-		status, _, raw = e.apiCall(secret, "GET", "/api/v1/tokens", "", "")
-		check("revoked token", status, http.StatusUnauthorized, raw)
+		_, err = writer.RevokeToken(ctx, "short")
+		writer.check(t, "revoke token", err, http.StatusOK)
+		_, err = short.ListTokens(ctx)
+		short.check(t, "revoked token", err, http.StatusUnauthorized)
 
-		status, _, raw = e.apiCall(writer, "GET", "/api/v1/nothing", "", "")
-		check("unknown call", status, http.StatusNotFound, raw)
+		// A call outside the API's routes: no client method, a plain request.
+		if resp := e.get(e.http.Client(), "/api/v1/nothing"); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown call: status %d, want 404\n%s", resp.StatusCode, resp.body)
+		}
 	})
 }
 
+// jsonNumber writes a number as JSON does (admin_pages_test.go uses it).
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
 
 // TestOpenAPIDocument checks the document's shape and that it lists every
-// /api/v1 route of routes.go.
+// /api/v1 route of routes.go and of the API's own routes.go (web/api).
 func TestOpenAPIDocument(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	status, doc, raw := e.apiCall("", "GET", "/api/v1/openapi.json", "", "")
-	if status != http.StatusOK {
-		t.Fatalf("status %d: %s", status, raw)
-	}
-	if doc["openapi"] != "3.1.0" {
-		t.Errorf("openapi version %v", doc["openapi"])
-	}
-	paths := doc["paths"].(map[string]any)
-	src, err := os.ReadFile("routes.go")
+	doc, err := e.apiClient("").OpenAPIDocument(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw := string(doc)
+	var parsed map[string]any
+	if err := json.Unmarshal(doc, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	if parsed["openapi"] != "3.1.0" {
+		t.Errorf("openapi version %v", parsed["openapi"])
+	}
+	paths := parsed["paths"].(map[string]any)
+	var src []byte
+	for _, file := range []string{"routes.go", "api/routes.go"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
+	}
 	routes := regexp.MustCompile(`"(GET|POST|PATCH|DELETE|PUT) (/api/v1/[^"]+)"`).FindAllStringSubmatch(string(src), -1)
 	if len(routes) < 20 {
-		t.Fatalf("found %d API routes in routes.go", len(routes))
+		t.Fatalf("found %d API routes in routes.go and api/routes.go", len(routes))
 	}
 	for _, r := range routes {
 		if r[2] == "/api/v1/openapi.json" {
@@ -245,7 +317,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	}
 	// Every $ref points at a schema.
-	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	schemas := parsed["components"].(map[string]any)["schemas"].(map[string]any)
 	for _, m := range regexp.MustCompile(`"#/components/schemas/([A-Za-z]+)"`).FindAllStringSubmatch(raw, -1) {
 		if schemas[m[1]] == nil {
 			t.Errorf("$ref to missing schema %s", m[1])

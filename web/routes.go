@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/lanyard-sso/lanyard/web/api"
+)
 
 // Probe routes, named because the request log treats them apart.
 const (
@@ -67,35 +71,10 @@ func (s *Server) routes() http.Handler {
 	// 404, everyone else the sign-in page.
 	mux.Handle("/admin/", ready(s.requireAdmin(s.handleNotFound())))
 
-	// The JSON admin API: bearer tokens with the read scope for GET calls,
-	// write for the others (api.go); the OpenAPI document is public.
-	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
-	mux.Handle("GET /api/v1/tenants", ready(s.apiRead(s.handleAPITenants())))
-	mux.Handle("POST /api/v1/tenants", ready(s.apiWrite(s.handleAPITenantCreate())))
-	mux.Handle("GET /api/v1/tenants/{tenant}", ready(s.apiRead(s.handleAPITenant())))
-	mux.Handle("PATCH /api/v1/tenants/{tenant}", ready(s.apiWrite(s.handleAPITenantPatch())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/idps", ready(s.apiRead(s.handleAPIIdPs())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/idps", ready(s.apiWrite(s.handleAPIIdPImport())))
-	mux.Handle("DELETE /api/v1/tenants/{tenant}/idps", ready(s.apiWrite(s.handleAPIIdPDelete())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/idps/refresh", ready(s.apiWrite(s.handleAPIIdPRefresh())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/users", ready(s.apiRead(s.handleAPIUsers())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/users", ready(s.apiWrite(s.handleAPIUserCreate())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/users/{login}", ready(s.apiRead(s.handleAPIUser())))
-	mux.Handle("PATCH /api/v1/tenants/{tenant}/users/{login}", ready(s.apiWrite(s.handleAPIUserPatch())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/users/import", ready(s.apiWrite(s.handleAPIUserImport())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/users/export", ready(s.apiRead(s.handleAPIUserExport())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/users/merge", ready(s.apiWrite(s.handleAPIUserMerge())))
-	mux.Handle("POST /api/v1/tenants/{tenant}/users/convert", ready(s.apiWrite(s.handleAPIUserConvert())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/traces", ready(s.apiRead(s.handleAPITraces())))
-	mux.Handle("GET /api/v1/tenants/{tenant}/traces/{id}", ready(s.apiRead(s.handleAPITrace())))
-	mux.Handle("GET /api/v1/audit", ready(s.apiRead(s.handleAPIAudit())))
-	mux.Handle("GET /api/v1/tokens", ready(s.apiRead(s.handleAPITokens())))
-	mux.Handle("POST /api/v1/tokens", ready(s.apiWrite(s.handleAPITokenCreate())))
-	mux.Handle("DELETE /api/v1/tokens/{token}", ready(s.apiWrite(s.handleAPITokenRevoke())))
-	mux.Handle("GET /api/v1/routes", ready(s.apiRead(s.handleAPIRoutes())))
-	mux.Handle("PUT /api/v1/routes/{name}", ready(s.apiWrite(s.handleAPIRoutePut())))
-	mux.Handle("DELETE /api/v1/routes/{name}", ready(s.apiWrite(s.handleAPIRouteDelete())))
-	mux.Handle("/api/", s.handleAPINotFound())
+	// The JSON admin API (package web/api): bearer tokens with the read
+	// scope for GET calls, write for the others; the OpenAPI document is
+	// public.
+	api.Routes(mux, s.apiDeps())
 
 	// Sign-out, for every kind of session.
 	mux.Handle("GET /logout", ready(s.handleLogoutConfirm()))

@@ -22,6 +22,7 @@ import (
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
+	"github.com/lanyard-sso/lanyard/web/api"
 )
 
 // Config is what the server needs from its caller (cmd/lanyard).
@@ -184,4 +185,16 @@ func (s *Server) Close() {
 		s.stopJanitor()
 	}
 	<-s.janitorDone
+}
+
+// apiDeps is what the JSON API (package web/api) needs: the admin service
+// for every resource, or nothing when there is none (the API then answers
+// 503).
+func (s *Server) apiDeps() api.Deps {
+	d := api.Deps{Logger: s.logger, Now: s.now, Ready: s.requireReady}
+	if s.admin != nil {
+		d.Tokens, d.Tenants, d.IdPs, d.Users = s.admin, s.admin, s.admin, s.admin
+		d.Traces, d.Audit, d.ProxyRoutes = s.admin, s.admin, s.admin
+	}
+	return d
 }
