@@ -17,7 +17,7 @@ import (
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
-// Username-first login (the seeds' Aucerna flow): the user types a login
+// Username-first login: the user types a login
 // name or an email address only, and Lanyard sends them to their
 // organisation's IdP, or to a password prompt when their account signs in
 // with a password. "Log in automatically" skips the page next time in this

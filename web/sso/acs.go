@@ -150,7 +150,7 @@ func hasEndpoint(eps []saml.Endpoint, binding string) bool {
 //     windows, the pending request taken once and tied to this browser by
 //     the binding cookie (SP-initiated) or IdP-initiated allowed, replay;
 //  4. login.Service.Resolve: attribute mapping, link or just-in-time
-//     account, the seeds' refusal rules, fields and roles synchronised;
+//     account, the refusal rules of account states, fields and roles synchronised;
 //  5. a new session (the old one of this browser, if any, ends), its cookie,
 //     and a redirect: to the return path of the request (SP-initiated), to
 //     a RelayState that is a path on this site (IdP-initiated), else to the

@@ -10,24 +10,8 @@ import (
 	"github.com/lanyard-sso/lanyard/saml"
 )
 
-// autoPostPage posts a SAML message to the IdP (HTTP-POST binding). The
-// form submits itself with a script allowed by a per-response nonce; without
-// script, the user presses Continue. It is the only auto-posting form of
-// Lanyard.
-var autoPostPage = template.Must(template.New("post").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Signing in · Lanyard</title></head>
-<body>
-<form id="saml" method="post" action="{{.URL}}">
-<input type="hidden" name="{{.Param}}" value="{{.Value}}">
-{{with .RelayState}}<input type="hidden" name="RelayState" value="{{.}}">{{end}}
-<noscript><p>Your browser does not run scripts: press Continue to go on to your identity provider.</p></noscript>
-<button type="submit">Continue</button>
-</form>
-<script nonce="{{.Nonce}}">document.getElementById("saml").submit();</script>
-</body></html>
-`))
-
-// WriteAutoPost answers with the auto-posting form of msg. Its
+// WriteAutoPost answers with the auto-posting form of msg (the one form
+// of the SAML POST binding, saml.Message.PostForm). Its
 // Content-Security-Policy allows only the nonce's script and a post to the
 // IdP's endpoint; only Lanyard's own pages, and frameOrigin (the validated
 // origin of the application page that runs a session check, "" for none),
@@ -44,10 +28,7 @@ func (k *Kit) WriteAutoPost(w http.ResponseWriter, msg *saml.Message, frameOrigi
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+action+"; frame-ancestors "+FrameAncestors(frameOrigin)+"; base-uri 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	data := struct{ URL, Param, Value, RelayState, Nonce string }{msg.URL, msg.Param, msg.Value, msg.RelayState, nonce}
-	if err := autoPostPage.Execute(w, data); err != nil {
-		k.Logger.Error("auto-post page failed", "err", err)
-	}
+	_, _ = w.Write(msg.PostForm(nonce))
 }
 
 // ContentSecurityPolicy allows Lanyard's own pages to load only Lanyard's own
