@@ -1,6 +1,7 @@
 package devidp_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -189,5 +190,33 @@ func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	p = f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(layouts["prefixes"]))}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "without a signature") {
 		t.Fatalf("an unsigned request must be refused, got %d:\n%s", p.status, p.body)
+	}
+}
+
+// An SP that signs with an ECDSA key sends r||s signature values
+// (XML-DSig 1.1 section 6.4.3), which the IdP verifies.
+func TestPOSTRequestSignedWithECDSA(t *testing.T) {
+	key, cert := ecdsaKeyPair(t, "ecdsa SP")
+	f := newFixture(t, func(_ *devidp.Config, sp *saml.ServiceProvider) {
+		sp.SigningKeys = []saml.KeyPair{{Signer: key, Certificate: cert}}
+	})
+	msg, err := f.sp.MakeAuthnRequest(context.Background(), f.trusted, saml.AuthnRequestOptions{Binding: saml.BindingHTTPPOST, BrowserBinding: binding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(decoded(t, msg.Value), "ecdsa-sha256") {
+		t.Fatalf("the SP did not sign the request with ECDSA:\n%s", decoded(t, msg.Value))
+	}
+	tampered := strings.Replace(decoded(t, msg.Value), `AllowCreate="true"`, `AllowCreate="false"`, 1)
+	p := f.post(msg.URL, url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(tampered))}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "digest does not match") {
+		t.Fatalf("a changed request must be refused, got %d:\n%s", p.status, p.body)
+	}
+	p = f.post(msg.URL, url.Values{"SAMLRequest": {msg.Value}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `<label for="username">`) {
+		t.Fatalf("expected the login form, got %d:\n%s", p.status, p.body)
+	}
+	if _, err := f.validate(f.response(f.login(p, "alice", devidp.DemoPassword))); err != nil {
+		t.Fatal(err)
 	}
 }
