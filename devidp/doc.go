@@ -28,11 +28,11 @@
 //
 // # How signatures are made
 //
-// The XML the IdP sends is written directly in its exclusive canonical
-// form (see xml.go), so the bytes hashed are the bytes sent and no
-// canonicaliser runs on the signing side. The tests check the output with
-// an independent XML-DSig implementation (goxmldsig) and with Lanyard's
-// validator. Signatures received over HTTP-POST are checked with a small
+// The IdP has no XML-DSig code of its own: goxmldsig (over etree) signs
+// what it sends, with exclusive C14N, and the Signature is placed after
+// the Issuer as SAML requires (sign.go). The tests check the output with
+// Lanyard's validator and with xmlsec1, which share no code with it.
+// Signatures received over HTTP-POST are checked with a small
 // canonicaliser of the package's own (verify.go).
 //
 // # Use

@@ -18,10 +18,12 @@ import (
 	"github.com/lanyard-sso/lanyard/saml"
 )
 
-// An independent XML-DSig implementation (goxmldsig, with its own
-// exclusive C14N over etree) must accept what the IdP signs, and agree
-// with Lanyard's validator: values with characters that canonicalisation
-// escapes or normalises are the interesting part.
+// Lanyard's validator accepts what the IdP signs, and so does goxmldsig's
+// validator (the IdP signs with goxmldsig: this checks it is used
+// rightly), while a changed value breaks the signature: values with
+// characters that canonicalisation escapes or normalises are the
+// interesting part. TestSignaturesVerifyWithXmlsec1 checks the signatures
+// with an implementation neither side shares.
 func TestSignaturesVerifyWithGoxmldsig(t *testing.T) {
 	tricky := devidp.User{Username: "carol", Password: "pw", Attributes: map[string][]string{
 		"mail":        {"carol+test@example.com"},
