@@ -2,11 +2,13 @@ package devidp_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -181,5 +183,106 @@ func TestSignaturesVerifyWithXmlsec1(t *testing.T) {
 			t.Fatalf("expected a form posting the LogoutRequest to the SP:\n%s", p.body)
 		}
 		verify(t, decoded(t, hidden(p.body, "SAMLRequest")), idpCert, messageSignature)
+	})
+}
+
+// xmlsec1Sign signs the Signature template in doc with xmlsec1 and key.
+func xmlsec1Sign(t *testing.T, bin, doc string, key crypto.Signer) string {
+	t.Helper()
+	dir := t.TempDir()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, docFile, outFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "template.xml"), filepath.Join(dir, "signed.xml")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(docFile, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--sign", "--privkey-pem", keyFile, "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest",
+		"--output", outFile, docFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xmlsec1 --sign: %v\n%s", err, out)
+	}
+	signed, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+// The IdP accepts POST requests that xmlsec1 signs, whatever the
+// namespace layout, an InclusiveNamespaces PrefixList included, and
+// refuses them changed.
+func TestPOSTRequestSignedByXmlsec1(t *testing.T) {
+	bin := xmlsec1Path(t)
+	f := newFixture(t, nil)
+	now := time.Now().UTC().Format(time.RFC3339)
+	signature := func(id, prefixList, keyInfo string) string {
+		c14n := `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>`
+		if prefixList != "" {
+			c14n = `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="` + prefixList + `"/></ds:Transform>`
+		}
+		return `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>` +
+			`<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
+			`<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>` +
+			`<ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>` + c14n + `</ds:Transforms>` +
+			`<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference>` +
+			`</ds:SignedInfo><ds:SignatureValue/>` + keyInfo + `</ds:Signature>`
+	}
+	templates := map[string]string{
+		"prefixes": `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:unused="urn:x" ID="_x1" Version="2.0" IssueInstant="` + now +
+			`" Destination="` + f.idp.SSOURL() + `">` + "\n  " + `<saml:Issuer>` + spEntityID + `</saml:Issuer>` + "\n  " + signature("_x1", "", "") +
+			"\n  " + `<samlp:NameIDPolicy AllowCreate="true" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"/>` + "\n</samlp:AuthnRequest>",
+		"prefix list": `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:unused="urn:x" ID="_x2" Version="2.0" IssueInstant="` + now +
+			`"><saml:Issuer>` + spEntityID + `</saml:Issuer>` + signature("_x2", "saml unused", "") + `<samlp:NameIDPolicy AllowCreate="true"/></samlp:AuthnRequest>`,
+		"default namespace": `<AuthnRequest xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x3" Version="2.0" IssueInstant="` + now +
+			`" AssertionConsumerServiceURL="` + spACS + `"><Issuer xmlns="urn:oasis:names:tc:SAML:2.0:assertion">` + spEntityID + `</Issuer>` + signature("_x3", "", "") +
+			`<!-- a comment --><NameIDPolicy AllowCreate="true"/></AuthnRequest>`,
+		// The key is the one in the SP's metadata, whatever KeyInfo says.
+		"key name": `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x4" Version="2.0" IssueInstant="` + now +
+			`"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">` + spEntityID + `</saml:Issuer>` +
+			signature("_x4", "", "<ds:KeyInfo><ds:KeyName>sp signing key</ds:KeyName></ds:KeyInfo>") + `<samlp:NameIDPolicy AllowCreate="true"/></samlp:AuthnRequest>`,
+	}
+	for name, template := range templates {
+		t.Run(name, func(t *testing.T) {
+			signed := xmlsec1Sign(t, bin, template, spKey)
+			p := f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(signed))}})
+			if p.status != http.StatusOK || !strings.Contains(p.body, `<label for="username">`) {
+				t.Fatalf("expected the login form, got %d:\n%s\n%s", p.status, p.body, signed)
+			}
+			tampered := strings.Replace(signed, `AllowCreate="true"`, `AllowCreate="false"`, 1)
+			p = f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(tampered))}})
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "digest does not match") {
+				t.Fatalf("a changed request must be refused, got %d:\n%s", p.status, p.body)
+			}
+		})
+	}
+
+	// The SP's metadata makes its key trusted, not the validity dates of
+	// its certificate: an expired one still verifies.
+	t.Run("expired certificate", func(t *testing.T) {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "expired SP"},
+			NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &spKey.PublicKey, spKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expired, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp := f.idp.SPs()[0]
+		sp.SigningCertificates = []*x509.Certificate{expired}
+		if err := f.idp.AddSP(sp); err != nil {
+			t.Fatal(err)
+		}
+		signed := xmlsec1Sign(t, bin, strings.Replace(templates["prefixes"], "_x1", "_x5", 2), spKey)
+		p := f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(signed))}})
+		if p.status != http.StatusOK || !strings.Contains(p.body, `<label for="username">`) {
+			t.Fatalf("expected the login form, got %d:\n%s", p.status, p.body)
+		}
 	})
 }
