@@ -38,7 +38,7 @@ const (
 )
 
 // verifyAlgs are the SigAlg values accepted on requests from SPs, with
-// their hash. SHA-1 is refused with its own message (see verifySignature).
+// their hash. SHA-1 is refused with its own message (see signatureHash).
 var verifyAlgs = map[string]crypto.Hash{
 	algRSASHA256: crypto.SHA256, algRSASHA384: crypto.SHA384, algRSASHA512: crypto.SHA512,
 	algECDSASHA256: crypto.SHA256, algECDSASHA384: crypto.SHA384, algECDSASHA512: crypto.SHA512,
@@ -171,15 +171,26 @@ func (s *signer) redirectQuery(param string, xml []byte, relayState string) (str
 	return q + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)), nil
 }
 
-// verifySignature checks a signature over data made with sigAlg by the
-// key of one of certs. It returns nil when one of them verifies it.
-func verifySignature(sigAlg string, data, sig []byte, certs []*x509.Certificate) error {
+// signatureHash returns the hash of a signature algorithm accepted from
+// SPs, or the error that refuses it.
+func signatureHash(sigAlg string) (crypto.Hash, error) {
 	if sigAlg == algRSASHA1 || sigAlg == algECDSASHA1 {
-		return fmt.Errorf("the signature uses SHA-1 (%s), which is refused: configure the SP to sign with SHA-256", sigAlg)
+		return 0, fmt.Errorf("the signature uses SHA-1 (%s), which is refused: configure the SP to sign with SHA-256", sigAlg)
 	}
 	h, ok := verifyAlgs[sigAlg]
 	if !ok {
-		return fmt.Errorf("the signature algorithm %q is not supported (RSA or ECDSA with SHA-256, -384 or -512 are)", sigAlg)
+		return 0, fmt.Errorf("the signature algorithm %q is not supported (RSA or ECDSA with SHA-256, -384 or -512 are)", sigAlg)
+	}
+	return h, nil
+}
+
+// verifySignature checks a signature over data made with sigAlg by the
+// key of one of certs: the query-string signature of the HTTP-Redirect
+// binding. It returns nil when one of them verifies it.
+func verifySignature(sigAlg string, data, sig []byte, certs []*x509.Certificate) error {
+	h, err := signatureHash(sigAlg)
+	if err != nil {
+		return err
 	}
 	hh := h.New()
 	hh.Write(data)

@@ -143,9 +143,11 @@ func signWithGoxmldsig(t *testing.T, doc, prefixList string) string {
 	return s
 }
 
-// The IdP's own verifier of POST-binding signatures must accept what an
-// independent implementation signs, whatever the namespace layout, and
-// refuse any change.
+// The IdP accepts POST requests that goxmldsig signs, as SPs built on it
+// do, whatever the namespace layout; it refuses them changed, signed by
+// another key, or unsigned when they must be signed.
+// TestPOSTRequestSignedByXmlsec1 does the same with an implementation the
+// IdP does not share.
 func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	f := newFixture(t, nil)
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -157,7 +159,8 @@ func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	}
 	for name, doc := range layouts {
 		// goxmldsig does not write an InclusiveNamespaces PrefixList into
-		// the signature it makes, so only the empty list can be tested so.
+		// the signature it makes, so only the empty list can be tested so
+		// (TestPOSTRequestSignedByXmlsec1 tests one).
 		for _, prefixList := range []string{""} {
 			t.Run(name, func(t *testing.T) {
 				signed := signWithGoxmldsig(t, doc, prefixList)
