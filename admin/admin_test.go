@@ -13,6 +13,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/lockout"
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/spkeys"
 	"github.com/lanyard-sso/lanyard/sqlstore"
@@ -601,7 +602,7 @@ func testPasswordReset(t *testing.T, f *fixture) {
 	if key != "account:"+strconv.FormatInt(tn.ID, 10)+":root" {
 		t.Errorf("throttle key %q", key)
 	}
-	lockKey := ThrottleLockoutKey(tn.ID, "root")
+	lockKey := lockout.LockoutKey(lockout.AccountKey(tn.ID, "root"))
 	for _, k := range []string{key, key, key, lockKey} {
 		if err := f.db.RecordFailure(f.ctx, k, f.clock.Now()); err != nil {
 			t.Fatal(err)

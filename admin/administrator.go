@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/lockout"
 	"github.com/lanyard-sso/lanyard/password"
 )
 
@@ -28,26 +29,15 @@ const (
 )
 
 // ThrottleAccountKey is the ThrottleStore key counting failed password
-// logins of an account. The web login and ConsumePasswordReset share it.
+// logins of an account (lockout.AccountKey).
 func ThrottleAccountKey(tenantID int64, login string) string {
-	return fmt.Sprintf("account:%d:%s", tenantID, strings.ToLower(login))
-}
-
-// ThrottleLockoutKey is the ThrottleStore key with which the web login
-// records that an account was locked after too many failures.
-func ThrottleLockoutKey(tenantID int64, login string) string {
-	return "lockout:" + ThrottleAccountKey(tenantID, login)
+	return lockout.AccountKey(tenantID, login)
 }
 
 // clearThrottle forgets the failed logins and the lockout of an account:
 // whoever sets its password with the CLI or a reset link unlocks it.
 func clearThrottle(ctx context.Context, tx lanyard.Store, tenantID int64, login string) error {
-	for _, key := range []string{ThrottleAccountKey(tenantID, login), ThrottleLockoutKey(tenantID, login)} {
-		if err := tx.ClearFailures(ctx, key); err != nil {
-			return fmt.Errorf("clear failed logins: %w", err)
-		}
-	}
-	return nil
+	return lockout.Policy{Store: tx}.Clear(ctx, lockout.AccountKey(tenantID, login))
 }
 
 // CreateAdmin makes login an administrator of the tenant with the password:

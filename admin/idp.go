@@ -682,3 +682,20 @@ func (d IdPDetails) EarliestExpiry() time.Time {
 	}
 	return t
 }
+
+// certificateWarningWindow is how long before expiry a certificate is
+// flagged.
+const certificateWarningWindow = 30 * 24 * time.Hour
+
+// CertificateWarning says whether a certificate valid until notAfter has
+// expired at now ("expired") or expires within 30 days ("expires in N
+// days"); "" otherwise.
+func CertificateWarning(notAfter, now time.Time) string {
+	switch {
+	case !notAfter.After(now):
+		return "expired"
+	case notAfter.Sub(now) < certificateWarningWindow:
+		return fmt.Sprintf("expires in %d days", int(notAfter.Sub(now).Hours()/24)+1)
+	}
+	return ""
+}

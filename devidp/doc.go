@@ -26,14 +26,17 @@
 //     with a signed LogoutResponse) and IdP-initiated (GET /logout, then a
 //     LogoutRequest to each SP of the session in turn).
 //
-// # How signatures are made
+// # Signatures
 //
-// The XML the IdP sends is written directly in its exclusive canonical
-// form (see xml.go), so the bytes hashed are the bytes sent and no
-// canonicaliser runs on the signing side. The tests check the output with
-// an independent XML-DSig implementation (goxmldsig) and with Lanyard's
-// validator. Signatures received over HTTP-POST are checked with a small
-// canonicaliser of the package's own (verify.go).
+// The IdP has no XML-DSig code of its own: goxmldsig, over etree, signs
+// what it sends, with exclusive C14N, the Signature placed after the
+// Issuer as SAML requires (sign.go), and verifies what SPs send over
+// HTTP-POST, after a check of the rules SAML Core 5.4 sets for signatures
+// (verify.go). The query-string signature of the HTTP-Redirect binding is
+// not XML-DSig, and is plain crypto. The tests check the IdP's signatures
+// with Lanyard's validator and with xmlsec1, and its verification with
+// requests that Lanyard and xmlsec1 sign: implementations that share no
+// code with it.
 //
 // # Use
 //

@@ -216,7 +216,6 @@ func (idp *IdP) sendLogoutResponse(w http.ResponseWriter, sp *SP, inResponseTo, 
 	if sp.SLOResponseURL != "" {
 		dest = sp.SLOResponseURL
 	}
-	id := newID()
 	var subEl, msgEl string
 	if sub != "" {
 		subEl = element("samlp:StatusCode", []attr{{"Value", sub}})
@@ -224,17 +223,17 @@ func (idp *IdP) sendLogoutResponse(w http.ResponseWriter, sp *SP, inResponseTo, 
 	if message != "" {
 		msgEl = element("samlp:StatusMessage", nil, text(message))
 	}
-	head := startTag("samlp:LogoutResponse", []attr{ns("samlp", nsSAMLP), {"Destination", dest}, {"ID", id},
-		{"InResponseTo", inResponseTo}, {"IssueInstant", samlTime(idp.now())}, {"Version", "2.0"}}) +
-		element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID))
-	tail := element("samlp:Status", nil, element("samlp:StatusCode", []attr{{"Value", code}}, subEl), msgEl) + `</samlp:LogoutResponse>`
-	idp.sendToSP(w, sp, "Signing out…", dest, "SAMLResponse", signedElement{id: id, head: head, tail: tail}, relayState)
+	msg := element("samlp:LogoutResponse", []attr{ns("samlp", nsSAMLP), {"Destination", dest}, {"ID", newID()},
+		{"InResponseTo", inResponseTo}, {"IssueInstant", samlTime(idp.now())}, {"Version", "2.0"}},
+		element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID)),
+		element("samlp:Status", nil, element("samlp:StatusCode", []attr{{"Value", code}}, subEl), msgEl))
+	idp.sendToSP(w, sp, "Signing out…", dest, "SAMLResponse", msg, relayState)
 }
 
-// sendToSP sends a signed message to the SP through its SLO binding: a
+// sendToSP sends a message to the SP through its SLO binding, signed: a
 // redirect with a query-string signature, or an auto-submitted form with
 // an enveloped signature.
-func (idp *IdP) sendToSP(w http.ResponseWriter, sp *SP, title, dest, param string, msg signedElement, relayState string) {
+func (idp *IdP) sendToSP(w http.ResponseWriter, sp *SP, title, dest, param, msg, relayState string) {
 	if sp.SLOBinding == BindingHTTPPOST {
 		signed, err := idp.signer.signEnveloped(msg)
 		if err != nil {
@@ -244,7 +243,7 @@ func (idp *IdP) sendToSP(w http.ResponseWriter, sp *SP, title, dest, param strin
 		idp.postForm(w, title, sp.EntityID, dest, param, signed, relayState)
 		return
 	}
-	q, err := idp.signer.redirectQuery(param, []byte(msg.head+msg.tail), relayState)
+	q, err := idp.signer.redirectQuery(param, []byte(msg), relayState)
 	if err != nil {
 		idp.message(w, http.StatusInternalServerError, "The logout message could not be signed", err.Error())
 		return
@@ -320,16 +319,16 @@ func (idp *IdP) nextLogout(w http.ResponseWriter, chain *logoutChain) {
 	chain.remaining = chain.remaining[1:]
 	now := idp.now()
 	id := newID()
-	head := startTag("samlp:LogoutRequest", []attr{ns("samlp", nsSAMLP), {"Destination", t.sp.SLOURL}, {"ID", id},
-		{"IssueInstant", samlTime(now)}, {"NotOnOrAfter", samlTime(now.Add(idp.cfg.AssertionTTL))}, {"Version", "2.0"}}) +
-		element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID))
-	tail := element("saml:NameID", []attr{ns("saml", nsSAML), {"Format", t.session.format}}, text(t.session.nameID)) +
-		element("samlp:SessionIndex", nil, text(t.index)) + `</samlp:LogoutRequest>`
+	msg := element("samlp:LogoutRequest", []attr{ns("samlp", nsSAMLP), {"Destination", t.sp.SLOURL}, {"ID", id},
+		{"IssueInstant", samlTime(now)}, {"NotOnOrAfter", samlTime(now.Add(idp.cfg.AssertionTTL))}, {"Version", "2.0"}},
+		element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID)),
+		element("saml:NameID", []attr{ns("saml", nsSAML), {"Format", t.session.format}}, text(t.session.nameID)),
+		element("samlp:SessionIndex", nil, text(t.index)))
 	chain.current, chain.expires = t.sp.EntityID, now.Add(logoutChainTTL)
 	idp.mu.Lock()
 	idp.logouts[id] = chain
 	idp.mu.Unlock()
-	idp.sendToSP(w, t.sp, "Signing out…", t.sp.SLOURL, "SAMLRequest", signedElement{id: id, head: head, tail: tail}, "")
+	idp.sendToSP(w, t.sp, "Signing out…", t.sp.SLOURL, "SAMLRequest", msg, "")
 }
 
 // handleLogoutResponse takes an SP's answer to our LogoutRequest: it

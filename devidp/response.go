@@ -113,9 +113,7 @@ func (idp *IdP) buildResponse(p responseParams) (string, error) {
 		classRef = acPasswordTLS
 	}
 	u := p.session.user
-	assertionID := newID()
-	head := startTag("saml:Assertion", []attr{ns("saml", nsSAML), {"ID", assertionID}, {"IssueInstant", samlTime(now)}, {"Version", "2.0"}}) +
-		element("saml:Issuer", nil, text(idp.entityID))
+	issuer := element("saml:Issuer", nil, text(idp.entityID))
 	subject := element("saml:Subject", nil,
 		element("saml:NameID", []attr{{"Format", p.nameIDFormat}}, text(p.nameID)),
 		element("saml:SubjectConfirmation", []attr{{"Method", cmBearer}},
@@ -125,8 +123,9 @@ func (idp *IdP) buildResponse(p responseParams) (string, error) {
 	authn := element("saml:AuthnStatement", []attr{
 		{"AuthnInstant", samlTime(p.session.authnInstant)}, {"SessionIndex", p.session.index}, {"SessionNotOnOrAfter", samlTime(p.session.expires)},
 	}, element("saml:AuthnContext", nil, element("saml:AuthnContextClassRef", nil, text(classRef))))
-	tail := subject + conditions + authn + attributeStatement(u) + `</saml:Assertion>`
-	assertion, err := idp.signer.signEnveloped(signedElement{id: assertionID, head: head, tail: tail})
+	assertion, err := idp.signer.signEnveloped(element("saml:Assertion",
+		[]attr{ns("saml", nsSAML), {"ID", newID()}, {"IssueInstant", samlTime(now)}, {"Version", "2.0"}},
+		issuer, subject, conditions, authn, attributeStatement(u)))
 	if err != nil {
 		return "", err
 	}
@@ -189,25 +188,22 @@ func (idp *IdP) buildStatusResponse(sp *SP, acsURL, inResponseTo, code, subCode,
 }
 
 // wrapResponse returns a samlp:Response to destination with content
-// (Status and assertion, canonical), signed when sign is set.
+// (Status and assertion), signed when sign is set.
 func (idp *IdP) wrapResponse(destination, inResponseTo, content string, sign bool) (string, error) {
-	id := newID()
-	head := startTag("samlp:Response", []attr{
-		ns("samlp", nsSAMLP), {"Destination", destination}, {"ID", id}, {"InResponseTo", inResponseTo},
+	response := element("samlp:Response", []attr{
+		ns("samlp", nsSAMLP), {"Destination", destination}, {"ID", newID()}, {"InResponseTo", inResponseTo},
 		{"IssueInstant", samlTime(idp.now())}, {"Version", "2.0"},
-	}) + element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID))
-	tail := content + "</samlp:Response>"
+	}, element("saml:Issuer", []attr{ns("saml", nsSAML)}, text(idp.entityID)), content)
 	if !sign {
-		return head + tail, nil
+		return response, nil
 	}
-	return idp.signer.signEnveloped(signedElement{id: id, head: head, tail: tail})
+	return idp.signer.signEnveloped(response)
 }
 
 // encryptAssertion encrypts a (signed) assertion for the SP (XML
 // Encryption 1.1): content with AES-256-GCM, the key with RSA-OAEP
 // (MGF1 and digest SHA-1, the defaults of rsa-oaep-mgf1p) to the SP's
-// encryption certificate. The result is a canonical
-// saml:EncryptedAssertion.
+// encryption certificate. The result is a saml:EncryptedAssertion.
 func encryptAssertion(assertion string, sp *SP) (string, error) {
 	pub, ok := sp.EncryptionCertificate.PublicKey.(*rsa.PublicKey)
 	if !ok {

@@ -11,9 +11,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/url"
 	"strings"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // Signature algorithms (XML-DSig 1.1, RFC 6931), used both in XML
@@ -34,7 +38,7 @@ const (
 )
 
 // verifyAlgs are the SigAlg values accepted on requests from SPs, with
-// their hash. SHA-1 is refused with its own message (see verifyRedirect).
+// their hash. SHA-1 is refused with its own message (see signatureHash).
 var verifyAlgs = map[string]crypto.Hash{
 	algRSASHA256: crypto.SHA256, algRSASHA384: crypto.SHA384, algRSASHA512: crypto.SHA512,
 	algECDSASHA256: crypto.SHA256, algECDSASHA384: crypto.SHA384, algECDSASHA512: crypto.SHA512,
@@ -42,9 +46,12 @@ var verifyAlgs = map[string]crypto.Hash{
 
 // signer signs the IdP's messages with one key, always with SHA-256.
 type signer struct {
-	key  crypto.Signer
+	key  crypto.Signer // signs r||s for ECDSA (see rawECDSASigner)
 	cert *x509.Certificate
 	alg  string // signature algorithm URI
+	// xml makes the enveloped XML signatures: goxmldsig, with exclusive
+	// C14N (SAML Core 5.4.3) and SHA-256 digests.
+	xml *dsig.SigningContext
 }
 
 func newSigner(key crypto.Signer, cert *x509.Certificate) (*signer, error) {
@@ -54,12 +61,22 @@ func newSigner(key crypto.Signer, cert *x509.Certificate) (*signer, error) {
 		s.alg = algRSASHA256
 	case *ecdsa.PublicKey:
 		s.alg = algECDSASHA256
+		s.key = rawECDSASigner{Signer: key, size: (pub.Curve.Params().BitSize + 7) / 8}
 	default:
 		return nil, fmt.Errorf("devidp: unsupported key type %T: use RSA or ECDSA", pub)
 	}
 	if !publicKeysEqual(key.Public(), cert.PublicKey) {
 		return nil, errors.New("devidp: the certificate does not belong to the private key")
 	}
+	ctx, err := dsig.NewSigningContext(s.key, [][]byte{cert.Raw})
+	if err != nil {
+		return nil, fmt.Errorf("devidp: %w", err)
+	}
+	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+	if err := ctx.SetSignatureMethod(s.alg); err != nil {
+		return nil, fmt.Errorf("devidp: %w", err)
+	}
+	s.xml = ctx
 	return s, nil
 }
 
@@ -68,68 +85,69 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	return ok && k.Equal(b)
 }
 
-// sign returns the signature of the SHA-256 digest of data. ECDSA
-// signatures are the raw r||s that XML-DSig 1.1 (section 6.4.3) and the
-// HTTP-Redirect binding use, not ASN.1.
+// rawECDSASigner makes an ECDSA key sign in the form XML-DSig 1.1
+// (section 6.4.3) and the HTTP-Redirect binding use, r||s each padded to
+// the size of the curve, instead of the ASN.1 that crypto.Signer returns
+// and goxmldsig would send as it is.
+type rawECDSASigner struct {
+	crypto.Signer
+	size int
+}
+
+func (k rawECDSASigner) Sign(random io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := k.Signer.Sign(random, digest, opts)
+	if err != nil {
+		return nil, err
+	}
+	var rs struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(sig, &rs); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("the ECDSA signature is not ASN.1: %v", err)
+	}
+	out := make([]byte, 2*k.size)
+	rs.R.FillBytes(out[:k.size])
+	rs.S.FillBytes(out[k.size:])
+	return out, nil
+}
+
+// sign returns the signature of the SHA-256 digest of data.
 func (s *signer) sign(data []byte) ([]byte, error) {
 	digest := sha256.Sum256(data)
 	sig, err := s.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("devidp: signing: %w", err)
 	}
-	pub, ok := s.key.Public().(*ecdsa.PublicKey)
-	if !ok {
-		return sig, nil
-	}
-	var rs struct{ R, S *big.Int }
-	if _, err := asn1.Unmarshal(sig, &rs); err != nil {
-		return nil, fmt.Errorf("devidp: signing: ECDSA signature: %w", err)
-	}
-	size := (pub.Curve.Params().BitSize + 7) / 8
-	out := make([]byte, 2*size)
-	rs.R.FillBytes(out[:size])
-	rs.S.FillBytes(out[size:])
-	return out, nil
+	return sig, nil
 }
 
-// signedElement is an element to sign with an enveloped signature, split
-// where the Signature goes: right after its Issuer (SAML Core 5.4.1).
-// head and tail are canonical (see xml.go), and head+tail is the
-// element's canonical form without the signature.
-type signedElement struct {
-	id         string
-	head, tail string
-}
+// canonicalWriting writes signed documents with the character references
+// of canonical XML (CR in text; tab, LF and CR in attribute values), so
+// that the receiver parses back the very characters that were signed:
+// written raw, XML parsers normalise them.
+var canonicalWriting = etree.WriteSettings{CanonicalEndTags: true, CanonicalText: true, CanonicalAttrVal: true}
 
-// signEnveloped returns the element with an enveloped XML signature
-// inserted after head: exclusive C14N, SHA-256 digest, RSA-SHA256 (or
-// ECDSA-SHA256), a single Reference to the element's ID, and the
-// certificate in KeyInfo. Since head+tail is already canonical, the
-// digest is computed over it directly; the enveloped-signature transform
-// removes exactly the inserted Signature again.
-func (s *signer) signEnveloped(e signedElement) (string, error) {
-	digest := sha256.Sum256([]byte(e.head + e.tail))
-	reference := element("ds:Reference", []attr{{"URI", "#" + e.id}},
-		element("ds:Transforms", nil,
-			element("ds:Transform", []attr{{"Algorithm", algEnveloped}}),
-			element("ds:Transform", []attr{{"Algorithm", algExcC14N}})),
-		element("ds:DigestMethod", []attr{{"Algorithm", algSHA256}}),
-		element("ds:DigestValue", nil, base64.StdEncoding.EncodeToString(digest[:])))
-	content := element("ds:CanonicalizationMethod", []attr{{"Algorithm", algExcC14N}}) +
-		element("ds:SignatureMethod", []attr{{"Algorithm", s.alg}}) +
-		reference
-	// SignedInfo is canonicalised on its own: the ds prefix, declared on
-	// Signature in the document, is rendered on SignedInfo.
-	sig, err := s.sign([]byte(element("ds:SignedInfo", []attr{ns("ds", nsDSig)}, content)))
+// signEnveloped signs an element written by this package (an assertion or
+// a protocol message, its namespaces declared within it) with goxmldsig:
+// an enveloped signature with a single Reference to the element's ID and
+// the certificate in KeyInfo. The Signature goes right after the Issuer,
+// where SAML Core 5.4.1 and the schemas want it (goxmldsig's SignEnveloped
+// would append it last).
+func (s *signer) signEnveloped(unsigned string) (string, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(unsigned); err != nil {
+		return "", fmt.Errorf("devidp: signing: %w", err)
+	}
+	root := doc.Root()
+	signature, err := s.xml.ConstructSignature(root, true)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("devidp: signing: %w", err)
 	}
-	signature := element("ds:Signature", []attr{ns("ds", nsDSig)},
-		element("ds:SignedInfo", nil, content),
-		element("ds:SignatureValue", nil, base64.StdEncoding.EncodeToString(sig)),
-		element("ds:KeyInfo", nil, element("ds:X509Data", nil,
-			element("ds:X509Certificate", nil, base64.StdEncoding.EncodeToString(s.cert.Raw)))))
-	return e.head + signature + e.tail, nil
+	issuer := root.SelectElement("Issuer")
+	if issuer == nil {
+		return "", fmt.Errorf("devidp: signing: the %s has no Issuer", root.Tag)
+	}
+	root.InsertChildAt(issuer.Index()+1, signature)
+	doc.WriteSettings = canonicalWriting
+	return doc.WriteToString()
 }
 
 // redirectQuery returns the query string of an HTTP-Redirect binding
@@ -153,15 +171,26 @@ func (s *signer) redirectQuery(param string, xml []byte, relayState string) (str
 	return q + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)), nil
 }
 
-// verifySignature checks a signature over data made with sigAlg by the
-// key of one of certs. It returns nil when one of them verifies it.
-func verifySignature(sigAlg string, data, sig []byte, certs []*x509.Certificate) error {
+// signatureHash returns the hash of a signature algorithm accepted from
+// SPs, or the error that refuses it.
+func signatureHash(sigAlg string) (crypto.Hash, error) {
 	if sigAlg == algRSASHA1 || sigAlg == algECDSASHA1 {
-		return fmt.Errorf("the signature uses SHA-1 (%s), which is refused: configure the SP to sign with SHA-256", sigAlg)
+		return 0, fmt.Errorf("the signature uses SHA-1 (%s), which is refused: configure the SP to sign with SHA-256", sigAlg)
 	}
 	h, ok := verifyAlgs[sigAlg]
 	if !ok {
-		return fmt.Errorf("the signature algorithm %q is not supported (RSA or ECDSA with SHA-256, -384 or -512 are)", sigAlg)
+		return 0, fmt.Errorf("the signature algorithm %q is not supported (RSA or ECDSA with SHA-256, -384 or -512 are)", sigAlg)
+	}
+	return h, nil
+}
+
+// verifySignature checks a signature over data made with sigAlg by the
+// key of one of certs: the query-string signature of the HTTP-Redirect
+// binding. It returns nil when one of them verifies it.
+func verifySignature(sigAlg string, data, sig []byte, certs []*x509.Certificate) error {
+	h, err := signatureHash(sigAlg)
+	if err != nil {
+		return err
 	}
 	hh := h.New()
 	hh.Write(data)

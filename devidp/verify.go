@@ -1,345 +1,174 @@
 package devidp
 
 import (
-	"bytes"
-	"crypto"
-	"crypto/subtle"
+	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-	"sort"
+	"math/big"
 	"strings"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // Verification of the enveloped signature of messages that SPs send
 // through the HTTP-POST binding (AuthnRequest, LogoutRequest,
-// LogoutResponse). It has its own small tree and exclusive C14N, written
-// for this package alone: the IdP must not share the SP's code, or it
-// could not catch the SP's mistakes.
-//
-// What is accepted: one ds:Signature, a direct child of the root element,
-// whose single Reference names the root's ID, with the transforms
-// enveloped-signature and exclusive C14N (without comments, with an
-// optional InclusiveNamespaces PrefixList), a SHA-256, SHA-384 or SHA-512
-// digest, and a signature by one of the SP's certificates.
+// LogoutResponse). goxmldsig canonicalises and checks the digest and the
+// signature value. This file adds what SAML Core 5.4 asks of a signature
+// and goxmldsig does not check, so that an SP breaking it is told so:
+// one ds:Signature, a child of the root element, whose single Reference
+// names the root's ID (5.4.2), exclusive C14N (5.4.3), the transforms
+// enveloped-signature and exclusive C14N only (5.4.4), the latter with an
+// optional InclusiveNamespaces PrefixList; and, as on the HTTP-Redirect
+// binding, no SHA-1.
 
 // Other algorithm URIs found in SPs' signatures.
 const (
 	algExcC14NComments = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 	algSHA384          = "http://www.w3.org/2001/04/xmldsig-more#sha384"
 	algSHA512          = "http://www.w3.org/2001/04/xmlenc#sha512"
-	nsXML              = "http://www.w3.org/XML/1998/namespace"
 )
 
-var digestAlgs = map[string]crypto.Hash{algSHA256: crypto.SHA256, algSHA384: crypto.SHA384, algSHA512: crypto.SHA512}
-
-// xnode is an element of a parsed message, with what exclusive C14N needs:
-// prefixes as written and the namespaces in scope.
-type xnode struct {
-	prefix, local, space string
-	attrs                []xattr
-	scope                map[string]string // prefix -> namespace URI in scope here
-	children             []xchild
-}
-
-type xattr struct{ prefix, local, space, value string }
-
-// xchild is an element or a run of text.
-type xchild struct {
-	el   *xnode
-	text string
-}
-
-func (n *xnode) is(space, local string) bool { return n.space == space && n.local == local }
-
-func (n *xnode) attr(local string) string {
-	for _, a := range n.attrs {
-		if a.prefix == "" && a.local == local {
-			return a.value
-		}
-	}
-	return ""
-}
-
-// child returns the first child element named {space}local, or nil.
-func (n *xnode) child(space, local string) *xnode {
-	for _, c := range n.children {
-		if c.el != nil && c.el.is(space, local) {
-			return c.el
-		}
-	}
-	return nil
-}
-
-func (n *xnode) textContent() string {
-	var b strings.Builder
-	for _, c := range n.children {
-		if c.el == nil {
-			b.WriteString(c.text)
-		} else {
-			b.WriteString(c.el.textContent())
-		}
-	}
-	return b.String()
-}
-
-// parseTree parses a message into xnodes. Comments are dropped (C14N
-// without comments drops them too); DTDs and processing instructions
-// after the XML declaration are refused.
-func parseTree(data []byte) (*xnode, error) {
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	var stack []*xnode
-	var root *xnode
-	for {
-		tok, err := dec.RawToken()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("not well-formed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if root != nil && len(stack) == 0 {
-				return nil, errors.New("more than one root element")
-			}
-			scope := map[string]string{"xml": nsXML}
-			if len(stack) > 0 {
-				scope = stack[len(stack)-1].scope
-			}
-			n := &xnode{prefix: t.Name.Space, local: t.Name.Local, scope: scope}
-			copied := false
-			for _, a := range t.Attr {
-				var prefix string
-				switch {
-				case a.Name.Space == "xmlns":
-					prefix = a.Name.Local
-				case a.Name.Space == "" && a.Name.Local == "xmlns":
-				default:
-					continue
-				}
-				if !copied {
-					n.scope = make(map[string]string, len(scope)+1)
-					for k, v := range scope {
-						n.scope[k] = v
-					}
-					copied = true
-				}
-				n.scope[prefix] = a.Value
-			}
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					continue
-				}
-				xa := xattr{prefix: a.Name.Space, local: a.Name.Local, value: a.Value}
-				if xa.prefix != "" {
-					var ok bool
-					if xa.space, ok = n.scope[xa.prefix]; !ok {
-						return nil, fmt.Errorf("undeclared prefix %q", xa.prefix)
-					}
-				}
-				n.attrs = append(n.attrs, xa)
-			}
-			var ok bool
-			if n.space, ok = n.scope[n.prefix]; !ok && n.prefix != "" {
-				return nil, fmt.Errorf("undeclared prefix %q", n.prefix)
-			}
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				p.children = append(p.children, xchild{el: n})
-			} else {
-				root = n
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, errors.New("unbalanced end tag")
-			}
-			top := stack[len(stack)-1]
-			if t.Name.Space != top.prefix || t.Name.Local != top.local {
-				return nil, fmt.Errorf("end tag %s does not match start tag %s", t.Name.Local, top.local)
-			}
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				p.children = append(p.children, xchild{text: string(t)})
-			}
-		case xml.ProcInst:
-			if root != nil || t.Target != "xml" {
-				return nil, errors.New("processing instructions are not allowed")
-			}
-		case xml.Directive:
-			return nil, errors.New("DTDs are not allowed")
-		}
-	}
-	if root == nil || len(stack) != 0 {
-		return nil, errors.New("no complete root element")
-	}
-	return root, nil
-}
-
-// canonicalize writes the exclusive C14N form of n (Exclusive XML
-// Canonicalization 1.0, without comments) to b, leaving out skip.
-// rendered holds the namespace declarations already output by ancestors;
-// inclusive lists the prefixes of an InclusiveNamespaces PrefixList.
-func canonicalize(b *strings.Builder, n *xnode, rendered map[string]string, inclusive []string, skip *xnode) {
-	// Namespaces visibly utilised by the element and its attributes, plus
-	// those of the PrefixList in scope.
-	used := map[string]bool{n.prefix: true}
-	for _, a := range n.attrs {
-		if a.prefix != "" {
-			used[a.prefix] = true
-		}
-	}
-	for _, p := range inclusive {
-		if _, ok := n.scope[p]; ok {
-			used[p] = true
-		}
-	}
-	type decl struct{ prefix, uri string }
-	var decls []decl
-	next := rendered
-	for p := range used {
-		if p == "xml" {
-			continue
-		}
-		uri := n.scope[p]
-		prev, had := rendered[p]
-		if (had && prev == uri) || (!had && p == "" && uri == "") {
-			continue
-		}
-		decls = append(decls, decl{p, uri})
-	}
-	if len(decls) > 0 {
-		next = make(map[string]string, len(rendered)+len(decls))
-		for k, v := range rendered {
-			next[k] = v
-		}
-		for _, d := range decls {
-			next[d.prefix] = d.uri
-		}
-	}
-	sort.Slice(decls, func(i, j int) bool { return decls[i].prefix < decls[j].prefix })
-	attrs := append([]xattr(nil), n.attrs...)
-	sort.Slice(attrs, func(i, j int) bool {
-		if attrs[i].space != attrs[j].space {
-			return attrs[i].space < attrs[j].space
-		}
-		return attrs[i].local < attrs[j].local
-	})
-	name := n.local
-	if n.prefix != "" {
-		name = n.prefix + ":" + n.local
-	}
-	b.WriteString("<" + name)
-	for _, d := range decls {
-		if d.prefix == "" {
-			b.WriteString(` xmlns="` + escapeAttr(d.uri) + `"`)
-		} else {
-			b.WriteString(` xmlns:` + d.prefix + `="` + escapeAttr(d.uri) + `"`)
-		}
-	}
-	for _, a := range attrs {
-		an := a.local
-		if a.prefix != "" {
-			an = a.prefix + ":" + a.local
-		}
-		b.WriteString(" " + an + `="` + escapeAttr(a.value) + `"`)
-	}
-	b.WriteString(">")
-	for _, c := range n.children {
-		switch {
-		case c.el == nil:
-			b.WriteString(text(c.text))
-		case c.el != skip:
-			canonicalize(b, c.el, next, inclusive, skip)
-		}
-	}
-	b.WriteString("</" + name + ">")
-}
-
-// inclusivePrefixes returns the PrefixList of an exclusive C14N
-// algorithm element (#default stands for the default namespace).
-func inclusivePrefixes(alg *xnode) []string {
-	for _, c := range alg.children {
-		if c.el != nil && c.el.local == "InclusiveNamespaces" {
-			var out []string
-			for _, p := range strings.Fields(c.el.attr("PrefixList")) {
-				if p == "#default" {
-					p = ""
-				}
-				out = append(out, p)
-			}
-			return out
-		}
-	}
-	return nil
-}
+var digestAlgs = map[string]bool{algSHA256: true, algSHA384: true, algSHA512: true}
 
 // errNoSignature reports a POST message without an enveloped signature.
 var errNoSignature = errors.New("no enveloped signature")
 
+// goxmldsigDigestMismatch is how goxmldsig (v1.6) reports a digest that
+// does not match, once the signature over SignedInfo has verified: the
+// key is right and the message was changed.
+const goxmldsigDigestMismatch = "Signature could not be verified"
+
 // verifyEnveloped verifies the enveloped signature of the root element of
 // data with the certificates, as described at the top of this file.
 func verifyEnveloped(data []byte, certs []*x509.Certificate) error {
-	root, err := parseTree(data)
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(data); err != nil {
+		return fmt.Errorf("not well-formed XML: %w", err)
+	}
+	if n := len(doc.ChildElements()); n != 1 {
+		return fmt.Errorf("the message has %d root elements", n)
+	}
+	root := doc.Root()
+	sig, err := envelopedSignature(root)
 	if err != nil {
 		return err
 	}
-	var sig *xnode
-	for _, c := range root.children {
-		if c.el != nil && c.el.is(nsDSig, "Signature") {
-			if sig != nil {
-				return errors.New("the message holds two signatures")
-			}
-			sig = c.el
+	if err := checkSignatureProfile(root, sig); err != nil {
+		return err
+	}
+	// The SP's key is the one its metadata gives, whatever the message
+	// names: KeyInfo, which the signature does not cover, is dropped, and
+	// goxmldsig verifies with the one certificate it is given.
+	for _, keyInfo := range dsChildren(sig, "KeyInfo") {
+		sig.RemoveChild(keyInfo)
+	}
+	value := dsChildren(sig, "SignatureValue")[0]
+	for _, cert := range certs {
+		err := verifyWith(root, value, cert)
+		if err == nil {
+			return nil
+		}
+		if err.Error() == goxmldsigDigestMismatch {
+			return errors.New("the digest does not match: the message was changed after it was signed, or the SP canonicalises it differently")
 		}
 	}
-	if sig == nil {
-		return errNoSignature
+	names := make([]string, len(certs))
+	for i, c := range certs {
+		names[i] = describeCert(c)
 	}
-	si := sig.child(nsDSig, "SignedInfo")
-	if si == nil {
-		return errors.New("the signature has no SignedInfo")
+	return fmt.Errorf("the signature does not verify with the SP's certificate (%s): the SP signs with another key, or the message was changed on the way", strings.Join(names, "; "))
+}
+
+// verifyWith verifies root's signature with goxmldsig and the key of cert.
+// value is the signature's SignatureValue.
+func verifyWith(root, value *etree.Element, cert *x509.Certificate) error {
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); ok {
+		// ECDSA values are r||s (XML-DSig 1.1 section 6.4.3); goxmldsig
+		// verifies through crypto/x509, which wants them in ASN.1.
+		original := value.Text()
+		raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(original), ""))
+		size := (pub.Curve.Params().BitSize + 7) / 8
+		if err == nil && len(raw) == 2*size {
+			der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:size]), new(big.Int).SetBytes(raw[size:])})
+			if err != nil {
+				return err
+			}
+			value.SetText(base64.StdEncoding.EncodeToString(der))
+			defer value.SetText(original)
+		}
 	}
-	cm, sm := si.child(nsDSig, "CanonicalizationMethod"), si.child(nsDSig, "SignatureMethod")
+	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	// The SP's metadata makes its key trusted, not the certificate's
+	// validity dates (SAML V2.0 Metadata Interoperability Profile), which
+	// goxmldsig checks: it is given an instant they cover.
+	ctx.Clock = dsig.NewFakeClockAt(cert.NotBefore)
+	_, err := ctx.Validate(root)
+	return err
+}
+
+// envelopedSignature returns the ds:Signature child of root, or
+// errNoSignature. A signature elsewhere in the message is not the
+// message's, but it must not be there either: goxmldsig would take the
+// first that names the root.
+func envelopedSignature(root *etree.Element) (*etree.Element, error) {
+	var all []*etree.Element
+	var walk func(*etree.Element)
+	walk = func(el *etree.Element) {
+		for _, c := range el.ChildElements() {
+			if isDS(c, "Signature") {
+				all = append(all, c)
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	sigs := dsChildren(root, "Signature")
+	switch {
+	case len(sigs) == 0:
+		return nil, errNoSignature
+	case len(all) > 1:
+		return nil, fmt.Errorf("the message holds %d signatures; SAML signs a message with one, a child of its root element", len(all))
+	}
+	return sigs[0], nil
+}
+
+// checkSignatureProfile checks the signature sig of root against the
+// rules at the top of this file.
+func checkSignatureProfile(root, sig *etree.Element) error {
+	si := dsOne(sig, "SignedInfo")
+	if si == nil || dsOne(sig, "SignatureValue") == nil {
+		return errors.New("the signature must have one SignedInfo and one SignatureValue")
+	}
+	cm, sm := dsOne(si, "CanonicalizationMethod"), dsOne(si, "SignatureMethod")
 	if cm == nil || sm == nil {
-		return errors.New("the signature has no CanonicalizationMethod or SignatureMethod")
+		return errors.New("the signature must have one CanonicalizationMethod and one SignatureMethod")
 	}
-	if a := cm.attr("Algorithm"); a != algExcC14N {
+	if a := cm.SelectAttrValue("Algorithm", ""); a != algExcC14N {
 		return fmt.Errorf("the SignedInfo is canonicalised with %q; this IdP verifies exclusive C14N (%s) only", a, algExcC14N)
 	}
-	var refs []*xnode
-	for _, c := range si.children {
-		if c.el != nil && c.el.is(nsDSig, "Reference") {
-			refs = append(refs, c.el)
-		}
+	if _, err := signatureHash(sm.SelectAttrValue("Algorithm", "")); err != nil {
+		return err
 	}
+	refs := dsChildren(si, "Reference")
 	if len(refs) != 1 {
 		return fmt.Errorf("the signature has %d References; SAML requires exactly one", len(refs))
 	}
 	ref := refs[0]
-	if id := root.attr("ID"); id == "" || ref.attr("URI") != "#"+id {
-		return fmt.Errorf("the Reference URI %q does not name the signed message (ID %q)", ref.attr("URI"), root.attr("ID"))
+	if id, uri := root.SelectAttrValue("ID", ""), ref.SelectAttrValue("URI", ""); id == "" || uri != "#"+id {
+		return fmt.Errorf("the Reference URI %q does not name the signed message (ID %q)", uri, id)
 	}
-	var inclusive []string
-	transforms := ref.child(nsDSig, "Transforms")
 	enveloped, c14n := false, false
-	if transforms != nil {
-		for _, c := range transforms.children {
-			if c.el == nil {
-				continue
-			}
-			switch a := c.el.attr("Algorithm"); a {
+	if transforms := dsOne(ref, "Transforms"); transforms != nil {
+		for _, tr := range dsChildren(transforms, "Transform") {
+			switch a := tr.SelectAttrValue("Algorithm", ""); a {
 			case algEnveloped:
 				enveloped = true
 			case algExcC14N:
 				c14n = true
-				inclusive = inclusivePrefixes(c.el)
 			case algExcC14NComments:
 				return errors.New("the #WithComments canonicalisation is not accepted")
 			default:
@@ -350,35 +179,38 @@ func verifyEnveloped(data []byte, certs []*x509.Certificate) error {
 	if !enveloped || !c14n {
 		return errors.New("the Reference must have the enveloped-signature and exclusive C14N transforms")
 	}
-	dm := ref.child(nsDSig, "DigestMethod")
-	dv := ref.child(nsDSig, "DigestValue")
-	if dm == nil || dv == nil {
-		return errors.New("the Reference has no DigestMethod or DigestValue")
+	dm := dsOne(ref, "DigestMethod")
+	if dm == nil || dsOne(ref, "DigestValue") == nil {
+		return errors.New("the Reference must have one DigestMethod and one DigestValue")
 	}
-	h, ok := digestAlgs[dm.attr("Algorithm")]
-	if !ok {
-		return fmt.Errorf("the digest %q is not accepted (SHA-256, SHA-384 and SHA-512 are)", dm.attr("Algorithm"))
+	if a := dm.SelectAttrValue("Algorithm", ""); !digestAlgs[a] {
+		return fmt.Errorf("the digest %q is not accepted (SHA-256, SHA-384 and SHA-512 are)", a)
 	}
-	var canon strings.Builder
-	canonicalize(&canon, root, map[string]string{}, inclusive, sig)
-	hh := h.New()
-	hh.Write([]byte(canon.String()))
-	want, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(dv.textContent()), ""))
-	if err != nil {
-		return errors.New("the DigestValue is not valid base64")
+	return nil
+}
+
+// isDS reports whether el is the XML-DSig element named local.
+func isDS(el *etree.Element, local string) bool {
+	return el.Tag == local && el.NamespaceURI() == nsDSig
+}
+
+// dsChildren returns the children of el that are the XML-DSig element
+// named local.
+func dsChildren(el *etree.Element, local string) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if isDS(c, local) {
+			out = append(out, c)
+		}
 	}
-	if subtle.ConstantTimeCompare(hh.Sum(nil), want) != 1 {
-		return errors.New("the digest does not match: the message was changed after it was signed, or the SP canonicalises it differently")
+	return out
+}
+
+// dsOne returns the child of el that is the XML-DSig element named local,
+// or nil when there is none or more than one.
+func dsOne(el *etree.Element, local string) *etree.Element {
+	if c := dsChildren(el, local); len(c) == 1 {
+		return c[0]
 	}
-	sv := sig.child(nsDSig, "SignatureValue")
-	if sv == nil {
-		return errors.New("the signature has no SignatureValue")
-	}
-	value, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sv.textContent()), ""))
-	if err != nil {
-		return errors.New("the SignatureValue is not valid base64")
-	}
-	var signedInfo strings.Builder
-	canonicalize(&signedInfo, si, map[string]string{}, inclusivePrefixes(cm), nil)
-	return verifySignature(sm.attr("Algorithm"), []byte(signedInfo.String()), value, certs)
+	return nil
 }

@@ -6,23 +6,14 @@ import (
 	"unicode/utf8"
 )
 
-// The XML this package sends is written as text directly in the form that
-// Exclusive XML Canonicalization 1.0 (without comments) gives it, so that
-// the bytes hashed for a signature are the bytes sent and no canonicaliser
-// is needed on the signing side:
-//
-//   - no XML declaration, no comments, no whitespace between elements;
-//   - every element has a start and an end tag (no <empty/> form);
-//   - namespace declarations first, sorted by prefix, then the attributes
-//     (all unprefixed here) sorted by name;
-//   - a namespace is declared on the outermost element that uses its
-//     prefix in each subtree and nowhere else below it: exactly where
-//     exclusive C14N renders it (its "visibly utilised" rule);
-//   - text and attribute values escaped as C14N escapes them (section 2.3
-//     of Canonical XML 1.0).
-//
-// Callers must keep to the namespace rule by hand: an element declares
-// the prefixes it uses unless an enclosing element already did.
+// The XML this package sends is written as text by element: no XML
+// declaration, no whitespace between elements, attributes in a fixed
+// order, and every value escaped as canonical XML escapes it, so that what
+// a configuration holds (control characters included, see xmlChars)
+// cannot make a document ill-formed. Signing (sign.go) parses the element
+// with etree and lets goxmldsig canonicalise it, so the form written here
+// needs only to be well-formed: each signed element declares the
+// namespace prefixes it uses.
 
 // XML namespaces used in messages.
 const (
@@ -41,10 +32,10 @@ type attr struct {
 // ns returns the declaration of prefix for the namespace uri.
 func ns(prefix, uri string) attr { return attr{"xmlns:" + prefix, uri} }
 
-// element returns the canonical form of an element: start tag with the
-// attributes in canonical order, the content (already canonical) and an
-// end tag. Attributes with an empty value are left out, so that optional
-// ones can be passed unconditionally.
+// element returns an element: start tag with the namespace declarations
+// and then the attributes sorted by name, the content (elements written by
+// element, or text), and an end tag. Attributes with an empty value are
+// left out, so that optional ones can be passed unconditionally.
 func element(name string, attrs []attr, content ...string) string {
 	var b strings.Builder
 	b.WriteString("<" + name)
@@ -74,14 +65,7 @@ func element(name string, attrs []attr, content ...string) string {
 	return b.String()
 }
 
-// startTag returns the canonical start tag of an element (see element);
-// the caller writes the content and the end tag.
-func startTag(name string, attrs []attr) string {
-	e := element(name, attrs)
-	return e[:len(e)-len("</"+name+">")]
-}
-
-// text returns s as canonical character data.
+// text returns s as character data, escaped as canonical XML does.
 func text(s string) string {
 	var b strings.Builder
 	for _, r := range xmlChars(s) {
@@ -101,7 +85,9 @@ func text(s string) string {
 	return b.String()
 }
 
-// escapeAttr returns s as a canonical attribute value (without quotes).
+// escapeAttr returns s as an attribute value (without quotes), escaped as
+// canonical XML does: tab, LF and CR as character references, which
+// attribute-value normalisation would turn into spaces.
 func escapeAttr(s string) string {
 	var b strings.Builder
 	for _, r := range xmlChars(s) {

@@ -1,6 +1,7 @@
 package devidp_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -17,10 +18,12 @@ import (
 	"github.com/lanyard-sso/lanyard/saml"
 )
 
-// An independent XML-DSig implementation (goxmldsig, with its own
-// exclusive C14N over etree) must accept what the IdP signs, and agree
-// with Lanyard's validator: values with characters that canonicalisation
-// escapes or normalises are the interesting part.
+// Lanyard's validator accepts what the IdP signs, and so does goxmldsig's
+// validator (the IdP signs with goxmldsig: this checks it is used
+// rightly), while a changed value breaks the signature: values with
+// characters that canonicalisation escapes or normalises are the
+// interesting part. TestSignaturesVerifyWithXmlsec1 checks the signatures
+// with an implementation neither side shares.
 func TestSignaturesVerifyWithGoxmldsig(t *testing.T) {
 	tricky := devidp.User{Username: "carol", Password: "pw", Attributes: map[string][]string{
 		"mail":        {"carol+test@example.com"},
@@ -140,9 +143,11 @@ func signWithGoxmldsig(t *testing.T, doc, prefixList string) string {
 	return s
 }
 
-// The IdP's own verifier of POST-binding signatures must accept what an
-// independent implementation signs, whatever the namespace layout, and
-// refuse any change.
+// The IdP accepts POST requests that goxmldsig signs, as SPs built on it
+// do, whatever the namespace layout; it refuses them changed, signed by
+// another key, or unsigned when they must be signed.
+// TestPOSTRequestSignedByXmlsec1 does the same with an implementation the
+// IdP does not share.
 func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	f := newFixture(t, nil)
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -154,7 +159,8 @@ func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	}
 	for name, doc := range layouts {
 		// goxmldsig does not write an InclusiveNamespaces PrefixList into
-		// the signature it makes, so only the empty list can be tested so.
+		// the signature it makes, so only the empty list can be tested so
+		// (TestPOSTRequestSignedByXmlsec1 tests one).
 		for _, prefixList := range []string{""} {
 			t.Run(name, func(t *testing.T) {
 				signed := signWithGoxmldsig(t, doc, prefixList)
@@ -189,5 +195,33 @@ func TestPOSTRequestSignedByGoxmldsig(t *testing.T) {
 	p = f.post(f.idp.SSOURL(), url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(layouts["prefixes"]))}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "without a signature") {
 		t.Fatalf("an unsigned request must be refused, got %d:\n%s", p.status, p.body)
+	}
+}
+
+// An SP that signs with an ECDSA key sends r||s signature values
+// (XML-DSig 1.1 section 6.4.3), which the IdP verifies.
+func TestPOSTRequestSignedWithECDSA(t *testing.T) {
+	key, cert := ecdsaKeyPair(t, "ecdsa SP")
+	f := newFixture(t, func(_ *devidp.Config, sp *saml.ServiceProvider) {
+		sp.SigningKeys = []saml.KeyPair{{Signer: key, Certificate: cert}}
+	})
+	msg, err := f.sp.MakeAuthnRequest(context.Background(), f.trusted, saml.AuthnRequestOptions{Binding: saml.BindingHTTPPOST, BrowserBinding: binding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(decoded(t, msg.Value), "ecdsa-sha256") {
+		t.Fatalf("the SP did not sign the request with ECDSA:\n%s", decoded(t, msg.Value))
+	}
+	tampered := strings.Replace(decoded(t, msg.Value), `AllowCreate="true"`, `AllowCreate="false"`, 1)
+	p := f.post(msg.URL, url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(tampered))}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "digest does not match") {
+		t.Fatalf("a changed request must be refused, got %d:\n%s", p.status, p.body)
+	}
+	p = f.post(msg.URL, url.Values{"SAMLRequest": {msg.Value}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `<label for="username">`) {
+		t.Fatalf("expected the login form, got %d:\n%s", p.status, p.body)
+	}
+	if _, err := f.validate(f.response(f.login(p, "alice", devidp.DemoPassword))); err != nil {
+		t.Fatal(err)
 	}
 }

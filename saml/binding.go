@@ -33,25 +33,31 @@ type Message struct {
 	XML []byte
 }
 
-var postForm = template.Must(template.New("post").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Signing in…</title></head>
-<body onload="document.forms[0].submit()">
-<noscript><p>JavaScript is disabled: press Continue.</p></noscript>
-<form method="post" action="{{.URL}}">
+// postForm posts a message (HTTP-POST binding, SAML Bindings 3.5.4). The
+// form submits itself with a script allowed by a nonce; without script, the
+// user presses Continue.
+var postForm = template.Must(template.New("post").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing in</title></head>
+<body>
+<form id="saml" method="post" action="{{.URL}}">
 <input type="hidden" name="{{.Param}}" value="{{.Value}}">
-{{- if .RelayState}}
-<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
-<noscript><input type="submit" value="Continue"></noscript>
-</form></body></html>
+{{with .RelayState}}<input type="hidden" name="RelayState" value="{{.}}">{{end}}
+<noscript><p>Your browser does not run scripts: press Continue to go on.</p></noscript>
+<button type="submit">Continue</button>
+</form>
+<script nonce="{{.Nonce}}">document.getElementById("saml").submit();</script>
+</body></html>
 `))
 
 // PostForm returns an HTML page that posts the message (HTTP-POST binding).
-// The page submits itself with an inline onload handler: if your
-// Content-Security-Policy forbids inline script, serve the form from a page
-// that allows it, or let the user press Continue.
-func (m *Message) PostForm() []byte {
+// Its only script carries nonce, for a Content-Security-Policy of
+// "script-src 'nonce-NONCE'" (a fresh random value per response, made of
+// characters HTML leaves alone, such as base64url); the caller sends that
+// header, with form-action allowing m.URL's origin.
+func (m *Message) PostForm(nonce string) []byte {
 	var b bytes.Buffer
-	if err := postForm.Execute(&b, m); err != nil {
+	data := struct{ URL, Param, Value, RelayState, Nonce string }{m.URL, m.Param, m.Value, m.RelayState, nonce}
+	if err := postForm.Execute(&b, data); err != nil {
 		panic(err)
 	}
 	return b.Bytes()

@@ -75,8 +75,9 @@ func TestAuthnRequestPOST(t *testing.T) {
 	if err := verifyEnveloped(doc.root, sig, &verifyOpts{keys: []trustedKey{newTrustedKey(spCert)}, what: "AuthnRequest"}); err != nil {
 		t.Fatal(err)
 	}
-	form := string(m.PostForm())
-	if !strings.Contains(form, `action="https://idp.example.com/sso-post"`) || !strings.Contains(form, `name="SAMLRequest"`) {
+	form := string(m.PostForm("n0nce"))
+	if !strings.Contains(form, `action="https://idp.example.com/sso-post"`) || !strings.Contains(form, `name="SAMLRequest"`) ||
+		!strings.Contains(form, `<script nonce="n0nce">`) {
 		t.Errorf("form %s", form)
 	}
 }

@@ -36,6 +36,7 @@ want simplesamlphp test -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php
 want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
+want xmlsec1 command -v xmlsec1
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 // demoPagePath is the sample application page of "lanyard demo".
@@ -29,22 +31,22 @@ type demoView struct {
 // the tenant's IdP (SP-initiated, coming back here); with one it shows who
 // is signed in and includes session.js, which keeps the session checked.
 func (s *Server) handleDemoPage() http.Handler {
-	signIn := ssoPath(s.demoTenant) + "login?" + url.Values{"return_to": {demoPagePath}}.Encode()
+	signIn := ui.SSOPath(s.demoTenant) + "login?" + url.Values{"return_to": {demoPagePath}}.Encode()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		_, sess, err := s.currentSession(r)
+		_, sess, err := s.kit.CurrentSession(r)
 		if err != nil {
-			redirect(w, r, signIn)
+			ui.Redirect(w, r, signIn)
 			return
 		}
 		user, err := s.store.User(ctx, sess.UserID)
 		if err != nil {
-			redirect(w, r, signIn)
+			ui.Redirect(w, r, signIn)
 			return
 		}
 		tenant, err := s.store.TenantByID(ctx, sess.TenantID)
 		if err != nil || tenant.Slug != s.demoTenant {
-			redirect(w, r, signIn)
+			ui.Redirect(w, r, signIn)
 			return
 		}
 		tenant.SSO.Normalize()
@@ -58,6 +60,6 @@ func (s *Server) handleDemoPage() http.Handler {
 			v.Refreshed = sess.LastRefreshAt.UTC().Format(time.RFC1123)
 		}
 		s.allowSessionFrames(w, r)
-		s.render(w, r, http.StatusOK, "demo", v)
+		s.kit.Render(w, r, http.StatusOK, "demo", v)
 	})
 }

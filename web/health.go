@@ -10,6 +10,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 // readyPingTimeout bounds the database check of /readyz, so a hung database
@@ -35,7 +36,7 @@ func (s *Server) handleReadyz() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), readyPingTimeout)
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {
-			s.logger.Warn("readiness check failed: database does not answer", "err", err)
+			s.kit.Logger.Warn("readiness check failed: database does not answer", "err", err)
 			writeText(w, http.StatusServiceUnavailable, "not ready: database does not answer")
 			return
 		}
@@ -63,21 +64,21 @@ func (s *Server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		view := homeView{Title: "Single sign-on"}
 		// Before SetReady the database may not be migrated: no lookups.
-		if s.ready.Load() && sessionID(r) != "" {
+		if s.ready.Load() && ui.SessionID(r) != "" {
 			if err := s.describeSession(r, &view); err != nil {
-				s.logger.Warn("home page: session not shown", "err", err)
+				s.kit.Logger.Warn("home page: session not shown", "err", err)
 			}
 			// The page includes session.js: its hidden frame goes to the IdP.
 			s.allowSessionFrames(w, r)
 		}
-		s.render(w, r, http.StatusOK, "home", view)
+		s.kit.Render(w, r, http.StatusOK, "home", view)
 	})
 }
 
 // describeSession fills the signed-in panel of the home page.
 func (s *Server) describeSession(r *http.Request, view *homeView) error {
 	ctx := r.Context()
-	_, sess, err := s.currentSession(r)
+	_, sess, err := s.kit.CurrentSession(r)
 	if errors.Is(err, session.ErrNoSession) {
 		return nil
 	}
@@ -99,13 +100,6 @@ func (s *Server) describeSession(r *http.Request, view *homeView) error {
 	view.Roles, view.Method, view.IdP = user.RoleNames(), string(sess.Kind), sess.IdPEntityID
 	view.SignedIn = sess.CreatedAt.UTC().Format(time.RFC3339)
 	return nil
-}
-
-// handleNotFound answers every path no route claims.
-func (s *Server) handleNotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, lanyard.Errorf(lanyard.KindNotFound, "There is nothing at this address. Check the link, or start again from the home page."))
-	})
 }
 
 // writeText answers a short plain-text body, for probes and scripts.

@@ -78,7 +78,6 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	e.admin = admin.New(db, admin.Options{Now: clock.Now, BaseURL: base})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger})
-	t.Cleanup(e.server.Close)
 	e.http.Config.Handler = e.server
 	if opts.https {
 		e.http.StartTLS()

@@ -84,8 +84,8 @@ func (m *metrics) observeRequest(pattern, method string, status int, took time.D
 	m.duration.WithLabelValues(route, code).Observe(took.Seconds())
 }
 
-// loginAttempt counts one login attempt; reason is empty for a success.
-func (m *metrics) loginAttempt(method, outcome, reason string) {
+// LoginAttempt counts one login attempt; reason is empty for a success.
+func (m *metrics) LoginAttempt(method, outcome, reason string) {
 	if reason == "" {
 		reason = "none"
 	}

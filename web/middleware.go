@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
-)
 
-// maxFormBytes bounds the body of Lanyard's own forms; none comes close.
-const maxFormBytes = 64 << 10
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
+)
 
 // responseRecorder remembers the status a handler wrote.
 type responseRecorder struct {
@@ -55,7 +54,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.Duration("duration", took),
-			slog.String("client", s.clientAddress(r)),
+			slog.String("client", s.kit.ClientAddress(r)),
 		)
 	})
 }
@@ -82,33 +81,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				// Too late for an error page; the client sees a cut response.
 				return
 			}
-			s.renderError(rec, r, fmt.Errorf("panic: %v", v))
+			s.kit.RenderError(rec, r, fmt.Errorf("panic: %v", v))
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
 
-// contentSecurityPolicy allows Lanyard's own pages to load only Lanyard's own
-// resources, to be framed by nobody and to post forms only to Lanyard.
-// Handlers whose pages need more (the SAML POST binding posts to an IdP)
-// replace the header before writing.
-const contentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", ui.ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// limitForm bounds the request body of a form handler.
-func limitForm(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -118,7 +103,7 @@ func limitForm(next http.Handler) http.Handler {
 func (s *Server) requireReady(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
-			s.renderStarting(w, r)
+			s.kit.RenderStarting(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -161,43 +160,5 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log holds the %s", name)
 		}
-	}
-}
-
-func TestJanitorPurgesExpiredRows(t *testing.T) {
-	eachEngine(t, func(t *testing.T, opts envOptions) {
-		e := newEnv(t, opts)
-		ctx := context.Background()
-		root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
-		id, _, err := e.server.sessions.Open(ctx, e.tenant, root, lanyard.SessionPassword, sessionMeta())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.store.RecordFailure(ctx, "ip:192.0.2.9", e.clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		e.clock.Advance(lanyard.DefaultSessionAbsolute + time.Minute)
-		e.server.purge(ctx)
-
-		if n, err := e.store.Failures(ctx, "ip:192.0.2.9", time.Time{}); err != nil || n != 0 {
-			t.Errorf("old failures after a purge: %d (%v), want 0", n, err)
-		}
-		if n, err := e.store.PurgeExpiredSessions(ctx, e.clock.Now()); err != nil || n != 0 {
-			t.Errorf("expired sessions left after a purge: %d (%v), want 0", n, err)
-		}
-		if _, err := e.server.sessions.Lookup(ctx, id); err == nil {
-			t.Error("an expired session is still found")
-		}
-	})
-}
-
-func TestCloseWithoutSetReady(t *testing.T) {
-	s := New(Config{})
-	done := make(chan struct{})
-	go func() { s.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not return for a server that never became ready")
 	}
 }

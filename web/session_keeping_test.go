@@ -273,7 +273,6 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 		}
 		// Another node on the same store no longer honours the cookie.
 		node2 := New(Config{Store: e.store, Now: e.clock.Now})
-		t.Cleanup(node2.Close)
 		node2.SetReady()
 		for _, tc := range []struct {
 			id   string

@@ -99,7 +99,6 @@ func newSSOEnvWith(t *testing.T, engine string, users []simplesamlphp.User, opts
 	e.admin = admin.New(store, admin.Options{BaseURL: base})
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e.server = New(Config{BaseURL: base, Store: store, Admin: e.admin, Now: e.clock.Now, Logger: logger})
-	t.Cleanup(e.server.Close)
 	e.http.Config.Handler = e.server
 	e.http.Start()
 	t.Cleanup(e.http.Close)

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/idpsync"
+	"github.com/lanyard-sso/lanyard/janitor"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
 )
@@ -75,7 +77,6 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	}
 	defer gw.close()
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
-	defer srv.Close()
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -132,7 +133,12 @@ wait:
 			refresherStarted = true
 			go func() {
 				defer close(refresherDone)
+				// The janitor purges expired rows on the same schedule
+				// of life as the refresher.
+				var jobs sync.WaitGroup
+				jobs.Go(func() { _ = (&janitor.Janitor{Store: db, Logger: logger}).Run(refreshCtx) })
 				_ = refresher.Run(refreshCtx)
+				jobs.Wait()
 			}()
 		}
 	}

@@ -1,0 +1,44 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
+)
+
+// dashboardView is the data of the admin home page.
+type dashboardView struct {
+	Title       string
+	User        lanyard.User
+	FullName    string
+	Tenant      lanyard.Tenant
+	Tenants     []lanyard.Tenant
+	SessionEnds time.Time
+	CSRF        string
+}
+
+// handleAdminDashboard shows who is signed in and the tenants, with links to
+// their SP metadata. It runs behind requireAdmin.
+func handleAdminDashboard(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := ui.AdminFrom(r.Context())
+		tenants, err := d.Store.Tenants(r.Context())
+		if err != nil {
+			d.Kit.RenderError(w, r, fmt.Errorf("web: dashboard: list tenants: %w", err))
+			return
+		}
+		d.Kit.Render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
+			Title:       "Administration",
+			User:        auth.User,
+			FullName:    auth.User.FullName(),
+			Tenant:      auth.Tenant,
+			Tenants:     tenants,
+			SessionEnds: auth.Session.AbsExpiresAt,
+			CSRF:        session.CSRFToken(auth.Session),
+		})
+	})
+}

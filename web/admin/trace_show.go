@@ -1,0 +1,34 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/web/internal/params"
+)
+
+type traceView struct {
+	adminPage
+	Trace lanyard.LoginTrace
+}
+
+// handleAdminTrace shows one refused login (or SSO test report).
+func handleAdminTrace(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page := newAdminPage(r, "")
+		id, err := params.ParseID(r.PathValue("id"))
+		if err != nil {
+			d.Kit.RenderError(w, r, err)
+			return
+		}
+		tr, err := d.Admin.LoginTrace(r.Context(), r.PathValue("tenant"), id)
+		if err != nil {
+			d.Kit.RenderError(w, r, err)
+			return
+		}
+		page.Tenant, _ = d.Admin.Tenant(r.Context(), r.PathValue("tenant"))
+		page.Title = fmt.Sprintf("Login trace %d", tr.ID)
+		d.Kit.Render(w, r, http.StatusOK, "admin_trace", traceView{adminPage: page, Trace: tr})
+	})
+}

@@ -1,0 +1,393 @@
+package sso
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/login"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
+	"github.com/lanyard-sso/lanyard/web/internal/relay"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
+)
+
+// maxACSBytes bounds the body posted to the ACS: package saml accepts up to
+// saml.DefaultMaxSize of XML, which base64 makes a third larger.
+const maxACSBytes = saml.DefaultMaxSize*4/3 + 64<<10
+
+// handleSAMLMetadata serves a tenant's SP metadata, built once per
+// configuration change. It is served even while SSO is off: administrators
+// hand it to the IdP before turning SSO on.
+func handleSAMLMetadata(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slug := r.PathValue("tenant")
+		if !lanyard.ValidSlug(slug) {
+			d.Kit.NotFound().ServeHTTP(w, r)
+			return
+		}
+		snap, err := d.Tenants.Snapshot(r.Context(), slug)
+		switch {
+		case errors.Is(err, lanyard.ErrNotFound):
+			d.Kit.RenderError(w, r, lanyard.Errorf(lanyard.KindNotFound, "There is no organisation %q. Check the address.", slug))
+			return
+		case err != nil:
+			d.Kit.RenderError(w, r, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/samlmetadata+xml")
+		h.Set("Content-Disposition", `inline; filename="`+slug+`-sp-metadata.xml"`)
+		h.Set("Cache-Control", "no-cache")
+		_, _ = w.Write(snap.Metadata)
+	})
+}
+
+// handleSAMLLogin starts an SP-initiated login: GET
+// /t/{tenant}/saml/login?return_to=PATH[&idp=ENTITYID]. It sets the browser
+// binding cookie, records the pending AuthnRequest with the return path
+// (a path on this site, query included, kept exactly; anything else is
+// dropped for the tenant's default landing page) and sends the browser to
+// the IdP: a redirect (HTTP-Redirect binding), or an auto-posting form when
+// the IdP offers only HTTP-POST.
+func handleSAMLLogin(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		// ?origin=: session.js on an application's host runs this check
+		// or sign-in window, and is told the outcome.
+		rawOrigin := r.URL.Query().Get(relay.OriginParam)
+		origin, ok := d.Origins.Validate(rawOrigin)
+		if !ok {
+			relay.Refuse(d.Kit, w, r, rawOrigin)
+			return
+		}
+		a := &ssoAttempt{slug: r.PathValue("tenant"), client: d.Kit.ClientAddress(r), userAgent: r.UserAgent()}
+		snap, ok := d.ssoSnapshot(w, r, a)
+		if !ok {
+			return
+		}
+		sso := snap.Tenant.SSO
+		if !sso.Enabled {
+			d.refuseSSO(w, r, a, ssoRefusal{
+				status: http.StatusForbidden, reason: string(login.ReasonSSODisabled), title: "Sign-in refused",
+				detail:  fmt.Sprintf("tenant %q has SSO turned off; a login was started (turn it on with: lanyard tenant set %s enabled=true)", a.slug, a.slug),
+				message: "Single sign-on is not enabled for this organisation.",
+				advice:  adviceAdmin,
+			})
+			return
+		}
+		q := r.URL.Query()
+		idp := snap.IdP(q.Get("idp"))
+		if idp == nil && len(snap.IdPs) > 0 {
+			idp = snap.IdPs[0]
+		}
+		if idp == nil {
+			d.refuseSSO(w, r, a, notConfigured(a.slug, snap.Problems))
+			return
+		}
+		a.idp = idp.EntityID
+		// ?passive=frame|popup: a session check by session.js.
+		returnTo, passive, done := d.startPassiveCheck(w, r, snap, origin)
+		if done {
+			return
+		}
+		if origin != "" && returnTo == relay.PopupDonePath {
+			returnTo += "?" + url.Values{relay.OriginParam: {origin}}.Encode()
+		}
+		secret, err := d.Kit.BindingSecret(w, r, a.slug)
+		if err != nil {
+			d.failSSO(w, r, a, err)
+			return
+		}
+		binding := saml.BindingHTTPRedirect
+		if !hasEndpoint(idp.SSO, binding) {
+			binding = saml.BindingHTTPPOST
+		}
+		msg, err := snap.SP.MakeAuthnRequest(ctx, idp, saml.AuthnRequestOptions{
+			Binding:               binding,
+			ReturnTo:              returnTo,
+			BrowserBinding:        tenantcfg.BrowserBinding(secret),
+			ForceAuthn:            sso.ForceAuthn && !passive,
+			IsPassive:             passive,
+			NameIDFormat:          sso.NameIDFormat,
+			AuthnContextClassRefs: sso.AuthnContext,
+		})
+		if err != nil {
+			d.failSSO(w, r, a, fmt.Errorf("web: AuthnRequest to %q: %w", idp.EntityID, err))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if msg.Binding == saml.BindingHTTPRedirect {
+			http.Redirect(w, r, msg.URL, http.StatusFound)
+			return
+		}
+		d.Kit.WriteAutoPost(w, msg, origin)
+	})
+}
+
+func hasEndpoint(eps []saml.Endpoint, binding string) bool {
+	for _, ep := range eps {
+		if ep.Binding == binding {
+			return true
+		}
+	}
+	return false
+}
+
+// handleSAMLACS is the Assertion Consumer Service: POST
+// /t/{tenant}/saml/acs (HTTP-POST binding). In order:
+//
+//  1. the tenant's runtime configuration (built once per change);
+//  2. the IdP that answered (the only one, or by the response's Issuer);
+//  3. saml.ServiceProvider.ValidateResponse: signature, addressing, time
+//     windows, the pending request taken once and tied to this browser by
+//     the binding cookie (SP-initiated) or IdP-initiated allowed, replay;
+//  4. login.Service.Resolve: attribute mapping, link or just-in-time
+//     account, the refusal rules of account states, fields and roles synchronised;
+//  5. a new session (the old one of this browser, if any, ends), its cookie,
+//     and a redirect: to the return path of the request (SP-initiated), to
+//     a RelayState that is a path on this site (IdP-initiated), else to the
+//     tenant's default landing page.
+//
+// Every attempt becomes an sso.login audit event with its reason code; a
+// refusal answers 4xx with a page that says what to do, and sets no session
+// cookie.
+func handleSAMLACS(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		a := &ssoAttempt{slug: r.PathValue("tenant"), client: d.Kit.ClientAddress(r), userAgent: r.UserAgent()}
+		snap, ok := d.ssoSnapshot(w, r, a)
+		if !ok {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxACSBytes)
+		if err := r.ParseForm(); err != nil {
+			d.refuseSSO(w, r, a, ssoRefusal{
+				status: http.StatusBadRequest, reason: reasonFormUnreadable, title: "Sign-in failed",
+				detail:  "the posted form could not be read: " + err.Error(),
+				message: "The sign-in answer could not be read.",
+				advice:  "Start the sign-in again. If it keeps failing, tell your administrator and give them the reference below.",
+				retry:   true,
+			})
+			return
+		}
+		samlResponse := r.PostForm.Get("SAMLResponse")
+		if samlResponse == "" {
+			d.refuseSSO(w, r, a, ssoRefusal{
+				status: http.StatusBadRequest, reason: reasonMissingResponse, title: "Sign-in failed",
+				detail:  "the POST to the ACS carries no SAMLResponse field",
+				message: "This address receives sign-in answers from your identity provider, and this request carried none.",
+				advice:  "Start the sign-in again from the application or this site.",
+				retry:   true,
+			})
+			return
+		}
+		idp, err := snap.IdPForResponse(samlResponse)
+		if errors.Is(err, tenantcfg.ErrNoIdP) {
+			d.refuseSSO(w, r, a, notConfigured(a.slug, snap.Problems))
+			return
+		}
+		if err != nil {
+			d.refuseProtocol(w, r, a, err, false)
+			return
+		}
+		a.idp = idp.EntityID
+		secret := ui.BindingCookie(r)
+		assertion, err := snap.SP.ValidateResponse(ctx, idp, saml.ResponseInput{
+			SAMLResponse:   samlResponse,
+			RelayState:     r.PostForm.Get("RelayState"),
+			BrowserBinding: tenantcfg.BrowserBinding(secret),
+		})
+		if err != nil {
+			if d.passiveCheckRefused(w, r, a, snap, err, secret) {
+				return
+			}
+			d.refuseProtocol(w, r, a, err, secret != "")
+			return
+		}
+		a.nameID = assertion.NameID.Value
+		if check, ok := d.passiveReturn(assertion.ReturnTo); ok {
+			d.completePassiveCheck(w, r, a, snap, assertion, check)
+			return
+		}
+		if ui.IsSSOTest(assertion.ReturnTo) {
+			d.completeSSOTest(w, r, a, snap, idp.EntityID, assertion)
+			return
+		}
+
+		res, err := d.Logins.Resolve(ctx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
+		var refusal *login.Refusal
+		if errors.As(err, &refusal) {
+			a.login, a.userID = refusal.Login, refusal.UserID
+			d.refuseSSO(w, r, a, policyRefusal(refusal))
+			return
+		}
+		if err != nil {
+			a.login = res.Profile.Login
+			d.failSSO(w, r, a, err)
+			return
+		}
+		a.login, a.userID = res.User.Login, res.User.ID
+		d.acceptSSO(w, r, a, snap, assertion, res)
+	})
+}
+
+// handleSAMLACSGet answers a GET of the ACS address (a bookmark, a reload
+// after signing in): it receives answers from the IdP by POST only, so the
+// page offers to start the sign-in instead.
+func handleSAMLACSGet(d *Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slug := r.PathValue("tenant")
+		var next *ui.Link
+		if lanyard.ValidSlug(slug) {
+			next = &ui.Link{Href: ui.SSOPath(slug) + "login", Text: "Start the sign-in"}
+		}
+		w.Header().Set("Allow", http.MethodPost)
+		d.Kit.Render(w, r, http.StatusMethodNotAllowed, "error", ui.ErrorView{
+			Title:   "Nothing to see here",
+			Message: "This address receives sign-in answers from your identity provider; it cannot be opened directly.",
+			Link:    next,
+		})
+	})
+}
+
+// refuseProtocol refuses a SAML message package saml did not accept. Store
+// failures inside saml (ReasonInternal) are internal errors, not refusals.
+func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAttempt, err error, cookieSent bool) {
+	var e *saml.Error
+	if !errors.As(err, &e) {
+		d.failSSO(w, r, a, fmt.Errorf("web: validate response: %w", err))
+		return
+	}
+	if e.Reason == saml.ReasonInternal {
+		d.failSSO(w, r, a, fmt.Errorf("web: validate response: %w", err))
+		return
+	}
+	d.refuseSSO(w, r, a, protocolRefusal(e, cookieSent))
+}
+
+// acceptSSO opens the session of an accepted login and sends the browser on.
+func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, res login.Result) {
+	ctx := r.Context()
+	// A fresh session ID at every sign-in defeats session fixation.
+	if old := ui.SessionID(r); old != "" {
+		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
+	}
+	id, sess, err := d.Sessions.Open(ctx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
+		ClientIP:     a.client,
+		UserAgent:    a.userAgent,
+		IdPEntityID:  a.idp,
+		NameID:       as.NameID.Value,
+		NameIDFormat: as.NameID.Format,
+		SessionIndex: as.SessionIndex,
+	})
+	if err != nil {
+		d.failSSO(w, r, a, fmt.Errorf("web: SSO login: %w", err))
+		return
+	}
+	landing, landingWhy := landingPath(snap.Tenant.SSO, as)
+	detail := map[string]string{
+		"idp":      a.idp,
+		"nameid":   as.NameID.Value,
+		"found_by": res.FoundBy,
+		"landing":  landing,
+	}
+	if as.NameID.Format != "" {
+		detail["nameid_format"] = as.NameID.Format
+	}
+	if res.NewLink {
+		detail["new_link"] = "true"
+	}
+	if len(res.Changes) > 0 {
+		detail["changes"] = strings.Join(res.Changes, "; ")
+	}
+	if as.InResponseTo == "" {
+		detail["idp_initiated"] = "true"
+	}
+	if as.Encrypted {
+		detail["encrypted"] = "true"
+	}
+	msg := fmt.Sprintf("signed in through identity provider %q (account found by %s)", a.idp, res.FoundBy)
+	if res.FoundBy == login.ByCreated {
+		msg = fmt.Sprintf("signed in through identity provider %q; account created just in time", a.idp)
+	}
+	ref := d.Kit.AuditRef(ctx, lanyard.AuditEvent{
+		TenantID: snap.Tenant.ID,
+		Actor:    res.User.Login,
+		Action:   actionSSOLogin,
+		Outcome:  lanyard.OutcomeSuccess,
+		UserID:   res.User.ID,
+		Subject:  res.User.Login,
+		ClientIP: a.client,
+		Message:  msg,
+		Detail:   detail,
+	})
+	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeSuccess), "")
+	d.Kit.Logger.LogAttrs(ctx, slog.LevelInfo, "SSO login",
+		slog.String("tenant", a.slug), slog.String("user", res.User.Login), slog.String("idp", a.idp),
+		slog.String("found_by", res.FoundBy), slog.Int("changes", len(res.Changes)),
+		slog.String("landing", landing), slog.String("landing_why", landingWhy),
+		slog.String("reference", ref), slog.String("client", a.client))
+	d.Kit.SetSessionCookie(w, id, sess, d.Kit.Now())
+	w.Header().Set("Cache-Control", "no-store")
+	ui.Redirect(w, r, landing)
+}
+
+// landingPath chooses where an accepted login lands, and says why: the
+// return path of an SP-initiated login, else the RelayState of an
+// IdP-initiated one when it is a path on this site, else the tenant's
+// default landing page. Nothing else is ever followed: no open redirects.
+func landingPath(sso lanyard.SSOSettings, as *saml.Assertion) (path, why string) {
+	def := cmp.Or(sso.DefaultLanding, "/")
+	if as.InResponseTo != "" {
+		if lanyard.IsLocalPath(as.ReturnTo) {
+			return as.ReturnTo, "return path of the request"
+		}
+		return def, "default landing (no return path)"
+	}
+	switch {
+	case as.RelayState == "":
+		return def, "default landing (IdP-initiated, no RelayState)"
+	case lanyard.IsLocalPath(as.RelayState):
+		return as.RelayState, "RelayState (IdP-initiated)"
+	}
+	return def, "default landing (IdP-initiated RelayState " + strconv.Quote(ui.TruncateForLog(as.RelayState)) + " is not a path on this site)"
+}
+
+// loginAssertion hands package login what it needs of a validated assertion.
+func loginAssertion(idp string, as *saml.Assertion) login.Assertion {
+	la := login.Assertion{
+		IdPEntityID:  idp,
+		NameID:       as.NameID.Value,
+		NameIDFormat: as.NameID.Format,
+		SessionIndex: as.SessionIndex,
+		Attributes:   make([]login.Attribute, len(as.Attributes)),
+	}
+	for i, at := range as.Attributes {
+		la.Attributes[i] = login.Attribute{Name: at.Name, NameFormat: at.NameFormat, FriendlyName: at.FriendlyName, Values: at.Values}
+	}
+	return la
+}
+
+// requireReadySSO is requireReady for the ACS: a login that arrives while
+// the server starts is a refusal the administrator may want to see, so it
+// is logged and counted (the audit trail may not exist yet).
+func (d *Deps) requireReadySSO(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !d.IsReady() {
+			d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), reasonInitialising)
+			d.Kit.Logger.Warn("SSO login refused", "tenant", r.PathValue("tenant"), "reason", reasonInitialising,
+				"detail", "Lanyard is still initialising (database migration); the user was asked to try again later", "client", d.Kit.ClientAddress(r))
+			d.Kit.RenderStarting(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
