@@ -273,12 +273,3 @@ func optTime(t time.Time) *time.Time {
 	}
 	return &t
 }
-
-// parseID reads a positive record ID from a path.
-func parseID(s string) (int64, error) {
-	var id int64
-	if _, err := fmt.Sscan(s, &id); err != nil || id <= 0 || fmt.Sprint(id) != s {
-		return 0, &lanyard.Error{Kind: lanyard.KindInvalid, Message: fmt.Sprintf("%q is not an ID: give the number shown in the list", s)}
-	}
-	return id, nil
-}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"mime"
 	"net/http"
 	"time"
@@ -88,7 +87,7 @@ func toIdP(c lanyard.IdPConnection, now time.Time) apiv1.IdP {
 	out := apiv1.IdP{ID: c.ID, EntityID: c.EntityID, SourceURL: c.SourceURL, RefreshedAt: optTime(c.RefreshedAt),
 		RefreshError: c.RefreshError, LegacySHA1: c.LegacySHA1, Certificates: []apiv1.Certificate{}}
 	for _, cert := range admin.DescribeIdP(c).Certificates {
-		out.Certificates = append(out.Certificates, apiv1.Certificate{Subject: cert.Subject, NotAfter: cert.NotAfter, Warning: certWarning(cert.NotAfter, now)})
+		out.Certificates = append(out.Certificates, apiv1.Certificate{Subject: cert.Subject, NotAfter: cert.NotAfter, Warning: admin.CertificateWarning(cert.NotAfter, now)})
 	}
 	return out
 }
@@ -96,18 +95,4 @@ func toIdP(c lanyard.IdPConnection, now time.Time) apiv1.IdP {
 // idpConverter is toIdP for listOf.
 func idpConverter(now time.Time) func(lanyard.IdPConnection) apiv1.IdP {
 	return func(c lanyard.IdPConnection) apiv1.IdP { return toIdP(c, now) }
-}
-
-// certWarningWindow is how long before expiry a certificate is flagged.
-const certWarningWindow = 30 * 24 * time.Hour
-
-// certWarning says whether a certificate has expired or expires soon.
-func certWarning(notAfter, now time.Time) string {
-	switch {
-	case !notAfter.After(now):
-		return "expired"
-	case notAfter.Sub(now) < certWarningWindow:
-		return fmt.Sprintf("expires in %d days", int(notAfter.Sub(now).Hours()/24)+1)
-	}
-	return ""
 }

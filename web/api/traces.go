@@ -5,6 +5,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/apiv1"
+	"github.com/lanyard-sso/lanyard/web/internal/params"
 )
 
 // handleTraceList lists a tenant's refused SSO logins, without their
@@ -22,7 +23,7 @@ func handleTraceList(d Deps) endpoint {
 // handleTraceGet shows one refused login with its decoded message.
 func handleTraceGet(d Deps) endpoint {
 	return jsonCall(d, http.StatusOK, func(r *http.Request, _ none, _ none) (apiv1.Trace, error) {
-		id, err := parseID(r.PathValue("id"))
+		id, err := params.ParseID(r.PathValue("id"))
 		if err != nil {
 			return apiv1.Trace{}, err
 		}
