@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
-	"fmt"
+	"context"
+	"io"
 	"net/http"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/apiv1"
+	"github.com/lanyard-sso/lanyard/web/internal/download"
 )
 
 // handleUserList lists a tenant's users with filters.
@@ -95,19 +97,14 @@ func handleUserExport(d Deps) endpoint {
 		status:   http.StatusOK,
 		response: content{mediaType: "text/csv", description: "the columns import reads"},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Into a buffer first: a failure half-way must still answer
-			// an error, not a truncated file.
-			var buf bytes.Buffer
 			tenant := r.PathValue("tenant")
-			if _, err := d.Users.ExportUsers(r.Context(), tenant, &buf); err != nil {
+			err := download.CSV(r.Context(), w, "users-"+tenant+".csv", func(ctx context.Context, out io.Writer) error {
+				_, err := d.Users.ExportUsers(ctx, tenant, out)
+				return err
+			})
+			if err != nil {
 				writeError(d, w, r, err)
-				return
 			}
-			h := w.Header()
-			h.Set("Content-Type", "text/csv; charset=utf-8")
-			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="users-%s.csv"`, tenant))
-			h.Set("Cache-Control", "no-store")
-			_, _ = w.Write(buf.Bytes())
 		}),
 	}
 }
