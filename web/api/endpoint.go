@@ -131,13 +131,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // message (httperr), as {"error": {"kind", "message"}}; the log gets the
 // whole chain.
 func writeError(d Deps, w http.ResponseWriter, r *http.Request, err error) {
-	a := httperr.Resolve(err)
-	if a.Kind == lanyard.KindInternal {
-		d.Logger.Error("API call failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
-		d.Logger.Info("API call refused", "method", r.Method, "path", r.URL.Path, "kind", a.Kind.String(), "err", err)
-	}
-	httperr.SetRetryAfter(w, err)
+	a := httperr.Prepare(d.Logger, w, r, err)
 	writeJSON(w, a.Status, apiv1.Error{Error: apiv1.ErrorBody{Kind: errorKind(a.Kind), Message: a.Message}})
 }
 

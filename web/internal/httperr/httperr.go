@@ -5,6 +5,7 @@ package httperr
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -90,4 +91,18 @@ func SetRetryAfter(w http.ResponseWriter, err error) {
 	if lanyard.ErrorKind(err) == lanyard.KindUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
+}
+
+// Prepare resolves err, logs it (internal errors as errors with the whole
+// chain, refusals as information) and sets Retry-After on w; the caller
+// then writes the answer's body in its own format.
+func Prepare(logger *slog.Logger, w http.ResponseWriter, r *http.Request, err error) Answer {
+	a := Resolve(err)
+	if a.Kind == lanyard.KindInternal {
+		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		logger.Info("request refused", "method", r.Method, "path", r.URL.Path, "kind", a.Kind.String(), "err", err)
+	}
+	SetRetryAfter(w, err)
+	return a
 }

@@ -148,13 +148,7 @@ func (k *Kit) RenderError(w http.ResponseWriter, r *http.Request, err error) {
 
 // RenderErrorLink is RenderError with a follow-up link on the page.
 func (k *Kit) RenderErrorLink(w http.ResponseWriter, r *http.Request, err error, next *Link) {
-	a := httperr.Resolve(err)
-	if a.Status == http.StatusInternalServerError {
-		k.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
-		k.Logger.Info("request refused", "method", r.Method, "path", r.URL.Path, "kind", a.Kind.String(), "err", err)
-	}
-	httperr.SetRetryAfter(w, err)
+	a := httperr.Prepare(k.Logger, w, r, err)
 	k.Render(w, r, a.Status, "error", ErrorView{Title: a.Title, Message: a.Message, Link: next})
 }
 
