@@ -183,12 +183,12 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 	// The gateway, as cmd/lanyard wires it.
 	mgr := session.NewManager(store, session.Options{})
 	cache := session.NewCache(mgr, store, session.CacheOptions{TTL: cacheTTL})
-	e.keys = identity.NewKeyRing(store.(lanyard.SigningKeyStore), identity.KeyRingOptions{Issuer: e.base})
+	e.keys = identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: e.base})
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store,
-		Routes: store.(lanyard.ProxyRouteStore), StaticRoutes: routes, Logger: logger})
+		Routes: store, StaticRoutes: routes, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
