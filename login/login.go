@@ -61,9 +61,14 @@ type Result struct {
 	Changes []string // human-readable field changes ("email: a → b")
 }
 
+// Store is what Resolve needs: accounts and their links to IdP identities.
+type Store interface {
+	lanyard.UserStore
+}
+
 // Service resolves assertions into accounts.
 type Service struct {
-	Store lanyard.Store
+	Store Store
 	Now   func() time.Time // nil: time.Now
 }
 
