@@ -241,7 +241,8 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 	}
 	if err := v.Err(); err != nil {
 		return nil, ImportReport{}, &lanyard.Error{Kind: lanyard.KindInvalid,
-			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - ")}
+			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - "),
+			Err:     &v}
 	}
 	return rows, report, nil
 }
