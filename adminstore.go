@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// This file holds what the administration side needs from the store beyond
-// Store: API tokens, the traces of refused SSO logins (the SAML tracer) and
-// moving an account's records to another account (merge). The SQL engines
-// implement AdminStore beside Store; callers find it by type assertion,
-// also on the store that Atomic hands to its function.
+// This file holds what the administration side needs from the store: API
+// tokens, the traces of refused SSO logins (the SAML tracer), moving an
+// account's records to another account (merge) and bulk writes. AdminStore
+// is part of Store, so it is also on the store that Atomic hands to its
+// function.
 
 // API token scopes.
 const (
@@ -164,7 +164,8 @@ type BulkWriter interface {
 	UpdateUsers(ctx context.Context, ids []int64, fn func(*User) error) ([]User, error)
 }
 
-// AdminStore is what the administration service needs beyond Store.
+// AdminStore is what the administration service needs beyond the
+// aggregates the logins use; Store includes it.
 type AdminStore interface {
 	APITokenStore
 	LoginTraceStore

@@ -3,6 +3,7 @@ package lanyard
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Kind classifies an error for callers that must choose an HTTP status or an
@@ -51,7 +52,10 @@ var (
 )
 
 // Error is Lanyard's error type. Message is safe to show to a user; Err holds
-// the detail for the log.
+// the detail for the log. An Error whose Err is a *ValidationError lists
+// those problems in its Message (ValidationError.Err does), so that callers
+// which show only the message show them all, and callers which need them
+// one by one take them with errors.As.
 type Error struct {
 	Op      string // the operation, e.g. "sqlstore.CreateUser"
 	Kind    Kind
@@ -64,13 +68,19 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = e.Kind.String()
 	}
+	// The problems of a wrapped ValidationError are in the message
+	// already (see Error); they are not said twice.
+	detail := ""
+	if _, listed := e.Err.(*ValidationError); e.Err != nil && !listed {
+		detail = e.Err.Error()
+	}
 	switch {
-	case e.Op != "" && e.Err != nil:
-		return fmt.Sprintf("%s: %s: %v", e.Op, msg, e.Err)
+	case e.Op != "" && detail != "":
+		return fmt.Sprintf("%s: %s: %s", e.Op, msg, detail)
 	case e.Op != "":
 		return e.Op + ": " + msg
-	case e.Err != nil:
-		return msg + ": " + e.Err.Error()
+	case detail != "":
+		return msg + ": " + detail
 	}
 	return msg
 }
@@ -134,10 +144,12 @@ func (v *ValidationError) Add(format string, args ...any) {
 }
 
 // Err returns nil when no problem was recorded, else an *Error of KindInvalid
-// wrapping v.
+// wrapping a copy of v: errors.As(err, &ve) gives back the list of
+// problems, and later Adds to v do not change the error.
 func (v *ValidationError) Err() error {
 	if len(v.Problems) == 0 {
 		return nil
 	}
-	return &Error{Kind: KindInvalid, Message: v.Error(), Err: nil}
+	c := &ValidationError{Problems: slices.Clone(v.Problems)}
+	return &Error{Kind: KindInvalid, Message: c.Error(), Err: c}
 }

@@ -11,8 +11,7 @@ import (
 // keys that sign the identity tokens handed to applications, and the routes
 // of the built-in reverse proxy. Both are kept in the store so that every
 // node of a cluster signs with, and publishes, the same keys and serves the
-// same routes. An engine implements them beside Store; callers find them by
-// type assertion (see GatewayStore).
+// same routes. Store includes them (GatewayStore).
 
 // SigningKey is a key that signs the identity tokens (JWT) Lanyard hands to
 // applications. Keys rotate: a key is published at /.well-known/jwks.json
@@ -144,8 +143,8 @@ type ProxyRouteStore interface {
 	DeleteProxyRoute(ctx context.Context, name string) error
 }
 
-// GatewayStore is what the gateway needs beyond Store. The SQL engines
-// implement it; find it with a type assertion on a Store.
+// GatewayStore is what the gateway keeps in the store beyond sessions:
+// signing keys and proxy routes. Store includes it.
 type GatewayStore interface {
 	SigningKeyStore
 	ProxyRouteStore

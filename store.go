@@ -8,6 +8,10 @@ import (
 // The store is split per aggregate; an engine (package sqlstore) implements
 // all of them in one Store. Every method wraps ErrNotFound or ErrConflict
 // where its doc says so; test with errors.Is.
+//
+// A consumer takes the few aggregate interfaces it uses (package session a
+// SessionStore, package login a UserStore); only a use case whose
+// transaction spans many aggregates (package admin) takes the whole Store.
 
 // TenantStore keeps tenants.
 type TenantStore interface {
@@ -166,7 +170,10 @@ type ConfigVersioner interface {
 	ConfigVersion(ctx context.Context) (int64, error)
 }
 
-// Store is everything an engine provides.
+// Store is everything an engine provides. The administration and gateway
+// aggregates (AdminStore, GatewayStore) are part of it rather than found by
+// type assertion: the store that Atomic hands to its function must offer
+// them too, and an engine that lacks one fails to compile, not at run time.
 type Store interface {
 	TenantStore
 	IdPStore
@@ -179,6 +186,8 @@ type Store interface {
 	TokenStore
 	ThrottleStore
 	ConfigVersioner
+	AdminStore
+	GatewayStore
 	// Atomic runs fn in one transaction: every change fn makes through tx is
 	// kept, or none when fn returns an error (which Atomic returns). fn may
 	// be retried on a serialization failure, so it must not have other side

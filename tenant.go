@@ -34,7 +34,7 @@ const (
 	// EntityIDExplicit: SSOSettings.EntityID as given.
 	EntityIDExplicit EntityIDScheme = "explicit"
 	// EntityIDSubdomain: https://{SSOSettings.EntitySubdomain}.{base host}/sp,
-	// the scheme of the seeds' Universal Controller.
+	// an entity ID on a host name of the tenant's own.
 	EntityIDSubdomain EntityIDScheme = "subdomain"
 )
 
@@ -75,7 +75,7 @@ type SSOSettings struct {
 	// Empty entries fall back to the well-known names (see DefaultAttributeNames).
 	Attributes AttributeMap `json:"attributes,omitempty"`
 	// IgnoreOnUpdate lists user fields the IdP sets at creation but never
-	// overwrites afterwards (the seeds' "Ignore some fields in update").
+	// overwrites afterwards, so that values kept in Lanyard stay.
 	IgnoreOnUpdate []string `json:"ignore_on_update,omitempty"`
 	// GroupRoles maps IdP group names to Lanyard role names.
 	GroupRoles map[string][]string `json:"group_roles,omitempty"`

@@ -241,7 +241,8 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 	}
 	if err := v.Err(); err != nil {
 		return nil, ImportReport{}, &lanyard.Error{Kind: lanyard.KindInvalid,
-			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - ")}
+			Message: "nothing was imported; fix these rows and import the file again:\n  - " + strings.Join(v.Problems, "\n  - "),
+			Err:     &v}
 	}
 	return rows, report, nil
 }
@@ -264,14 +265,10 @@ func csvProblem(err error) string {
 const importChunk = 500
 
 // writeImport writes the checked rows in one transaction, with the bulk
-// writes of lanyard.BulkWriter: new accounts and audit events in multi-row
+// writes of lanyard.BulkWriter (part of the store): new accounts and audit events in multi-row
 // statements, updates a chunk of accounts at a time.
 func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenant, rows []importRow, report ImportReport, progress func(done, total int)) error {
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		bulk, err := adminStore(tx)
-		if err != nil {
-			return err
-		}
 		now := s.now().UTC()
 		var (
 			creates []*lanyard.User
@@ -297,7 +294,7 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 				byID[row.user.ID] = row
 				ids = append(ids, row.user.ID)
 			}
-			updated, err := bulk.UpdateUsers(ctx, ids, func(cur *lanyard.User) error {
+			updated, err := tx.UpdateUsers(ctx, ids, func(cur *lanyard.User) error {
 				row := byID[cur.ID]
 				n, _, err := applyUserSettings(*cur, row.settings)
 				if err != nil {
@@ -323,7 +320,7 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 		}
 		for start := 0; start < len(creates); start += importChunk {
 			chunk := creates[start:min(start+importChunk, len(creates))]
-			if err := bulk.CreateUsers(ctx, chunk); err != nil {
+			if err := tx.CreateUsers(ctx, chunk); err != nil {
 				return fmt.Errorf("create accounts of lines %d to %d: %w", lines[start], lines[start+len(chunk)-1], err)
 			}
 			for i, u := range chunk {
@@ -341,7 +338,7 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 			Time: now, TenantID: t.ID, Actor: actor, Action: "user.import", Outcome: lanyard.OutcomeSuccess,
 			Message: fmt.Sprintf("CSV import of %d rows: %d created, %d updated, %d unchanged", report.Rows, report.Created, report.Updated, report.Unchanged),
 		})
-		if err := bulk.AppendAuditEvents(ctx, events); err != nil {
+		if err := tx.AppendAuditEvents(ctx, events); err != nil {
 			return fmt.Errorf("audit the import: %w", err)
 		}
 		return nil

@@ -3,7 +3,9 @@ package admin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +125,10 @@ d@acme.com,d@acme.com
 			if !strings.Contains(msg, want) {
 				t.Errorf("error lacks %q:\n%s", want, msg)
 			}
+		}
+		// The rows' problems come back one by one, not only as text.
+		if ve, ok := errors.AsType[*lanyard.ValidationError](err); !ok || !slices.Contains(ve.Problems, "line 4: login: required") {
+			t.Errorf("errors.As(*ValidationError) on %v: %v, want the rows' problems", err, ve)
 		}
 		if users, _ := f.svc.Users(f.ctx, "acme", lanyard.UserFilter{}); len(users) != 0 {
 			t.Errorf("a refused file created %d accounts", len(users))

@@ -10,16 +10,6 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-// adminStore returns the administration half of a store (API tokens, login
-// traces, moving records), which the SQL engines implement.
-func adminStore(st lanyard.Store) (lanyard.AdminStore, error) {
-	as, ok := st.(lanyard.AdminStore)
-	if !ok {
-		return nil, fmt.Errorf("admin: store %T does not keep API tokens, login traces or merges (lanyard.AdminStore)", st)
-	}
-	return as, nil
-}
-
 // MergePlan is what merging two accounts does: the preview shown before,
 // and the report given after.
 type MergePlan struct {
@@ -143,14 +133,11 @@ func (s *Service) MergeUsers(ctx context.Context, actor, tenantSlug, keepLogin, 
 	}
 	var plan MergePlan
 	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		as, err := adminStore(tx)
-		if err != nil {
-			return err
-		}
+		var err error
 		if plan, err = s.planMerge(ctx, tx, t, keepLogin, removeLogin); err != nil {
 			return err
 		}
-		moved, err := as.MoveUserRecords(ctx, plan.Remove.ID, plan.Keep.ID)
+		moved, err := tx.MoveUserRecords(ctx, plan.Remove.ID, plan.Keep.ID)
 		if err != nil {
 			return fmt.Errorf("move records: %w", err)
 		}

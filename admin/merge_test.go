@@ -11,8 +11,8 @@ import (
 func TestMergeUsers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, f *fixture) {
 		f.mustTenant(t, "acme")
-		// The seeds' case: an existing local account, and a second one made
-		// by the first SSO login under the UPN.
+		// The usual duplicate: an existing local account, and a second one
+		// made by the first SSO login under the UPN.
 		old, err := f.svc.AddUser(f.ctx, "test", "acme", lanyard.User{Login: "jdoe", Email: "", FirstName: "John",
 			Roles: []lanyard.RoleGrant{{Role: "editor"}}, WebAccess: true})
 		if err != nil {

@@ -14,22 +14,9 @@ import (
 // Routes of the config file are not listed here; a stored route of the
 // same name replaces one.
 
-// routeStore returns the route half of a store that keeps them.
-func routeStore(st lanyard.Store) (lanyard.ProxyRouteStore, error) {
-	rs, ok := st.(lanyard.ProxyRouteStore)
-	if !ok {
-		return nil, fmt.Errorf("admin: store %T does not keep proxy routes (lanyard.ProxyRouteStore)", st)
-	}
-	return rs, nil
-}
-
 // ProxyRoutes lists the stored routes by name.
 func (s *Service) ProxyRoutes(ctx context.Context) ([]lanyard.ProxyRoute, error) {
-	rs, err := routeStore(s.store)
-	if err != nil {
-		return nil, err
-	}
-	return rs.ProxyRoutes(ctx)
+	return s.store.ProxyRoutes(ctx)
 }
 
 // PutProxyRoute adds r, or replaces the route of the same name, and
@@ -40,11 +27,7 @@ func (s *Service) PutProxyRoute(ctx context.Context, actor string, r lanyard.Pro
 		return lanyard.ProxyRoute{}, errorf(lanyard.KindInvalid, err, "proxy route %q: %s", r.Name, lanyard.ErrorMessage(err))
 	}
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		rs, err := routeStore(tx)
-		if err != nil {
-			return err
-		}
-		if err := rs.PutProxyRoute(ctx, &r); err != nil {
+		if err := tx.PutProxyRoute(ctx, &r); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, lanyard.AuditEvent{Actor: actor, Action: "proxy_route.put", Subject: r.Name,
@@ -61,11 +44,7 @@ func (s *Service) PutProxyRoute(ctx context.Context, actor string, r lanyard.Pro
 // in the audit trail. KindNotFound when there is none.
 func (s *Service) DeleteProxyRoute(ctx context.Context, actor, name string) error {
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		rs, err := routeStore(tx)
-		if err != nil {
-			return err
-		}
-		if err := rs.DeleteProxyRoute(ctx, name); err != nil {
+		if err := tx.DeleteProxyRoute(ctx, name); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, lanyard.AuditEvent{Actor: actor, Action: "proxy_route.delete", Subject: name,

@@ -306,15 +306,14 @@ func checkRoles(roles []string) error {
 	return nil
 }
 
-// problemsOf returns the list of problems of a validation error made by
-// lanyard.ValidationError.Err, so they can be merged with others.
+// problemsOf returns the problems of a validation error (one wrapping a
+// lanyard.ValidationError), so they can be merged with others; any other
+// error is one problem, its message.
 func problemsOf(err error) []string {
-	msg := lanyard.ErrorMessage(err)
-	head, rest, ok := strings.Cut(msg, "\n  - ")
-	if !ok || !strings.HasSuffix(head, " problems:") {
-		return []string{msg}
+	if ve, ok := errors.AsType[*lanyard.ValidationError](err); ok {
+		return ve.Problems
 	}
-	return strings.Split(rest, "\n  - ")
+	return []string{lanyard.ErrorMessage(err)}
 }
 
 // sortedKeys returns the keys of m, sorted.

@@ -71,11 +71,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes
 		tok.ExpiresAt = now.Add(ttl)
 	}
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		as, err := adminStore(tx)
-		if err != nil {
-			return err
-		}
-		if err := as.CreateAPIToken(ctx, &tok); err != nil {
+		if err := tx.CreateAPIToken(ctx, &tok); err != nil {
 			return err
 		}
 		expiry := "never expires"
@@ -97,11 +93,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes
 
 // APITokens lists the API tokens, newest first, revoked ones included.
 func (s *Service) APITokens(ctx context.Context) ([]lanyard.APIToken, error) {
-	as, err := adminStore(s.store)
-	if err != nil {
-		return nil, err
-	}
-	toks, err := as.APITokens(ctx)
+	toks, err := s.store.APITokens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
@@ -128,11 +120,8 @@ func (s *Service) RevokeAPIToken(ctx context.Context, actor, ref string) (lanyar
 	}
 	var revoked lanyard.APIToken
 	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		as, err := adminStore(tx)
-		if err != nil {
-			return err
-		}
-		if revoked, err = as.RevokeAPIToken(ctx, target.ID, s.now().UTC()); err != nil {
+		var err error
+		if revoked, err = tx.RevokeAPIToken(ctx, target.ID, s.now().UTC()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, lanyard.AuditEvent{Actor: actor, Action: "token.revoke", Subject: target.Name,
@@ -154,11 +143,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (lany
 	if !strings.HasPrefix(secret, apiTokenPrefix) {
 		return lanyard.APIToken{}, ErrBadToken
 	}
-	as, err := adminStore(s.store)
-	if err != nil {
-		return lanyard.APIToken{}, err
-	}
-	tok, err := as.APITokenByHash(ctx, hashAPIToken(secret))
+	tok, err := s.store.APITokenByHash(ctx, hashAPIToken(secret))
 	if errors.Is(err, lanyard.ErrNotFound) {
 		return lanyard.APIToken{}, ErrBadToken
 	}
@@ -172,7 +157,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (lany
 	// Recording every use would write on every call: once a minute is
 	// enough to tell a used token from a forgotten one.
 	if now.Sub(tok.LastUsedAt) > time.Minute {
-		if err := as.TouchAPIToken(ctx, tok.ID, now); err != nil {
+		if err := s.store.TouchAPIToken(ctx, tok.ID, now); err != nil {
 			s.log.WarnContext(ctx, "could not record the use of an API token", "token", tok.Name, "err", err)
 		}
 		tok.LastUsedAt = now

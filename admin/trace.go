@@ -95,10 +95,6 @@ func TraceHint(reason string) string {
 // tenant's traces bounded to TraceKeepPerTenant and traces older than
 // TraceRetention deleted. It is called by the ACS on every refusal.
 func (s *Service) RecordLoginTrace(ctx context.Context, t lanyard.LoginTrace) (lanyard.LoginTrace, error) {
-	as, err := adminStore(s.store)
-	if err != nil {
-		return t, err
-	}
 	now := s.now().UTC()
 	if t.Time.IsZero() {
 		t.Time = now
@@ -107,10 +103,10 @@ func (s *Service) RecordLoginTrace(ctx context.Context, t lanyard.LoginTrace) (l
 		t.Hint = TraceHint(t.Reason)
 	}
 	t.Document = ShortenSAML(t.Document)
-	if err := as.AddLoginTrace(ctx, &t, TraceKeepPerTenant); err != nil {
+	if err := s.store.AddLoginTrace(ctx, &t, TraceKeepPerTenant); err != nil {
 		return t, fmt.Errorf("record login trace: %w", err)
 	}
-	if _, err := as.PurgeLoginTraces(ctx, now.Add(-TraceRetention)); err != nil {
+	if _, err := s.store.PurgeLoginTraces(ctx, now.Add(-TraceRetention)); err != nil {
 		return t, fmt.Errorf("purge old login traces: %w", err)
 	}
 	return t, nil
@@ -123,11 +119,7 @@ func (s *Service) LoginTraces(ctx context.Context, tenantSlug, reason string, li
 	if err != nil {
 		return nil, err
 	}
-	as, err := adminStore(s.store)
-	if err != nil {
-		return nil, err
-	}
-	traces, err := as.LoginTraces(ctx, lanyard.LoginTraceFilter{TenantID: t.ID, Reason: reason, Limit: limit, BeforeID: beforeID})
+	traces, err := s.store.LoginTraces(ctx, lanyard.LoginTraceFilter{TenantID: t.ID, Reason: reason, Limit: limit, BeforeID: beforeID})
 	if err != nil {
 		return nil, fmt.Errorf("list login traces of %s: %w", t.Slug, err)
 	}
@@ -140,11 +132,7 @@ func (s *Service) LoginTrace(ctx context.Context, tenantSlug string, id int64) (
 	if err != nil {
 		return lanyard.LoginTrace{}, err
 	}
-	as, err := adminStore(s.store)
-	if err != nil {
-		return lanyard.LoginTrace{}, err
-	}
-	tr, err := as.LoginTrace(ctx, id)
+	tr, err := s.store.LoginTrace(ctx, id)
 	if err == nil && tr.TenantID != t.ID {
 		err = lanyard.ErrNotFound
 	}

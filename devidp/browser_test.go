@@ -81,8 +81,8 @@ func TestBrowserLogin(t *testing.T) {
 		default:
 		}
 	})
-	// A hidden frame checks the IdP session without showing anything
-	// (issue 5's periodic re-validation); the ACS reports to results.
+	// A hidden frame checks the IdP session without showing anything, as
+	// the periodic re-validation does; the ACS reports to results.
 	mux.HandleFunc("GET /sp/check", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<!DOCTYPE html><p id="page">checking</p><iframe hidden src="/sp/login?passive=1"></iframe>`)
 	})

@@ -183,12 +183,12 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 	// The gateway, as cmd/lanyard wires it.
 	mgr := session.NewManager(store, session.Options{})
 	cache := session.NewCache(mgr, store, session.CacheOptions{TTL: cacheTTL})
-	e.keys = identity.NewKeyRing(store.(lanyard.SigningKeyStore), identity.KeyRingOptions{Issuer: e.base})
+	e.keys = identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: e.base})
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store,
-		Routes: store.(lanyard.ProxyRouteStore), StaticRoutes: routes, Logger: logger})
+		Routes: store, StaticRoutes: routes, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,6 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 		t.Fatal(err)
 	}
 	srv := web.New(web.Config{BaseURL: base, Logger: logger, Store: store, Admin: e.admin, Gateway: e.gw})
-	t.Cleanup(srv.Close)
 	hs := &http.Server{Handler: e.gw.Wrap(srv), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })

@@ -66,6 +66,17 @@ var jwtKey = http.CanonicalHeaderKey(HeaderJWT)
 // headers starting with it (or its underscore spelling) never pass.
 const identityPrefix = "X-Lanyard-"
 
+// HandoffStore is what the hand-off needs from the store: the one-time
+// codes that carry a sign-in to an application's host, and the session
+// copy it opens there for the same user and tenant.
+type HandoffStore interface {
+	session.Store // sessions, and the tenant's session lifetimes
+	lanyard.TokenStore
+	User(ctx context.Context, id int64) (lanyard.User, error)
+}
+
+var _ HandoffStore = lanyard.Store(nil)
+
 // Config is what a Gateway needs.
 type Config struct {
 	// BaseURL is the URL users reach Lanyard at; login URLs are built on it.
@@ -85,7 +96,7 @@ type Config struct {
 	// from Lanyard's host to an application on another host (see
 	// handoff.go). Nil turns the hand-off off: applications must then be
 	// on Lanyard's host.
-	Store lanyard.Store
+	Store HandoffStore
 	// TrustedHosts are the application hosts, besides those of routes,
 	// that the hand-off may send a sign-in to: the hosts in front of which
 	// nginx, Traefik or Caddy ask /auth/verify. A name matches every port.
@@ -127,7 +138,7 @@ type Gateway struct {
 	observer atomic.Pointer[Observer]
 	held     atomic.Bool // see Config.Held
 
-	store        lanyard.Store // nil: no hand-off
+	store        HandoffStore // nil: no hand-off
 	manager      *session.Manager
 	trustedHosts []string
 	clientIP     *clientip.Resolver

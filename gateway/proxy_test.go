@@ -137,7 +137,7 @@ func TestProxy(t *testing.T) {
 		// A route added at run time (as 'lanyard route add' does) is served
 		// at the next reload.
 		r := lanyard.ProxyRoute{Name: "wiki", PathPrefix: "/wiki", Upstream: upstream, Tenant: "acme", BearerToken: true}
-		if err := store.(lanyard.ProxyRouteStore).PutProxyRoute(ctx, &r); err != nil {
+		if err := store.PutProxyRoute(ctx, &r); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.gw.LoadRoutes(ctx); err != nil {

@@ -41,7 +41,7 @@ func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := identity.NewKeyRing(store.(lanyard.SigningKeyStore), identity.KeyRingOptions{})
+	keys := identity.NewKeyRing(store, identity.KeyRingOptions{})
 	if err := keys.Refresh(ctx); err != nil {
 		tb.Fatal(err)
 	}

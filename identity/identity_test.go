@@ -14,20 +14,11 @@ import (
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 )
 
-func gatewayStore(t *testing.T, store lanyard.Store) lanyard.GatewayStore {
-	t.Helper()
-	gs, ok := store.(lanyard.GatewayStore)
-	if !ok {
-		t.Fatalf("store %T does not keep signing keys", store)
-	}
-	return gs
-}
-
 func TestSignVerify(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
 		ctx := context.Background()
 		clk := testdb.NewClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
-		ring := identity.NewKeyRing(gatewayStore(t, store), identity.KeyRingOptions{Issuer: "https://sso.example.com", Now: clk.Now})
+		ring := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com", Now: clk.Now})
 		if _, err := ring.Sign(identity.Claims{}); !errors.Is(err, identity.ErrNoKey) {
 			t.Fatalf("Sign before Refresh: got %v, want ErrNoKey", err)
 		}
@@ -85,8 +76,8 @@ func TestRotation(t *testing.T) {
 		ctx := context.Background()
 		clk := testdb.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		opts := identity.KeyRingOptions{Rotation: time.Hour, TokenTTL: 5 * time.Minute, Now: clk.Now}
-		nodeA := identity.NewKeyRing(gatewayStore(t, store), opts)
-		nodeB := identity.NewKeyRing(gatewayStore(t, store), opts)
+		nodeA := identity.NewKeyRing(store, opts)
+		nodeB := identity.NewKeyRing(store, opts)
 		refresh := func() {
 			t.Helper()
 			for _, r := range []*identity.KeyRing{nodeA, nodeB} {
@@ -132,7 +123,7 @@ func TestRotation(t *testing.T) {
 		if lastKID == first {
 			t.Fatal("the signing key never rotated")
 		}
-		keys, err := gatewayStore(t, store).SigningKeys(ctx, time.Time{})
+		keys, err := store.SigningKeys(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +137,7 @@ func TestVerifierRefetchesOnRotation(t *testing.T) {
 	store := testdb.SQLite(t)
 	ctx := context.Background()
 	clk := testdb.NewClock(time.Now())
-	ring := identity.NewKeyRing(gatewayStore(t, store), identity.KeyRingOptions{Rotation: time.Hour, Now: clk.Now})
+	ring := identity.NewKeyRing(store, identity.KeyRingOptions{Rotation: time.Hour, Now: clk.Now})
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
 // Package login turns a validated SAML assertion into a Lanyard account: it
 // maps attributes, finds the account (by its link, its login name, its
-// email), creates it just in time when the tenant allows, applies the
-// seeds' refusal rules and synchronises fields and roles. It is pure logic
-// over the store; no HTTP, no XML.
+// email), creates it just in time when the tenant allows, refuses the
+// logins that the tenant's policy or the account's state forbid, and
+// synchronises fields and roles. It is pure logic over the store; no HTTP,
+// no XML.
 package login
 
 import (
@@ -18,7 +19,8 @@ import (
 // Reason is the stable code of a refused login.
 type Reason string
 
-// Refusal reasons, in the order the seeds list them.
+// Refusal reasons, in the order Resolve checks them: when several apply,
+// the first is given.
 const (
 	ReasonSSODisabled  Reason = "sso_disabled"     // SSO is off for the tenant
 	ReasonNoLogin      Reason = "no_login_name"    // neither a mapped login attribute nor a NameID
@@ -61,9 +63,14 @@ type Result struct {
 	Changes []string // human-readable field changes ("email: a → b")
 }
 
+// Store is what Resolve needs: accounts and their links to IdP identities.
+type Store interface {
+	lanyard.UserStore
+}
+
 // Service resolves assertions into accounts.
 type Service struct {
-	Store lanyard.Store
+	Store Store
 	Now   func() time.Time // nil: time.Now
 }
 
@@ -148,7 +155,8 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 		return Result{}, fmt.Errorf("login: find account %q: %w", p.Login, err)
 	}
 
-	// 5. The account's state, in the seeds' order.
+	// 5. The account's state; when several refusals apply, the first here
+	// is given.
 	switch {
 	case u.Status != lanyard.StatusActive:
 		return refuse(ReasonInactive, u.ID, "user %q authenticated by identity provider %q is synchronized with an inactive Lanyard account (id %d)", p.Login, a.IdPEntityID, u.ID)

@@ -240,6 +240,10 @@ func (v *validation) unwrapKey(ek *node, keyLen int) ([]byte, error) {
 		}
 		for _, k := range v.st.decrypt {
 			key := make([]byte, keyLen)
+			// Deprecated since Go 1.26 with all PKCS #1 v1.5 encryption;
+			// rsa-1_5 is refused unless the SP opts in (AllowRSA15) for an
+			// IdP that can do nothing else.
+			//lint:ignore SA1019 opt-in legacy key transport, see above
 			if err := rsa.DecryptPKCS1v15SessionKey(nil, k, ct, key); err == nil {
 				return key, nil
 			}

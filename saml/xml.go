@@ -798,7 +798,7 @@ func (p *parser) readAttrValue() (string, error) {
 	if strings.IndexByte(raw, '<') >= 0 {
 		return "", parseErr("'<' in attribute value")
 	}
-	if strings.IndexAny(raw, "&\t\n\r") < 0 {
+	if !strings.ContainsAny(raw, "&\t\n\r") {
 		return raw, nil
 	}
 	b := make([]byte, 0, len(raw))

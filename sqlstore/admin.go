@@ -11,8 +11,6 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-var _ lanyard.AdminStore = (*DB)(nil)
-
 const apiTokenColumns = `id, name, hash, prefix, scopes, created_by, created_at, expires_at, last_used_at, revoked_at`
 
 func scanAPIToken(r rowScanner) (lanyard.APIToken, error) {

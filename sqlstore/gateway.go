@@ -9,8 +9,6 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-var _ lanyard.GatewayStore = (*DB)(nil)
-
 // AddSigningKey inserts k (CreatedAt is set when zero). ErrConflict when
 // the ID exists.
 func (d *DB) AddSigningKey(ctx context.Context, k *lanyard.SigningKey) error {

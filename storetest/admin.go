@@ -9,14 +9,13 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-// RunAdmin runs the conformance tests of lanyard.AdminStore (API tokens,
-// login traces, moving an account's records), which engines implement
-// beside lanyard.Store. open must return a fresh, migrated, empty store
-// that implements it.
+// RunAdmin runs the conformance tests of the lanyard.AdminStore part of the
+// store (API tokens, login traces, moving an account's records, bulk
+// writes). open must return a fresh, migrated, empty store.
 func RunAdmin(t *testing.T, open func(t *testing.T) lanyard.Store) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s lanyard.Store, as lanyard.AdminStore)
+		fn   func(t *testing.T, s lanyard.Store)
 	}{
 		{"APITokens", testAPITokens},
 		{"LoginTraces", testLoginTraces},
@@ -29,12 +28,7 @@ func RunAdmin(t *testing.T, open func(t *testing.T) lanyard.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t)
-			as, ok := s.(lanyard.AdminStore)
-			if !ok {
-				t.Fatalf("store %T does not implement lanyard.AdminStore", s)
-			}
-			tc.fn(t, s, as)
+			tc.fn(t, open(t))
 		})
 	}
 }
@@ -44,7 +38,7 @@ func tokenHash(secret string) []byte {
 	return h[:]
 }
 
-func testAPITokens(t *testing.T, _ lanyard.Store, s lanyard.AdminStore) {
+func testAPITokens(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
 	ci := lanyard.APIToken{Name: "ci", Hash: tokenHash("a"), Prefix: "lyd_a", Scopes: []string{lanyard.ScopeRead},
 		CreatedBy: "cli", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
@@ -86,10 +80,10 @@ func testAPITokens(t *testing.T, _ lanyard.Store, s lanyard.AdminStore) {
 	}
 }
 
-func testLoginTraces(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+func testLoginTraces(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
-	a := mkTenant(t, st, "a")
-	b := mkTenant(t, st, "b")
+	a := mkTenant(t, s, "a")
+	b := mkTenant(t, s, "b")
 	for i := range 5 {
 		tr := lanyard.LoginTrace{TenantID: a.ID, Time: t0.Add(time.Duration(i) * time.Hour), Reason: "expired",
 			Message: seq("m", i), ClockSkew: -90 * time.Second, Document: "<Response/>"}
@@ -125,58 +119,58 @@ func testLoginTraces(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 	wantInt(t, "purged (b's and a's m02)", n, 2)
 }
 
-func testMoveUserRecords(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+func testMoveUserRecords(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
-	tn := mkTenant(t, st, "acme")
-	keep := mkUser(t, st, tn.ID, "jdoe@acme.com")
-	dup := mkUser(t, st, tn.ID, "john.doe")
-	must(t, st.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "jd"}), "link")
-	mkSession(t, st, dup, "s1", t0.Add(time.Hour), t0.Add(2*time.Hour))
-	must(t, st.AppendAudit(ctx, &lanyard.AuditEvent{TenantID: tn.ID, UserID: dup.ID, Action: "sso.login", Actor: "x", Outcome: lanyard.OutcomeSuccess}), "audit")
-	must(t, st.SaveToken(ctx, &lanyard.OneTimeToken{Hash: tokenHash("t"), Purpose: "reset", UserID: dup.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), "token")
+	tn := mkTenant(t, s, "acme")
+	keep := mkUser(t, s, tn.ID, "jdoe@acme.com")
+	dup := mkUser(t, s, tn.ID, "john.doe")
+	must(t, s.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "jd"}), "link")
+	mkSession(t, s, dup, "s1", t0.Add(time.Hour), t0.Add(2*time.Hour))
+	must(t, s.AppendAudit(ctx, &lanyard.AuditEvent{TenantID: tn.ID, UserID: dup.ID, Action: "sso.login", Actor: "x", Outcome: lanyard.OutcomeSuccess}), "audit")
+	must(t, s.SaveToken(ctx, &lanyard.OneTimeToken{Hash: tokenHash("t"), Purpose: "reset", UserID: dup.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), "token")
 
 	moved, err := s.MoveUserRecords(ctx, dup.ID, keep.ID)
 	must(t, err, "move")
 	wantEqual(t, "moved", moved, lanyard.MovedRecords{Links: 1, Sessions: 1, AuditEvents: 1})
-	u, err := st.UserByLink(ctx, tn.ID, "https://idp", "jd")
+	u, err := s.UserByLink(ctx, tn.ID, "https://idp", "jd")
 	must(t, err, "user by link")
 	wantInt(t, "linked user", int(u.ID), int(keep.ID))
-	sessions, err := st.UserSessions(ctx, keep.ID, t0)
+	sessions, err := s.UserSessions(ctx, keep.ID, t0)
 	must(t, err, "sessions")
 	wantInt(t, "sessions of the kept user", len(sessions), 1)
-	evs, err := st.AuditEvents(ctx, lanyard.AuditFilter{UserID: keep.ID})
+	evs, err := s.AuditEvents(ctx, lanyard.AuditFilter{UserID: keep.ID})
 	must(t, err, "audit")
 	wantInt(t, "audit events of the kept user", len(evs), 1)
-	_, err = st.TakeToken(ctx, tokenHash("t"), "reset", t0)
+	_, err = s.TakeToken(ctx, tokenHash("t"), "reset", t0)
 	wantErr(t, err, lanyard.ErrNotFound, "token of the merged user")
 
 	_, err = s.MoveUserRecords(ctx, keep.ID, keep.ID)
 	wantKind(t, err, lanyard.KindInvalid, "merge into itself")
 	_, err = s.MoveUserRecords(ctx, 999999, keep.ID)
 	wantErr(t, err, lanyard.ErrNotFound, "unknown user")
-	other := mkTenant(t, st, "other")
-	stranger := mkUser(t, st, other.ID, "stranger")
+	other := mkTenant(t, s, "other")
+	stranger := mkUser(t, s, other.ID, "stranger")
 	_, err = s.MoveUserRecords(ctx, stranger.ID, keep.ID)
 	wantKind(t, err, lanyard.KindInvalid, "users of two tenants")
 }
 
 // testMoveUserRecordsInTx checks that the move joins a caller's
 // transaction and is undone with it.
-func testMoveUserRecordsInTx(t *testing.T, st lanyard.Store, _ lanyard.AdminStore) {
+func testMoveUserRecordsInTx(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
-	tn := mkTenant(t, st, "acme")
-	keep := mkUser(t, st, tn.ID, "keep")
-	dup := mkUser(t, st, tn.ID, "dup")
-	must(t, st.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "d"}), "link")
+	tn := mkTenant(t, s, "acme")
+	keep := mkUser(t, s, tn.ID, "keep")
+	dup := mkUser(t, s, tn.ID, "dup")
+	must(t, s.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: dup.ID, IdPEntityID: "https://idp", NameID: "d"}), "link")
 	errUndo := lanyard.Errorf(lanyard.KindInvalid, "undo")
-	err := st.Atomic(ctx, func(tx lanyard.Store) error {
-		if _, err := tx.(lanyard.AdminStore).MoveUserRecords(ctx, dup.ID, keep.ID); err != nil {
+	err := s.Atomic(ctx, func(tx lanyard.Store) error {
+		if _, err := tx.MoveUserRecords(ctx, dup.ID, keep.ID); err != nil {
 			return err
 		}
 		return errUndo
 	})
 	wantErr(t, err, errUndo, "atomic")
-	u, err := st.UserByLink(ctx, tn.ID, "https://idp", "d")
+	u, err := s.UserByLink(ctx, tn.ID, "https://idp", "d")
 	must(t, err, "user by link")
 	wantInt(t, "linked user after the rollback", int(u.ID), int(dup.ID))
 }
@@ -189,10 +183,10 @@ func wantKind(t *testing.T, err error, kind lanyard.Kind, what string) {
 	}
 }
 
-func testCreateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+func testCreateUsers(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
-	tn := mkTenant(t, st, "acme")
-	mkUser(t, st, tn.ID, "taken")
+	tn := mkTenant(t, s, "acme")
+	mkUser(t, s, tn.ID, "taken")
 	var users []*lanyard.User
 	for i := range 1203 { // more than two statements' worth
 		users = append(users, &lanyard.User{TenantID: tn.ID, Login: fmt.Sprintf("User%04d", i), Email: fmt.Sprintf("u%d@acme.com", i),
@@ -201,7 +195,7 @@ func testCreateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 	}
 	must(t, s.CreateUsers(ctx, users), "create users")
 	for _, i := range []int{0, 600, 1202} {
-		got, err := st.UserByLogin(ctx, tn.ID, fmt.Sprintf("user%04d", i))
+		got, err := s.UserByLogin(ctx, tn.ID, fmt.Sprintf("user%04d", i))
 		must(t, err, "read back")
 		if got.ID != users[i].ID || got.Email != users[i].Email {
 			t.Errorf("user %d: got ID %d email %s, want ID %d email %s", i, got.ID, got.Email, users[i].ID, users[i].Email)
@@ -209,7 +203,7 @@ func testCreateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 		wantEqual(t, "roles", got.RoleNames(), []string{"staff", fmt.Sprintf("team%d", i%3)})
 		sameTime(t, "created", got.CreatedAt, users[i].CreatedAt)
 	}
-	n, err := st.CountUsers(ctx, lanyard.UserFilter{TenantID: tn.ID})
+	n, err := s.CountUsers(ctx, lanyard.UserFilter{TenantID: tn.ID})
 	must(t, err, "count")
 	wantInt(t, "users", n, 1204)
 
@@ -224,12 +218,12 @@ func testCreateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 		{TenantID: tn.ID, Login: "Fresh", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, Source: lanyard.SourceLocal},
 	}
 	wantErr(t, s.CreateUsers(ctx, twice), lanyard.ErrConflict, "login twice")
-	_, err = st.UserByLogin(ctx, tn.ID, "fresh")
+	_, err = s.UserByLogin(ctx, tn.ID, "fresh")
 	wantErr(t, err, lanyard.ErrNotFound, "user of a refused batch")
 	must(t, s.CreateUsers(ctx, nil), "no users")
 }
 
-func testAppendAuditEvents(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+func testAppendAuditEvents(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
 	var evs []*lanyard.AuditEvent
 	for i := range 700 {
@@ -237,7 +231,7 @@ func testAppendAuditEvents(t *testing.T, st lanyard.Store, s lanyard.AdminStore)
 			UserID: int64(i + 1), Subject: fmt.Sprintf("u%d", i), Detail: map[string]string{"line": fmt.Sprint(i + 2)}})
 	}
 	must(t, s.AppendAuditEvents(ctx, evs), "append")
-	got, err := st.AuditEvents(ctx, lanyard.AuditFilter{UserID: 500})
+	got, err := s.AuditEvents(ctx, lanyard.AuditFilter{UserID: 500})
 	must(t, err, "read back")
 	if len(got) != 1 || got[0].ID != evs[499].ID || got[0].Subject != "u499" || got[0].Detail["line"] != "501" {
 		t.Errorf("event of user 500: %+v, want ID %d", got, evs[499].ID)
@@ -249,15 +243,15 @@ func testAppendAuditEvents(t *testing.T, st lanyard.Store, s lanyard.AdminStore)
 	}
 }
 
-func testUpdateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
+func testUpdateUsers(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
-	tn := mkTenant(t, st, "acme")
+	tn := mkTenant(t, s, "acme")
 	var ids []int64
 	for i := range 40 {
-		u := mkUser(t, st, tn.ID, fmt.Sprintf("u%02d", i), "staff")
+		u := mkUser(t, s, tn.ID, fmt.Sprintf("u%02d", i), "staff")
 		ids = append(ids, u.ID)
 	}
-	mkUser(t, st, tn.ID, "taken")
+	mkUser(t, s, tn.ID, "taken")
 	slicesReverse := func(xs []int64) []int64 {
 		out := make([]int64, 0, len(xs))
 		for i := len(xs) - 1; i >= 0; i-- {
@@ -278,7 +272,7 @@ func testUpdateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 		t.Errorf("not in ID order: first %d", got[0].ID)
 	}
 	for _, id := range []int64{ids[0], ids[1], ids[39]} {
-		u, err := st.User(ctx, id)
+		u, err := s.User(ctx, id)
 		must(t, err, "read back")
 		want := []string{"staff"}
 		if id%2 == 0 {
@@ -299,7 +293,7 @@ func testUpdateUsers(t *testing.T, st lanyard.Store, s lanyard.AdminStore) {
 	wantErr(t, err, lanyard.ErrConflict, "rename to a taken login")
 	_, err = s.UpdateUsers(ctx, []int64{ids[0], 999999}, func(u *lanyard.User) error { u.LastName = "changed"; return nil })
 	wantErr(t, err, lanyard.ErrNotFound, "unknown user")
-	u, err := st.User(ctx, ids[0])
+	u, err := s.User(ctx, ids[0])
 	must(t, err, "read back")
 	wantEqual(t, "last name after refused updates", u.LastName, "")
 }

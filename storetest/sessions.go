@@ -23,6 +23,7 @@ func testSessionCreateGet(t *testing.T, s lanyard.Store) {
 	wantEqual(t, "get", got, sess)
 	got, err = s.Session(ctx, sess.Hash, t0.Add(time.Hour-time.Nanosecond))
 	must(t, err, "get just before idle expiry")
+	wantEqual(t, "get just before idle expiry", got, sess)
 
 	_, err = s.Session(ctx, sess.Hash, t0.Add(time.Hour))
 	wantErr(t, err, lanyard.ErrNotFound, "get at idle expiry")

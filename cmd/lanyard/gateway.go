@@ -101,12 +101,10 @@ type gatewayServer struct {
 	gateway *gateway.Gateway
 	keys    *identity.KeyRing
 	logger  *slog.Logger
-	stop    context.CancelFunc
-	done    chan struct{}
 }
 
-// newGateway builds the gateway over db. Its background jobs start with
-// start, once the store is migrated.
+// newGateway builds the gateway over db. Its background jobs run with
+// run, once the store is migrated.
 func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServer, error) {
 	mgr := session.NewManager(db, session.Options{})
 	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL})
@@ -131,7 +129,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 	if err != nil {
 		return nil, err
 	}
-	return &gatewayServer{gateway: gw, keys: keys, logger: logger, done: make(chan struct{})}, nil
+	return &gatewayServer{gateway: gw, keys: keys, logger: logger}, nil
 }
 
 // handler puts the reverse proxy in front of Lanyard's own handler.
@@ -154,26 +152,13 @@ func (g *gatewayServer) load(ctx context.Context) error {
 	return nil
 }
 
-// start refreshes the keys and the routes in the background until close.
-// Call it after load.
-func (g *gatewayServer) start(ctx context.Context) {
-	ctx, g.stop = context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		defer close(g.done)
-		keysDone := make(chan struct{})
-		go func() { defer close(keysDone); g.keys.Run(ctx) }()
-		g.gateway.Run(ctx)
-		<-keysDone
-	}()
-}
-
-// close stops the background jobs and waits for them.
-func (g *gatewayServer) close() {
-	if g.stop == nil {
-		return
-	}
-	g.stop()
-	<-g.done
+// run refreshes the keys and the routes until ctx is done, and returns
+// once both have stopped. Call it after load.
+func (g *gatewayServer) run(ctx context.Context) {
+	keysDone := make(chan struct{})
+	go func() { defer close(keysDone); g.keys.Run(ctx) }()
+	g.gateway.Run(ctx)
+	<-keysDone
 }
 
 // The gateway's options join the others: flags, LANYARD_* variables and

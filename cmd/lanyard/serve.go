@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
@@ -16,6 +16,7 @@ import (
 	"github.com/lanyard-sso/lanyard/janitor"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
+	"golang.org/x/sync/errgroup"
 )
 
 // shutdownTimeout bounds how long serve waits for requests in flight when
@@ -75,7 +76,6 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer gw.close()
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
@@ -86,8 +86,18 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	// The HTTP server, the start-up and then the background jobs run until
+	// ctx is done or one of them fails; then the others are cancelled and
+	// waited for before the deferred closes run, so that no migration or
+	// refresh in flight writes to a closed store.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
 
 	fmt.Fprintf(a.stderr, "lanyard: listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
@@ -95,70 +105,43 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		a.onListen(ln.Addr())
 	}
 
-	initCtx, cancelInit := context.WithCancel(ctx)
-	defer cancelInit()
-	initDone := make(chan error, 1)
-	go func() { initDone <- a.initialise(initCtx, logger, db, svc, srv, gw, cfg.BaseURL) }()
-
-	// The IdP metadata refresher runs once the server is ready, until
-	// shutdown.
-	refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
-	refreshCtx, stopRefresher := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRefresher()
-	refresherDone := make(chan struct{})
-	refresherStarted := false
-
-	var runErr error
-	initialising := true
-wait:
-	for {
-		select {
-		case <-ctx.Done():
-			logger.Info("shutting down", "reason", context.Cause(ctx))
-			break wait
-		case err := <-serveErr:
-			runErr = fmt.Errorf("serve: %w", err)
-			break wait
-		case err := <-initDone:
-			initialising = false
-			if err != nil && ctx.Err() == nil {
-				logger.Error("start-up failed; stopping", "err", err)
-				runErr = err
-				break wait
+	g.Go(func() error {
+		if err := a.initialise(gctx, logger, db, svc, srv, gw, cfg.BaseURL); err != nil {
+			if gctx.Err() != nil {
+				return nil // stopping: the cause is reported elsewhere
 			}
-			if ctx.Err() != nil {
-				break wait
-			}
-			gw.start(ctx)
-			refresherStarted = true
-			go func() {
-				defer close(refresherDone)
-				// The janitor purges expired rows on the same schedule
-				// of life as the refresher.
-				var jobs sync.WaitGroup
-				jobs.Go(func() { _ = (&janitor.Janitor{Store: db, Logger: logger}).Run(refreshCtx) })
-				_ = refresher.Run(refreshCtx)
-				jobs.Wait()
-			}()
+			logger.Error("start-up failed; stopping", "err", err)
+			return err
 		}
-	}
+		if gctx.Err() != nil {
+			return nil
+		}
+		// Ready: the gateway's key and route refreshes, the janitor and
+		// the IdP metadata refresher run until shutdown.
+		g.Go(func() error { gw.run(gctx); return nil })
+		g.Go(func() error { return (&janitor.Janitor{Store: db, Logger: logger}).Run(gctx) })
+		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
+		_ = refresher.Run(gctx) // returns gctx's error: not a failure
+		return nil
+	})
 
-	cancelInit()
-	stopRefresher()
-	if refresherStarted {
-		<-refresherDone // a refresh in flight must not write to a closed store
-	}
-	if initialising {
-		<-initDone // the store must not close under a running migration
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		logger.Warn("requests still in flight at shutdown were cut", "err", err)
-		httpSrv.Close()
-	}
+	g.Go(func() error {
+		<-gctx.Done()
+		if ctx.Err() != nil {
+			logger.Info("shutting down", "reason", context.Cause(ctx))
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("requests still in flight at shutdown were cut", "err", err)
+			httpSrv.Close()
+		}
+		return nil
+	})
+
+	err = g.Wait()
 	logger.Info("stopped")
-	return runErr
+	return err
 }
 
 // waitForStore pings the database until it answers, retrying with backoff

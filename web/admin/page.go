@@ -4,9 +4,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/lanyard-sso/lanyard"
@@ -93,16 +95,11 @@ func problems(err error) []string {
 	default:
 		return nil
 	}
-	msg := lanyard.ErrorMessage(err)
-	head, rest, ok := strings.Cut(msg, "\n  - ")
-	if !ok {
-		return []string{msg}
+	var v *lanyard.ValidationError
+	if errors.As(err, &v) && len(v.Problems) > 0 {
+		return slices.Clone(v.Problems)
 	}
-	out := []string{}
-	if !strings.HasSuffix(head, " problems:") {
-		out = append(out, head)
-	}
-	return append(out, strings.Split(rest, "\n  - ")...)
+	return []string{lanyard.ErrorMessage(err)}
 }
 
 // done redirects after a change, with a notice for the next page.
