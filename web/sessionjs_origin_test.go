@@ -102,7 +102,7 @@ func newXOriginEnv(t *testing.T, opts xoriginOptions) *xoriginEnv {
 		t.Fatal(err)
 	}
 	metadata := e.serve(httptest.NewRequest(http.MethodGet, e.base+"/t/beta/saml/metadata", nil))
-	if err := idp.TrustSPMetadata([]byte(metadata.Body.String())); err != nil {
+	if err := idp.TrustSPMetadata(metadata.Body.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	return e
