@@ -116,18 +116,26 @@ func (c *Cache) Lookup(ctx context.Context, id string) (*Snapshot, error) {
 		return nil, ErrNoSession
 	}
 	key := sha256.Sum256([]byte(id))
+	if snap, found, err := c.cached(key); found {
+		return snap, err
+	}
+	return c.miss(ctx, key, id)
+}
+
+// cached answers from a fresh entry; found is false when there is none.
+func (c *Cache) cached(key [sha256.Size]byte) (snap *Snapshot, found bool, err error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		// The entry is fresh, but the session may have expired meanwhile.
-		if !e.snap.Session.Valid(now) {
-			return nil, ErrNoSession
-		}
-		return e.snap, nil
+	if !ok || !now.Before(e.expires) {
+		return nil, false, nil
 	}
-	return c.miss(ctx, key, id)
+	// The entry is fresh, but the session may have expired meanwhile.
+	if !e.snap.Session.Valid(now) {
+		return nil, true, ErrNoSession
+	}
+	return e.snap, true, nil
 }
 
 // Forget drops the snapshot of the session with the ID, on this node: call
@@ -150,6 +158,13 @@ func (c *Cache) miss(ctx context.Context, key [sha256.Size]byte, id string) (*Sn
 		case <-ctx.Done():
 			return nil, fmt.Errorf("session: cache: waiting for the store: %w", ctx.Err())
 		}
+	}
+	// A flight that ended since the caller looked has stored its entry
+	// (before it ended): use it rather than read again, however late this
+	// caller was scheduled.
+	if snap, found, err := c.cached(key); found {
+		c.flightMu.Unlock()
+		return snap, err
 	}
 	f := &flight{done: make(chan struct{})}
 	c.flights[key] = f

@@ -90,6 +90,10 @@ func TestDemoInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "lanyard-demo"),
 		chromedp.Submit(chromedp.CSS("#password")),
 		chromedp.WaitVisible(chromedp.CSS("#demo-login")),
+		// The element shows as soon as the browser has parsed its start
+		// tag; a page that arrives in pieces (a slow server, the race
+		// detector) has its text only once the document is complete.
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete"`),
 	)
 	if err != nil {
 		loc, _ := chromedp.Run(step(), chromedp.Location())
