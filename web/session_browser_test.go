@@ -191,7 +191,7 @@ func (b *tab) sessionReady(login string) {
 	b.waitJS("session.js state", `!!(window.LanyardSession && LanyardSession.state() && LanyardSession.state().login === "`+login+`")`, 15*time.Second)
 }
 
-// TestSessionKeepingInChromium runs the seeds' session flows in a real
+// TestSessionKeepingInChromium runs the session-keeping flows in a real
 // browser against SimpleSAMLphp (another origin, localhost on another
 // port), screenshots in the artifact directory:
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/web/internal/relay"
 )
 
 // TestCrossOriginSessionInChromium keeps the session of an application on
@@ -65,7 +66,14 @@ func TestCrossOriginSessionInChromium(t *testing.T) {
 	// so no state, and no dialog either.
 	b.do("open an untrusted host's page", chromedp.Navigate(e.appOrigin(xoEvilHost)+"/"), chromedp.WaitVisible(chromedp.CSS("#app-page")))
 	b.waitJS("session.js loaded", "!!window.LanyardSession", 10*time.Second)
-	time.Sleep(time.Second)
+	// Wait for the effect, not for a time: a credentialed read of the
+	// state from this page settles, refused by CORS, as session.js's own
+	// read, sent first, has by then.
+	eval[bool](b, `(window.stateProbe = "pending", fetch("`+e.base+relay.SessionStatePath+`", {credentials: "include"}).then(() => { window.stateProbe = "read"; }, () => { window.stateProbe = "refused"; }), true)`)
+	b.waitJS("the page's own read of the state settles", `window.stateProbe !== "pending"`, 10*time.Second)
+	if probe := eval[string](b, "window.stateProbe"); probe != "refused" {
+		t.Errorf("a page of an untrusted host read the session state itself: %s", probe)
+	}
 	if eval[bool](b, "LanyardSession.state() !== null") {
 		t.Error("a page of an untrusted host read the session state")
 	}

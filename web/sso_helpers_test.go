@@ -171,6 +171,27 @@ func (e *ssoEnv) setTenant(slug string, settings ...string) {
 	}
 }
 
+// waitForJIT waits until the server's own view of the tenant's
+// configuration (the snapshot the ACS reads) has JIT set to want: a change
+// reaches it at the next ConfigVersion check, at most a second later.
+func (e *ssoEnv) waitForJIT(t *testing.T, slug string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		snap, err := e.server.tenants.Snapshot(context.Background(), slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Tenant.SSO.JIT == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s the server still reads jit=%v for %s", !want, slug)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // addUser creates an account of tenant slug.
 func (e *ssoEnv) addUser(slug string, u lanyard.User) lanyard.User {
 	e.t.Helper()

@@ -153,13 +153,13 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 
 	t.Run("config change applies without restart: no account, then JIT", func(t *testing.T) {
 		e.setTenant("acme", "jit=false")
-		time.Sleep(1100 * time.Millisecond) // the server checks ConfigVersion once per second
+		e.waitForJIT(t, "acme", false) // the server checks ConfigVersion once per second
 		b := newBrowser()
 		a := b.post(t, e.spLogin(b, "acme", "", "newbie"))
 		e.checkRefusal(t, acme, a, http.StatusForbidden, string(login.ReasonNoAccount), neutralSSOMessage, "newbie", "just-in-time provisioning is off")
 
 		e.setTenant("acme", "jit=true")
-		time.Sleep(1100 * time.Millisecond)
+		e.waitForJIT(t, "acme", true)
 		b = newBrowser()
 		if a := b.post(t, e.spLogin(b, "acme", "", "newbie")); a.status != http.StatusSeeOther || a.session == "" {
 			t.Fatalf("after jit=true: %d\n%s", a.status, a.body)
