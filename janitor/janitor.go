@@ -36,9 +36,10 @@ type Janitor struct {
 	// Interval between purges. Zero means DefaultInterval; it must not be
 	// negative.
 	Interval time.Duration
-	// stepTimeout bounds one purge; zero means 30 seconds.
-	stepTimeout time.Duration
 }
+
+// purgeTimeout bounds one purge, so a hung database cannot stack them up.
+const purgeTimeout = 30 * time.Second
 
 // Run purges every Interval until ctx is done, then returns nil. The first
 // purge runs one Interval after the start.
@@ -62,11 +63,7 @@ func (j *Janitor) Run(ctx context.Context) error {
 // Purge deletes what has expired, once. Each step runs even when another
 // fails; failures are logged and retried at the next run.
 func (j *Janitor) Purge(ctx context.Context) {
-	timeout := j.stepTimeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
 	defer cancel()
 	logger := j.Logger
 	if logger == nil {
