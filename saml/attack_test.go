@@ -319,7 +319,10 @@ func TestClockSkewMessages(t *testing.T) {
 		diff time.Duration
 	}{
 		{"expired 4m, skew 3m", func(g *fixture) { g.notOnOrAfter = testNow.Add(-4 * time.Minute) }, ReasonExpired, time.Minute},
-		{"not yet valid by 10m", func(g *fixture) { g.notBefore = testNow.Add(10 * time.Minute) }, ReasonNotYetValid, 7 * time.Minute},
+		{"not yet valid by 10m", func(g *fixture) {
+			g.notBefore = testNow.Add(10 * time.Minute)
+			g.notOnOrAfter = testNow.Add(15 * time.Minute)
+		}, ReasonNotYetValid, 7 * time.Minute},
 		{"within skew", func(g *fixture) { g.notOnOrAfter = testNow.Add(-2 * time.Minute); g.scdNotAfter = g.notOnOrAfter }, "", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -15,12 +15,16 @@ import (
 
 // Defaults used when the corresponding configuration field is zero.
 const (
-	DefaultClockSkew      = 3 * time.Minute
-	DefaultMaxSize        = 1 << 20 // 1 MiB of decoded XML
-	DefaultRequestTTL     = 10 * time.Minute
-	defaultMaxDepth       = 64
-	defaultMaxNodes       = 50000
-	defaultMaxInflateSize = 1 << 20
+	DefaultClockSkew = 3 * time.Minute
+	// DefaultMessageLifetime: a Response is posted by the browser as soon
+	// as the IdP issues it; older than this (plus the clock skew) it was
+	// held or replayed. Shibboleth's SP uses the same 60 s.
+	DefaultMessageLifetime = 60 * time.Second
+	DefaultMaxSize         = 1 << 20 // 1 MiB of decoded XML
+	DefaultRequestTTL      = 10 * time.Minute
+	defaultMaxDepth        = 64
+	defaultMaxNodes        = 50000
+	defaultMaxInflateSize  = 1 << 20
 )
 
 // Binding URIs (SAML Bindings 3.4, 3.5).
@@ -107,6 +111,10 @@ type ServiceProvider struct {
 	// ClockSkew is the allowed difference between the IdP's clock and ours.
 	// Zero means DefaultClockSkew; use a negative value for none.
 	ClockSkew time.Duration
+	// MessageLifetime is how old (IssueInstant of the Response and of the
+	// Assertion, plus ClockSkew) a response may be. Zero means
+	// DefaultMessageLifetime.
+	MessageLifetime time.Duration
 	// AllowUnsolicited accepts IdP-initiated responses (no InResponseTo).
 	// Default false.
 	AllowUnsolicited bool
@@ -136,6 +144,7 @@ type ServiceProvider struct {
 
 type spState struct {
 	skew     time.Duration
+	lifetime time.Duration
 	maxSize  int
 	decrypt  []*rsa.PrivateKey
 	signer   crypto.Signer
@@ -166,7 +175,10 @@ func (sp *ServiceProvider) prepared() (*spState, error) {
 	if sp.ACSURL == "" {
 		errs = append(errs, errors.New("ACSURL is required"))
 	}
-	st := &spState{skew: sp.ClockSkew, maxSize: sp.MaxSize, ttl: sp.RequestTTL}
+	st := &spState{skew: sp.ClockSkew, lifetime: sp.MessageLifetime, maxSize: sp.MaxSize, ttl: sp.RequestTTL}
+	if st.lifetime <= 0 {
+		st.lifetime = DefaultMessageLifetime
+	}
 	if st.skew == 0 {
 		st.skew = DefaultClockSkew
 	} else if st.skew < 0 {

@@ -68,6 +68,9 @@ const (
 	// ReasonNotYetValid: a NotBefore instant is still in the future (beyond
 	// the allowed clock skew). Error.ClockDiff tells by how much.
 	ReasonNotYetValid Reason = "not_yet_valid"
+	// ReasonUnknownCondition: the assertion's Conditions hold a condition
+	// this SP does not understand (SAML Core 2.5.1: Indeterminate).
+	ReasonUnknownCondition Reason = "unknown_condition"
 	// ReasonReplay: the assertion (or message) ID was already used.
 	ReasonReplay Reason = "replay"
 	// ReasonStatusNotSuccess: the IdP answered with a non-success status.

@@ -13,6 +13,7 @@ import (
 const (
 	nsSAML  = "urn:oasis:names:tc:SAML:2.0:assertion"
 	nsSAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsXSI   = "http://www.w3.org/2001/XMLSchema-instance"
 
 	statusSuccess       = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	confirmationBearer  = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -94,23 +95,34 @@ type ResponseInput struct {
 //
 //  1. size bound, base64, XML well-formedness (no DTD, bounded depth, unique
 //     IDs): too_large, malformed, dtd_forbidden, duplicate_id;
-//  2. the root is a SAML 2.0 samlp:Response; the status is Success
+//  2. the root is a SAML 2.0 samlp:Response with an IssueInstant, at most
+//     one Issuer and one Status (malformed); the status is Success
 //     (status_not_success, with the second-level code);
 //  3. exactly one Assertion or EncryptedAssertion in the whole document, a
 //     child of the Response (no_assertion, multiple_assertions);
 //  4. the Response's signature, if present, verified with a trusted key;
 //     the assertion decrypted (decrypt_failed) and its own signature, if
 //     present, verified; at least one of the two covers the assertion
-//     (unsigned, signature_invalid, untrusted_key, sha1_refused);
+//     (unsigned, signature_invalid, untrusted_key, sha1_refused); the
+//     Assertion has one Issuer and at most one Subject, Conditions and
+//     Advice (malformed); it was not issued in the future (not_yet_valid);
 //  5. Issuer of Response and Assertion (issuer_mismatch); Destination
 //     (destination_mismatch; required on signed responses, SAML Bindings
 //     3.5.5.2);
-//  6. a bearer SubjectConfirmation with Recipient = ACS URL, a
+//  6. the Subject has one identifier (malformed); a bearer
+//     SubjectConfirmation with at most one SubjectConfirmationData, Recipient = ACS URL, a
 //     NotOnOrAfter in the future and matching InResponseTo (SAML Profiles
 //     4.1.4.2): no_bearer_confirmation, recipient_mismatch, expired;
-//  7. Conditions NotBefore/NotOnOrAfter with clock skew (expired,
+//  7. Conditions: only AudienceRestriction, OneTimeUse and
+//     ProxyRestriction, the last two at most once (unknown_condition,
+//     malformed; SAML Core 2.5.1: any other condition makes the assertion
+//     Indeterminate); NotBefore/NotOnOrAfter with clock skew (expired,
 //     not_yet_valid) and AudienceRestriction naming our entity ID
-//     (audience_mismatch); an AuthnStatement present;
+//     (audience_mismatch); Response and Assertion issued less than the
+//     message lifetime plus the clock skew ago (expired); an
+//     AuthnStatement present. Every window with both bounds must have
+//     NotBefore earlier than NotOnOrAfter, before the skew widens it
+//     (malformed);
 //  8. InResponseTo names a pending request, taken once, started by this
 //     browser for this IdP (in_response_to_unknown, browser_mismatch), or
 //     unsolicited responses allowed (unsolicited_not_allowed);
@@ -188,6 +200,15 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	if respID == "" {
 		return nil, errorf(ReasonMalformed, "the Response has no ID")
 	}
+	if _, err := parseTime(resp.attrValue("IssueInstant")); err != nil {
+		return nil, errorf(ReasonMalformed, "the Response's IssueInstant %q is not a valid time (SAML Core 3.2.2 requires one)", resp.attrValue("IssueInstant"))
+	}
+	if err := atMostOne(resp, "Response", nsSAML, "Issuer"); err != nil {
+		return nil, err
+	}
+	if err := atMostOne(resp, "Response", nsSAMLP, "Status"); err != nil {
+		return nil, err
+	}
 	if err := checkStatus(resp); err != nil {
 		err.(*Error).InResponseTo = resp.attrValue("InResponseTo")
 		return nil, err
@@ -264,6 +285,16 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	if _, err := v.window("Assertion IssueInstant", as.attrValue("IssueInstant"), ""); err != nil {
 		return nil, err
 	}
+	// Schema cardinalities (SAML Core 2.3.3): a second copy of an element
+	// read with child() would be a second, unchecked meaning.
+	if n := as.countChildren(nsSAML, "Issuer"); n != 1 {
+		return nil, errorf(ReasonMalformed, "the Assertion has %d Issuer elements, expected exactly one", n)
+	}
+	for _, name := range []string{"Subject", "Conditions", "Advice"} {
+		if err := atMostOne(as, "Assertion", nsSAML, name); err != nil {
+			return nil, err
+		}
+	}
 
 	// 5. Issuer and Destination.
 	if iss := resp.child(nsSAML, "Issuer"); iss != nil {
@@ -294,6 +325,9 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	if subj == nil {
 		return nil, errorf(ReasonMalformed, "the Assertion has no Subject")
 	}
+	if n := subj.countChildren(nsSAML, "NameID") + subj.countChildren(nsSAML, "BaseID") + subj.countChildren(nsSAML, "EncryptedID"); n > 1 {
+		return nil, errorf(ReasonMalformed, "the Subject has %d identifiers (NameID, BaseID, EncryptedID), expected at most one", n)
+	}
 	nid := subj.child(nsSAML, "NameID")
 	if nid == nil {
 		if subj.child(nsSAML, "EncryptedID") != nil {
@@ -313,6 +347,9 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	if cond == nil {
 		return nil, errorf(ReasonAudienceMismatch, "the Assertion has no Conditions, hence no AudienceRestriction naming %q", v.sp.EntityID)
 	}
+	if err := conditionsUnderstood(cond); err != nil {
+		return nil, err
+	}
 	end, err := v.window("Conditions", cond.attrValue("NotBefore"), cond.attrValue("NotOnOrAfter"))
 	if err != nil {
 		return nil, err
@@ -321,6 +358,15 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		a.NotOnOrAfter = end
 	}
 	if err := v.audience(cond); err != nil {
+		return nil, err
+	}
+	// A message older than its lifetime was held or replayed; the
+	// Response's IssueInstant is checked too, even when unsigned: it can
+	// only add a refusal.
+	if err := v.fresh("Response", resp.attrValue("IssueInstant")); err != nil {
+		return nil, err
+	}
+	if err := v.fresh("Assertion", as.attrValue("IssueInstant")); err != nil {
 		return nil, err
 	}
 	if err := v.statements(as, a); err != nil {
@@ -476,6 +522,9 @@ func (v *validation) bearer(subj *node, respIRT string) (string, time.Time, erro
 }
 
 func (v *validation) confirmation(sc *node, respIRT string) (string, time.Time, error) {
+	if err := atMostOne(sc, "SubjectConfirmation", nsSAML, "SubjectConfirmationData"); err != nil {
+		return "", time.Time{}, err
+	}
 	scd := sc.child(nsSAML, "SubjectConfirmationData")
 	if scd == nil {
 		return "", time.Time{}, errorf(ReasonNoBearer, "the bearer SubjectConfirmation has no SubjectConfirmationData")
@@ -502,10 +551,73 @@ func (v *validation) confirmation(sc *node, respIRT string) (string, time.Time, 
 	return irt, end, nil
 }
 
-// window checks now against [notBefore-skew, notOnOrAfter+skew).
+// atMostOne refuses a second child element where the schema allows one.
+func atMostOne(parent *node, what, space, local string) error {
+	if n := parent.countChildren(space, local); n > 1 {
+		return errorf(ReasonMalformed, "the %s has %d %s elements, expected at most one", what, n, local)
+	}
+	return nil
+}
+
+// conditionsUnderstood refuses a Conditions element holding a condition
+// this SP does not evaluate: SAML Core 2.5.1.1 makes the assertion
+// Indeterminate then. AudienceRestriction is checked by audience,
+// OneTimeUse by the replay cache (every assertion is used once), and
+// ProxyRestriction restricts only assertions this SP would issue from it.
+func conditionsUnderstood(cond *node) error {
+	for c := cond.first; c != nil; c = c.next {
+		if c.kind != kindElement {
+			continue
+		}
+		if c.space == nsSAML && (c.local == "AudienceRestriction" || c.local == "OneTimeUse" || c.local == "ProxyRestriction") {
+			continue
+		}
+		got := c.local
+		for i := range c.attrs {
+			if c.attrs[i].space == nsXSI && c.attrs[i].local == "type" {
+				got += ` xsi:type="` + c.attrs[i].value + `"`
+			}
+		}
+		return &Error{Reason: ReasonUnknownCondition, Expected: "AudienceRestriction, OneTimeUse or ProxyRestriction", Got: got,
+			Message: fmt.Sprintf("the assertion's Conditions hold <%s> in namespace %q, a condition this service provider does not understand; SAML Core 2.5.1 makes the assertion Indeterminate (only AudienceRestriction, OneTimeUse and ProxyRestriction are understood)", got, c.space)}
+	}
+	for _, name := range []string{"OneTimeUse", "ProxyRestriction"} {
+		if err := atMostOne(cond, "Conditions", nsSAML, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fresh refuses a message issued more than the lifetime plus the skew ago.
+func (v *validation) fresh(what, issueInstant string) error {
+	t, err := parseTime(issueInstant)
+	if err != nil {
+		return errorf(ReasonMalformed, "the %s's IssueInstant %q is not a valid time", what, issueInstant)
+	}
+	limit := t.Add(v.st.lifetime + v.st.skew)
+	if v.now.Before(limit) {
+		return nil
+	}
+	diff := v.now.Sub(limit)
+	return &Error{Reason: ReasonExpired, ClockDiff: diff, Expected: "issued after " + v.now.Add(-v.st.lifetime-v.st.skew).UTC().Format(time.RFC3339), Got: t.UTC().Format(time.RFC3339),
+		Message: fmt.Sprintf("the %s is too old: issued at %s, this server's clock says %s, more than the message lifetime of %s plus the allowed skew of %s (%s too late); the response was held (browser Back button, a slow user agent) or replayed, or this server's clock is ahead of the IdP's; check NTP on both",
+			what, t.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), v.st.lifetime, v.st.skew, diff.Round(time.Second))}
+}
+
+// window checks now against [notBefore-skew, notOnOrAfter+skew). A window
+// given both bounds must be non-empty before the skew widens it.
 func (v *validation) window(what, notBefore, notOnOrAfter string) (time.Time, error) {
 	skew := v.st.skew
 	var end time.Time
+	if notBefore != "" && notOnOrAfter != "" {
+		nb, err1 := parseTime(notBefore)
+		na, err2 := parseTime(notOnOrAfter)
+		if err1 == nil && err2 == nil && !nb.Before(na) {
+			return end, &Error{Reason: ReasonMalformed, Expected: "NotBefore earlier than NotOnOrAfter", Got: notBefore + " / " + notOnOrAfter,
+				Message: fmt.Sprintf("%s NotBefore %s is not earlier than its NotOnOrAfter %s: the validity window is empty (SAML Core 2.5.1.2), whatever the clock skew", what, nb.UTC().Format(time.RFC3339), na.UTC().Format(time.RFC3339))}
+		}
+	}
 	if notBefore != "" {
 		nb, err := parseTime(notBefore)
 		if err != nil {
