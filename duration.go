@@ -49,3 +49,9 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	return 0, fmt.Errorf("duration %q: use a number of seconds or a value such as 90s, 3m, 8h", s)
 }
+
+// DurationOf returns a pointer to d as a Duration, for optional settings.
+func DurationOf(d time.Duration) *Duration {
+	v := Duration(d)
+	return &v
+}

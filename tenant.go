@@ -50,8 +50,12 @@ type SSOSettings struct {
 	// LinkByEmail lets a first SSO login link to an account with the same
 	// email when no login name matches. Default false.
 	LinkByEmail bool `json:"link_by_email"`
-	// ClockSkew tolerated on assertion time windows. Default 3 minutes.
-	ClockSkew Duration `json:"clock_skew"`
+	// ClockSkew tolerated on assertion time windows. Nil means the default,
+	// 3 minutes; a zero value means none (see Skew).
+	ClockSkew *Duration `json:"clock_skew,omitempty"`
+	// MessageLifetime is how old (IssueInstant, plus the clock skew) a
+	// response may be. Default 60 seconds.
+	MessageLifetime Duration `json:"message_lifetime,omitempty"`
 	// SessionIdle ends a session after this long without activity. Default 8 hours.
 	SessionIdle Duration `json:"session_idle"`
 	// SessionAbsolute ends a session this long after login, whatever the
@@ -111,15 +115,26 @@ var UpdatableFields = []string{"email", "firstname", "lastname", "roles"}
 // Defaults.
 const (
 	DefaultClockSkew       = 3 * time.Minute
+	DefaultMessageLifetime = 60 * time.Second
 	DefaultSessionIdle     = 8 * time.Hour
 	DefaultSessionAbsolute = 24 * time.Hour
 	DefaultRefreshInterval = 270 * time.Second
 )
 
-// Normalize fills zero values with their documented defaults.
+// Skew returns the clock skew in force: ClockSkew, or DefaultClockSkew
+// when unset.
+func (s *SSOSettings) Skew() time.Duration {
+	if s.ClockSkew == nil {
+		return DefaultClockSkew
+	}
+	return time.Duration(*s.ClockSkew)
+}
+
+// Normalize fills zero values with their documented defaults. ClockSkew
+// stays unset (nil): zero is a value of its own.
 func (s *SSOSettings) Normalize() {
-	if s.ClockSkew == 0 {
-		s.ClockSkew = Duration(DefaultClockSkew)
+	if s.MessageLifetime == 0 {
+		s.MessageLifetime = Duration(DefaultMessageLifetime)
 	}
 	if s.SessionIdle == 0 {
 		s.SessionIdle = Duration(DefaultSessionIdle)
@@ -166,7 +181,10 @@ func (s *SSOSettings) validate(v *ValidationError) {
 			v.Add("%s %s: must be between %s and %s", name, time.Duration(d), min, max)
 		}
 	}
-	check("clock_skew", s.ClockSkew, 0, time.Hour)
+	if s.ClockSkew != nil && (*s.ClockSkew < 0 || time.Duration(*s.ClockSkew) > time.Hour) {
+		v.Add("clock_skew %s: must be between 0s and 1h0m0s", time.Duration(*s.ClockSkew))
+	}
+	check("message_lifetime", s.MessageLifetime, 5*time.Second, time.Hour)
 	check("session_idle", s.SessionIdle, time.Minute, 30*24*time.Hour)
 	check("session_absolute", s.SessionAbsolute, time.Minute, 365*24*time.Hour)
 	check("refresh_interval", s.RefreshInterval, 30*time.Second, 24*time.Hour)

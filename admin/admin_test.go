@@ -168,7 +168,7 @@ func testCreateTenant(t *testing.T, f *fixture) {
 	if got := strings.Join(tn.EmailDomains, ","); got != "acme.com,acme.org" {
 		t.Errorf("domains %q", got)
 	}
-	if tn.SSO.Enabled || tn.SSO.ClockSkew != lanyard.Duration(lanyard.DefaultClockSkew) {
+	if tn.SSO.Enabled || tn.SSO.Skew() != lanyard.DefaultClockSkew {
 		t.Errorf("SSO settings not defaulted: %+v", tn.SSO)
 	}
 	keys, err := f.db.SPKeys(f.ctx, tn.ID)
@@ -308,7 +308,7 @@ func testSetTenant(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	s := tn.SSO
-	if !s.JIT || !s.Enabled || time.Duration(s.ClockSkew) != 90*time.Second || time.Duration(s.SessionIdle) != 2*time.Hour {
+	if !s.JIT || !s.Enabled || s.Skew() != 90*time.Second || time.Duration(s.SessionIdle) != 2*time.Hour {
 		t.Errorf("settings not applied: %+v", s)
 	}
 	if s.NameIDFormat != "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
@@ -641,4 +641,35 @@ func testPasswordReset(t *testing.T, f *fixture) {
 	f.clock.Advance(11 * time.Minute)
 	_, err = f.svc.ConsumePasswordReset(f.ctx, lu.Query().Get("token"), "third password 789")
 	wantError(t, err, lanyard.KindInvalid, "expired or was already used")
+}
+
+// TestClockSkewZero: clock_skew=0s means no skew, "default" unsets it;
+// message_lifetime has a default and bounds.
+func TestClockSkewZero(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		f.mustTenant(t, "acme")
+		tn, changes, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{"clock_skew=0s", "message_lifetime=2m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tn.SSO.ClockSkew == nil || tn.SSO.Skew() != 0 || time.Duration(tn.SSO.MessageLifetime) != 2*time.Minute {
+			t.Fatalf("skew %v (%s), lifetime %s", tn.SSO.ClockSkew, tn.SSO.Skew(), tn.SSO.MessageLifetime)
+		}
+		if j := strings.Join(changes, "\n"); !strings.Contains(j, "clock_skew: 3m0s → 0s") || !strings.Contains(j, "message_lifetime: 1m0s → 2m0s") {
+			t.Errorf("changes %q", changes)
+		}
+		stored, _ := f.svc.Tenant(f.ctx, "acme")
+		if stored.SSO.ClockSkew == nil || stored.SSO.Skew() != 0 {
+			t.Errorf("stored skew %v", stored.SSO.ClockSkew)
+		}
+		tn, _, err = f.svc.SetTenant(f.ctx, "alice", "acme", []string{"clock_skew=default"})
+		if err != nil || tn.SSO.ClockSkew != nil || tn.SSO.Skew() != lanyard.DefaultClockSkew {
+			t.Errorf("default: %v %v", tn.SSO.ClockSkew, err)
+		}
+		for _, bad := range []string{"clock_skew=-1s", "clock_skew=2h", "message_lifetime=1s", "message_lifetime=2h"} {
+			if _, _, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{bad}); err == nil {
+				t.Errorf("%s accepted", bad)
+			}
+		}
+	})
 }

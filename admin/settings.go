@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -263,6 +264,39 @@ func durationSetting[T any](key string, field func(*T) *lanyard.Duration) settin
 				return errors.New("cannot be negative")
 			}
 			*field(x) = d
+			return nil
+		},
+	}
+}
+
+// optionalDurationSetting is a duration whose zero is a value of its own;
+// "default" (or nothing) unsets it, and an unset one reads as def.
+func optionalDurationSetting[T any](key string, def time.Duration, field func(*T) **lanyard.Duration) setting[T] {
+	plain := durationSetting(key, func(x *T) *lanyard.Duration {
+		if *field(x) == nil {
+			*field(x) = new(lanyard.Duration)
+		}
+		return *field(x)
+	})
+	return setting[T]{
+		key:   key,
+		usage: "duration (90s, 3m, 8h; 0 for none) or seconds, or default (" + def.String() + ")",
+		get: func(x *T) string {
+			if p := *field(x); p != nil {
+				return p.String()
+			}
+			return def.String()
+		},
+		set: func(x *T, s string) error {
+			if s == "" || strings.EqualFold(s, "default") {
+				*field(x) = nil
+				return nil
+			}
+			old := *field(x)
+			if err := plain.set(x, s); err != nil {
+				*field(x) = old
+				return err
+			}
 			return nil
 		},
 	}

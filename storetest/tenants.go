@@ -14,7 +14,7 @@ func testTenantCreateRead(t *testing.T, s lanyard.Store) {
 	tn := lanyard.Tenant{
 		Slug: "acme", DisplayName: "ACME Corp", EmailDomains: []string{"Acme.example", "acme.test"},
 		SSO: lanyard.SSOSettings{
-			Enabled: true, JIT: true, ClockSkew: lanyard.Duration(90 * time.Second),
+			Enabled: true, JIT: true, ClockSkew: lanyard.DurationOf(90 * time.Second),
 			SignAuthnRequests: &sign, GroupRoles: map[string][]string{"Admins": {"admin"}},
 			Attributes: lanyard.AttributeMap{Email: []string{"mail"}},
 		},

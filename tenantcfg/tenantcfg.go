@@ -288,7 +288,8 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 		EntityID:         entityID,
 		ACSURL:           endpoint + "acs",
 		SLOURL:           endpoint + "slo",
-		ClockSkew:        time.Duration(t.SSO.ClockSkew),
+		ClockSkew:        samlSkew(t.SSO.Skew()),
+		MessageLifetime:  time.Duration(t.SSO.MessageLifetime),
 		AllowUnsolicited: t.SSO.IdPInitiated,
 		Now:              saml.Clock(r.now),
 		Requests:         &requestStore{store: r.store, tenantID: t.ID, now: r.now},
@@ -397,4 +398,13 @@ func subdomain(s lanyard.SSOSettings) string {
 		return s.EntitySubdomain
 	}
 	return ""
+}
+
+// samlSkew converts a tenant's skew to saml's convention, where zero means
+// the default and a negative value none.
+func samlSkew(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -245,3 +245,33 @@ func openTwice(t *testing.T, open func(context.Context) (*sqlstore.DB, error)) (
 	}
 	return dbs[0], dbs[1]
 }
+
+// TestClockSkewAndLifetime: a tenant's explicit zero skew reaches saml as
+// "none" (negative), unset as the default; the message lifetime follows.
+func TestClockSkewAndLifetime(t *testing.T) {
+	ctx := context.Background()
+	store := testdb.SQLite(t)
+	tenant := setup(t, store, "acme")
+	reg := New(store, Options{BaseURL: base, CheckInterval: time.Hour})
+	s, err := reg.Snapshot(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SP.ClockSkew != lanyard.DefaultClockSkew || s.SP.MessageLifetime != lanyard.DefaultMessageLifetime {
+		t.Errorf("defaults: skew %s, lifetime %s", s.SP.ClockSkew, s.SP.MessageLifetime)
+	}
+	if _, err := store.UpdateTenant(ctx, tenant.ID, func(t *lanyard.Tenant) error {
+		t.SSO.ClockSkew = lanyard.DurationOf(0)
+		t.SSO.MessageLifetime = lanyard.Duration(5 * time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reg = New(store, Options{BaseURL: base, CheckInterval: time.Hour})
+	if s, err = reg.Snapshot(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if s.SP.ClockSkew >= 0 || s.SP.MessageLifetime != 5*time.Minute {
+		t.Errorf("explicit: skew %s, lifetime %s", s.SP.ClockSkew, s.SP.MessageLifetime)
+	}
+}
