@@ -231,6 +231,17 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		}
 	})
 
+	t.Run("a response held past its message lifetime", func(t *testing.T) {
+		// Its window (and the skew) still open, but issued more than the
+		// 60 s lifetime plus the 3 min skew ago.
+		b := newBrowser()
+		form := e.spLogin(b, "acme", "", "alice")
+		e.clock.Set(4*time.Minute + 30*time.Second)
+		a := b.post(t, form)
+		e.clock.Set(0)
+		e.checkRefusal(t, acme, a, http.StatusBadRequest, string(saml.ReasonExpired), "outside its validity period, beyond the clock difference tolerated", "", "message lifetime")
+	})
+
 	t.Run("several IdPs: the response's Issuer chooses", func(t *testing.T) {
 		ctx := context.Background()
 		other := lanyard.IdPConnection{TenantID: acme.ID, EntityID: "https://aaa-other.example.org", MetadataXML: postOnlyIdPMetadata(t, "https://aaa-other.example.org")}
