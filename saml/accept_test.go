@@ -107,9 +107,9 @@ func TestEncryptedRefusals(t *testing.T) {
 		doc  string
 		want Reason
 	}{
-		{"for another key", wrap(encryptAssertion(t, as, &evilKey.PublicKey, algAES128GCM, true, "saml2")), ReasonDecryptFailed},
-		{"unsigned inside", wrap(encryptAssertion(t, unsigned, &spKey.PublicKey, algAES128GCM, true, "saml2")), ReasonUnsigned},
-		{"RSA 1.5 key transport", wrap(strings.Replace(encryptAssertion(t, as, &spKey.PublicKey, algAES128CBC, false, "saml2"), algRSAOAEP, algRSA15, 1)), ReasonUnsupportedAlgorithm},
+		{"for another key", wrap(encryptAssertion(t, as, &evilKey.PublicKey, algAES128GCM, true, "saml2")), ReasonEncryptedAssertionInvalid},
+		{"unsigned inside", wrap(encryptAssertion(t, unsigned, &spKey.PublicKey, algAES128GCM, true, "saml2")), ReasonEncryptedAssertionInvalid},
+		{"RSA 1.5 key transport", wrap(strings.Replace(encryptAssertion(t, as, &spKey.PublicKey, algAES128CBC, false, "saml2"), algRSAOAEP, algRSA15, 1)), ReasonEncryptedAssertionInvalid},
 		{"GCM tag tampered", wrap(func() string {
 			enc := encryptAssertion(t, as, &spKey.PublicKey, algAES128GCM, true, "saml2")
 			i := strings.LastIndex(enc, "</xenc:CipherValue>")
@@ -119,7 +119,7 @@ func TestEncryptedRefusals(t *testing.T) {
 				r = 'B'
 			}
 			return enc[:i-10] + string(r) + enc[i-9:]
-		}()), ReasonDecryptFailed},
+		}()), ReasonEncryptedAssertionInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -80,8 +80,16 @@ const (
 	// satisfies the Web Browser SSO Profile (SAML Profiles 4.1.4.2).
 	ReasonNoBearer Reason = "no_bearer_confirmation"
 	// ReasonDecryptFailed: an EncryptedAssertion could not be decrypted with
-	// any current SP key.
+	// any current SP key. ValidateResponse no longer returns it: see
+	// ReasonEncryptedAssertionInvalid.
 	ReasonDecryptFailed Reason = "decrypt_failed"
+	// ReasonEncryptedAssertionInvalid: an EncryptedAssertion could not be
+	// decrypted, parsed and its signature verified. Every such failure
+	// (wrong key, bad padding, unparseable or unsigned plaintext, bad
+	// signature) has this reason and the same Message, so that an attacker
+	// altering the ciphertext learns nothing (a decryption oracle);
+	// Error.Detail says what failed, for the administrator's log only.
+	ReasonEncryptedAssertionInvalid Reason = "encrypted_assertion_invalid"
 	// ReasonInternal: a caller-supplied store (RequestStore, ReplayCache)
 	// failed; the wrapped error says why.
 	ReasonInternal Reason = "internal"
@@ -119,6 +127,10 @@ type Error struct {
 	InResponseTo string
 	// Err is an underlying cause, if any.
 	Err error
+	// Detail, when set, is what Message hides because an attacker could
+	// learn from it (ReasonEncryptedAssertionInvalid): show it only in the
+	// administrator's log, never on a page, in metrics or an audit trail.
+	Detail string
 }
 
 func (e *Error) Error() string {

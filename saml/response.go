@@ -101,9 +101,12 @@ type ResponseInput struct {
 //  3. exactly one Assertion or EncryptedAssertion in the whole document, a
 //     child of the Response (no_assertion, multiple_assertions);
 //  4. the Response's signature, if present, verified with a trusted key;
-//     the assertion decrypted (decrypt_failed) and its own signature, if
-//     present, verified; at least one of the two covers the assertion
-//     (unsigned, signature_invalid, untrusted_key, sha1_refused); the
+//     the assertion decrypted and its own signature, if present, verified;
+//     at least one of the two covers the assertion (unsigned,
+//     signature_invalid, untrusted_key, sha1_refused; for an encrypted
+//     assertion every one of these failures, and every decryption
+//     failure, is encrypted_assertion_invalid, with the same work done);
+//     the
 //     Assertion has one Issuer and at most one Subject, Conditions and
 //     Advice (malformed); it was not issued in the future (not_yet_valid);
 //  5. Issuer of Response and Assertion (issuer_mismatch); Destination
@@ -244,26 +247,40 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		}
 	}
 	as := found
-	encrypted := false
-	if found.local == "EncryptedAssertion" {
-		encrypted = true
-		as, err = v.decryptAssertion(found)
-		if err != nil {
-			return nil, err
+	encrypted := found.local == "EncryptedAssertion"
+	var asSig *node
+	verified := false
+	err = func() error {
+		if encrypted {
+			if as, err = v.decryptAssertion(found); err != nil {
+				return err
+			}
 		}
+		opts.what = "Assertion"
+		if asSig, err = signatureOf(as); err != nil {
+			return err
+		}
+		if asSig != nil {
+			verified = true
+			return verifyEnveloped(as, asSig, &opts)
+		}
+		if respSig == nil {
+			return errorf(ReasonUnsigned, "neither the Response nor the Assertion is signed; the IdP must sign the assertion (or the response)")
+		}
+		return nil
+	}()
+	if err != nil && encrypted {
+		// A decryption oracle: nothing before the inner signature is
+		// verified may tell one failure from another, by its reason, its
+		// message or the work done.
+		if !verified {
+			dummyVerify(opts.keys)
+		}
+		return nil, &Error{Reason: ReasonEncryptedAssertionInvalid, Detail: err.Error(),
+			Message: "the encrypted assertion could not be decrypted with a current SP key and verified with a trusted IdP key; if the IdP encrypts for an old or foreign certificate, re-import this SP's metadata at the IdP (the log line has the detail)"}
 	}
-	opts.what = "Assertion"
-	asSig, err := signatureOf(as)
 	if err != nil {
 		return nil, err
-	}
-	if asSig != nil {
-		if err := verifyEnveloped(as, asSig, &opts); err != nil {
-			return nil, err
-		}
-	}
-	if respSig == nil && asSig == nil {
-		return nil, errorf(ReasonUnsigned, "neither the Response nor the Assertion is signed; the IdP must sign the assertion (or the response)")
 	}
 	// From here on, read only resp (if respSig verified) and as: as is
 	// covered either by its own verified signature or by the Response's,
