@@ -80,6 +80,10 @@ var traceHints = map[string]string{
 	"replay":                  "This assertion was already used: the browser's Back button, or an attacker replaying a captured response.",
 	"no_assertion":            "The response carries no assertion (or only an encrypted one that could not be read). Check the IdP application's configuration.",
 	"malformed":               "The message is not well-formed SAML. Check what the IdP sends (the decoded message is below).",
+
+	// One reason for every failure before the inner signature (no
+	// decryption oracle); the log line has the detail.
+	"encrypted_assertion_invalid": "The encrypted assertion could not be decrypted and verified. Every such failure gives this one reason, so that nobody can probe the encryption; the server's log line (same reference) says what failed. Usual causes: the IdP encrypts for an old SP certificate (re-send the SP metadata with the current encryption certificate), or uses rsa-1_5 key transport (configure RSA-OAEP).",
 }
 
 // TraceHint returns the usual causes of a refusal with the reason code, or

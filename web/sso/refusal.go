@@ -58,6 +58,10 @@ type ssoRefusal struct {
 	retry bool
 	// clockDiff is the measured clock difference of a time-window refusal.
 	clockDiff time.Duration
+	// logOnly is detail for the administrator's log line alone, never the
+	// audit trail, tracer, page or metrics (saml.Error.Detail: what would
+	// make a decryption oracle).
+	logOnly string
 }
 
 // ssoRefusedView is the data of the refusal page.
@@ -92,10 +96,11 @@ func policyRefusal(r *login.Refusal) ssoRefusal {
 // cookie (blocked cookies, plain http) from another browser's response.
 func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 	f := ssoRefusal{
-		status: http.StatusBadRequest,
-		reason: string(e.Reason),
-		detail: e.Message,
-		title:  "Sign-in failed",
+		status:  http.StatusBadRequest,
+		reason:  string(e.Reason),
+		detail:  e.Message,
+		title:   "Sign-in failed",
+		logOnly: e.Detail,
 	}
 	if e.Err != nil {
 		f.detail += ": " + e.Err.Error()
@@ -180,9 +185,13 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		Message:  f.detail,
 		Detail:   detail,
 	})
+	logDetail := f.detail
+	if f.logOnly != "" {
+		logDetail += " (" + f.logOnly + ")"
+	}
 	attrs := []slog.Attr{
 		slog.String("tenant", a.slug), slog.String("user", a.login), slog.String("idp", a.idp),
-		slog.String("reason", f.reason), slog.String("detail", f.detail),
+		slog.String("reason", f.reason), slog.String("detail", logDetail),
 		slog.String("reference", ref), slog.String("client", a.client),
 	}
 	if a.nameID != "" {
