@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -73,6 +74,15 @@ func TestSSOEncryptedAssertionOracle(t *testing.T) {
 		}
 		if ev.Message != auditMessage {
 			t.Errorf("%s: audit message %q differs from %q", v.name, ev.Message, auditMessage)
+		}
+	}
+	traces, err := e.admin.LoginTraces(context.Background(), "crypt", "", 10, 0)
+	if err != nil || len(traces) != len(variants) {
+		t.Fatalf("%d traces, %v", len(traces), err)
+	}
+	for _, tr := range traces {
+		if tr.Reason != string(saml.ReasonEncryptedAssertionInvalid) || tr.Message != auditMessage {
+			t.Errorf("trace %s: %q", tr.Reason, tr.Message)
 		}
 	}
 	_, metrics := newBrowser().get(t, e.base+"/metrics")
