@@ -106,25 +106,26 @@ type ResponseInput struct {
 //     signature_invalid, untrusted_key, sha1_refused; for an encrypted
 //     assertion every one of these failures, and every decryption
 //     failure, is encrypted_assertion_invalid, with the same work done);
-//     the
-//     Assertion has one Issuer and at most one Subject, Conditions and
-//     Advice (malformed); it was not issued in the future (not_yet_valid);
+//     the Assertion was not issued in the future (not_yet_valid); it has
+//     one Issuer and at most one Subject, Conditions and Advice
+//     (malformed);
 //  5. Issuer of Response and Assertion (issuer_mismatch); Destination
 //     (destination_mismatch; required on signed responses, SAML Bindings
 //     3.5.5.2);
-//  6. the Subject has one identifier (malformed); a bearer
-//     SubjectConfirmation with at most one SubjectConfirmationData, Recipient = ACS URL, a
-//     NotOnOrAfter in the future and matching InResponseTo (SAML Profiles
-//     4.1.4.2): no_bearer_confirmation, recipient_mismatch, expired;
+//  6. the Subject has at most one identifier (malformed); a bearer
+//     SubjectConfirmation with at most one SubjectConfirmationData
+//     (malformed), Recipient = ACS URL, a NotOnOrAfter in the future and
+//     matching InResponseTo (SAML Profiles 4.1.4.2):
+//     no_bearer_confirmation, recipient_mismatch, expired;
 //  7. Conditions: only AudienceRestriction, OneTimeUse and
 //     ProxyRestriction, the last two at most once (unknown_condition,
 //     malformed; SAML Core 2.5.1: any other condition makes the assertion
 //     Indeterminate); NotBefore/NotOnOrAfter with clock skew (expired,
-//     not_yet_valid) and AudienceRestriction naming our entity ID
+//     not_yet_valid); AudienceRestriction naming our entity ID
 //     (audience_mismatch); Response and Assertion issued less than the
 //     message lifetime plus the clock skew ago (expired); an
-//     AuthnStatement present. Every window with both bounds must have
-//     NotBefore earlier than NotOnOrAfter, before the skew widens it
+//     AuthnStatement present. In 6 and 7, a window with both bounds must
+//     have NotBefore earlier than NotOnOrAfter before the skew widens it
 //     (malformed);
 //  8. InResponseTo names a pending request, taken once, started by this
 //     browser for this IdP (in_response_to_unknown, browser_mismatch), or
