@@ -65,8 +65,8 @@ func relayMessageOf(body string) string {
 	return ""
 }
 
-// TestSessionKeepingWithSimpleSAMLphp runs the periodic re-check of the
-// seeds against a real IdP: a passive AuthnRequest while the IdP session
+// TestSessionKeepingWithSimpleSAMLphp runs the periodic re-check (about
+// every 4.5 minutes) against a real IdP: a passive AuthnRequest while the IdP session
 // lives is answered without any prompt and refreshes the account (a role
 // removed by hand comes back from the IdP's groups) and the session's
 // LastRefreshAt; once the IdP no longer knows the browser it answers
@@ -76,7 +76,10 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
 		idpUser("alice", "alice@example.com", "Alice", "Liddell", []string{"eng"}),
 	})
-	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true", "group_roles.eng=engineer"}})
+	// The IdP signs in real time while this server's clock is moved ahead
+	// to make a check due: a message lifetime longer than that move keeps
+	// the message-age rule (tested on its own) out of this test.
+	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true", "group_roles.eng=engineer", "message_lifetime=10m"}})
 	b := newBrowser()
 	if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther || a.session == "" {
 		t.Fatalf("login: status %d, session %q: %s", a.status, a.session, a.body)
