@@ -1,0 +1,220 @@
+package sso
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// limiterFixture is a limiter over a settable clock that keeps the
+// summaries it writes.
+type limiterFixture struct {
+	mu     sync.Mutex
+	now    time.Time
+	events []lanyard.AuditEvent
+	l      *RefusalLimiter
+}
+
+func newLimiterFixture(lim RefusalLimits) *limiterFixture {
+	f := &limiterFixture{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	f.l = NewRefusalLimiter(lim, f.clock, slog.New(slog.DiscardHandler), func(_ context.Context, e lanyard.AuditEvent) string {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.events = append(f.events, e)
+		return fmt.Sprint(len(f.events))
+	})
+	f.l.tick = time.Millisecond
+	return f
+}
+
+func (f *limiterFixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *limiterFixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func (f *limiterFixture) summaries() []lanyard.AuditEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]lanyard.AuditEvent(nil), f.events...)
+}
+
+// admitN admits n refusals and returns how many were to be recorded.
+func (f *limiterFixture) admitN(n int, tenant int64, client, reason string) int {
+	rec := 0
+	for range n {
+		if f.l.Admit(context.Background(), tenant, "t", client, reason) {
+			rec++
+		}
+	}
+	return rec
+}
+
+// waitSummaries waits for the flusher to have written n summaries.
+func (f *limiterFixture) waitSummaries(t *testing.T, n int) []lanyard.AuditEvent {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := f.summaries()
+		if len(s) >= n || time.Now().After(deadline) {
+			if len(s) != n {
+				t.Fatalf("%d summaries written, want %d: %+v", len(s), n, s)
+			}
+			return s
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var testLimits = RefusalLimits{ClientBurst: 3, ClientEvery: time.Minute, TenantBurst: 5, TenantEvery: 10 * time.Second, Window: time.Minute, MaxClients: 4}
+
+func TestRefusalLimiterBucket(t *testing.T) {
+	f := newLimiterFixture(testLimits)
+	if got := f.admitN(10, 1, "192.0.2.1", "a"); got != 3 {
+		t.Fatalf("burst: %d recorded, want 3", got)
+	}
+	// Half an interval refills nothing whole; a full one refills one.
+	f.advance(30 * time.Second)
+	if got := f.admitN(1, 1, "192.0.2.1", "a"); got != 0 {
+		t.Fatalf("after 30s: %d recorded, want 0", got)
+	}
+	f.advance(30 * time.Second)
+	if got := f.admitN(2, 1, "192.0.2.1", "b"); got != 1 {
+		t.Fatalf("after 1 min: %d recorded, want 1", got)
+	}
+	// The bucket never holds more than its burst.
+	f.advance(time.Hour)
+	if got := f.admitN(5, 1, "192.0.2.1", "a"); got != 3 {
+		t.Fatalf("after an hour: %d recorded, want 3", got)
+	}
+}
+
+func TestRefusalLimiterSummaries(t *testing.T) {
+	tests := []struct {
+		name    string
+		posts   []struct{ client, reason string }
+		want    []string // summaries: ClientIP|reasons|count
+		records int
+	}{
+		{
+			name: "one client over its budget",
+			posts: repeat(
+				post{"192.0.2.1", "a", 4},
+				post{"192.0.2.1", "b", 3},
+			),
+			records: 3,
+			want:    []string{"192.0.2.1|a×1, b×3|4"},
+		},
+		{
+			name: "clients over the tenant budget",
+			posts: repeat(
+				post{"192.0.2.1", "a", 3},
+				post{"192.0.2.2", "a", 3},
+				post{"192.0.2.3", "c", 2},
+			),
+			// 5 recorded for the tenant; 192.0.2.2's third and 192.0.2.3's
+			// go to the tenant's summary.
+			records: 5,
+			want:    []string{"|a×1, c×2|3"},
+		},
+		{
+			name:    "within the budgets",
+			posts:   repeat(post{"192.0.2.1", "a", 2}, post{"192.0.2.2", "b", 2}),
+			records: 4,
+		},
+		{
+			name:    "an IPv6 /64 is one client",
+			posts:   repeat(post{"2001:db8::1", "a", 2}, post{"2001:db8::2", "a", 2}),
+			records: 3,
+			want:    []string{"2001:db8::/64|a×1|1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newLimiterFixture(testLimits)
+			records := 0
+			for _, p := range tt.posts {
+				records += f.admitN(1, 7, p.client, p.reason)
+			}
+			if records != tt.records {
+				t.Errorf("%d recorded in full, want %d", records, tt.records)
+			}
+			if s := f.summaries(); len(s) != 0 {
+				t.Fatalf("summaries before the window closed: %+v", s)
+			}
+			f.advance(testLimits.Window)
+			got := f.waitSummaries(t, len(tt.want))
+			for _, want := range tt.want {
+				found := false
+				for _, e := range got {
+					if fmt.Sprintf("%s|%s|%s", e.ClientIP, e.Detail["reasons"], e.Detail["count"]) == want {
+						found = true
+						if e.TenantID != 7 || e.Action != actionSSOLogin || e.Reason != reasonNotRecorded || e.Outcome != lanyard.OutcomeFailure {
+							t.Errorf("summary %+v: want tenant 7, sso.login, failure, %s", e, reasonNotRecorded)
+						}
+						if !strings.Contains(e.Message, "were not recorded individually") {
+							t.Errorf("summary message %q", e.Message)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no summary %s in %+v", want, got)
+				}
+			}
+		})
+	}
+}
+
+type post struct {
+	client, reason string
+	n              int
+}
+
+func repeat(ps ...post) []struct{ client, reason string } {
+	var out []struct{ client, reason string }
+	for _, p := range ps {
+		for range p.n {
+			out = append(out, struct{ client, reason string }{p.client, p.reason})
+		}
+	}
+	return out
+}
+
+// An attacker spraying addresses grows no memory beyond MaxClients, and the
+// refusals of forgotten clients are still summarised.
+func TestRefusalLimiterEviction(t *testing.T) {
+	lim := testLimits
+	lim.TenantBurst = 2000
+	f := newLimiterFixture(lim)
+	// Client 0 goes over its budget, then 1000 other addresses push it out.
+	f.admitN(5, 1, "198.51.100.0", "a")
+	for i := range 1000 {
+		f.admitN(1, 1, fmt.Sprintf("10.0.%d.%d", i/256, i%256), "b")
+		if c, _ := f.l.tracked(); c > lim.MaxClients {
+			t.Fatalf("%d clients tracked, cap %d", c, lim.MaxClients)
+		}
+	}
+	f.advance(lim.Window)
+	s := f.waitSummaries(t, 1)
+	if s[0].ClientIP != "" || s[0].Detail["count"] != "2" || s[0].Detail["clients"] != "198.51.100.0×2" {
+		t.Errorf("summary of the forgotten client: %+v", s[0])
+	}
+	// With nothing pending and full budgets, tenants are forgotten too.
+	f.advance(24 * time.Hour)
+	f.l.Flush(context.Background())
+	if _, tenants := f.l.tracked(); tenants != 0 {
+		t.Errorf("%d tenants tracked after an idle day, want 0", tenants)
+	}
+}
