@@ -157,6 +157,27 @@ func TestACSRefusalRecordsBounded(t *testing.T) {
 			if !slices.Equal(slices.Sorted(slices.Values(sums)), slices.Sorted(slices.Values(tt.summaries))) {
 				t.Errorf("summaries:\n%s\nwant:\n%s", strings.Join(sums, "\n"), strings.Join(tt.summaries, "\n"))
 			}
+
+			// The tracer page of a tenant names its summaries.
+			c := e.client()
+			e.addUser("root", adminPassword, lanyard.RoleAdmin)
+			e.mustLogin(c, "root", adminPassword)
+			for slug := range tt.records {
+				if slug == "" {
+					continue
+				}
+				page := e.get(c, "/admin/tenants/"+slug+"/traces")
+				listed := strings.Count(page.body, "were not recorded individually")
+				want := 0
+				for _, s := range tt.summaries {
+					if strings.HasPrefix(s, slug+" ") {
+						want++
+					}
+				}
+				if page.StatusCode != http.StatusOK || listed != want {
+					t.Errorf("%s: tracer page (%d) lists %d summaries, want %d", slug, page.StatusCode, listed, want)
+				}
+			}
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 // Refused SSO logins are unauthenticated input: anyone can post junk to the
@@ -25,7 +26,7 @@ import (
 // successful logins are never budgeted.
 
 // reasonNotRecorded is the reason code of the summary audit event.
-const reasonNotRecorded = "refusals_not_recorded"
+const reasonNotRecorded = ui.ReasonRefusalsNotRecorded
 
 // RefusalLimits are the budgets of refusal records. Every field is
 // required (positive); DefaultRefusalLimits explains the defaults.
@@ -192,7 +193,7 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	t := l.tenant(tenantID, slug, now)
 	c.bucket.refill(now, l.lim.ClientBurst, l.lim.ClientEvery)
 	t.bucket.refill(now, l.lim.TenantBurst, l.lim.TenantEvery)
-	record, startFlusher := false, false
+	record, startFlusher, over := false, false, ""
 	switch {
 	case c.bucket.tokens >= 1 && t.bucket.tokens >= 1:
 		c.bucket.tokens--
@@ -201,12 +202,12 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	case c.bucket.tokens < 1:
 		if c.pending.count == 0 {
 			l.pending[c] = struct{}{}
-			l.logger.Warn("SSO refusals from a client exceed its budget: further ones are summarised", "tenant", slug, "client", key.addr, "reason", reason)
+			over = "client"
 		}
 		c.pending.add(reason, key.addr, 1, now, now, false)
 	default:
 		if t.pending.count == 0 {
-			l.logger.Warn("SSO refusals of a tenant exceed its budget: further ones are summarised", "tenant", slug, "client", key.addr, "reason", reason)
+			over = "tenant"
 		}
 		t.pending.add(reason, key.addr, 1, now, now, true)
 	}
@@ -215,6 +216,11 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	}
 	due := l.dueLocked(now)
 	l.mu.Unlock()
+	// One warning when a summary starts; its refusals log at Debug.
+	if over != "" {
+		l.logger.Warn("SSO refusals exceed the "+over+" budget of records: further ones are summarised",
+			"tenant", slug, "client", key.addr, "reason", reason, "summary_at", now.Add(l.lim.Window).UTC())
+	}
 	l.write(ctx, due)
 	if startFlusher {
 		go l.flushLoop()
