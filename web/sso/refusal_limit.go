@@ -160,6 +160,9 @@ func NewRefusalLimiter(lim RefusalLimits, now func() time.Time, logger *slog.Log
 	if lim.ClientBurst <= 0 || lim.ClientEvery <= 0 || lim.TenantBurst <= 0 || lim.TenantEvery <= 0 || lim.Window <= 0 || lim.MaxClients <= 0 {
 		panic(fmt.Sprintf("sso: refusal limits must be positive: %+v", lim))
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &RefusalLimiter{
 		lim: lim, now: now, logger: logger, audit: audit, tick: time.Second,
 		clients: map[clientKey]*clientState{},
@@ -386,13 +389,6 @@ func (l *RefusalLimiter) flushLoop() {
 			return
 		}
 	}
-}
-
-// tracked returns how many clients and tenants are tracked (tests).
-func (l *RefusalLimiter) tracked() (clients, tenants int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.clients), len(l.tenants)
 }
 
 // admit asks l whether the refusal of a is recorded in full; a nil limiter

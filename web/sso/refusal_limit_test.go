@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -216,5 +217,60 @@ func TestRefusalLimiterEviction(t *testing.T) {
 	f.l.Flush(context.Background())
 	if _, tenants := f.l.tracked(); tenants != 0 {
 		t.Errorf("%d tenants tracked after an idle day, want 0", tenants)
+	}
+}
+
+// tracked returns how many clients and tenants l tracks.
+func (l *RefusalLimiter) tracked() (clients, tenants int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients), len(l.tenants)
+}
+
+// A refusal after the window writes the due summaries itself, before the
+// flusher's next turn.
+func TestRefusalLimiterSummaryAtNextRefusal(t *testing.T) {
+	f := newLimiterFixture(testLimits)
+	f.l.tick = time.Hour
+	f.admitN(4, 1, "192.0.2.1", "a")
+	f.advance(testLimits.Window)
+	if got := f.admitN(1, 2, "192.0.2.9", "b"); got != 1 {
+		t.Fatalf("another tenant's refusal: %d recorded, want 1", got)
+	}
+	if s := f.summaries(); len(s) != 1 || s[0].ClientIP != "192.0.2.1" || s[0].Detail["count"] != "1" {
+		t.Errorf("summaries %+v, want the one of 192.0.2.1", s)
+	}
+}
+
+// Concurrent refusals never record more than the budget.
+func TestRefusalLimiterConcurrent(t *testing.T) {
+	lim := testLimits
+	lim.TenantBurst = 100
+	f := newLimiterFixture(lim)
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		rec int
+	)
+	for i := range 8 {
+		wg.Go(func() {
+			n := f.admitN(50, 1, fmt.Sprintf("192.0.2.%d", i%2), "a")
+			mu.Lock()
+			rec += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if rec != 2*lim.ClientBurst {
+		t.Errorf("%d recorded, want %d", rec, 2*lim.ClientBurst)
+	}
+	f.advance(lim.Window)
+	total := 0
+	for _, s := range f.waitSummaries(t, 2) {
+		n, _ := strconv.Atoi(s.Detail["count"])
+		total += n
+	}
+	if total+rec != 400 {
+		t.Errorf("%d recorded and %d summarised, want 400 in all", rec, total)
 	}
 }
