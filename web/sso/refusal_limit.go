@@ -328,8 +328,8 @@ func (l *RefusalLimiter) summarise(tenantID int64, slug, client string, u *unrec
 	var msg string
 	if client != "" {
 		detail["limit"] = "client"
-		msg = fmt.Sprintf("%d more refused SSO logins from client %s (reasons: %s) were not recorded individually: more than %d in a row, then 1 per %s, from one client",
-			u.count, client, detail["reasons"], l.lim.ClientBurst, l.lim.ClientEvery)
+		msg = fmt.Sprintf("%d more refused SSO logins from client %s (reasons: %s) were not recorded individually: one client has %d recorded at once, then 1 %s",
+			u.count, client, detail["reasons"], l.lim.ClientBurst, per(l.lim.ClientEvery))
 	} else {
 		detail["limit"] = "tenant"
 		var cs []string
@@ -340,14 +340,25 @@ func (l *RefusalLimiter) summarise(tenantID int64, slug, client string, u *unrec
 			cs = append(cs, fmt.Sprintf("others×%d", u.otherClients))
 		}
 		detail["clients"] = strings.Join(cs, ", ")
-		msg = fmt.Sprintf("%d more refused SSO logins (reasons: %s; clients: %s) were not recorded individually: more than %d in a row, then 1 per %s, for the tenant",
-			u.count, detail["reasons"], detail["clients"], l.lim.TenantBurst, l.lim.TenantEvery)
+		msg = fmt.Sprintf("%d more refused SSO logins (reasons: %s; clients: %s) were not recorded individually: the tenant has %d recorded at once, then 1 %s",
+			u.count, detail["reasons"], detail["clients"], l.lim.TenantBurst, per(l.lim.TenantEvery))
 	}
 	msg += fmt.Sprintf(", between %s and %s; the metrics count each one", detail["first"], detail["last"])
 	return summary{slug: slug, event: lanyard.AuditEvent{
 		TenantID: tenantID, Actor: "anonymous", Action: actionSSOLogin, Outcome: lanyard.OutcomeFailure,
 		Reason: reasonNotRecorded, ClientIP: client, Message: msg, Detail: detail,
 	}}
+}
+
+// per says "a minute", "a second" or "every D".
+func per(d time.Duration) string {
+	switch d {
+	case time.Minute:
+		return "a minute"
+	case time.Second:
+		return "a second"
+	}
+	return "every " + d.String()
 }
 
 // timeRef is the reference a refusal not recorded in full shows the user:

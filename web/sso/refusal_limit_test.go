@@ -165,7 +165,7 @@ func TestRefusalLimiterSummaries(t *testing.T) {
 						if e.TenantID != 7 || e.Action != actionSSOLogin || e.Reason != reasonNotRecorded || e.Outcome != lanyard.OutcomeFailure {
 							t.Errorf("summary %+v: want tenant 7, sso.login, failure, %s", e, reasonNotRecorded)
 						}
-						if !strings.Contains(e.Message, "were not recorded individually") {
+						if !strings.Contains(e.Message, "were not recorded individually: "+map[bool]string{true: "one client has 3 recorded at once, then 1 a minute", false: "the tenant has 5 recorded at once, then 1 every 10s"}[e.ClientIP != ""]) {
 							t.Errorf("summary message %q", e.Message)
 						}
 					}
