@@ -168,8 +168,8 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		detail["clock_diff"] = f.clockDiff.String()
 	}
 	subject := cmp.Or(a.login, a.nameID)
-	if !d.Refusals.admit(ctx, a, f.reason) {
-		d.refuseUnrecorded(w, r, a, f)
+	if ok, ref := d.Refusals.admit(ctx, a, f.reason); !ok {
+		d.refuseUnrecorded(w, r, a, f, ref)
 		return
 	}
 	ref := d.Kit.AuditRef(ctx, lanyard.AuditEvent{
@@ -203,8 +203,7 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 // refuseUnrecorded answers a refusal beyond the budget of records (see
 // RefusalLimiter): no audit event, no trace, a Debug log line; the page's
 // reference is the time, which the summary event's references enclose.
-func (d *Deps) refuseUnrecorded(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal) {
-	ref := timeRef(d.Kit.Now())
+func (d *Deps) refuseUnrecorded(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal, ref string) {
 	d.Kit.Logger.LogAttrs(r.Context(), slog.LevelDebug, "SSO login refused, counted for a summary",
 		slog.String("tenant", a.slug), slog.String("user", a.login), slog.String("idp", a.idp),
 		slog.String("reason", f.reason), slog.String("detail", f.detail),
@@ -233,7 +232,7 @@ func (d *Deps) renderRefusal(w http.ResponseWriter, r *http.Request, a *ssoAttem
 func (d *Deps) failSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, err error) {
 	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), reasonInternal)
 	d.Kit.Logger.Error("SSO login failed", "tenant", a.slug, "user", a.login, "idp", a.idp, "reason", reasonInternal, "err", err)
-	if !d.Refusals.admit(r.Context(), a, reasonInternal) {
+	if ok, _ := d.Refusals.admit(r.Context(), a, reasonInternal); !ok {
 		d.Kit.RenderError(w, r, err)
 		return
 	}

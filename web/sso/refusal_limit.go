@@ -175,8 +175,11 @@ func NewRefusalLimiter(lim RefusalLimits, now func() time.Time, logger *slog.Log
 // /64 from its provider, so the /64 is one client.
 func clientGroup(addr string) string {
 	a, err := netip.ParseAddr(addr)
-	if err != nil || !a.Is6() || a.Is4In6() {
+	if err != nil {
 		return addr
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
 	}
 	p, err := a.Prefix(64)
 	if err != nil {
@@ -187,8 +190,9 @@ func clientGroup(addr string) string {
 
 // Admit reports whether a refusal with reason, from client at tenant (ID 0:
 // no known tenant), is to be recorded in full; if not, it is counted for a
-// summary. It writes summaries that are due.
-func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client, reason string) bool {
+// summary and ref is the reference to show (its time, see timeRef). It
+// writes summaries that are due.
+func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client, reason string) (record bool, ref string) {
 	now := l.now()
 	key := clientKey{tenant: tenantID, addr: clientGroup(client)}
 	l.mu.Lock()
@@ -196,7 +200,7 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	t := l.tenant(tenantID, slug, now)
 	c.bucket.refill(now, l.lim.ClientBurst, l.lim.ClientEvery)
 	t.bucket.refill(now, l.lim.TenantBurst, l.lim.TenantEvery)
-	record, startFlusher, over := false, false, ""
+	startFlusher, over := false, ""
 	switch {
 	case c.bucket.tokens >= 1 && t.bucket.tokens >= 1:
 		c.bucket.tokens--
@@ -228,7 +232,10 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	if startFlusher {
 		go l.flushLoop()
 	}
-	return record
+	if record {
+		return true, ""
+	}
+	return false, timeRef(now)
 }
 
 // client returns the state of key, tracking it if new (and forgetting the
@@ -404,9 +411,9 @@ func (l *RefusalLimiter) flushLoop() {
 
 // admit asks l whether the refusal of a is recorded in full; a nil limiter
 // records every refusal.
-func (l *RefusalLimiter) admit(ctx context.Context, a *ssoAttempt, reason string) bool {
+func (l *RefusalLimiter) admit(ctx context.Context, a *ssoAttempt, reason string) (bool, string) {
 	if l == nil {
-		return true
+		return true, ""
 	}
 	return l.Admit(ctx, a.tenant.ID, a.slug, a.client, reason)
 }

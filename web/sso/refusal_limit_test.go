@@ -56,7 +56,7 @@ func (f *limiterFixture) summaries() []lanyard.AuditEvent {
 func (f *limiterFixture) admitN(n int, tenant int64, client, reason string) int {
 	rec := 0
 	for range n {
-		if f.l.Admit(context.Background(), tenant, "t", client, reason) {
+		if ok, _ := f.l.Admit(context.Background(), tenant, "t", client, reason); ok {
 			rec++
 		}
 	}
@@ -272,5 +272,37 @@ func TestRefusalLimiterConcurrent(t *testing.T) {
 	}
 	if total+rec != 400 {
 		t.Errorf("%d recorded and %d summarised, want 400 in all", rec, total)
+	}
+}
+
+func TestClientGroup(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":         "192.0.2.7",
+		"::ffff:192.0.2.7":  "192.0.2.7",
+		"2001:db8:1:2:3::4": "2001:db8:1:2::/64",
+		"::1":               "::/64",
+		"not-an-ip":         "not-an-ip",
+	} {
+		if got := clientGroup(in); got != want {
+			t.Errorf("clientGroup(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The reference of a refusal not recorded is its time, which its summary's
+// references enclose.
+func TestRefusalLimiterReference(t *testing.T) {
+	f := newLimiterFixture(testLimits)
+	f.admitN(testLimits.ClientBurst, 1, "192.0.2.1", "a")
+	_, first := f.l.Admit(context.Background(), 1, "t", "192.0.2.1", "a")
+	f.advance(1500 * time.Millisecond)
+	_, last := f.l.Admit(context.Background(), 1, "t", "192.0.2.1", "a")
+	if first != "T1772355600000" || last != "T1772355601500" {
+		t.Errorf("references %q, %q", first, last)
+	}
+	f.advance(testLimits.Window)
+	s := f.waitSummaries(t, 1)[0]
+	if s.Detail["first_reference"] != first || s.Detail["last_reference"] != last {
+		t.Errorf("summary references %q..%q, want %q..%q", s.Detail["first_reference"], s.Detail["last_reference"], first, last)
 	}
 }
