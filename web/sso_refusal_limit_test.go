@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
 	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
@@ -229,4 +230,43 @@ func metricSum(t *testing.T, e *env, prefix string) int {
 		}
 	}
 	return sum
+}
+
+// TestACSRefusalBudgetSparesSuccess replays a signed response from a real
+// IdP until the client's budget of refusal records is spent: the next login
+// of that client still succeeds and is recorded.
+func TestACSRefusalBudgetSparesSuccess(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{idpUser("alice", "alice@example.com", "Alice", "Liddell", nil)})
+	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true"}})
+	ctx := context.Background()
+	b := newBrowser()
+	form := e.spLogin(b, "acme", "", "alice")
+	if a := b.post(t, form); a.session == "" {
+		t.Fatalf("first login: %d %s", a.status, a.body)
+	}
+	replays := sso.DefaultRefusalLimits.ClientBurst + 5
+	for range replays {
+		if a := b.post(t, form); a.status != http.StatusBadRequest || a.session != "" {
+			t.Fatalf("replay: ACS answered %d (session %q)", a.status, a.session)
+		}
+	}
+	if a := b.post(t, e.spLogin(b, "acme", "", "alice")); a.session == "" {
+		t.Fatalf("login after the refusals: %d %s", a.status, a.body)
+	}
+	count := func(o lanyard.Outcome) int {
+		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{TenantID: acme.ID, Action: "sso.login", Outcome: o, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	if got := count(lanyard.OutcomeSuccess); got != 2 {
+		t.Errorf("%d successful logins recorded, want 2", got)
+	}
+	if got, want := count(lanyard.OutcomeFailure), sso.DefaultRefusalLimits.ClientBurst; got != want {
+		t.Errorf("%d refusals recorded, want %d", got, want)
+	}
+	if traces, _ := e.admin.LoginTraces(ctx, "acme", "", 1000, 0); len(traces) != sso.DefaultRefusalLimits.ClientBurst {
+		t.Errorf("%d traces, want %d", len(traces), sso.DefaultRefusalLimits.ClientBurst)
+	}
 }
