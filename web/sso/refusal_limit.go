@@ -63,6 +63,9 @@ var DefaultRefusalLimits = RefusalLimits{
 	MaxClients: 10000,
 }
 
+// sweepEvery is how often, at most, a refusal looks for due summaries.
+const sweepEvery = time.Second
+
 // maxSampleClients is how many client addresses a tenant's summary names.
 const maxSampleClients = 5
 
@@ -152,6 +155,9 @@ type RefusalLimiter struct {
 	// pending are the clients with unrecorded refusals.
 	pending  map[*clientState]struct{}
 	flushing bool // the goroutine that writes due summaries runs
+	// swept is when Admit last looked for due summaries: at most once per
+	// sweepEvery, so that junk does not cost a walk over every client.
+	swept time.Time
 }
 
 // NewRefusalLimiter returns a limiter with lim that reads the time from now
@@ -221,7 +227,11 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 	if !record && !l.flushing {
 		l.flushing, startFlusher = true, true
 	}
-	due := l.dueLocked(now)
+	var due []summary
+	if now.Sub(l.swept) >= sweepEvery {
+		l.swept = now
+		due = l.dueLocked(now)
+	}
 	l.mu.Unlock()
 	// One warning when a summary starts; its refusals log at Debug.
 	if over != "" {

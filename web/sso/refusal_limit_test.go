@@ -306,3 +306,19 @@ func TestRefusalLimiterReference(t *testing.T) {
 		t.Errorf("summary references %q..%q, want %q..%q", s.Detail["first_reference"], s.Detail["last_reference"], first, last)
 	}
 }
+
+// BenchmarkRefusalLimiterSpray is junk from ever new addresses with every
+// budget spent: the cost of a refusal does not grow with the clients tracked.
+func BenchmarkRefusalLimiterSpray(b *testing.B) {
+	f := newLimiterFixture(DefaultRefusalLimits)
+	f.l.tick = time.Hour
+	ctx := context.Background()
+	addrs := make([]string, 4*DefaultRefusalLimits.MaxClients)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		f.l.Admit(ctx, 1, "t", addrs[i%len(addrs)], "a")
+	}
+}
