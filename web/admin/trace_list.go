@@ -6,14 +6,18 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 type tracesView struct {
 	adminPage
 	Traces []lanyard.LoginTrace
-	Reason string
-	Keep   int
-	Days   int
+	// Summaries are the audit events of refusals not traced individually
+	// (beyond the budget of records) in the tracer's retention.
+	Summaries []lanyard.AuditEvent
+	Reason    string
+	Keep      int
+	Days      int
 }
 
 // handleAdminTraces lists a tenant's refused SSO logins.
@@ -30,7 +34,13 @@ func handleAdminTraces(d *Deps) http.Handler {
 			d.Kit.RenderError(w, r, err)
 			return
 		}
-		d.Kit.Render(w, r, http.StatusOK, "admin_traces", tracesView{adminPage: page, Traces: traces, Reason: reason,
+		summaries, err := d.Admin.AuditLog(r.Context(), admin.AuditQuery{Tenant: page.Tenant.Slug, Filter: lanyard.AuditFilter{
+			Action: "sso.login", Reason: ui.ReasonRefusalsNotRecorded, Since: d.Kit.Now().Add(-admin.TraceRetention), Limit: 20}})
+		if err != nil {
+			d.Kit.RenderError(w, r, err)
+			return
+		}
+		d.Kit.Render(w, r, http.StatusOK, "admin_traces", tracesView{adminPage: page, Traces: traces, Summaries: summaries, Reason: reason,
 			Keep: admin.TraceKeepPerTenant, Days: int(admin.TraceRetention / (24 * time.Hour))})
 	})
 }

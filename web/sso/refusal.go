@@ -173,6 +173,10 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		detail["clock_diff"] = f.clockDiff.String()
 	}
 	subject := cmp.Or(a.login, a.nameID)
+	if ok, ref := d.Refusals.admit(ctx, a, f.reason); !ok {
+		d.refuseUnrecorded(w, r, a, f, ref)
+		return
+	}
 	ref := d.Kit.AuditRef(ctx, lanyard.AuditEvent{
 		TenantID: a.tenant.ID,
 		Actor:    cmp.Or(subject, "anonymous"),
@@ -202,7 +206,22 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 	}
 	d.Kit.Logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
 	d.traceRefusal(r, a, f)
+	d.renderRefusal(w, r, a, f, ref)
+}
 
+// refuseUnrecorded answers a refusal beyond the budget of records (see
+// RefusalLimiter): no audit event, no trace, a Debug log line; the page's
+// reference is the time, which the summary event's references enclose.
+func (d *Deps) refuseUnrecorded(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal, ref string) {
+	d.Kit.Logger.LogAttrs(r.Context(), slog.LevelDebug, "SSO login refused, counted for a summary",
+		slog.String("tenant", a.slug), slog.String("user", a.login), slog.String("idp", a.idp),
+		slog.String("reason", f.reason), slog.String("detail", f.detail),
+		slog.String("reference", ref), slog.String("client", a.client))
+	d.renderRefusal(w, r, a, f, ref)
+}
+
+// renderRefusal answers with the refusal page of f.
+func (d *Deps) renderRefusal(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal, ref string) {
 	view := ssoRefusedView{
 		Title:     f.title,
 		Message:   f.message,
@@ -222,6 +241,10 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 func (d *Deps) failSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, err error) {
 	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), reasonInternal)
 	d.Kit.Logger.Error("SSO login failed", "tenant", a.slug, "user", a.login, "idp", a.idp, "reason", reasonInternal, "err", err)
+	if ok, _ := d.Refusals.admit(r.Context(), a, reasonInternal); !ok {
+		d.Kit.RenderError(w, r, err)
+		return
+	}
 	d.Kit.Audit(r.Context(), lanyard.AuditEvent{
 		TenantID: a.tenant.ID, Actor: cmp.Or(a.login, "anonymous"), Action: actionSSOLogin,
 		Outcome: lanyard.OutcomeFailure, Reason: reasonInternal, UserID: a.userID,

@@ -57,8 +57,11 @@ type Deps struct {
 	Logins   Resolver
 	// Traces keeps refused logins and test logins; nil keeps none (and
 	// "Test SSO connection" answers unavailable).
-	Traces  TraceRecorder
-	Metrics ui.LoginCounter
+	Traces TraceRecorder
+	// Refusals budgets the audit events and traces of refused logins;
+	// nil records every one.
+	Refusals *RefusalLimiter
+	Metrics  ui.LoginCounter
 	// Origins validates the application pages that run session checks.
 	Origins relay.Origins
 	// Ready wraps the endpoints that need a migrated database; IsReady
