@@ -29,8 +29,10 @@ type c14nWriter struct {
 	n   int
 	buf [4096]byte
 	// rendered holds the namespace declarations rendered by output
-	// ancestors, innermost last.
-	rendered []nsDecl
+	// ancestors, scope those in scope of the current element.
+	rendered nsScope
+	scope    nsScope
+	chain    []*node
 	scratch  []nsDecl
 	attrs    []*xmlAttr
 	// exclusive selects Exclusive C14N; inclusive lists the
@@ -114,18 +116,10 @@ func (w *c14nWriter) escaped(s string, tab *[256]bool) {
 	w.str(s[start:])
 }
 
-// renderedValue returns the namespace URI rendered in the output for prefix
-// by the nearest output ancestor.
-func (w *c14nWriter) renderedValue(prefix string) (string, bool) {
-	for i := len(w.rendered) - 1; i >= 0; i-- {
-		if w.rendered[i].prefix == prefix {
-			return w.rendered[i].uri, true
-		}
-	}
-	return "", false
-}
-
 // canonicalize writes the canonical form of the subtree rooted at n into h.
+// Its cost is linear in the subtree: namespace bindings in scope and those
+// already rendered are looked up in O(1) (nsScope), and the InclusiveNamespaces
+// list is a deduplicated set bounded by the caller (maxInclusivePrefixes).
 func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []string, skip *node) {
 	w := c14nPool.get()
 	w.h = h
@@ -133,7 +127,19 @@ func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []s
 	w.v11 = method == c14nInclusive11
 	w.inclusive = inclusivePrefixes
 	w.skip = skip
-	w.rendered = w.rendered[:0]
+	w.rendered.reset()
+	w.scope.reset()
+	// The declarations in scope at the apex, outermost first.
+	w.chain = w.chain[:0]
+	for e := n.parent; e != nil; e = e.parent {
+		w.chain = append(w.chain, e)
+	}
+	for i := len(w.chain) - 1; i >= 0; i-- {
+		for _, d := range w.chain[i].ns {
+			w.scope.push(d)
+		}
+	}
+	clear(w.chain)
 	w.element(n, true)
 	w.flush()
 	w.h = nil
@@ -142,74 +148,59 @@ func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []s
 	c14nPool.put(w)
 }
 
-func (w *c14nWriter) needNS(prefix string) {
-	for _, d := range w.scratch {
-		if d.prefix == prefix {
-			return
-		}
-	}
-	w.scratch = append(w.scratch, nsDecl{prefix: prefix})
-}
-
 func (w *c14nWriter) element(n *node, apex bool) {
-	mark := len(w.rendered)
+	mark := len(w.rendered.decls)
+	scopeMark := len(w.scope.decls)
+	for _, d := range n.ns {
+		w.scope.push(d)
+	}
 	w.scratch = w.scratch[:0]
 	if w.exclusive {
-		// Visibly utilised prefixes, plus the InclusiveNamespaces list.
-		w.needNS(n.prefix)
+		// Visibly utilised prefixes (bound as the parser resolved them),
+		// plus the InclusiveNamespaces list.
+		w.scratch = append(w.scratch, nsDecl{n.prefix, n.space})
 		for i := range n.attrs {
-			if p := n.attrs[i].prefix; p != "" && p != "xml" {
-				w.needNS(p)
+			if a := &n.attrs[i]; a.prefix != "" && a.prefix != "xml" {
+				w.scratch = append(w.scratch, nsDecl{a.prefix, a.space})
 			}
 		}
 		for _, p := range w.inclusive {
-			w.needNS(p)
+			uri, ok := w.scope.lookup(p)
+			if !ok && p != "" {
+				continue // not in scope: nothing to render
+			}
+			w.scratch = append(w.scratch, nsDecl{p, uri})
+		}
+		if len(w.scratch) > 1 {
+			slices.SortFunc(w.scratch, func(a, b nsDecl) int { return strings.Compare(a.prefix, b.prefix) })
+			// One prefix has one binding in the scope of n.
+			w.scratch = slices.CompactFunc(w.scratch, func(a, b nsDecl) bool { return a.prefix == b.prefix })
 		}
 		k := 0
 		for _, d := range w.scratch {
-			uri, inScope := n.lookupNS(d.prefix)
-			if !inScope {
-				continue
-			}
-			prev, had := w.renderedValue(d.prefix)
+			prev, had := w.rendered.lookup(d.prefix)
 			if d.prefix == "" && !had {
 				had, prev = true, ""
 			}
-			if had && prev == uri {
-				continue
-			}
-			w.scratch[k] = nsDecl{d.prefix, uri}
-			k++
-		}
-		w.scratch = w.scratch[:k]
-	} else if apex {
-		// Inclusive C14N of a subtree: every in-scope namespace.
-		for e := n; e != nil; e = e.parent {
-			for _, d := range e.ns {
-				found := false
-				for _, s := range w.scratch {
-					if s.prefix == d.prefix {
-						found = true
-						break
-					}
-				}
-				if !found {
-					w.scratch = append(w.scratch, d)
-				}
-			}
-		}
-		k := 0
-		for _, d := range w.scratch {
-			if d.prefix == "" && d.uri == "" {
+			if had && prev == d.uri {
 				continue
 			}
 			w.scratch[k] = d
 			k++
 		}
 		w.scratch = w.scratch[:k]
+	} else if apex {
+		// Inclusive C14N of a subtree: every in-scope namespace, the
+		// innermost binding of each prefix.
+		for i, d := range w.scope.decls {
+			if !w.scope.innermost(i) || d.prefix == "" && d.uri == "" {
+				continue
+			}
+			w.scratch = append(w.scratch, d)
+		}
 	} else {
 		for _, d := range n.ns {
-			prev, had := w.renderedValue(d.prefix)
+			prev, had := w.rendered.lookup(d.prefix)
 			if d.prefix == "" && !had {
 				had, prev = true, ""
 			}
@@ -219,11 +210,13 @@ func (w *c14nWriter) element(n *node, apex bool) {
 			w.scratch = append(w.scratch, d)
 		}
 	}
-	if len(w.scratch) > 1 {
+	if len(w.scratch) > 1 && !w.exclusive {
 		slices.SortFunc(w.scratch, func(a, b nsDecl) int { return strings.Compare(a.prefix, b.prefix) })
 	}
-	w.rendered = append(w.rendered, w.scratch...)
-	decls := w.rendered[mark:]
+	for _, d := range w.scratch {
+		w.rendered.push(d)
+	}
+	decls := w.rendered.decls[mark:]
 
 	w.byte1('<')
 	if n.prefix != "" {
@@ -305,7 +298,8 @@ func (w *c14nWriter) element(n *node, apex bool) {
 	}
 	w.str(n.local)
 	w.byte1('>')
-	w.rendered = w.rendered[:mark]
+	w.rendered.truncate(mark)
+	w.scope.truncate(scopeMark)
 }
 
 type c14nPoolT struct{ p sync.Pool }

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	// Register the hash functions used by XML-DSig.
@@ -183,28 +184,86 @@ func c14nAlgorithm(alg string) (c14nMethod, error) {
 	return 0, errorf(ReasonUnsupportedAlgorithm, "canonicalisation algorithm %q is not supported (use exclusive C14N)", alg)
 }
 
-func inclusivePrefixes(t *node) []string {
+// maxInclusivePrefixes bounds the InclusiveNamespaces PrefixList (IdPs send
+// one or two prefixes, "xs" typically).
+const maxInclusivePrefixes = 16
+
+// inclusivePrefixes returns the InclusiveNamespaces PrefixList of the
+// transform t as a set ("" for #default), refusing lists of more than
+// maxInclusivePrefixes distinct prefixes. It reads the attribute once,
+// without splitting it all first.
+func inclusivePrefixes(t *node) ([]string, error) {
 	in := t.child(algExcC14N, "InclusiveNamespaces")
 	if in == nil {
-		return nil
+		return nil, nil
 	}
-	list := strings.Fields(in.attrValue("PrefixList"))
-	for i, p := range list {
-		if p == "#default" {
-			list[i] = ""
+	var set []string
+	rest := in.attrValue("PrefixList")
+	for {
+		i := 0
+		for i < len(rest) && isSpace(rest[i]) {
+			i++
 		}
+		j := i
+		for j < len(rest) && !isSpace(rest[j]) {
+			j++
+		}
+		if i == j {
+			return set, nil
+		}
+		p := rest[i:j]
+		rest = rest[j:]
+		if p == "#default" {
+			p = ""
+		}
+		if slices.Contains(set, p) {
+			continue
+		}
+		if len(set) == maxInclusivePrefixes {
+			return nil, errorf(ReasonTooLarge, "the InclusiveNamespaces PrefixList names more than %d prefixes", maxInclusivePrefixes)
+		}
+		set = append(set, p)
 	}
-	return list
+}
+
+// maxSignedInfoNodes bounds the elements and text nodes of SignedInfo (a
+// SAML signature has about a dozen), so that canonicalising it before the
+// signature check is cheap.
+const maxSignedInfoNodes = 64
+
+// withinNodes tells whether the subtree of n has at most max nodes.
+func withinNodes(n *node, max int) bool {
+	count := 0
+	var walk func(*node) bool
+	walk = func(e *node) bool {
+		for c := e.first; c != nil; c = c.next {
+			count++
+			if count > max || c.kind == kindElement && !walk(c) {
+				return false
+			}
+		}
+		return true
+	}
+	return walk(n)
 }
 
 // verifyEnveloped checks the enveloped signature sig of element el. It
-// returns nil only if the single Reference covers el itself, its digest
-// matches the canonical form of el (without sig), and SignedInfo is signed
-// by one of the trusted keys.
+// returns nil only if the single Reference covers el itself, SignedInfo is
+// signed by one of the trusted keys, and the digest matches the canonical
+// form of el (without sig).
+//
+// The cheap checks come first and the digest of el, the expensive part,
+// last: a document without a trusted key's signature costs the structure
+// checks, the canonical form of a bounded SignedInfo and one signature
+// verification per trusted key.
 func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 	id := el.attrValue("ID")
 	if id == "" {
 		return errorf(ReasonSignatureInvalid, "the signed <%s> has no ID attribute", el.local)
+	}
+	if len(o.keys) == 0 {
+		return &Error{Reason: ReasonSignatureInvalid, Expected: "(none configured)",
+			Message: fmt.Sprintf("the %s's signature cannot be verified: the IdP has no trusted signing certificate", o.what)}
 	}
 	si, err := onlyChild(sig, nsDSig, "SignedInfo")
 	if err != nil {
@@ -230,16 +289,18 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 	if alg.hash == crypto.SHA1 && !o.allowSHA1 {
 		return errorf(ReasonSHA1Refused, "the %s is signed with %s (SHA-1), which is refused; configure the IdP to sign with SHA-256, or mark this IdP as legacy to accept SHA-1", o.what, smAlg)
 	}
+	// Exactly one Reference, to the element that holds the signature:
+	// anything else is a signature-wrapping attempt.
 	ref, err := onlyChild(si, nsDSig, "Reference")
 	if err != nil {
 		return err
 	}
-	// The Reference must point at the element that holds the signature:
-	// anything else is a signature-wrapping attempt.
 	if uri := ref.attrValue("URI"); uri != "#"+id {
 		return &Error{Reason: ReasonSignatureInvalid, Expected: "#" + id, Got: uri,
 			Message: fmt.Sprintf("the signature inside <%s ID=%q> references %q, not the element that holds it", el.local, id, uri)}
 	}
+	// At most the enveloped-signature transform then one canonicalisation:
+	// the loop stops at the first transform beyond those.
 	method, sawEnveloped, sawC14N := c14nInclusive10, false, false
 	var prefixes []string
 	if ts := ref.child(nsDSig, "Transforms"); ts != nil {
@@ -258,7 +319,9 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 				sawC14N = true
 				method, _ = c14nAlgorithm(a)
 				if method == c14nExclusive {
-					prefixes = inclusivePrefixes(t)
+					if prefixes, err = inclusivePrefixes(t); err != nil {
+						return err
+					}
 				}
 			default:
 				if _, err := c14nAlgorithm(a); err != nil && a != algEnveloped {
@@ -288,34 +351,62 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 		return err
 	}
 	want, err := decodeB64(dv.textContent())
-	if err != nil {
-		return errorf(ReasonSignatureInvalid, "DigestValue is not valid base64")
+	if err != nil || len(want) != dh.Size() {
+		return errorf(ReasonSignatureInvalid, "DigestValue is not a base64 %s digest", dmAlg)
 	}
-	h := dh.New()
-	canonicalize(h, el, method, prefixes, sig)
-	var sum [64]byte
-	got := h.Sum(sum[:0])
-	if !bytes.Equal(got, want) {
-		return errorf(ReasonSignatureInvalid, "the digest of <%s ID=%q> does not match the signed DigestValue: the %s was modified after it was signed", el.local, id, o.what)
+	var siPrefixes []string
+	if siMethod == c14nExclusive {
+		if siPrefixes, err = inclusivePrefixes(cm); err != nil {
+			return err
+		}
+	}
+	if !withinNodes(si, maxSignedInfoNodes) {
+		return errorf(ReasonTooLarge, "the %s's SignedInfo has more than %d elements and text nodes", o.what, maxSignedInfoNodes)
 	}
 	sv, err := onlyChild(sig, nsDSig, "SignatureValue")
 	if err != nil {
 		return err
 	}
-	sigBytes, err := decodeB64(sv.textContent())
+	svText := sv.textContent()
+	if len(svText) > maxSignatureValue {
+		return errorf(ReasonSignatureInvalid, "the %s's SignatureValue is longer than any supported key's signature", o.what)
+	}
+	sigBytes, err := decodeB64(svText)
 	if err != nil {
 		return errorf(ReasonSignatureInvalid, "SignatureValue is not valid base64")
 	}
-	sh := alg.hash.New()
-	var siPrefixes []string
-	if siMethod == c14nExclusive {
-		siPrefixes = inclusivePrefixes(cm)
-	}
-	canonicalize(sh, si, siMethod, siPrefixes, nil)
-	digest := sh.Sum(sum[:0])
 
-	// KeyInfo only selects among trusted keys; a certificate found only
-	// there is never trusted.
+	// The signature over SignedInfo, before any digest of el.
+	sh := alg.hash.New()
+	canonicalize(sh, si, siMethod, siPrefixes, nil)
+	var sum [64]byte
+	digest := sh.Sum(sum[:0])
+	if err := verifySignedInfo(sig, alg, digest, sigBytes, o); err != nil {
+		return err
+	}
+
+	h := dh.New()
+	canonicalize(h, el, method, prefixes, sig)
+	var sum2 [64]byte
+	if got := h.Sum(sum2[:0]); !bytes.Equal(got, want) {
+		return errorf(ReasonSignatureInvalid, "the digest of <%s ID=%q> does not match the signed DigestValue: the %s was modified after it was signed", el.local, id, o.what)
+	}
+	return nil
+}
+
+// maxSignatureValue bounds the SignatureValue text: base64 of an RSA
+// 16384-bit signature with line breaks.
+const maxSignatureValue = 4096
+
+// maxDiagnosticBits bounds the RSA key of a KeyInfo certificate that is
+// not trusted and is tried only to tell untrusted_key from
+// signature_invalid.
+const maxDiagnosticBits = 4096
+
+// verifySignedInfo verifies the signature value over the SignedInfo digest
+// with the trusted keys, the one KeyInfo names first. KeyInfo only selects
+// among trusted keys; a certificate found only there is never trusted.
+func verifySignedInfo(sig *node, alg sigAlg, digest, sigBytes []byte, o *verifyOpts) error {
 	kiCert := ""
 	if ki := sig.child(nsDSig, "KeyInfo"); ki != nil {
 		if xd := ki.child(nsDSig, "X509Data"); xd != nil {
@@ -341,13 +432,10 @@ func verifyEnveloped(el, sig *node, o *verifyOpts) error {
 		expected[i] = describeCert(o.keys[i].cert)
 	}
 	exp := strings.Join(expected, "; ")
-	if len(o.keys) == 0 {
-		exp = "(none configured)"
-	}
-	if kiCert != "" {
+	if kiCert != "" && len(kiCert) <= maxSignatureValue*4 {
 		if der, err := base64.StdEncoding.DecodeString(kiCert); err == nil {
 			if c, err := x509.ParseCertificate(der); err == nil {
-				if verifyRaw(c.PublicKey, alg, digest, sigBytes) {
+				if k, ok := c.PublicKey.(*rsa.PublicKey); (!ok || k.N.BitLen() <= maxDiagnosticBits) && verifyRaw(c.PublicKey, alg, digest, sigBytes) {
 					return &Error{Reason: ReasonUntrustedKey, Expected: exp, Got: describeCert(c),
 						Message: fmt.Sprintf("the %s is signed by certificate %s, which is not among the IdP's trusted signing certificates %s; if the IdP rolled its certificate over, re-import its metadata", o.what, describeCert(c), exp)}
 				}

@@ -39,6 +39,8 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 	seeds = append(seeds,
 		[]byte(`<a xmlns="urn:x" xmlns:p="urn:p"><p:b p:c="1" d="&lt;&#x41;"><![CDATA[x<y]]><!-- c -->z</p:b><e xmlns=""/></a>`),
 		[]byte(`<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>`),
+		// More bindings in scope than nsScope scans: its index.
+		[]byte(`<a xmlns:p0="urn:0" xmlns:p1="urn:1" xmlns:p2="urn:2" xmlns:p3="urn:3" xmlns:p4="urn:4" xmlns:p5="urn:5" xmlns:p6="urn:6" xmlns:p7="urn:7" xmlns:p8="urn:8" xmlns:p9="urn:9"><b xmlns:p0="urn:00" xmlns:q="urn:q" xmlns:r="urn:r" xmlns:s="urn:s" xmlns:u="urn:u" xmlns:v="urn:v" xmlns:w="urn:w" xmlns="urn:d"><p0:c p9:x="1" q:y="2"><p1:d xmlns:p0="urn:0"/></p0:c><p:e xmlns:p="urn:p" xmlns=""/></b></a>`),
 	)
 	return seeds
 }
@@ -90,6 +92,27 @@ func FuzzParseXML(f *testing.F) {
 			}
 			if c2 := c14nString(doc2.root, m); c1 != c2 {
 				t.Fatalf("not a fixed point:\n%s\n%s", c1, c2)
+			}
+		}
+		// A subtree (the bindings of its ancestors in scope) with an
+		// InclusiveNamespaces list.
+		var sub *node
+		for c := doc.root.first; c != nil && sub == nil; c = c.next {
+			if c.kind == kindElement {
+				sub = c
+			}
+		}
+		if sub != nil {
+			incl := []string{"", "p", "p0", "q"}
+			var b1, b2 bufHash
+			canonicalize(&b1, sub, c14nExclusive, incl, nil)
+			doc2, err := parseXML(b1.Bytes(), parseLimits{})
+			if err != nil {
+				t.Fatalf("canonical form of a subtree does not parse: %v\n%s", err, b1.String())
+			}
+			canonicalize(&b2, doc2.root, c14nExclusive, incl, nil)
+			if b1.String() != b2.String() {
+				t.Fatalf("subtree not a fixed point:\n%s\n%s", b1.String(), b2.String())
 			}
 		}
 	})

@@ -99,7 +99,8 @@ type ResponseInput struct {
 //     one Issuer and one Status (malformed); the status is Success
 //     (status_not_success, with the second-level code);
 //  3. exactly one Assertion or EncryptedAssertion in the whole document, a
-//     child of the Response (no_assertion, multiple_assertions);
+//     child of the Response (no_assertion, multiple_assertions); the Issuers
+//     present name the IdP (issuer_mismatch), before any signature work;
 //  4. the Response's signature, if present, verified with a trusted key;
 //     the assertion decrypted and its own signature, if present, verified;
 //     at least one of the two covers the assertion (unsigned,
@@ -236,6 +237,21 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.parent.local)
 	}
 
+	// Cheap checks before any signature work: the issuers must name the
+	// configured IdP (re-checked on the verified assertion below).
+	if iss := resp.child(nsSAML, "Issuer"); iss != nil {
+		if err := v.checkIssuer(iss, "Response"); err != nil {
+			return nil, err
+		}
+	}
+	if found.local == "Assertion" {
+		if iss := found.child(nsSAML, "Issuer"); iss != nil {
+			if err := v.checkIssuer(iss, "Assertion"); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	// 4. Signatures.
 	opts := verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "Response"}
 	respSig, err := signatureOf(resp)
@@ -314,12 +330,8 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		}
 	}
 
-	// 5. Issuer and Destination.
-	if iss := resp.child(nsSAML, "Issuer"); iss != nil {
-		if err := v.checkIssuer(iss, "Response"); err != nil {
-			return nil, err
-		}
-	}
+	// 5. Issuer (the Response's was checked before the signatures) and
+	// Destination.
 	iss := as.child(nsSAML, "Issuer")
 	if iss == nil {
 		return nil, errorf(ReasonIssuerMismatch, "the Assertion has no Issuer; expected %q", v.idp.EntityID)

@@ -3,6 +3,7 @@ package saml
 import (
 	"bytes"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -177,25 +178,6 @@ func (n *node) trimmedText() string {
 	return strings.Trim(n.textContent(), " \t\r\n")
 }
 
-// lookupNS resolves prefix in the scope of n ("" is the default namespace;
-// an empty result with ok means no default namespace).
-func (n *node) lookupNS(prefix string) (string, bool) {
-	if prefix == "xml" {
-		return nsXML, true
-	}
-	for e := n; e != nil; e = e.parent {
-		for i := len(e.ns) - 1; i >= 0; i-- {
-			if e.ns[i].prefix == prefix {
-				return e.ns[i].uri, true
-			}
-		}
-	}
-	if prefix == "" {
-		return "", true
-	}
-	return "", false
-}
-
 // parseLimits bounds the parser.
 type parseLimits struct {
 	maxSize  int
@@ -214,9 +196,17 @@ type parser struct {
 	doc   *document
 	attrs []xmlAttr
 	nsbuf []nsDecl
-	stack []nsDecl // in-scope declarations, innermost last
+	stack nsScope // in-scope declarations
 	lim   parseLimits
 	sb    []byte
+	dup   []uint8 // scratch of the duplicate attribute check (maxAttrs < 256)
+}
+
+func cmpAttr(a, b *xmlAttr) int {
+	if c := strings.Compare(a.space, b.space); c != 0 {
+		return c
+	}
+	return strings.Compare(a.local, b.local)
 }
 
 func parseErr(format string, args ...any) *Error {
@@ -276,7 +266,9 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 		// A synthetic parent holding the inherited declarations, so that
 		// canonicalisation and lookups see them.
 		ctx = &node{kind: kindElement, ns: lim.context}
-		p.stack = append(p.stack, lim.context...)
+		for _, d := range lim.context {
+			p.stack.push(d)
+		}
 	}
 	if eq <= pooledAttrs {
 		p.doc.pooledAttrs = p.attrs
@@ -459,10 +451,8 @@ func (p *parser) lookup(prefix string) (string, bool) {
 	if prefix == "xml" {
 		return nsXML, true
 	}
-	for i := len(p.stack) - 1; i >= 0; i-- {
-		if p.stack[i].prefix == prefix {
-			return p.stack[i].uri, true
-		}
+	if uri, ok := p.stack.lookup(prefix); ok {
+		return uri, true
 	}
 	if prefix == "" {
 		return "", true
@@ -489,7 +479,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 	n.prefix, n.local, n.parent = prefix, local, parent
 	attrStart := len(p.attrs)
 	nsStart := len(p.nsbuf)
-	stackMark := len(p.stack)
+	stackMark := len(p.stack.decls)
 	selfClose := false
 	for {
 		hadSpace := p.pos < len(s) && isSpace(s[p.pos])
@@ -544,6 +534,11 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 				p.nsbuf = append(p.nsbuf, nsDecl{al, val})
 			}
 		default:
+			if len(p.attrs) == cap(p.attrs) {
+				// Double (append grows large slices by 1.25x: five
+				// times the final size allocated in all).
+				p.attrs = append(make([]xmlAttr, 0, 2*cap(p.attrs)+16), p.attrs...)
+			}
 			p.attrs = append(p.attrs, xmlAttr{prefix: ap, local: al, value: val})
 		}
 	}
@@ -551,7 +546,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 	if len(p.attrs)-attrStart+len(p.nsbuf)-nsStart > maxAttrs {
 		return nil, errorf(ReasonTooLarge, "<%s> has more than %d attributes", local, maxAttrs)
 	}
-	if len(p.stack)+len(p.nsbuf)-nsStart > maxInScope {
+	if len(p.stack.decls)+len(p.nsbuf)-nsStart > maxInScope {
 		return nil, errorf(ReasonTooLarge, "more than %d namespace declarations in scope", maxInScope)
 	}
 	// Namespace declarations of this element: check duplicates, push.
@@ -564,7 +559,9 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 		}
 	}
 	n.ns = decls
-	p.stack = append(p.stack, decls...)
+	for _, d := range decls {
+		p.stack.push(d)
+	}
 	sp, ok := p.lookup(prefix)
 	if !ok {
 		return nil, parseErr("undeclared namespace prefix %q on <%s:%s>", prefix, prefix, local)
@@ -580,9 +577,11 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 			}
 			a.space = u
 		}
-		for j := 0; j < i; j++ {
-			if attrs[j].local == a.local && attrs[j].space == a.space {
-				return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+		if len(attrs) <= 8 {
+			for j := 0; j < i; j++ {
+				if attrs[j].local == a.local && attrs[j].space == a.space {
+					return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+				}
 			}
 		}
 		if a.space == "" && (a.local == "ID" || a.local == "Id") || a.space == nsXML && a.local == "id" {
@@ -590,6 +589,21 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 				return nil, errorf(ReasonDuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, prev.local, local)
 			}
 			p.doc.addID(a.value, n)
+		}
+	}
+	if len(attrs) > 8 {
+		// Many attributes: sort a copy instead of comparing every pair.
+		// Many attributes: sort their indices (no pointer moves) instead
+		// of comparing every pair.
+		p.dup = p.dup[:0]
+		for i := range attrs {
+			p.dup = append(p.dup, uint8(i))
+		}
+		slices.SortFunc(p.dup, func(i, j uint8) int { return cmpAttr(&attrs[i], &attrs[j]) })
+		for i := 1; i < len(p.dup); i++ {
+			if a := &attrs[p.dup[i]]; cmpAttr(&attrs[p.dup[i-1]], a) == 0 {
+				return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+			}
 		}
 	}
 	n.attrs = attrs
@@ -602,7 +616,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 		parent.last = n
 	}
 	if selfClose {
-		p.stack = p.stack[:stackMark]
+		p.stack.truncate(stackMark)
 		return n, nil
 	}
 	if err := p.parseContent(n, depth); err != nil {
@@ -622,7 +636,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 		return nil, parseErr("bad end tag </%s>", el)
 	}
 	p.pos++
-	p.stack = p.stack[:stackMark]
+	p.stack.truncate(stackMark)
 	return n, nil
 }
 

@@ -68,24 +68,29 @@ type Deps struct {
 	// tells the ACS, which records a login refused while starting.
 	Ready   func(http.Handler) http.Handler
 	IsReady func() bool
+
+	// limiter bounds the ACS and SLO requests in progress per client.
+	limiter *clientLimiter
 }
 
 // Routes registers the SAML endpoints of every tenant.
 func Routes(mux *http.ServeMux, deps Deps) {
 	d := &deps
+	d.limiter = newClientLimiter(maxConcurrentPerClient)
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
 	// The ACS takes the IdP's cross-site POST: no origin check or CSRF
 	// token applies, the signed response and the browser-binding cookie
-	// take their place.
-	mux.Handle("POST /t/{tenant}/saml/acs", d.requireReadySSO(handleSAMLACS(d)))
+	// take their place. The ACS and SLO take unauthenticated messages that
+	// cost CPU: a few at once per client (limitClient).
+	mux.Handle("POST /t/{tenant}/saml/acs", d.requireReadySSO(d.limitClient(handleSAMLACS(d))))
 	mux.Handle("GET /t/{tenant}/saml/acs", handleSAMLACSGet(d))
 	// Single Logout: the IdP's LogoutRequests and LogoutResponses, both
 	// bindings. Like the ACS, it takes cross-site posts: the signed
 	// message stands in for the CSRF token.
-	mux.Handle("GET /t/{tenant}/saml/slo", ready(handleSAMLSLO(d)))
-	mux.Handle("POST /t/{tenant}/saml/slo", ready(http.MaxBytesHandler(handleSAMLSLO(d), maxACSBytes)))
+	mux.Handle("GET /t/{tenant}/saml/slo", ready(d.limitClient(handleSAMLSLO(d))))
+	mux.Handle("POST /t/{tenant}/saml/slo", ready(http.MaxBytesHandler(d.limitClient(handleSAMLSLO(d)), maxACSBytes)))
 }
 
 // SingleLogout continues a sign-out with the IdP (SP-initiated Single

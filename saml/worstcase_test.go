@@ -1,0 +1,173 @@
+package saml
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWorstCaseInputs: every attacker-controlled count (worstCases) gets
+// the expected answer, and costs at most a small multiple of a normal
+// signed response of the same size (the benchmarks measure 10x at the size
+// cap; the bound here leaves room for a busy machine).
+func TestWorstCaseInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and times inputs of 256 KB")
+	}
+	testKeys(t)
+	const size = 256 << 10
+	want := map[string][]Reason{
+		"prefixlist_distinct":    {ReasonTooLarge},
+		"prefixlist_duplicates":  {ReasonSignatureInvalid},
+		"references":             {ReasonSignatureInvalid},
+		"transforms":             {ReasonSignatureInvalid},
+		"attributes_per_element": {""},
+		"namespaces_in_scope":    {""},
+		"nesting_depth":          {""},
+		"assertions":             {ReasonMultipleAssertions},
+		"attribute_elements":     {""},
+		"untrusted_key":          {ReasonUntrustedKey},
+	}
+	e := newEnv(t)
+	e.sp.Replay = nil
+	e.sp.AllowUnsolicited = true
+	run := func(doc string) (time.Duration, error) {
+		in := ResponseInput{SAMLResponse: b64(doc)}
+		best := time.Duration(1 << 62)
+		var err error
+		for range 5 {
+			start := time.Now()
+			_, err = e.sp.ValidateResponse(context.Background(), e.idp, in)
+			best = min(best, time.Since(start))
+		}
+		return best, err
+	}
+	normal, err := run(normalOfSize(t, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range worstCases() {
+		t.Run(c.name, func(t *testing.T) {
+			doc := c.doc(t, size)
+			if len(doc) > size+4096 {
+				t.Fatalf("input of %d bytes, built for %d", len(doc), size)
+			}
+			d, err := run(doc)
+			if r := ReasonOf(err); !slices.Contains(want[c.name], r) {
+				t.Errorf("reason %q, want one of %q: %v", r, want[c.name], err)
+			}
+			if d > 20*normal {
+				t.Errorf("%v, %.1fx the %v of a normal response of the same size", d, float64(d)/float64(normal), normal)
+			}
+		})
+	}
+}
+
+// TestSignatureStructureBounds: the parts of a signature an attacker sizes
+// are refused with a clear reason before any digest.
+func TestSignatureStructureBounds(t *testing.T) {
+	testKeys(t)
+	f := defaultFixture("okta")
+	signed := f.signedAssertion(t)
+	prefixes := func(n int, dup bool) string {
+		var b strings.Builder
+		b.WriteString("xs")
+		for i := 1; i < n; i++ {
+			if dup {
+				b.WriteString(" xs #default")
+				continue
+			}
+			fmt.Fprintf(&b, " p%d", i)
+		}
+		return b.String()
+	}
+	cases := []struct {
+		name     string
+		from, to string
+		want     Reason
+	}{
+		{"PrefixList at the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(maxInclusivePrefixes, false) + `"`, ReasonSignatureInvalid},
+		{"PrefixList beyond the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(maxInclusivePrefixes+1, false) + `"`, ReasonTooLarge},
+		{"PrefixList of duplicates is a set", `PrefixList="xs"`, `PrefixList="` + prefixes(10000, true) + `"`, ReasonSignatureInvalid},
+		{"two References", `</ds:Reference>`, `</ds:Reference><ds:Reference URI="#_asokta0001"/>`, ReasonSignatureInvalid},
+		{"three Transforms", `<ds:Transforms>`, `<ds:Transforms><ds:Transform Algorithm="` + algEnveloped + `"/>`, ReasonSignatureInvalid},
+		{"SignedInfo too large", `<ds:SignedInfo>`, `<ds:SignedInfo>` + strings.Repeat(`<ds:Object/>`, maxSignedInfoNodes), ReasonTooLarge},
+		{"SignatureValue too long", `<ds:SignatureValue>`, `<ds:SignatureValue>` + strings.Repeat("AAAA", maxSignatureValue/4), ReasonSignatureInvalid},
+		{"DigestValue not a digest", `<ds:DigestValue>`, `<ds:DigestValue>AAAA`, ReasonSignatureInvalid},
+		{"Assertion Issuer unknown", `<saml2:Issuer>` + testIdPEntity, `<saml2:Issuer>https://evil.example.com`, ReasonIssuerMismatch},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(signed, c.from) {
+				t.Fatalf("%q not in the fixture", c.from)
+			}
+			e := newEnv(t)
+			e.pending(t)
+			_, err := e.validate(strings.Replace(signed, c.from, c.to, 1))
+			if ReasonOf(err) != c.want {
+				t.Errorf("reason %q, want %q: %v", ReasonOf(err), c.want, err)
+			}
+		})
+	}
+	t.Run("no trusted key", func(t *testing.T) {
+		e := newEnv(t)
+		e.pending(t)
+		e.idp.SigningCertificates = nil
+		if _, err := e.validate(signed); ReasonOf(err) != ReasonSignatureInvalid {
+			t.Errorf("reason %q: %v", ReasonOf(err), err)
+		}
+	})
+}
+
+// TestNSScope: the indexed scope answers like the scan, across pushes and
+// truncations around scanLimit.
+func TestNSScope(t *testing.T) {
+	var s nsScope
+	var ref []nsDecl
+	lookupRef := func(p string) (string, bool) {
+		for i := len(ref) - 1; i >= 0; i-- {
+			if ref[i].prefix == p {
+				return ref[i].uri, true
+			}
+		}
+		return "", false
+	}
+	check := func() {
+		t.Helper()
+		for i := 0; i < 8; i++ {
+			p := fmt.Sprintf("p%d", i)
+			u1, ok1 := s.lookup(p)
+			u2, ok2 := lookupRef(p)
+			if u1 != u2 || ok1 != ok2 {
+				t.Fatalf("lookup(%s) = %q %v, want %q %v (%d bindings)", p, u1, ok1, u2, ok2, len(ref))
+			}
+		}
+		for i := range ref {
+			in := true
+			for j := i + 1; j < len(ref); j++ {
+				if ref[j].prefix == ref[i].prefix {
+					in = false
+				}
+			}
+			if s.innermost(i) != in {
+				t.Fatalf("innermost(%d) = %v", i, !in)
+			}
+		}
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 3*scanLimit; i++ {
+			d := nsDecl{fmt.Sprintf("p%d", i%5), fmt.Sprintf("urn:%d:%d", round, i)}
+			s.push(d)
+			ref = append(ref, d)
+			check()
+		}
+		for _, mark := range []int{2 * scanLimit, scanLimit + 1, scanLimit / 2, 0} {
+			s.truncate(mark)
+			ref = ref[:mark]
+			check()
+		}
+	}
+}
