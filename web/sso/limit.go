@@ -1,9 +1,7 @@
 package sso
 
 import (
-	"net"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -59,31 +57,13 @@ func (l *clientLimiter) release(key string) {
 	}
 }
 
-// clientKey is the limiter key of a client address: the IP without the
-// port, and an IPv6 address's /64 (one subscriber's network).
-func clientKey(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		addr = host
-	}
-	ip, err := netip.ParseAddr(addr)
-	if err != nil {
-		return addr
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
 // limitClient runs next only while the client has fewer than the limit of
 // requests in progress; beyond it, it answers 429 with the refusal page.
 // The refusal writes no audit event or trace: a flood must not become
 // writes; the metrics count it.
 func (d *Deps) limitClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := clientKey(d.Kit.ClientAddress(r))
+		key := clientGroup(d.Kit.ClientAddress(r))
 		if !d.limiter.acquire(key) {
 			d.refuseBusy(w, r)
 			return

@@ -167,8 +167,8 @@ func TestClientKey(t *testing.T) {
 		"[::ffff:192.0.2.1]:80":   "192.0.2.1",
 		"not an address":          "not an address",
 	} {
-		if got := clientKey(in); got != want {
-			t.Errorf("clientKey(%q) = %q, want %q", in, got, want)
+		if got := clientGroup(in); got != want {
+			t.Errorf("clientGroup(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -177,9 +178,13 @@ func NewRefusalLimiter(lim RefusalLimits, now func() time.Time, logger *slog.Log
 	}
 }
 
-// clientGroup is the address budgeted for a client: an IPv6 client gets a
-// /64 from its provider, so the /64 is one client.
+// clientGroup is the address that stands for one client in the limits of
+// this face: the IP without a port, and for IPv6 the /64, since a provider
+// gives each subscriber a /64.
 func clientGroup(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
 	a, err := netip.ParseAddr(addr)
 	if err != nil {
 		return addr
