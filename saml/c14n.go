@@ -165,6 +165,11 @@ func (w *c14nWriter) element(n *node, apex bool) {
 			}
 		}
 		for _, p := range w.inclusive {
+			if p == "xml" {
+				// The xml prefix is bound implicitly and never rendered
+				// (xmlns:xml is not output), whether or not listed.
+				continue
+			}
 			uri, ok := w.scope.lookup(p)
 			if !ok && p != "" {
 				continue // not in scope: nothing to render
