@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // Interoperability with xmlsec1 (libxml2 and OpenSSL): documents it signs
@@ -135,3 +136,124 @@ func (w writerHash) Sum(b []byte) []byte         { return b }
 func (w writerHash) Reset()                      { w.b.Reset() }
 func (w writerHash) Size() int                   { return 0 }
 func (w writerHash) BlockSize() int              { return 1 }
+
+// toUTF16 encodes s as UTF-16 with a byte order mark.
+func toUTF16(s string, bigEndian bool) []byte {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 0, 2+2*len(u))
+	for _, c := range append([]uint16{0xfeff}, u...) {
+		if bigEndian {
+			b = append(b, byte(c>>8), byte(c))
+		} else {
+			b = append(b, byte(c), byte(c>>8))
+		}
+	}
+	return b
+}
+
+// TestUTF16Response: a response signed by xmlsec1, then converted to UTF-16
+// (either byte order, with or without an XML declaration naming UTF-16),
+// validates: canonical XML is UTF-8, so the signature covers the UTF-8 form.
+func TestUTF16Response(t *testing.T) {
+	f := defaultFixture("okta")
+	f.nameID = "\u00e5lice\U0001F600@example.com" // a surrogate pair in UTF-16
+	signed := xmlsecSignAssertion(t, f, "xs")
+	const declUTF8 = `<?xml version="1.0" encoding="UTF-8"?>`
+	if !strings.HasPrefix(signed, declUTF8) {
+		t.Fatalf("xmlsec1 output starts %.60q", signed)
+	}
+	body := strings.TrimPrefix(signed, declUTF8)
+	for _, tc := range []struct {
+		name, doc string
+	}{
+		{"declared UTF-16", `<?xml version="1.0" encoding="UTF-16"?>` + body},
+		{"declared utf-16, single quotes", `<?xml version='1.0' encoding='utf-16'?>` + body},
+		{"no declaration", strings.TrimLeft(body, "\n")},
+	} {
+		for _, be := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/bigEndian=%v", tc.name, be), func(t *testing.T) {
+				e := newEnv(t)
+				e.pending(t)
+				a, err := e.validate(string(toUTF16(tc.doc, be)))
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if a.NameID.Value != f.nameID {
+					t.Fatalf("NameID %q, want %q", a.NameID.Value, f.nameID)
+				}
+			})
+		}
+	}
+}
+
+// TestUTF16Malformed: broken UTF-16, UTF-16 without a byte order mark, a
+// declaration naming another encoding, and a document that exceeds the size
+// bound only once converted to UTF-8 are all refused.
+func TestUTF16Malformed(t *testing.T) {
+	testKeys(t)
+	f := defaultFixture("okta")
+	doc := f.signedAssertion(t)
+	body := strings.TrimPrefix(doc, `<?xml version="1.0" encoding="UTF-8"?>`)
+	le := toUTF16(body, false)
+	be := toUTF16(body, true)
+	// A lone surrogate placed inside the NameID, in each byte order.
+	surrogate := func(b []byte, bigEndian bool, units ...uint16) []byte {
+		at := strings.Index(body, "alice@")
+		i := 2 + 2*len(utf16.Encode([]rune(body[:at])))
+		var ins []byte
+		for _, u := range units {
+			if bigEndian {
+				ins = append(ins, byte(u>>8), byte(u))
+			} else {
+				ins = append(ins, byte(u), byte(u>>8))
+			}
+		}
+		return append(append(append([]byte{}, b[:i]...), ins...), b[i:]...)
+	}
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+		want Reason
+	}{
+		{"odd length", le[:len(le)-1], ReasonMalformed},
+		{"odd length, big endian", append(be, '>'), ReasonMalformed},
+		{"lone high surrogate", surrogate(le, false, 0xd83d), ReasonMalformed},
+		{"lone low surrogate", surrogate(be, true, 0xde00), ReasonMalformed},
+		{"reversed pair", surrogate(le, false, 0xde00, 0xd83d), ReasonMalformed},
+		{"high surrogate at the end", append(be, 0xd8, 0x3d), ReasonMalformed},
+		{"no byte order mark", le[2:], ReasonMalformed},
+		{"no byte order mark, big endian", be[2:], ReasonMalformed},
+		{"UTF-16 declaring UTF-8", toUTF16(doc, true), ReasonMalformed},
+		{"UTF-16 declaring ISO-8859-1", toUTF16(`<?xml version="1.0" encoding="ISO-8859-1"?>`+body, false), ReasonMalformed},
+		{"UTF-8 declaring UTF-16", []byte(`<?xml version="1.0" encoding="UTF-16"?>` + body), ReasonMalformed},
+		{"UTF-8 byte order mark declaring UTF-16", []byte("\xef\xbb\xbf" + `<?xml version="1.0" encoding="UTF-16"?>` + body), ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.pending(t)
+			_, err := e.validate(string(tc.doc))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if r := ReasonOf(err); r != tc.want {
+				t.Fatalf("reason %q (%v), want %q", r, err, tc.want)
+			}
+		})
+	}
+
+	// The bound applies to the UTF-8 form: three UTF-8 bytes per two of
+	// UTF-16 (U+4E00) in a comment push the document past it.
+	t.Run("too large once converted", func(t *testing.T) {
+		e := newEnv(t)
+		e.pending(t)
+		pad := (DefaultMaxSize - 2*len(utf16.Encode([]rune(body)))) / 2
+		big := toUTF16(strings.Replace(body, "<saml2p:Status>", "<!--"+strings.Repeat("\u4e00", pad-8)+"--><saml2p:Status>", 1), false)
+		if len(big) > DefaultMaxSize {
+			t.Fatalf("the UTF-16 input is %d bytes, over the bound itself", len(big))
+		}
+		_, err := e.validate(string(big))
+		if r := ReasonOf(err); r != ReasonTooLarge {
+			t.Fatalf("reason %q (%v), want %q", r, err, ReasonTooLarge)
+		}
+	})
+}

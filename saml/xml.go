@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -14,7 +15,9 @@ import (
 // for canonicalisation, XML-DSig) and its resolved namespace. It refuses what
 // SAML never needs and attackers love: DOCTYPE (hence DTDs, entities, XXE),
 // processing instructions, undeclared prefixes, duplicate attributes,
-// encodings other than UTF-8, and inputs deeper than a bound. Comments are
+// encodings other than UTF-8 and UTF-16 (which XML 1.0 requires; it is
+// transcoded to UTF-8 first, the form canonical XML signs), and inputs
+// deeper than a bound. Comments are
 // dropped, and the text around them is joined, exactly as canonical XML
 // without comments sees it: the value read is the value signed.
 
@@ -200,6 +203,40 @@ type parser struct {
 	lim   parseLimits
 	sb    []byte
 	dup   []uint8 // scratch of the duplicate attribute check (maxAttrs < 256)
+	utf16 bool    // the input was UTF-16, now transcoded to UTF-8
+}
+
+// utf16ToUTF8 transcodes UTF-16 (after its byte order mark) to UTF-8,
+// refusing an odd length and unpaired surrogates as malformed.
+func utf16ToUTF8(b []byte, bigEndian bool) ([]byte, error) {
+	if len(b)%2 != 0 {
+		return nil, parseErr("the UTF-16 input has an odd number of bytes")
+	}
+	unit := func(i int) rune {
+		if bigEndian {
+			return rune(b[i])<<8 | rune(b[i+1])
+		}
+		return rune(b[i+1])<<8 | rune(b[i])
+	}
+	out := make([]byte, 0, len(b)/2+len(b)/4)
+	for i := 0; i < len(b); i += 2 {
+		r := unit(i)
+		switch {
+		case r >= 0xd800 && r < 0xdc00:
+			if i+2 < len(b) {
+				if lo := unit(i + 2); lo >= 0xdc00 && lo < 0xe000 {
+					r = utf16.DecodeRune(r, lo)
+					i += 2
+					break
+				}
+			}
+			return nil, parseErr("unpaired UTF-16 surrogate at offset %d", i+2)
+		case r >= 0xdc00 && r < 0xe000:
+			return nil, parseErr("unpaired UTF-16 surrogate at offset %d", i+2)
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }
 
 func cmpAttr(a, b *xmlAttr) int {
@@ -213,7 +250,8 @@ func parseErr(format string, args ...any) *Error {
 	return errorf(ReasonMalformed, "the XML is not well-formed: "+format, args...)
 }
 
-// parseXML parses a complete document. The input must be UTF-8.
+// parseXML parses a complete document: UTF-8, or UTF-16 with a byte order
+// mark. The size bound applies to the input and to its UTF-8 form.
 func parseXML(data []byte, lim parseLimits) (*document, error) {
 	if lim.maxSize > 0 && len(data) > lim.maxSize {
 		return nil, errorf(ReasonTooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.maxSize)
@@ -221,7 +259,22 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	if lim.maxDepth <= 0 {
 		lim.maxDepth = defaultMaxDepth
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	fromUTF16 := false
+	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
+		var err error
+		if data, err = utf16ToUTF8(data[2:], data[0] == 0xfe); err != nil {
+			return nil, err
+		}
+		if lim.maxSize > 0 && len(data) > lim.maxSize {
+			return nil, errorf(ReasonTooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(data), lim.maxSize)
+		}
+		fromUTF16 = true
+	} else if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
+		return nil, parseErr("the input looks like UTF-16 without a byte order mark, which XML 1.0 requires")
+	}
+	if !fromUTF16 {
+		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	}
 	if !utf8.Valid(data) {
 		return nil, parseErr("the input is not valid UTF-8")
 	}
@@ -260,6 +313,7 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 		attrs: newAttrArena(eq),
 		nsbuf: make([]nsDecl, 0, 8),
 		lim:   lim,
+		utf16: fromUTF16,
 	}
 	var ctx *node
 	if len(lim.context) > 0 {
@@ -336,9 +390,15 @@ func (p *parser) parse(ctx *node) error {
 			if len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
 				q := rest[0]
 				if j := strings.IndexByte(rest[1:], q); j >= 0 {
+					// The declaration names the encoding actually read
+					// (XML 1.0 section 4.3.3).
 					enc := strings.ToLower(rest[1 : 1+j])
-					if enc != "utf-8" && enc != "utf8" && enc != "us-ascii" {
-						return parseErr("encoding %q is not supported, only UTF-8", rest[1:1+j])
+					if p.utf16 {
+						if enc != "utf-16" {
+							return parseErr("encoding %q declared in a UTF-16 document", rest[1:1+j])
+						}
+					} else if enc != "utf-8" && enc != "utf8" && enc != "us-ascii" {
+						return parseErr("encoding %q is not supported, only UTF-8 and UTF-16 with a byte order mark", rest[1:1+j])
 					}
 				}
 			}
