@@ -239,10 +239,16 @@ func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *Ident
 	if nid == nil {
 		return nil, errorf(ReasonMalformed, "the LogoutRequest has no NameID (EncryptedID and BaseID are not supported)")
 	}
-	lr.NameID = NameID{Value: nid.trimmedText(), Format: nid.attrValue("Format"), NameQualifier: nid.attrValue("NameQualifier"), SPNameQualifier: nid.attrValue("SPNameQualifier")}
+	if lr.NameID, err = parseNameID(nid, "the LogoutRequest's"); err != nil {
+		return nil, err
+	}
 	for c := root.first; c != nil; c = c.next {
 		if c.is(nsSAMLP, "SessionIndex") {
-			lr.SessionIndexes = append(lr.SessionIndexes, c.trimmedText())
+			si := c.textContent()
+			if err := exactValue(si, "the LogoutRequest's SessionIndex"); err != nil {
+				return nil, err
+			}
+			lr.SessionIndexes = append(lr.SessionIndexes, si)
 		}
 	}
 	if sp.Replay != nil {

@@ -365,7 +365,9 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		}
 		return nil, errorf(ReasonMalformed, "the Subject has no NameID")
 	}
-	a.NameID = NameID{Value: nid.trimmedText(), Format: nid.attrValue("Format"), NameQualifier: nid.attrValue("NameQualifier"), SPNameQualifier: nid.attrValue("SPNameQualifier")}
+	if a.NameID, err = parseNameID(nid, "the assertion's"); err != nil {
+		return nil, err
+	}
 	scdIRT, scdEnd, err := v.bearer(subj, respIRT)
 	if err != nil {
 		return nil, err
@@ -741,6 +743,9 @@ func (v *validation) statements(as *node, a *Assertion) error {
 			}
 			authn = true
 			a.SessionIndex = c.attrValue("SessionIndex")
+			if err := exactValue(a.SessionIndex, "the AuthnStatement's SessionIndex"); err != nil {
+				return err
+			}
 			if t, ok := c.attr("AuthnInstant"); ok {
 				at, err := parseTime(t)
 				if err != nil {
@@ -785,6 +790,29 @@ func (v *validation) statements(as *node, a *Assertion) error {
 	}
 	if !authn {
 		return errorf(ReasonMalformed, "the assertion has no AuthnStatement (SAML Profiles 4.1.4.2 requires one)")
+	}
+	return nil
+}
+
+// parseNameID reads a NameID. Its value is a string whose whitespace is
+// significant (SAML Core 2.2.3): it is never trimmed, and one with leading
+// or trailing XML whitespace is refused as malformed, so that the assertion,
+// the session, a LogoutRequest and the NameID sent back to the IdP carry the
+// same string, and " alice" is neither "alice" nor a second identity beside
+// it. Format, NameQualifier and SPNameQualifier are taken as they are.
+func parseNameID(n *node, what string) (NameID, error) {
+	id := NameID{Value: n.textContent(), Format: n.attrValue("Format"), NameQualifier: n.attrValue("NameQualifier"), SPNameQualifier: n.attrValue("SPNameQualifier")}
+	if err := exactValue(id.Value, what+" NameID"); err != nil {
+		return NameID{}, err
+	}
+	return id, nil
+}
+
+// exactValue refuses an identifier with leading or trailing XML whitespace
+// (NameID, SessionIndex), which is compared exactly, never trimmed.
+func exactValue(v, what string) error {
+	if strings.Trim(v, " \t\r\n") != v {
+		return errorf(ReasonMalformed, "%s %q has leading or trailing whitespace; identifiers are compared exactly, never trimmed", what, v)
 	}
 	return nil
 }
