@@ -39,6 +39,9 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 	seeds = append(seeds,
 		[]byte(`<a xmlns="urn:x" xmlns:p="urn:p"><p:b p:c="1" d="&lt;&#x41;"><![CDATA[x<y]]><!-- c -->z</p:b><e xmlns=""/></a>`),
 		[]byte(`<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>`),
+		// UTF-16, both byte orders, with a surrogate pair and xml:lang.
+		toUTF16(`<?xml version="1.0" encoding="UTF-16"?><a xmlns:p="urn:p"><p:b xml:lang="en">\U0001F600</p:b></a>`, true),
+		toUTF16(`<a xmlns:p="urn:p"><p:b xml:lang="en">\u00e5</p:b></a>`, false),
 		// More bindings in scope than nsScope scans: its index.
 		[]byte(`<a xmlns:p0="urn:0" xmlns:p1="urn:1" xmlns:p2="urn:2" xmlns:p3="urn:3" xmlns:p4="urn:4" xmlns:p5="urn:5" xmlns:p6="urn:6" xmlns:p7="urn:7" xmlns:p8="urn:8" xmlns:p9="urn:9"><b xmlns:p0="urn:00" xmlns:q="urn:q" xmlns:r="urn:r" xmlns:s="urn:s" xmlns:u="urn:u" xmlns:v="urn:v" xmlns:w="urn:w" xmlns="urn:d"><p0:c p9:x="1" q:y="2"><p1:d xmlns:p0="urn:0"/></p0:c><p:e xmlns:p="urn:p" xmlns=""/></b></a>`),
 	)
@@ -103,7 +106,7 @@ func FuzzParseXML(f *testing.F) {
 			}
 		}
 		if sub != nil {
-			incl := []string{"", "p", "p0", "q"}
+			incl := []string{"", "p", "p0", "q", "xml"}
 			var b1, b2 bufHash
 			canonicalize(&b1, sub, c14nExclusive, incl, nil)
 			doc2, err := parseXML(b1.Bytes(), parseLimits{})
