@@ -1,7 +1,9 @@
 package saml
 
 import (
+	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -163,9 +165,14 @@ func TestUTF16Response(t *testing.T) {
 	} {
 		for _, be := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/bigEndian=%v", tc.name, be), func(t *testing.T) {
+				doc := string(toUTF16(tc.doc, be))
+				// The caller serving several IdPs picks one by its Issuer.
+				if iss, err := ResponseIssuer(b64(doc)); err != nil || iss != testIdPEntity {
+					t.Fatalf("ResponseIssuer: %q, %v", iss, err)
+				}
 				e := newEnv(t)
 				e.pending(t)
-				a, err := e.validate(string(toUTF16(tc.doc, be)))
+				a, err := e.validate(doc)
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
@@ -247,4 +254,21 @@ func TestUTF16Malformed(t *testing.T) {
 			t.Fatalf("reason %q (%v), want %q", r, err, ReasonTooLarge)
 		}
 	})
+}
+
+// TestUTF16LogoutRequest: a LogoutRequest (HTTP-POST) converted to UTF-16
+// after signing validates, with the same NameID.
+func TestUTF16LogoutRequest(t *testing.T) {
+	testKeys(t)
+	e := newEnv(t)
+	in := idpLogoutRequest(t, BindingHTTPPOST, nil)
+	raw, err := base64.StdEncoding.DecodeString(in.SAMLRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.SAMLRequest = base64.StdEncoding.EncodeToString(toUTF16(string(raw), false))
+	lr, err := e.sp.ValidateLogoutRequest(context.Background(), e.idp, in)
+	if err != nil || lr.NameID.Value != "alice@example.com" {
+		t.Fatalf("%+v, %v", lr, err)
+	}
 }
