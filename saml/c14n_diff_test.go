@@ -548,6 +548,9 @@ func (g *diffGen) start(local string, forcePrefix string, forceURI string, extra
 		}
 		items = append(items, " "+name+"="+q+val+q)
 	}
+	if g.r.IntN(8) == 0 {
+		items = append(items, g.pick([]string{` xml:lang="en~"`, ` xml:space="preserve"`, ` xml:lang=""`}))
+	}
 	if extra != "" {
 		items = append(items, extra)
 	}
@@ -625,7 +628,7 @@ func genDiffDoc(r *mrand.Rand) string {
 		g.b.WriteString("<!-- prolog -->\n")
 	}
 	var closes []string
-	for range 1 + r.IntN(2) {
+	for range r.IntN(3) {
 		q := g.start(g.pick(diffLocals), "", "", "")
 		g.b.WriteString(">")
 		if r.IntN(3) == 0 {
@@ -640,7 +643,7 @@ func genDiffDoc(r *mrand.Rand) string {
 
 	// The PrefixList: some bound prefixes, unbound ones, #default.
 	var list []string
-	for _, p := range append(diffPrefixes, "ds", "nosuch") {
+	for _, p := range append(diffPrefixes, "ds", "nosuch", "xml") {
 		if r.IntN(3) == 0 {
 			list = append(list, p)
 		}
