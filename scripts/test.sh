@@ -77,7 +77,7 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # --- tests --------------------------------------------------------------------
 # The differential test of Exclusive C14N and the signature check against
-# xmlsec1 (issue 11, class 6), at full size here, once, with its summary
+# xmlsec1, at full size here, once, with its summary
 # line (documents compared, refused, disagreements) in the log; the runs
 # below repeat it on 200 documents. About 25 s on the 2-core machine (60 s when it is busy).
 log "C14N differential test against xmlsec1"
