@@ -74,19 +74,44 @@ var mgfAlgs = map[string]crypto.Hash{
 }
 
 func decryptErr(format string, args ...any) *Error {
-	return errorf(ReasonDecryptFailed, "the encrypted assertion could not be decrypted: "+format, args...)
+	return errorf(ReasonDecryptFailed, "the encrypted element could not be decrypted: "+format, args...)
 }
+
+// encryptedKind is what an EncrypedElementType holds (SAML Core 2.2.4):
+// the container's name, the element it decrypts to and how that element
+// is named in messages.
+type encryptedKind struct {
+	container, want, what string
+}
+
+var (
+	kindAssertion = encryptedKind{"EncryptedAssertion", "Assertion", "assertion"}
+	kindID        = encryptedKind{"EncryptedID", "NameID", "identifier"}
+)
 
 // decryptAssertion decrypts an EncryptedAssertion and returns the Assertion
 // element of the decrypted document, parsed in the namespace context of the
 // EncryptedAssertion.
 func (v *validation) decryptAssertion(ea *node) (*node, error) {
+	return v.decryptElement(ea, kindAssertion)
+}
+
+// decryptID decrypts an EncryptedID (SAML Core 2.2.4) with the SP keys and
+// returns its NameID (a BaseID or an encrypted attribute is refused). The
+// caller makes every failure look the same, as for an EncryptedAssertion.
+func (v *validation) decryptID(eid *node) (*node, error) {
+	return v.decryptElement(eid, kindID)
+}
+
+// decryptElement decrypts the xenc:EncryptedData of ea, an element of
+// kind k, and returns the root of the decrypted document.
+func (v *validation) decryptElement(ea *node, k encryptedKind) (*node, error) {
 	if len(v.st.decrypt) == 0 {
 		return nil, decryptErr("no RSA decryption key is configured for this service provider")
 	}
 	ed := ea.child(nsXEnc, "EncryptedData")
 	if ed == nil {
-		return nil, errorf(ReasonMalformed, "EncryptedAssertion has no xenc:EncryptedData")
+		return nil, errorf(ReasonMalformed, "%s has no xenc:EncryptedData", k.container)
 	}
 	em := ed.child(nsXEnc, "EncryptionMethod")
 	if em == nil {
@@ -97,7 +122,7 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 		return nil, errorf(ReasonUnsupportedAlgorithm, "content encryption %q is not supported (AES-CBC and AES-GCM are)", em.attrValue("Algorithm"))
 	}
 	if calg.legacy && !v.idp.AllowLegacyEncryption {
-		return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP encrypts the assertion with 3DES-CBC (tripledes-cbc), which is refused; "+legacyHint)
+		return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP encrypts the %s with 3DES-CBC (tripledes-cbc), which is refused; %s", k.what, legacyHint)
 	}
 	ct, err := cipherValue(ed)
 	if err != nil {
@@ -118,12 +143,12 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 		}
 	}
 	if len(eks) == 0 {
-		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the EncryptedAssertion")
+		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the %s", k.container)
 	}
 	// Each EncryptedKey costs an RSA private-key operation per SP key: an
 	// unsigned response must not make us do hundreds.
 	if len(eks) > maxEncryptedKeys {
-		return nil, errorf(ReasonTooLarge, "the EncryptedAssertion carries %d EncryptedKeys; at most %d are tried", len(eks), maxEncryptedKeys)
+		return nil, errorf(ReasonTooLarge, "the %s carries %d EncryptedKeys; at most %d are tried", k.container, len(eks), maxEncryptedKeys)
 	}
 	// Every failure from here on looks the same from outside (the caller
 	// seals it): the candidates are tried in turn and each one costs an
@@ -134,7 +159,7 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 	}
 	var lastErr error
 	for _, key := range keys {
-		as, err := v.decryptWith(ea, key, calg, ct)
+		as, err := v.decryptWith(ea, k, key, calg, ct)
 		if err == nil {
 			return as, nil
 		}
@@ -169,7 +194,7 @@ func (v *validation) contentKeys(eks []*node, keyLen int) ([][]byte, error) {
 // decryptWith decrypts the content with key and parses the plaintext. A
 // bad CBC padding still parses the whole plaintext: the work done does not
 // tell a padding failure from a parse failure.
-func (v *validation) decryptWith(ea *node, key []byte, alg contentAlg, ct []byte) (*node, error) {
+func (v *validation) decryptWith(ea *node, k encryptedKind, key []byte, alg contentAlg, ct []byte) (*node, error) {
 	block, err := alg.newBlock(key)
 	if err != nil {
 		return nil, decryptErr("bad content key")
@@ -199,8 +224,8 @@ func (v *validation) decryptWith(ea *node, key []byte, alg contentAlg, ct []byte
 			plain = plain[:len(plain)-pad]
 		}
 	}
-	// Parse the plaintext in the namespace context of the
-	// EncryptedAssertion (XML Encryption 4.5).
+	// Parse the plaintext in the namespace context of the container
+	// (XML Encryption 4.5).
 	var inScope []nsDecl
 	for e := ea; e != nil; e = e.parent {
 		for _, d := range e.ns {
@@ -225,25 +250,29 @@ func (v *validation) decryptWith(ea *node, key []byte, alg contentAlg, ct []byte
 	}
 	if err != nil {
 		if e, ok := err.(*Error); ok {
-			e.Message = "in the decrypted assertion: " + e.Message
+			e.Message = "in the decrypted " + k.what + ": " + e.Message
 		}
 		return nil, err
 	}
 	as := doc.root
 	var bad *Error
-	if !as.is(nsSAML, "Assertion") {
-		bad = errorf(ReasonMalformed, "the EncryptedAssertion decrypts to <%s>, not a saml:Assertion", as.local)
+	if !as.is(nsSAML, k.want) {
+		bad = errorf(ReasonMalformed, "the %s decrypts to <%s>, not a saml:%s", k.container, as.local, k.want)
 	}
 	for n := range doc.all() {
 		if bad == nil && n != as && n.is(nsSAML, "Assertion") {
-			bad = errorf(ReasonMultipleAssertions, "the decrypted assertion contains another assertion")
+			bad = errorf(ReasonMultipleAssertions, "the decrypted %s contains an assertion", k.what)
+		}
+		// A NameID holds text only.
+		if bad == nil && n != as && k == kindID && n.kind == kindElement {
+			bad = errorf(ReasonMalformed, "the decrypted NameID contains <%s>", n.local)
 		}
 	}
 	if bad != nil {
 		doc.release()
 		return nil, bad
 	}
-	v.decrypted = doc
+	v.decrypted = append(v.decrypted, doc)
 	return as, nil
 }
 
