@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
@@ -146,5 +147,32 @@ func TestEncryptedIDRefused(t *testing.T) {
 	a, err := e.validate(withEncryptedID(t, f, encryptID(t, testNameIDPlain, &spKey.PublicKey, algTripleDES, true)))
 	if err != nil || a.NameID.Value != "opaque-4711" {
 		t.Fatalf("3DES with the opt-in: %v", err)
+	}
+}
+
+// TestLogoutRequestEncryptedID: a LogoutRequest may name the user with an
+// EncryptedID (SAML Core 3.7.1), decrypted like the Subject's.
+func TestLogoutRequestEncryptedID(t *testing.T) {
+	testKeys(t)
+	nid := `<saml:NameID Format="` + NameIDFormatEmailAddress + `">alice@example.com</saml:NameID>`
+	for _, binding := range []string{BindingHTTPRedirect, BindingHTTPPOST} {
+		for name, c := range map[string]struct {
+			key    *rsa.PublicKey
+			reason Reason
+		}{"own key": {&spKey.PublicKey, ""}, "foreign key": {&evilKey.PublicKey, ReasonEncryptedAssertionInvalid}} {
+			enc := encryptID(t, testNameIDPlain, c.key, algAES256GCM, false)
+			in := idpLogoutRequest(t, binding, func(s string) string { return strings.Replace(s, nid, enc, 1) })
+			e := newEnv(t)
+			lr, err := e.sp.ValidateLogoutRequest(context.Background(), e.idp, in)
+			if c.reason != "" {
+				if se, ok := err.(*Error); !ok || se.Reason != c.reason || !strings.Contains(se.Detail, "GCM") {
+					t.Errorf("%s, %s: %#v", binding, name, err)
+				}
+				continue
+			}
+			if err != nil || lr.NameID.Value != "opaque-4711" || lr.NameID.Format != NameIDFormatPersistent || len(lr.SessionIndexes) != 1 {
+				t.Errorf("%s, %s: %+v, %v", binding, name, lr, err)
+			}
+		}
 	}
 }
