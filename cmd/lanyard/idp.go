@@ -91,7 +91,7 @@ func printIdP(w io.Writer, c lanyard.IdPConnection) {
 		fmt.Fprintf(tw, "  Legacy SHA-1:\taccepted\n")
 	}
 	if c.LegacyEncryption {
-		fmt.Fprintf(tw, "  Legacy encryption:\taccepted (3DES-CBC, rsa-1_5): %s\n", admin.LegacyEncryptionWarning)
+		fmt.Fprintf(tw, "  Legacy encryption:\taccepted (3DES-CBC, rsa-1_5: weak; configure the IdP to use AES and RSA-OAEP)\n")
 	}
 	if len(c.MetadataSigners) > 0 {
 		fmt.Fprintf(tw, "  Metadata signature:\tverified with %d pinned certificate(s)\n", len(c.MetadataSigners))
@@ -142,7 +142,16 @@ func (a *app) idpList(ctx context.Context, path string, args []string) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", c.EntityID, source, formatTime(c.RefreshedAt), orDash(c.RefreshError), len(d.Certificates), expiry)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// The legacy encryption opt-in is warned about wherever IdPs are listed.
+		for _, c := range conns {
+			if c.LegacyEncryption {
+				fmt.Fprintf(a.stdout, "warning: IdP %s: %s\n", c.EntityID, admin.LegacyEncryptionWarning)
+			}
+		}
+		return nil
 	})
 }
 
