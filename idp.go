@@ -19,6 +19,10 @@ type IdPConnection struct {
 	MetadataSigners []string
 	// LegacySHA1 accepts RSA-SHA1 signatures from this IdP.
 	LegacySHA1 bool
+	// LegacyEncryption accepts encrypted assertions and identifiers with
+	// 3DES-CBC content encryption or RSA PKCS#1 v1.5 key transport from
+	// this IdP (both refused by default).
+	LegacyEncryption bool
 	// RefreshedAt is when the metadata was last fetched successfully;
 	// RefreshError the error of the last failed fetch (empty after a success).
 	RefreshedAt  time.Time

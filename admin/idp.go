@@ -58,6 +58,10 @@ type IdPSource struct {
 	// LegacySHA1 accepts RSA-SHA1 signatures from the IdP (and on its
 	// metadata). Default false: SHA-1 is refused.
 	LegacySHA1 bool
+	// LegacyEncryption accepts encrypted assertions and identifiers with
+	// 3DES-CBC or RSA PKCS#1 v1.5 key transport from the IdP. Default
+	// false: both are refused; turning it on adds an import warning.
+	LegacyEncryption bool
 	// PinnedCertsPEM, when set, holds one or more PEM certificates: the
 	// metadata must carry a signature by one of them, now and on every
 	// refresh.
@@ -98,16 +102,20 @@ func (s *Service) ImportIdP(ctx context.Context, actor, tenantSlug string, src I
 	}
 	now := s.now()
 	conn := lanyard.IdPConnection{
-		TenantID:        t.ID,
-		EntityID:        parsed.idp.EntityID,
-		MetadataXML:     parsed.stored,
-		SourceURL:       src.URL,
-		SigningCerts:    certsPEM(parsed.idp.SigningCertificates),
-		MetadataSigners: certsPEM(pins),
-		LegacySHA1:      src.LegacySHA1,
-		RefreshedAt:     now,
+		TenantID:         t.ID,
+		EntityID:         parsed.idp.EntityID,
+		MetadataXML:      parsed.stored,
+		SourceURL:        src.URL,
+		SigningCerts:     certsPEM(parsed.idp.SigningCertificates),
+		MetadataSigners:  certsPEM(pins),
+		LegacySHA1:       src.LegacySHA1,
+		LegacyEncryption: src.LegacyEncryption,
+		RefreshedAt:      now,
 	}
 	warnings := idpWarnings(parsed.idp, now)
+	if conn.LegacyEncryption {
+		warnings = append(warnings, LegacyEncryptionWarning)
+	}
 
 	var replaced bool
 	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {
@@ -473,6 +481,10 @@ func idpWarnings(idp *saml.IdentityProvider, now time.Time) []string {
 	return out
 }
 
+// LegacyEncryptionWarning is shown on import and in the admin UI while an
+// IdP's legacy encryption opt-in is on.
+const LegacyEncryptionWarning = "legacy encryption is on for this IdP: 3DES-CBC and RSA PKCS#1 v1.5 (rsa-1_5) key transport are accepted from it, which are weak (64-bit blocks; Bleichenbacher attacks on the SP key); configure the IdP to use AES-GCM and RSA-OAEP, then import it again without legacy encryption"
+
 // hasBrowserSSO reports whether the IdP accepts AuthnRequests over a
 // binding Lanyard sends.
 func hasBrowserSSO(idp *saml.IdentityProvider) bool {
@@ -546,6 +558,9 @@ func describeIdPChange(old, cur lanyard.IdPConnection) string {
 	}
 	if old.LegacySHA1 != cur.LegacySHA1 {
 		changes = append(changes, fmt.Sprintf("legacy SHA-1 %t → %t", old.LegacySHA1, cur.LegacySHA1))
+	}
+	if old.LegacyEncryption != cur.LegacyEncryption {
+		changes = append(changes, fmt.Sprintf("legacy encryption %t → %t", old.LegacyEncryption, cur.LegacyEncryption))
 	}
 	if !slices.Equal(old.MetadataSigners, cur.MetadataSigners) {
 		changes = append(changes, fmt.Sprintf("pinned metadata signers: %d → %d", len(old.MetadataSigners), len(cur.MetadataSigners)))

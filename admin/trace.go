@@ -83,7 +83,7 @@ var traceHints = map[string]string{
 
 	// One reason for every failure before the inner signature (no
 	// decryption oracle); the log line has the detail.
-	"encrypted_assertion_invalid": "The encrypted assertion could not be decrypted and verified. Every such failure gives this one reason, so that nobody can probe the encryption; the server's log line (same reference) says what failed. Usual causes: the IdP encrypts for an old SP certificate (re-send the SP metadata with the current encryption certificate), or uses rsa-1_5 key transport (configure RSA-OAEP).",
+	"encrypted_assertion_invalid": "The encrypted assertion could not be decrypted and verified. Every such failure gives this one reason, so that nobody can probe the encryption; the server's log line (same reference) says what failed. Usual causes: the IdP encrypts for an old SP certificate (re-send the SP metadata with the current encryption certificate), or uses 3DES-CBC or rsa-1_5 key transport (configure AES and RSA-OAEP at the IdP or, if it cannot, turn on legacy encryption for the IdP: lanyard idp import --legacy-encryption, API field legacy_encryption).",
 }
 
 // TraceHint returns the usual causes of a refusal with the reason code, or

@@ -265,6 +265,10 @@ type IdentityProvider struct {
 	WantAuthnRequestsSigned bool
 	// AllowSHA1 marks a legacy IdP whose SHA-1 signatures are accepted.
 	AllowSHA1 bool
+	// AllowLegacyEncryption accepts, from this IdP, encrypted assertions
+	// and identifiers with 3DES-CBC content encryption or RSA PKCS#1 v1.5
+	// key transport (rsa-1_5). Default false: both are refused.
+	AllowLegacyEncryption bool
 	// NameIDFormats published by the IdP.
 	NameIDFormats []string
 	// ValidUntil and CacheDuration from the metadata, if any.

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/des"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,8 +14,10 @@ import (
 
 // XML Encryption 1.1 of assertions (SAML Core 2.3.4, 6.2): the assertion is
 // encrypted with a content key (AES-CBC or AES-GCM), itself encrypted for
-// the SP with RSA-OAEP. RSA PKCS#1 v1.5 key transport is refused unless
-// ServiceProvider.AllowRSA15 is set.
+// the SP with RSA-OAEP. The legacy algorithms, 3DES-CBC content encryption
+// and RSA PKCS#1 v1.5 key transport, are refused unless the IdP opts in
+// (IdentityProvider.AllowLegacyEncryption; ServiceProvider.AllowRSA15
+// still accepts rsa-1_5 from every IdP).
 
 const (
 	nsXEnc   = "http://www.w3.org/2001/04/xmlenc#"
@@ -26,6 +29,7 @@ const (
 	algAES128GCM  = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
 	algAES192GCM  = "http://www.w3.org/2009/xmlenc11#aes192-gcm"
 	algAES256GCM  = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+	algTripleDES  = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"
 	algRSAOAEP    = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
 	algRSAOAEP11  = "http://www.w3.org/2009/xmlenc11#rsa-oaep"
 	algRSA15      = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
@@ -38,13 +42,31 @@ const (
 
 const maxEncryptedKeys = 4
 
-var contentAlgs = map[string]struct {
+type contentAlg struct {
 	keyLen int
 	gcm    bool
-}{
-	algAES128CBC: {16, false}, algAES192CBC: {24, false}, algAES256CBC: {32, false},
-	algAES128GCM: {16, true}, algAES192GCM: {24, true}, algAES256GCM: {32, true},
+	// legacy: 3DES-CBC (64-bit blocks), accepted only with the IdP's
+	// AllowLegacyEncryption.
+	legacy bool
 }
+
+var contentAlgs = map[string]contentAlg{
+	algAES128CBC: {16, false, false}, algAES192CBC: {24, false, false}, algAES256CBC: {32, false, false},
+	algAES128GCM: {16, true, false}, algAES192GCM: {24, true, false}, algAES256GCM: {32, true, false},
+	algTripleDES: {24, false, true},
+}
+
+// newBlock returns the block cipher of alg under key.
+func (alg contentAlg) newBlock(key []byte) (cipher.Block, error) {
+	if alg.legacy {
+		return des.NewTripleDESCipher(key)
+	}
+	return aes.NewCipher(key)
+}
+
+// legacyHint names the setting that accepts the legacy algorithms, for
+// the administrator's detail of a refusal.
+const legacyHint = "configure the IdP to use AES and RSA-OAEP, or, if it cannot, turn on legacy encryption for this IdP (legacy_encryption; lanyard idp import --legacy-encryption)"
 
 var mgfAlgs = map[string]crypto.Hash{
 	algMGF1SHA1: crypto.SHA1, algMGF1SHA224: crypto.SHA224, algMGF1SHA256: crypto.SHA256,
@@ -52,19 +74,44 @@ var mgfAlgs = map[string]crypto.Hash{
 }
 
 func decryptErr(format string, args ...any) *Error {
-	return errorf(ReasonDecryptFailed, "the encrypted assertion could not be decrypted: "+format, args...)
+	return errorf(ReasonDecryptFailed, "the encrypted element could not be decrypted: "+format, args...)
 }
+
+// encryptedKind is what an EncrypedElementType holds (SAML Core 2.2.4):
+// the container's name, the element it decrypts to and how that element
+// is named in messages.
+type encryptedKind struct {
+	container, want, what string
+}
+
+var (
+	kindAssertion = encryptedKind{"EncryptedAssertion", "Assertion", "assertion"}
+	kindID        = encryptedKind{"EncryptedID", "NameID", "identifier"}
+)
 
 // decryptAssertion decrypts an EncryptedAssertion and returns the Assertion
 // element of the decrypted document, parsed in the namespace context of the
 // EncryptedAssertion.
 func (v *validation) decryptAssertion(ea *node) (*node, error) {
+	return v.decryptElement(ea, kindAssertion)
+}
+
+// decryptID decrypts an EncryptedID (SAML Core 2.2.4) with the SP keys and
+// returns its NameID (a BaseID or an encrypted attribute is refused). The
+// caller makes every failure look the same, as for an EncryptedAssertion.
+func (v *validation) decryptID(eid *node) (*node, error) {
+	return v.decryptElement(eid, kindID)
+}
+
+// decryptElement decrypts the xenc:EncryptedData of ea, an element of
+// kind k, and returns the root of the decrypted document.
+func (v *validation) decryptElement(ea *node, k encryptedKind) (*node, error) {
 	if len(v.st.decrypt) == 0 {
 		return nil, decryptErr("no RSA decryption key is configured for this service provider")
 	}
 	ed := ea.child(nsXEnc, "EncryptedData")
 	if ed == nil {
-		return nil, errorf(ReasonMalformed, "EncryptedAssertion has no xenc:EncryptedData")
+		return nil, errorf(ReasonMalformed, "%s has no xenc:EncryptedData", k.container)
 	}
 	em := ed.child(nsXEnc, "EncryptionMethod")
 	if em == nil {
@@ -73,6 +120,9 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 	calg, ok := contentAlgs[em.attrValue("Algorithm")]
 	if !ok {
 		return nil, errorf(ReasonUnsupportedAlgorithm, "content encryption %q is not supported (AES-CBC and AES-GCM are)", em.attrValue("Algorithm"))
+	}
+	if calg.legacy && !v.idp.AllowLegacyEncryption {
+		return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP encrypts the %s with 3DES-CBC (tripledes-cbc), which is refused; %s", k.what, legacyHint)
 	}
 	ct, err := cipherValue(ed)
 	if err != nil {
@@ -93,12 +143,12 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 		}
 	}
 	if len(eks) == 0 {
-		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the EncryptedAssertion")
+		return nil, errorf(ReasonMalformed, "no EncryptedKey found for the %s", k.container)
 	}
 	// Each EncryptedKey costs an RSA private-key operation per SP key: an
 	// unsigned response must not make us do hundreds.
 	if len(eks) > maxEncryptedKeys {
-		return nil, errorf(ReasonTooLarge, "the EncryptedAssertion carries %d EncryptedKeys; at most %d are tried", len(eks), maxEncryptedKeys)
+		return nil, errorf(ReasonTooLarge, "the %s carries %d EncryptedKeys; at most %d are tried", k.container, len(eks), maxEncryptedKeys)
 	}
 	// Every failure from here on looks the same from outside (the caller
 	// seals it): the candidates are tried in turn and each one costs an
@@ -109,7 +159,7 @@ func (v *validation) decryptAssertion(ea *node) (*node, error) {
 	}
 	var lastErr error
 	for _, key := range keys {
-		as, err := v.decryptWith(ea, key, calg.gcm, ct)
+		as, err := v.decryptWith(ea, k, key, calg, ct)
 		if err == nil {
 			return as, nil
 		}
@@ -144,14 +194,14 @@ func (v *validation) contentKeys(eks []*node, keyLen int) ([][]byte, error) {
 // decryptWith decrypts the content with key and parses the plaintext. A
 // bad CBC padding still parses the whole plaintext: the work done does not
 // tell a padding failure from a parse failure.
-func (v *validation) decryptWith(ea *node, key []byte, gcm bool, ct []byte) (*node, error) {
-	block, err := aes.NewCipher(key)
+func (v *validation) decryptWith(ea *node, k encryptedKind, key []byte, alg contentAlg, ct []byte) (*node, error) {
+	block, err := alg.newBlock(key)
 	if err != nil {
 		return nil, decryptErr("bad content key")
 	}
 	var plain []byte
 	var failed *Error
-	if gcm {
+	if alg.gcm {
 		g, err := cipher.NewGCM(block)
 		if err != nil || len(ct) < g.NonceSize()+g.Overhead() {
 			return nil, decryptErr("ciphertext too short")
@@ -161,20 +211,21 @@ func (v *validation) decryptWith(ea *node, key []byte, gcm bool, ct []byte) (*no
 			return nil, decryptErr("AES-GCM authentication failed (wrong key or tampered ciphertext)")
 		}
 	} else {
-		if len(ct) < 2*aes.BlockSize || len(ct)%aes.BlockSize != 0 {
-			return nil, decryptErr("bad AES-CBC ciphertext length")
+		bs := block.BlockSize()
+		if len(ct) < 2*bs || len(ct)%bs != 0 {
+			return nil, decryptErr("bad CBC ciphertext length")
 		}
-		plain = make([]byte, len(ct)-aes.BlockSize)
-		cipher.NewCBCDecrypter(block, ct[:aes.BlockSize]).CryptBlocks(plain, ct[aes.BlockSize:])
+		plain = make([]byte, len(ct)-bs)
+		cipher.NewCBCDecrypter(block, ct[:bs]).CryptBlocks(plain, ct[bs:])
 		pad := int(plain[len(plain)-1])
-		if pad < 1 || pad > aes.BlockSize {
+		if pad < 1 || pad > bs {
 			failed = decryptErr("bad padding (wrong key or tampered ciphertext)")
 		} else {
 			plain = plain[:len(plain)-pad]
 		}
 	}
-	// Parse the plaintext in the namespace context of the
-	// EncryptedAssertion (XML Encryption 4.5).
+	// Parse the plaintext in the namespace context of the container
+	// (XML Encryption 4.5).
 	var inScope []nsDecl
 	for e := ea; e != nil; e = e.parent {
 		for _, d := range e.ns {
@@ -199,25 +250,29 @@ func (v *validation) decryptWith(ea *node, key []byte, gcm bool, ct []byte) (*no
 	}
 	if err != nil {
 		if e, ok := err.(*Error); ok {
-			e.Message = "in the decrypted assertion: " + e.Message
+			e.Message = "in the decrypted " + k.what + ": " + e.Message
 		}
 		return nil, err
 	}
 	as := doc.root
 	var bad *Error
-	if !as.is(nsSAML, "Assertion") {
-		bad = errorf(ReasonMalformed, "the EncryptedAssertion decrypts to <%s>, not a saml:Assertion", as.local)
+	if !as.is(nsSAML, k.want) {
+		bad = errorf(ReasonMalformed, "the %s decrypts to <%s>, not a saml:%s", k.container, as.local, k.want)
 	}
 	for n := range doc.all() {
 		if bad == nil && n != as && n.is(nsSAML, "Assertion") {
-			bad = errorf(ReasonMultipleAssertions, "the decrypted assertion contains another assertion")
+			bad = errorf(ReasonMultipleAssertions, "the decrypted %s contains an assertion", k.what)
+		}
+		// A NameID holds text only.
+		if bad == nil && n != as && k == kindID && n.kind == kindElement {
+			bad = errorf(ReasonMalformed, "the decrypted NameID contains <%s>", n.local)
 		}
 	}
 	if bad != nil {
 		doc.release()
 		return nil, bad
 	}
-	v.decrypted = doc
+	v.decrypted = append(v.decrypted, doc)
 	return as, nil
 }
 
@@ -283,8 +338,8 @@ func (v *validation) unwrapKey(ek *node, keyLen int) ([][]byte, error) {
 		}
 		return keys, nil
 	case algRSA15:
-		if !v.sp.AllowRSA15 {
-			return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP wraps the key with RSA PKCS#1 v1.5 (rsa-1_5), which is refused (Bleichenbacher attacks); configure the IdP to use RSA-OAEP")
+		if !v.sp.AllowRSA15 && !v.idp.AllowLegacyEncryption {
+			return nil, errorf(ReasonUnsupportedAlgorithm, "the IdP wraps the key with RSA PKCS#1 v1.5 (rsa-1_5), which is refused (Bleichenbacher attacks); "+legacyHint)
 		}
 		// A bad padding leaves the random key in place and reports no
 		// error (no Bleichenbacher oracle): every SP key yields a
@@ -296,8 +351,8 @@ func (v *validation) unwrapKey(ek *node, keyLen int) ([][]byte, error) {
 				return nil, decryptErr("no randomness: %v", err)
 			}
 			// Deprecated since Go 1.26 with all PKCS #1 v1.5 encryption;
-			// rsa-1_5 is refused unless the SP opts in (AllowRSA15) for an
-			// IdP that can do nothing else.
+			// rsa-1_5 is refused unless the IdP (AllowLegacyEncryption) or
+			// the SP (AllowRSA15) opts in for an IdP that can do nothing else.
 			//lint:ignore SA1019 opt-in legacy key transport, see above
 			if err := rsa.DecryptPKCS1v15SessionKey(nil, k, ct, key); err == nil {
 				keys = append(keys, key)

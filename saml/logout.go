@@ -221,8 +221,9 @@ func (sp *ServiceProvider) checkMessage(root *node, idp *IdentityProvider, what 
 // HTTP-Redirect, SAML Bindings 3.4.4.1; enveloped for HTTP-POST) by a
 // trusted IdP key, Issuer, Destination (this SP's SLO URL), IssueInstant
 // no older than 5 minutes and NotOnOrAfter (with clock skew), and replay
-// of its ID. The caller ends the sessions named and answers with
-// MakeLogoutResponse.
+// of its ID. An EncryptedID is decrypted with the SP keys into the NameID
+// (any failure: encrypted_assertion_invalid). The caller ends the sessions
+// named and answers with MakeLogoutResponse.
 func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *IdentityProvider, in InboundMessage) (*LogoutRequest, error) {
 	root, binding, relay, err := sp.inbound(idp, in, "SAMLRequest", "LogoutRequest")
 	if err != nil {
@@ -236,8 +237,25 @@ func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *Ident
 	}
 	lr := &LogoutRequest{ID: root.attrValue("ID"), Issuer: idp.EntityID, RelayState: relay, Binding: binding}
 	nid := root.child(nsSAML, "NameID")
+	if eid := root.child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
+		// Decrypted with the SP keys, every failure alike, as in a
+		// Response (SAML Core 3.7.1).
+		st, err := sp.prepared()
+		if err != nil {
+			return nil, err
+		}
+		v := validation{sp: sp, st: st, idp: idp, now: sp.now()}
+		defer func() {
+			for _, d := range v.decrypted {
+				d.release()
+			}
+		}()
+		if nid, err = v.decryptID(eid); err != nil {
+			return nil, encryptedInvalid(err)
+		}
+	}
 	if nid == nil {
-		return nil, errorf(ReasonMalformed, "the LogoutRequest has no NameID (EncryptedID and BaseID are not supported)")
+		return nil, errorf(ReasonMalformed, "the LogoutRequest has no NameID or EncryptedID (BaseID is not supported)")
 	}
 	if lr.NameID, err = parseNameID(nid, "the LogoutRequest's"); err != nil {
 		return nil, err

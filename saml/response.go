@@ -65,6 +65,8 @@ type Assertion struct {
 	ReturnTo   string
 	// Encrypted tells whether the assertion arrived encrypted.
 	Encrypted bool
+	// EncryptedID tells whether the NameID arrived as an EncryptedID.
+	EncryptedID bool
 }
 
 // Attribute returns the values of the attribute whose Name or FriendlyName
@@ -113,7 +115,9 @@ type ResponseInput struct {
 //  5. Issuer of Response and Assertion (issuer_mismatch); Destination
 //     (destination_mismatch; required on signed responses, SAML Bindings
 //     3.5.5.2);
-//  6. the Subject has at most one identifier (malformed); a bearer
+//  6. the Subject has at most one identifier (malformed), an EncryptedID
+//     decrypted with the SP keys into its NameID (every failure
+//     encrypted_assertion_invalid, as for an encrypted assertion); a bearer
 //     SubjectConfirmation with at most one SubjectConfirmationData
 //     (malformed), Recipient = ACS URL, a NotOnOrAfter in the future and
 //     matching InResponseTo (SAML Profiles 4.1.4.2):
@@ -157,8 +161,8 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 	a, err := v.response(ctx, doc, in)
 	// Nothing returned points into the trees: give their memory back.
 	doc.release()
-	if v.decrypted != nil {
-		v.decrypted.release()
+	for _, d := range v.decrypted {
+		d.release()
 	}
 	if err != nil {
 		return nil, err
@@ -188,8 +192,8 @@ type validation struct {
 	now time.Time
 	// issueInstant of the assertion, to estimate clock offsets.
 	issued time.Time
-	// decrypted is the document of a decrypted assertion.
-	decrypted *document
+	// decrypted are the documents of a decrypted assertion and identifier.
+	decrypted []*document
 }
 
 func (v *validation) response(ctx context.Context, doc *document, in ResponseInput) (*Assertion, error) {
@@ -293,8 +297,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		if !verified {
 			dummyVerify(opts.keys)
 		}
-		return nil, &Error{Reason: ReasonEncryptedAssertionInvalid, Detail: err.Error(),
-			Message: "the encrypted assertion could not be decrypted with a current SP key and verified with a trusted IdP key; if the IdP encrypts for an old or foreign certificate, re-import this SP's metadata at the IdP (the log line has the detail)"}
+		return nil, encryptedInvalid(err)
 	}
 	if err != nil {
 		return nil, err
@@ -359,10 +362,16 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, errorf(ReasonMalformed, "the Subject has %d identifiers (NameID, BaseID, EncryptedID), expected at most one", n)
 	}
 	nid := subj.child(nsSAML, "NameID")
-	if nid == nil {
-		if subj.child(nsSAML, "EncryptedID") != nil {
-			return nil, errorf(ReasonMalformed, "the Subject holds an EncryptedID, which is not supported; configure the IdP to send a NameID (the whole assertion may be encrypted)")
+	if eid := subj.child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
+		// Decrypted with the SP keys into the NameID; every failure
+		// looks the same, as for an EncryptedAssertion.
+		var err error
+		if nid, err = v.decryptID(eid); err != nil {
+			return nil, encryptedInvalid(err)
 		}
+		a.EncryptedID = true
+	}
+	if nid == nil {
 		return nil, errorf(ReasonMalformed, "the Subject has no NameID")
 	}
 	if a.NameID, err = parseNameID(nid, "the assertion's"); err != nil {
@@ -849,4 +858,12 @@ func ResponseIssuer(samlResponse string) (string, error) {
 		}
 	}
 	return "", errorf(ReasonIssuerMismatch, "the response names no Issuer")
+}
+
+// encryptedInvalid seals a failure to decrypt (or verify) an encrypted
+// assertion or identifier: one reason and one message, whatever failed;
+// err only in Detail, for the administrator's log.
+func encryptedInvalid(err error) *Error {
+	return &Error{Reason: ReasonEncryptedAssertionInvalid, Detail: err.Error(),
+		Message: "the encrypted assertion could not be decrypted with a current SP key and verified with a trusted IdP key; if the IdP encrypts for an old or foreign certificate, re-import this SP's metadata at the IdP (the log line has the detail)"}
 }

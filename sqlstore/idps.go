@@ -11,7 +11,7 @@ import (
 )
 
 const idpColumns = `id, tenant_id, entity_id, metadata_xml, source_url, signing_certs, metadata_signers,
-	legacy_sha1, refreshed_at, refresh_error, created_at, updated_at`
+	legacy_sha1, legacy_encryption, refreshed_at, refresh_error, created_at, updated_at`
 
 func scanIdP(r rowScanner) (lanyard.IdPConnection, error) {
 	var (
@@ -20,7 +20,7 @@ func scanIdP(r rowScanner) (lanyard.IdPConnection, error) {
 		refreshed, created, updated int64
 	)
 	err := r.Scan(&c.ID, &c.TenantID, &c.EntityID, &c.MetadataXML, &c.SourceURL, &certs, &signers, &c.LegacySHA1,
-		&refreshed, &c.RefreshError, &created, &updated)
+		&c.LegacyEncryption, &refreshed, &c.RefreshError, &created, &updated)
 	if err != nil {
 		return c, err
 	}
@@ -62,17 +62,17 @@ func (d *DB) PutIdP(ctx context.Context, c *lanyard.IdPConnection) error {
 	err = d.write(ctx, true, func(q querier) error {
 		return q.QueryRowContext(ctx,
 			`INSERT INTO idp_connections (tenant_id, entity_id, metadata_xml, source_url, signing_certs,
-				metadata_signers, legacy_sha1, refreshed_at, refresh_error, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $10, $6, $7, $8, $9, $9)
+				metadata_signers, legacy_sha1, legacy_encryption, refreshed_at, refresh_error, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $10, $6, $11, $7, $8, $9, $9)
 			ON CONFLICT (tenant_id, entity_id) DO UPDATE SET
 				metadata_xml = excluded.metadata_xml, source_url = excluded.source_url,
 				signing_certs = excluded.signing_certs, metadata_signers = excluded.metadata_signers,
-				legacy_sha1 = excluded.legacy_sha1,
+				legacy_sha1 = excluded.legacy_sha1, legacy_encryption = excluded.legacy_encryption,
 				refreshed_at = excluded.refreshed_at, refresh_error = excluded.refresh_error,
 				updated_at = excluded.updated_at
 			RETURNING id, created_at`,
 			c.TenantID, c.EntityID, c.MetadataXML, c.SourceURL, certs,
-			c.LegacySHA1, toNanos(c.RefreshedAt), c.RefreshError, toNanos(now), signers).Scan(&id, &created)
+			c.LegacySHA1, toNanos(c.RefreshedAt), c.RefreshError, toNanos(now), signers, c.LegacyEncryption).Scan(&id, &created)
 	})
 	if err != nil {
 		if d.class(err) == ErrorForeignKey {
@@ -156,10 +156,11 @@ func (d *DB) UpdateIdP(ctx context.Context, id int64, fn func(*lanyard.IdPConnec
 		}
 		_, err = q.ExecContext(ctx,
 			`UPDATE idp_connections SET entity_id = $1, metadata_xml = $2, source_url = $3, signing_certs = $4,
-				legacy_sha1 = $5, refreshed_at = $6, refresh_error = $7, updated_at = $8, metadata_signers = $10
+				legacy_sha1 = $5, refreshed_at = $6, refresh_error = $7, updated_at = $8, metadata_signers = $10,
+				legacy_encryption = $11
 			WHERE id = $9`,
 			c.EntityID, c.MetadataXML, c.SourceURL, certs, c.LegacySHA1, toNanos(c.RefreshedAt),
-			c.RefreshError, toNanos(c.UpdatedAt), id, signers)
+			c.RefreshError, toNanos(c.UpdatedAt), id, signers, c.LegacyEncryption)
 		if err != nil {
 			if tx.class(err) == ErrorUnique {
 				return conflict(err, op, "identity provider %q is already connected to this tenant", c.EntityID)

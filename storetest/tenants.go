@@ -137,7 +137,7 @@ func testIdPPutGet(t *testing.T, s lanyard.Store) {
 	c := lanyard.IdPConnection{
 		TenantID: a.ID, EntityID: "https://idp.example.com/saml", MetadataXML: "<EntityDescriptor/>",
 		SourceURL: "https://idp.example.com/metadata", SigningCerts: []string{"PEM1", "PEM2"}, MetadataSigners: []string{"PIN1"},
-		LegacySHA1: true, RefreshedAt: t0, RefreshError: "",
+		LegacySHA1: true, LegacyEncryption: true, RefreshedAt: t0, RefreshError: "",
 	}
 	must(t, s.PutIdP(ctx, &c), "put")
 	if c.ID == 0 || c.CreatedAt.IsZero() || c.UpdatedAt.IsZero() {
@@ -201,6 +201,7 @@ func testIdPUpdateDelete(t *testing.T, s lanyard.Store) {
 		c.RefreshedAt = t0
 		c.RefreshError = ""
 		c.LegacySHA1 = true
+		c.LegacyEncryption = true
 		return nil
 	})
 	must(t, err, "update")

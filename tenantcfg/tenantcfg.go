@@ -365,6 +365,7 @@ func parseIdP(c lanyard.IdPConnection) (*saml.IdentityProvider, error) {
 		return nil, err
 	}
 	idp.AllowSHA1 = c.LegacySHA1
+	idp.AllowLegacyEncryption = c.LegacyEncryption
 	if len(c.SigningCerts) > 0 {
 		idp.SigningCertificates = idp.SigningCertificates[:0:0]
 		for i, p := range c.SigningCerts {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/apiclient"
 	"github.com/lanyard-sso/lanyard/apiv1"
 )
@@ -163,6 +164,17 @@ func TestAPI(t *testing.T) {
 		if len(imported.IdP.Certificates) != 1 {
 			t.Errorf("IdP certificates: %s", raw)
 		}
+		if imported.IdP.LegacyEncryption || len(imported.Warnings) != 0 {
+			t.Errorf("legacy encryption on by default: %s", raw)
+		}
+		// The legacy encryption opt-in: stored, shown, warned about.
+		legacy, err := writer.ImportIdP(ctx, "default", apiv1.IdPImportQuery{LegacyEncryption: true}, []byte(md))
+		raw = writer.check(t, "import IdP with legacy encryption", err, http.StatusOK)
+		if !legacy.IdP.LegacyEncryption || !slices.Contains(legacy.Warnings, admin.LegacyEncryptionWarning) || !strings.Contains(raw, `"legacy_encryption": true`) {
+			t.Errorf("legacy encryption: %s", raw)
+		}
+		_, err = writer.ImportIdP(ctx, "default", apiv1.IdPImportQuery{}, []byte(md))
+		writer.check(t, "import IdP without legacy encryption", err, http.StatusOK)
 		_, err = writer.ImportIdP(ctx, "default", apiv1.IdPImportQuery{}, []byte("<nope/>"))
 		writer.check(t, "bad metadata", err, http.StatusBadRequest)
 		idps, err := reader.ListIdPs(ctx, "default")

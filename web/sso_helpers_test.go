@@ -112,6 +112,9 @@ type tenantOptions struct {
 	encrypt  bool
 	// sharedKeyAlgorithm for encrypted assertions; empty: SimpleSAMLphp's default.
 	sharedKeyAlgorithm string
+	// legacyEncryption is the IdP connection's opt-in for 3DES-CBC and
+	// rsa-1_5.
+	legacyEncryption bool
 }
 
 // addTenant creates a tenant with its SP keys (through the admin service,
@@ -129,7 +132,7 @@ func (e *ssoEnv) addTenant(slug string, o tenantOptions) lanyard.Tenant {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	conn := lanyard.IdPConnection{TenantID: t.ID, EntityID: e.idp.EntityID, MetadataXML: string(e.idp.Metadata(e.t))}
+	conn := lanyard.IdPConnection{TenantID: t.ID, EntityID: e.idp.EntityID, MetadataXML: string(e.idp.Metadata(e.t)), LegacyEncryption: o.legacyEncryption}
 	if err := e.store.PutIdP(ctx, &conn); err != nil {
 		e.t.Fatal(err)
 	}

@@ -18,18 +18,19 @@ import (
 const maxPinFile = 1 << 20
 
 func (a *app) idpImport(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--pin-cert FILE]",
+	fs := a.newFlagSet(path, "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]",
 		"connect a tenant to an IdP from its SAML metadata (a file, an http(s) URL refreshed every few hours, or - for XML on stdin); importing the same entity ID again replaces it")
 	tenant := tenantFlag(fs)
 	metadata := fs.String("metadata", "", "IdP metadata: a `file`, an http(s) URL, or - to read pasted XML from stdin")
 	entityID := fs.String("entity-id", "", "entity `ID` of the IdP to pick from a federation file holding several")
 	legacy := fs.Bool("legacy-sha1", false, "accept RSA-SHA1 signatures from this IdP (refused by default)")
+	legacyEnc := fs.Bool("legacy-encryption", false, "accept 3DES-CBC and RSA PKCS#1 v1.5 (rsa-1_5) encryption from this IdP (weak; refused by default)")
 	pin := fs.String("pin-cert", "", "PEM `file` of the certificate that must have signed the metadata (checked again on every refresh)")
 	fs.extra = "Examples:\n" +
 		"  lanyard idp import --tenant acme --metadata https://idp.example.com/saml/metadata\n" +
 		"  lanyard idp import --tenant acme --metadata federation.xml --entity-id https://idp.example.org/idp --pin-cert fed-signer.pem\n"
 	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
-		src := admin.IdPSource{EntityID: strings.TrimSpace(*entityID), LegacySHA1: *legacy}
+		src := admin.IdPSource{EntityID: strings.TrimSpace(*entityID), LegacySHA1: *legacy, LegacyEncryption: *legacyEnc}
 		var err error
 		switch m := strings.TrimSpace(*metadata); {
 		case m == "":
@@ -89,6 +90,9 @@ func printIdP(w io.Writer, c lanyard.IdPConnection) {
 	if c.LegacySHA1 {
 		fmt.Fprintf(tw, "  Legacy SHA-1:\taccepted\n")
 	}
+	if c.LegacyEncryption {
+		fmt.Fprintf(tw, "  Legacy encryption:\taccepted (3DES-CBC, rsa-1_5: weak; configure the IdP to use AES and RSA-OAEP)\n")
+	}
 	if len(c.MetadataSigners) > 0 {
 		fmt.Fprintf(tw, "  Metadata signature:\tverified with %d pinned certificate(s)\n", len(c.MetadataSigners))
 	}
@@ -138,7 +142,16 @@ func (a *app) idpList(ctx context.Context, path string, args []string) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", c.EntityID, source, formatTime(c.RefreshedAt), orDash(c.RefreshError), len(d.Certificates), expiry)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// The legacy encryption opt-in is warned about wherever IdPs are listed.
+		for _, c := range conns {
+			if c.LegacyEncryption {
+				fmt.Fprintf(a.stdout, "warning: IdP %s: %s\n", c.EntityID, admin.LegacyEncryptionWarning)
+			}
+		}
+		return nil
 	})
 }
 

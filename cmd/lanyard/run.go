@@ -65,7 +65,7 @@ var commands = []*command{
 		{name: "set", synopsis: "SLUG key=value...", summary: "change tenant settings (e.g. enabled=true jit=true)", exec: (*app).tenantSet},
 	}},
 	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
-		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
+		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
 		{name: "list", synopsis: "[--tenant SLUG]", summary: "list a tenant's IdPs with source, last refresh and certificate expiry", exec: (*app).idpList},
 		{name: "remove", synopsis: "[--tenant SLUG] ENTITYID", summary: "remove an IdP connection", exec: (*app).idpRemove},
 		{name: "refresh", synopsis: "[--tenant SLUG] [ENTITYID]", summary: "fetch the metadata of IdPs imported from a URL now", exec: (*app).idpRefresh},

@@ -17,7 +17,8 @@ func handleAdminIdPImport(d *Deps) http.Handler {
 			d.Kit.RenderError(w, r, err)
 			return
 		}
-		src := admin.IdPSource{EntityID: strings.TrimSpace(r.PostFormValue("entity_id")), LegacySHA1: r.PostFormValue("legacy_sha1") == "true"}
+		src := admin.IdPSource{EntityID: strings.TrimSpace(r.PostFormValue("entity_id")), LegacySHA1: r.PostFormValue("legacy_sha1") == "true",
+			LegacyEncryption: r.PostFormValue("legacy_encryption") == "true"}
 		if f, _, err := r.FormFile("metadata_file"); err == nil {
 			var buf bytes.Buffer
 			_, err := buf.ReadFrom(f)

@@ -31,7 +31,7 @@ var idpImportBodies = []content{
 // (application/samlmetadata+xml or any XML type), or JSON {"url": ...}.
 func handleIdPImport(d Deps) endpoint {
 	return uploadCall(d, http.StatusOK, idpImportBodies, func(w http.ResponseWriter, r *http.Request, q apiv1.IdPImportQuery) (apiv1.IdPImport, error) {
-		src := admin.IdPSource{EntityID: q.EntityID, LegacySHA1: q.LegacySHA1}
+		src := admin.IdPSource{EntityID: q.EntityID, LegacySHA1: q.LegacySHA1, LegacyEncryption: q.LegacyEncryption}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
 			var in apiv1.IdPImportURL
 			if err := decodeJSON(w, r, &in); err != nil {
@@ -85,7 +85,7 @@ func handleIdPRefresh(d Deps) endpoint {
 // expiry warnings as of now.
 func toIdP(c lanyard.IdPConnection, now time.Time) apiv1.IdP {
 	out := apiv1.IdP{ID: c.ID, EntityID: c.EntityID, SourceURL: c.SourceURL, RefreshedAt: optTime(c.RefreshedAt),
-		RefreshError: c.RefreshError, LegacySHA1: c.LegacySHA1, Certificates: []apiv1.Certificate{}}
+		RefreshError: c.RefreshError, LegacySHA1: c.LegacySHA1, LegacyEncryption: c.LegacyEncryption, Certificates: []apiv1.Certificate{}}
 	for _, cert := range admin.DescribeIdP(c).Certificates {
 		out.Certificates = append(out.Certificates, apiv1.Certificate{Subject: cert.Subject, NotAfter: cert.NotAfter, Warning: admin.CertificateWarning(cert.NotAfter, now)})
 	}

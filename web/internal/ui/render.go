@@ -47,9 +47,10 @@ var pageFuncs = template.FuncMap{
 		}
 		return "the IdP's clock is " + (-d).String() + " behind Lanyard's"
 	},
-	"certWarning": func(t time.Time) string { return admin.CertificateWarning(t, time.Now()) },
-	"pathEscape":  url.PathEscape,
-	"list":        func(s ...string) []string { return s },
+	"certWarning":             func(t time.Time) string { return admin.CertificateWarning(t, time.Now()) },
+	"legacyEncryptionWarning": func() string { return admin.LegacyEncryptionWarning },
+	"pathEscape":              url.PathEscape,
+	"list":                    func(s ...string) []string { return s },
 }
 
 // mustParsePages parses the embedded templates. A parse error is a bug in
