@@ -7,7 +7,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lanyard-sso/lanyard/apiclient"
+	"github.com/lanyard-sso/lanyard/apiv1"
 	"github.com/lanyard-sso/lanyard/password"
 )
 
@@ -124,5 +127,30 @@ func TestDummyHashCostsAVerification(t *testing.T) {
 	}
 	if !strings.Contains(h, fmt.Sprintf("m=%d,t=%d", password.DefaultParams.Memory, password.DefaultParams.Time)) {
 		t.Errorf("dummy hash %s does not use the default parameters", h)
+	}
+}
+
+// TestAPIWhileStarting: a call to the JSON API before the server is ready
+// is answered in the API's format (503, kind unavailable, Retry-After),
+// never with the HTML starting page, so a client reads why and when.
+func TestAPIWhileStarting(t *testing.T) {
+	e := newEnv(t, envOptions{notReady: true})
+	c, err := apiclient.New(e.http.URL, "lyd_not-checked-before-ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []struct {
+		name string
+		do   func() error
+	}{
+		{"list tenants", func() error { _, err := c.ListTenants(t.Context()); return err }},
+		{"get a tenant", func() error { _, err := c.GetTenant(t.Context(), "default"); return err }},
+	} {
+		err := call.do()
+		var apiErr *apiclient.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable || apiErr.Kind != apiv1.KindUnavailable ||
+			!strings.Contains(apiErr.Message, "starting") || apiErr.RetryAfter != 5*time.Second {
+			t.Errorf("%s while starting: %#v (%v), want 503 unavailable saying Lanyard is starting, Retry-After 5 s", call.name, apiErr, err)
+		}
 	}
 }

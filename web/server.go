@@ -170,7 +170,7 @@ func (s *Server) isReady() bool { return s.ready.Load() }
 // for every resource, or nothing when there is none (the API then answers
 // 503).
 func (s *Server) apiDeps() api.Deps {
-	d := api.Deps{Logger: s.logger, Now: s.now, Ready: s.requireReady}
+	d := api.Deps{Logger: s.logger, Now: s.now, Ready: api.ReadyGate(s.isReady, s.logger)}
 	if s.admin != nil {
 		d.Tokens, d.Tenants, d.IdPs, d.Users = s.admin, s.admin, s.admin, s.admin
 		d.Traces, d.Audit, d.ProxyRoutes = s.admin, s.admin, s.admin

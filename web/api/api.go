@@ -129,3 +129,23 @@ func (d Deps) withDefaults() Deps {
 	}
 	return d
 }
+
+// errStarting answers a call that arrives while the server starts.
+var errStarting = &lanyard.Error{Kind: lanyard.KindUnavailable,
+	Message: "Lanyard is starting (its database is being migrated); try again in a few seconds"}
+
+// ReadyGate is a Deps.Ready for a server that starts: until isReady
+// reports true, every call is answered 503 in the API's own error format,
+// with Retry-After, so that a client reads JSON, never the HTML page.
+func ReadyGate(isReady func() bool, logger *slog.Logger) func(http.Handler) http.Handler {
+	d := Deps{Logger: logger}.withDefaults()
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !isReady() {
+				writeError(d, w, r, errStarting)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
