@@ -33,6 +33,12 @@ type APIToken struct {
 	Prefix     string   // the first characters of the secret, to recognise it
 	Scopes     []string // see APIScopes
 	CreatedBy  string   // the actor who created it
+	// TenantID is the tenant the token administers; 0 for a global token
+	// (an operator's).
+	TenantID int64
+	// CreatorID is the account whose rights bound the token's (see
+	// TokenPrincipal); 0 when the CLI created it.
+	CreatorID int64
 	CreatedAt  time.Time
 	ExpiresAt  time.Time // zero: never
 	LastUsedAt time.Time // zero: never used

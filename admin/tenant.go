@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +133,10 @@ func (s *Service) Tenants(ctx context.Context) ([]lanyard.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return ts, nil
+	// Only the tenants the principal manages: a tenant administrator sees
+	// theirs alone.
+	p := lanyard.PrincipalFrom(ctx)
+	return slices.DeleteFunc(ts, func(t lanyard.Tenant) bool { return !p.ManagesTenant(t.ID) }), nil
 }
 
 // Tenant returns the tenant with the slug; an unknown slug is a

@@ -143,6 +143,9 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 				if err := checkRoles(roles); err != nil {
 					return err
 				}
+				if err := lanyard.CheckDefaultRoles(roles); err != nil {
+					return errors.New(lanyard.ErrorMessage(err))
+				}
 				t.SSO.NewUser.Roles = roles
 				return nil
 			},
@@ -172,6 +175,11 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 				roles := lanyard.ParseRoles(s)
 				if err := checkRoles(roles); err != nil {
 					return err
+				}
+				// A group mapping is a grant by the IdP: of the reserved
+				// roles, only the tenant administrator's.
+				if err := lanyard.CheckIdPRoles(roles); err != nil {
+					return errors.New(lanyard.ErrorMessage(err))
 				}
 				if len(roles) == 0 {
 					delete(t.SSO.GroupRoles, group)

@@ -33,7 +33,7 @@ func TestAdminUIInChromium(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", artifacts)
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	ctx := context.Background()
 
 	shot := 0

@@ -57,14 +57,18 @@ func (f *fakeAdmin) deps() Deps {
 	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f}
 }
 
-func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, error) {
+func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {
 	switch secret {
 	case "reader":
-		return lanyard.APIToken{Name: "reader", Scopes: []string{lanyard.ScopeRead}}, nil
+		return lanyard.APIToken{Name: "reader", Scopes: []string{lanyard.ScopeRead}}, lanyard.CLIPrincipal, nil
 	case "writer":
-		return lanyard.APIToken{Name: "writer", Scopes: []string{lanyard.ScopeWrite}}, nil
+		return lanyard.APIToken{Name: "writer", Scopes: []string{lanyard.ScopeWrite}}, lanyard.CLIPrincipal, nil
 	}
-	return lanyard.APIToken{}, admin.ErrBadToken
+	return lanyard.APIToken{}, lanyard.Principal{}, admin.ErrBadToken
+}
+
+func (f *fakeAdmin) Tenant(_ context.Context, slug string) (lanyard.Tenant, error) {
+	return lanyard.Tenant{ID: 1, Slug: slug}, nil
 }
 
 func (f *fakeAdmin) APITokens(context.Context) ([]lanyard.APIToken, error) {
