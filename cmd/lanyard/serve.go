@@ -183,9 +183,11 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 	}
 	start := time.Now()
 	logger.Info("migrating database")
-	if err := db.Migrate(ctx); err != nil {
+	notes, err := db.MigrateNotes(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
+	logUpgradeNotes(logger, notes)
 	logger.Info("database schema up to date", "took", time.Since(start).Round(time.Millisecond).String())
 	sealed, err := db.SealPrivateKeys(ctx)
 	if err != nil {
