@@ -67,6 +67,12 @@ func (d *DB) Migrate(ctx context.Context) error {
 // MigrateNotes is Migrate, returning what the data upgrades changed, one
 // line per change, for the log (the audit trail records the same).
 func (d *DB) MigrateNotes(ctx context.Context) ([]string, error) {
+	return d.MigrateTo(ctx, 0)
+}
+
+// MigrateTo is MigrateNotes up to the version last (0: every migration);
+// tests use it to build a database of an older version and upgrade it.
+func (d *DB) MigrateTo(ctx context.Context, last int) ([]string, error) {
 	if d.tx != nil {
 		return nil, errors.New("sqlstore: migrate: not inside a transaction")
 	}
@@ -91,6 +97,9 @@ func (d *DB) MigrateNotes(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
+		if last > 0 && m.Version > last {
+			break
+		}
 		var stepNotes []string
 		err := d.inTx(ctx, func(tx *DB) error {
 			stepNotes = nil

@@ -47,10 +47,12 @@ func upgradeAdministrators(ctx context.Context, tx *DB) ([]string, error) {
 	type holder struct {
 		userID, tenantID int64
 		login, source    string
+		tenantSlug       string
 		grants           []string // sources of the admin role
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT u.id, u.tenant_id, u.login, u.source, r.source
-		FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 ORDER BY u.id, r.source`, legacyAdminRole)
+	rows, err := tx.tx.QueryContext(ctx, `SELECT u.id, u.tenant_id, t.slug, u.login, u.source, r.source
+		FROM user_roles r JOIN users u ON u.id = r.user_id JOIN tenants t ON t.id = u.tenant_id
+		WHERE r.role = $1 ORDER BY u.id, r.source`, legacyAdminRole)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +60,7 @@ func upgradeAdministrators(ctx context.Context, tx *DB) ([]string, error) {
 	for rows.Next() {
 		var h holder
 		var grant string
-		if err := rows.Scan(&h.userID, &h.tenantID, &h.login, &h.source, &grant); err != nil {
+		if err := rows.Scan(&h.userID, &h.tenantID, &h.tenantSlug, &h.login, &h.source, &grant); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -74,18 +76,18 @@ func upgradeAdministrators(ctx context.Context, tx *DB) ([]string, error) {
 		return nil, err
 	}
 	for _, h := range holders {
-		role, source, what := lanyard.RoleTenantAdmin, string(lanyard.RoleManual), "a tenant administrator of its tenant"
+		role, source, what := lanyard.RoleTenantAdmin, string(lanyard.RoleManual), "a tenant administrator of "+h.tenantSlug
 		switch {
 		case h.source == string(lanyard.SourceLocal) && slices.Contains(h.grants, string(lanyard.RoleManual)):
 			role, what = lanyard.RoleOperator, "an operator"
 		case !slices.Contains(h.grants, string(lanyard.RoleManual)):
-			source, what = string(lanyard.RoleIdP), "a tenant administrator of its tenant (granted by the IdP, as the admin role was)"
+			source, what = string(lanyard.RoleIdP), "a tenant administrator of "+h.tenantSlug+" (granted by the IdP, as the admin role was)"
 		}
 		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3)`, h.userID, role, source); err != nil {
 			return nil, err
 		}
 		err := note(lanyard.AuditEvent{TenantID: h.tenantID, UserID: h.userID, Subject: h.login,
-			Message: fmt.Sprintf("account %s (%s) held the role admin: it is now %s; the role admin itself grants nothing in Lanyard any more", h.login, h.source, what)})
+			Message: fmt.Sprintf("account %s of tenant %s (source %s) held the role admin: it is now %s; the role admin itself grants nothing in Lanyard any more", h.login, h.tenantSlug, h.source, what)})
 		if err != nil {
 			return nil, err
 		}
