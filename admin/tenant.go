@@ -176,6 +176,11 @@ func (s *Service) SetTenant(ctx context.Context, actor, slug string, settings []
 	if len(changes) == 0 {
 		return t, nil, nil
 	}
+	// A tenant's email domains decide where username-first sign-in sends
+	// everyone of those domains, across tenants: operators set them.
+	if p := lanyard.PrincipalFrom(ctx); !p.Operator && !slices.Equal(t.EmailDomains, next.EmailDomains) {
+		return lanyard.Tenant{}, nil, errorf(lanyard.KindForbidden, nil, "only operators change a tenant's email domains, which route sign-ins across tenants")
+	}
 	var updated lanyard.Tenant
 	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {
 		var err error

@@ -327,6 +327,7 @@ func TestTenantAdminCannotEscalate(t *testing.T) {
 			{"map a group to operator", "/api/v1/tenants/acme", map[string]string{"group_roles.x": lanyard.RoleOperator}, http.StatusBadRequest},
 			{"map a group to a look-alike", "/api/v1/tenants/acme", map[string]string{"group_roles.x": "LANYARD:operator"}, http.StatusBadRequest},
 			{"default role tenant admin", "/api/v1/tenants/acme", map[string]string{"new_user.roles": lanyard.RoleTenantAdmin}, http.StatusBadRequest},
+			{"claim an email domain", "/api/v1/tenants/acme", map[string]string{"email_domains": "globex.example"}, http.StatusForbidden},
 			{"make a tenant administrator", "/api/v1/tenants/acme/users/bob", map[string]string{"roles": lanyard.RoleTenantAdmin}, http.StatusOK},
 			{"map a group to tenant admin", "/api/v1/tenants/acme", map[string]string{"group_roles.admins": lanyard.RoleTenantAdmin}, http.StatusOK},
 		} {

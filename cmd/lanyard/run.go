@@ -81,7 +81,7 @@ var commands = []*command{
 		{name: "convert", synopsis: "[--tenant SLUG] [--domain D] [--dry-run] LOGIN...|--all-local", summary: "convert local accounts to SSO accounts (UPN login)", exec: (*app).userConvert},
 	}},
 	{name: "token", summary: "manage the bearer tokens of the JSON API", sub: []*command{
-		{name: "create", synopsis: "NAME [--scopes read,write] [--expires 90d]", summary: "create an API token and print it once", exec: (*app).tokenCreate},
+		{name: "create", synopsis: "NAME [--scopes read,write] [--expires 90d] [--tenant SLUG]", summary: "create an API token and print it once", exec: (*app).tokenCreate},
 		{name: "list", summary: "list API tokens", exec: (*app).tokenList},
 		{name: "revoke", synopsis: "NAME|ID", summary: "revoke an API token", exec: (*app).tokenRevoke},
 	}},
