@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -270,6 +271,18 @@ func TestTenantAdminSeesOnlyTheirTenant(t *testing.T) {
 		if r := e.get(e.aliceClient, "/admin/audit?tenant=globex"); r.StatusCode != http.StatusForbidden {
 			t.Errorf("alice's audit of globex: %d", r.StatusCode)
 		}
+		// A trace of globex is not found through acme's path.
+		tr := lanyard.LoginTrace{TenantID: e.globex.ID, Time: e.clock.Now(), Reason: "signature", Message: "globex-secret-trace"}
+		if err := e.store.AddLoginTrace(t.Context(), &tr, 0); err != nil {
+			t.Fatal(err)
+		}
+		id := strconv.FormatInt(tr.ID, 10)
+		if r := e.get(e.aliceClient, "/admin/tenants/acme/traces/"+id); r.StatusCode != http.StatusNotFound || strings.Contains(r.body, "globex-secret-trace") {
+			t.Errorf("globex's trace through acme's page: %d", r.StatusCode)
+		}
+		if r := e.request(&http.Client{}, http.MethodGet, "/api/v1/tenants/acme/traces/"+id, e.aliceToken); r.StatusCode != http.StatusNotFound || strings.Contains(r.body, "globex-secret-trace") {
+			t.Errorf("globex's trace through acme's API: %d", r.StatusCode)
+		}
 		tokens := e.get(e.aliceClient, "/admin/tokens")
 		if strings.Contains(tokens.body, ">ops<") || !strings.Contains(tokens.body, "acme-sync") {
 			t.Errorf("alice's tokens page:\n%s", tokens.body)
@@ -447,6 +460,22 @@ func TestTokensBoundedByCreator(t *testing.T) {
 		}{{global, "/api/v1/routes"}, {global, "/api/v1/tenants/default/users"}, {forGlobex, "/api/v1/tenants/globex/users"}} {
 			if s := status(c.token, http.MethodGet, c.path); s != http.StatusUnauthorized {
 				t.Errorf("token of a former operator on %s: %d, want 401", c.path, s)
+			}
+		}
+		// Through the API: an operator's token makes a token of globex;
+		// alice's cannot.
+		mint := func(bearer, body string) response {
+			req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/api/v1/tokens", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			return e.do(&http.Client{}, req)
+		}
+		if r := mint(e.opToken, `{"name":"globex-ro","scopes":["read"],"tenant":"globex"}`); r.StatusCode != http.StatusCreated || !strings.Contains(r.body, `"tenant_id": `+strconv.FormatInt(e.globex.ID, 10)) {
+			t.Errorf("operator mints a globex token: %d\n%s", r.StatusCode, r.body)
+		}
+		for _, tenant := range []string{"globex", "nope"} {
+			if r := mint(e.aliceToken, `{"name":"steal-`+tenant+`","scopes":["read"],"tenant":"`+tenant+`"}`); r.StatusCode != http.StatusForbidden {
+				t.Errorf("alice mints a token of %s: %d\n%s", tenant, r.StatusCode, r.body)
 			}
 		}
 		// A tenant administrator cannot mint a token beyond their tenant.

@@ -48,7 +48,7 @@ type Deps struct {
 type TokenAdmin interface {
 	AuthenticateAPIToken(ctx context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error)
 	APITokens(ctx context.Context) ([]lanyard.APIToken, error)
-	CreateAPIToken(ctx context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
+	CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
 	RevokeAPIToken(ctx context.Context, actor, ref string) (lanyard.APIToken, error)
 }
 

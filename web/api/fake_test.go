@@ -75,8 +75,8 @@ func (f *fakeAdmin) APITokens(context.Context) ([]lanyard.APIToken, error) {
 	return nil, f.record("APITokens")
 }
 
-func (f *fakeAdmin) CreateAPIToken(_ context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
-	return lanyard.APIToken{}, "", f.record("CreateAPIToken", actor, name, scopes, ttl)
+func (f *fakeAdmin) CreateTenantAPIToken(_ context.Context, actor, tenant, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
+	return lanyard.APIToken{}, "", f.record("CreateTenantAPIToken", actor, tenant, name, scopes, ttl)
 }
 
 func (f *fakeAdmin) RevokeAPIToken(_ context.Context, actor, ref string) (lanyard.APIToken, error) {
