@@ -153,6 +153,11 @@ func (s *Service) Tenant(ctx context.Context, slug string) (lanyard.Tenant, erro
 	return t, nil
 }
 
+// OperatorTenantSetting reports whether only operators change the tenant
+// setting: a tenant's email domains decide where username-first sign-in
+// sends everyone of those domains, across tenants.
+func OperatorTenantSetting(key string) bool { return key == "email_domains" }
+
 // SetTenant changes settings of a tenant, each given as "key=value" (see
 // TenantSettingKeys). Every malformed pair, unknown key and bad value is
 // reported at once in one KindInvalid error, and nothing is written unless
@@ -176,8 +181,6 @@ func (s *Service) SetTenant(ctx context.Context, actor, slug string, settings []
 	if len(changes) == 0 {
 		return t, nil, nil
 	}
-	// A tenant's email domains decide where username-first sign-in sends
-	// everyone of those domains, across tenants: operators set them.
 	if p := lanyard.PrincipalFrom(ctx); !p.Operator && !slices.Equal(t.EmailDomains, next.EmailDomains) {
 		return lanyard.Tenant{}, nil, errorf(lanyard.KindForbidden, nil, "only operators change a tenant's email domains, which route sign-ins across tenants")
 	}

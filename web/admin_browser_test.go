@@ -177,6 +177,9 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 			chromedp.WaitVisible(chromedp.CSS("#sp-heading")),
 		)
 	}
+	if got := visible(`#s-email_domains[readonly]`); got == asOperator {
+		t.Errorf("%s: email domains read-only %v", kind, got)
+	}
 	if got := text("#v-acs"); !strings.HasSuffix(got, "/t/acme/saml/acs") {
 		t.Errorf("ACS URL on the copy panel: %q", got)
 	}
@@ -313,6 +316,9 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		chromedp.Submit(chromedp.CSS("#t-name")),
 		chromedp.WaitVisible(chromedp.CSS("#new-secret")),
 	)
+	if got := visible("#t-tenant"); got != asOperator {
+		t.Errorf("%s: the token form offers a choice of tenant: %v", kind, got)
+	}
 	if got := text("main"); strings.Contains(got, "operators-token") == !asOperator {
 		t.Errorf("%s's token page, listing the operators' global token: %v", kind, strings.Contains(got, "operators-token"))
 	}

@@ -62,7 +62,7 @@ type AuditReader interface {
 // TokenAdmin manages API tokens.
 type TokenAdmin interface {
 	APITokens(ctx context.Context) ([]lanyard.APIToken, error)
-	CreateAPIToken(ctx context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
+	CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
 	RevokeAPIToken(ctx context.Context, actor, ref string) (lanyard.APIToken, error)
 }
 
