@@ -3,6 +3,7 @@ package lanyard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -128,6 +129,19 @@ func PrincipalOf(u User) Principal {
 		p.TenantID = 0
 	}
 	return p
+}
+
+// PrincipalOfSession is what the account u may administer in a session of
+// the kind: operators' rights need a session opened with Lanyard's own
+// password sign-in. An IdP's assertion never makes anyone an operator, not
+// even of an operator's account (a tenant administrator, who manages the
+// tenant's IdPs, could otherwise have an IdP assert it); such a session
+// gets the account's other rights.
+func PrincipalOfSession(u User, kind SessionKind) Principal {
+	if kind != SessionPassword {
+		u.Roles = slices.DeleteFunc(slices.Clone(u.Roles), func(g RoleGrant) bool { return g.Role == RoleOperator })
+	}
+	return PrincipalOf(u)
 }
 
 // IsAdmin reports whether p administers anything.

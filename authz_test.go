@@ -210,3 +210,28 @@ func TestCheckAccountChange(t *testing.T) {
 		}
 	}
 }
+
+// Operators' rights need a password session: an IdP's assertion never
+// makes anyone an operator.
+func TestPrincipalOfSession(t *testing.T) {
+	op := User{ID: 1, TenantID: 3, Status: StatusActive, Roles: []RoleGrant{{RoleOperator, RoleManual}}}
+	both := User{ID: 1, TenantID: 3, Status: StatusActive, Roles: []RoleGrant{{RoleOperator, RoleManual}, {RoleTenantAdmin, RoleIdP}}}
+	for _, c := range []struct {
+		name string
+		u    User
+		kind SessionKind
+		want Principal
+	}{
+		{"operator, password session", op, SessionPassword, Principal{UserID: 1, Operator: true}},
+		{"operator, SSO session", op, SessionSSO, Principal{UserID: 1}},
+		{"operator, unknown kind", op, SessionKind("other"), Principal{UserID: 1}},
+		{"operator and tenant admin, SSO session", both, SessionSSO, Principal{UserID: 1, TenantID: 3}},
+	} {
+		if got := PrincipalOfSession(c.u, c.kind); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+	if !op.IsOperator() || len(op.Roles) != 1 {
+		t.Error("PrincipalOfSession changed the account's roles")
+	}
+}

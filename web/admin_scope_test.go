@@ -487,3 +487,33 @@ func TestTokensBoundedByCreator(t *testing.T) {
 		}
 	})
 }
+
+// An operator's account signed in through an IdP is not an operator: the
+// tenant's IdP, which its administrators manage, could assert that login.
+func TestOperatorRightsNeedPasswordSession(t *testing.T) {
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newScopeEnv(t, opts)
+		ctx := context.Background()
+		op := e.addUserIn(e.acme, "acme-root", "", lanyard.RoleOperator, lanyard.RoleTenantAdmin)
+		for _, c := range []struct {
+			kind lanyard.SessionKind
+			want map[string]int
+		}{
+			{lanyard.SessionSSO, map[string]int{"/admin/routes": http.StatusForbidden, "/admin/tenants/globex/users": http.StatusForbidden, "/admin/tenants/acme/users": http.StatusOK}},
+			{lanyard.SessionPassword, map[string]int{"/admin/routes": http.StatusOK, "/admin/tenants/globex/users": http.StatusOK, "/admin/tenants/acme/users": http.StatusOK}},
+		} {
+			id, _, err := e.server.sessions.Open(ctx, e.acme, op, c.kind, sessionMeta())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl := e.client()
+			base, _ := url.Parse(e.http.URL)
+			cl.Jar.SetCookies(base, []*http.Cookie{{Name: sessionCookieName, Value: id, Path: "/"}})
+			for path, want := range c.want {
+				if r := e.get(cl, path); r.StatusCode != want {
+					t.Errorf("operator in a %s session: GET %s %d, want %d", c.kind, path, r.StatusCode, want)
+				}
+			}
+		}
+	})
+}

@@ -94,7 +94,7 @@ func (k *Kit) AuthenticateAdmin(r *http.Request) (Admin, error) {
 		k.EndSession(ctx, id, "account inactive or locked")
 		return Admin{}, session.ErrNoSession
 	}
-	p := lanyard.PrincipalOf(user)
+	p := lanyard.PrincipalOfSession(user, sess.Kind)
 	if !p.IsAdmin() {
 		return Admin{}, ErrNotAdmin
 	}
