@@ -14,8 +14,8 @@ type tokensView struct {
 	// by ID, for the tokens' column.
 	Tenants     []lanyard.Tenant
 	TenantSlugs map[int64]string
-	Secret string // a token just created, shown once
-	Now    time.Time
+	Secret      string // a token just created, shown once
+	Now         time.Time
 }
 
 // handleAdminTokens lists the API tokens with the form to create one.
