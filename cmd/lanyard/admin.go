@@ -178,3 +178,57 @@ func (a *app) adminRevoke(ctx context.Context, path string, args []string) error
 		return nil
 	})
 }
+
+func (a *app) adminList(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "", "list the operators and tenant administrators of every tenant")
+	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
+		tenants, err := svc.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "TENANT\tLOGIN\tADMINISTERS\tGRANTED BY\tSTATE")
+		n := 0
+		for _, t := range tenants {
+			seen := map[int64]bool{}
+			for _, role := range []string{lanyard.RoleOperator, lanyard.RoleTenantAdmin} {
+				users, err := svc.Users(ctx, t.Slug, lanyard.UserFilter{Role: role})
+				if err != nil {
+					return err
+				}
+				for _, u := range users {
+					if seen[u.ID] {
+						continue
+					}
+					seen[u.ID] = true
+					n++
+					what, by := "tenant "+t.Slug, map[lanyard.RoleSource]bool{}
+					if u.IsOperator() {
+						what = "everything (operator)"
+					}
+					for _, g := range u.Roles {
+						if g.Role == lanyard.RoleOperator || g.Role == lanyard.RoleTenantAdmin {
+							by[g.Source] = true
+						}
+					}
+					var sources []string
+					for _, s := range []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP} {
+						if by[s] {
+							sources = append(sources, map[lanyard.RoleSource]string{lanyard.RoleManual: "hand", lanyard.RoleIdP: "IdP group"}[s])
+						}
+					}
+					state := string(u.Status)
+					if u.Locked {
+						state += ",locked"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Slug, u.Login, what, strings.Join(sources, "+"), state)
+				}
+			}
+		}
+		if n == 0 {
+			fmt.Fprintln(a.stdout, "no administrators; make an operator with: lanyard admin create root --generate")
+			return nil
+		}
+		return tw.Flush()
+	})
+}

@@ -101,6 +101,7 @@ var commands = []*command{
 		{name: "create", synopsis: "USER [--tenant SLUG] [--tenant-admin] [--generate]", summary: "make USER an operator (or tenant administrator) with a password (read from stdin or prompted)", exec: (*app).adminCreate},
 		{name: "grant", synopsis: "USER [--tenant SLUG] --operator|--tenant-admin", summary: "make an existing account an operator or a tenant administrator", exec: (*app).adminGrant},
 		{name: "revoke", synopsis: "USER [--tenant SLUG] --operator|--tenant-admin", summary: "take an administrative role away (its sessions and tokens stop at once)", exec: (*app).adminRevoke},
+		{name: "list", summary: "list the operators and tenant administrators", exec: (*app).adminList},
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},

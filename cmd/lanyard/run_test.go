@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -265,6 +266,12 @@ func TestCommandsOutput(t *testing.T) {
 	r = mustCLI(t, env, "", "user", "show", "carol", "--tenant", "acme")
 	if strings.Contains(r.stdout, lanyard.RoleOperator) || !strings.Contains(r.stdout, lanyard.RoleTenantAdmin+" (manual)") {
 		t.Errorf("carol's roles after grant and revoke:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "admin", "list")
+	for _, re := range []string{`default\s+root\s+everything \(operator\)\s+hand\s+active`, `acme\s+ann\s+tenant acme\s+hand\s+active`, `acme\s+carol\s+tenant acme\s+hand`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("admin list does not match %s:\n%s", re, r.stdout)
+		}
 	}
 	for _, args := range [][]string{
 		{"admin", "grant", "carol", "--tenant", "acme"},
