@@ -291,6 +291,7 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 		ClockSkew:        samlSkew(t.SSO.Skew()),
 		MessageLifetime:  time.Duration(t.SSO.MessageLifetime),
 		AllowUnsolicited: t.SSO.IdPInitiated,
+		ArtifactACS:      t.SSO.ArtifactBinding,
 		Now:              saml.Clock(r.now),
 		Requests:         &requestStore{store: r.store, tenantID: t.ID, now: r.now},
 		Replay:           &replayCache{store: r.store, now: r.now},
