@@ -305,7 +305,9 @@ func TestValidateArtifactResponse(t *testing.T) {
 		{name: "unsigned", mod: func(o *arOpts) { o.sign = false }, want: ReasonUnsigned, msg: "ArtifactResponse is not signed"},
 		{name: "signed by an untrusted key", mod: func(o *arOpts) { o.signer = sigOpts{key: evilKey, cert: evilCert} }, want: ReasonUntrustedKey},
 		{name: "signed by an untrusted key, no KeyInfo", mod: func(o *arOpts) { o.signer = sigOpts{key: evilKey} }, want: ReasonSignatureInvalid},
-		{name: "SHA-1 signature", mod: func(o *arOpts) { o.signer = sigOpts{key: idpKey, cert: idpCert, sigAlg: algRSASHA1, digestAlg: algSHA1} }, want: ReasonSHA1Refused},
+		{name: "SHA-1 signature", mod: func(o *arOpts) {
+			o.signer = sigOpts{key: idpKey, cert: idpCert, sigAlg: algRSASHA1, digestAlg: algSHA1}
+		}, want: ReasonSHA1Refused},
 		{name: "wrong InResponseTo", mod: func(o *arOpts) { o.inResponseTo = "_someotherrequest" }, want: ReasonInResponseToUnknown},
 		{name: "wrong issuer", mod: func(o *arOpts) { o.issuer = "https://evil.example.com/idp" }, want: ReasonIssuerMismatch},
 		{name: "issuer differing in case", mod: func(o *arOpts) { o.issuer = strings.ToUpper(testIdPEntity) }, want: ReasonIssuerMismatch},
