@@ -201,15 +201,21 @@ func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityPr
 	if err != nil {
 		return nil, err
 	}
-	doc, msg, err := soapBody(body, max)
+	return sp.artifactAnswer(ctx, st, idp, body, status, ep.Location, id, in)
+}
+
+// artifactAnswer validates the IdP's SOAP answer to the ArtifactResolve
+// requestID, then the Response it carries.
+func (sp *ServiceProvider) artifactAnswer(ctx context.Context, st *spState, idp *IdentityProvider, body []byte, status int, location, requestID string, in ArtifactInput) (*Assertion, error) {
+	doc, msg, err := soapBody(body, st.maxSize+soapEnvelopeAllowance)
 	if err != nil {
 		if status != 200 && ReasonOf(err) != ReasonArtifactResolutionFailed {
-			return nil, errorf(ReasonArtifactResolutionFailed, "the IdP's ArtifactResolutionService %q answered with status %d and no SOAP fault", ep.Location, status)
+			return nil, errorf(ReasonArtifactResolutionFailed, "the IdP's ArtifactResolutionService %q answered with status %d and no SOAP fault", location, status)
 		}
 		return nil, err
 	}
-	v := validation{sp: sp, st: st, idp: idp, now: now}
-	inner, err := v.artifactResponse(msg, id)
+	v := validation{sp: sp, st: st, idp: idp, now: sp.now()}
+	inner, err := v.artifactResponse(msg, requestID)
 	doc.release()
 	if err != nil {
 		return nil, err
