@@ -145,8 +145,9 @@ type ArtifactInput struct {
 //  2. the artifact is resolved at most once by this SP, across the
 //     cluster (sp.Replay): replay;
 //  3. an ArtifactResolve, signed with the SP's signing key, is sent in a
-//     SOAP 1.1 envelope to that endpoint (https only, bounded time and
-//     size, no redirects): artifact_resolution_failed;
+//     SOAP 1.1 envelope to that endpoint through ch (CheckSOAPEndpoint;
+//     saml/soap.Client: bounded time and size, no redirects):
+//     artifact_resolution_failed;
 //  4. the ArtifactResponse: one SOAP Body element, the ArtifactResponse,
 //     InResponseTo our request, Issuer the IdP, Status success, signed by
 //     a trusted key of the IdP, issued within the message lifetime, and
@@ -155,13 +156,13 @@ type ArtifactInput struct {
 //     unsigned, signature_invalid, expired, artifact_invalid);
 //  5. that Response goes through ValidateResponse, every rule of the
 //     HTTP-POST binding included.
-func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityProvider, in ArtifactInput, client *SOAPClient) (*Assertion, error) {
+func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityProvider, in ArtifactInput, ch BackChannel) (*Assertion, error) {
 	st, err := sp.prepared()
 	if err != nil {
 		return nil, err
 	}
-	if idp == nil || in.Artifact == nil {
-		return nil, errors.New("saml: ValidateArtifact needs the IdentityProvider and the Artifact")
+	if idp == nil || in.Artifact == nil || ch == nil {
+		return nil, errors.New("saml: ValidateArtifact needs the IdentityProvider, the Artifact and a BackChannel")
 	}
 	art := in.Artifact
 	if !art.IssuedBy(idp) {
@@ -197,7 +198,7 @@ func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityPr
 		return nil, err
 	}
 	max := st.maxSize + soapEnvelopeAllowance
-	body, status, err := client.exchange(ctx, ep.Location, envelope, max)
+	body, status, err := ch.Exchange(ctx, ep.Location, envelope, max)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/saml/soap"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
@@ -66,8 +67,8 @@ type Deps struct {
 	// Origins validates the application pages that run session checks.
 	Origins relay.Origins
 	// SOAP resolves artifacts with the IdPs (HTTP-Artifact binding); nil
-	// is saml's default client.
-	SOAP *saml.SOAPClient
+	// means a default saml/soap.Client.
+	SOAP saml.BackChannel
 	// Ready wraps the endpoints that need a migrated database; IsReady
 	// tells the ACS, which records a login refused while starting.
 	Ready   func(http.Handler) http.Handler
@@ -81,6 +82,9 @@ type Deps struct {
 func Routes(mux *http.ServeMux, deps Deps) {
 	d := &deps
 	d.limiter = newClientLimiter(maxConcurrentPerClient)
+	if d.SOAP == nil {
+		d.SOAP = &soap.Client{}
+	}
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
