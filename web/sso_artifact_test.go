@@ -18,11 +18,18 @@ import (
 // ArtifactResolutionService and opens the session; the same artifact is
 // refused the second time, and a tenant without the setting refuses
 // artifacts.
+// Both engines: the artifacts' replay cache is the store's.
 func TestSSOArtifactBindingWithSimpleSAMLphp(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { testSSOArtifactBinding(t, engine) })
+	}
+}
+
+func testSSOArtifactBinding(t *testing.T, engine string) {
 	users := []simplesamlphp.User{
 		idpUser("alice", "alice@example.com", "Alice", "Liddell", []string{"eng"}),
 	}
-	e := newSSOEnvWith(t, "sqlite", users, simplesamlphp.Options{Artifact: true})
+	e := newSSOEnvWith(t, engine, users, simplesamlphp.Options{Artifact: true})
 	art := e.addTenant("art", tenantOptions{settings: []string{"jit=true", "artifact_binding=true"}, artifactACS: true})
 
 	t.Run("metadata advertises the artifact ACS", func(t *testing.T) {
