@@ -123,7 +123,7 @@ func newARS(t *testing.T, e *testEnv) *arsIdP {
 		id, err := checkArtifactResolve(body, s.artifact, e.sp.EntityID)
 		if err != nil {
 			t.Errorf("ArtifactResolve: %v\n%s", err, body)
-			http.Error(w, "bad request", 400)
+			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
 		s.mu.Lock()

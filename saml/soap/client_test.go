@@ -40,13 +40,13 @@ func TestClientLimits(t *testing.T) {
 	}{
 		{"answer", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost || r.Header.Get("SOAPAction") == "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/xml") {
-				http.Error(w, "not SOAP", 400)
+				http.Error(w, "not SOAP", http.StatusBadRequest)
 				return
 			}
 			_, _ = w.Write([]byte(envelope))
 		}, &Client{}, "", 200},
 		{"SOAP fault", func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(500)
+			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(envelope))
 		}, &Client{}, "", 500},
 		{"oversized body", func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +79,7 @@ func TestClientLimits(t *testing.T) {
 			http.Redirect(w, r, other.URL+"/ars", http.StatusFound)
 		}, &Client{}, "redirects are not followed", 0},
 		{"status 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, &Client{}, "status 404", 0},
-		{"status 503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", 503) }, &Client{}, "status 503", 0},
+		{"status 503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) }, &Client{}, "status 503", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
