@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,4 +153,37 @@ func (e *ssoEnv) waitForSetting(t *testing.T, slug string, ok func(lanyard.SSOSe
 		e.server.tenants.Invalidate()
 	}
 	t.Fatalf("the server does not see the new settings of %s", slug)
+}
+
+// TestArtifactBindingSetting: the tenant setting artifact_binding is shown
+// on the admin page, saved by its form, and read by the SSO face: the SP
+// metadata advertises the artifact ACS exactly while it is on.
+func TestArtifactBindingSetting(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.ssoTenant("acme")
+	c := e.client()
+	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.mustLogin(c, "root", adminPassword)
+	page := e.get(c, "/admin/tenants/acme")
+	if !strings.Contains(page.body, `name="artifact_binding"`) {
+		t.Fatalf("the tenant page has no artifact_binding field:\n%s", page.body)
+	}
+	metadata := func() string { return e.get(e.client(), "/t/acme/saml/metadata").body }
+	if strings.Contains(metadata(), saml.BindingHTTPArtifact) {
+		t.Fatal("the artifact ACS is advertised by default")
+	}
+	for _, on := range []string{"true", "false"} {
+		r := e.post(c, "/admin/tenants/acme/settings", url.Values{csrfField: {e.csrfToken(page)}, "artifact_binding": {on}})
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("saving artifact_binding=%s: %d\n%s", on, r.StatusCode, r.body)
+		}
+		tn, err := e.admin.Tenant(context.Background(), "acme")
+		if err != nil || fmt.Sprint(tn.SSO.ArtifactBinding) != on {
+			t.Fatalf("stored %v (%v), want %s", tn.SSO.ArtifactBinding, err, on)
+		}
+		e.server.tenants.Invalidate()
+		if got := strings.Contains(metadata(), `Binding="`+saml.BindingHTTPArtifact+`"`); fmt.Sprint(got) != on {
+			t.Fatalf("artifact_binding=%s: metadata advertises the artifact ACS: %v", on, got)
+		}
+	}
 }

@@ -143,7 +143,8 @@ func hasEndpoint(eps []saml.Endpoint, binding string) bool {
 }
 
 // handleSAMLACS is the Assertion Consumer Service: POST
-// /t/{tenant}/saml/acs (HTTP-POST binding). In order:
+// /t/{tenant}/saml/acs (HTTP-POST binding; a posted SAMLart goes to the
+// HTTP-Artifact binding, acsArtifact). In order:
 //
 //  1. the tenant's runtime configuration (built once per change);
 //  2. the IdP that answered (the only one, or by the response's Issuer);
@@ -251,9 +252,10 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	d.acceptSSO(w, r, a, snap, assertion, res)
 }
 
-// handleSAMLACSGet answers a GET of the ACS address (a bookmark, a reload
-// after signing in): it receives answers from the IdP by POST only, so the
-// page offers to start the sign-in instead.
+// handleSAMLACSGet answers a GET of the ACS address that carries no
+// SAMLart (a bookmark, a reload after signing in): answers come by POST,
+// or by GET with an artifact (handleSAMLACSGetArtifact), so the page
+// offers to start the sign-in instead.
 func handleSAMLACSGet(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slug := r.PathValue("tenant")
