@@ -184,6 +184,9 @@ type arOpts struct {
 	header       string // a SOAP Header
 	envAttrs     string
 	arPrefix     string // "samlp:" unless set
+	// presign signs inside the whole answer (the carried assertion, in
+	// the namespace context of the envelope) before the ArtifactResponse.
+	presign func(doc string) string
 }
 
 func defaultAR() arOpts {
@@ -231,6 +234,9 @@ func (o arOpts) build(tb testing.TB, reqID string) string {
 	}
 	fmt.Fprintf(&b, `%s%s</%sArtifactResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>`, msg, o.extra, p)
 	doc := b.String()
+	if o.presign != nil {
+		doc = o.presign(doc)
+	}
 	if o.sign {
 		so := o.signer
 		if so.key == nil {
@@ -323,6 +329,24 @@ func TestValidateArtifactResponse(t *testing.T) {
 		{name: "namespaces declared on the envelope", mod: func(o *arOpts) {
 			o.envDecl = ` xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"`
 			o.arPrefix = "samlp:"
+		}},
+		{name: "assertion signed with PrefixList xs, xs declared on the envelope only", mod: func(o *arOpts) {
+			// The standalone Response must keep xmlns:xs, which no element
+			// uses visibly: an exclusive canonical form would drop it.
+			f := defaultFixture("okta")
+			msg := strings.ReplaceAll(f.responseXML(f.assertionXML()), ` xmlns:xs="http://www.w3.org/2001/XMLSchema"`, "")
+			o.message = msg[strings.Index(msg, "?>")+2:]
+			o.envDecl = ` xmlns:xs="http://www.w3.org/2001/XMLSchema"`
+			o.presign = func(doc string) string { return signXML(t, doc, f.asID, sigOpts{prefixes: "xs", cert: idpCert}) }
+		}},
+		{name: "assertion signed with inclusive C14N inside the envelope", mod: func(o *arOpts) {
+			// Inclusive C14N signs every namespace in scope, the
+			// envelope's too: the standalone Response keeps them all.
+			f := defaultFixture("ssp")
+			msg := f.responseXML(f.assertionXML())
+			o.message = msg[strings.Index(msg, "?>")+2:]
+			o.envDecl = ` xmlns:x="urn:x"`
+			o.presign = func(doc string) string { return signXML(t, doc, f.asID, sigOpts{c14n: algC14N10, cert: idpCert}) }
 		}},
 		{name: "signed by ECDSA rollover key", mod: func(o *arOpts) { o.signer = sigOpts{key: ecKey, cert: ecCert} }},
 		{name: "unsigned", mod: func(o *arOpts) { o.sign = false }, want: ReasonUnsigned, msg: "ArtifactResponse is not signed"},
