@@ -77,6 +77,7 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		},
 		optionalBoolSetting("sign_authn_requests", true, func(t *lanyard.Tenant) **bool { return &t.SSO.SignAuthnRequests }),
 		boolSetting("force_authn", func(t *lanyard.Tenant) *bool { return &t.SSO.ForceAuthn }),
+		boolSetting("artifact_binding", func(t *lanyard.Tenant) *bool { return &t.SSO.ArtifactBinding }),
 		{
 			key:   "name_id_format",
 			usage: "email|persistent|transient|unspecified|urn:...|empty for none",

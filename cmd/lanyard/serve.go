@@ -136,6 +136,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 			logger.Warn("requests still in flight at shutdown were cut", "err", err)
 			httpSrv.Close()
 		}
+		srv.Close(shutdownCtx)
 		return nil
 	})
 
