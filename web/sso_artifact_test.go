@@ -162,7 +162,7 @@ func TestArtifactBindingSetting(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.ssoTenant("acme")
 	c := e.client()
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	e.mustLogin(c, "root", adminPassword)
 	page := e.get(c, "/admin/tenants/acme")
 	if !strings.Contains(page.body, `name="artifact_binding"`) {
