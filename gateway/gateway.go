@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/session"
 )
 
@@ -218,10 +220,20 @@ type identityEntry struct {
 	headers []identityHeader
 	roles   []string
 
-	tokenMu  sync.Mutex
+	tokenMu sync.Mutex
+	tokens  []signedToken // one per audience, few
+}
+
+// maxTokensPerSession bounds the tokens kept per session: one per
+// application (audience) the user visits.
+const maxTokensPerSession = 16
+
+// signedToken is an identity token kept for reuse.
+type signedToken struct {
+	audience string
 	token    string
-	tokenKID string
-	tokenExp time.Time
+	kid      string
+	exp      time.Time
 }
 
 // identityHeader is one header of an identity.
@@ -260,7 +272,7 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 		prev.snap.Tenant.Slug == snap.Tenant.Slug && prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
 		// The same account as before: keep the token signed for it.
 		prev.tokenMu.Lock()
-		e.token, e.tokenKID, e.tokenExp = prev.token, prev.tokenKID, prev.tokenExp
+		e.tokens = slices.Clone(prev.tokens)
 		prev.tokenMu.Unlock()
 	}
 	if len(g.identities) >= maxIdentities {
@@ -340,10 +352,11 @@ func headerSafe(s string) string {
 	}, s)
 }
 
-// token returns the signed identity of e, signing anew when the last token
-// has less than half its lifetime left or the signing key changed. It
-// returns "" when no key ring is configured or signing failed (logged).
-func (g *Gateway) token(e *identityEntry) string {
+// token returns the signed identity of e for audience (the application:
+// see identity/verify.Claims.Audience), signing anew when the last token
+// for it has less than half its lifetime left or the signing key changed.
+// It returns "" when no key ring is configured or signing failed (logged).
+func (g *Gateway) token(e *identityEntry, audience string) string {
 	if g.keys == nil {
 		return ""
 	}
@@ -351,8 +364,15 @@ func (g *Gateway) token(e *identityEntry) string {
 	kid := g.keys.SignerID()
 	e.tokenMu.Lock()
 	defer e.tokenMu.Unlock()
-	if e.token != "" && e.tokenKID == kid && now.Add(g.keys.TokenTTL()/2).Before(e.tokenExp) {
-		return e.token
+	slot := -1
+	for i := range e.tokens {
+		if t := &e.tokens[i]; t.audience == audience {
+			if t.kid == kid && now.Add(g.keys.TokenTTL()/2).Before(t.exp) {
+				return t.token
+			}
+			slot = i
+			break
+		}
 	}
 	snap := e.snap
 	u := &snap.User
@@ -363,7 +383,8 @@ func (g *Gateway) token(e *identityEntry) string {
 		}
 	}
 	tok, err := g.keys.Sign(identity.Claims{
-		Subject: u.Login, UserID: u.ID, Tenant: snap.Tenant.Slug, Email: u.Email, Name: u.FullName(),
+		Audience: verify.Audience{audience},
+		Subject:  u.Login, UserID: u.ID, Tenant: snap.Tenant.Slug, Email: u.Email, Name: u.FullName(),
 		GivenName: u.FirstName, FamilyName: u.LastName, Roles: e.roles, Groups: groups,
 		SessionExpiry: snap.Session.ExpiresAt().Unix(),
 	})
@@ -371,10 +392,17 @@ func (g *Gateway) token(e *identityEntry) string {
 		g.logger.Error("identity token not signed; the request goes on without X-Lanyard-JWT", "err", err)
 		return ""
 	}
-	e.token, e.tokenKID = tok, kid
-	e.tokenExp = now.Add(g.keys.TokenTTL())
-	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(e.tokenExp) {
-		e.tokenExp = sessionEnd
+	st := signedToken{audience: audience, token: tok, kid: kid, exp: now.Add(g.keys.TokenTTL())}
+	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(st.exp) {
+		st.exp = sessionEnd
+	}
+	switch {
+	case slot >= 0:
+		e.tokens[slot] = st
+	case len(e.tokens) < maxTokensPerSession:
+		e.tokens = append(e.tokens, st)
+	default:
+		e.tokens[0] = st
 	}
 	return tok
 }

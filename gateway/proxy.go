@@ -331,7 +331,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 	for _, ih := range e.headers {
 		h[ih.name] = ih.value
 	}
-	if tok := g.token(e); tok != "" {
+	if tok := g.token(e, rt.Name); tok != "" { // the route's name is the token's audience
 		h[jwtKey] = []string{tok}
 		if rt.BearerToken {
 			h["Authorization"] = []string{"Bearer " + tok}

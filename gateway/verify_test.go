@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/session"
 )
@@ -21,6 +23,7 @@ type verifyEnv struct {
 	gw      *gateway.Gateway
 	handler http.Handler
 	session string // the session ID of ada (tenant acme, role staff)
+	keys    *identity.KeyRing
 }
 
 func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
@@ -41,7 +44,7 @@ func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := identity.NewKeyRing(store, identity.KeyRingOptions{})
+	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
 	if err := keys.Refresh(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &verifyEnv{gw: gw, handler: gw.Verify(), session: id}
+	return &verifyEnv{gw: gw, handler: gw.Verify(), session: id, keys: keys}
 }
 
 func (e *verifyEnv) verify(query string, withSession bool, headers ...string) *httptest.ResponseRecorder {
@@ -145,6 +148,55 @@ func TestVerifyTokenReused(t *testing.T) {
 	for range 10 {
 		if got := e.verify("", true).Header().Get(gateway.HeaderJWT); got != first {
 			t.Fatal("the token was signed again within its lifetime")
+		}
+	}
+}
+
+// TestVerifyTokenAudience: each application gets a token of its own
+// audience (the aud parameter, else the origin the user reached), which
+// another application's verifier refuses.
+func TestVerifyTokenAudience(t *testing.T) {
+	e := newVerifyEnv(t, testdb.SQLite(t))
+	now := time.Now()
+	check := func(tok, audience, tenant string) error {
+		_, err := verify.Check(tok, e.keys.PublicKeys(), now, verify.Expect{Issuer: "https://sso.example.com", Audience: audience, Tenant: tenant, Leeway: time.Minute})
+		return err
+	}
+	tokenOf := func(query string, headers ...string) string {
+		t.Helper()
+		rec := e.verify(query, true, headers...)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("verify%s: %d", query, rec.Code)
+		}
+		return rec.Header().Get(gateway.HeaderJWT)
+	}
+	wiki := tokenOf("?aud=wiki")
+	blog := tokenOf("?aud=blog")
+	app := tokenOf("", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "App.Example.com:443")
+	appPort := tokenOf("", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com:8443")
+	if wiki == blog || wiki == app || app == appPort {
+		t.Fatal("two applications got the same token")
+	}
+	if tokenOf("?aud=wiki") != wiki {
+		t.Error("the token of an audience was signed again within its lifetime")
+	}
+	for _, tc := range []struct {
+		token, audience, tenant string
+		want                    error
+	}{
+		{wiki, "wiki", "acme", nil},
+		{blog, "blog", "acme", nil},
+		{app, "https://app.example.com", "acme", nil},
+		{appPort, "https://app.example.com:8443", "acme", nil},
+		{wiki, "blog", "acme", verify.ErrAudience},
+		{blog, "wiki", "acme", verify.ErrAudience},
+		{app, "https://app.example.com:8443", "acme", verify.ErrAudience},
+		{appPort, "https://app.example.com", "acme", verify.ErrAudience},
+		{app, "http://app.example.com", "acme", verify.ErrAudience},
+		{wiki, "wiki", "globex", verify.ErrTenant},
+	} {
+		if err := check(tc.token, tc.audience, tc.tenant); !errors.Is(err, tc.want) {
+			t.Errorf("token for %s, checked as %s of %s: %v, want %v", tc.token[len(tc.token)-8:], tc.audience, tc.tenant, err, tc.want)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
@@ -137,7 +137,7 @@ func TestServeGateway(t *testing.T) {
 	for {
 		status, got := get("/app/page")
 		if status == http.StatusOK && got["user"] == "ada" {
-			v := &identity.Verifier{JWKSURL: s.url + "/.well-known/jwks.json"}
+			v := &verify.Verifier{JWKSURL: s.url + "/.well-known/jwks.json", Issuer: s.url, Audience: "app", Tenant: lanyard.DefaultTenantSlug}
 			claims, err := v.Verify(ctx, got["jwt"])
 			if err != nil || claims.Subject != "ada" {
 				t.Fatalf("token from serve: %v %+v", err, claims)
