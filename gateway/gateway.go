@@ -99,9 +99,13 @@ type Config struct {
 	// handoff.go). Nil turns the hand-off off: applications must then be
 	// on Lanyard's host.
 	Store HandoffStore
-	// TrustedHosts are the application hosts, besides those of routes,
-	// that the hand-off may send a sign-in to: the hosts in front of which
-	// nginx, Traefik or Caddy ask /auth/verify. A name matches every port.
+	// TrustedHosts are the application origins, besides those of routes,
+	// that the hand-off may send a sign-in to and whose pages may use
+	// session.js: the hosts in front of which nginx, Traefik or Caddy ask
+	// /auth/verify. An entry is an origin (https://app.example.com:8443) or
+	// a host with an optional port, which takes the base URL's scheme;
+	// origins are compared whole (scheme, host, port). Plain http is
+	// refused when the base URL is https.
 	TrustedHosts []string
 	// RouteRefresh is how often Run reloads the routes from the store. Zero
 	// means 2 seconds.
@@ -140,10 +144,11 @@ type Gateway struct {
 	observer atomic.Pointer[Observer]
 	held     atomic.Bool // see Config.Held
 
-	store        HandoffStore // nil: no hand-off
-	manager      *session.Manager
-	trustedHosts []string
-	clientIP     *clientip.Resolver
+	store          HandoffStore // nil: no hand-off
+	manager        *session.Manager
+	baseOrigin     string          // canonical origin of the base URL
+	trustedOrigins map[string]bool // of Config.TrustedHosts, canonical
+	clientIP       *clientip.Resolver
 
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
@@ -185,11 +190,15 @@ func New(cfg Config) (*Gateway, error) {
 		g.store = cfg.Store
 		g.manager = session.NewManager(cfg.Store, session.Options{Now: g.now})
 	}
-	for _, h := range cfg.TrustedHosts {
-		if h = strings.TrimSpace(h); h != "" {
-			g.trustedHosts = append(g.trustedHosts, h)
-		}
+	var ok bool
+	if g.baseOrigin, ok = CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host); !ok {
+		return nil, fmt.Errorf("gateway: base URL %q is not an http(s) origin", cfg.BaseURL)
 	}
+	origins, err := originsOf(cfg.TrustedHosts, cfg.BaseURL.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	g.trustedOrigins = origins
 	table, err := g.buildTable(nil)
 	if err != nil {
 		return nil, err
@@ -248,13 +257,16 @@ var errNoIdentity = session.ErrNoSession
 // identify returns the identity of the session cookie of r, or
 // errNoIdentity.
 func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry, error) {
-	id := sessionCookie(r)
+	id := g.sessionCookie(r)
 	if id == "" {
 		return nil, errNoIdentity
 	}
 	snap, err := g.sessions.Lookup(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if snap.Session.Origin != "" && !g.onOrigin(r, snap.Session.Origin) {
+		return nil, errNoIdentity // a copy made for another application's host
 	}
 	if len(snap.Session.Hash) != sha256.Size {
 		return nil, fmt.Errorf("gateway: session hash of %d bytes in the store, want %d", len(snap.Session.Hash), sha256.Size)
@@ -417,13 +429,32 @@ func (e *identityEntry) hasRoles(required []string) bool {
 	return true
 }
 
-// sessionCookie returns the session ID the request carries, or "".
-func sessionCookie(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
+// sessionCookie returns the session ID the request carries, or "". Over
+// https the cookie is __Host-lanyard_session (set by this host alone, no
+// sibling can plant it); the name without the prefix is then ignored.
+func (g *Gateway) sessionCookie(r *http.Request) string {
+	c, err := r.Cookie(cookieName(SessionCookie, g.secureRequest(r)))
 	if err != nil {
 		return ""
 	}
 	return c.Value
+}
+
+// secureRequest reports whether the user reached r over https: Lanyard's
+// own host by its base URL, another host by the request (the forwarded
+// proto of a proxy in front).
+func (g *Gateway) secureRequest(r *http.Request) bool {
+	if g.isBaseHost(hostOf(r, true)) {
+		return g.base.Scheme == "https"
+	}
+	return schemeOf(r) == "https"
+}
+
+// onOrigin reports whether r was made to origin (canonical): the built-in
+// proxy's Host, or for forward-auth the forwarded host and proto.
+func (g *Gateway) onOrigin(r *http.Request, origin string) bool {
+	o, ok := CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true))
+	return ok && o == origin
 }
 
 // loginURL is where a user signs in to tenant and comes back to returnTo,

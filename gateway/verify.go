@@ -126,7 +126,7 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, tenant
 	if tenant == "" {
 		tenant = lanyard.DefaultTenantSlug
 	}
-	login := g.loginURL(tenant, g.returnTo(tenant, schemeOf(r), hostOf(r, true), originalPath(r)))
+	login := g.signInURL(tenant, schemeOf(r), hostOf(r, true), originalPath(r))
 	w.Header().Set(HeaderLogin, login)
 	method := r.Header.Get("X-Forwarded-Method")
 	if method == "" {

@@ -61,6 +61,10 @@ type Meta struct {
 	NameID       string
 	NameIDFormat string
 	SessionIndex string
+	// Origin and ParentHash make a copy for an application's host (see
+	// lanyard.Session).
+	Origin     string
+	ParentHash []byte
 }
 
 // Options tune a Manager. The zero value is ready to use.
@@ -123,6 +127,8 @@ func (m *Manager) Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.
 		LastSeenAt:    now,
 		AbsExpiresAt:  now.Add(time.Duration(settings.SessionAbsolute)),
 		ClientIP:      meta.ClientIP,
+		Origin:        meta.Origin,
+		ParentHash:    meta.ParentHash,
 		UserAgent:     truncate(meta.UserAgent, 512),
 		LastRefreshAt: now,
 		CSRFSecret:    secret,

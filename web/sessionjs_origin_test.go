@@ -68,7 +68,7 @@ func newXOriginEnv(t *testing.T, opts xoriginOptions) *xoriginEnv {
 	svc := admin.New(store, admin.Options{BaseURL: base})
 	mgr := session.NewManager(store, session.Options{})
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
-		Store: store, TrustedHosts: []string{xoAppHost}})
+		Store: store, TrustedHosts: []string{e.appOrigin(xoAppHost)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func TestServeGateway(t *testing.T) {
 	for {
 		status, got := get("/app/page")
 		if status == http.StatusOK && got["user"] == "ada" {
-			v := &verify.Verifier{JWKSURL: s.url + "/.well-known/jwks.json", Issuer: s.url, Audience: "app", Tenant: lanyard.DefaultTenantSlug}
+			v := &verify.Verifier{JWKSURL: s.url + "/.well-known/jwks.json", Issuer: strings.Replace(s.url, "127.0.0.1", "localhost", 1), Audience: "app", Tenant: lanyard.DefaultTenantSlug}
 			claims, err := v.Verify(ctx, got["jwt"])
 			if err != nil || claims.Subject != "ada" {
 				t.Fatalf("token from serve: %v %+v", err, claims)

@@ -101,14 +101,14 @@ func (d *Deps) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap *t
 	if mode != checkInPopup {
 		mode = checkInFrame
 	}
-	id := ui.SessionID(r)
+	id := d.Kit.SessionID(r)
 	var sess lanyard.Session
 	err := error(lanyard.ErrNotFound)
 	if id != "" {
 		sess, err = d.Store.Session(r.Context(), lanyard.HashSessionID(id), d.Kit.Now())
 	}
 	switch {
-	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO)):
+	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO || sess.Origin != "")):
 		relay.Write(d.Kit.Logger, w, http.StatusOK, expiredRelay(passiveCheck{mode: mode, origin: origin}, "Your session has ended."))
 		return "", false, true
 	case err != nil:

@@ -49,7 +49,7 @@ func (k *Kit) CheckOrigin(r *http.Request) error {
 // the browser's cookie when it holds a well-formed one (so several open tabs
 // keep working) and setting a new one otherwise.
 func (k *Kit) FormToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	if c, err := r.Cookie(CSRFCookieName); err == nil && WellFormedToken(c.Value) {
+	if c, err := r.Cookie(k.CookieName(CSRFCookieName)); err == nil && WellFormedToken(c.Value) {
 		return c.Value, nil
 	}
 	token, err := session.RandomToken()
@@ -57,7 +57,7 @@ func (k *Kit) FormToken(w http.ResponseWriter, r *http.Request) (string, error) 
 		return "", fmt.Errorf("web: csrf token: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     CSRFCookieName,
+		Name:     k.CookieName(CSRFCookieName),
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,
@@ -75,7 +75,7 @@ func (k *Kit) VerifyFormToken(r *http.Request) error {
 	if err := k.CheckOrigin(r); err != nil {
 		return err
 	}
-	c, err := r.Cookie(CSRFCookieName)
+	c, err := r.Cookie(k.CookieName(CSRFCookieName))
 	if err != nil || !WellFormedToken(c.Value) {
 		return fmt.Errorf("%w (no CSRF cookie)", ErrCSRF)
 	}
