@@ -22,20 +22,29 @@ type handoffEnv struct {
 	store lanyard.Store
 	e     *verifyEnv
 	h     http.Handler
+	// upstreamCookies are the Cookie headers the application of the route
+	// "wiki" (https://wiki.example.com) received.
+	upstreamCookies chan string
 }
 
 func newHandoffEnv(t *testing.T, store lanyard.Store) *handoffEnv {
 	e := newVerifyEnv(t, store)
 	base, _ := url.Parse("https://sso.example.com")
 	mgr := session.NewManager(store, session.Options{})
+	cookies := make(chan string, 10)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cookies <- strings.Join(r.Header.Values("Cookie"), "; ")
+	}))
+	t.Cleanup(upstream.Close)
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
-		Store: store, TrustedHosts: []string{"app.example.com", "https://ops.example.com:8443"}})
+		Store: store, TrustedHosts: []string{"app.example.com", "https://ops.example.com:8443"},
+		StaticRoutes: []lanyard.ProxyRoute{{Name: "wiki", Host: "wiki.example.com", Upstream: upstream.URL, Tenant: "acme"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/auth/verify", gw.Verify())
-	return &handoffEnv{t: t, store: store, e: e, h: gw.Wrap(mux)}
+	return &handoffEnv{t: t, store: store, e: e, h: gw.Wrap(mux), upstreamCookies: cookies}
 }
 
 // do sends a request to url as the browser would reach it (the scheme in
@@ -227,6 +236,41 @@ func TestLogoutNotCrossSite(t *testing.T) {
 		rec := h.do(http.MethodPost, "https://app.example.com/auth/logout", []*http.Cookie{c}, headers...)
 		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "https://sso.example.com/logout" || live(c) {
 			t.Errorf("POST /auth/logout with %q: %d to %q, session live %v; want 303 to Lanyard's sign-out and the session ended", headers, rec.Code, rec.Header().Get("Location"), live(c))
+		}
+	}
+}
+
+// TestRouteHostCopy: on a route's host (same scheme and port as Lanyard),
+// the copy opens the application, and the application never receives the
+// session cookie under either name.
+func TestRouteHostCopy(t *testing.T) {
+	h := newHandoffEnv(t, testdb.SQLite(t))
+	nonce, handoffURL := h.start("https://wiki.example.com")
+	loc, _ := url.Parse(h.handoff(handoffURL).Header().Get("Location"))
+	if loc.Scheme != "https" || loc.Host != "wiki.example.com" {
+		t.Fatalf("hand-off to %q, want https://wiki.example.com", loc)
+	}
+	var copyCookie *http.Cookie
+	for _, c := range h.do(http.MethodGet, loc.String(), []*http.Cookie{nonce}).Result().Cookies() {
+		if c.Name == "__Host-lanyard_session" {
+			copyCookie = c
+		}
+	}
+	if copyCookie == nil {
+		t.Fatal("no session copy on the route's host")
+	}
+	rec := h.do(http.MethodGet, "https://wiki.example.com/page", []*http.Cookie{copyCookie, {Name: "lanyard_session", Value: "x"}, {Name: "theme", Value: "dark"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the route with the copy: %d", rec.Code)
+	}
+	if got := <-h.upstreamCookies; got != "theme=dark" {
+		t.Errorf("the application received the cookies %q, want only its own theme=dark", got)
+	}
+	// The copy of wiki.example.com opens neither app.example.com nor
+	// another port of wiki.example.com.
+	for _, o := range []string{"https://app.example.com/page", "https://wiki.example.com:8443/page"} {
+		if rec := h.do(http.MethodGet, o, []*http.Cookie{copyCookie}, "Accept", "application/json"); rec.Code == http.StatusOK {
+			t.Errorf("the copy of wiki.example.com opened %s", o)
 		}
 	}
 }

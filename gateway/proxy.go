@@ -377,7 +377,7 @@ func stripSessionCookie(h http.Header) {
 		var parts []string
 		for _, part := range strings.Split(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name != SessionCookie {
+			if name != SessionCookie && name != securePrefix+SessionCookie {
 				parts = append(parts, strings.TrimSpace(part))
 			}
 		}
