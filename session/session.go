@@ -287,3 +287,24 @@ func truncate(s string, n int) string {
 	// Cut on a byte boundary, then drop a rune the cut may have split.
 	return strings.ToValidUTF8(s[:n], "")
 }
+
+// checkLabel separates the passive-check key from the CSRF token.
+const checkLabel = "lanyard passive check v1"
+
+// CheckKey returns the key that names s in the return path of a passive
+// check: only the holder of the session can have it, so that nobody who
+// merely knows the session's hash (another user of the tenant) can make a
+// check end it.
+func CheckKey(s lanyard.Session) string {
+	mac := hmac.New(sha256.New, s.CSRFSecret)
+	mac.Write([]byte(checkLabel))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// ValidCheckKey reports, in constant time, whether key is CheckKey(s).
+func ValidCheckKey(s lanyard.Session, key string) bool {
+	if len(s.CSRFSecret) == 0 || key == "" {
+		return false
+	}
+	return hmac.Equal([]byte(key), []byte(CheckKey(s)))
+}
