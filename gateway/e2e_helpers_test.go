@@ -194,7 +194,7 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store,
+	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store, AdminHost: "admin.localhost",
 		Routes: store, StaticRoutes: routes, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

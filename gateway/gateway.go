@@ -107,6 +107,12 @@ type Config struct {
 	// origins are compared whole (scheme, host, port). Plain http is
 	// refused when the base URL is https.
 	TrustedHosts []string
+	// AdminHost is the host (with its port, if not the default) of the
+	// admin UI's own origin, admin_base_url: there the admin UI and API
+	// answer and no route is proxied; elsewhere /admin and /api answer
+	// 404. Empty: the admin UI is on Lanyard's host, where no route may
+	// then be served (see checkRouteOrigin).
+	AdminHost string
 	// RouteRefresh is how often Run reloads the routes from the store. Zero
 	// means 2 seconds.
 	RouteRefresh time.Duration
@@ -147,6 +153,7 @@ type Gateway struct {
 	store          HandoffStore // nil: no hand-off
 	manager        *session.Manager
 	baseOrigin     string          // canonical origin of the base URL
+	adminHost      string          // Config.AdminHost, lower case
 	trustedOrigins map[string]bool // of Config.TrustedHosts, canonical
 	clientIP       *clientip.Resolver
 
@@ -173,6 +180,10 @@ func New(cfg Config) (*Gateway, error) {
 		buffers:    newBufferPool(),
 		identities: map[[sha256.Size]byte]*identityEntry{},
 		clientIP:   cfg.ClientIP,
+		adminHost:  strings.ToLower(cfg.AdminHost),
+	}
+	if g.adminHost != "" && strings.EqualFold(g.adminHost, cfg.BaseURL.Host) {
+		return nil, fmt.Errorf("gateway: the admin host %s is the base URL's host; the admin UI needs an origin of its own", cfg.AdminHost)
 	}
 	if g.refresh <= 0 {
 		g.refresh = 2 * time.Second

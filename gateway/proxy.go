@@ -151,6 +151,10 @@ func (g *Gateway) buildTable(stored []lanyard.ProxyRoute) (*routeTable, error) {
 			v.Add("proxy route %q: %s", r.Name, lanyard.ErrorMessage(err))
 			continue
 		}
+		if err := g.checkRouteOrigin(r); err != nil {
+			v.Add("proxy route %q: %v", r.Name, err)
+			continue
+		}
 		if prev := old[r.Name]; prev != nil && sameRoute(prev.ProxyRoute, r) {
 			table.routes = append(table.routes, prev) // keep its proxy
 			continue
@@ -280,6 +284,9 @@ func lanyardPath(path string) bool {
 // ways and WebSocket upgrades pass.
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.serveAdminOrigin(w, r, next) {
+			return
+		}
 		if g.store != nil && g.serveAuthPath(w, r) {
 			return
 		}

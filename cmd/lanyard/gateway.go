@@ -80,8 +80,10 @@ func resolveGateway(value, source map[string]string, v *lanyard.ValidationError)
 	if raw := strings.TrimSpace(value["admin_base_url"]); raw != "" {
 		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" {
 			v.Add("%s %q: want an origin such as https://sso-admin.example.com", source["admin_base_url"], raw)
+		} else if o, ok := gateway.CanonicalOrigin(u.Scheme + "://" + u.Host); ok {
+			_, c.AdminHost, _ = strings.Cut(o, "://")
 		} else {
-			c.AdminHost = strings.ToLower(u.Host)
+			v.Add("%s %q: want an origin such as https://sso-admin.example.com (ASCII host, punycode for international names)", source["admin_base_url"], raw)
 		}
 	}
 	if raw := strings.TrimSpace(value["routes"]); raw != "" {
@@ -111,10 +113,9 @@ func findOption(key string) option {
 // gatewayServer is the gateway of a running serve: the session cache, the
 // key ring and the proxy, with their background jobs.
 type gatewayServer struct {
-	gateway   *gateway.Gateway
-	keys      *identity.KeyRing
-	logger    *slog.Logger
-	adminHost string // see adminGate
+	gateway *gateway.Gateway
+	keys    *identity.KeyRing
+	logger  *slog.Logger
 }
 
 // newGateway builds the gateway over db. Its background jobs run with
@@ -136,6 +137,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		StaticRoutes: cfg.Gateway.Routes,
 		Store:        db,
 		TrustedHosts: cfg.Gateway.TrustedHosts,
+		AdminHost:    cfg.Gateway.AdminHost,
 		ClientIP:     cfg.ClientIP,
 		Logger:       logger,
 		Held:         true,
@@ -143,41 +145,13 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Gateway.AdminHost != "" && strings.EqualFold(cfg.Gateway.AdminHost, cfg.BaseURL.Host) {
-		return nil, fmt.Errorf("admin_base_url: %s is the base URL's host; the admin UI needs an origin of its own", cfg.Gateway.AdminHost)
-	}
-	return &gatewayServer{gateway: gw, keys: keys, logger: logger, adminHost: cfg.Gateway.AdminHost}, nil
+	return &gatewayServer{gateway: gw, keys: keys, logger: logger}, nil
 }
 
-// handler puts the reverse proxy in front of Lanyard's own handler, and
-// the administration on its own origin when admin_base_url is set.
+// handler puts the reverse proxy (and the admin host's gate) in front of
+// Lanyard's own handler.
 func (g *gatewayServer) handler(lanyardHandler http.Handler) http.Handler {
-	return adminGate(g.adminHost, lanyardHandler, g.gateway.Wrap(lanyardHandler))
-}
-
-// adminGate keeps the administration out of reach of every proxied
-// application: an application's page runs in the origin of its host, and
-// on the admin UI's origin it could read an administrator's CSRF token or
-// call the API with the administrator's cookie. With adminHost set, the
-// admin UI (/admin) and API (/api/) answer on that host only, and that
-// host proxies nothing: requests there go to Lanyard alone. Without it
-// (adminHost ""), everything goes through proxied.
-func adminGate(adminHost string, lanyardHandler, proxied http.Handler) http.Handler {
-	if adminHost == "" {
-		return proxied
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Host, adminHost) {
-			lanyardHandler.ServeHTTP(w, r)
-			return
-		}
-		if p := r.URL.Path; p == "/admin" || strings.HasPrefix(p, "/admin/") || p == "/api" || strings.HasPrefix(p, "/api/") {
-			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, "The administration is not served on this host.", http.StatusNotFound)
-			return
-		}
-		proxied.ServeHTTP(w, r)
-	})
+	return g.gateway.Wrap(lanyardHandler)
 }
 
 // load reads the signing keys and the routes from the (migrated) store and

@@ -90,7 +90,7 @@ func TestServeGateway(t *testing.T) {
 	defer upstream.Close()
 	dir := t.TempDir()
 	configFile := filepath.Join(t.TempDir(), "lanyard.json")
-	config := fmt.Sprintf(`{"data": %q, "session_cache_ttl": "500ms", "routes": [{"name": "app", "path_prefix": "/app/", "upstream": %q}]}`, dir, upstream.URL)
+	config := fmt.Sprintf(`{"data": %q, "session_cache_ttl": "500ms", "admin_base_url": "http://admin.localhost", "routes": [{"name": "app", "path_prefix": "/app/", "upstream": %q}]}`, dir, upstream.URL)
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
