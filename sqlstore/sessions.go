@@ -144,11 +144,11 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64) (int, error) 
 func (d *DB) DeleteSessionsByNameID(ctx context.Context, tenantID int64, idpEntityID, nameID, sessionIndex string) (int, error) {
 	if sessionIndex == "" {
 		return d.deleteCount(ctx, "delete sessions by name id",
-			`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3`,
+			`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND parent_hash IS NULL`,
 			tenantID, idpEntityID, nameID)
 	}
 	return d.deleteCount(ctx, "delete sessions by name id",
-		`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND session_index = $4`,
+		`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND session_index = $4 AND parent_hash IS NULL`,
 		tenantID, idpEntityID, nameID, sessionIndex)
 }
 
