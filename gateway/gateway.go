@@ -202,7 +202,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.manager = session.NewManager(cfg.Store, session.Options{Now: g.now})
 	}
 	var ok bool
-	if g.baseOrigin, ok = CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host); !ok {
+	if g.baseOrigin, ok = lanyard.CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host); !ok {
 		return nil, fmt.Errorf("gateway: base URL %q is not an http(s) origin", cfg.BaseURL)
 	}
 	origins, err := originsOf(cfg.TrustedHosts, cfg.BaseURL.Scheme)
@@ -464,7 +464,7 @@ func (g *Gateway) secureRequest(r *http.Request) bool {
 // onOrigin reports whether r was made to origin (canonical): the built-in
 // proxy's Host, or for forward-auth the forwarded host and proto.
 func (g *Gateway) onOrigin(r *http.Request, origin string) bool {
-	o, ok := CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true))
+	o, ok := lanyard.CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true))
 	return ok && o == origin
 }
 

@@ -93,7 +93,7 @@ func schemeOf(r *http.Request) string {
 
 // requestOrigin is the origin a request was made to, canonical, or "".
 func requestOrigin(r *http.Request) string {
-	o, _ := CanonicalOrigin(schemeOf(r) + "://" + r.Host)
+	o, _ := lanyard.CanonicalOrigin(schemeOf(r) + "://" + r.Host)
 	return o
 }
 
@@ -110,7 +110,7 @@ func (g *Gateway) signInURL(tenant, scheme, host, path string) string {
 	if g.isBaseHost(host) || g.store == nil {
 		return g.loginURL(tenant, path)
 	}
-	origin, ok := CanonicalOrigin(scheme + "://" + host)
+	origin, ok := lanyard.CanonicalOrigin(scheme + "://" + host)
 	if !ok {
 		return g.loginURL(tenant, "/")
 	}
@@ -145,7 +145,7 @@ func (g *Gateway) routeOrigin(host string) (string, bool) {
 	if p := g.base.Port(); p != "" {
 		o += ":" + p
 	}
-	return CanonicalOrigin(o)
+	return lanyard.CanonicalOrigin(o)
 }
 
 // trustedOrigin reports whether origin (canonical) is that of a route's
@@ -160,7 +160,7 @@ func (g *Gateway) trustedOrigin(origin string) bool {
 // trusted host. Lanyard's own origin is not cross-origin and is not
 // allowed here.
 func (g *Gateway) AllowsOrigin(origin string) bool {
-	o, ok := CanonicalOrigin(origin)
+	o, ok := lanyard.CanonicalOrigin(origin)
 	return ok && o != g.baseOrigin && g.trustedOrigin(o)
 }
 
@@ -247,7 +247,7 @@ func (g *Gateway) handleHandoff(w http.ResponseWriter, r *http.Request) {
 	to, err := url.Parse(q.Get("to"))
 	var origin string
 	if err == nil && to.User == nil && to.Opaque == "" {
-		origin, _ = CanonicalOrigin(to.Scheme + "://" + to.Host)
+		origin, _ = lanyard.CanonicalOrigin(to.Scheme + "://" + to.Host)
 	}
 	if !g.isBaseHost(r.Host) || !g.trustedOrigin(origin) || origin == g.baseOrigin {
 		http.Error(w, "This sign-in link leads to a site Lanyard does not serve. Open the application again.", http.StatusBadRequest)
@@ -469,7 +469,7 @@ func sameOriginPost(r *http.Request, origin string) bool {
 	if sent == "" {
 		return true
 	}
-	o, ok := CanonicalOrigin(sent)
+	o, ok := lanyard.CanonicalOrigin(sent)
 	return ok && o == origin
 }
 

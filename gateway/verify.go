@@ -114,7 +114,7 @@ func (g *Gateway) verifyAudience(r *http.Request, p *verifyParams) string {
 	if p.audience != "" {
 		return p.audience
 	}
-	if o, ok := CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true)); ok {
+	if o, ok := lanyard.CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true)); ok {
 		return o
 	}
 	return g.base.Scheme + "://" + g.base.Host

@@ -109,7 +109,7 @@ func TestHostileApplicationInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	server := New(Config{BaseURL: base, Store: store, Admin: svc, Gateway: gw, Logger: logger})
+	server := New(Config{BaseURL: base, Store: store, Admin: svc, Gateway: gw, Logger: logger, AdminHost: "admin.lanyard.localhost:" + port})
 	srv.Config.Handler = gw.Wrap(server)
 	srv.Start()
 	defer srv.Close()

@@ -61,6 +61,9 @@ type Config struct {
 	// the audit log and the tracer) behind trusted reverse proxies. Nil
 	// means the TCP peer.
 	ClientIP *clientip.Resolver
+	// AdminHost is the admin UI's own host (admin_base_url), if any; see
+	// gateway.Config.AdminHost.
+	AdminHost string
 	// DemoTenant, when set, serves the sample application page of
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
@@ -130,6 +133,7 @@ func New(cfg Config) *Server {
 		Sessions:      s.sessions,
 		Users:         cfg.Store,
 		Tenants:       cfg.Store,
+		AdminHost:     cfg.AdminHost,
 	})
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	if s.gateway != nil {

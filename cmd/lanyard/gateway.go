@@ -80,7 +80,7 @@ func resolveGateway(value, source map[string]string, v *lanyard.ValidationError)
 	if raw := strings.TrimSpace(value["admin_base_url"]); raw != "" {
 		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" {
 			v.Add("%s %q: want an origin such as https://sso-admin.example.com", source["admin_base_url"], raw)
-		} else if o, ok := gateway.CanonicalOrigin(u.Scheme + "://" + u.Host); ok {
+		} else if o, ok := lanyard.CanonicalOrigin(u.Scheme + "://" + u.Host); ok {
 			_, c.AdminHost, _ = strings.Cut(o, "://")
 		} else {
 			v.Add("%s %q: want an origin such as https://sso-admin.example.com (ASCII host, punycode for international names)", source["admin_base_url"], raw)
