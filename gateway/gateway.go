@@ -157,6 +157,8 @@ type Gateway struct {
 	trustedOrigins map[string]bool // of Config.TrustedHosts, canonical
 	clientIP       *clientip.Resolver
 
+	audiences audienceCache // see verifyAudience
+
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
 }

@@ -63,11 +63,16 @@ const (
 
 // cookieName is name as set on a host reached over scheme.
 func cookieName(name string, secure bool) string {
-	if secure {
-		return securePrefix + name
+	switch {
+	case !secure:
+		return name
+	case name == SessionCookie:
+		return secureSessionCookie // no allocation on the hot path
 	}
-	return name
+	return securePrefix + name
 }
+
+const secureSessionCookie = securePrefix + SessionCookie
 
 // hostOf returns the host (with port) a request was made to, as the user
 // sees it: X-Forwarded-Host when forwarded is set (forward-auth), else Host.
@@ -82,9 +87,12 @@ func hostOf(r *http.Request, forwarded bool) string {
 
 // schemeOf returns http or https for the request as the user made it.
 func schemeOf(r *http.Request) string {
-	switch p := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0])); {
-	case p == "https" || p == "http":
-		return p
+	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	switch p := strings.TrimSpace(first); {
+	case strings.EqualFold(p, "https"):
+		return "https"
+	case strings.EqualFold(p, "http"):
+		return "http"
 	case r.TLS != nil:
 		return "https"
 	}

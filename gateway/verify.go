@@ -114,10 +114,42 @@ func (g *Gateway) verifyAudience(r *http.Request, p *verifyParams) string {
 	if p.audience != "" {
 		return p.audience
 	}
-	if o, ok := lanyard.CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true)); ok {
+	return g.audiences.originOf(schemeOf(r), hostOf(r, true), g.baseOrigin)
+}
+
+// audienceCache keeps the canonical origin by scheme and host: a proxy
+// asks for the same few hosts millions of times.
+type audienceCache struct {
+	mu       sync.RWMutex
+	byScheme [2]map[string]string // http, https: host -> origin
+}
+
+// originOf returns the canonical origin of scheme://host, or fallback
+// when that is no origin.
+func (c *audienceCache) originOf(scheme, host, fallback string) string {
+	i := 0
+	if scheme == "https" {
+		i = 1
+	}
+	c.mu.RLock()
+	o, ok := c.byScheme[i][host]
+	c.mu.RUnlock()
+	if ok {
 		return o
 	}
-	return g.base.Scheme + "://" + g.base.Host
+	o, ok = lanyard.CanonicalOrigin(scheme + "://" + host)
+	if !ok {
+		return fallback
+	}
+	c.mu.Lock()
+	if c.byScheme[i] == nil {
+		c.byScheme[i] = map[string]string{}
+	}
+	if len(c.byScheme[i]) < maxVerifyQueries {
+		c.byScheme[i][host] = o
+	}
+	c.mu.Unlock()
+	return o
 }
 
 // unauthenticated answers 401 with the login URL, or, when redirect is
