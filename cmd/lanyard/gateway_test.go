@@ -167,3 +167,24 @@ func TestServeGateway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestServeRefusesRoutesOnTheAdminOrigin: a path route on Lanyard's own
+// host, without admin_base_url, stops serve with an error that says what
+// to do; bad admin_base_url values are configuration problems.
+func TestServeRefusesRoutesOnTheAdminOrigin(t *testing.T) {
+	dir := t.TempDir()
+	configFile := filepath.Join(dir, "lanyard.json")
+	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(`{"data": %q, "routes": [{"name": "portal", "path_prefix": "/portal/", "upstream": "http://127.0.0.1:1"}]}`, dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, map[string]string{"LANYARD_DATA": dir}, "", "serve", "--config", configFile, "--addr", "127.0.0.1:0")
+	if r.exitCode() == 0 || !strings.Contains(r.output(), `route "portal"`) || !strings.Contains(r.output(), "admin_base_url") {
+		t.Errorf("serve with a path route and no admin_base_url: exit %d:\n%s", r.exitCode(), r.output())
+	}
+	for _, bad := range []string{"admin.example.com", "https://admin.example.com/admin", "https://user@admin.example.com", "ftp://admin.example.com", "https://admin.example.com."} {
+		r := cli(t, dataEnv(t), "", "serve", "--admin-base-url", bad)
+		if r.exitCode() != 2 || !strings.Contains(r.output(), "admin_base_url") && !strings.Contains(r.output(), "admin-base-url") {
+			t.Errorf("admin_base_url %q: exit %d:\n%s", bad, r.exitCode(), r.output())
+		}
+	}
+}
