@@ -135,6 +135,12 @@ type lanyardEnv struct {
 // own listener. routes are the gateway's static routes.
 func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...lanyard.ProxyRoute) *lanyardEnv {
 	t.Helper()
+	return newLanyardEnvTrusting(t, store, publicPort, nil, routes...)
+}
+
+// newLanyardEnvTrusting is newLanyardEnv with the gateway's trusted hosts.
+func newLanyardEnvTrusting(t *testing.T, store lanyard.Store, publicPort int, trusted []string, routes ...lanyard.ProxyRoute) *lanyardEnv {
+	t.Helper()
 	ctx := context.Background()
 	simplesamlphp.Require(t)
 	idp := simplesamlphp.Start(t, []simplesamlphp.User{{
@@ -195,7 +201,7 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 		t.Fatal(err)
 	}
 	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store, AdminHost: "admin.localhost",
-		Routes: store, StaticRoutes: routes, Logger: logger})
+		Routes: store, StaticRoutes: routes, TrustedHosts: trusted, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
