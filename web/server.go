@@ -114,7 +114,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if cfg.BaseURL != nil && cfg.BaseURL.Host != "" {
-		s.origins.Self = cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+		s.origins.Self, _ = lanyard.CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host)
 	}
 	if s.gateway != nil {
 		// The gateway knows which applications' origins may use
