@@ -69,15 +69,20 @@ func TestAdminLoginSecureCookieOnHTTPS(t *testing.T) {
 	c := e.client()
 	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	form := e.get(c, "/admin/login")
-	if csrf := setCookie(form, csrfCookieName); csrf == nil || !csrf.Secure || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
-		t.Errorf("CSRF cookie on https: %+v, want Secure, HttpOnly, SameSite=Strict", csrf)
+	// Over https Lanyard's cookies carry the __Host- prefix: only this
+	// host can set them, a sibling subdomain cannot plant one.
+	if csrf := setCookie(form, "__Host-"+csrfCookieName); csrf == nil || !csrf.Secure || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode || csrf.Path != "/" || csrf.Domain != "" {
+		t.Errorf("CSRF cookie on https: %+v, want __Host-, Secure, HttpOnly, SameSite=Strict, Path=/", csrf)
+	}
+	if plain := setCookie(form, csrfCookieName); plain != nil {
+		t.Errorf("CSRF cookie without the __Host- prefix on https: %+v", plain)
 	}
 	resp := e.post(c, "/admin/login", url.Values{"username": {"root"}, "password": {adminPassword}, csrfField: {e.csrfToken(form)}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("status %d, want 303:\n%s", resp.StatusCode, resp.body)
 	}
-	cookie := setCookie(resp, sessionCookieName)
-	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+	cookie := setCookie(resp, "__Host-"+sessionCookieName)
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Domain != "" {
 		t.Fatalf("session cookie on https: %+v, want Secure, HttpOnly, SameSite=Lax", cookie)
 	}
 	if r := e.get(c, "/admin/"); r.StatusCode != http.StatusOK {

@@ -63,6 +63,9 @@ type Config struct {
 	// the audit log and the tracer) behind trusted reverse proxies. Nil
 	// means the TCP peer.
 	ClientIP *clientip.Resolver
+	// AdminHost is the admin UI's own host (admin_base_url), if any; see
+	// gateway.Config.AdminHost.
+	AdminHost string
 	// DemoTenant, when set, serves the sample application page of
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
@@ -116,7 +119,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if cfg.BaseURL != nil && cfg.BaseURL.Host != "" {
-		s.origins.Self = cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+		s.origins.Self, _ = lanyard.CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host)
 	}
 	if s.gateway != nil {
 		// The gateway knows which applications' origins may use
@@ -135,6 +138,7 @@ func New(cfg Config) *Server {
 		Sessions:      s.sessions,
 		Users:         cfg.Store,
 		Tenants:       cfg.Store,
+		AdminHost:     cfg.AdminHost,
 	})
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	if s.gateway != nil {

@@ -76,7 +76,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant()})
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -434,7 +434,7 @@ func (d *Deps) openLoginSession(r *http.Request, a *loginAttempt) (string, lanya
 	}
 	// A session the browser held before signing in is ended rather than
 	// kept alongside: a fresh ID at every sign-in defeats session fixation.
-	if old := ui.SessionID(r); old != "" {
+	if old := d.Kit.SessionID(r); old != "" {
 		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
 	}
 	return d.Sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})

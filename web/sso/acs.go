@@ -291,7 +291,7 @@ func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAtte
 func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, res login.Result) {
 	ctx := r.Context()
 	// A fresh session ID at every sign-in defeats session fixation.
-	if old := ui.SessionID(r); old != "" {
+	if old := d.Kit.SessionID(r); old != "" {
 		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
 	}
 	id, sess, err := d.Sessions.Open(ctx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{

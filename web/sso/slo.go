@@ -44,7 +44,7 @@ func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess la
 		d.Kit.RenderSignedOut(w, r, "")
 		return
 	}
-	if ui.SessionID(r) != "" {
+	if d.Kit.SessionID(r) != "" {
 		d.Kit.ClearSessionCookie(w)
 	}
 	d.Kit.Logger.Info("Single Logout: LogoutRequest sent", "tenant", slug, "idp", sess.IdPEntityID, "nameid", sess.NameID, "binding", msg.Binding)
@@ -209,7 +209,7 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 		ended += n
 	}
 	// This browser's own cookie goes too when its session was one of them.
-	if id := ui.SessionID(r); id != "" {
+	if id := d.Kit.SessionID(r); id != "" {
 		if _, err := d.Store.Session(ctx, lanyard.HashSessionID(id), d.Kit.Now()); errors.Is(err, lanyard.ErrNotFound) {
 			d.Kit.ClearSessionCookie(w)
 		}

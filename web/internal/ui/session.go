@@ -16,13 +16,17 @@ import (
 // CurrentSession returns the live session of the request, if any. Errors
 // other than session.ErrNoSession are internal (the store failed).
 func (k *Kit) CurrentSession(r *http.Request) (id string, sess lanyard.Session, err error) {
-	id = SessionID(r)
+	id = k.SessionID(r)
 	if id == "" {
 		return "", lanyard.Session{}, session.ErrNoSession
 	}
 	sess, err = k.sessions.Lookup(r.Context(), id)
 	if err != nil {
 		return "", lanyard.Session{}, err
+	}
+	if sess.Origin != "" {
+		// A copy made for an application's host opens nothing here.
+		return "", lanyard.Session{}, session.ErrNoSession
 	}
 	return id, sess, nil
 }
@@ -126,7 +130,7 @@ func (k *Kit) RequireAccess(need lanyard.Access, tenantOf func(*http.Request) (i
 		auth, err := k.AuthenticateAdmin(r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
-			if SessionID(r) != "" {
+			if k.SessionID(r) != "" {
 				k.ClearSessionCookie(w)
 			}
 			Redirect(w, r, AdminLoginURL(r.URL.RequestURI()))
@@ -199,7 +203,7 @@ type signedOutView struct {
 // out; notice (SignedOutIdP, SignedOutIdPUnconfirmed or "") tells what
 // happened at the IdP.
 func (k *Kit) RenderSignedOut(w http.ResponseWriter, r *http.Request, notice string) {
-	if SessionID(r) != "" {
+	if k.SessionID(r) != "" {
 		k.ClearSessionCookie(w)
 	}
 	v := signedOutView{Title: "Signed out"}
