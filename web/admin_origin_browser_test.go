@@ -116,7 +116,7 @@ func TestHostileApplicationInChromium(t *testing.T) {
 	server.SetReady()
 
 	e := &env{t: t, store: store, tenant: tenant}
-	root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	root := e.addUser("root", adminPassword, lanyard.RoleOperator)
 	b := &tab{t: t, ctx: browser, dir: artifactDir(t)}
 
 	// The administrator signs in to the admin UI on its own origin.
