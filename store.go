@@ -69,6 +69,11 @@ type UserStore interface {
 	UserByLogin(ctx context.Context, tenantID int64, login string) (User, error)
 	// UsersByEmail lists a tenant's users with the email, case-insensitively.
 	UsersByEmail(ctx context.Context, tenantID int64, email string) ([]User, error)
+	// UsersBySignInName lists the users of every tenant whose login or
+	// email is name (case-insensitively), by tenant and login, at most
+	// limit of them: the lookup of username-first login, one indexed query
+	// whatever the number of tenants.
+	UsersBySignInName(ctx context.Context, name string, limit int) ([]User, error)
 	// Users lists users matching f, ordered by tenant and login.
 	Users(ctx context.Context, f UserFilter) ([]User, error)
 	// CountUsers counts users matching f (Limit and Offset ignored).

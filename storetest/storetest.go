@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"UserCreateRead", testUserCreateRead},
 		{"UserLoginCaseInsensitive", testUserLoginCaseInsensitive},
 		{"UsersByEmail", testUsersByEmail},
+		{"UsersBySignInName", testUsersBySignInName},
 		{"UserUpdate", testUserUpdate},
 		{"UserDeleteCascades", testUserDeleteCascades},
 		{"Links", testLinks},
