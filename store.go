@@ -141,6 +141,9 @@ type PendingRequestStore interface {
 	// TakePendingRequest returns and deletes the request, once: a second
 	// take, or a take after expiry at now, is ErrNotFound.
 	TakePendingRequest(ctx context.Context, id string, now time.Time) (PendingRequest, error)
+	// CountPendingRequests counts the requests live at now, stopping at
+	// limit (its cost is bounded by it).
+	CountPendingRequests(ctx context.Context, now time.Time, limit int) (int, error)
 	// PurgePendingRequests deletes requests expired at now.
 	PurgePendingRequests(ctx context.Context, now time.Time) (int, error)
 }

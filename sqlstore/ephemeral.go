@@ -87,6 +87,19 @@ func (d *DB) TakePendingRequest(ctx context.Context, id string, now time.Time) (
 	return r, nil
 }
 
+// CountPendingRequests counts the requests live at now, up to limit: the
+// count stops there, so its cost is bounded whatever the table holds.
+func (d *DB) CountPendingRequests(ctx context.Context, now time.Time, limit int) (int, error) {
+	var n int
+	err := d.reader().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM (SELECT 1 FROM pending_requests WHERE expires_at > $1 LIMIT $2) live`,
+		toNanos(now), limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count pending requests: %w", err)
+	}
+	return n, nil
+}
+
 // PurgePendingRequests deletes requests expired at now and reports how many.
 func (d *DB) PurgePendingRequests(ctx context.Context, now time.Time) (int, error) {
 	return d.deleteCount(ctx, "purge pending requests", `DELETE FROM pending_requests WHERE expires_at <= $1`, toNanos(now))

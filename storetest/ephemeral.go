@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -170,6 +171,14 @@ func testPendingRequests(t *testing.T, s lanyard.Store) {
 		x := lanyard.PendingRequest{ID: seq("_p", i), ExpiresAt: t0.Add(ttl)}
 		must(t, s.SavePendingRequest(ctx, &x), "save for purge")
 	}
+	for _, tc := range []struct{ limit, want int }{{10, 3}, {3, 3}, {2, 2}, {1, 1}} {
+		live, err := s.CountPendingRequests(ctx, t0.Add(-2*time.Minute), tc.limit)
+		must(t, err, "count")
+		wantInt(t, fmt.Sprintf("live requests counted up to %d", tc.limit), live, tc.want)
+	}
+	live, err := s.CountPendingRequests(ctx, t0, 10)
+	must(t, err, "count")
+	wantInt(t, "live requests at t0", live, 1)
 	n, err := s.PurgePendingRequests(ctx, t0)
 	must(t, err, "purge")
 	wantInt(t, "purged", n, 2)

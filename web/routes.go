@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 	ssoDeps := sso.Deps{
 		Kit: s.kit, Store: s.store, Sessions: s.sessions, Tenants: s.tenants, Logins: s.logins,
 		Metrics: s.metrics, Origins: s.origins, Ready: ready, IsReady: s.isReady,
+		Pending: s.store, PendingLimits: s.pending,
 		Refusals: sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef),
 	}
 	if s.admin != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 	weblogin "github.com/lanyard-sso/lanyard/web/login"
+	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
 // Config is what the server needs from its caller (cmd/lanyard).
@@ -65,6 +66,9 @@ type Config struct {
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
 	DemoTenant string
+	// PendingRequests bounds the AuthnRequests awaiting their response,
+	// per client and in total; zero means sso.DefaultPendingLimits.
+	PendingRequests sso.PendingLimits
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -86,6 +90,7 @@ type Server struct {
 	gateway *gateway.Gateway
 	// demoTenant is the tenant of the sample page at /demo/; "": none.
 	demoTenant string
+	pending    sso.PendingLimits
 	// dummyHash is verified against when an account has no usable hash, so
 	// that a refusal takes as long whether or not the account exists.
 	dummyHash func() string
@@ -136,6 +141,7 @@ func New(cfg Config) *Server {
 		s.observeGateway(s.gateway)
 	}
 	s.demoTenant = cfg.DemoTenant
+	s.pending = cfg.PendingRequests
 	s.handler = s.routes()
 	return s
 }

@@ -68,6 +68,10 @@ type Deps struct {
 	// tells the ACS, which records a login refused while starting.
 	Ready   func(http.Handler) http.Handler
 	IsReady func() bool
+	// Pending bounds the AuthnRequests awaiting their response with
+	// PendingLimits (zero: DefaultPendingLimits); nil bounds nothing.
+	Pending       PendingStore
+	PendingLimits PendingLimits
 
 	// limiter bounds the ACS and SLO requests in progress per client.
 	limiter *clientLimiter
