@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -670,4 +671,31 @@ func TestClockSkewZero(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSetTenantLinkPolicy: link_idps takes BY@IDP rules and refuses
+// anything else, leaving the policy as it was.
+func TestSetTenantLinkPolicy(t *testing.T) { forEachEngine(t, testSetTenantLinkPolicy) }
+
+func testSetTenantLinkPolicy(t *testing.T, f *fixture) {
+	if _, err := f.svc.CreateTenant(f.ctx, "alice", "acme", "Acme", nil); err != nil {
+		t.Fatal(err)
+	}
+	tn, _, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps=login@https://idp2.example.com/saml, EMAIL@*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lanyard.IdPLinkRule{{IdP: "https://idp2.example.com/saml", By: "login"}, {IdP: "*", By: "email"}}
+	if !reflect.DeepEqual(tn.SSO.LinkIdPs, want) || !tn.SSO.AllowsLink("https://other", "email") || tn.SSO.AllowsLink("https://other", "login") {
+		t.Fatalf("link policy %+v", tn.SSO.LinkIdPs)
+	}
+	for _, bad := range []string{"https://idp2", "name@https://idp2", "login@", "@https://idp2", "login@https://idp\x00"} {
+		if _, _, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps=" + bad}); lanyard.ErrorKind(err) != lanyard.KindInvalid {
+			t.Errorf("%q: %v, want invalid", bad, err)
+		}
+	}
+	tn, _, err = f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps="})
+	if err != nil || len(tn.SSO.LinkIdPs) != 0 {
+		t.Errorf("empty policy: %+v, %v", tn.SSO.LinkIdPs, err)
+	}
 }
