@@ -31,6 +31,10 @@ type TenantStore interface {
 	// transaction; fn may run more than once. ErrNotFound; ErrConflict when
 	// the new slug or an email domain is taken.
 	UpdateTenant(ctx context.Context, id int64, fn func(*Tenant) error) (Tenant, error)
+	// DeleteTenant removes the tenant with its email domains, IdPs, SP
+	// keys, accounts (roles, links, sessions, one-time tokens) and pending
+	// requests; the audit trail and traces stay. ErrNotFound.
+	DeleteTenant(ctx context.Context, id int64) error
 }
 
 // IdPStore keeps the IdP connections of tenants.

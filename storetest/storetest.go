@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"TenantEmailDomain", testTenantEmailDomain},
 		{"TenantList", testTenantList},
 		{"TenantUpdate", testTenantUpdate},
+		{"TenantDeleteCascades", testTenantDeleteCascades},
 		{"IdPPutGet", testIdPPutGet},
 		{"IdPUpdateDelete", testIdPUpdateDelete},
 		{"SPKeys", testSPKeys},

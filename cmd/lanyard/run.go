@@ -63,6 +63,7 @@ var commands = []*command{
 		{name: "list", summary: "list tenants", exec: (*app).tenantList},
 		{name: "show", synopsis: "SLUG", summary: "show a tenant's SP endpoints, keys and settings", exec: (*app).tenantShow},
 		{name: "set", synopsis: "SLUG key=value...", summary: "change tenant settings (e.g. enabled=true jit=true)", exec: (*app).tenantSet},
+		{name: "delete", synopsis: "SLUG --confirm SLUG", summary: "delete a tenant with its accounts, IdPs, keys and sessions", exec: (*app).tenantDelete},
 	}},
 	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
 		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
@@ -75,6 +76,7 @@ var commands = []*command{
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
 		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
 		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
+		{name: "delete", synopsis: "[--tenant SLUG] LOGIN --yes", summary: "delete a user with its links, sessions and tokens", exec: (*app).userDelete},
 		{name: "import", synopsis: "[--tenant SLUG] [--dry-run] FILE.csv", summary: "create and update users from a CSV file (every row checked first)", exec: (*app).userImport},
 		{name: "export", synopsis: "[--tenant SLUG] [--output FILE]", summary: "write a tenant's users as CSV", exec: (*app).userExport},
 		{name: "merge", synopsis: "[--tenant SLUG] [--dry-run] KEEP REMOVE", summary: "merge account REMOVE into KEEP (links, roles, sessions, history)", exec: (*app).userMerge},
