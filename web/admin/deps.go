@@ -24,6 +24,7 @@ type TenantAdmin interface {
 	CreateTenant(ctx context.Context, actor, slug, displayName string, emailDomains []string) (lanyard.Tenant, error)
 	DescribeTenant(ctx context.Context, slug string) (admin.TenantInfo, error)
 	SetTenant(ctx context.Context, actor, slug string, settings []string) (lanyard.Tenant, []string, error)
+	DeleteTenant(ctx context.Context, actor, slug, confirm string) (admin.TenantDeletion, error)
 }
 
 // IdPAdmin manages the IdP connections of tenants.
@@ -46,6 +47,7 @@ type UserAdmin interface {
 	MergeUsers(ctx context.Context, actor, tenantSlug, keepLogin, removeLogin string) (admin.MergePlan, error)
 	ImportUsers(ctx context.Context, actor, tenantSlug string, r io.Reader, opts admin.ImportOptions) (admin.ImportReport, error)
 	ExportUsers(ctx context.Context, tenantSlug string, w io.Writer) (int, error)
+	DeleteUser(ctx context.Context, actor, tenantSlug, login string) (lanyard.User, error)
 }
 
 // TraceReader reads the SAML tracer.
@@ -125,6 +127,10 @@ func Routes(mux *http.ServeMux, deps Deps) {
 	mux.Handle("POST /admin/tenants/{tenant}/users/convert", page(handleAdminUsersConvert(d)))
 	mux.Handle("GET /admin/tenants/{tenant}/users/{login}", page(handleAdminUser(d)))
 	mux.Handle("POST /admin/tenants/{tenant}/users/{login}", page(handleAdminUserSave(d)))
+	mux.Handle("GET /admin/tenants/{tenant}/users/{login}/delete", page(handleAdminUserDeleteConfirm(d)))
+	mux.Handle("POST /admin/tenants/{tenant}/users/{login}/delete", page(handleAdminUserDelete(d)))
+	mux.Handle("GET /admin/tenants/{tenant}/delete", page(handleAdminTenantDeleteConfirm(d)))
+	mux.Handle("POST /admin/tenants/{tenant}/delete", page(handleAdminTenantDelete(d)))
 	mux.Handle("GET /admin/tenants/{tenant}/merge", page(handleAdminMerge(d)))
 	mux.Handle("POST /admin/tenants/{tenant}/merge", page(handleAdminMergeSubmit(d)))
 	mux.Handle("GET /admin/tenants/{tenant}/import", page(handleAdminImport(d)))

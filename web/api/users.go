@@ -155,3 +155,14 @@ func toUser(u lanyard.User) apiv1.User {
 		}),
 		HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
 }
+
+// handleUserDelete deletes a user.
+func handleUserDelete(d Deps) endpoint {
+	return jsonCall(d, http.StatusOK, func(r *http.Request, _ none, _ none) (apiv1.Deleted, error) {
+		u, err := d.Users.DeleteUser(r.Context(), actor(r), r.PathValue("tenant"), r.PathValue("login"))
+		if err != nil {
+			return apiv1.Deleted{}, err
+		}
+		return apiv1.Deleted{Deleted: u.Login}, nil
+	})
+}
