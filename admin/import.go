@@ -189,7 +189,7 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			add(line, "%d cells, the header has %d", len(rec), len(header))
 			continue
 		}
-		login := strings.TrimSpace(rec[loginCol])
+		login := fromSpreadsheetSafe(strings.TrimSpace(rec[loginCol]))
 		if login == "" {
 			add(line, "login: required")
 			continue
@@ -205,7 +205,7 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			if col == "" || col == "login" || strings.TrimSpace(rec[i]) == "" {
 				continue
 			}
-			settings = append(settings, col+"="+rec[i])
+			settings = append(settings, col+"="+fromSpreadsheetSafe(rec[i]))
 		}
 		row := importRow{line: line, settings: settings}
 		base, found := byLogin[key]
@@ -352,9 +352,39 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 	return nil
 }
 
+// formulaStarts are the first characters that make a spreadsheet run a
+// cell as a formula (CSV injection): =, +, -, @, tab and carriage return.
+const formulaStarts = "=+-@\t\r"
+
+// spreadsheetSafe neutralises a CSV cell a spreadsheet would run as a
+// formula by prefixing an apostrophe, which spreadsheets read as "text".
+// A cell that already starts with an apostrophe before such a character
+// gets one more, so that fromSpreadsheetSafe gives every value back.
+func spreadsheetSafe(v string) string {
+	if needsQuote(v) || (strings.HasPrefix(v, "'") && needsQuote(strings.TrimLeft(v, "'"))) {
+		return "'" + v
+	}
+	return v
+}
+
+// fromSpreadsheetSafe undoes spreadsheetSafe on an imported cell: an
+// apostrophe before a formula character (after any further apostrophes)
+// goes.
+func fromSpreadsheetSafe(v string) string {
+	if strings.HasPrefix(v, "'") && needsQuote(strings.TrimLeft(v, "'")) {
+		return v[1:]
+	}
+	return v
+}
+
+func needsQuote(v string) bool {
+	return v != "" && strings.ContainsRune(formulaStarts, rune(v[0]))
+}
+
 // ExportUsers writes the tenant's accounts as CSV, in the columns
-// ImportUsers reads (plus source), and returns how many it wrote. The file
-// imported back changes nothing.
+// ImportUsers reads (plus source), and returns how many it wrote. Cells a
+// spreadsheet would run as formulas are neutralised (spreadsheetSafe); the
+// file imported back changes nothing.
 func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Writer) (int, error) {
 	t, err := s.Tenant(ctx, tenantSlug)
 	if err != nil {
@@ -376,7 +406,7 @@ func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Write
 			values[kv.Key] = kv.Value
 		}
 		for i, col := range header {
-			rec[i] = values[col]
+			rec[i] = spreadsheetSafe(values[col])
 		}
 		if err := cw.Write(rec); err != nil {
 			return 0, fmt.Errorf("export: %w", err)
