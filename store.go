@@ -159,6 +159,9 @@ type TokenStore interface {
 	// TakeToken returns and deletes the token of the purpose, once.
 	// ErrNotFound when absent, already used, or expired at now.
 	TakeToken(ctx context.Context, hash []byte, purpose string, now time.Time) (OneTimeToken, error)
+	// DeleteUserTokens deletes every token of the purpose held for the
+	// user (the other reset links once one is used) and reports how many.
+	DeleteUserTokens(ctx context.Context, userID int64, purpose string) (int, error)
 }
 
 // ThrottleStore counts failed login attempts per key (an account, a client

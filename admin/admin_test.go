@@ -699,3 +699,41 @@ func testSetTenantLinkPolicy(t *testing.T, f *fixture) {
 		t.Errorf("empty policy: %+v, %v", tn.SSO.LinkIdPs, err)
 	}
 }
+
+// TestPasswordResetEndsOtherLinks: of several outstanding reset links, the
+// first one used ends all the others, of this account only.
+func TestPasswordResetEndsOtherLinks(t *testing.T) { forEachEngine(t, testPasswordResetEndsOtherLinks) }
+
+func testPasswordResetEndsOtherLinks(t *testing.T, f *fixture) {
+	f.mustTenant(t, "acme")
+	for _, login := range []string{"root", "ops"} {
+		if _, _, err := f.svc.CreateAdmin(f.ctx, "cli", "acme", login, "first password 123"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokenOf := func(login string) string {
+		t.Helper()
+		link, _, err := f.svc.CreatePasswordReset(f.ctx, "cli", "acme", login, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(link)
+		return u.Query().Get("token")
+	}
+	links := []string{tokenOf("root"), tokenOf("root"), tokenOf("root")}
+	opsLink := tokenOf("ops")
+	if _, err := f.svc.ConsumePasswordReset(f.ctx, links[1], "second password 456"); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 2} {
+		if _, err := f.svc.ConsumePasswordReset(f.ctx, links[i], "third password 789"); !errors.Is(err, errResetLinkUsed) {
+			t.Errorf("link %d after another was used: %v, want refused", i, err)
+		}
+	}
+	if ev := f.lastAudit(t, "admin.password_reset"); !strings.Contains(ev.Message, "ended 2 other reset link(s)") {
+		t.Errorf("audit %+v", ev)
+	}
+	if _, err := f.svc.ConsumePasswordReset(f.ctx, opsLink, "ops password 456"); err != nil {
+		t.Errorf("another account's link: %v", err)
+	}
+}

@@ -189,3 +189,9 @@ func (d *DB) ClearFailures(ctx context.Context, key string) error {
 func (d *DB) PurgeFailures(ctx context.Context, before time.Time) (int, error) {
 	return d.deleteCount(ctx, "purge failures", `DELETE FROM login_failures WHERE failed_at < $1`, toNanos(before))
 }
+
+// DeleteUserTokens deletes the user's tokens of the purpose and reports how
+// many.
+func (d *DB) DeleteUserTokens(ctx context.Context, userID int64, purpose string) (int, error) {
+	return d.deleteCount(ctx, "delete tokens of a user", `DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2`, userID, purpose)
+}

@@ -210,6 +210,27 @@ func testTokens(t *testing.T, s lanyard.Store) {
 	wantErr(t, err, lanyard.ErrNotFound, "take at expiry")
 	_, err = s.TakeToken(ctx, []byte("unknown"), "password-reset", t0)
 	wantErr(t, err, lanyard.ErrNotFound, "take unknown")
+
+	// DeleteUserTokens: the user's tokens of the purpose, no others.
+	other := mkUser(t, s, a.ID, "carol")
+	for i, x := range []struct {
+		user    int64
+		purpose string
+	}{{u.ID, "password-reset"}, {u.ID, "password-reset"}, {u.ID, "autologin"}, {other.ID, "password-reset"}} {
+		must(t, s.SaveToken(ctx, &lanyard.OneTimeToken{Hash: []byte(seq("h", i)), Purpose: x.purpose, UserID: x.user, ExpiresAt: t0.Add(time.Hour)}), "save")
+	}
+	n, err := s.DeleteUserTokens(ctx, u.ID, "password-reset")
+	must(t, err, "delete user tokens")
+	wantInt(t, "reset tokens deleted", n, 2)
+	for i, live := range []bool{false, false, true, true} {
+		purpose := []string{"password-reset", "password-reset", "autologin", "password-reset"}[i]
+		_, err := s.TakeToken(ctx, []byte(seq("h", i)), purpose, t0)
+		if live {
+			must(t, err, "token kept "+seq("h", i))
+		} else {
+			wantErr(t, err, lanyard.ErrNotFound, "token deleted "+seq("h", i))
+		}
+	}
 }
 
 func testThrottle(t *testing.T, s lanyard.Store) {
