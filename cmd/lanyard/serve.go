@@ -70,6 +70,9 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		privateKeys = "sealed with secret key " + cfg.Sealer.ID()
 	}
 	logger.Info("store opened", "store", storeName(cfg), "private_keys", privateKeys)
+	for _, w := range cfg.Warnings {
+		logger.Warn("INSECURE CONFIGURATION: " + w)
+	}
 
 	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
 	gw, err := newGateway(cfg, db, logger)
