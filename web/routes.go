@@ -33,7 +33,11 @@ func (s *Server) routes() http.Handler {
 	// Probes and metrics: always answered.
 	mux.Handle(probeHealthz, handleHealthz())
 	mux.Handle(probeReadyz, s.handleReadyz())
-	mux.Handle(probeMetrics, s.metrics.handler(s.logger))
+	if s.metricsElsewhere {
+		mux.Handle(probeMetrics, s.kit.NotFound())
+	} else {
+		mux.Handle(probeMetrics, s.MetricsHandler())
+	}
 	mux.Handle("GET /static/", ui.StaticHandler())
 	mux.Handle("GET /{$}", s.handleHome())
 

@@ -66,6 +66,12 @@ type Config struct {
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
 	DemoTenant string
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// (Authorization: Bearer TOKEN); without it the metrics are public.
+	MetricsToken string
+	// MetricsElsewhere takes GET /metrics off this handler (404): the
+	// caller serves MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
 	// PendingRequests bounds the AuthnRequests awaiting their response,
 	// per client and in total; zero means sso.DefaultPendingLimits.
 	PendingRequests sso.PendingLimits
@@ -91,6 +97,9 @@ type Server struct {
 	// demoTenant is the tenant of the sample page at /demo/; "": none.
 	demoTenant string
 	pending    sso.PendingLimits
+	// metricsToken and metricsElsewhere: see Config.
+	metricsToken     string
+	metricsElsewhere bool
 	// dummyHash is verified against when an account has no usable hash, so
 	// that a refusal takes as long whether or not the account exists.
 	dummyHash func() string
@@ -142,6 +151,7 @@ func New(cfg Config) *Server {
 	}
 	s.demoTenant = cfg.DemoTenant
 	s.pending = cfg.PendingRequests
+	s.metricsToken, s.metricsElsewhere = cfg.MetricsToken, cfg.MetricsElsewhere
 	s.handler = s.routes()
 	return s
 }

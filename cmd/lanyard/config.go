@@ -50,6 +50,11 @@ type config struct {
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
+	// MetricsAddr is the address of the metrics listener; "" serves
+	// /metrics on the main listener.
+	MetricsAddr string
+	// MetricsToken is the bearer token of /metrics; "" for none.
+	MetricsToken string
 	// Warnings are accepted configurations that deserve a loud word at
 	// every start (a shared secret key file).
 	Warnings []string
@@ -72,6 +77,8 @@ var options = []option{
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
 	{"secret_key_file", "", "`file` holding the secret key that seals the private keys in the database (make one with 'lanyard secret-key'); keys in the clear are sealed at start (env LANYARD_SECRET_KEY_FILE; default none: keys are stored in the clear)"},
 	{"allow_shared_secret_key_file", "false", "`true` to start even when the secret_key_file can be read by its group or others (a loud warning at every start); by default such a file is refused (env LANYARD_ALLOW_SHARED_SECRET_KEY_FILE)"},
+	{"metrics_addr", "", "`address` HOST:PORT of a listener of its own for GET /metrics, which the main listener then no longer answers (env LANYARD_METRICS_ADDR; default none: /metrics on the main listener)"},
+	{"metrics_token_file", "", "`file` holding the bearer token GET /metrics requires (env LANYARD_METRICS_TOKEN_FILE; default none: the metrics are public)"},
 	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
 }
 
@@ -182,6 +189,19 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 				c.Warnings = append(c.Warnings, warning)
 			}
 		}
+	}
+	c.MetricsAddr = value["metrics_addr"]
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			v.Add("%s %q: use HOST:PORT", source["metrics_addr"], c.MetricsAddr)
+		}
+	}
+	if path := value["metrics_token_file"]; path != "" {
+		token, err := readMetricsToken(path)
+		if err != nil {
+			v.Add("%s: %v", source["metrics_token_file"], err)
+		}
+		c.MetricsToken = token
 	}
 	if p, err := clientip.ParseTrusted(value["trusted_proxies"]); err != nil {
 		v.Add("%s: %v", source["trusted_proxies"], err)
@@ -324,6 +344,21 @@ func readSecretKey(path string, allowShared bool) (sealer *keyseal.Sealer, warni
 	}
 	sealer, err = keyseal.New(keys[0], keys[1:]...)
 	return sealer, warning, err
+}
+
+// readMetricsToken reads the bearer token of /metrics: the file's first
+// line, at least 16 characters.
+func readMetricsToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	token, _, _ := strings.Cut(string(data), "\n")
+	token = strings.TrimSpace(token)
+	if len(token) < 16 || lanyard.HasControl(token) {
+		return "", fmt.Errorf("%s: the first line must hold the token, at least 16 printable characters (e.g. from: openssl rand -hex 32)", path)
+	}
+	return token, nil
 }
 
 // secretKey prints a new secret key, for the file of secret_key_file.

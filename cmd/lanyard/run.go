@@ -26,6 +26,9 @@ type app struct {
 	// onListen, when set, is called by serve with the bound address once
 	// the server accepts connections.
 	onListen func(net.Addr)
+	// onMetricsListen, when set, is called by serve with the address of
+	// the metrics listener (metrics_addr).
+	onMetricsListen func(net.Addr)
 	// beforeReady, when set, is called by serve after the store is migrated
 	// and before the server is marked ready; it may block to hold the
 	// server in its "starting" state.

@@ -79,7 +79,8 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant(),
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != ""})
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -101,6 +102,30 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		}
 		return nil
 	})
+
+	if cfg.MetricsAddr != "" {
+		metricsLn, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for the metrics: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		g.Go(func() error {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve metrics: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return metricsSrv.Close()
+		})
+		logger.Info("metrics listening", "addr", metricsLn.Addr().String(), "token", cfg.MetricsToken != "")
+		if a.onMetricsListen != nil {
+			a.onMetricsListen(metricsLn.Addr())
+		}
+	}
 
 	fmt.Fprintf(a.stderr, "lanyard: listening on http://%s\n", ln.Addr())
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
