@@ -50,6 +50,9 @@ type config struct {
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
+	// MetadataAllowPrivate lets IdP metadata be fetched from non-public
+	// addresses.
+	MetadataAllowPrivate bool
 	// MetricsAddr is the address of the metrics listener; "" serves
 	// /metrics on the main listener.
 	MetricsAddr string
@@ -77,6 +80,7 @@ var options = []option{
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
 	{"secret_key_file", "", "`file` holding the secret key that seals the private keys in the database (make one with 'lanyard secret-key'); keys in the clear are sealed at start (env LANYARD_SECRET_KEY_FILE; default none: keys are stored in the clear)"},
 	{"allow_shared_secret_key_file", "false", "`true` to start even when the secret_key_file can be read by its group or others (a loud warning at every start); by default such a file is refused (env LANYARD_ALLOW_SHARED_SECRET_KEY_FILE)"},
+	{"metadata_allow_private", "false", "`true` lets IdP metadata URLs lead to loopback, link-local and private addresses (an IdP inside your network); by default they are refused, redirects and DNS answers included (env LANYARD_METADATA_ALLOW_PRIVATE)"},
 	{"metrics_addr", "", "`address` HOST:PORT of a listener of its own for GET /metrics, which the main listener then no longer answers (env LANYARD_METRICS_ADDR; default none: /metrics on the main listener)"},
 	{"metrics_token_file", "", "`file` holding the bearer token GET /metrics requires (env LANYARD_METRICS_TOKEN_FILE; default none: the metrics are public)"},
 	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
@@ -189,6 +193,9 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 				c.Warnings = append(c.Warnings, warning)
 			}
 		}
+	}
+	if c.MetadataAllowPrivate, err = strconv.ParseBool(value["metadata_allow_private"]); err != nil {
+		v.Add("%s %q: use true or false", source["metadata_allow_private"], value["metadata_allow_private"])
 	}
 	c.MetricsAddr = value["metrics_addr"]
 	if c.MetricsAddr != "" {

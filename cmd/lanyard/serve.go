@@ -74,7 +74,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		logger.Warn("INSECURE CONFIGURATION: " + w)
 	}
 
-	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher(cfg)})
 	gw, err := newGateway(cfg, db, logger)
 	if err != nil {
 		return err

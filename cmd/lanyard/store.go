@@ -57,7 +57,7 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 		db.Close()
 		return nil, nil, fmt.Errorf("migrate %s: %w", storeName(cfg), err)
 	}
-	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher(cfg)})
 	if _, err := svc.EnsureDefaultTenant(ctx); err != nil {
 		db.Close()
 		return nil, nil, err
