@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -33,6 +34,9 @@ var columnAliases = map[string]string{
 // maxImportProblems bounds the problems reported for one file.
 const maxImportProblems = 100
 
+// MaxReportedChanges bounds the changes an import report lists.
+const MaxReportedChanges = 1000
+
 // ImportOptions change how ImportUsers runs.
 type ImportOptions struct {
 	// DryRun checks the file and reports what would change, writing nothing.
@@ -57,8 +61,11 @@ type ImportReport struct {
 	Created   int
 	Updated   int
 	Unchanged int
-	// Changes lists the rows that create or update an account, in file order.
-	Changes []ImportChange
+	// Changes lists the rows that create or update an account, in file
+	// order: the first MaxReportedChanges of them; ChangesOmitted counts
+	// the others, so that a large file's report stays small.
+	Changes        []ImportChange
+	ChangesOmitted int
 	// Ignored lists header columns that are not imported.
 	Ignored []string
 }
@@ -95,7 +102,7 @@ func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r i
 	for _, u := range existing {
 		byLogin[strings.ToLower(u.Login)] = u
 	}
-	rows, report, err := checkImport(r, t, byLogin)
+	rows, report, err := checkImport(r, t, byLogin, opts.DryRun)
 	if err != nil {
 		return ImportReport{}, err
 	}
@@ -111,8 +118,10 @@ func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r i
 }
 
 // checkImport reads and checks every row, returning the rows that change
-// something. Every problem is reported at once, by line.
-func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User) ([]importRow, ImportReport, error) {
+// something (none for a dry run). Every problem is reported at once, by
+// line. It streams: a dry run holds, per row, only a hash of its login
+// (to find a login given twice), whatever the size of the file.
+func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User, dryRun bool) ([]importRow, ImportReport, error) {
 	var report ImportReport
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -156,7 +165,17 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 	}
 
 	var rows []importRow
-	lines := map[string]int{} // login (lower) → first line
+	// login (lower) → first line, by a 64-bit hash of the login: 12 bytes
+	// a row rather than the login itself.
+	seed := maphash.MakeSeed()
+	lines := map[uint64]int32{}
+	report1 := func(c ImportChange) {
+		if len(report.Changes) < MaxReportedChanges {
+			report.Changes = append(report.Changes, c)
+		} else {
+			report.ChangesOmitted++
+		}
+	}
 	problems := 0
 	add := func(line int, format string, args ...any) {
 		problems++
@@ -195,11 +214,12 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			continue
 		}
 		key := strings.ToLower(login)
-		if first, dup := lines[key]; dup {
+		hash := maphash.String(seed, key)
+		if first, dup := lines[hash]; dup {
 			add(line, "login %q appears again (first on line %d)", login, first)
 			continue
 		}
-		lines[key] = line
+		lines[hash] = int32(line)
 		var settings []string
 		for i, col := range columns {
 			if col == "" || col == "login" || strings.TrimSpace(rec[i]) == "" {
@@ -225,16 +245,18 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			report.Created++
 			row.user = next
 			row.changes = []string{strings.TrimPrefix(strings.TrimSuffix(describeUser(next), ")"), " (")}
-			report.Changes = append(report.Changes, ImportChange{Line: line, Login: login, Action: "create", Changes: row.changes})
+			report1(ImportChange{Line: line, Login: login, Action: "create", Changes: row.changes})
 		case len(changes) > 0:
 			report.Updated++
 			row.user, row.existing, row.changes = next, true, changes
-			report.Changes = append(report.Changes, ImportChange{Line: line, Login: base.Login, Action: "update", Changes: changes})
+			report1(ImportChange{Line: line, Login: base.Login, Action: "update", Changes: changes})
 		default:
 			report.Unchanged++
 			continue
 		}
-		rows = append(rows, row)
+		if !dryRun {
+			rows = append(rows, row)
+		}
 	}
 	if problems > maxImportProblems {
 		v.Add("... and %d more problems", problems-maxImportProblems)
