@@ -173,6 +173,10 @@ type ThrottleStore interface {
 	Failures(ctx context.Context, key string, since time.Time) (int, error)
 	// ClearFailures forgets the failures for key (after a success).
 	ClearFailures(ctx context.Context, key string) error
+	// ClearFailuresWithPrefix forgets the failures of every key starting
+	// with prefix (an account's, from every address, when its password
+	// is set).
+	ClearFailuresWithPrefix(ctx context.Context, prefix string) error
 	// PurgeFailures forgets failures older than before.
 	PurgeFailures(ctx context.Context, before time.Time) (int, error)
 }

@@ -117,10 +117,13 @@ func (p Policy) RecordFailure(ctx context.Context, accountKey, addr string, now 
 	return n == ClientAccountFailureLimit, nil
 }
 
-// Clear forgets the failures of an account from every address (a new
-// password); the waits of the addresses that guessed stay.
+// Clear forgets the failures of an account, counted together and per
+// address (a new password: guesses at the old one count no more).
 func (p Policy) Clear(ctx context.Context, accountKey string) error {
 	if err := p.Store.ClearFailures(ctx, accountKey); err != nil {
+		return fmt.Errorf("clear failed logins: %w", err)
+	}
+	if err := p.Store.ClearFailuresWithPrefix(ctx, ClientAccountKey(accountKey, "")); err != nil {
 		return fmt.Errorf("clear failed logins: %w", err)
 	}
 	return nil

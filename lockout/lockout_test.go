@@ -55,16 +55,25 @@ func TestClientAccountThrottle(t *testing.T) {
 			if until, err := p.AccountSlowedUntil(ctx, key, at); err != nil || !until.IsZero() {
 				t.Errorf("account after %d failures from one address: slowed until %s (%v), want not slowed", lockout.ClientAccountFailureLimit, until, err)
 			}
-			// A new password clears the account's count, not the wait of
-			// the address that guessed.
+			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, now.Add(lockout.Window+lockout.ClientAccountFailureLimit*time.Second)); err != nil || !until.IsZero() {
+				t.Errorf("after the window: reopens at %s (%v), want open", until, err)
+			}
+			// A new password clears the account's counts, from every
+			// address, and nobody else's.
+			other := lockout.AccountKey(7, "alicia")
+			for i := range lockout.ClientAccountFailureLimit {
+				if _, err := p.RecordFailure(ctx, other, attacker, now.Add(time.Duration(i)*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := p.Clear(ctx, key); err != nil {
 				t.Fatal(err)
 			}
-			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, at); err != nil || until.IsZero() {
-				t.Errorf("after Clear: attacker reopens at %s (%v), want still waiting", until, err)
+			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, at); err != nil || !until.IsZero() {
+				t.Errorf("after Clear: attacker reopens at %s (%v), want open", until, err)
 			}
-			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, now.Add(lockout.Window+lockout.ClientAccountFailureLimit*time.Second)); err != nil || !until.IsZero() {
-				t.Errorf("after the window: reopens at %s (%v), want open", until, err)
+			if until, err := p.ClientAccountReopensAt(ctx, other, attacker, at); err != nil || until.IsZero() {
+				t.Errorf("after Clear of alice: the wait at alicia ended too (%s, %v)", until, err)
 			}
 		})
 	}

@@ -185,6 +185,17 @@ func (d *DB) ClearFailures(ctx context.Context, key string) error {
 	return nil
 }
 
+// ClearFailuresWithPrefix forgets the failures of every key that starts
+// with prefix. It reads the whole table, which the janitor keeps to the
+// last quarter of an hour; it runs when a password is set, not per login.
+func (d *DB) ClearFailuresWithPrefix(ctx context.Context, prefix string) error {
+	if _, err := d.writer().ExecContext(ctx,
+		`DELETE FROM login_failures WHERE substr(throttle_key, 1, length($1)) = $1`, prefix); err != nil {
+		return fmt.Errorf("sqlstore: clear failures: %w", err)
+	}
+	return nil
+}
+
 // PurgeFailures forgets failures older than before and reports how many.
 func (d *DB) PurgeFailures(ctx context.Context, before time.Time) (int, error) {
 	return d.deleteCount(ctx, "purge failures", `DELETE FROM login_failures WHERE failed_at < $1`, toNanos(before))

@@ -259,4 +259,14 @@ func testThrottle(t *testing.T, s lanyard.Store) {
 	must(t, s.ClearFailures(ctx, "user:bob"), "clear")
 	count("user:bob", t0, 0)
 	must(t, s.ClearFailures(ctx, "user:nobody"), "clear unknown key")
+
+	// ClearFailuresWithPrefix: keys starting with the prefix, whatever
+	// characters follow (LIKE wildcards included), no others.
+	for _, key := range []string{"acct:1:a_b|from:1", "acct:1:a_b|from:2", "acct:1:a_b", "acct:1:aXb|from:1", "acct:1:a_b%|from:1", "acct:10:a_b|from:1"} {
+		must(t, s.RecordFailure(ctx, key, t0.Add(5*time.Minute)), "record "+key)
+	}
+	must(t, s.ClearFailuresWithPrefix(ctx, "acct:1:a_b|from:"), "clear with prefix")
+	for key, want := range map[string]int{"acct:1:a_b|from:1": 0, "acct:1:a_b|from:2": 0, "acct:1:a_b": 1, "acct:1:aXb|from:1": 1, "acct:1:a_b%|from:1": 1, "acct:10:a_b|from:1": 1} {
+		count(key, t0, want)
+	}
 }
