@@ -22,6 +22,9 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// rawStdout is the standard output unescaped, for data that must be
+	// byte-exact (a CSV export); stdout escapes control characters.
+	rawStdout io.Writer
 
 	// onListen, when set, is called by serve with the bound address once
 	// the server accepts connections.
@@ -42,7 +45,7 @@ type app struct {
 // run is the whole program: main only calls it. args excludes the program
 // name.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{getenv: getenv, stdin: stdin, stdout: terminalSafe{stdout}, rawStdout: stdout, stderr: stderr}
 	return a.run(ctx, args)
 }
 

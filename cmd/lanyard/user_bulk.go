@@ -76,7 +76,10 @@ func (a *app) userExport(ctx context.Context, path string, args []string) error 
 	tenant := tenantFlag(fs)
 	output := fs.String("output", "-", "`file` to write, - for standard output")
 	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
-		out := a.stdout
+		out := a.rawStdout
+		if out == nil {
+			out = a.stdout
+		}
 		if *output != "-" {
 			f, err := os.Create(*output)
 			if err != nil {
