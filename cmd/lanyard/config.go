@@ -50,6 +50,9 @@ type config struct {
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
+	// PendingPerClient and PendingTotal bound the AuthnRequests awaiting
+	// their answer.
+	PendingPerClient, PendingTotal int
 	// MetadataAllowPrivate lets IdP metadata be fetched from non-public
 	// addresses.
 	MetadataAllowPrivate bool
@@ -80,6 +83,8 @@ var options = []option{
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
 	{"secret_key_file", "", "`file` holding the secret key that seals the private keys in the database (make one with 'lanyard secret-key'); keys in the clear are sealed at start (env LANYARD_SECRET_KEY_FILE; default none: keys are stored in the clear)"},
 	{"allow_shared_secret_key_file", "false", "`true` to start even when the secret_key_file can be read by its group or others (a loud warning at every start); by default such a file is refused (env LANYARD_ALLOW_SHARED_SECRET_KEY_FILE)"},
+	{"pending_requests_per_client", "300", "SP-initiated logins one client `address` may start within 10 minutes (each keeps an AuthnRequest until answered); beyond, 429 (env LANYARD_PENDING_REQUESTS_PER_CLIENT)"},
+	{"pending_requests_total", "100000", "AuthnRequests awaiting their answer, over all clients and tenants, beyond which login starts answer 429 (env LANYARD_PENDING_REQUESTS_TOTAL)"},
 	{"metadata_allow_private", "false", "`true` lets IdP metadata URLs lead to loopback, link-local and private addresses (an IdP inside your network); by default they are refused, redirects and DNS answers included (env LANYARD_METADATA_ALLOW_PRIVATE)"},
 	{"metrics_addr", "", "`address` HOST:PORT of a listener of its own for GET /metrics, which the main listener then no longer answers (env LANYARD_METRICS_ADDR; default none: /metrics on the main listener)"},
 	{"metrics_token_file", "", "`file` holding the bearer token GET /metrics requires (env LANYARD_METRICS_TOKEN_FILE; default none: the metrics are public)"},
@@ -196,6 +201,16 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	}
 	if c.MetadataAllowPrivate, err = strconv.ParseBool(value["metadata_allow_private"]); err != nil {
 		v.Add("%s %q: use true or false", source["metadata_allow_private"], value["metadata_allow_private"])
+	}
+	for _, o := range []struct {
+		key string
+		dst *int
+	}{{"pending_requests_per_client", &c.PendingPerClient}, {"pending_requests_total", &c.PendingTotal}} {
+		n, err := strconv.Atoi(value[o.key])
+		if err != nil || n < 1 {
+			v.Add("%s %q: a positive number", source[o.key], value[o.key])
+		}
+		*o.dst = n
 	}
 	c.MetricsAddr = value["metrics_addr"]
 	if c.MetricsAddr != "" {
