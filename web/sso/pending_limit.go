@@ -2,6 +2,7 @@ package sso
 
 import (
 	"context"
+	"sync"
 	"net/http"
 	"strconv"
 	"time"
@@ -70,12 +71,13 @@ func (d *Deps) admitAuthnRequest(w http.ResponseWriter, r *http.Request) bool {
 	scope := ""
 	if started >= lim.PerClient {
 		scope = "client"
-	} else if live, err := d.Pending.CountPendingRequests(ctx, now, lim.Total); err != nil {
+	} else if live, err := d.livePending(ctx, now, lim.Total); err != nil {
 		d.Kit.Logger.Error("live AuthnRequests not counted", "err", err)
 	} else if live >= lim.Total {
 		scope = "total"
 	}
 	if scope == "" {
+		d.pendingLive.admitted()
 		if err := d.Pending.RecordFailure(ctx, key, now); err != nil {
 			d.Kit.Logger.Error("AuthnRequest of the client not counted", "err", err)
 		}
@@ -95,4 +97,51 @@ func (d *Deps) admitAuthnRequest(w http.ResponseWriter, r *http.Request) bool {
 		Time:    now.UTC().Format(time.RFC3339),
 	})
 	return false
+}
+
+// pendingCountTTL is how long a count of the live requests stands in for
+// a new one: the count reads up to Total index entries, so it runs about
+// once a second, and the requests this node starts meanwhile are added to
+// it (another node's are seen at the next count).
+const pendingCountTTL = time.Second
+
+// pendingCount is the last count of live requests, plus the requests
+// admitted since.
+type pendingCount struct {
+	mu sync.Mutex
+	at time.Time
+	n  int
+}
+
+func (c *pendingCount) admitted() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+// livePending is the number of live requests, counted at most once per
+// pendingCountTTL.
+func (d *Deps) livePending(ctx context.Context, now time.Time, limit int) (int, error) {
+	c := d.pendingLive
+	if c == nil {
+		return d.Pending.CountPendingRequests(ctx, now, limit)
+	}
+	c.mu.Lock()
+	if !c.at.IsZero() && now.Sub(c.at) < pendingCountTTL && now.Sub(c.at) >= 0 {
+		n := c.n
+		c.mu.Unlock()
+		return n, nil
+	}
+	c.mu.Unlock()
+	n, err := d.Pending.CountPendingRequests(ctx, now, limit)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	c.at, c.n = now, n
+	c.mu.Unlock()
+	return n, nil
 }

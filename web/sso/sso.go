@@ -75,12 +75,15 @@ type Deps struct {
 
 	// limiter bounds the ACS and SLO requests in progress per client.
 	limiter *clientLimiter
+	// pendingLive caches the count of live AuthnRequests.
+	pendingLive *pendingCount
 }
 
 // Routes registers the SAML endpoints of every tenant.
 func Routes(mux *http.ServeMux, deps Deps) {
 	d := &deps
 	d.limiter = newClientLimiter(maxConcurrentPerClient)
+	d.pendingLive = &pendingCount{}
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
