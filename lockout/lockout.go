@@ -195,6 +195,19 @@ func ThrottledError(wait time.Duration, byAddress bool) error {
 	return &lanyard.Error{Kind: lanyard.KindThrottled, Message: msg, Err: retryAfter(wait)}
 }
 
+// TooManyAttemptsError is the refusal of a client address that sent more
+// sign-in attempts (failed or not) than the limit and may try again after
+// wait, with the wait for Retry-After.
+func TooManyAttemptsError(wait time.Duration) error {
+	minutes := minutesIn(wait)
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	return &lanyard.Error{Kind: lanyard.KindThrottled, Err: retryAfter(wait),
+		Message: fmt.Sprintf("Too many sign-in attempts from your network address; try again in %d %s.", minutes, unit)}
+}
+
 // retryAfter is how long a throttled client should wait.
 type retryAfter time.Duration
 

@@ -267,7 +267,8 @@ func TestUsernameFirstThrottled(t *testing.T) {
 		}
 		for _, typed := range []string{"pat", "nobody"} {
 			r := post(prober, typed)
-			if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || strings.Contains(r.body, "Enter your password") {
+			if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" || strings.Contains(r.body, "Enter your password") ||
+				!strings.Contains(r.body, "Too many sign-in attempts from your network address; try again in 1 minute.") {
 				t.Errorf("lookup of %q over the limit: %d, Retry-After %q\n%s", typed, r.StatusCode, r.Header.Get("Retry-After"), r.body)
 			}
 		}

@@ -38,7 +38,7 @@ func (d *Deps) throttleSignInStart(ctx context.Context, r *http.Request) error {
 	}
 	if n >= limit {
 		d.Kit.Logger.Warn("username-first lookup throttled", "client", d.Kit.ClientAddress(r), "lookups", n, "window", window.String())
-		return lockout.ThrottledError(window, true)
+		return lockout.TooManyAttemptsError(window)
 	}
 	if err := d.Store.RecordFailure(ctx, key, now); err != nil {
 		d.Kit.Logger.Error("username-first lookup not counted", "err", err)
