@@ -2,9 +2,9 @@ package sso
 
 import (
 	"context"
-	"sync"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
