@@ -44,6 +44,17 @@ func TestAdminDeletes(t *testing.T) {
 			t.Fatal("sessions do not work before the deletions")
 		}
 
+		// A signed-in user who is no administrator gets neither the
+		// confirmation pages nor the deletions.
+		for _, p := range []string{"/admin/tenants/acme/users/bob/delete", "/admin/tenants/acme/delete"} {
+			if r := e.get(sessions["carol"], p); r.StatusCode != http.StatusForbidden {
+				t.Errorf("non-administrator GET %s: %d", p, r.StatusCode)
+			}
+			if r := e.post(sessions["carol"], p, url.Values{"confirm": {"acme"}}); r.StatusCode != http.StatusForbidden {
+				t.Errorf("non-administrator POST %s: %d", p, r.StatusCode)
+			}
+		}
+
 		c := e.client()
 		e.mustLogin(c, "root", "correct horse battery")
 
