@@ -31,6 +31,10 @@ type TenantStore interface {
 	// transaction; fn may run more than once. ErrNotFound; ErrConflict when
 	// the new slug or an email domain is taken.
 	UpdateTenant(ctx context.Context, id int64, fn func(*Tenant) error) (Tenant, error)
+	// DeleteTenant removes the tenant with its email domains, IdPs, SP
+	// keys, accounts (roles, links, sessions, one-time tokens) and pending
+	// requests; the audit trail and traces stay. ErrNotFound.
+	DeleteTenant(ctx context.Context, id int64) error
 }
 
 // IdPStore keeps the IdP connections of tenants.
@@ -69,6 +73,11 @@ type UserStore interface {
 	UserByLogin(ctx context.Context, tenantID int64, login string) (User, error)
 	// UsersByEmail lists a tenant's users with the email, case-insensitively.
 	UsersByEmail(ctx context.Context, tenantID int64, email string) ([]User, error)
+	// UsersBySignInName lists the users of every tenant whose login or
+	// email is name (case-insensitively), by tenant and login, at most
+	// limit of them: the lookup of username-first login, one indexed query
+	// whatever the number of tenants.
+	UsersBySignInName(ctx context.Context, name string, limit int) ([]User, error)
 	// Users lists users matching f, ordered by tenant and login.
 	Users(ctx context.Context, f UserFilter) ([]User, error)
 	// CountUsers counts users matching f (Limit and Offset ignored).
@@ -137,6 +146,9 @@ type PendingRequestStore interface {
 	// TakePendingRequest returns and deletes the request, once: a second
 	// take, or a take after expiry at now, is ErrNotFound.
 	TakePendingRequest(ctx context.Context, id string, now time.Time) (PendingRequest, error)
+	// CountPendingRequests counts the requests live at now, stopping at
+	// limit (its cost is bounded by it).
+	CountPendingRequests(ctx context.Context, now time.Time, limit int) (int, error)
 	// PurgePendingRequests deletes requests expired at now.
 	PurgePendingRequests(ctx context.Context, now time.Time) (int, error)
 }
@@ -148,6 +160,9 @@ type TokenStore interface {
 	// TakeToken returns and deletes the token of the purpose, once.
 	// ErrNotFound when absent, already used, or expired at now.
 	TakeToken(ctx context.Context, hash []byte, purpose string, now time.Time) (OneTimeToken, error)
+	// DeleteUserTokens deletes every token of the purpose held for the
+	// user (the other reset links once one is used) and reports how many.
+	DeleteUserTokens(ctx context.Context, userID int64, purpose string) (int, error)
 }
 
 // ThrottleStore counts failed login attempts per key (an account, a client
@@ -159,6 +174,10 @@ type ThrottleStore interface {
 	Failures(ctx context.Context, key string, since time.Time) (int, error)
 	// ClearFailures forgets the failures for key (after a success).
 	ClearFailures(ctx context.Context, key string) error
+	// ClearFailuresWithPrefix forgets the failures of every key starting
+	// with prefix (an account's, from every address, when its password
+	// is set).
+	ClearFailuresWithPrefix(ctx context.Context, prefix string) error
 	// PurgeFailures forgets failures older than before.
 	PurgeFailures(ctx context.Context, before time.Time) (int, error)
 }

@@ -50,6 +50,11 @@ type SSOSettings struct {
 	// LinkByEmail lets a first SSO login link to an account with the same
 	// email when no login name matches. Default false.
 	LinkByEmail bool `json:"link_by_email"`
+	// LinkIdPs names the IdPs that may link their identities to existing
+	// accounts already linked to another IdP (or, in a tenant with several
+	// IdPs, never linked), and by which attribute. Without a rule, only
+	// the IdP an account came from links to it.
+	LinkIdPs []IdPLinkRule `json:"link_idps,omitempty"`
 	// ClockSkew tolerated on assertion time windows. Nil means the default,
 	// 3 minutes; a zero value means none (see Skew).
 	ClockSkew *Duration `json:"clock_skew,omitempty"`
@@ -92,6 +97,30 @@ type SSOSettings struct {
 	NewUser NewUserDefaults `json:"new_user,omitempty"`
 	// DefaultLanding is the path users land on when no return path applies. Default "/".
 	DefaultLanding string `json:"default_landing,omitempty"`
+}
+
+// IdPLinkRule lets an IdP (an entity ID, or "*" for every IdP of the
+// tenant) link its identities to existing accounts matched by an attribute.
+type IdPLinkRule struct {
+	IdP string `json:"idp"`
+	By  string `json:"by"` // LinkByLogin or LinkByEmailAttr
+}
+
+// The attributes an IdPLinkRule matches accounts by.
+const (
+	LinkByLogin     = "login"
+	LinkByEmailAttr = "email"
+)
+
+// AllowsLink reports whether the rules let the IdP link to an account
+// matched by the attribute.
+func (s SSOSettings) AllowsLink(idp, by string) bool {
+	for _, r := range s.LinkIdPs {
+		if (r.IdP == idp || r.IdP == "*") && r.By == by {
+			return true
+		}
+	}
+	return false
 }
 
 // AttributeMap names the SAML attributes that carry each user field. Each

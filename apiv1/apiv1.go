@@ -60,6 +60,11 @@ type Deleted struct {
 	Deleted string `json:"deleted" doc:"what was removed: an entity ID or a name"`
 }
 
+// TenantDeleteQuery confirms the deletion of a tenant.
+type TenantDeleteQuery struct {
+	Confirm string `query:"confirm,required" doc:"the tenant's slug again: a tenant is deleted only when it is repeated"`
+}
+
 // Settings is the body of the calls that change settings, as
 // "lanyard tenant set" and "lanyard user set" take them.
 type Settings struct {

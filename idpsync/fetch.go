@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
@@ -43,6 +46,17 @@ type HTTPFetcher struct {
 	MaxRedirects int
 	// UserAgent is sent with requests; empty means "Lanyard".
 	UserAgent string
+	// AllowPrivate lets metadata come from loopback, link-local, private
+	// and other non-public addresses (an IdP inside the operator's own
+	// network). Off, every connection, redirects included, is checked on
+	// the address actually dialled, after name resolution, so neither a
+	// redirect nor a DNS answer can point a fetch at an internal service.
+	AllowPrivate bool
+
+	// public decides which addresses are public; nil means PublicAddr.
+	// Tests, which may only use loopback, call some loopback addresses
+	// public.
+	public func(netip.Addr) bool
 }
 
 var _ admin.MetadataFetcher = (*HTTPFetcher)(nil)
@@ -70,6 +84,17 @@ func (f *HTTPFetcher) FetchMetadata(ctx context.Context, rawURL string) ([]byte,
 		c := *f.Client
 		client = &c
 	}
+	if !f.AllowPrivate {
+		public := f.public
+		if public == nil {
+			public = PublicAddr
+		}
+		tr, err := publicOnlyTransport(client.Transport, public)
+		if err != nil {
+			return nil, err
+		}
+		client.Transport = tr
+	}
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects || maxRedirects < 0 {
 			return fmt.Errorf("more than %d redirects", max(maxRedirects, 0))
@@ -96,6 +121,10 @@ func (f *HTTPFetcher) FetchMetadata(ctx context.Context, rawURL string) ([]byte,
 	req.Header.Set("Accept", "application/samlmetadata+xml, application/xml, text/xml;q=0.9, */*;q=0.1")
 	shown := redacted(rawURL)
 	resp, err := client.Do(req)
+	var notPublic errNotPublic
+	if errors.As(err, &notPublic) {
+		return nil, lanyard.Errorf(lanyard.KindInvalid, "the metadata URL %s leads to %s, which is not a public address (loopback, link-local, private or reserved): refused, redirects included; for an IdP inside your own network, an operator sets metadata_allow_private=true", shown, notPublic.addr)
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, unavailable(err, "fetching the metadata from %s took more than %s; check the server answers, or download the file and import it", shown, timeout)
@@ -143,4 +172,91 @@ func redacted(rawURL string) string {
 		return rawURL
 	}
 	return u.Redacted()
+}
+
+// errNotPublic refuses a connection to an address that is not public.
+type errNotPublic struct{ addr netip.Addr }
+
+func (e errNotPublic) Error() string {
+	return fmt.Sprintf("the address %s is not a public one (loopback, link-local, private or reserved); an operator may allow such IdPs with metadata_allow_private=true", e.addr)
+}
+
+// publicOnlyTransport returns a copy of base (an *http.Transport, or nil
+// for the default) whose every connection is refused unless it goes to a
+// public address. The check runs in the dialer's Control hook, on the
+// resolved address about to be connected to: a host name that resolves to
+// an internal address, or changes its answer between two lookups (DNS
+// rebinding), is refused all the same. Connections go direct: a proxy from
+// the environment would hide the address to check.
+func publicOnlyTransport(base http.RoundTripper, public func(netip.Addr) bool) (*http.Transport, error) {
+	var tr *http.Transport
+	switch b := base.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = b.Clone()
+	default:
+		return nil, lanyard.Errorf(lanyard.KindInternal, "idpsync: cannot check the addresses dialled by a %T", base)
+	}
+	dialer := &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			a, err := netip.ParseAddr(host)
+			if err != nil {
+				return fmt.Errorf("dialling %q: not an IP address", address)
+			}
+			if !public(a) {
+				return errNotPublic{a.Unmap()}
+			}
+			return nil
+		},
+	}
+	tr.DialContext = dialer.DialContext
+	tr.Proxy = nil
+	return tr, nil
+}
+
+// nonPublic are the ranges a metadata fetch may not reach unless allowed,
+// beyond what netip's predicates cover: carrier-grade NAT, IETF protocol
+// assignments, benchmarking, documentation, NAT64 and the reserved blocks.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("2002::/16"),
+}
+
+// PublicAddr reports whether a metadata fetch may connect to a without
+// metadata_allow_private: not loopback, link-local, private (RFC 1918,
+// unique local), unspecified, multicast, or in a reserved range; an
+// IPv4-mapped IPv6 address is judged as the IPv4 address it holds.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsMulticast() ||
+		a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return false
+	}
+	if a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }

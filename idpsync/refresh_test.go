@@ -64,7 +64,7 @@ func TestRefresher(t *testing.T) {
 		ans := &answer{status: 200, body: mustMetadata(t, idp, testidp.MetadataOptions{})}
 		srv := httptest.NewServer(ans)
 		defer srv.Close()
-		svc := admin.New(store, admin.Options{Fetcher: &HTTPFetcher{Timeout: 5 * time.Second}})
+		svc := admin.New(store, admin.Options{Fetcher: &HTTPFetcher{Timeout: 5 * time.Second, AllowPrivate: true}})
 		if _, err := svc.CreateTenant(ctx, "cli", "acme", "", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func TestRefresherPinned(t *testing.T) {
 	ans := &answer{status: 200, body: signed}
 	srv := httptest.NewServer(ans)
 	defer srv.Close()
-	svc := admin.New(store, admin.Options{Fetcher: &HTTPFetcher{}})
+	svc := admin.New(store, admin.Options{Fetcher: &HTTPFetcher{AllowPrivate: true}})
 	if _, err := svc.CreateTenant(ctx, "cli", "acme", "", nil); err != nil {
 		t.Fatal(err)
 	}

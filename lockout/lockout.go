@@ -1,14 +1,20 @@
 // Package lockout is the policy against password guessing, shared by every
-// face that checks a password (the web sign-ins) or clears a lock (setting
-// a password from the CLI, the API or a reset link). Failures are counted
-// in the store's ThrottleStore, so every node of a cluster sees the same
-// counts.
+// face that checks a password (the web sign-ins) or clears the count of an
+// account (setting a password from the CLI, the API or a reset link).
+// Failures are counted in the store's ThrottleStore, so every node of a
+// cluster sees the same counts.
 //
-// An account is locked for Duration once it reaches AccountFailureLimit
-// failures within Window; a client address is refused while it has
-// AddressFailureLimit failures within Window, which slows down an attacker
-// spraying passwords across many accounts. Unknown logins are counted like
-// real ones, so a lockout reveals nothing about which accounts exist.
+// Guessing is slowed down, never turned into a lockout an attacker could
+// cause: a client address that failed ClientAccountFailureLimit times at
+// one account within Window waits until the oldest of those failures ages
+// out, while the same account keeps answering every other address, so the
+// right password from elsewhere still works. A client address is refused
+// while it has AddressFailureLimit failures within Window, whatever the
+// accounts (password spraying). An account guessed at from many addresses
+// at once (AccountSlowdownThreshold failures within Window) answers one
+// attempt per AccountSlowdownInterval: a slower login, still a login.
+// Unknown logins are counted like real ones, so a throttle reveals nothing
+// about which accounts exist.
 package lockout
 
 import (
@@ -23,17 +29,22 @@ import (
 const (
 	// Window is how far back failures count.
 	Window = 15 * time.Minute
-	// AccountFailureLimit failures of one account within Window lock it
-	// for Duration.
-	AccountFailureLimit = 5
-	// Duration is how long a lockout lasts from the failure that caused it.
-	Duration = 15 * time.Minute
+	// ClientAccountFailureLimit failures of one account from one client
+	// address within Window make that address wait before its next try
+	// at that account, until the oldest of them leaves Window.
+	ClientAccountFailureLimit = 5
 	// AddressFailureLimit failures from one client address within Window
 	// refuse it until they age out.
 	AddressFailureLimit = 20
+	// AccountSlowdownThreshold failures of one account, from any address,
+	// within Window slow it down: one attempt per AccountSlowdownInterval.
+	AccountSlowdownThreshold = 50
+	// AccountSlowdownInterval is the wait after a failure of a slowed-down
+	// account.
+	AccountSlowdownInterval = 2 * time.Second
 	// Retention is how long failures must be kept: as long as the longest
 	// window that reads them. The janitor purges older ones.
-	Retention = max(Window, Duration)
+	Retention = Window
 	// reopenResolution is the precision of the instant behind "try again
 	// in N minutes": about ten counting queries over a 15-minute window,
 	// run only for blocked attempts, which cost no argon2.
@@ -41,14 +52,15 @@ const (
 )
 
 // AccountKey is the ThrottleStore key counting the failed password logins
-// of an account (by tenant and login, case-insensitively).
+// of an account (by tenant and login, case-insensitively), from every
+// address.
 func AccountKey(tenantID int64, login string) string {
 	return fmt.Sprintf("account:%d:%s", tenantID, strings.ToLower(login))
 }
 
-// LockoutKey is the key recording that an account was locked: one entry at
-// the moment of the lockout, so the lock lasts Duration from then.
-func LockoutKey(accountKey string) string { return "lockout:" + accountKey }
+// ClientAccountKey is the key counting the failures of one account from one
+// client address.
+func ClientAccountKey(accountKey, addr string) string { return accountKey + "|from:" + addr }
 
 // AddressKey is the key counting the failures of one client address.
 func AddressKey(addr string) string { return "ip:" + addr }
@@ -64,48 +76,63 @@ func (p Policy) AddressReopensAt(ctx context.Context, addr string, now time.Time
 	return p.reopensAt(ctx, AddressKey(addr), AddressFailureLimit, Window, now)
 }
 
-// AccountReopensAt reports when an account may try again: after its
-// lockout, or, when no lockout was recorded (two nodes racing past the limit
-// before either recorded it, or the record failed), once its recent failures
-// are under the limit. The zero time means it is not locked.
-func (p Policy) AccountReopensAt(ctx context.Context, accountKey string, now time.Time) (time.Time, error) {
-	lockEnds, err := p.reopensAt(ctx, LockoutKey(accountKey), 1, Duration, now)
-	if err != nil || !lockEnds.IsZero() {
-		return lockEnds, err
-	}
-	return p.reopensAt(ctx, accountKey, AccountFailureLimit, Window, now)
+// ClientAccountReopensAt reports when a client address may try the account
+// again: the zero time when it may now.
+func (p Policy) ClientAccountReopensAt(ctx context.Context, accountKey, addr string, now time.Time) (time.Time, error) {
+	return p.reopensAt(ctx, ClientAccountKey(accountKey, addr), ClientAccountFailureLimit, Window, now)
 }
 
-// RecordAddressFailure counts a failure of the client address.
-func (p Policy) RecordAddressFailure(ctx context.Context, addr string, now time.Time) error {
-	return p.Store.RecordFailure(ctx, AddressKey(addr), now)
-}
-
-// RecordAccountFailure counts a failure of the account and, when it
-// reaches the limit, records the lockout. lockedNow reports whether this
-// failure locked it. When the lockout cannot be recorded, the failure count
-// alone still blocks the account, and lockedNow is true with the error.
-func (p Policy) RecordAccountFailure(ctx context.Context, accountKey string, now time.Time) (lockedNow bool, err error) {
-	if err := p.Store.RecordFailure(ctx, accountKey, now); err != nil {
-		return false, fmt.Errorf("count login failure of %s: %w", accountKey, err)
-	}
+// AccountSlowedUntil reports until when an account guessed at from many
+// addresses answers no attempt: AccountSlowdownInterval after its last
+// failure once it has AccountSlowdownThreshold failures within Window; the
+// zero time otherwise.
+func (p Policy) AccountSlowedUntil(ctx context.Context, accountKey string, now time.Time) (time.Time, error) {
 	n, err := p.Store.Failures(ctx, accountKey, now.Add(-Window))
+	if err != nil || n < AccountSlowdownThreshold {
+		return time.Time{}, err
+	}
+	return p.reopensAt(ctx, accountKey, 1, AccountSlowdownInterval, now)
+}
+
+// RecordFailure counts a failed password login of the account (empty when
+// the tenant is unknown) from the client address. It reports whether this
+// failure made the address wait before trying the account again.
+func (p Policy) RecordFailure(ctx context.Context, accountKey, addr string, now time.Time) (throttledNow bool, err error) {
+	keys := []string{AddressKey(addr)}
+	if accountKey != "" {
+		keys = append(keys, accountKey, ClientAccountKey(accountKey, addr))
+	}
+	for _, key := range keys {
+		if err := p.Store.RecordFailure(ctx, key, now); err != nil {
+			return false, fmt.Errorf("count login failure of %s: %w", key, err)
+		}
+	}
+	if accountKey == "" {
+		return false, nil
+	}
+	n, err := p.Store.Failures(ctx, ClientAccountKey(accountKey, addr), now.Add(-Window))
 	if err != nil {
 		return false, fmt.Errorf("count login failures of %s: %w", accountKey, err)
 	}
-	if n < AccountFailureLimit {
-		return false, nil
-	}
-	if err := p.Store.RecordFailure(ctx, LockoutKey(accountKey), now); err != nil {
-		return true, fmt.Errorf("record lockout of %s: %w", accountKey, err)
-	}
-	return true, nil
+	return n == ClientAccountFailureLimit, nil
 }
 
-// Clear forgets the failures and the lockout of an account (a successful
-// sign-in, a new password).
+// Clear forgets the failures of an account, counted together and per
+// address (a new password: guesses at the old one count no more).
 func (p Policy) Clear(ctx context.Context, accountKey string) error {
-	for _, key := range []string{accountKey, LockoutKey(accountKey)} {
+	if err := p.Store.ClearFailures(ctx, accountKey); err != nil {
+		return fmt.Errorf("clear failed logins: %w", err)
+	}
+	if err := p.Store.ClearFailuresWithPrefix(ctx, ClientAccountKey(accountKey, "")); err != nil {
+		return fmt.Errorf("clear failed logins: %w", err)
+	}
+	return nil
+}
+
+// ClearClient forgets the failures of an account, from every address and
+// from the client address that just signed in with the right password.
+func (p Policy) ClearClient(ctx context.Context, accountKey, addr string) error {
+	for _, key := range []string{accountKey, ClientAccountKey(accountKey, addr)} {
 		if err := p.Store.ClearFailures(ctx, key); err != nil {
 			return fmt.Errorf("clear failed logins: %w", err)
 		}
@@ -152,8 +179,8 @@ func (p Policy) reopensAt(ctx context.Context, key string, limit int, window tim
 	return lo.Add(window), nil
 }
 
-// ThrottledError is the refusal of a blocked account (byAddress false) or
-// client address that may try again after wait. The wait travels with it:
+// ThrottledError is the refusal of an attempt at an account (byAddress
+// false) or from a client address that may try again after wait. The wait travels with it:
 // RetryAfter finds it, for the Retry-After header.
 func ThrottledError(wait time.Duration, byAddress bool) error {
 	minutes := minutesIn(wait)
@@ -166,6 +193,19 @@ func ThrottledError(wait time.Duration, byAddress bool) error {
 		msg = fmt.Sprintf("Too many failed attempts from your network address; try again in %d %s.", minutes, unit)
 	}
 	return &lanyard.Error{Kind: lanyard.KindThrottled, Message: msg, Err: retryAfter(wait)}
+}
+
+// TooManyAttemptsError is the refusal of a client address that sent more
+// sign-in attempts (failed or not) than the limit and may try again after
+// wait, with the wait for Retry-After.
+func TooManyAttemptsError(wait time.Duration) error {
+	minutes := minutesIn(wait)
+	unit := "minutes"
+	if minutes == 1 {
+		unit = "minute"
+	}
+	return &lanyard.Error{Kind: lanyard.KindThrottled, Err: retryAfter(wait),
+		Message: fmt.Sprintf("Too many sign-in attempts from your network address; try again in %d %s.", minutes, unit)}
 }
 
 // retryAfter is how long a throttled client should wait.

@@ -2,6 +2,7 @@ package lockout_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,9 +11,11 @@ import (
 	"github.com/lanyard-sso/lanyard/lockout"
 )
 
-// TestAccountLockout: the AccountFailureLimit-th failure within Window
-// locks the account for Duration from that failure; Clear lifts it.
-func TestAccountLockout(t *testing.T) {
+// TestClientAccountThrottle: the ClientAccountFailureLimit-th failure of
+// one address at an account makes that address wait until the oldest of its
+// failures leaves Window; other addresses, and other accounts from the same
+// address, go on; unknown accounts are counted alike.
+func TestClientAccountThrottle(t *testing.T) {
 	for _, engine := range testdb.Engines {
 		t.Run(engine, func(t *testing.T) {
 			ctx := t.Context()
@@ -22,35 +25,79 @@ func TestAccountLockout(t *testing.T) {
 			if key != lockout.AccountKey(7, "alice") {
 				t.Errorf("keys differ by case: %q", key)
 			}
-			for i := 1; i <= lockout.AccountFailureLimit; i++ {
-				locked, err := p.RecordAccountFailure(ctx, key, now.Add(time.Duration(i)*time.Second))
+			const attacker, owner = "192.0.2.66", "198.51.100.7"
+			for i := 1; i <= lockout.ClientAccountFailureLimit; i++ {
+				throttled, err := p.RecordFailure(ctx, key, attacker, now.Add(time.Duration(i)*time.Second))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := i == lockout.AccountFailureLimit; locked != want {
-					t.Errorf("failure %d: locked %v, want %v", i, locked, want)
+				if want := i == lockout.ClientAccountFailureLimit; throttled != want {
+					t.Errorf("failure %d: throttled %v, want %v", i, throttled, want)
 				}
 			}
-			lockedAt := now.Add(lockout.AccountFailureLimit * time.Second)
-			until, err := p.AccountReopensAt(ctx, key, lockedAt.Add(time.Minute))
-			if err != nil {
-				t.Fatal(err)
+			at := now.Add(time.Minute)
+			until, err := p.ClientAccountReopensAt(ctx, key, attacker, at)
+			if want := now.Add(time.Second + lockout.Window); err != nil || until.After(want) || until.Before(want.Add(-time.Second)) {
+				t.Errorf("attacker reopens at %s (%v), want %s", until, err, want)
 			}
-			// The store only counts: the instant is found to a second,
-			// and may be reported that much early, never late.
-			if want := lockedAt.Add(lockout.Duration); until.After(want) || until.Before(want.Add(-time.Second)) {
-				t.Errorf("reopens at %s, want %s", until, want)
+			for _, tc := range []struct {
+				what, key, addr string
+			}{
+				{"the owner's address", key, owner},
+				{"the attacker at another account", lockout.AccountKey(7, "bob"), attacker},
+				{"the same login in another tenant", lockout.AccountKey(8, "alice"), attacker},
+				{"an IPv6 neighbour", key, "2001:db8::1"},
+			} {
+				if until, err := p.ClientAccountReopensAt(ctx, tc.key, tc.addr, at); err != nil || !until.IsZero() {
+					t.Errorf("%s: reopens at %s (%v), want open", tc.what, until, err)
+				}
 			}
-			if until, err := p.AccountReopensAt(ctx, key, lockedAt.Add(lockout.Duration+lockout.Window)); err != nil || !until.IsZero() {
-				t.Errorf("after the lock and the window: reopens at %s (%v), want open", until, err)
+			if until, err := p.AccountSlowedUntil(ctx, key, at); err != nil || !until.IsZero() {
+				t.Errorf("account after %d failures from one address: slowed until %s (%v), want not slowed", lockout.ClientAccountFailureLimit, until, err)
+			}
+			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, now.Add(lockout.Window+lockout.ClientAccountFailureLimit*time.Second)); err != nil || !until.IsZero() {
+				t.Errorf("after the window: reopens at %s (%v), want open", until, err)
+			}
+			// A new password clears the account's counts, from every
+			// address, and nobody else's.
+			other := lockout.AccountKey(7, "alicia")
+			for i := range lockout.ClientAccountFailureLimit {
+				if _, err := p.RecordFailure(ctx, other, attacker, now.Add(time.Duration(i)*time.Second)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := p.Clear(ctx, key); err != nil {
 				t.Fatal(err)
 			}
-			if until, err := p.AccountReopensAt(ctx, key, lockedAt.Add(time.Minute)); err != nil || !until.IsZero() {
-				t.Errorf("after Clear: reopens at %s (%v), want open", until, err)
+			if until, err := p.ClientAccountReopensAt(ctx, key, attacker, at); err != nil || !until.IsZero() {
+				t.Errorf("after Clear: attacker reopens at %s (%v), want open", until, err)
+			}
+			if until, err := p.ClientAccountReopensAt(ctx, other, attacker, at); err != nil || until.IsZero() {
+				t.Errorf("after Clear of alice: the wait at alicia ended too (%s, %v)", until, err)
 			}
 		})
+	}
+}
+
+// TestAccountSlowdown: an account guessed at from many addresses answers
+// one attempt per AccountSlowdownInterval, and is never locked.
+func TestAccountSlowdown(t *testing.T) {
+	ctx := t.Context()
+	p := lockout.Policy{Store: testdb.Open(t, "sqlite")}
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	key := lockout.AccountKey(1, "root")
+	for i := range lockout.AccountSlowdownThreshold {
+		if _, err := p.RecordFailure(ctx, key, fmt.Sprintf("10.0.%d.%d", i/250, i%250), now.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := now.Add(time.Duration(lockout.AccountSlowdownThreshold-1) * time.Second)
+	until, err := p.AccountSlowedUntil(ctx, key, last.Add(time.Second/2))
+	if want := last.Add(lockout.AccountSlowdownInterval); err != nil || until.After(want) || until.Before(want.Add(-time.Second)) {
+		t.Errorf("slowed until %s (%v), want about %s", until, err, want)
+	}
+	if until, err := p.AccountSlowedUntil(ctx, key, last.Add(lockout.AccountSlowdownInterval+time.Second)); err != nil || !until.IsZero() {
+		t.Errorf("after the interval: slowed until %s (%v), want open", until, err)
 	}
 }
 
@@ -65,7 +112,7 @@ func TestAddressLimit(t *testing.T) {
 		if until, err := p.AddressReopensAt(ctx, "192.0.2.9", at); err != nil || !until.IsZero() {
 			t.Fatalf("before failure %d: reopens at %s (%v), want open", i+1, until, err)
 		}
-		if err := p.RecordAddressFailure(ctx, "192.0.2.9", at); err != nil {
+		if _, err := p.RecordFailure(ctx, lockout.AccountKey(1, fmt.Sprint("user", i)), "192.0.2.9", at); err != nil {
 			t.Fatal(err)
 		}
 	}

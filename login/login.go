@@ -10,8 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -30,6 +33,13 @@ const (
 	ReasonNotSSO       Reason = "sso_not_allowed"  // the account's login method is not SSO
 	ReasonLocked       Reason = "account_locked"
 	ReasonNoWebAccess  Reason = "no_web_access"
+	// ReasonInvalidLogin: the login name the IdP sent cannot be an
+	// account's (control characters, spaces, too long).
+	ReasonInvalidLogin Reason = "invalid_login_name"
+	// ReasonLinkNotAllowed: the identity matches an account that belongs
+	// to another IdP, and the tenant's link policy does not let this IdP
+	// link to it.
+	ReasonLinkNotAllowed Reason = "link_not_allowed"
 )
 
 // Refusal is a login refused by policy. UserMessage is safe to show; it is
@@ -63,9 +73,11 @@ type Result struct {
 	Changes []string // human-readable field changes ("email: a → b")
 }
 
-// Store is what Resolve needs: accounts and their links to IdP identities.
+// Store is what Resolve needs: accounts and their links to IdP identities,
+// and the tenant's IdPs (whether there is more than one).
 type Store interface {
 	lanyard.UserStore
+	IdPs(ctx context.Context, tenantID int64) ([]lanyard.IdPConnection, error)
 }
 
 // Service resolves assertions into accounts.
@@ -129,17 +141,39 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	if p.Login == "" {
 		return refuse(ReasonNoLogin, 0, "identity provider %q sent no login attribute (tried %s) and an empty NameID", a.IdPEntityID, strings.Join(namesOr(sso.Attributes.LoginID, DefaultAttributeNames.LoginID), ", "))
 	}
+	if !validLoginName(p.Login) {
+		return refuse(ReasonInvalidLogin, 0, "identity provider %q sent the login name %q, which no account can have (control characters, spaces, or more than 256 characters); fix the attribute at the IdP or map another one", a.IdPEntityID, p.Login)
+	}
+	// Every value the IdP sends is checked at every login, not only when
+	// the account is created: a name loses its control characters, an
+	// email that is no address is not stored.
+	res := Result{Profile: p}
+	res.Changes = append(res.Changes, cleanProfile(&p)...)
+	res.Profile = p
 	// 3. The access attribute, when the IdP sends one, decides.
 	if p.AccessMapped && !p.Access {
 		return refuse(ReasonAccessDenied, 0, "user %q authenticated by identity provider %q: the access attribute does not grant access to this application", p.Login, a.IdPEntityID)
 	}
 
-	// 4. Find the account: link, login name, email; else create it.
-	res := Result{Profile: p}
+	// 4. Find the account: link, login name, email; else create it. An
+	// account found by an attribute links to this IdP only when it came
+	// from it or the tenant's policy lets this IdP link by that attribute.
+	notes := res.Changes
+	res.Changes = nil
 	u, foundBy, err := s.find(ctx, tenant, a, p)
 	switch {
 	case err == nil:
 		res.FoundBy = foundBy
+		if foundBy != ByLink {
+			why, err := s.linkRefused(ctx, tenant, a, u, foundBy)
+			if err != nil {
+				return Result{}, fmt.Errorf("login: link policy of %q: %w", u.Login, err)
+			}
+			if why != "" {
+				return refuse(ReasonLinkNotAllowed, u.ID, "user %q authenticated by identity provider %q matches account %q (id %d) by its %s, but %s; the account is left unchanged (to let this IdP link accounts by %s: lanyard tenant set %s link_idps=%s@%s)",
+					p.Login, a.IdPEntityID, u.Login, u.ID, foundBy, why, foundBy, tenant.Slug, foundBy, a.IdPEntityID)
+			}
+		}
 	case errors.Is(err, lanyard.ErrNotFound) && !sso.JIT:
 		return refuse(ReasonNoAccount, 0, "user %q authenticated by identity provider %q is not synchronized with a Lanyard account of tenant %q, and just-in-time provisioning is off (turn it on with: lanyard tenant set %s jit=true, or create the account)", p.Login, a.IdPEntityID, tenant.Slug, tenant.Slug)
 	case errors.Is(err, lanyard.ErrNotFound):
@@ -173,6 +207,7 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	if res.FoundBy != ByCreated {
 		res.Changes = applyProfile(&u, sso, p)
 	}
+
 	if !opt.DryRun && needsWrite(res, u, now) {
 		changes := res.Changes
 		updated, err := s.Store.UpdateUser(ctx, u.ID, func(cur *lanyard.User) error {
@@ -206,7 +241,88 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 			}
 		}
 	}
+	if len(notes) > 0 {
+		res.Changes = append(notes, res.Changes...)
+	}
 	return res, nil
+}
+
+// linkRefused says why the IdP identity of a may not link to account u,
+// found by the attribute by (ByLogin or ByEmail); "" when it may. A link
+// belongs to one IdP: an account linked to some IdP accepts a new link from
+// that IdP (a new NameID) or from an IdP the tenant's LinkIdPs name for the
+// attribute; an account never linked accepts it when the tenant has a
+// single IdP, else only by policy.
+func (s *Service) linkRefused(ctx context.Context, tenant lanyard.Tenant, a Assertion, u lanyard.User, by string) (string, error) {
+	attr := lanyard.LinkByLogin
+	if by == ByEmail {
+		attr = lanyard.LinkByEmailAttr
+	}
+	if tenant.SSO.AllowsLink(a.IdPEntityID, attr) {
+		return "", nil
+	}
+	links, err := s.Store.Links(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	var others []string
+	for _, l := range links {
+		if l.IdPEntityID == a.IdPEntityID {
+			return "", nil
+		}
+		if !slices.Contains(others, l.IdPEntityID) {
+			others = append(others, l.IdPEntityID)
+		}
+	}
+	if len(others) > 0 {
+		return fmt.Sprintf("the account belongs to identity provider %s, and the tenant's link policy does not let %q link accounts by %s", quoteList(others), a.IdPEntityID, attr), nil
+	}
+	idps, err := s.Store.IdPs(ctx, tenant.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(idps) <= 1 {
+		return "", nil
+	}
+	return fmt.Sprintf("the account was never linked to an identity provider, the tenant has %d of them, and its link policy does not let %q link accounts by %s", len(idps), a.IdPEntityID, attr), nil
+}
+
+// quoteList quotes and joins names for a message.
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, " and ")
+}
+
+// validLoginName reports whether an account can have the login name.
+func validLoginName(login string) bool {
+	return utf8.RuneCountInString(login) <= 256 && !strings.ContainsAny(login, " \t\r\n") && !lanyard.HasControl(login)
+}
+
+// maxNameBytes is the longest first or last name an account keeps.
+const maxNameBytes = 200
+
+// cleanProfile makes the IdP's values fit an account: names lose control
+// characters and are cut to maxNameBytes, an email that is no address is
+// dropped. It returns what it changed, for the administrator.
+func cleanProfile(p *Profile) []string {
+	var notes []string
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"firstname", &p.FirstName}, {"lastname", &p.LastName}} {
+		if clean := lanyard.CleanText(*f.v, maxNameBytes); clean != *f.v {
+			notes = append(notes, fmt.Sprintf("%s from the IdP cleaned (control characters or too long): %q → %q", f.name, *f.v, clean))
+			*f.v = clean
+		}
+	}
+	if p.Email != "" && !lanyard.ValidEmail(p.Email) {
+		notes = append(notes, fmt.Sprintf("email from the IdP ignored, not an email address: %q", p.Email))
+		p.Email = ""
+	}
+	return notes
 }
 
 // lastLoginPrecision is how fresh a recorded last-login time may stay
@@ -287,9 +403,6 @@ func newUser(tenant lanyard.Tenant, sso lanyard.SSOSettings, p Profile) lanyard.
 	}
 	u.SetRoles(lanyard.RoleIdP, RolesForGroups(sso.GroupRoles, p.Groups))
 	u.Normalize()
-	if u.Email != "" && u.Validate() != nil {
-		u.Email = "" // an IdP value that is no address must not block the login
-	}
 	return u
 }
 
@@ -359,6 +472,10 @@ func userMessage(r Reason, login string) string {
 		return "Single sign-on is not enabled for this organisation. Please check with your administrator."
 	case ReasonNoLogin:
 		return "Your identity provider did not say who you are. Please check with your administrator."
+	case ReasonInvalidLogin:
+		return "Your identity provider sent a user name this site cannot use. Please check with your administrator."
+	case ReasonLinkNotAllowed:
+		return fmt.Sprintf("The account '%s' signs in through another identity provider, and this one may not take it over. Sign in through the identity provider you normally use, or ask your administrator to connect this one.", login)
 	}
 	return "Your login was refused. Please check with your administrator."
 }

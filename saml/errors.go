@@ -120,6 +120,10 @@ type Error struct {
 	// StatusCode and SubStatusCode hold the IdP's status for
 	// status_not_success.
 	StatusCode, SubStatusCode, StatusMessage string
+	// StatusSigned reports that a signature of the IdP covers the Response
+	// and so its StatusMessage; without it the message is untrusted text,
+	// for the administrator's log only.
+	StatusSigned bool
 	// InResponseTo, for status_not_success, is the request the IdP says it
 	// answers. Error responses are usually unsigned: use it only to find
 	// the pending request (e.g. a passive check that came back NoPassive),

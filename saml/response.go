@@ -219,8 +219,17 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, err
 	}
 	if err := checkStatus(resp); err != nil {
-		err.(*Error).InResponseTo = resp.attrValue("InResponseTo")
-		return nil, err
+		se := err.(*Error)
+		se.InResponseTo = resp.attrValue("InResponseTo")
+		// Error responses are usually unsigned: their StatusMessage is
+		// anyone's text until a signature by the IdP covers it.
+		if se.StatusMessage != "" {
+			if sig, serr := signatureOf(resp); serr == nil && sig != nil {
+				opts := verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "Response"}
+				se.StatusSigned = verifyEnveloped(resp, sig, &opts) == nil
+			}
+		}
+		return nil, se
 	}
 
 	// 3. Exactly one assertion, child of the Response.

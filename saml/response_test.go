@@ -125,3 +125,36 @@ func TestConcurrentValidation(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStatusMessageTrust: an error response's StatusMessage counts as the
+// IdP's words only when a signature of a trusted key covers the Response.
+func TestStatusMessageTrust(t *testing.T) {
+	const status = `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/><samlp:StatusMessage>Call +1 555 0100 to unlock your account</samlp:StatusMessage>`
+	f := defaultFixture("adfs")
+	f.status = status
+	signed := f.signedResponse(t)
+	for _, tc := range []struct {
+		name   string
+		xml    string
+		signed bool
+	}{
+		{"unsigned", stripMarkers(f.responseXML(stripMarkers(f.assertionXML()))), false},
+		{"signed by the IdP", signed, true},
+		{"signed by another key", stripMarkers(signXML(t, f.responseXML(stripMarkers(f.assertionXML())), f.respID, sigOpts{key: evilKey, cert: evilCert})), false},
+		{"signed, message altered", strings.Replace(signed, "+1 555 0100", "+1 555 0199", 1), false},
+		{"only the assertion signed", f.signedAssertion(t), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.pending(t)
+			_, err := e.validate(tc.xml)
+			var se *Error
+			if !errors.As(err, &se) || se.Reason != ReasonStatusNotSuccess || se.StatusMessage == "" {
+				t.Fatalf("%#v", err)
+			}
+			if se.StatusSigned != tc.signed {
+				t.Errorf("StatusSigned %v, want %v", se.StatusSigned, tc.signed)
+			}
+		})
+	}
+}

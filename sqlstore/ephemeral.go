@@ -87,6 +87,19 @@ func (d *DB) TakePendingRequest(ctx context.Context, id string, now time.Time) (
 	return r, nil
 }
 
+// CountPendingRequests counts the requests live at now, up to limit: the
+// count stops there, so its cost is bounded whatever the table holds.
+func (d *DB) CountPendingRequests(ctx context.Context, now time.Time, limit int) (int, error) {
+	var n int
+	err := d.reader().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM (SELECT 1 FROM pending_requests WHERE expires_at > $1 LIMIT $2) live`,
+		toNanos(now), limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count pending requests: %w", err)
+	}
+	return n, nil
+}
+
 // PurgePendingRequests deletes requests expired at now and reports how many.
 func (d *DB) PurgePendingRequests(ctx context.Context, now time.Time) (int, error) {
 	return d.deleteCount(ctx, "purge pending requests", `DELETE FROM pending_requests WHERE expires_at <= $1`, toNanos(now))
@@ -172,7 +185,24 @@ func (d *DB) ClearFailures(ctx context.Context, key string) error {
 	return nil
 }
 
+// ClearFailuresWithPrefix forgets the failures of every key that starts
+// with prefix. It reads the whole table, which the janitor keeps to the
+// last quarter of an hour; it runs when a password is set, not per login.
+func (d *DB) ClearFailuresWithPrefix(ctx context.Context, prefix string) error {
+	if _, err := d.writer().ExecContext(ctx,
+		`DELETE FROM login_failures WHERE substr(throttle_key, 1, length($1)) = $1`, prefix); err != nil {
+		return fmt.Errorf("sqlstore: clear failures: %w", err)
+	}
+	return nil
+}
+
 // PurgeFailures forgets failures older than before and reports how many.
 func (d *DB) PurgeFailures(ctx context.Context, before time.Time) (int, error) {
 	return d.deleteCount(ctx, "purge failures", `DELETE FROM login_failures WHERE failed_at < $1`, toNanos(before))
+}
+
+// DeleteUserTokens deletes the user's tokens of the purpose and reports how
+// many.
+func (d *DB) DeleteUserTokens(ctx context.Context, userID int64, purpose string) (int, error) {
+	return d.deleteCount(ctx, "delete tokens of a user", `DELETE FROM one_time_tokens WHERE user_id = $1 AND purpose = $2`, userID, purpose)
 }

@@ -242,3 +242,32 @@ func (d *DB) UpdateTenant(ctx context.Context, id int64, fn func(*lanyard.Tenant
 	}
 	return out, nil
 }
+
+// DeleteTenant removes the tenant with everything that belongs to it: its
+// email domains, IdP connections, SP keys, accounts (with their roles,
+// links, sessions and one-time tokens) and pending requests. The audit
+// trail and the login traces keep their rows. ErrNotFound.
+func (d *DB) DeleteTenant(ctx context.Context, id int64) error {
+	return d.inTx(ctx, func(tx *DB) error {
+		w := tx.writer()
+		// Rows that name the tenant without a foreign key.
+		for _, q := range []string{
+			`DELETE FROM pending_requests WHERE tenant_id = $1`,
+			`DELETE FROM sessions WHERE tenant_id = $1`,
+		} {
+			if _, err := w.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("sqlstore: delete tenant %d: %w", id, err)
+			}
+		}
+		res, err := w.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("sqlstore: delete tenant %d: %w", id, err)
+		}
+		if n, err := rowsAffected(res); err != nil {
+			return fmt.Errorf("sqlstore: delete tenant %d: %w", id, err)
+		} else if n == 0 {
+			return notFound("sqlstore.DeleteTenant", "tenant %d not found", id)
+		}
+		return nil
+	})
+}

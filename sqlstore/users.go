@@ -222,6 +222,22 @@ func (d *DB) UsersByEmail(ctx context.Context, tenantID int64, email string) ([]
 	return us, nil
 }
 
+// UsersBySignInName lists the users of every tenant whose login or email
+// is name, case-insensitively, by tenant and login; at most limit of them.
+// One indexed query, whatever the number of tenants.
+func (d *DB) UsersBySignInName(ctx context.Context, name string, limit int) ([]lanyard.User, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	us, err := d.userQuery(ctx, d.reader(), nil,
+		`users u LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE u.id IN (SELECT id FROM users WHERE login_lower = $1
+			UNION SELECT id FROM users WHERE email_lower = $1 ORDER BY id LIMIT $2)
+		ORDER BY u.tenant_id, u.login_lower, u.id`, name, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read users by sign-in name: %w", err)
+	}
+	return us, nil
+}
+
 // where builds a WHERE clause with numbered placeholders.
 type where struct {
 	conds []string

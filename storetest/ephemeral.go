@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -170,6 +171,14 @@ func testPendingRequests(t *testing.T, s lanyard.Store) {
 		x := lanyard.PendingRequest{ID: seq("_p", i), ExpiresAt: t0.Add(ttl)}
 		must(t, s.SavePendingRequest(ctx, &x), "save for purge")
 	}
+	for _, tc := range []struct{ limit, want int }{{10, 3}, {3, 3}, {2, 2}, {1, 1}} {
+		live, err := s.CountPendingRequests(ctx, t0.Add(-2*time.Minute), tc.limit)
+		must(t, err, "count")
+		wantInt(t, fmt.Sprintf("live requests counted up to %d", tc.limit), live, tc.want)
+	}
+	live, err := s.CountPendingRequests(ctx, t0, 10)
+	must(t, err, "count")
+	wantInt(t, "live requests at t0", live, 1)
 	n, err := s.PurgePendingRequests(ctx, t0)
 	must(t, err, "purge")
 	wantInt(t, "purged", n, 2)
@@ -201,6 +210,27 @@ func testTokens(t *testing.T, s lanyard.Store) {
 	wantErr(t, err, lanyard.ErrNotFound, "take at expiry")
 	_, err = s.TakeToken(ctx, []byte("unknown"), "password-reset", t0)
 	wantErr(t, err, lanyard.ErrNotFound, "take unknown")
+
+	// DeleteUserTokens: the user's tokens of the purpose, no others.
+	other := mkUser(t, s, a.ID, "carol")
+	for i, x := range []struct {
+		user    int64
+		purpose string
+	}{{u.ID, "password-reset"}, {u.ID, "password-reset"}, {u.ID, "autologin"}, {other.ID, "password-reset"}} {
+		must(t, s.SaveToken(ctx, &lanyard.OneTimeToken{Hash: []byte(seq("h", i)), Purpose: x.purpose, UserID: x.user, ExpiresAt: t0.Add(time.Hour)}), "save")
+	}
+	n, err := s.DeleteUserTokens(ctx, u.ID, "password-reset")
+	must(t, err, "delete user tokens")
+	wantInt(t, "reset tokens deleted", n, 2)
+	for i, live := range []bool{false, false, true, true} {
+		purpose := []string{"password-reset", "password-reset", "autologin", "password-reset"}[i]
+		_, err := s.TakeToken(ctx, []byte(seq("h", i)), purpose, t0)
+		if live {
+			must(t, err, "token kept "+seq("h", i))
+		} else {
+			wantErr(t, err, lanyard.ErrNotFound, "token deleted "+seq("h", i))
+		}
+	}
 }
 
 func testThrottle(t *testing.T, s lanyard.Store) {
@@ -229,4 +259,14 @@ func testThrottle(t *testing.T, s lanyard.Store) {
 	must(t, s.ClearFailures(ctx, "user:bob"), "clear")
 	count("user:bob", t0, 0)
 	must(t, s.ClearFailures(ctx, "user:nobody"), "clear unknown key")
+
+	// ClearFailuresWithPrefix: keys starting with the prefix, whatever
+	// characters follow (LIKE wildcards included), no others.
+	for _, key := range []string{"acct:1:a_b|from:1", "acct:1:a_b|from:2", "acct:1:a_b", "acct:1:aXb|from:1", "acct:1:a_b%|from:1", "acct:10:a_b|from:1"} {
+		must(t, s.RecordFailure(ctx, key, t0.Add(5*time.Minute)), "record "+key)
+	}
+	must(t, s.ClearFailuresWithPrefix(ctx, "acct:1:a_b|from:"), "clear with prefix")
+	for key, want := range map[string]int{"acct:1:a_b|from:1": 0, "acct:1:a_b|from:2": 0, "acct:1:a_b": 1, "acct:1:aXb|from:1": 1, "acct:1:a_b%|from:1": 1, "acct:10:a_b|from:1": 1} {
+		count(key, t0, want)
+	}
 }

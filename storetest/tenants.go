@@ -315,3 +315,60 @@ func testConfigVersion(t *testing.T, s lanyard.Store) {
 	must(t, s.DeleteUser(ctx, u.ID), "delete user")
 	same("DeleteUser")
 }
+
+// testTenantDeleteCascades: deleting a tenant removes its domains, IdPs,
+// keys, accounts with their links, sessions and tokens, and its pending
+// requests; another tenant and the audit trail are untouched.
+func testTenantDeleteCascades(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha", "alpha.test")
+	b := mkTenant(t, s, "beta", "beta.test")
+	for _, tn := range []lanyard.Tenant{a, b} {
+		c := lanyard.IdPConnection{TenantID: tn.ID, EntityID: "https://idp." + tn.Slug, MetadataXML: "<md/>"}
+		must(t, s.PutIdP(ctx, &c), "put idp")
+		k := lanyard.SPKey{TenantID: tn.ID, Use: lanyard.KeySigning, PrivateKeyPEM: "k", CertificatePEM: "c", NotAfter: t0.Add(time.Hour), Active: true}
+		must(t, s.AddSPKey(ctx, &k), "add key")
+		u := mkUser(t, s, tn.ID, "bob", "viewer")
+		must(t, s.LinkUser(ctx, lanyard.Link{TenantID: tn.ID, UserID: u.ID, IdPEntityID: c.EntityID, NameID: "bob"}), "link")
+		mkSession(t, s, u, "s-"+tn.Slug, t0.Add(time.Hour), t0.Add(2*time.Hour))
+		must(t, s.SaveToken(ctx, &lanyard.OneTimeToken{Hash: []byte("tok-" + tn.Slug), Purpose: "password-reset", UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), "token")
+		must(t, s.SavePendingRequest(ctx, &lanyard.PendingRequest{ID: "_r-" + tn.Slug, TenantID: tn.ID, ExpiresAt: t0.Add(time.Hour)}), "pending")
+		must(t, s.AppendAudit(ctx, &lanyard.AuditEvent{TenantID: tn.ID, Action: "user.create", UserID: u.ID}), "audit")
+	}
+	must(t, s.DeleteTenant(ctx, a.ID), "delete tenant")
+	wantErr(t, s.DeleteTenant(ctx, a.ID), lanyard.ErrNotFound, "delete twice")
+	_, err := s.TenantByID(ctx, a.ID)
+	wantErr(t, err, lanyard.ErrNotFound, "deleted tenant")
+	_, err = s.TenantByEmailDomain(ctx, "alpha.test")
+	wantErr(t, err, lanyard.ErrNotFound, "domain of the deleted tenant")
+	idps, err := s.IdPs(ctx, a.ID)
+	must(t, err, "idps")
+	wantInt(t, "IdPs of the deleted tenant", len(idps), 0)
+	keys, err := s.SPKeys(ctx, a.ID)
+	must(t, err, "keys")
+	wantInt(t, "SP keys of the deleted tenant", len(keys), 0)
+	n, err := s.CountUsers(ctx, lanyard.UserFilter{TenantID: a.ID})
+	must(t, err, "count users")
+	wantInt(t, "accounts of the deleted tenant", n, 0)
+	_, err = s.UserByLink(ctx, a.ID, "https://idp.alpha", "bob")
+	wantErr(t, err, lanyard.ErrNotFound, "link of the deleted tenant")
+	_, err = s.Session(ctx, lanyard.HashSessionID("s-alpha"), t0)
+	wantErr(t, err, lanyard.ErrNotFound, "session of the deleted tenant")
+	_, err = s.TakeToken(ctx, []byte("tok-alpha"), "password-reset", t0)
+	wantErr(t, err, lanyard.ErrNotFound, "token of the deleted tenant")
+	_, err = s.TakePendingRequest(ctx, "_r-alpha", t0)
+	wantErr(t, err, lanyard.ErrNotFound, "pending request of the deleted tenant")
+	evs, err := s.AuditEvents(ctx, lanyard.AuditFilter{TenantID: a.ID})
+	must(t, err, "audit")
+	wantInt(t, "audit events of the deleted tenant kept", len(evs), 1)
+
+	// The other tenant keeps everything.
+	_, err = s.Session(ctx, lanyard.HashSessionID("s-beta"), t0)
+	must(t, err, "session of the other tenant")
+	_, err = s.UserByLink(ctx, b.ID, "https://idp.beta", "bob")
+	must(t, err, "link of the other tenant")
+	_, err = s.TakeToken(ctx, []byte("tok-beta"), "password-reset", t0)
+	must(t, err, "token of the other tenant")
+	_, err = s.TakePendingRequest(ctx, "_r-beta", t0)
+	must(t, err, "pending request of the other tenant")
+}

@@ -108,6 +108,44 @@ func testUsersByEmail(t *testing.T, s lanyard.Store) {
 	wantInt(t, "users with an unknown email", len(got), 0)
 }
 
+// testUsersBySignInName: one lookup finds, across tenants, the accounts
+// whose login or email is the name, whatever its case, each once.
+func testUsersBySignInName(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	b := mkTenant(t, s, "beta")
+	for _, x := range []struct {
+		tenant       int64
+		login, email string
+	}{
+		{a.ID, "alice", "alice@alpha.test"}, {b.ID, "Alice", "alice@beta.test"},
+		{b.ID, "alice@alpha.test", "alice@alpha.test"}, {a.ID, "bob", "ALICE@beta.test"},
+		{b.ID, "carol", "carol@beta.test"},
+	} {
+		u := lanyard.User{TenantID: x.tenant, Login: x.login, Email: x.email, Status: lanyard.StatusActive}
+		must(t, s.CreateUser(ctx, &u), "create "+x.login)
+	}
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"alice", []string{"alice", "Alice"}},
+		{" ALICE ", []string{"alice", "Alice"}},
+		{"Alice@Alpha.test", []string{"alice", "alice@alpha.test"}},
+		{"alice@beta.test", []string{"bob", "Alice"}},
+		{"carol", []string{"carol"}},
+		{"nobody", []string{}},
+		{"", []string{}},
+	} {
+		got, err := s.UsersBySignInName(ctx, tc.name, 10)
+		must(t, err, "by sign-in name "+tc.name)
+		wantEqual(t, "users signing in as "+tc.name, logins(got), tc.want)
+	}
+	got, err := s.UsersBySignInName(ctx, "alice", 1)
+	must(t, err, "limited")
+	wantInt(t, "users with a limit of 1", len(got), 1)
+}
+
 func testUserUpdate(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
 	a := mkTenant(t, s, "alpha")

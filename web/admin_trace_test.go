@@ -75,6 +75,7 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 			{"carol", reasonTestRefused, "account_inactive"},
 		} {
 			b := newBrowser()
+			e.signInAdmin(b)
 			a := b.post(t, e.spLogin(b, "acme", ssoTestReturn("acme"), tc.user))
 			if a.status != http.StatusSeeOther || a.session != "" || !strings.HasPrefix(a.location, "/admin/tenants/acme/traces/") {
 				t.Fatalf("%s: ACS answered %d to %q (session %q)\n%s", tc.user, a.status, a.location, a.session, a.body)
@@ -89,6 +90,24 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 		}
 		if u := e.user(acme, "alice"); u.FirstName != "Old" || u.HasRole("engineer") {
 			t.Errorf("the test changed alice: %+v", u)
+		}
+	})
+	t.Run("test return path crafted without an administrator session", func(t *testing.T) {
+		for _, returnTo := range []string{
+			ssoTestReturn("acme"), "/admin/sso-test", "/admin/sso-test?tenant=default", "/admin/sso-test?tenant=acme&x=1",
+		} {
+			before, _ := e.admin.LoginTraces(ctx, "acme", "", 100, 0)
+			b := newBrowser()
+			a := b.post(t, e.spLogin(b, "acme", returnTo, "alice"))
+			if strings.HasPrefix(a.location, "/admin/tenants/acme/traces/") {
+				t.Errorf("%q: an IdP user started a test trace: %d to %q", returnTo, a.status, a.location)
+			}
+			if a.status != http.StatusSeeOther || a.session == "" {
+				t.Errorf("%q: want an ordinary sign-in, got %d to %q (session %q)", returnTo, a.status, a.location, a.session)
+			}
+			if after, _ := e.admin.LoginTraces(ctx, "acme", "", 100, 0); len(after) != len(before) {
+				t.Errorf("%q: %d traces written", returnTo, len(after)-len(before))
+			}
 		}
 	})
 }

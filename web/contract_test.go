@@ -15,7 +15,7 @@ import (
 // (alerts match them), so a change to one of them must fail a test.
 const (
 	actionAdminLogin    = "admin.login"
-	actionAdminLockout  = "admin.lockout"
+	actionLoginThrottle = "login.throttle"
 	actionLogout        = "logout"
 	actionPasswordLogin = "password.login"
 	actionSSOLogin      = "sso.login"
@@ -59,9 +59,11 @@ const (
 	msgSignedIn       = relay.MsgSignedIn
 	msgUnconfirmed    = relay.MsgUnconfirmed
 
-	accountFailureLimit = lockout.AccountFailureLimit
+	accountFailureLimit = lockout.ClientAccountFailureLimit
 	addressFailureLimit = lockout.AddressFailureLimit
 	throttleWindow      = lockout.Window
+	signInStartLimit    = weblogin.SignInStartLimit
+	signInStartWindow   = weblogin.SignInStartWindow
 )
 
 // sessionState is the answer of GET /lanyard/session.

@@ -22,6 +22,7 @@ import (
 	"github.com/lanyard-sso/lanyard/password"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
 // fastParams keep argon2 cheap in tests; the dummy hash of unknown accounts
@@ -44,6 +45,9 @@ type envOptions struct {
 	engine   string // "sqlite" (the default) or "postgres"
 	https    bool
 	notReady bool
+	// pending bounds the AuthnRequests awaiting their response (zero:
+	// the defaults).
+	pending sso.PendingLimits
 }
 
 // eachEngine runs a test on every store engine (PostgreSQL skips without
@@ -77,7 +81,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	base := &url.URL{Scheme: scheme, Host: e.http.Listener.Addr().String()}
 	e.admin = admin.New(db, admin.Options{Now: clock.Now, BaseURL: base})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger})
+	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger, PendingRequests: opts.pending})
 	e.http.Config.Handler = e.server
 	if opts.https {
 		e.http.StartTLS()

@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -64,9 +66,9 @@ func TestUsernameFirstLogin(t *testing.T) {
 		{"SSO account: its tenant's IdP", "sam", http.StatusOK, toIdP("acme")},
 		{"unknown user, claimed domain: that tenant's IdP (JIT may create them)", "newcomer@EXAMPLE.com", http.StatusOK, toIdP("acme")},
 		{"login in two tenants, told apart by the email domain", "alice@beta.org", http.StatusOK, toIdP("beta")},
-		{"login in two tenants: ask for the email", "alice", http.StatusConflict, "exists in several organisations"},
-		{"unknown", "nobody", http.StatusNotFound, "does not know where to sign you in"},
-		{"unknown domain", "x@nowhere.test", http.StatusNotFound, "does not know where to sign you in"},
+		{"login in two tenants: the neutral password prompt", "alice", http.StatusOK, "Enter your password"},
+		{"unknown: the neutral password prompt", "nobody", http.StatusOK, "Enter your password"},
+		{"unknown domain: the neutral password prompt", "x@nowhere.test", http.StatusOK, "Enter your password"},
 		{"empty", " ", http.StatusBadRequest, "Type your username or your email address."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,4 +184,100 @@ func TestSessionScriptServed(t *testing.T) {
 	if st := e.get(c, sessionStatePath); st.StatusCode != http.StatusOK || strings.TrimSpace(st.body) != `{"signed_in":false}` {
 		t.Errorf("state without a session: %d %s", st.StatusCode, st.body)
 	}
+}
+
+// TestUsernameFirstIndistinguishable: what POST /login answers for names
+// that are not accounts (unknown, unknown domain, a login several tenants
+// share) is the answer for an account that signs in with a password, byte
+// for byte once the typed name and the form token are taken out; and the
+// password step refuses them with the answer to a wrong password.
+func TestUsernameFirstIndistinguishable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	acme := e.ssoTenant("acme")
+	e.addUser("pat", "correct horse battery")
+	e.updateUser(e.addUserIn(acme, "pat2", "").ID, func(u *lanyard.User) { u.Email = "pat2@acme.test" })
+	for _, tn := range []lanyard.Tenant{e.tenant, acme} {
+		e.addUserIn(tn, "shared", "")
+	}
+	answer := func(c *http.Client, typed string) (int, string) {
+		t.Helper()
+		page := e.get(c, "/login")
+		resp := e.post(c, "/login", url.Values{"username": {typed}, csrfField: {e.csrfToken(page)}})
+		body := strings.ReplaceAll(resp.body, e.csrfToken(resp), "TOKEN")
+		return resp.StatusCode, strings.ReplaceAll(body, html.EscapeString(strings.TrimSpace(typed)), "NAME")
+	}
+	wantStatus, want := answer(e.client(), "pat")
+	if wantStatus != http.StatusOK || !strings.Contains(want, "Enter your password") {
+		t.Fatalf("local account: %d\n%s", wantStatus, want)
+	}
+	for _, typed := range []string{
+		"pat2@acme.test", "PAT", "nobody", "NoBody", "nobody@nowhere.test", "x@", "@", "shared", "SHARED",
+		"pat ", "p\u00e1t", "pat\u200b", "o'brien", "<b>x</b>", "pat@", strings.Repeat("z", 300),
+	} {
+		status, body := answer(e.client(), typed)
+		if status != wantStatus || body != want {
+			t.Errorf("%q: %d, a page that differs from a local account's:\n%s", typed, status, body)
+		}
+	}
+
+	// The password step: unknown names are refused like a wrong password.
+	refusal := func(typed, pw string) (int, string) {
+		c := e.client()
+		page := e.get(c, "/login")
+		resp := e.post(c, "/login/password", url.Values{"username": {typed}, "password": {pw}, csrfField: {e.csrfToken(page)}})
+		body := strings.ReplaceAll(resp.body, e.csrfToken(resp), "TOKEN")
+		return resp.StatusCode, strings.ReplaceAll(body, html.EscapeString(strings.TrimSpace(typed)), "NAME")
+	}
+	wantStatus, want = refusal("pat", "wrong password")
+	if wantStatus != http.StatusUnauthorized || !strings.Contains(want, neutralPasswordRefusal) {
+		t.Fatalf("wrong password: %d\n%s", wantStatus, want)
+	}
+	for _, typed := range []string{"nobody", "shared", "pat2@acme.test", "nobody@nowhere.test"} {
+		if status, body := refusal(typed, "wrong password"); status != wantStatus || body != want {
+			t.Errorf("password step for %q: %d, differs from a wrong password:\n%s", typed, status, body)
+		}
+	}
+	// The prompt names no tenant: the step finds the account again.
+	c := e.client()
+	page := e.get(c, "/login")
+	resp := e.post(c, "/login/password", url.Values{"username": {"PAT"}, "password": {"correct horse battery"}, csrfField: {e.csrfToken(page)}})
+	if resp.StatusCode != http.StatusSeeOther || setCookie(resp, sessionCookieName) == nil {
+		t.Errorf("right password without a tenant: %d\n%s", resp.StatusCode, resp.body)
+	}
+}
+
+// TestUsernameFirstThrottled: POST /login answers signInStartLimit lookups
+// per client address within the window; the next waits (429 and
+// Retry-After) while other addresses go on, and the window reopens.
+func TestUsernameFirstThrottled(t *testing.T) {
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		e := newEnv(t, opts)
+		e.addUser("pat", "correct horse battery")
+		post := func(c *http.Client, typed string) response {
+			t.Helper()
+			page := e.get(c, "/login")
+			return e.post(c, "/login", url.Values{"username": {typed}, csrfField: {e.csrfToken(page)}})
+		}
+		prober := e.clientFrom("127.0.0.44")
+		for i := range signInStartLimit {
+			typed := []string{"pat", "nobody", "x@nowhere.test"}[i%3]
+			if r := post(prober, typed); r.StatusCode != http.StatusOK {
+				t.Fatalf("lookup %d: %d", i+1, r.StatusCode)
+			}
+		}
+		for _, typed := range []string{"pat", "nobody"} {
+			r := post(prober, typed)
+			if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" || strings.Contains(r.body, "Enter your password") ||
+				!strings.Contains(r.body, "Too many sign-in attempts from your network address; try again in 1 minute.") {
+				t.Errorf("lookup of %q over the limit: %d, Retry-After %q\n%s", typed, r.StatusCode, r.Header.Get("Retry-After"), r.body)
+			}
+		}
+		if r := post(e.clientFrom("127.0.0.45"), "pat"); r.StatusCode != http.StatusOK {
+			t.Errorf("another address: %d", r.StatusCode)
+		}
+		e.clock.Advance(signInStartWindow + time.Second)
+		if r := post(prober, "pat"); r.StatusCode != http.StatusOK {
+			t.Errorf("after the window: %d", r.StatusCode)
+		}
+	})
 }

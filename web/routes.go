@@ -33,7 +33,11 @@ func (s *Server) routes() http.Handler {
 	// Probes and metrics: always answered.
 	mux.Handle(probeHealthz, handleHealthz())
 	mux.Handle(probeReadyz, s.handleReadyz())
-	mux.Handle(probeMetrics, s.metrics.handler(s.logger))
+	if s.metricsElsewhere {
+		mux.Handle(probeMetrics, s.kit.NotFound())
+	} else {
+		mux.Handle(probeMetrics, s.MetricsHandler())
+	}
 	mux.Handle("GET /static/", ui.StaticHandler())
 	mux.Handle("GET /{$}", s.handleHome())
 
@@ -42,6 +46,7 @@ func (s *Server) routes() http.Handler {
 	ssoDeps := sso.Deps{
 		Kit: s.kit, Store: s.store, Sessions: s.sessions, Tenants: s.tenants, Logins: s.logins,
 		Metrics: s.metrics, Origins: s.origins, Ready: ready, IsReady: s.isReady,
+		Pending: s.store, PendingLimits: s.pending,
 		Refusals: s.refusals,
 	}
 	if s.admin != nil {

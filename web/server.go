@@ -70,6 +70,15 @@ type Config struct {
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
 	DemoTenant string
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// (Authorization: Bearer TOKEN); without it the metrics are public.
+	MetricsToken string
+	// MetricsElsewhere takes GET /metrics off this handler (404): the
+	// caller serves MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
+	// PendingRequests bounds the AuthnRequests awaiting their response,
+	// per client and in total; zero means sso.DefaultPendingLimits.
+	PendingRequests sso.PendingLimits
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -94,6 +103,10 @@ type Server struct {
 	// refusals budgets the records of refused SSO logins and logouts; its
 	// summary writer stops at Close.
 	refusals *sso.RefusalLimiter
+	pending    sso.PendingLimits
+	// metricsToken and metricsElsewhere: see Config.
+	metricsToken     string
+	metricsElsewhere bool
 	// dummyHash is verified against when an account has no usable hash, so
 	// that a refusal takes as long whether or not the account exists.
 	dummyHash func() string
@@ -146,6 +159,8 @@ func New(cfg Config) *Server {
 	}
 	s.demoTenant = cfg.DemoTenant
 	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
+	s.pending = cfg.PendingRequests
+	s.metricsToken, s.metricsElsewhere = cfg.MetricsToken, cfg.MetricsElsewhere
 	s.handler = s.routes()
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -284,6 +285,35 @@ func (b *browser) get(t *testing.T, u string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// signInAdmin signs the browser in as a break-glass administrator of the
+// default tenant (created when missing), as the admin pages need.
+func (e *ssoEnv) signInAdmin(b *browser) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.store.Tenant(ctx, lanyard.DefaultTenantSlug); err != nil {
+		if _, err := e.admin.CreateTenant(ctx, "test", lanyard.DefaultTenantSlug, "Default", nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	const pw = "administrator password 1"
+	if _, _, err := e.admin.CreateAdmin(ctx, "test", lanyard.DefaultTenantSlug, "root", pw); err != nil {
+		e.t.Fatal(err)
+	}
+	_, page := b.get(e.t, e.base+"/admin/login")
+	m := csrfFieldPattern.FindStringSubmatch(page)
+	if m == nil {
+		e.t.Fatalf("no CSRF field on the sign-in form:\n%s", page)
+	}
+	resp, err := b.noFollow.PostForm(e.base+"/admin/login", url.Values{"username": {"root"}, "password": {pw}, csrfField: {html.UnescapeString(m[1])}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("administrator sign-in: %d", resp.StatusCode)
+	}
 }
 
 // spLogin starts an SP-initiated login in the browser (with returnTo when

@@ -72,6 +72,8 @@ func startHarness(ctx context.Context, o options, stderr io.Writer) (*harness, e
 		h.env = append(h.env, "LANYARD_DATA="+filepath.Join(dir, "data"))
 	}
 	h.env = append(h.env, "LANYARD_LOG_FORMAT=text")
+	// Every SP-initiated start of the run comes from this one address.
+	h.env = append(h.env, "LANYARD_PENDING_REQUESTS_PER_CLIENT=10000000", "LANYARD_PENDING_REQUESTS_TOTAL=10000000")
 
 	port, err := freePort()
 	if err != nil {

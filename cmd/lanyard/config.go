@@ -50,6 +50,20 @@ type config struct {
 	// Gateway configures forward-auth, the reverse proxy and the identity
 	// tokens (see gatewayConfig).
 	Gateway gatewayConfig
+	// PendingPerClient and PendingTotal bound the AuthnRequests awaiting
+	// their answer.
+	PendingPerClient, PendingTotal int
+	// MetadataAllowPrivate lets IdP metadata be fetched from non-public
+	// addresses.
+	MetadataAllowPrivate bool
+	// MetricsAddr is the address of the metrics listener; "" serves
+	// /metrics on the main listener.
+	MetricsAddr string
+	// MetricsToken is the bearer token of /metrics; "" for none.
+	MetricsToken string
+	// Warnings are accepted configurations that deserve a loud word at
+	// every start (a shared secret key file).
+	Warnings []string
 }
 
 // option is one configuration setting. Its JSON key is key, its flag is key
@@ -68,6 +82,12 @@ var options = []option{
 	{"log_format", "text", "log `format`: text or json (env LANYARD_LOG_FORMAT)"},
 	{"log_level", "info", "log `level`: debug, info, warn or error (env LANYARD_LOG_LEVEL)"},
 	{"secret_key_file", "", "`file` holding the secret key that seals the private keys in the database (make one with 'lanyard secret-key'); keys in the clear are sealed at start (env LANYARD_SECRET_KEY_FILE; default none: keys are stored in the clear)"},
+	{"allow_shared_secret_key_file", "false", "`true` to start even when the secret_key_file can be read by its group or others (a loud warning at every start); by default such a file is refused (env LANYARD_ALLOW_SHARED_SECRET_KEY_FILE)"},
+	{"pending_requests_per_client", "300", "SP-initiated logins one client `address` may start within 10 minutes (each keeps an AuthnRequest until answered); beyond, 429 (env LANYARD_PENDING_REQUESTS_PER_CLIENT)"},
+	{"pending_requests_total", "100000", "AuthnRequests awaiting their answer, over all clients and tenants, beyond which login starts answer 429 (env LANYARD_PENDING_REQUESTS_TOTAL)"},
+	{"metadata_allow_private", "false", "`true` lets IdP metadata URLs lead to loopback, link-local and private addresses (an IdP inside your network); by default they are refused, redirects and DNS answers included (env LANYARD_METADATA_ALLOW_PRIVATE)"},
+	{"metrics_addr", "", "`address` HOST:PORT of a listener of its own for GET /metrics, which the main listener then no longer answers (env LANYARD_METRICS_ADDR; default none: /metrics on the main listener)"},
+	{"metrics_token_file", "", "`file` holding the bearer token GET /metrics requires (env LANYARD_METRICS_TOKEN_FILE; default none: the metrics are public)"},
 	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
 }
 
@@ -165,12 +185,45 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(value["log_level"])); err != nil {
 		v.Add("%s %q: use debug, info, warn or error", source["log_level"], value["log_level"])
 	}
+	allowShared, err := strconv.ParseBool(value["allow_shared_secret_key_file"])
+	if err != nil {
+		v.Add("%s %q: use true or false", source["allow_shared_secret_key_file"], value["allow_shared_secret_key_file"])
+	}
 	if path := value["secret_key_file"]; path != "" {
-		if s, err := readSecretKey(path); err != nil {
+		if s, warning, err := readSecretKey(path, allowShared); err != nil {
 			v.Add("%s: %v", source["secret_key_file"], err)
 		} else {
 			c.Sealer = s
+			if warning != "" {
+				c.Warnings = append(c.Warnings, warning)
+			}
 		}
+	}
+	if c.MetadataAllowPrivate, err = strconv.ParseBool(value["metadata_allow_private"]); err != nil {
+		v.Add("%s %q: use true or false", source["metadata_allow_private"], value["metadata_allow_private"])
+	}
+	for _, o := range []struct {
+		key string
+		dst *int
+	}{{"pending_requests_per_client", &c.PendingPerClient}, {"pending_requests_total", &c.PendingTotal}} {
+		n, err := strconv.Atoi(value[o.key])
+		if err != nil || n < 1 {
+			v.Add("%s %q: a positive number", source[o.key], value[o.key])
+		}
+		*o.dst = n
+	}
+	c.MetricsAddr = value["metrics_addr"]
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			v.Add("%s %q: use HOST:PORT", source["metrics_addr"], c.MetricsAddr)
+		}
+	}
+	if path := value["metrics_token_file"]; path != "" {
+		token, err := readMetricsToken(path)
+		if err != nil {
+			v.Add("%s: %v", source["metrics_token_file"], err)
+		}
+		c.MetricsToken = token
 	}
 	if p, err := clientip.ParseTrusted(value["trusted_proxies"]); err != nil {
 		v.Add("%s: %v", source["trusted_proxies"], err)
@@ -283,16 +336,51 @@ func redactURL(s string) string {
 
 // readSecretKey reads the secret key file of secret_key_file: the current
 // key on the first line, previous keys (while changing it) below.
-func readSecretKey(path string) (*keyseal.Sealer, error) {
-	data, err := os.ReadFile(path)
+// A file that its group or others may read (or write) is refused, unless
+// allowShared, when it is accepted with a warning to log at every start:
+// whoever reads the key reads every private key in the database.
+func readSecretKey(path string, allowShared bool) (sealer *keyseal.Sealer, warning string, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		msg := fmt.Sprintf("%s has permissions %04o: its group or others can read or change the secret key that unseals every private key in the database", path, perm)
+		if !allowShared {
+			return nil, "", fmt.Errorf("%s; make it readable only by Lanyard's user (chmod 600 %s), or set allow_shared_secret_key_file=true to start anyway", msg, path)
+		}
+		warning = msg + " (accepted because allow_shared_secret_key_file is true; chmod 600 " + path + ")"
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, "", err
 	}
 	keys, err := keyseal.ParseKeys(string(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	return keyseal.New(keys[0], keys[1:]...)
+	sealer, err = keyseal.New(keys[0], keys[1:]...)
+	return sealer, warning, err
+}
+
+// readMetricsToken reads the bearer token of /metrics: the file's first
+// line, at least 16 characters.
+func readMetricsToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	token, _, _ := strings.Cut(string(data), "\n")
+	token = strings.TrimSpace(token)
+	if len(token) < 16 || lanyard.HasControl(token) {
+		return "", fmt.Errorf("%s: the first line must hold the token, at least 16 printable characters (e.g. from: openssl rand -hex 32)", path)
+	}
+	return token, nil
 }
 
 // secretKey prints a new secret key, for the file of secret_key_file.

@@ -140,9 +140,9 @@ func TestDevIdPWithServe(t *testing.T) {
 		t.Skip("runs serve and devidp")
 	}
 	data := t.TempDir()
-	env := map[string]string{"LANYARD_DATA": data}
+	env := map[string]string{"LANYARD_DATA": data, "LANYARD_METADATA_ALLOW_PRIVATE": "true"}
 	mustCLI(t, env, "", "tenant", "create", "demo")
-	s := startServe(t, []string{"--data", data}, nil)
+	s := startServe(t, []string{"--data", data, "--metadata-allow-private", "true"}, nil)
 	s.waitReady()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.url, "http://"))
 	lanyardURL := "http://localhost:" + port

@@ -243,4 +243,6 @@ func readBounded(r io.Reader, limit int64, what string) ([]byte, error) {
 }
 
 // metadataFetcher is the fetcher of URL imports and refreshes.
-func metadataFetcher() admin.MetadataFetcher { return &idpsync.HTTPFetcher{} }
+func metadataFetcher(cfg config) admin.MetadataFetcher {
+	return &idpsync.HTTPFetcher{AllowPrivate: cfg.MetadataAllowPrivate}
+}

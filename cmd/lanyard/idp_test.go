@@ -74,7 +74,12 @@ func TestIdPCommands(t *testing.T) {
 		t.Errorf("refresh of file imports:\n%s", r.stdout)
 	}
 
-	// From a URL, then a refresh that fails and one that works.
+	// From a URL: the test server is on loopback, which only an operator
+	// may allow; then a refresh that fails and one that works.
+	if r := cli(t, env, "", "idp", "import", "--tenant", "acme", "--metadata", srv.URL); r.exitCode() != 1 || !strings.Contains(r.output(), "metadata_allow_private=true") {
+		t.Errorf("loopback metadata URL without the operator's leave: exit %d\n%s", r.exitCode(), r.output())
+	}
+	env["LANYARD_METADATA_ALLOW_PRIVATE"] = "true"
 	mustCLI(t, env, "", "idp", "import", "--tenant", "acme", "--metadata", srv.URL)
 	fail.Store(true)
 	r = cli(t, env, "", "idp", "refresh", "--tenant", "acme", "https://idp.test/saml")
@@ -120,7 +125,7 @@ func TestServeRefreshesIdPMetadata(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	env := map[string]string{"LANYARD_DATA": dir}
+	env := map[string]string{"LANYARD_DATA": dir, "LANYARD_METADATA_ALLOW_PRIVATE": "true"}
 	mustCLI(t, env, "", "tenant", "create", "acme")
 	mustCLI(t, env, "", "idp", "import", "--tenant", "acme", "--metadata", srv.URL)
 
@@ -141,7 +146,7 @@ func TestServeRefreshesIdPMetadata(t *testing.T) {
 	db.Close()
 
 	before := hits.Load()
-	s := startServe(t, []string{"--data", dir}, nil)
+	s := startServe(t, []string{"--data", dir, "--metadata-allow-private", "true"}, nil)
 	s.waitReady()
 	deadline := time.Now().Add(10 * time.Second)
 	for hits.Load() == before && time.Now().Before(deadline) {

@@ -22,10 +22,16 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// rawStdout is the standard output unescaped, for data that must be
+	// byte-exact (a CSV export); stdout escapes control characters.
+	rawStdout io.Writer
 
 	// onListen, when set, is called by serve with the bound address once
 	// the server accepts connections.
 	onListen func(net.Addr)
+	// onMetricsListen, when set, is called by serve with the address of
+	// the metrics listener (metrics_addr).
+	onMetricsListen func(net.Addr)
 	// beforeReady, when set, is called by serve after the store is migrated
 	// and before the server is marked ready; it may block to hold the
 	// server in its "starting" state.
@@ -39,7 +45,7 @@ type app struct {
 // run is the whole program: main only calls it. args excludes the program
 // name.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{getenv: getenv, stdin: stdin, stdout: terminalSafe{stdout}, rawStdout: stdout, stderr: stderr}
 	return a.run(ctx, args)
 }
 
@@ -63,6 +69,7 @@ var commands = []*command{
 		{name: "list", summary: "list tenants", exec: (*app).tenantList},
 		{name: "show", synopsis: "SLUG", summary: "show a tenant's SP endpoints, keys and settings", exec: (*app).tenantShow},
 		{name: "set", synopsis: "SLUG key=value...", summary: "change tenant settings (e.g. enabled=true jit=true)", exec: (*app).tenantSet},
+		{name: "delete", synopsis: "SLUG --confirm SLUG", summary: "delete a tenant with its accounts, IdPs, keys and sessions", exec: (*app).tenantDelete},
 	}},
 	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
 		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
@@ -75,6 +82,7 @@ var commands = []*command{
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
 		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
 		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
+		{name: "delete", synopsis: "[--tenant SLUG] LOGIN --yes", summary: "delete a user with its links, sessions and tokens", exec: (*app).userDelete},
 		{name: "import", synopsis: "[--tenant SLUG] [--dry-run] FILE.csv", summary: "create and update users from a CSV file (every row checked first)", exec: (*app).userImport},
 		{name: "export", synopsis: "[--tenant SLUG] [--output FILE]", summary: "write a tenant's users as CSV", exec: (*app).userExport},
 		{name: "merge", synopsis: "[--tenant SLUG] [--dry-run] KEEP REMOVE", summary: "merge account REMOVE into KEEP (links, roles, sessions, history)", exec: (*app).userMerge},

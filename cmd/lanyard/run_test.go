@@ -100,7 +100,7 @@ func TestCommandErrors(t *testing.T) {
 	}{
 		{name: "no command", args: nil, code: 2, want: []string{"missing command", "Commands:", "tenant create"}},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, want: []string{`unknown command "frobnicate"`, "commands: serve, demo, devidp, tenant"}},
-		{name: "unknown subcommand", args: []string{"tenant", "delete", "acme"}, code: 2, want: []string{`unknown command "delete"`, "create, list, show, set"}},
+		{name: "unknown subcommand", args: []string{"tenant", "remove", "acme"}, code: 2, want: []string{`unknown command "remove"`, "create, list, show, set, delete"}},
 		{name: "unknown flag", args: []string{"tenant", "list", "--colour"}, code: 2, want: []string{"flag provided but not defined: -colour", "lanyard tenant list -h"}},
 		{name: "missing argument", args: []string{"tenant", "create"}, code: 2, want: []string{"missing arguments"}},
 		{name: "extra argument", args: []string{"tenant", "show", "acme", "more"}, code: 2, want: []string{`unexpected arguments ["more"]`}},

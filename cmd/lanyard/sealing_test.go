@@ -32,7 +32,7 @@ func TestSecretKey(t *testing.T) {
 		if err := os.WriteFile(path, []byte(r.stdout), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := readSecretKey(path)
+		s, _, err := readSecretKey(path, false)
 		if err != nil {
 			t.Fatalf("the printed key does not read back: %v", err)
 		}
@@ -88,7 +88,7 @@ func TestSecretKey(t *testing.T) {
 	s.stop()
 	newFile := filepath.Join(t.TempDir(), "new")
 	os.WriteFile(newFile, []byte(newKey), 0o600)
-	newSealer, err := readSecretKey(newFile)
+	newSealer, _, err := readSecretKey(newFile, false)
 	if err != nil {
 		t.Fatal(err)
 	}

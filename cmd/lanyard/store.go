@@ -60,7 +60,7 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 		return nil, nil, fmt.Errorf("migrate %s: %w", storeName(cfg), err)
 	}
 	logUpgradeNotes(logger, notes)
-	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
+	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher(cfg)})
 	if _, err := svc.EnsureDefaultTenant(ctx); err != nil {
 		db.Close()
 		return nil, nil, err

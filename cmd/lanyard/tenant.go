@@ -174,11 +174,12 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// orDash is the value escaped for the terminal (printable), or "-" when empty.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return printable(s)
 }
 
 // formatTime prints an instant in UTC to the minute; "never" for zero.

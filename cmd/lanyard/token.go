@@ -126,7 +126,7 @@ func (a *app) traceList(ctx context.Context, path string, args []string) error {
 		tw := newTable(a.stdout)
 		fmt.Fprintln(tw, "ID\tTIME\tREASON\tIDP\tSUBJECT\tCLOCK DIFF\tMESSAGE")
 		for _, t := range traces {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, formatTime(t.Time), t.Reason, orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, formatTime(t.Time), printable(t.Reason), orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
 		}
 		return tw.Flush()
 	})
@@ -173,7 +173,7 @@ func clockDiff(d time.Duration) string {
 
 // oneLine returns s on one line, cut to n characters.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
@@ -205,7 +205,7 @@ func (a *app) auditList(ctx context.Context, path string, args []string) error {
 		tw := newTable(a.stdout)
 		fmt.Fprintln(tw, "ID\tTIME\tACTOR\tACTION\tOUTCOME\tREASON\tSUBJECT\tCLIENT\tMESSAGE")
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.Time), e.Actor, e.Action, e.Outcome, orDash(e.Reason), orDash(e.Subject), orDash(e.ClientIP), oneLine(e.Message, 120))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.Time), printable(e.Actor), printable(e.Action), e.Outcome, orDash(e.Reason), orDash(e.Subject), orDash(e.ClientIP), oneLine(e.Message, 120))
 		}
 		return tw.Flush()
 	})

@@ -87,7 +87,7 @@ func printUsers(w io.Writer, users []lanyard.User) {
 		if u.Locked {
 			st += ",locked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Login, orDash(u.FullName()), orDash(u.Email), st,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(u.Login), orDash(u.FullName()), orDash(u.Email), st,
 			u.LoginMethod, u.Source, yesNo(u.WebAccess), orDash(strings.Join(u.RoleNames(), ";")), formatTime(u.LastLoginAt))
 	}
 	tw.Flush()
@@ -114,7 +114,7 @@ func printUser(w io.Writer, info admin.UserInfo) {
 		roles = append(roles, fmt.Sprintf("%s (%s)", g.Role, g.Source))
 	}
 	tw := newTable(w)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, printable(v)) }
 	row("Login", u.Login)
 	row("Tenant", info.Tenant.Slug)
 	row("ID", fmt.Sprint(u.ID))
@@ -137,7 +137,7 @@ func printUser(w io.Writer, info admin.UserInfo) {
 	if len(info.Links) > 0 {
 		fmt.Fprintln(w, "IdP identities:")
 		for _, l := range info.Links {
-			fmt.Fprintf(w, "  %s at %s (since %s)\n", l.NameID, l.IdPEntityID, formatTime(l.CreatedAt))
+			fmt.Fprintf(w, "  %s at %s (since %s)\n", printable(l.NameID), printable(l.IdPEntityID), formatTime(l.CreatedAt))
 		}
 	}
 }

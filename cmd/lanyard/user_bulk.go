@@ -54,6 +54,9 @@ same file again changes nothing.
 			for _, c := range rep.Changes {
 				fmt.Fprintf(a.stdout, "line %d: %s %s: %s\n", c.Line, c.Action, c.Login, strings.Join(c.Changes, "; "))
 			}
+			if rep.ChangesOmitted > 0 {
+				fmt.Fprintf(a.stdout, "... and %d more rows that change something (the first %d are listed)\n", rep.ChangesOmitted, admin.MaxReportedChanges)
+			}
 		}
 		if len(rep.Ignored) > 0 {
 			fmt.Fprintf(a.stdout, "ignored columns: %s\n", strings.Join(rep.Ignored, ", "))
@@ -73,7 +76,10 @@ func (a *app) userExport(ctx context.Context, path string, args []string) error 
 	tenant := tenantFlag(fs)
 	output := fs.String("output", "-", "`file` to write, - for standard output")
 	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
-		out := a.stdout
+		out := a.rawStdout
+		if out == nil {
+			out = a.stdout
+		}
 		if *output != "-" {
 			f, err := os.Create(*output)
 			if err != nil {

@@ -24,6 +24,7 @@ type TenantAdmin interface {
 	CreateTenant(ctx context.Context, actor, slug, displayName string, emailDomains []string) (lanyard.Tenant, error)
 	DescribeTenant(ctx context.Context, slug string) (admin.TenantInfo, error)
 	SetTenant(ctx context.Context, actor, slug string, settings []string) (lanyard.Tenant, []string, error)
+	DeleteTenant(ctx context.Context, actor, slug, confirm string) (admin.TenantDeletion, error)
 }
 
 // IdPAdmin manages the IdP connections of tenants.
@@ -46,6 +47,7 @@ type UserAdmin interface {
 	MergeUsers(ctx context.Context, actor, tenantSlug, keepLogin, removeLogin string) (admin.MergePlan, error)
 	ImportUsers(ctx context.Context, actor, tenantSlug string, r io.Reader, opts admin.ImportOptions) (admin.ImportReport, error)
 	ExportUsers(ctx context.Context, tenantSlug string, w io.Writer) (int, error)
+	DeleteUser(ctx context.Context, actor, tenantSlug, login string) (lanyard.User, error)
 }
 
 // TraceReader reads the SAML tracer.
@@ -140,6 +142,10 @@ var pages = []page{
 	{"POST /admin/tenants/{tenant}/users/convert", tenant, handleAdminUsersConvert},
 	{"GET /admin/tenants/{tenant}/users/{login}", tenant, handleAdminUser},
 	{"POST /admin/tenants/{tenant}/users/{login}", tenant, handleAdminUserSave},
+	{"GET /admin/tenants/{tenant}/users/{login}/delete", tenant, handleAdminUserDeleteConfirm},
+	{"POST /admin/tenants/{tenant}/users/{login}/delete", tenant, handleAdminUserDelete},
+	{"GET /admin/tenants/{tenant}/delete", operator, handleAdminTenantDeleteConfirm},
+	{"POST /admin/tenants/{tenant}/delete", operator, handleAdminTenantDelete},
 	{"GET /admin/tenants/{tenant}/merge", tenant, handleAdminMerge},
 	{"POST /admin/tenants/{tenant}/merge", tenant, handleAdminMergeSubmit},
 	{"GET /admin/tenants/{tenant}/import", tenant, handleAdminImport},

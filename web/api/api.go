@@ -59,6 +59,7 @@ type TenantAdmin interface {
 	CreateTenant(ctx context.Context, actor, slug, displayName string, emailDomains []string) (lanyard.Tenant, error)
 	DescribeTenant(ctx context.Context, slug string) (admin.TenantInfo, error)
 	SetTenant(ctx context.Context, actor, slug string, settings []string) (lanyard.Tenant, []string, error)
+	DeleteTenant(ctx context.Context, actor, slug, confirm string) (admin.TenantDeletion, error)
 }
 
 // IdPAdmin manages the IdP connections of a tenant.
@@ -81,6 +82,7 @@ type UserAdmin interface {
 	PreviewMerge(ctx context.Context, tenantSlug, keepLogin, removeLogin string) (admin.MergePlan, error)
 	MergeUsers(ctx context.Context, actor, tenantSlug, keepLogin, removeLogin string) (admin.MergePlan, error)
 	ConvertToSSO(ctx context.Context, actor, tenantSlug string, logins []string, opts admin.ConvertOptions) ([]admin.Conversion, error)
+	DeleteUser(ctx context.Context, actor, tenantSlug, login string) (lanyard.User, error)
 }
 
 // TraceReader reads the refused SSO logins kept by the SAML tracer.

@@ -82,7 +82,9 @@ func TestClientCallsEveryOperation(t *testing.T) {
 		"setTenant": {"SetTenant api:writer acme corp [jit=true]", func() error {
 			return errOf(c.SetTenant(ctx, tenant, map[string]string{"jit": "true"}))
 		}},
-		"listIdPs": {"IdPs acme corp", func() error { return errOf(c.ListIdPs(ctx, tenant)) }},
+		"deleteTenant": {"DeleteTenant api:writer acme corp acme corp", func() error { return errOf(c.DeleteTenant(ctx, tenant, tenant)) }},
+		"deleteUser":   {"DeleteUser api:writer acme corp j/doe@acme.com", func() error { return errOf(c.DeleteUser(ctx, tenant, "j/doe@acme.com")) }},
+		"listIdPs":     {"IdPs acme corp", func() error { return errOf(c.ListIdPs(ctx, tenant)) }},
 		"importIdP": {"ImportIdP api:writer acme corp <EntityDescriptor/>   true", func() error {
 			return errOf(c.ImportIdP(ctx, tenant, apiv1.IdPImportQuery{LegacySHA1: true}, []byte("<EntityDescriptor/>")))
 		}},

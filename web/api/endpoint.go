@@ -156,6 +156,23 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // readUpload reads a request body of at most maxUpload bytes.
+// uploadReader streams the request body, at most maxUpload bytes; reading
+// past it fails with a message that names the limit.
+func uploadReader(w http.ResponseWriter, r *http.Request) io.Reader {
+	return limitedUpload{http.MaxBytesReader(w, r.Body, maxUpload)}
+}
+
+type limitedUpload struct{ r io.Reader }
+
+func (l limitedUpload) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		err = fmt.Errorf("the body is larger than %d MiB", maxUpload>>20)
+	}
+	return n, err
+}
+
 func readUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpload))
 	var tooLarge *http.MaxBytesError

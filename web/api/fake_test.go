@@ -99,6 +99,14 @@ func (f *fakeAdmin) SetTenant(_ context.Context, actor, slug string, settings []
 	return lanyard.Tenant{}, nil, f.record("SetTenant", actor, slug, settings)
 }
 
+func (f *fakeAdmin) DeleteTenant(_ context.Context, actor, slug, confirm string) (admin.TenantDeletion, error) {
+	return admin.TenantDeletion{Tenant: lanyard.Tenant{Slug: slug}}, f.record("DeleteTenant", actor, slug, confirm)
+}
+
+func (f *fakeAdmin) DeleteUser(_ context.Context, actor, tenantSlug, login string) (lanyard.User, error) {
+	return lanyard.User{Login: login}, f.record("DeleteUser", actor, tenantSlug, login)
+}
+
 func (f *fakeAdmin) IdPs(_ context.Context, tenantSlug string) ([]lanyard.IdPConnection, error) {
 	return nil, f.record("IdPs", tenantSlug)
 }

@@ -43,6 +43,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/tenants", id: "createTenant", scope: write, access: operator, summary: "Create a tenant with its SP keys", handle: handleTenantCreate},
 	{pattern: "GET /api/v1/tenants/{tenant}", id: "getTenant", scope: read, access: tenant, summary: "A tenant with its settings, SP endpoints (entity ID, ACS URL) and IdPs", handle: handleTenantGet},
 	{pattern: "PATCH /api/v1/tenants/{tenant}", id: "setTenant", scope: write, access: tenant, summary: "Change tenant settings (the keys of lanyard tenant set); all or nothing", handle: handleTenantSet},
+	{pattern: "DELETE /api/v1/tenants/{tenant}", id: "deleteTenant", scope: write, access: operator, summary: "Delete a tenant with its accounts, IdPs, SP keys and sessions (?confirm=SLUG); the audit trail stays", handle: handleTenantDelete},
 
 	{pattern: "GET /api/v1/tenants/{tenant}/idps", id: "listIdPs", scope: read, access: tenant, summary: "List IdP connections with certificate expiry and refresh status", handle: handleIdPList},
 	{pattern: "POST /api/v1/tenants/{tenant}/idps", id: "importIdP", scope: write, access: tenant, summary: "Connect an IdP: metadata XML as the body, or JSON {\"url\": ...}", handle: handleIdPImport},
@@ -53,6 +54,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/tenants/{tenant}/users", id: "createUser", scope: write, access: tenant, summary: "Add a user", handle: handleUserCreate},
 	{pattern: "GET /api/v1/tenants/{tenant}/users/{login}", id: "getUser", scope: read, access: tenant, summary: "A user with its IdP links", handle: handleUserGet},
 	{pattern: "PATCH /api/v1/tenants/{tenant}/users/{login}", id: "setUser", scope: write, access: tenant, summary: "Change a user (the keys of lanyard user set: status, locked, login_method, web_access, roles...)", handle: handleUserSet},
+	{pattern: "DELETE /api/v1/tenants/{tenant}/users/{login}", id: "deleteUser", scope: write, access: tenant, summary: "Delete a user with its roles, IdP links, sessions and one-time tokens; the audit trail stays", handle: handleUserDelete},
 	{pattern: "POST /api/v1/tenants/{tenant}/users/import", id: "importUsers", scope: write, access: tenant, summary: "Create and update users from CSV; every row checked first", handle: handleUserImport},
 	{pattern: "GET /api/v1/tenants/{tenant}/users/export", id: "exportUsers", scope: read, access: tenant, summary: "The tenant's users as CSV (the columns import reads)", handle: handleUserExport},
 	{pattern: "POST /api/v1/tenants/{tenant}/users/merge", id: "mergeUsers", scope: write, access: tenant, summary: "Merge account remove into keep (links, roles, sessions, history) in one transaction", handle: handleUserMerge},

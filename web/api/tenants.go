@@ -76,3 +76,14 @@ func settingsList(b apiv1.Settings) []string {
 	}
 	return out
 }
+
+// handleTenantDelete deletes a tenant (?confirm=SLUG).
+func handleTenantDelete(d Deps) endpoint {
+	return jsonCall(d, http.StatusOK, func(r *http.Request, q apiv1.TenantDeleteQuery, _ none) (apiv1.Deleted, error) {
+		del, err := d.Tenants.DeleteTenant(r.Context(), actor(r), r.PathValue("tenant"), q.Confirm)
+		if err != nil {
+			return apiv1.Deleted{}, err
+		}
+		return apiv1.Deleted{Deleted: del.Tenant.Slug}, nil
+	})
+}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -74,11 +73,9 @@ var csvBody = content{mediaType: "text/csv",
 // what would change.
 func handleUserImport(d Deps) endpoint {
 	return uploadCall(d, http.StatusOK, []content{csvBody}, func(w http.ResponseWriter, r *http.Request, q apiv1.ImportQuery) (apiv1.ImportReport, error) {
-		body, err := readUpload(w, r)
-		if err != nil {
-			return apiv1.ImportReport{}, err
-		}
-		rep, err := d.Users.ImportUsers(r.Context(), actor(r), r.PathValue("tenant"), bytes.NewReader(body), admin.ImportOptions{DryRun: q.DryRun})
+		// Streamed: the import holds no more of the file than a row.
+		body := uploadReader(w, r)
+		rep, err := d.Users.ImportUsers(r.Context(), actor(r), r.PathValue("tenant"), body, admin.ImportOptions{DryRun: q.DryRun})
 		if err != nil {
 			return apiv1.ImportReport{}, err
 		}
@@ -154,4 +151,15 @@ func toUser(u lanyard.User) apiv1.User {
 			return apiv1.Role{Role: g.Role, Source: apiv1.RoleSource(g.Source)}
 		}),
 		HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastLoginAt: optTime(u.LastLoginAt)}
+}
+
+// handleUserDelete deletes a user.
+func handleUserDelete(d Deps) endpoint {
+	return jsonCall(d, http.StatusOK, func(r *http.Request, _ none, _ none) (apiv1.Deleted, error) {
+		u, err := d.Users.DeleteUser(r.Context(), actor(r), r.PathValue("tenant"), r.PathValue("login"))
+		if err != nil {
+			return apiv1.Deleted{}, err
+		}
+		return apiv1.Deleted{Deleted: u.Login}, nil
+	})
 }

@@ -29,9 +29,11 @@ const neutralLoginRefusal = "Invalid username or password, or this account may n
 // Audit actions and refusal reasons of the administrator login. The reasons
 // are stable codes: dashboards and alerts match them.
 const (
-	actionAdminLogin   = "admin.login"
-	actionAdminLockout = "admin.lockout"
-	actionLogout       = "logout"
+	actionAdminLogin = "admin.login"
+	// actionLoginThrottle records that a client address must wait before
+	// trying an account again.
+	actionLoginThrottle = "login.throttle"
+	actionLogout        = "logout"
 
 	reasonUnknownUser = "unknown_user"
 	reasonBadPassword = "bad_password"
@@ -42,7 +44,7 @@ const (
 	reasonThrottled   = "throttled"
 	reasonCSRF        = "csrf"
 
-	// reasonTooManyFailures is the reason of an admin.lockout event.
+	// reasonTooManyFailures is the reason of a login.throttle event.
 	reasonTooManyFailures = "too_many_failures"
 )
 
@@ -223,13 +225,15 @@ func (d *Deps) checkLogin(r *http.Request, k loginKind, a *loginAttempt, now tim
 		}, nil
 	}
 
-	// 2. The tenant. An unknown one is answered like an unknown account.
+	// 2. The tenant. An unknown one is answered like an unknown account,
+	// and counted under tenant 0.
 	tenant, err := lanyard.Tenant{}, error(lanyard.ErrNotFound)
 	if lanyard.ValidSlug(a.tenantSlug) {
 		tenant, err = d.Store.Tenant(ctx, a.tenantSlug)
 	}
 	switch {
 	case errors.Is(err, lanyard.ErrNotFound):
+		a.accountKey = lockout.AccountKey(0, a.tenantSlug+":"+a.login)
 	case err != nil:
 		return nil, fmt.Errorf("web: %s: tenant %q: %w", k.name, a.tenantSlug, err)
 	default:
@@ -237,20 +241,33 @@ func (d *Deps) checkLogin(r *http.Request, k loginKind, a *loginAttempt, now tim
 		a.accountKey = lockout.AccountKey(tenant.ID, a.login)
 	}
 
-	// 3. Account throttle, for unknown logins too, so that locking reveals
-	// nothing about which accounts exist.
-	if a.accountKey != "" {
-		until, err := d.lockout.AccountReopensAt(ctx, a.accountKey, now)
-		if err != nil {
-			return nil, err
-		}
-		if !until.IsZero() {
-			return &loginRefusal{
-				reason: reasonThrottled,
-				detail: fmt.Sprintf("account is temporarily locked until %s after %d failed sign-ins", until.UTC().Format(time.RFC3339), lockout.AccountFailureLimit),
-				shown:  lockout.ThrottledError(until.Sub(now), false),
-			}, nil
-		}
+	// 3. The throttles of the account: this address's failures at it, and
+	// the account-wide slowdown. Unknown logins alike, so that throttling
+	// reveals nothing about which accounts exist. Neither locks the
+	// account: another address keeps its own count.
+	until, err = d.lockout.ClientAccountReopensAt(ctx, a.accountKey, a.client, now)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		return &loginRefusal{
+			reason: reasonThrottled,
+			detail: fmt.Sprintf("client address %s reached %d failed sign-ins at this account within %s; it may try again at %s",
+				a.client, lockout.ClientAccountFailureLimit, lockout.Window, until.UTC().Format(time.RFC3339)),
+			shown: lockout.ThrottledError(until.Sub(now), false),
+		}, nil
+	}
+	until, err = d.lockout.AccountSlowedUntil(ctx, a.accountKey, now)
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		return &loginRefusal{
+			reason: reasonThrottled,
+			detail: fmt.Sprintf("account is slowed down: at least %d failed sign-ins within %s from all addresses, one attempt per %s",
+				lockout.AccountSlowdownThreshold, lockout.Window, lockout.AccountSlowdownInterval),
+			shown: lockout.ThrottledError(until.Sub(now), false),
+		}, nil
 	}
 
 	// 4. The account.
@@ -305,19 +322,17 @@ func (d *Deps) checkLogin(r *http.Request, k loginKind, a *loginAttempt, now tim
 }
 
 // refuseLogin records a refusal of a sign-in of the kind: throttle
-// counters, log, metrics and audit trail; the failure that reaches the
-// account limit also locks the account. It returns the error to show, which
-// is the lockout notice when this failure caused one.
+// counters, log, metrics and audit trail; the failure that makes this
+// address wait at the account is audited too. It returns the error to show,
+// which says how long to wait when this failure started one.
 func (d *Deps) refuseLogin(ctx context.Context, k loginKind, a *loginAttempt, f loginRefusal) error {
 	now := d.Kit.Now()
 	shown := f.shown
-	lockedNow := false
+	throttledNow := false
 	if f.counts {
-		if err := d.lockout.RecordAddressFailure(ctx, a.client, now); err != nil {
+		var err error
+		if throttledNow, err = d.lockout.RecordFailure(ctx, a.accountKey, a.client, now); err != nil {
 			d.Kit.Logger.Error("login failure not counted", "client", a.client, "err", err)
-		}
-		if a.accountKey != "" {
-			lockedNow = d.countAccountFailure(ctx, a.accountKey, now)
 		}
 	}
 	d.Metrics.LoginAttempt(k.method, string(lanyard.OutcomeFailure), f.reason)
@@ -335,42 +350,30 @@ func (d *Deps) refuseLogin(ctx context.Context, k loginKind, a *loginAttempt, f 
 		ClientIP: a.client,
 		Message:  f.detail,
 	})
-	if lockedNow {
-		minutes := int(lockout.Duration / time.Minute)
-		d.Kit.Logger.Warn("account temporarily locked after failed sign-ins",
-			slog.String("login", a.login), slog.String("tenant", a.tenantSlug), slog.Int("minutes", minutes))
+	if throttledNow {
+		minutes := int(lockout.Window / time.Minute)
+		d.Kit.Logger.Warn("client address throttled at an account after failed sign-ins",
+			slog.String("login", a.login), slog.String("tenant", a.tenantSlug), slog.String("client", a.client), slog.Int("minutes", minutes))
 		d.Kit.Audit(ctx, lanyard.AuditEvent{
 			TenantID: a.tenant.ID,
 			Actor:    "system",
-			Action:   actionAdminLockout,
+			Action:   actionLoginThrottle,
 			Outcome:  lanyard.OutcomeSuccess,
 			Reason:   reasonTooManyFailures,
 			UserID:   a.user.ID,
 			Subject:  a.login,
 			ClientIP: a.client,
-			Message: fmt.Sprintf("account temporarily locked for %d minutes after %d failed sign-ins within %s",
-				minutes, lockout.AccountFailureLimit, lockout.Window),
+			Message: fmt.Sprintf("client address %s must wait up to %d minutes before its next sign-in at this account, after %d failures within %s; other addresses are not affected",
+				a.client, minutes, lockout.ClientAccountFailureLimit, lockout.Window),
 			Detail: map[string]string{
-				"locked_until": now.Add(lockout.Duration).UTC().Format(time.RFC3339),
-				"failures":     strconv.Itoa(lockout.AccountFailureLimit),
-				"window":       lockout.Window.String(),
+				"throttled_until": now.Add(lockout.Window).UTC().Format(time.RFC3339),
+				"failures":        strconv.Itoa(lockout.ClientAccountFailureLimit),
+				"window":          lockout.Window.String(),
 			},
 		})
-		shown = lockout.ThrottledError(lockout.Duration, false)
+		shown = lockout.ThrottledError(lockout.Window, false)
 	}
 	return shown
-}
-
-// countAccountFailure records a failure of the account and, when it reaches
-// the limit, the lockout. It reports whether this failure locked it.
-func (d *Deps) countAccountFailure(ctx context.Context, key string, now time.Time) bool {
-	lockedNow, err := d.lockout.RecordAccountFailure(ctx, key, now)
-	if err != nil {
-		// Without a recorded lockout, the failure count alone still
-		// blocks the account.
-		d.Kit.Logger.Error("login failure or lockout not recorded", "key", key, "err", err)
-	}
-	return lockedNow
 }
 
 // renderLoginForm answers a refused attempt with the form again, the
@@ -429,7 +432,7 @@ func (d *Deps) acceptAdminLogin(w http.ResponseWriter, r *http.Request, a *login
 // before and opens a new one for a.user.
 func (d *Deps) openLoginSession(r *http.Request, a *loginAttempt) (string, lanyard.Session, error) {
 	ctx := r.Context()
-	if err := d.Store.ClearFailures(ctx, a.accountKey); err != nil {
+	if err := d.lockout.ClearClient(ctx, a.accountKey, a.client); err != nil {
 		d.Kit.Logger.Error("login failures not cleared", "key", a.accountKey, "err", err)
 	}
 	// A session the browser held before signing in is ended rather than

@@ -7,6 +7,7 @@ package login
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/lockout"
@@ -21,10 +22,9 @@ type Store interface {
 	Tenant(ctx context.Context, slug string) (lanyard.Tenant, error)
 	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
 	TenantByEmailDomain(ctx context.Context, domain string) (lanyard.Tenant, error)
-	Tenants(ctx context.Context) ([]lanyard.Tenant, error)
 	User(ctx context.Context, id int64) (lanyard.User, error)
 	UserByLogin(ctx context.Context, tenantID int64, login string) (lanyard.User, error)
-	UsersByEmail(ctx context.Context, tenantID int64, email string) ([]lanyard.User, error)
+	UsersBySignInName(ctx context.Context, name string, limit int) ([]lanyard.User, error)
 	UpdateUser(ctx context.Context, id int64, fn func(*lanyard.User) error) (lanyard.User, error)
 	lanyard.TokenStore
 	lanyard.ThrottleStore
@@ -63,6 +63,10 @@ type Deps struct {
 	DummyHash func() string
 	// Ready wraps the endpoints that need a migrated database.
 	Ready func(http.Handler) http.Handler
+	// SignInStartLimit lookups of POST /login per client address within
+	// SignInStartWindow; zero means the defaults.
+	SignInStartLimit  int
+	SignInStartWindow time.Duration
 
 	lockout lockout.Policy
 }

@@ -46,6 +46,19 @@ func handleLoginPassword(d *Deps) http.Handler {
 		a := d.readLoginAttempt(r, "return_to")
 		remember := r.PostFormValue("remember") != ""
 		now := d.Kit.Now()
+		typed := a.login
+		if a.tenantSlug == "" && a.login != "" && !a.overlong && d.Kit.VerifyFormToken(r) == nil {
+			// The prompt names no tenant: find the account again the way
+			// the username-first page did. Nothing found leaves the
+			// tenant unknown, which checkLogin refuses neutrally.
+			switch user, tenant, _, err := d.findSignIn(ctx, a.login); {
+			case err == nil && user.ID != 0:
+				a.tenantSlug, a.login = tenant.Slug, user.Login
+			case err != nil && lanyard.ErrorKind(err) == lanyard.KindInternal:
+				d.Kit.RenderError(w, r, err)
+				return
+			}
+		}
 		refusal, err := d.checkLogin(r, kind, a, now)
 		if err != nil {
 			d.Kit.RenderError(w, r, err)
@@ -75,7 +88,7 @@ func handleLoginPassword(d *Deps) http.Handler {
 			httperr.SetRetryAfter(w, shown)
 			d.Kit.Render(w, r, httperr.Status(shown), "login_password", loginPasswordView{
 				Title: "Enter your password", Error: lanyard.ErrorMessage(shown), CSRF: token,
-				Username: a.login, Tenant: a.tenantSlug, ReturnTo: a.next, Remember: remember,
+				Username: typed, ReturnTo: a.next, Remember: remember,
 			})
 			return
 		}

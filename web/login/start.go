@@ -65,7 +65,6 @@ type loginPasswordView struct {
 	Error    string
 	CSRF     string
 	Username string
-	Tenant   string
 	ReturnTo string
 	Remember bool
 }
@@ -131,6 +130,17 @@ func handleLoginSubmit(d *Deps) http.Handler {
 		if len(view.Username) > maxLoginBytes {
 			view.Username = strings.ToValidUTF8(view.Username[:maxLoginBytes], "")
 		}
+		if refused := d.throttleSignInStart(ctx, r); refused != nil {
+			token, err := d.Kit.FormToken(w, r)
+			if err != nil {
+				d.Kit.RenderError(w, r, err)
+				return
+			}
+			view.CSRF, view.Error = token, lanyard.ErrorMessage(refused)
+			httperr.SetRetryAfter(w, refused)
+			d.Kit.Render(w, r, httperr.Status(refused), "login", view)
+			return
+		}
 		user, tenant, how, err := d.findSignIn(ctx, view.Username)
 		if err != nil {
 			var le *lanyard.Error
@@ -138,14 +148,22 @@ func handleLoginSubmit(d *Deps) http.Handler {
 				d.Kit.RenderError(w, r, err)
 				return
 			}
-			d.Kit.Logger.Info("username-first login: nowhere to send the user", "typed", ui.TruncateForLog(view.Username), "why", le.Error())
-			token, terr := d.Kit.FormToken(w, r)
-			if terr != nil {
-				d.Kit.RenderError(w, r, terr)
+			if le.Kind == lanyard.KindInvalid {
+				token, terr := d.Kit.FormToken(w, r)
+				if terr != nil {
+					d.Kit.RenderError(w, r, terr)
+					return
+				}
+				view.CSRF, view.Error = token, le.Message
+				d.Kit.Render(w, r, httperr.Status(err), "login", view)
 				return
 			}
-			view.CSRF, view.Error = token, le.Message
-			d.Kit.Render(w, r, httperr.Status(err), "login", view)
+			// Nowhere to send the user, or several accounts: the password
+			// prompt, exactly as for an account that signs in with a
+			// password, so that the answer tells nothing about which
+			// logins exist. The password step refuses it neutrally.
+			d.Kit.Logger.Info("username-first login: nowhere to send the user", "typed", ui.TruncateForLog(view.Username), "why", le.Error())
+			d.renderPasswordPrompt(w, r, view.Username, view.ReturnTo, view.Remember)
 			return
 		}
 		d.Kit.Logger.Info("username-first login", "typed", ui.TruncateForLog(view.Username), "tenant", tenant.Slug, "found_by", how, "user", user.Login)
@@ -164,15 +182,7 @@ func handleLoginSubmit(d *Deps) http.Handler {
 // a tenant found by email domain, whom JIT may create) to the tenant's IdP.
 func (d *Deps) continueLogin(w http.ResponseWriter, r *http.Request, user lanyard.User, tenant lanyard.Tenant, returnTo string, remember bool) {
 	if user.ID != 0 && user.LoginMethod == lanyard.LoginPassword {
-		token, err := d.Kit.FormToken(w, r)
-		if err != nil {
-			d.Kit.RenderError(w, r, err)
-			return
-		}
-		d.Kit.Render(w, r, http.StatusOK, "login_password", loginPasswordView{
-			Title: "Enter your password", CSRF: token, Username: user.Login, Tenant: tenant.Slug,
-			ReturnTo: returnTo, Remember: remember,
-		})
+		d.renderPasswordPrompt(w, r, typedOr(r, user.Login), returnTo, remember)
 		return
 	}
 	if remember {
@@ -189,11 +199,42 @@ func (d *Deps) continueLogin(w http.ResponseWriter, r *http.Request, user lanyar
 	ui.Redirect(w, r, target)
 }
 
+// signInCandidateLimit bounds the accounts one lookup reads: more accounts
+// sharing a login or an email than this are as ambiguous as two.
+const signInCandidateLimit = 16
+
+// renderPasswordPrompt shows the password step for what the user typed.
+// The page carries no tenant and nothing read from an account: it is the
+// same for an account that exists and for one that does not.
+func (d *Deps) renderPasswordPrompt(w http.ResponseWriter, r *http.Request, typed, returnTo string, remember bool) {
+	token, err := d.Kit.FormToken(w, r)
+	if err != nil {
+		d.Kit.RenderError(w, r, err)
+		return
+	}
+	d.Kit.Render(w, r, http.StatusOK, "login_password", loginPasswordView{
+		Title: "Enter your password", CSRF: token, Username: typed, ReturnTo: returnTo, Remember: remember,
+	})
+}
+
+// typedOr is the name the user typed in a posted form, or login when the
+// request carries none (automatic login).
+func typedOr(r *http.Request, login string) string {
+	if r.Method == http.MethodPost {
+		if typed := strings.TrimSpace(r.PostFormValue("username")); typed != "" && len(typed) <= maxLoginBytes {
+			return typed
+		}
+	}
+	return login
+}
+
 // findSignIn finds where what the user typed signs in: the account with
 // that login (in any tenant; when several tenants have one, the tenant
-// whose email domain the login ends with), else the tenant claiming the
-// email domain. It returns a *lanyard.Error the user may read when it
-// finds nothing.
+// whose email domain the login ends with), else the account with that email
+// address, else the tenant claiming the email domain. Its cost does not
+// depend on the number of tenants: one indexed lookup of the accounts, one
+// of the domain, one of the tenant found. It returns a *lanyard.Error,
+// for the log only, when it finds nothing.
 func (d *Deps) findSignIn(ctx context.Context, typed string) (lanyard.User, lanyard.Tenant, string, error) {
 	if typed == "" {
 		return lanyard.User{}, lanyard.Tenant{}, "", lanyard.Errorf(lanyard.KindInvalid, "Type your username or your email address.")
@@ -208,53 +249,56 @@ func (d *Deps) findSignIn(ctx context.Context, typed string) (lanyard.User, lany
 			return lanyard.User{}, lanyard.Tenant{}, "", fmt.Errorf("web: username-first login: email domain: %w", err)
 		}
 	}
-	tenants, err := d.Store.Tenants(ctx)
+	candidates, err := d.Store.UsersBySignInName(ctx, typed, signInCandidateLimit)
 	if err != nil {
-		return lanyard.User{}, lanyard.Tenant{}, "", fmt.Errorf("web: username-first login: tenants: %w", err)
+		return lanyard.User{}, lanyard.Tenant{}, "", fmt.Errorf("web: username-first login: %w", err)
 	}
-	type match struct {
-		user   lanyard.User
-		tenant lanyard.Tenant
-	}
-	var found []match
-	for _, t := range tenants {
-		u, err := d.Store.UserByLogin(ctx, t.ID, typed)
-		if errors.Is(err, lanyard.ErrNotFound) && strings.Contains(typed, "@") && (domainTenant.ID == 0 || domainTenant.ID == t.ID) {
-			// An email address that is not a login: the account with
-			// that email, when exactly one has it.
-			var us []lanyard.User
-			if us, err = d.Store.UsersByEmail(ctx, t.ID, typed); err == nil {
-				if len(us) == 1 {
-					u = us[0]
-				} else {
-					err = lanyard.ErrNotFound
-				}
-			}
-		}
+	// Per tenant: the account with the login, else the one account with
+	// the email (an email address that is not a login), counted only in
+	// the tenant claiming the domain when one does.
+	byLogin := map[int64]lanyard.User{}
+	byEmail := map[int64][]lanyard.User{}
+	for _, u := range candidates {
 		switch {
-		case errors.Is(err, lanyard.ErrNotFound):
-			continue
-		case err != nil:
-			return lanyard.User{}, lanyard.Tenant{}, "", fmt.Errorf("web: username-first login: %w", err)
+		case strings.EqualFold(u.Login, typed):
+			byLogin[u.TenantID] = u
+		case strings.Contains(typed, "@") && (domainTenant.ID == 0 || domainTenant.ID == u.TenantID):
+			byEmail[u.TenantID] = append(byEmail[u.TenantID], u)
 		}
-		found = append(found, match{u, t})
 	}
+	var found []lanyard.User
+	for _, u := range candidates {
+		if l, ok := byLogin[u.TenantID]; ok {
+			if l.ID == u.ID {
+				found = append(found, u)
+			}
+		} else if es := byEmail[u.TenantID]; len(es) == 1 && es[0].ID == u.ID {
+			found = append(found, u)
+		}
+	}
+	var user lanyard.User
 	switch {
 	case len(found) == 1:
-		return found[0].user, found[0].tenant, foundByAccount, nil
+		user = found[0]
 	case len(found) > 1:
-		for _, m := range found {
-			if m.tenant.ID == domainTenant.ID {
-				return m.user, m.tenant, foundByAccount, nil
+		for _, u := range found {
+			if u.TenantID == domainTenant.ID {
+				user = u
 			}
 		}
-		return lanyard.User{}, lanyard.Tenant{}, "", &lanyard.Error{Kind: lanyard.KindConflict,
-			Message: "This username exists in several organisations. Type your work email address instead, or ask your administrator which one to use."}
+		if user.ID == 0 {
+			return lanyard.User{}, lanyard.Tenant{}, "", lanyard.Errorf(lanyard.KindConflict, "the login exists in %d tenants", len(found))
+		}
 	case domainTenant.ID != 0:
 		return lanyard.User{}, domainTenant, foundByEmailDomain, nil
+	default:
+		return lanyard.User{}, lanyard.Tenant{}, "", lanyard.Errorf(lanyard.KindNotFound, "no account and no tenant's email domain matches")
 	}
-	return lanyard.User{}, lanyard.Tenant{}, "", &lanyard.Error{Kind: lanyard.KindNotFound,
-		Message: "Lanyard does not know where to sign you in with that. Check what you typed, or type your work email address. If it still fails, ask your administrator."}
+	tenant, err := d.Store.TenantByID(ctx, user.TenantID)
+	if err != nil {
+		return lanyard.User{}, lanyard.Tenant{}, "", fmt.Errorf("web: username-first login: tenant %d: %w", user.TenantID, err)
+	}
+	return user, tenant, foundByAccount, nil
 }
 
 // autoLoginUser returns the account of the browser's automatic-login

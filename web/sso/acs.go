@@ -101,6 +101,17 @@ func handleSAMLLogin(d *Deps) http.Handler {
 		if origin != "" && returnTo == relay.PopupDonePath {
 			returnTo += "?" + url.Values{relay.OriginParam: {origin}}.Encode()
 		}
+		if ui.IsSSOTest(returnTo) {
+			// "Test SSO connection" is started from the admin pages: a
+			// return path crafted by anyone else is an ordinary login.
+			if _, err := d.Kit.AuthenticateAdmin(r); err != nil {
+				d.Kit.Logger.Warn("SSO test return path without an administrator session: ordinary login", "tenant", a.slug, "client", a.client)
+				returnTo = ""
+			}
+		}
+		if !d.admitAuthnRequest(w, r) {
+			return
+		}
 		secret, err := d.Kit.BindingSecret(w, r, a.slug)
 		if err != nil {
 			d.failSSO(w, r, a, err)

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/login"
@@ -144,8 +147,10 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 	case saml.ReasonStatusNotSuccess:
 		f.status = http.StatusForbidden
 		f.message = "Your identity provider did not sign you in."
-		if e.StatusMessage != "" {
-			f.message += " It said: " + e.StatusMessage
+		// Only a message the IdP's signature covers is shown, cleaned
+		// and cut short: an unsigned one could be anyone's words.
+		if msg := displayableStatusMessage(e.StatusMessage); e.StatusSigned && msg != "" {
+			f.message += " It said: " + msg
 		}
 		f.advice = "Try again. If your identity provider keeps refusing, tell your administrator and give them the reference below."
 		f.retry = true
@@ -317,4 +322,36 @@ func RoundDiff(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return d.Round(time.Millisecond).String()
+}
+
+// maxStatusMessageRunes is how much of a signed StatusMessage the refusal
+// page shows.
+const maxStatusMessageRunes = 200
+
+// displayableStatusMessage is the IdP's StatusMessage for the refusal page:
+// control and format characters (line breaks, bidirectional overrides)
+// become spaces, runs of spaces one, and it is cut to
+// maxStatusMessageRunes.
+func displayableStatusMessage(s string) string {
+	var b strings.Builder
+	n := 0
+	space := false
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) || r == utf8.RuneError {
+			space = b.Len() > 0
+			continue
+		}
+		if n >= maxStatusMessageRunes {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }

@@ -73,9 +73,15 @@ type Deps struct {
 	// tells the ACS, which records a login refused while starting.
 	Ready   func(http.Handler) http.Handler
 	IsReady func() bool
+	// Pending bounds the AuthnRequests awaiting their response with
+	// PendingLimits (zero: DefaultPendingLimits); nil bounds nothing.
+	Pending       PendingStore
+	PendingLimits PendingLimits
 
 	// limiter bounds the ACS and SLO requests in progress per client.
 	limiter *clientLimiter
+	// pendingLive caches the count of live AuthnRequests.
+	pendingLive *pendingCount
 }
 
 // Routes registers the SAML endpoints of every tenant.
@@ -85,6 +91,7 @@ func Routes(mux *http.ServeMux, deps Deps) {
 	if d.SOAP == nil {
 		d.SOAP = &soap.Client{}
 	}
+	d.pendingLive = &pendingCount{}
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
