@@ -3,6 +3,8 @@ package saml
 import (
 	"context"
 	"testing"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 func BenchmarkValidateSignedAssertion(b *testing.B) {
@@ -28,10 +30,10 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := parseXML(doc, parseLimits{})
+		d, err := parseXML(doc, xmldsig.Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		d.release()
+		d.Release()
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // bufHash collects canonical output (a hash.Hash that keeps the bytes).
@@ -23,9 +25,9 @@ func (b *bufHash) BlockSize() int      { return 1 }
 
 var _ hash.Hash = (*bufHash)(nil)
 
-func c14nString(n *node, m c14nMethod) string {
+func c14nString(n *xmldsig.Node, m xmldsig.Method) string {
 	var b bufHash
-	canonicalize(&b, n, m, nil, nil)
+	xmldsig.Canonicalize(&b, n, m, nil, nil)
 	return b.String()
 }
 
@@ -80,40 +82,40 @@ func FuzzParseXML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := parseXML(data, parseLimits{maxSize: 1 << 20})
+		doc, err := parseXML(data, xmldsig.Limits{MaxSize: 1 << 20})
 		if err != nil {
 			if ReasonOf(err) == "" {
 				t.Fatalf("error without a reason: %v", err)
 			}
 			return
 		}
-		for _, m := range []c14nMethod{c14nExclusive, c14nInclusive10} {
-			c1 := c14nString(doc.root, m)
-			doc2, err := parseXML([]byte(c1), parseLimits{})
+		for _, m := range []xmldsig.Method{xmldsig.ExclusiveC14N, xmldsig.InclusiveC14N10} {
+			c1 := c14nString(doc.Root(), m)
+			doc2, err := parseXML([]byte(c1), xmldsig.Limits{})
 			if err != nil {
 				t.Fatalf("canonical form does not parse: %v\n%s", err, c1)
 			}
-			if c2 := c14nString(doc2.root, m); c1 != c2 {
+			if c2 := c14nString(doc2.Root(), m); c1 != c2 {
 				t.Fatalf("not a fixed point:\n%s\n%s", c1, c2)
 			}
 		}
 		// A subtree (the bindings of its ancestors in scope) with an
 		// InclusiveNamespaces list.
-		var sub *node
-		for c := doc.root.first; c != nil && sub == nil; c = c.next {
-			if c.kind == kindElement {
+		var sub *xmldsig.Node
+		for c := doc.Root().FirstChild(); c != nil && sub == nil; c = c.NextSibling() {
+			if c.IsElement() {
 				sub = c
 			}
 		}
 		if sub != nil {
 			incl := []string{"", "p", "p0", "q", "xml"}
 			var b1, b2 bufHash
-			canonicalize(&b1, sub, c14nExclusive, incl, nil)
-			doc2, err := parseXML(b1.Bytes(), parseLimits{})
+			xmldsig.Canonicalize(&b1, sub, xmldsig.ExclusiveC14N, incl, nil)
+			doc2, err := parseXML(b1.Bytes(), xmldsig.Limits{})
 			if err != nil {
 				t.Fatalf("canonical form of a subtree does not parse: %v\n%s", err, b1.String())
 			}
-			canonicalize(&b2, doc2.root, c14nExclusive, incl, nil)
+			xmldsig.Canonicalize(&b2, doc2.Root(), xmldsig.ExclusiveC14N, incl, nil)
 			if b1.String() != b2.String() {
 				t.Fatalf("subtree not a fixed point:\n%s\n%s", b1.String(), b2.String())
 			}

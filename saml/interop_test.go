@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Interoperability with xmlsec1 (libxml2 and OpenSSL): documents it signs
@@ -90,7 +92,7 @@ func TestXmlsec1SignedPrefixList(t *testing.T) {
 // renders xmlns:xml, even where the document declares it explicitly.
 func TestExcC14NPrefixListXML(t *testing.T) {
 	const doc = `<a xmlns:xml="http://www.w3.org/XML/1998/namespace" xmlns:x="urn:x" xmlns="urn:d"><b xml:lang="en" ID="b1"><c/></b></a>`
-	d, err := parseXML([]byte(doc), parseLimits{})
+	d, err := parseXML([]byte(doc), xmldsig.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestExcC14NPrefixListXML(t *testing.T) {
 		{[]string{"xml", "x", ""}, `<b xmlns="urn:d" xmlns:x="urn:x" ID="b1" xml:lang="en"><c></c></b>`},
 	} {
 		var got bufHash
-		canonicalize(&got, b, c14nExclusive, tc.list, nil)
+		xmldsig.Canonicalize(&got, b, xmldsig.ExclusiveC14N, tc.list, nil)
 		if got.String() != tc.want {
 			t.Errorf("PrefixList %q:\n got %s\nwant %s", tc.list, got.String(), tc.want)
 		}
@@ -120,11 +122,11 @@ func TestExcC14NPrefixListXML(t *testing.T) {
 		"xs xml xs #default": {"xs", "xml", ""},
 	} {
 		in := fmt.Sprintf(`<t xmlns:ec="%s"><ec:InclusiveNamespaces PrefixList="%s"/></t>`, algExcC14N, pl)
-		d, err := parseXML([]byte(in), parseLimits{})
+		d, err := parseXML([]byte(in), xmldsig.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if set, err := inclusivePrefixes(d.root); err != nil || !slices.Equal(set, want) {
+		if set, err := xmldsig.InclusivePrefixes(d.Root()); err != nil || !slices.Equal(set, want) {
 			t.Errorf("PrefixList %q: %q, %v; want %q", pl, set, err, want)
 		}
 	}

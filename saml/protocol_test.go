@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 func TestAuthnRequestRedirect(t *testing.T) {
@@ -26,22 +28,22 @@ func TestAuthnRequestRedirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "AuthnRequest"); err != nil {
+	if err := verifyRedirect(rm, []xmldsig.Key{xmldsig.NewKey(spCert)}, false, "AuthnRequest"); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := parseXML(rm.xml, parseLimits{})
+	doc, err := parseXML(rm.xml, xmldsig.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := doc.root
-	if !r.is(nsSAMLP, "AuthnRequest") || r.attrValue("ID") != m.ID || r.attrValue("IsPassive") != "true" || r.attrValue("ForceAuthn") != "true" ||
-		r.attrValue("AssertionConsumerServiceURL") != testACS || r.attrValue("Destination") != "https://idp.example.com/sso" {
+	r := doc.Root()
+	if !r.Is(nsSAMLP, "AuthnRequest") || r.AttrValue("ID") != m.ID || r.AttrValue("IsPassive") != "true" || r.AttrValue("ForceAuthn") != "true" ||
+		r.AttrValue("AssertionConsumerServiceURL") != testACS || r.AttrValue("Destination") != "https://idp.example.com/sso" {
 		t.Errorf("request %s", rm.xml)
 	}
-	if r.child(nsSAMLP, "NameIDPolicy").attrValue("Format") != NameIDFormatPersistent || r.child(nsSAMLP, "RequestedAuthnContext") == nil {
+	if r.Child(nsSAMLP, "NameIDPolicy").AttrValue("Format") != NameIDFormatPersistent || r.Child(nsSAMLP, "RequestedAuthnContext") == nil {
 		t.Errorf("request %s", rm.xml)
 	}
-	if r.child(nsDSig, "Signature") != nil {
+	if r.Child(nsDSig, "Signature") != nil {
 		t.Error("Redirect binding must not carry an XML signature")
 	}
 	// The pending request is stored with return path and binding.
@@ -51,7 +53,7 @@ func TestAuthnRequestRedirect(t *testing.T) {
 	}
 	// Tampering with the query breaks the signature.
 	rm.signed = strings.Replace(rm.signed, "RelayState=rs", "RelayState=rx", 1)
-	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "AuthnRequest"); ReasonOf(err) != ReasonSignatureInvalid {
+	if err := verifyRedirect(rm, []xmldsig.Key{xmldsig.NewKey(spCert)}, false, "AuthnRequest"); ReasonOf(err) != ReasonSignatureInvalid {
 		t.Fatalf("tampered: %v", err)
 	}
 }
@@ -64,15 +66,15 @@ func TestAuthnRequestPOST(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(m.Value)
-	doc, err := parseXML(raw, parseLimits{})
+	doc, err := parseXML(raw, xmldsig.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, _ := signatureOf(doc.root)
+	sig, _ := signatureOf(doc.Root())
 	if sig == nil {
 		t.Fatal("unsigned")
 	}
-	if err := verifyEnveloped(doc.root, sig, &verifyOpts{keys: []trustedKey{newTrustedKey(spCert)}, what: "AuthnRequest"}); err != nil {
+	if err := verifyEnveloped(doc.Root(), sig, &xmldsig.VerifyOptions{Keys: []xmldsig.Key{xmldsig.NewKey(spCert)}, What: "AuthnRequest"}); err != nil {
 		t.Fatal(err)
 	}
 	form := string(m.PostForm("n0nce"))
@@ -117,7 +119,7 @@ func idpLogoutRequest(t *testing.T, binding string, mod func(string) string) Inb
 
 func sigMarkerFor(binding string) string {
 	if binding == BindingHTTPPOST {
-		return sigMarker
+		return xmldsig.SignatureMarker
 	}
 	return ""
 }
@@ -216,7 +218,7 @@ func TestSPInitiatedLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyRedirect(rm, []trustedKey{newTrustedKey(spCert)}, false, "LogoutRequest"); err != nil {
+	if err := verifyRedirect(rm, []xmldsig.Key{xmldsig.NewKey(spCert)}, false, "LogoutRequest"); err != nil {
 		t.Fatal(err)
 	}
 	// The IdP answers through the Redirect binding.

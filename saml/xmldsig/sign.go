@@ -1,10 +1,11 @@
-package saml
+package xmldsig
 
 import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
@@ -12,27 +13,30 @@ import (
 	"strings"
 )
 
-// Signing of Lanyard's own messages: enveloped XML-DSig with exclusive C14N
-// and SHA-256 (metadata, AuthnRequest and logout messages over HTTP-POST),
-// and the query-string signature of the HTTP-Redirect binding.
+// Signing: enveloped XML-DSig with exclusive C14N and SHA-256, and raw
+// signatures of a SHA-256 digest (the query-string signature of the SAML
+// HTTP-Redirect binding).
 
-// sigMarker is where signEnveloped puts the Signature; callers place it
-// right after the Issuer, as SAML Core 5.4.1 (and the schemas) require.
-const sigMarker = "<!--lanyard:signature-->"
+// SignatureMarker is where SignEnveloped puts the Signature; SAML callers
+// place it right after the Issuer, as SAML Core 5.4.1 (and the schemas)
+// require.
+const SignatureMarker = "<!--lanyard:signature-->"
 
-func signatureAlgorithm(s crypto.Signer) (string, error) {
+// SignatureAlgorithm returns the SignatureMethod URI SignDigest and
+// SignEnveloped use with s: RSA or ECDSA with SHA-256.
+func SignatureAlgorithm(s crypto.Signer) (string, error) {
 	switch s.Public().(type) {
 	case *ecdsa.PublicKey:
-		return algECDSASHA256, nil
+		return AlgECDSASHA256, nil
 	case interface{ Size() int }:
-		return algRSASHA256, nil
+		return AlgRSASHA256, nil
 	}
-	return "", fmt.Errorf("saml: unsupported signing key type %T", s.Public())
+	return "", fmt.Errorf("xmldsig: unsupported signing key type %T", s.Public())
 }
 
-// signRaw signs a SHA-256 digest; ECDSA signatures are returned as r||s
+// SignDigest signs a SHA-256 digest; ECDSA signatures are returned as r||s
 // (XML-DSig 1.1 section 6.4.3; also what SAML Bindings 3.4.4.1 uses).
-func signRaw(s crypto.Signer, digest []byte) ([]byte, error) {
+func SignDigest(s crypto.Signer, digest []byte) ([]byte, error) {
 	sig, err := s.Sign(rand.Reader, digest, crypto.SHA256)
 	if err != nil {
 		return nil, err
@@ -51,49 +55,50 @@ func signRaw(s crypto.Signer, digest []byte) ([]byte, error) {
 	return sig, nil
 }
 
-// signEnveloped signs the element with the given ID in doc (which holds
-// sigMarker inside that element) and returns the document with the
-// Signature in place of the marker.
-func signEnveloped(doc, id string, kp KeyPair) (string, error) {
-	alg, err := signatureAlgorithm(kp.Signer)
+// SignEnveloped signs the element with the given ID in doc (which holds
+// SignatureMarker inside that element) and returns the document with the
+// Signature in place of the marker. The KeyInfo carries cert when it is not
+// nil.
+func SignEnveloped(doc, id string, signer crypto.Signer, cert *x509.Certificate) (string, error) {
+	alg, err := SignatureAlgorithm(signer)
 	if err != nil {
 		return "", err
 	}
-	d, err := parseXML([]byte(doc), parseLimits{})
+	d, err := Parse([]byte(doc), Limits{})
 	if err != nil {
-		return "", fmt.Errorf("saml: signing: %w", err)
+		return "", fmt.Errorf("xmldsig: signing: %w", err)
 	}
-	var el *node
-	for n := range d.all() {
-		if n.kind == kindElement && n.attrValue("ID") == id {
+	var el *Node
+	for n := range d.All() {
+		if n.kind == kindElement && n.AttrValue("ID") == id {
 			el = n
 			break
 		}
 	}
 	if el == nil {
-		return "", fmt.Errorf("saml: signing: no element with ID %q", id)
+		return "", fmt.Errorf("xmldsig: signing: no element with ID %q", id)
 	}
 	h := sha256.New()
-	canonicalize(h, el, c14nExclusive, nil, nil)
+	Canonicalize(h, el, ExclusiveC14N, nil, nil)
 	digest := base64.StdEncoding.EncodeToString(h.Sum(nil))
-	signedInfo := `<ds:SignedInfo xmlns:ds="` + nsDSig + `"><ds:CanonicalizationMethod Algorithm="` + algExcC14N + `"/><ds:SignatureMethod Algorithm="` + alg + `"/><ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="` + algEnveloped + `"/><ds:Transform Algorithm="` + algExcC14N + `"/></ds:Transforms><ds:DigestMethod Algorithm="` + algSHA256 + `"/><ds:DigestValue>` + digest + `</ds:DigestValue></ds:Reference></ds:SignedInfo>`
+	signedInfo := `<ds:SignedInfo xmlns:ds="` + NSDSig + `"><ds:CanonicalizationMethod Algorithm="` + AlgExcC14N + `"/><ds:SignatureMethod Algorithm="` + alg + `"/><ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="` + AlgEnveloped + `"/><ds:Transform Algorithm="` + AlgExcC14N + `"/></ds:Transforms><ds:DigestMethod Algorithm="` + AlgSHA256 + `"/><ds:DigestValue>` + digest + `</ds:DigestValue></ds:Reference></ds:SignedInfo>`
 	// Canonical form of SignedInfo in its final context: exclusive C14N
 	// renders only the ds prefix, declared on SignedInfo itself here.
-	sd, err := parseXML([]byte(signedInfo), parseLimits{})
+	sd, err := Parse([]byte(signedInfo), Limits{})
 	if err != nil {
 		return "", err
 	}
 	sh := sha256.New()
-	canonicalize(sh, sd.root, c14nExclusive, nil, nil)
-	sv, err := signRaw(kp.Signer, sh.Sum(nil))
+	Canonicalize(sh, sd.root, ExclusiveC14N, nil, nil)
+	sv, err := SignDigest(signer, sh.Sum(nil))
 	if err != nil {
-		return "", fmt.Errorf("saml: signing: %w", err)
+		return "", fmt.Errorf("xmldsig: signing: %w", err)
 	}
 	keyInfo := ""
-	if kp.Certificate != nil {
-		keyInfo = `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>` + base64.StdEncoding.EncodeToString(kp.Certificate.Raw) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`
+	if cert != nil {
+		keyInfo = `<ds:KeyInfo><ds:X509Data><ds:X509Certificate>` + base64.StdEncoding.EncodeToString(cert.Raw) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`
 	}
-	sig := `<ds:Signature xmlns:ds="` + nsDSig + `">` + strings.Replace(signedInfo, ` xmlns:ds="`+nsDSig+`"`, "", 1) +
+	sig := `<ds:Signature xmlns:ds="` + NSDSig + `">` + strings.Replace(signedInfo, ` xmlns:ds="`+NSDSig+`"`, "", 1) +
 		`<ds:SignatureValue>` + base64.StdEncoding.EncodeToString(sv) + `</ds:SignatureValue>` + keyInfo + `</ds:Signature>`
-	return strings.Replace(doc, sigMarker, sig, 1), nil
+	return strings.Replace(doc, SignatureMarker, sig, 1), nil
 }
