@@ -110,6 +110,8 @@ if ! $short; then
       case $target in
         FuzzDecodeRedirect | FuzzParseXML) budget=300000x ;;
         FuzzValidateResponse) budget=100000x ;;
+        # An RSA private-key operation per input that gets that far.
+        FuzzDecrypt) budget=10000x ;;
         *) budget=80000x ;;
       esac
       log "fuzz $pkg $target ($budget)"

@@ -312,7 +312,7 @@ type c14nPoolT struct{ p sync.Pool }
 var c14nPool c14nPoolT
 
 func (p *c14nPoolT) get() *c14nWriter {
-	if w, ok := p.p.Get().(*c14nWriter); ok {
+	if w, ok := p.p.Get().(*c14nWriter); ok && c14nPooling {
 		return w
 	}
 	return &c14nWriter{}

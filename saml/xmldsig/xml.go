@@ -131,6 +131,10 @@ const pooledAttrs = 512
 // every node pointer into it, must not be used afterwards; strings read
 // from it stay valid (they point into the input).
 func (d *Document) Release() {
+	if !pooling {
+		*d = Document{}
+		return
+	}
 	for _, c := range d.chunks {
 		if cap(c) == pooledChunk {
 			clear(c) // only what was used
@@ -408,7 +412,7 @@ func (p *parser) newNode() *Node {
 	if last < 0 || len(d.chunks[last]) == cap(d.chunks[last]) {
 		size := min(max(d.next, 16), d.limit-d.count)
 		var c []Node
-		if size <= pooledChunk {
+		if size <= pooledChunk && pooling {
 			if v, ok := chunkPool.Get().(*[]Node); ok {
 				c = *v
 			} else {
@@ -963,7 +967,7 @@ func errTooManyNodes(n int) *Error {
 }
 
 func newAttrArena(eq int) []Attr {
-	if eq <= pooledAttrs {
+	if eq <= pooledAttrs && pooling {
 		if v, ok := attrPool.Get().(*[]Attr); ok {
 			return (*v)[:0]
 		}
