@@ -34,6 +34,28 @@ func xmlsecBin(t *testing.T) string {
 	return bin
 }
 
+// xmlsecVerify checks the signature of doc (signed by Lanyard) with xmlsec1
+// and cert, failing the test when xmlsec1 refuses it.
+func xmlsecVerify(t *testing.T, doc []byte, cert *x509.Certificate) {
+	t.Helper()
+	bin := xmlsecBin(t)
+	dir := t.TempDir()
+	certFile, docFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "doc.xml")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(docFile, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--verify", "--enabled-reference-uris", "same-doc", "--pubkey-cert-pem", certFile}
+	for _, n := range []string{nsMD + ":EntityDescriptor", nsSAMLP + ":AuthnRequest", nsSAMLP + ":LogoutRequest", nsSAMLP + ":LogoutResponse", nsSAMLP + ":Response", nsSAML + ":Assertion"} {
+		args = append(args, "--id-attr:ID", n)
+	}
+	if out, err := exec.Command(bin, append(args, docFile)...).CombinedOutput(); err != nil {
+		t.Fatalf("xmlsec1 --verify refuses Lanyard's signature: %v\n%s\n%s", err, out, doc)
+	}
+}
+
 // xmlsecSignAssertion returns a Response holding the fixture's assertion
 // signed by xmlsec1 with idpKey (RSA-SHA256, exclusive C14N whose
 // InclusiveNamespaces PrefixList is prefixList, none if empty).
