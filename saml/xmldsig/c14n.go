@@ -121,6 +121,7 @@ func (w *c14nWriter) escaped(s string, tab *[256]bool) {
 // already rendered are looked up in O(1) (nsScope), and the InclusiveNamespaces
 // list is a deduplicated set bounded by the caller (MaxInclusivePrefixes).
 func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []string, skip *Node) {
+	n.live()
 	w := c14nPool.get()
 	w.h = h
 	w.exclusive = method == ExclusiveC14N

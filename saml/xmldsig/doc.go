@@ -41,7 +41,11 @@
 //
 // # Memory
 //
-// A Document's nodes come from pooled chunks: Release gives them back, after
-// which neither the Document nor any Node of it may be used (strings read
-// from the tree stay valid: they point into the input).
+// A Document's nodes and attributes come from pooled chunks: Release gives
+// them back, after which neither the Document nor any Node of it may be used
+// (strings read from the tree stay valid: they point into the input). The
+// rule is enforced, not only stated: Root and All of a released Document
+// panic, and under the race detector (which the test command runs over every
+// package) Release poisons the nodes instead of pooling them, so that any
+// later use of one panics rather than reading another document.
 package xmldsig

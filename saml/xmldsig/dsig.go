@@ -142,6 +142,7 @@ type VerifyOptions struct {
 // SignatureOf returns the ds:Signature child of el, nil when there is none,
 // and refuses two.
 func SignatureOf(el *Node) (*Node, error) {
+	el.live()
 	var sig *Node
 	for c := el.first; c != nil; c = c.next {
 		if c.Is(NSDSig, "Signature") {
@@ -270,6 +271,8 @@ func withinNodes(n *Node, max int) bool {
 // checks, the canonical form of a bounded SignedInfo and one signature
 // verification per trusted key.
 func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
+	el.live()
+	sig.live()
 	id := el.AttrValue("ID")
 	if id == "" {
 		return errorf(SignatureInvalid, "the signed <%s> has no ID attribute", el.local)

@@ -103,6 +103,7 @@ type DecryptOptions struct {
 // and a bad padding of rsa-1_5 is not reported: callers that must not be a
 // decryption oracle only have to give every error the same face.
 func Decrypt(container *Node, o *DecryptOptions) (*Document, error) {
+	container.live()
 	if len(o.Keys) == 0 {
 		return nil, decryptErr("no RSA decryption key is configured for this service provider")
 	}

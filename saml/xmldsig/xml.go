@@ -31,7 +31,21 @@ type nodeKind uint8
 const (
 	kindElement nodeKind = iota
 	kindText
+	// kindReleased marks the nodes of a released Document while
+	// poisonReleased holds: any use of one panics.
+	kindReleased
 )
+
+// errReleased is the panic of a use after Release.
+const errReleased = "xmldsig: use of a node of a released Document (Release gives its memory to the next document parsed)"
+
+// live panics when n belongs to a released Document (poisoned: see
+// poisonReleased).
+func (n *Node) live() {
+	if n.kind == kindReleased {
+		panic(errReleased)
+	}
+}
 
 // Attr is an attribute of an element (namespace declarations are not
 // attributes: see Namespace).
@@ -73,32 +87,59 @@ type Node struct {
 }
 
 // IsElement tells whether n is an element (else it is a text node).
-func (n *Node) IsElement() bool { return n.kind == kindElement }
+func (n *Node) IsElement() bool {
+	n.live()
+	return n.kind == kindElement
+}
 
 // Local returns the element's local name.
-func (n *Node) Local() string { return n.local }
+func (n *Node) Local() string {
+	n.live()
+	return n.local
+}
 
 // Space returns the element's namespace name.
-func (n *Node) Space() string { return n.space }
+func (n *Node) Space() string {
+	n.live()
+	return n.space
+}
 
 // Text returns the character data of a text node.
-func (n *Node) Text() string { return n.text }
+func (n *Node) Text() string {
+	n.live()
+	return n.text
+}
 
 // Attrs returns the element's attributes in document order; the slice
 // belongs to the tree and must not be modified.
-func (n *Node) Attrs() []Attr { return n.attrs }
+func (n *Node) Attrs() []Attr {
+	n.live()
+	return n.attrs
+}
 
 // Namespaces returns the namespace declarations made on the element.
-func (n *Node) Namespaces() []Namespace { return n.ns }
+func (n *Node) Namespaces() []Namespace {
+	n.live()
+	return n.ns
+}
 
 // Parent returns the parent element, nil for the root.
-func (n *Node) Parent() *Node { return n.parent }
+func (n *Node) Parent() *Node {
+	n.live()
+	return n.parent
+}
 
 // FirstChild returns the first child (element or text), or nil.
-func (n *Node) FirstChild() *Node { return n.first }
+func (n *Node) FirstChild() *Node {
+	n.live()
+	return n.first
+}
 
 // NextSibling returns the next sibling (element or text), or nil.
-func (n *Node) NextSibling() *Node { return n.next }
+func (n *Node) NextSibling() *Node {
+	n.live()
+	return n.next
+}
 
 // Document is a parsed XML document. Nodes live in chunks that are never
 // reallocated, so pointers to them stay valid.
@@ -114,6 +155,7 @@ type Document struct {
 	// capacity pooledChunk come from the pool too.
 	pooledAttrs []Attr
 	attrsUsed   int
+	released    bool
 }
 
 // Node chunks and attribute arenas are reused between documents of the
@@ -128,11 +170,27 @@ var (
 const pooledAttrs = 512
 
 // Release returns the document's memory to the pools. The document, and
-// every node pointer into it, must not be used afterwards; strings read
-// from it stay valid (they point into the input).
+// every node pointer into it, must not be used afterwards (Root and All
+// panic; under the race detector every node is poisoned: any accessor
+// panics); strings read from it stay valid (they point into the input). A
+// second Release does nothing.
 func (d *Document) Release() {
+	if d.released {
+		return
+	}
+	if poisonReleased {
+		// Nothing goes back to the pools: every node keeps its poison.
+		for _, c := range d.chunks {
+			for i := range c {
+				c[i] = Node{kind: kindReleased}
+			}
+		}
+		clear(d.pooledAttrs[:d.attrsUsed])
+		*d = Document{released: true}
+		return
+	}
 	if !pooling {
-		*d = Document{}
+		*d = Document{released: true}
 		return
 	}
 	for _, c := range d.chunks {
@@ -148,15 +206,23 @@ func (d *Document) Release() {
 		a = a[:0]
 		attrPool.Put(&a)
 	}
-	*d = Document{}
+	*d = Document{released: true}
 }
 
 // Root returns the document element.
-func (d *Document) Root() *Node { return d.root }
+func (d *Document) Root() *Node {
+	if d.released {
+		panic(errReleased)
+	}
+	return d.root
+}
 
 // All yields every node of the document (elements and text) in document
 // order.
 func (d *Document) All() iter.Seq[*Node] {
+	if d.released {
+		panic(errReleased)
+	}
 	return func(yield func(*Node) bool) {
 		for _, c := range d.chunks {
 			for i := range c {
@@ -176,6 +242,7 @@ type idEntry struct {
 // Attr returns the value of the unqualified attribute local, and whether it
 // is present.
 func (n *Node) Attr(local string) (string, bool) {
+	n.live()
 	for i := range n.attrs {
 		a := &n.attrs[i]
 		if a.local == local && a.space == "" {
@@ -187,17 +254,20 @@ func (n *Node) Attr(local string) (string, bool) {
 
 // AttrValue returns the value of the unqualified attribute local, or "".
 func (n *Node) AttrValue(local string) string {
+	n.live()
 	v, _ := n.Attr(local)
 	return v
 }
 
 // Is tells whether n is an element with the given namespace and local name.
 func (n *Node) Is(space, local string) bool {
+	n.live()
 	return n.kind == kindElement && n.local == local && n.space == space
 }
 
 // Child returns the first element child with the given name.
 func (n *Node) Child(space, local string) *Node {
+	n.live()
 	for c := n.first; c != nil; c = c.next {
 		if c.Is(space, local) {
 			return c
@@ -208,6 +278,7 @@ func (n *Node) Child(space, local string) *Node {
 
 // CountChildren counts element children with the given name.
 func (n *Node) CountChildren(space, local string) int {
+	n.live()
 	k := 0
 	for c := n.first; c != nil; c = c.next {
 		if c.Is(space, local) {
@@ -220,6 +291,7 @@ func (n *Node) CountChildren(space, local string) int {
 // TextContent returns the text of an element whose content is text only;
 // for mixed content it concatenates the direct text children.
 func (n *Node) TextContent() string {
+	n.live()
 	if n.first != nil && n.first == n.last && n.first.kind == kindText {
 		return n.first.text
 	}
