@@ -1,5 +1,0 @@
-//go:build race
-
-package saml
-
-const raceEnabled = true
