@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -21,7 +22,7 @@ import (
 // must validate, whatever their encoding and PrefixList.
 
 // xmlsecBin finds xmlsec1, or skips the test (fails it in CI).
-func xmlsecBin(t *testing.T) string {
+func xmlsecBin(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("xmlsec1")
 	if err != nil {
@@ -33,6 +34,38 @@ func xmlsecBin(t *testing.T) string {
 	}
 	return bin
 }
+
+// xmlsecSign has xmlsec1 sign doc, which holds a Signature template (empty
+// DigestValue and SignatureValue) in an Assertion, Response or other SAML
+// element with an ID.
+func xmlsecSign(tb testing.TB, doc string, key crypto.Signer) string {
+	tb.Helper()
+	bin := xmlsecBin(tb)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	keyFile, docFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "doc.xml")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(docFile, []byte(doc), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	args := []string{"--sign", "--privkey-pem", keyFile}
+	for _, n := range samlIDElements {
+		args = append(args, "--id-attr:ID", n)
+	}
+	out, err := exec.Command(bin, append(args, "--output", "-", docFile)...).Output()
+	if err != nil {
+		tb.Fatalf("xmlsec1 --sign: %v", err)
+	}
+	return string(out)
+}
+
+// samlIDElements are the elements whose ID attribute xmlsec1 is told about.
+var samlIDElements = []string{nsMD + ":EntityDescriptor", nsSAMLP + ":AuthnRequest", nsSAMLP + ":LogoutRequest", nsSAMLP + ":LogoutResponse", nsSAMLP + ":Response", nsSAML + ":Assertion"}
 
 // xmlsecVerify checks the signature of doc (signed by Lanyard) with xmlsec1
 // and cert, failing the test when xmlsec1 refuses it.
@@ -48,7 +81,7 @@ func xmlsecVerify(t *testing.T, doc []byte, cert *x509.Certificate) {
 		t.Fatal(err)
 	}
 	args := []string{"--verify", "--enabled-reference-uris", "same-doc", "--pubkey-cert-pem", certFile}
-	for _, n := range []string{nsMD + ":EntityDescriptor", nsSAMLP + ":AuthnRequest", nsSAMLP + ":LogoutRequest", nsSAMLP + ":LogoutResponse", nsSAMLP + ":Response", nsSAML + ":Assertion"} {
+	for _, n := range samlIDElements {
 		args = append(args, "--id-attr:ID", n)
 	}
 	if out, err := exec.Command(bin, append(args, docFile)...).CombinedOutput(); err != nil {
