@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // The HTTP-Artifact binding (SAML Bindings 3.6) at the Assertion Consumer
@@ -217,7 +219,7 @@ func (sp *ServiceProvider) artifactAnswer(ctx context.Context, st *spState, idp 
 	}
 	v := validation{sp: sp, st: st, idp: idp, now: sp.now()}
 	inner, err := v.artifactResponse(msg, requestID)
-	doc.release()
+	doc.Release()
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +255,7 @@ func (sp *ServiceProvider) artifactResolve(st *spState, id, destination string, 
 	b.WriteString(`<samlp:ArtifactResolve xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + now.UTC().Format(timeLayoutSAMLMilli) + `" Destination="` + xmlEscape(destination) + `">`)
 	b.WriteString(`<saml:Issuer>` + xmlEscape(sp.EntityID) + `</saml:Issuer>`)
 	if st.signer != nil {
-		b.WriteString(sigMarker)
+		b.WriteString(xmldsig.SignatureMarker)
 	}
 	b.WriteString(`<samlp:Artifact>` + xmlEscape(art.raw) + `</samlp:Artifact></samlp:ArtifactResolve>`)
 	msg := b.String()
@@ -275,40 +277,40 @@ func (sp *ServiceProvider) artifactResolve(st *spState, id, destination string, 
 // SAML Bindings 3.2.3.2 and 3.6.5.2 accept an unsigned ArtifactResponse
 // only over a mutually authenticated channel, and this one is not. The
 // inner Response's own signature rules (ValidateResponse) apply on top.
-func (v *validation) artifactResponse(ar *node, requestID string) ([]byte, error) {
-	if !ar.is(nsSAMLP, "ArtifactResponse") {
-		return nil, errorf(ReasonMalformed, "the SOAP Body holds <%s> in namespace %q, not a samlp:ArtifactResponse", ar.local, ar.space)
+func (v *validation) artifactResponse(ar *xmldsig.Node, requestID string) ([]byte, error) {
+	if !ar.Is(nsSAMLP, "ArtifactResponse") {
+		return nil, errorf(ReasonMalformed, "the SOAP Body holds <%s> in namespace %q, not a samlp:ArtifactResponse", ar.Local(), ar.Space())
 	}
-	if ver := ar.attrValue("Version"); ver != "2.0" {
+	if ver := ar.AttrValue("Version"); ver != "2.0" {
 		return nil, errorf(ReasonMalformed, "the ArtifactResponse has Version %q, expected 2.0", ver)
 	}
-	if ar.attrValue("ID") == "" {
+	if ar.AttrValue("ID") == "" {
 		return nil, errorf(ReasonMalformed, "the ArtifactResponse has no ID")
 	}
 	// Cheap checks first: cardinalities, issuer, InResponseTo.
-	var issuer, status, message *node
-	for c := ar.first; c != nil; c = c.next {
-		if c.kind != kindElement {
+	var issuer, status, message *xmldsig.Node
+	for c := ar.FirstChild(); c != nil; c = c.NextSibling() {
+		if !c.IsElement() {
 			continue
 		}
 		switch {
-		case c.is(nsSAML, "Issuer"):
+		case c.Is(nsSAML, "Issuer"):
 			if issuer != nil || status != nil {
 				return nil, errorf(ReasonMalformed, "the ArtifactResponse has a second or misplaced Issuer")
 			}
 			issuer = c
-		case c.is(nsDSig, "Signature"), c.is(nsSAMLP, "Extensions"):
+		case c.Is(xmldsig.NSDSig, "Signature"), c.Is(nsSAMLP, "Extensions"):
 			if status != nil {
-				return nil, errorf(ReasonMalformed, "the ArtifactResponse has <%s> after its Status", c.local)
+				return nil, errorf(ReasonMalformed, "the ArtifactResponse has <%s> after its Status", c.Local())
 			}
-		case c.is(nsSAMLP, "Status"):
+		case c.Is(nsSAMLP, "Status"):
 			if status != nil {
 				return nil, errorf(ReasonMalformed, "the ArtifactResponse has 2 Status elements, expected exactly one")
 			}
 			status = c
 		default:
 			if status == nil {
-				return nil, errorf(ReasonMalformed, "the ArtifactResponse has <%s> before its Status", c.local)
+				return nil, errorf(ReasonMalformed, "the ArtifactResponse has <%s> before its Status", c.Local())
 			}
 			if message != nil {
 				return nil, errorf(ReasonMalformed, "the ArtifactResponse carries more than one message; SAML Core 3.5.2 allows one")
@@ -322,7 +324,7 @@ func (v *validation) artifactResponse(ar *node, requestID string) ([]byte, error
 	if err := v.checkIssuer(issuer, "ArtifactResponse"); err != nil {
 		return nil, err
 	}
-	if irt := ar.attrValue("InResponseTo"); irt != requestID {
+	if irt := ar.AttrValue("InResponseTo"); irt != requestID {
 		return nil, &Error{Reason: ReasonInResponseToUnknown, Expected: requestID, Got: irt,
 			Message: fmt.Sprintf("the ArtifactResponse answers %q, not the ArtifactResolve %q just sent", irt, requestID)}
 	}
@@ -336,21 +338,21 @@ func (v *validation) artifactResponse(ar *node, requestID string) ([]byte, error
 	if sig == nil {
 		return nil, errorf(ReasonUnsigned, "the ArtifactResponse is not signed; over a back channel that does not authenticate the IdP's messages (no mutual TLS), Lanyard requires the IdP to sign it")
 	}
-	if err := verifyEnveloped(ar, sig, &verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "ArtifactResponse"}); err != nil {
+	if err := verifyEnveloped(ar, sig, &xmldsig.VerifyOptions{Keys: v.idp.trusted(), AllowSHA1: v.idp.AllowSHA1, What: "ArtifactResponse"}); err != nil {
 		return nil, err
 	}
 	// From here on, everything read is covered by the verified signature.
 	if err := checkStatus(ar); err != nil {
 		return nil, err
 	}
-	if err := v.fresh("ArtifactResponse", ar.attrValue("IssueInstant")); err != nil {
+	if err := v.fresh("ArtifactResponse", ar.AttrValue("IssueInstant")); err != nil {
 		return nil, err
 	}
 	if message == nil {
 		return nil, errorf(ReasonArtifactInvalid, "the IdP holds no message for this artifact (already resolved, expired, or issued for another SP)")
 	}
-	if !message.is(nsSAMLP, "Response") {
-		return nil, errorf(ReasonMalformed, "the artifact stands for <%s> in namespace %q; the Assertion Consumer Service takes a samlp:Response", message.local, message.space)
+	if !message.Is(nsSAMLP, "Response") {
+		return nil, errorf(ReasonMalformed, "the artifact stands for <%s> in namespace %q; the Assertion Consumer Service takes a samlp:Response", message.Local(), message.Space())
 	}
 	return standalone(message)
 }
@@ -361,16 +363,16 @@ func (v *validation) artifactResponse(ar *node, requestID string) ([]byte, error
 // canonical forms alike). Canonical XML 1.0 would also copy the xml:*
 // attributes of the ancestors onto el, changing it: an answer with any is
 // refused, none of SAML's messages needs them.
-func standalone(el *node) ([]byte, error) {
-	for e := el.parent; e != nil; e = e.parent {
-		for i := range e.attrs {
-			if e.attrs[i].space == nsXML {
-				return nil, errorf(ReasonMalformed, "<%s> around the resolved Response carries xml:%s, which would change the Response when taken out of its envelope", e.local, e.attrs[i].local)
+func standalone(el *xmldsig.Node) ([]byte, error) {
+	for e := el.Parent(); e != nil; e = e.Parent() {
+		for _, a := range e.Attrs() {
+			if a.Space() == nsXMLAttr {
+				return nil, errorf(ReasonMalformed, "<%s> around the resolved Response carries xml:%s, which would change the Response when taken out of its envelope", e.Local(), a.Local())
 			}
 		}
 	}
 	var buf bufferHash
-	canonicalize(&buf, el, c14nInclusive10, nil, nil)
+	xmldsig.Canonicalize(&buf, el, xmldsig.InclusiveC14N10, nil, nil)
 	return buf.b, nil
 }
 
@@ -385,21 +387,24 @@ func (h *bufferHash) Reset()                      { h.b = h.b[:0] }
 func (h *bufferHash) Size() int                   { return len(h.b) }
 func (h *bufferHash) BlockSize() int              { return 1 }
 
+// nsXMLAttr is the namespace of the xml: attributes (xml:lang, xml:space...).
+const nsXMLAttr = "http://www.w3.org/XML/1998/namespace"
+
 // artifactACSIndex is the index of the HTTP-Artifact Assertion Consumer
 // Service in the SP's metadata (the HTTP-POST one has index 0).
 const artifactACSIndex = 1
 
 // indexedEndpoint reads an IndexedEndpointType element (SAML Metadata
 // 2.2.3): index is a required xs:unsignedShort.
-func indexedEndpoint(c *node) (IndexedEndpoint, error) {
-	ep := IndexedEndpoint{Endpoint: Endpoint{Binding: c.attrValue("Binding"), Location: c.attrValue("Location"), ResponseLocation: c.attrValue("ResponseLocation")}}
-	raw := strings.TrimSpace(c.attrValue("index"))
+func indexedEndpoint(c *xmldsig.Node) (IndexedEndpoint, error) {
+	ep := IndexedEndpoint{Endpoint: Endpoint{Binding: c.AttrValue("Binding"), Location: c.AttrValue("Location"), ResponseLocation: c.AttrValue("ResponseLocation")}}
+	raw := strings.TrimSpace(c.AttrValue("index"))
 	idx, err := strconv.ParseUint(raw, 10, 16)
 	if err != nil {
-		return ep, errorf(ReasonMalformed, "the %s at %q has index %q; SAML Metadata 2.2.3 requires a number from 0 to 65535", c.local, ep.Location, raw)
+		return ep, errorf(ReasonMalformed, "the %s at %q has index %q; SAML Metadata 2.2.3 requires a number from 0 to 65535", c.Local(), ep.Location, raw)
 	}
 	ep.Index = int(idx)
-	ep.IsDefault = c.attrValue("isDefault") == "true" || c.attrValue("isDefault") == "1"
+	ep.IsDefault = c.AttrValue("isDefault") == "true" || c.AttrValue("isDefault") == "1"
 	return ep, nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // makeArtifact builds a type 0x0004 artifact for the entity ID.
@@ -110,6 +112,8 @@ type arsIdP struct {
 	answer func(reqID string) string
 	// artifact is the one the SP must ask for.
 	artifact string
+	// lastRequest is the last ArtifactResolve envelope received.
+	lastRequest []byte
 }
 
 func newARS(t *testing.T, e *testEnv) *arsIdP {
@@ -128,6 +132,7 @@ func newARS(t *testing.T, e *testEnv) *arsIdP {
 		}
 		s.mu.Lock()
 		answer := s.answer
+		s.lastRequest = body
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "text/xml")
 		_, _ = io.WriteString(w, answer(id))
@@ -140,15 +145,15 @@ func newARS(t *testing.T, e *testEnv) *arsIdP {
 // checkArtifactResolve verifies what the SP sent: a SOAP envelope holding
 // an ArtifactResolve signed by the SP key, for the artifact.
 func checkArtifactResolve(body []byte, artifact, spEntity string) (string, error) {
-	d, err := parseXML(body, parseLimits{})
+	d, err := parseXML(body, xmldsig.Limits{})
 	if err != nil {
 		return "", err
 	}
-	b := d.root.child(nsSOAP11, "Body")
-	if !d.root.is(nsSOAP11, "Envelope") || b == nil {
+	b := d.Root().Child(nsSOAP11, "Body")
+	if !d.Root().Is(nsSOAP11, "Envelope") || b == nil {
 		return "", fmt.Errorf("not a SOAP 1.1 envelope")
 	}
-	ar := b.child(nsSAMLP, "ArtifactResolve")
+	ar := b.Child(nsSAMLP, "ArtifactResolve")
 	if ar == nil {
 		return "", fmt.Errorf("no ArtifactResolve")
 	}
@@ -156,16 +161,16 @@ func checkArtifactResolve(body []byte, artifact, spEntity string) (string, error
 	if err != nil || sig == nil {
 		return "", fmt.Errorf("ArtifactResolve not signed (%v)", err)
 	}
-	if err := verifyEnveloped(ar, sig, &verifyOpts{keys: []trustedKey{newTrustedKey(spCert)}, what: "ArtifactResolve"}); err != nil {
+	if err := verifyEnveloped(ar, sig, &xmldsig.VerifyOptions{Keys: []xmldsig.Key{xmldsig.NewKey(spCert)}, What: "ArtifactResolve"}); err != nil {
 		return "", err
 	}
-	if got := ar.child(nsSAMLP, "Artifact").trimmedText(); got != artifact {
+	if got := ar.Child(nsSAMLP, "Artifact").TrimmedText(); got != artifact {
 		return "", fmt.Errorf("Artifact %q, want %q", got, artifact)
 	}
-	if got := ar.child(nsSAML, "Issuer").trimmedText(); got != spEntity {
+	if got := ar.Child(nsSAML, "Issuer").TrimmedText(); got != spEntity {
 		return "", fmt.Errorf("Issuer %q", got)
 	}
-	return ar.attrValue("ID"), nil
+	return ar.AttrValue("ID"), nil
 }
 
 // arOpts shapes an ArtifactResponse.
@@ -311,6 +316,12 @@ func TestValidateArtifact(t *testing.T) {
 	if n := r.ars.hits.Load(); n != 1 {
 		t.Fatalf("the IdP was asked %d times, want 1", n)
 	}
+	// The SP's signature on its ArtifactResolve, checked by an independent
+	// implementation.
+	r.ars.mu.Lock()
+	sent := r.ars.lastRequest
+	r.ars.mu.Unlock()
+	xmlsecVerify(t, sent, spCert)
 }
 
 // TestValidateArtifactResponse refuses every ArtifactResponse that is not
@@ -562,17 +573,17 @@ func TestArtifactACSInMetadata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := parseXML(md, parseLimits{})
+		d, err := parseXML(md, xmldsig.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		indexes := map[string]string{}
-		for n := range d.all() {
-			if n.is(nsMD, "AssertionConsumerService") {
-				if _, dup := indexes[n.attrValue("index")]; dup {
-					t.Fatalf("index %s twice", n.attrValue("index"))
+		for n := range d.All() {
+			if n.Is(nsMD, "AssertionConsumerService") {
+				if _, dup := indexes[n.AttrValue("index")]; dup {
+					t.Fatalf("index %s twice", n.AttrValue("index"))
 				}
-				indexes[n.attrValue("index")] = n.attrValue("Binding")
+				indexes[n.AttrValue("index")] = n.AttrValue("Binding")
 			}
 		}
 		if indexes["0"] != BindingHTTPPOST {
@@ -594,7 +605,7 @@ func TestArtifactACSInMetadata(t *testing.T) {
 func TestArtifactResolutionServiceMetadata(t *testing.T) {
 	testKeys(t)
 	md := func(ars string) []byte {
-		return []byte(`<md:EntityDescriptor xmlns:md="` + nsMD + `" xmlns:ds="` + nsDSig + `" entityID="` + testIdPEntity + `"><md:IDPSSODescriptor protocolSupportEnumeration="` + nsSAMLP + `"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>` +
+		return []byte(`<md:EntityDescriptor xmlns:md="` + nsMD + `" xmlns:ds="` + xmldsig.NSDSig + `" entityID="` + testIdPEntity + `"><md:IDPSSODescriptor protocolSupportEnumeration="` + nsSAMLP + `"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>` +
 			base64.StdEncoding.EncodeToString(idpCert.Raw) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>` + ars +
 			`<md:SingleSignOnService Binding="` + BindingHTTPRedirect + `" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>`)
 	}

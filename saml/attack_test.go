@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // cut returns the substring of s from the first occurrence of start up to and
@@ -408,7 +410,7 @@ func TestParserBounds(t *testing.T) {
 		{"3600 namespace declarations in scope", ns.String(), ReasonTooLarge},
 	} {
 		start := time.Now()
-		_, err := parseXML([]byte(c.doc), parseLimits{maxSize: 1 << 20})
+		_, err := parseXML([]byte(c.doc), xmldsig.Limits{MaxSize: 1 << 20})
 		if ReasonOf(err) != c.want {
 			t.Errorf("%s: %v", c.name, err)
 		}

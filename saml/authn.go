@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // AuthnRequestOptions controls an AuthnRequest (SAML Core 3.4.1).
@@ -90,7 +92,7 @@ func (sp *ServiceProvider) MakeAuthnRequest(ctx context.Context, idp *IdentityPr
 	b.WriteString(`><saml:Issuer>` + xmlEscape(sp.EntityID) + `</saml:Issuer>`)
 	sign := st.signer != nil
 	if sign && binding == BindingHTTPPOST {
-		b.WriteString(sigMarker)
+		b.WriteString(xmldsig.SignatureMarker)
 	}
 	format := o.NameIDFormat
 	if format == "" && len(sp.NameIDFormats) > 0 {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Message is an outbound SAML protocol message ready for the browser:
@@ -92,14 +94,14 @@ func redirectURL(endpoint, param string, xml []byte, relayState string, kp *KeyP
 		q += "&RelayState=" + url.QueryEscape(relayState)
 	}
 	if kp != nil {
-		alg, err := signatureAlgorithm(kp.Signer)
+		alg, err := xmldsig.SignatureAlgorithm(kp.Signer)
 		if err != nil {
 			return "", err
 		}
 		q += "&SigAlg=" + url.QueryEscape(alg)
 		h := crypto.SHA256.New()
 		h.Write([]byte(q))
-		sig, err := signRaw(kp.Signer, h.Sum(nil))
+		sig, err := xmldsig.SignDigest(kp.Signer, h.Sum(nil))
 		if err != nil {
 			return "", fmt.Errorf("saml: signing the redirect: %w", err)
 		}
@@ -172,7 +174,7 @@ func decodeRedirect(rawQuery string, maxSize int) (*redirectMessage, error) {
 	if len(b64) > base64.StdEncoding.EncodedLen(maxSize) {
 		return nil, errorf(ReasonTooLarge, "the %s parameter is %d bytes, too large", m.param, len(b64))
 	}
-	compressed, err := decodeB64(b64)
+	compressed, err := xmldsig.DecodeBase64(b64)
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "%s is not valid base64", m.param)
 	}
@@ -196,7 +198,7 @@ func decodeRedirect(rawQuery string, maxSize int) (*redirectMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.signature, err = decodeB64(sv); err != nil {
+		if m.signature, err = xmldsig.DecodeBase64(sv); err != nil {
 			return nil, errorf(ReasonSignatureInvalid, "the Signature parameter is not valid base64")
 		}
 		signed := m.param + "=" + raw[m.param]
@@ -211,28 +213,28 @@ func decodeRedirect(rawQuery string, maxSize int) (*redirectMessage, error) {
 
 // verifyRedirect checks the query-string signature of a Redirect-binding
 // message against the trusted keys (SAML Bindings 3.4.4.1).
-func verifyRedirect(m *redirectMessage, keys []trustedKey, allowSHA1 bool, what string) error {
+func verifyRedirect(m *redirectMessage, keys []xmldsig.Key, allowSHA1 bool, what string) error {
 	if m.signature == nil {
 		return errorf(ReasonUnsigned, "the %s arrived through the HTTP-Redirect binding without a Signature parameter", what)
 	}
-	alg, ok := sigAlgs[m.sigAlg]
+	hash, ok := xmldsig.SignatureHash(m.sigAlg)
 	if !ok {
 		return errorf(ReasonUnsupportedAlgorithm, "SigAlg %q is not supported", m.sigAlg)
 	}
-	if alg.hash == crypto.SHA1 && !allowSHA1 {
+	if hash == crypto.SHA1 && !allowSHA1 {
 		return errorf(ReasonSHA1Refused, "the %s is signed with %s (SHA-1), which is refused; configure the IdP to use SHA-256, or mark it legacy", what, m.sigAlg)
 	}
-	h := alg.hash.New()
+	h := hash.New()
 	h.Write([]byte(m.signed))
 	digest := h.Sum(nil)
 	for i := range keys {
-		if verifyRaw(keys[i].pub, alg, digest, m.signature) {
+		if keys[i].Verify(m.sigAlg, digest, m.signature) {
 			return nil
 		}
 	}
 	exp := make([]string, len(keys))
 	for i := range keys {
-		exp[i] = describeCert(keys[i].cert)
+		exp[i] = xmldsig.DescribeCert(keys[i].Certificate())
 	}
 	return &Error{Reason: ReasonSignatureInvalid, Expected: strings.Join(exp, "; "),
 		Message: fmt.Sprintf("the %s's query-string signature does not verify with any trusted certificate (%s)", what, strings.Join(exp, "; "))}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Defaults used when the corresponding configuration field is zero.
@@ -22,8 +24,6 @@ const (
 	DefaultMessageLifetime = 60 * time.Second
 	DefaultMaxSize         = 1 << 20 // 1 MiB of decoded XML
 	DefaultRequestTTL      = 10 * time.Minute
-	defaultMaxDepth        = 64
-	defaultMaxNodes        = 50000
 	defaultMaxInflateSize  = 1 << 20
 )
 
@@ -200,7 +200,7 @@ func (sp *ServiceProvider) prepared() (*spState, error) {
 			continue
 		}
 		if !samePublicKey(k.Signer.Public(), k.Certificate.PublicKey) {
-			errs = append(errs, fmt.Errorf("SigningKeys[%d]: the key does not match certificate %s", i, describeCert(k.Certificate)))
+			errs = append(errs, fmt.Errorf("SigningKeys[%d]: the key does not match certificate %s", i, xmldsig.DescribeCert(k.Certificate)))
 		}
 	}
 	if len(sp.SigningKeys) > 0 && sp.SigningKeys[0].Signer != nil {
@@ -283,10 +283,10 @@ type IdentityProvider struct {
 	CacheDuration time.Duration
 
 	mu   sync.Mutex
-	keys atomic.Pointer[[]trustedKey]
+	keys atomic.Pointer[[]xmldsig.Key]
 }
 
-func (idp *IdentityProvider) trusted() []trustedKey {
+func (idp *IdentityProvider) trusted() []xmldsig.Key {
 	if k := idp.keys.Load(); k != nil {
 		return *k
 	}
@@ -295,11 +295,11 @@ func (idp *IdentityProvider) trusted() []trustedKey {
 	if k := idp.keys.Load(); k != nil {
 		return *k
 	}
-	ks := make([]trustedKey, 0, len(idp.SigningCertificates))
+	ks := make([]xmldsig.Key, 0, len(idp.SigningCertificates))
 	for _, c := range idp.SigningCertificates {
 		switch c.PublicKey.(type) {
 		case *rsa.PublicKey, *ecdsa.PublicKey:
-			ks = append(ks, newTrustedKey(c))
+			ks = append(ks, xmldsig.NewKey(c))
 		}
 	}
 	idp.keys.Store(&ks)

@@ -17,7 +17,8 @@
 //
 // # How responses are read
 //
-// The document is parsed once by the package's own XML reader, which refuses
+// The document is parsed once by the XML reader of the xmldsig subpackage
+// (which also canonicalises, verifies signatures and decrypts), which refuses
 // DTDs (hence entity expansion and XXE), processing instructions, undeclared
 // prefixes, duplicate IDs, and inputs larger or deeper than configured.
 // Signatures (XML-DSig 1.1) are checked on the Response and the Assertion

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -13,13 +14,15 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Interoperability with xmlsec1 (libxml2 and OpenSSL): documents it signs
 // must validate, whatever their encoding and PrefixList.
 
 // xmlsecBin finds xmlsec1, or skips the test (fails it in CI).
-func xmlsecBin(t *testing.T) string {
+func xmlsecBin(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("xmlsec1")
 	if err != nil {
@@ -30,6 +33,60 @@ func xmlsecBin(t *testing.T) string {
 		t.Skip(msg)
 	}
 	return bin
+}
+
+// xmlsecSign has xmlsec1 sign doc, which holds a Signature template (empty
+// DigestValue and SignatureValue) in an Assertion, Response or other SAML
+// element with an ID.
+func xmlsecSign(tb testing.TB, doc string, key crypto.Signer) string {
+	tb.Helper()
+	bin := xmlsecBin(tb)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	keyFile, docFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "doc.xml")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(docFile, []byte(doc), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	args := []string{"--sign", "--privkey-pem", keyFile}
+	for _, n := range samlIDElements {
+		args = append(args, "--id-attr:ID", n)
+	}
+	out, err := exec.Command(bin, append(args, "--output", "-", docFile)...).Output()
+	if err != nil {
+		tb.Fatalf("xmlsec1 --sign: %v", err)
+	}
+	return string(out)
+}
+
+// samlIDElements are the elements whose ID attribute xmlsec1 is told about.
+var samlIDElements = []string{nsMD + ":EntityDescriptor", nsSAMLP + ":AuthnRequest", nsSAMLP + ":LogoutRequest", nsSAMLP + ":LogoutResponse", nsSAMLP + ":ArtifactResolve", nsSAMLP + ":Response", nsSAML + ":Assertion"}
+
+// xmlsecVerify checks the signature of doc (signed by Lanyard) with xmlsec1
+// and cert, failing the test when xmlsec1 refuses it.
+func xmlsecVerify(t *testing.T, doc []byte, cert *x509.Certificate) {
+	t.Helper()
+	bin := xmlsecBin(t)
+	dir := t.TempDir()
+	certFile, docFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "doc.xml")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(docFile, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--verify", "--enabled-reference-uris", "same-doc", "--pubkey-cert-pem", certFile}
+	for _, n := range samlIDElements {
+		args = append(args, "--id-attr:ID", n)
+	}
+	if out, err := exec.Command(bin, append(args, docFile)...).CombinedOutput(); err != nil {
+		t.Fatalf("xmlsec1 --verify refuses Lanyard's signature: %v\n%s\n%s", err, out, doc)
+	}
 }
 
 // xmlsecSignAssertion returns a Response holding the fixture's assertion
@@ -90,7 +147,7 @@ func TestXmlsec1SignedPrefixList(t *testing.T) {
 // renders xmlns:xml, even where the document declares it explicitly.
 func TestExcC14NPrefixListXML(t *testing.T) {
 	const doc = `<a xmlns:xml="http://www.w3.org/XML/1998/namespace" xmlns:x="urn:x" xmlns="urn:d"><b xml:lang="en" ID="b1"><c/></b></a>`
-	d, err := parseXML([]byte(doc), parseLimits{})
+	d, err := parseXML([]byte(doc), xmldsig.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +164,7 @@ func TestExcC14NPrefixListXML(t *testing.T) {
 		{[]string{"xml", "x", ""}, `<b xmlns="urn:d" xmlns:x="urn:x" ID="b1" xml:lang="en"><c></c></b>`},
 	} {
 		var got bufHash
-		canonicalize(&got, b, c14nExclusive, tc.list, nil)
+		xmldsig.Canonicalize(&got, b, xmldsig.ExclusiveC14N, tc.list, nil)
 		if got.String() != tc.want {
 			t.Errorf("PrefixList %q:\n got %s\nwant %s", tc.list, got.String(), tc.want)
 		}
@@ -120,11 +177,11 @@ func TestExcC14NPrefixListXML(t *testing.T) {
 		"xs xml xs #default": {"xs", "xml", ""},
 	} {
 		in := fmt.Sprintf(`<t xmlns:ec="%s"><ec:InclusiveNamespaces PrefixList="%s"/></t>`, algExcC14N, pl)
-		d, err := parseXML([]byte(in), parseLimits{})
+		d, err := parseXML([]byte(in), xmldsig.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if set, err := inclusivePrefixes(d.root); err != nil || !slices.Equal(set, want) {
+		if set, err := xmldsig.InclusivePrefixes(d.Root()); err != nil || !slices.Equal(set, want) {
 			t.Errorf("PrefixList %q: %q, %v; want %q", pl, set, err, want)
 		}
 	}

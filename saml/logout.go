@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Single Logout (SAML Core 3.7, Profiles 4.4), both bindings.
@@ -74,7 +76,7 @@ func (sp *ServiceProvider) MakeLogoutRequest(ctx context.Context, idp *IdentityP
 	b.WriteString(`<samlp:LogoutRequest xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + now.Format(timeLayoutSAMLMilli) + `" Destination="` + xmlEscape(ep.Location) + `" NotOnOrAfter="` + now.Add(st.ttl).Format(timeLayoutSAMLMilli) + `">`)
 	b.WriteString(`<saml:Issuer>` + xmlEscape(sp.EntityID) + `</saml:Issuer>`)
 	if binding == BindingHTTPPOST {
-		b.WriteString(sigMarker)
+		b.WriteString(xmldsig.SignatureMarker)
 	}
 	b.WriteString(nameIDXML(o.NameID))
 	if o.SessionIndex != "" {
@@ -120,7 +122,7 @@ type LogoutRequest struct {
 
 // inbound decodes a message of either binding, verifies its signature
 // (query string or enveloped) and returns its root element.
-func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, param, what string) (*node, string, string, error) {
+func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, param, what string) (*xmldsig.Node, string, string, error) {
 	st, err := sp.prepared()
 	if err != nil {
 		return nil, "", "", err
@@ -137,11 +139,11 @@ func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, par
 		if err := verifyRedirect(m, keys, idp.AllowSHA1, what); err != nil {
 			return nil, "", "", err
 		}
-		doc, err := parseXML(m.xml, parseLimits{maxSize: st.maxSize})
+		doc, err := parseXML(m.xml, xmldsig.Limits{MaxSize: st.maxSize})
 		if err != nil {
 			return nil, "", "", err
 		}
-		return doc.root, BindingHTTPRedirect, m.relayState, nil
+		return doc.Root(), BindingHTTPRedirect, m.relayState, nil
 	}
 	value := in.SAMLRequest
 	if param == "SAMLResponse" {
@@ -157,11 +159,11 @@ func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, par
 	if err != nil {
 		return nil, "", "", errorf(ReasonMalformed, "the %s form value is not valid base64", param)
 	}
-	doc, err := parseXML(raw, parseLimits{maxSize: st.maxSize})
+	doc, err := parseXML(raw, xmldsig.Limits{MaxSize: st.maxSize})
 	if err != nil {
 		return nil, "", "", err
 	}
-	root := doc.root
+	root := doc.Root()
 	sig, err := signatureOf(root)
 	if err != nil {
 		return nil, "", "", err
@@ -169,10 +171,10 @@ func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, par
 	if sig == nil {
 		return nil, "", "", errorf(ReasonUnsigned, "the %s arrived through HTTP-POST without a signature", what)
 	}
-	if err := verifyEnveloped(root, sig, &verifyOpts{keys: keys, allowSHA1: idp.AllowSHA1, what: what}); err != nil {
+	if err := verifyEnveloped(root, sig, &xmldsig.VerifyOptions{Keys: keys, AllowSHA1: idp.AllowSHA1, What: what}); err != nil {
 		return nil, "", "", err
 	}
-	if _, ok := root.attr("Destination"); !ok {
+	if _, ok := root.Attr("Destination"); !ok {
 		return nil, "", "", errorf(ReasonDestinationMismatch, "the signed %s has no Destination (SAML Bindings 3.5.5.2)", what)
 	}
 	return root, BindingHTTPPOST, in.RelayState, nil
@@ -180,35 +182,35 @@ func (sp *ServiceProvider) inbound(idp *IdentityProvider, in InboundMessage, par
 
 // checkMessage runs the checks common to logout messages: version, ID,
 // Issuer, Destination, IssueInstant age.
-func (sp *ServiceProvider) checkMessage(root *node, idp *IdentityProvider, what string) error {
+func (sp *ServiceProvider) checkMessage(root *xmldsig.Node, idp *IdentityProvider, what string) error {
 	st, _ := sp.prepared()
-	if root.attrValue("Version") != "2.0" {
-		return errorf(ReasonMalformed, "the %s has Version %q, expected 2.0", what, root.attrValue("Version"))
+	if root.AttrValue("Version") != "2.0" {
+		return errorf(ReasonMalformed, "the %s has Version %q, expected 2.0", what, root.AttrValue("Version"))
 	}
-	if root.attrValue("ID") == "" {
+	if root.AttrValue("ID") == "" {
 		return errorf(ReasonMalformed, "the %s has no ID", what)
 	}
-	iss := root.child(nsSAML, "Issuer")
-	if iss == nil || iss.trimmedText() != idp.EntityID {
+	iss := root.Child(nsSAML, "Issuer")
+	if iss == nil || iss.TrimmedText() != idp.EntityID {
 		got := ""
 		if iss != nil {
-			got = iss.trimmedText()
+			got = iss.TrimmedText()
 		}
 		return &Error{Reason: ReasonIssuerMismatch, Expected: idp.EntityID, Got: got, Message: fmt.Sprintf("the %s was issued by %q, expected %q", what, got, idp.EntityID)}
 	}
-	if d, ok := root.attr("Destination"); ok && d != sp.SLOURL {
+	if d, ok := root.Attr("Destination"); ok && d != sp.SLOURL {
 		return urlMismatch(ReasonDestinationMismatch, "the Destination of the "+what, sp.SLOURL, d)
 	}
 	v := validation{sp: sp, st: st, idp: idp, now: sp.now()}
-	ii, err := parseTime(root.attrValue("IssueInstant"))
+	ii, err := parseTime(root.AttrValue("IssueInstant"))
 	if err != nil {
-		return errorf(ReasonMalformed, "the %s's IssueInstant %q is not a valid time", what, root.attrValue("IssueInstant"))
+		return errorf(ReasonMalformed, "the %s's IssueInstant %q is not a valid time", what, root.AttrValue("IssueInstant"))
 	}
 	v.issued = ii
 	if _, err := v.window(what+" IssueInstant", ii.Format(time.RFC3339Nano), ii.Add(maxMessageAge).Format(time.RFC3339Nano)); err != nil {
 		return err
 	}
-	if na, ok := root.attr("NotOnOrAfter"); ok {
+	if na, ok := root.Attr("NotOnOrAfter"); ok {
 		if _, err := v.window(what, "", na); err != nil {
 			return err
 		}
@@ -229,15 +231,15 @@ func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *Ident
 	if err != nil {
 		return nil, err
 	}
-	if !root.is(nsSAMLP, "LogoutRequest") {
-		return nil, errorf(ReasonMalformed, "expected a samlp:LogoutRequest, got <%s>", root.local)
+	if !root.Is(nsSAMLP, "LogoutRequest") {
+		return nil, errorf(ReasonMalformed, "expected a samlp:LogoutRequest, got <%s>", root.Local())
 	}
 	if err := sp.checkMessage(root, idp, "LogoutRequest"); err != nil {
 		return nil, err
 	}
-	lr := &LogoutRequest{ID: root.attrValue("ID"), Issuer: idp.EntityID, RelayState: relay, Binding: binding}
-	nid := root.child(nsSAML, "NameID")
-	if eid := root.child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
+	lr := &LogoutRequest{ID: root.AttrValue("ID"), Issuer: idp.EntityID, RelayState: relay, Binding: binding}
+	nid := root.Child(nsSAML, "NameID")
+	if eid := root.Child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
 		// Decrypted with the SP keys, every failure alike, as in a
 		// Response (SAML Core 3.7.1).
 		st, err := sp.prepared()
@@ -247,7 +249,7 @@ func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *Ident
 		v := validation{sp: sp, st: st, idp: idp, now: sp.now()}
 		defer func() {
 			for _, d := range v.decrypted {
-				d.release()
+				d.Release()
 			}
 		}()
 		if nid, err = v.decryptID(eid); err != nil {
@@ -260,9 +262,9 @@ func (sp *ServiceProvider) ValidateLogoutRequest(ctx context.Context, idp *Ident
 	if lr.NameID, err = parseNameID(nid, "the LogoutRequest's"); err != nil {
 		return nil, err
 	}
-	for c := root.first; c != nil; c = c.next {
-		if c.is(nsSAMLP, "SessionIndex") {
-			si := c.textContent()
+	for c := root.FirstChild(); c != nil; c = c.NextSibling() {
+		if c.Is(nsSAMLP, "SessionIndex") {
+			si := c.TextContent()
 			if err := exactValue(si, "the LogoutRequest's SessionIndex"); err != nil {
 				return nil, err
 			}
@@ -310,7 +312,7 @@ func (sp *ServiceProvider) MakeLogoutResponse(idp *IdentityProvider, req *Logout
 	b.WriteString(`<samlp:LogoutResponse xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + now.Format(timeLayoutSAMLMilli) + `" Destination="` + xmlEscape(loc) + `" InResponseTo="` + xmlEscape(req.ID) + `">`)
 	b.WriteString(`<saml:Issuer>` + xmlEscape(sp.EntityID) + `</saml:Issuer>`)
 	if binding == BindingHTTPPOST {
-		b.WriteString(sigMarker)
+		b.WriteString(xmldsig.SignatureMarker)
 	}
 	if status == "" || status == StatusSuccess {
 		b.WriteString(`<samlp:Status><samlp:StatusCode Value="` + statusSuccess + `"/></samlp:Status>`)
@@ -339,13 +341,13 @@ func (sp *ServiceProvider) ValidateLogoutResponse(ctx context.Context, idp *Iden
 	if err != nil {
 		return nil, err
 	}
-	if !root.is(nsSAMLP, "LogoutResponse") {
-		return nil, errorf(ReasonMalformed, "expected a samlp:LogoutResponse, got <%s>", root.local)
+	if !root.Is(nsSAMLP, "LogoutResponse") {
+		return nil, errorf(ReasonMalformed, "expected a samlp:LogoutResponse, got <%s>", root.Local())
 	}
 	if err := sp.checkMessage(root, idp, "LogoutResponse"); err != nil {
 		return nil, err
 	}
-	irt := root.attrValue("InResponseTo")
+	irt := root.AttrValue("InResponseTo")
 	if irt == "" {
 		return nil, errorf(ReasonInResponseToUnknown, "the LogoutResponse has no InResponseTo")
 	}
@@ -365,7 +367,7 @@ func (sp *ServiceProvider) ValidateLogoutResponse(ctx context.Context, idp *Iden
 	if pr.IdPEntityID != "" && pr.IdPEntityID != idp.EntityID {
 		return nil, errorf(ReasonIssuerMismatch, "logout request %q was sent to %q, answered by %q", irt, pr.IdPEntityID, idp.EntityID)
 	}
-	res := &LogoutResult{ID: root.attrValue("ID"), InResponseTo: irt, ReturnTo: pr.ReturnTo, RelayState: relay}
+	res := &LogoutResult{ID: root.AttrValue("ID"), InResponseTo: irt, ReturnTo: pr.ReturnTo, RelayState: relay}
 	if err := checkStatus(root); err != nil {
 		return res, err
 	}

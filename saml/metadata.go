@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // Metadata (SAML Metadata 2.0): parsing the IdP's, producing the SP's.
@@ -57,7 +59,7 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 	if len(data) > max {
 		return nil, errorf(ReasonTooLarge, "the metadata is %d bytes, more than the %d allowed", len(data), max)
 	}
-	lim := parseLimits{maxSize: max, maxDepth: defaultMaxDepth, maxNodes: -1}
+	lim := xmldsig.Limits{MaxSize: max, MaxDepth: xmldsig.DefaultMaxDepth, MaxNodes: -1}
 	if len(opts.VerifyWith) == 0 && opts.EntityID != "" && len(data) > 1<<20 {
 		// A large aggregate, not verified: parse only the entity wanted.
 		if idp, err := quickPick(data, opts, lim); err == nil {
@@ -68,11 +70,11 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 	if err != nil {
 		return nil, err
 	}
-	root := doc.root
+	root := doc.Root()
 	if len(opts.VerifyWith) > 0 {
-		keys := make([]trustedKey, len(opts.VerifyWith))
+		keys := make([]xmldsig.Key, len(opts.VerifyWith))
 		for i, c := range opts.VerifyWith {
-			keys[i] = newTrustedKey(c)
+			keys[i] = xmldsig.NewKey(c)
 		}
 		sig, err := signatureOf(root)
 		if err != nil {
@@ -81,23 +83,23 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 		if sig == nil {
 			return nil, errorf(ReasonUnsigned, "the metadata is not signed, but a signing certificate is pinned for it")
 		}
-		if err := verifyEnveloped(root, sig, &verifyOpts{keys: keys, allowSHA1: opts.AllowSHA1, what: "metadata"}); err != nil {
+		if err := verifyEnveloped(root, sig, &xmldsig.VerifyOptions{Keys: keys, AllowSHA1: opts.AllowSHA1, What: "metadata"}); err != nil {
 			return nil, err
 		}
 	}
-	var ed *node
+	var ed *xmldsig.Node
 	switch {
-	case root.is(nsMD, "EntityDescriptor"):
+	case root.Is(nsMD, "EntityDescriptor"):
 		ed = root
-		if opts.EntityID != "" && root.attrValue("entityID") != opts.EntityID {
-			return nil, &Error{Reason: ReasonIssuerMismatch, Expected: opts.EntityID, Got: root.attrValue("entityID"),
-				Message: fmt.Sprintf("the metadata describes %q, not %q", root.attrValue("entityID"), opts.EntityID)}
+		if opts.EntityID != "" && root.AttrValue("entityID") != opts.EntityID {
+			return nil, &Error{Reason: ReasonIssuerMismatch, Expected: opts.EntityID, Got: root.AttrValue("entityID"),
+				Message: fmt.Sprintf("the metadata describes %q, not %q", root.AttrValue("entityID"), opts.EntityID)}
 		}
-	case root.is(nsMD, "EntitiesDescriptor"):
-		var idps []*node
-		for n := range doc.all() {
-			if n.is(nsMD, "EntityDescriptor") && n.child(nsMD, "IDPSSODescriptor") != nil {
-				if opts.EntityID == "" || n.attrValue("entityID") == opts.EntityID {
+	case root.Is(nsMD, "EntitiesDescriptor"):
+		var idps []*xmldsig.Node
+		for n := range doc.All() {
+			if n.Is(nsMD, "EntityDescriptor") && n.Child(nsMD, "IDPSSODescriptor") != nil {
+				if opts.EntityID == "" || n.AttrValue("entityID") == opts.EntityID {
 					idps = append(idps, n)
 				}
 			}
@@ -112,9 +114,9 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 		}
 		ed = idps[0]
 	default:
-		return nil, errorf(ReasonMalformed, "expected md:EntityDescriptor or md:EntitiesDescriptor, got <%s> in namespace %q", root.local, root.space)
+		return nil, errorf(ReasonMalformed, "expected md:EntityDescriptor or md:EntitiesDescriptor, got <%s> in namespace %q", root.Local(), root.Space())
 	}
-	idp, err := idpFromDescriptor(ed)
+	idp, err := idpFromDescriptor(ed, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +128,7 @@ func ParseIdPMetadata(data []byte, opts MetadataOptions) (*IdentityProvider, err
 // and parses only that element, in the namespace context of the root
 // element. It fails (and the caller parses the whole document) whenever
 // anything is unusual.
-func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityProvider, error) {
+func quickPick(data []byte, opts MetadataOptions, lim xmldsig.Limits) (*IdentityProvider, error) {
 	rootStart := bytes.IndexByte(data, '<')
 	for rootStart >= 0 && rootStart+1 < len(data) && (data[rootStart+1] == '?' || data[rootStart+1] == '!') {
 		next := bytes.IndexByte(data[rootStart+1:], '<')
@@ -144,7 +146,7 @@ func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityPro
 	if err != nil {
 		return nil, err
 	}
-	ctx := rd.root.ns
+	ctx := rd.Root().Namespaces()
 	for _, q := range []string{`entityID="`, `entityID='`} {
 		needle := []byte(q + opts.EntityID + q[len(q)-1:])
 		for off := 0; ; {
@@ -172,19 +174,18 @@ func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityPro
 				return nil, errors.New("unterminated")
 			}
 			frag := data[lt : lt+end+len(closeTag)]
-			fd, err := parseXML(frag, parseLimits{maxSize: lim.maxSize, maxDepth: lim.maxDepth, maxNodes: -1, context: ctx})
+			fd, err := parseXML(frag, xmldsig.Limits{MaxSize: lim.MaxSize, MaxDepth: lim.MaxDepth, MaxNodes: -1, Context: ctx})
 			if err != nil {
 				return nil, err
 			}
-			if !fd.root.is(nsMD, "EntityDescriptor") || fd.root.attrValue("entityID") != opts.EntityID {
+			if !fd.Root().Is(nsMD, "EntityDescriptor") || fd.Root().AttrValue("entityID") != opts.EntityID {
 				continue
 			}
-			if fd.root.child(nsMD, "IDPSSODescriptor") == nil {
+			if fd.Root().Child(nsMD, "IDPSSODescriptor") == nil {
 				continue
 			}
 			// validUntil and cacheDuration of the aggregate apply too.
-			fd.root.parent = &node{kind: kindElement, attrs: rd.root.attrs}
-			idp, err := idpFromDescriptor(fd.root)
+			idp, err := idpFromDescriptor(fd.Root(), rd.Root())
 			if err != nil {
 				return nil, err
 			}
@@ -195,20 +196,33 @@ func quickPick(data []byte, opts MetadataOptions, lim parseLimits) (*IdentityPro
 	return nil, errors.New("not found")
 }
 
-func idpFromDescriptor(ed *node) (*IdentityProvider, error) {
-	idp := &IdentityProvider{EntityID: ed.attrValue("entityID")}
+// idpFromDescriptor reads an EntityDescriptor; validUntil and cacheDuration
+// come from it or its nearest ancestor that has them, then from aggregate
+// (the root of a document ed was cut out of), when not nil.
+func idpFromDescriptor(ed, aggregate *xmldsig.Node) (*IdentityProvider, error) {
+	idp := &IdentityProvider{EntityID: ed.AttrValue("entityID")}
 	if idp.EntityID == "" {
 		return nil, errorf(ReasonMalformed, "the EntityDescriptor has no entityID")
 	}
-	for e := ed; e != nil; e = e.parent {
-		if v, ok := e.attr("validUntil"); ok && idp.ValidUntil.IsZero() {
+	ancestors := func(yield func(*xmldsig.Node) bool) {
+		for e := ed; e != nil; e = e.Parent() {
+			if !yield(e) {
+				return
+			}
+		}
+		if aggregate != nil {
+			yield(aggregate)
+		}
+	}
+	for e := range ancestors {
+		if v, ok := e.Attr("validUntil"); ok && idp.ValidUntil.IsZero() {
 			t, err := parseTime(v)
 			if err != nil {
 				return nil, errorf(ReasonMalformed, "validUntil %q is not a valid time", v)
 			}
 			idp.ValidUntil = t
 		}
-		if v, ok := e.attr("cacheDuration"); ok && idp.CacheDuration == 0 {
+		if v, ok := e.Attr("cacheDuration"); ok && idp.CacheDuration == 0 {
 			d, err := parseDuration(v)
 			if err != nil {
 				return nil, errorf(ReasonMalformed, "cacheDuration %q is not a valid duration", v)
@@ -216,31 +230,31 @@ func idpFromDescriptor(ed *node) (*IdentityProvider, error) {
 			idp.CacheDuration = d
 		}
 	}
-	desc := ed.child(nsMD, "IDPSSODescriptor")
+	desc := ed.Child(nsMD, "IDPSSODescriptor")
 	if desc == nil {
 		return nil, errorf(ReasonMalformed, "entity %q has no IDPSSODescriptor: it is not an identity provider", idp.EntityID)
 	}
-	if !strings.Contains(desc.attrValue("protocolSupportEnumeration"), nsSAMLP) {
-		return nil, errorf(ReasonMalformed, "entity %q does not support SAML 2.0 (protocolSupportEnumeration %q)", idp.EntityID, desc.attrValue("protocolSupportEnumeration"))
+	if !strings.Contains(desc.AttrValue("protocolSupportEnumeration"), nsSAMLP) {
+		return nil, errorf(ReasonMalformed, "entity %q does not support SAML 2.0 (protocolSupportEnumeration %q)", idp.EntityID, desc.AttrValue("protocolSupportEnumeration"))
 	}
-	idp.WantAuthnRequestsSigned = desc.attrValue("WantAuthnRequestsSigned") == "true" || desc.attrValue("WantAuthnRequestsSigned") == "1"
-	for c := desc.first; c != nil; c = c.next {
+	idp.WantAuthnRequestsSigned = desc.AttrValue("WantAuthnRequestsSigned") == "true" || desc.AttrValue("WantAuthnRequestsSigned") == "1"
+	for c := desc.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
-		case c.is(nsMD, "KeyDescriptor"):
-			use := c.attrValue("use")
-			ki := c.child(nsDSig, "KeyInfo")
+		case c.Is(nsMD, "KeyDescriptor"):
+			use := c.AttrValue("use")
+			ki := c.Child(xmldsig.NSDSig, "KeyInfo")
 			if ki == nil {
 				continue
 			}
-			for xd := ki.first; xd != nil; xd = xd.next {
-				if !xd.is(nsDSig, "X509Data") {
+			for xd := ki.FirstChild(); xd != nil; xd = xd.NextSibling() {
+				if !xd.Is(xmldsig.NSDSig, "X509Data") {
 					continue
 				}
-				for xc := xd.first; xc != nil; xc = xc.next {
-					if !xc.is(nsDSig, "X509Certificate") {
+				for xc := xd.FirstChild(); xc != nil; xc = xc.NextSibling() {
+					if !xc.Is(xmldsig.NSDSig, "X509Certificate") {
 						continue
 					}
-					der, err := decodeB64(xc.textContent())
+					der, err := xmldsig.DecodeBase64(xc.TextContent())
 					if err != nil {
 						return nil, errorf(ReasonMalformed, "a KeyDescriptor's X509Certificate is not valid base64")
 					}
@@ -256,18 +270,18 @@ func idpFromDescriptor(ed *node) (*IdentityProvider, error) {
 					}
 				}
 			}
-		case c.is(nsMD, "SingleSignOnService"):
-			idp.SSO = append(idp.SSO, Endpoint{Binding: c.attrValue("Binding"), Location: c.attrValue("Location")})
-		case c.is(nsMD, "SingleLogoutService"):
-			idp.SLO = append(idp.SLO, Endpoint{Binding: c.attrValue("Binding"), Location: c.attrValue("Location"), ResponseLocation: c.attrValue("ResponseLocation")})
-		case c.is(nsMD, "ArtifactResolutionService"):
+		case c.Is(nsMD, "SingleSignOnService"):
+			idp.SSO = append(idp.SSO, Endpoint{Binding: c.AttrValue("Binding"), Location: c.AttrValue("Location")})
+		case c.Is(nsMD, "SingleLogoutService"):
+			idp.SLO = append(idp.SLO, Endpoint{Binding: c.AttrValue("Binding"), Location: c.AttrValue("Location"), ResponseLocation: c.AttrValue("ResponseLocation")})
+		case c.Is(nsMD, "ArtifactResolutionService"):
 			ep, err := indexedEndpoint(c)
 			if err != nil {
 				return nil, err
 			}
 			idp.ArtifactResolution = append(idp.ArtifactResolution, ep)
-		case c.is(nsMD, "NameIDFormat"):
-			idp.NameIDFormats = append(idp.NameIDFormats, c.trimmedText())
+		case c.Is(nsMD, "NameIDFormat"):
+			idp.NameIDFormats = append(idp.NameIDFormats, c.TrimmedText())
 		}
 	}
 	if len(idp.SigningCertificates) == 0 {
@@ -414,7 +428,7 @@ func (sp *ServiceProvider) Metadata(o SPMetadataOptions) ([]byte, error) {
 	var b strings.Builder
 	id := newID()
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	b.WriteString(`<md:EntityDescriptor xmlns:md="` + nsMD + `" xmlns:ds="` + nsDSig + `" entityID="` + xmlEscape(sp.EntityID) + `" ID="` + id + `"`)
+	b.WriteString(`<md:EntityDescriptor xmlns:md="` + nsMD + `" xmlns:ds="` + xmldsig.NSDSig + `" entityID="` + xmlEscape(sp.EntityID) + `" ID="` + id + `"`)
 	if !o.ValidUntil.IsZero() {
 		b.WriteString(` validUntil="` + o.ValidUntil.UTC().Format(timeLayoutSAML) + `"`)
 	}
@@ -423,7 +437,7 @@ func (sp *ServiceProvider) Metadata(o SPMetadataOptions) ([]byte, error) {
 	}
 	b.WriteString(`>`)
 	if o.Sign {
-		b.WriteString(sigMarker)
+		b.WriteString(xmldsig.SignatureMarker)
 	}
 	signed := "false"
 	if len(sp.SigningKeys) > 0 {
@@ -433,7 +447,7 @@ func (sp *ServiceProvider) Metadata(o SPMetadataOptions) ([]byte, error) {
 	keyDesc := func(use string, kp KeyPair) {
 		b.WriteString(`<md:KeyDescriptor use="` + use + `"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>` + base64.StdEncoding.EncodeToString(kp.Certificate.Raw) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo>`)
 		if use == "encryption" {
-			for _, a := range []string{algAES256GCM, algAES128GCM, algAES256CBC, algAES128CBC, algRSAOAEP11, algRSAOAEP} {
+			for _, a := range []string{xmldsig.AlgAES256GCM, xmldsig.AlgAES128GCM, xmldsig.AlgAES256CBC, xmldsig.AlgAES128CBC, xmldsig.AlgRSAOAEP11, xmldsig.AlgRSAOAEP} {
 				b.WriteString(`<md:EncryptionMethod Algorithm="` + a + `"/>`)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 const (
@@ -153,16 +155,16 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
 	}
-	doc, err := parseXML(raw, parseLimits{maxSize: st.maxSize})
+	doc, err := parseXML(raw, xmldsig.Limits{MaxSize: st.maxSize})
 	if err != nil {
 		return nil, err
 	}
 	v := validation{sp: sp, st: st, idp: idp, now: now}
 	a, err := v.response(ctx, doc, in)
 	// Nothing returned points into the trees: give their memory back.
-	doc.release()
+	doc.Release()
 	for _, d := range v.decrypted {
-		d.release()
+		d.Release()
 	}
 	if err != nil {
 		return nil, err
@@ -177,7 +179,7 @@ func decodeB64Form(s string) ([]byte, error) {
 	// The decoder skips CR and LF itself; strip other spaces only if needed.
 	n, err := base64.StdEncoding.Decode(b, []byte(s))
 	if err != nil {
-		n, err = base64.StdEncoding.Decode(b, []byte(stripSpace(s)))
+		n, err = base64.StdEncoding.Decode(b, []byte(xmldsig.StripSpace(s)))
 		if err != nil {
 			return nil, err
 		}
@@ -193,24 +195,24 @@ type validation struct {
 	// issueInstant of the assertion, to estimate clock offsets.
 	issued time.Time
 	// decrypted are the documents of a decrypted assertion and identifier.
-	decrypted []*document
+	decrypted []*xmldsig.Document
 }
 
-func (v *validation) response(ctx context.Context, doc *document, in ResponseInput) (*Assertion, error) {
+func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in ResponseInput) (*Assertion, error) {
 	// 2. The root: a SAML 2.0 Response, and its status.
-	resp := doc.root
-	if !resp.is(nsSAMLP, "Response") {
-		return nil, errorf(ReasonMalformed, "expected a samlp:Response, got <%s> in namespace %q", resp.local, resp.space)
+	resp := doc.Root()
+	if !resp.Is(nsSAMLP, "Response") {
+		return nil, errorf(ReasonMalformed, "expected a samlp:Response, got <%s> in namespace %q", resp.Local(), resp.Space())
 	}
-	if ver := resp.attrValue("Version"); ver != "2.0" {
+	if ver := resp.AttrValue("Version"); ver != "2.0" {
 		return nil, errorf(ReasonMalformed, "the Response has Version %q, expected 2.0", ver)
 	}
-	respID := resp.attrValue("ID")
+	respID := resp.AttrValue("ID")
 	if respID == "" {
 		return nil, errorf(ReasonMalformed, "the Response has no ID")
 	}
-	if _, err := parseTime(resp.attrValue("IssueInstant")); err != nil {
-		return nil, errorf(ReasonMalformed, "the Response's IssueInstant %q is not a valid time (SAML Core 3.2.2 requires one)", resp.attrValue("IssueInstant"))
+	if _, err := parseTime(resp.AttrValue("IssueInstant")); err != nil {
+		return nil, errorf(ReasonMalformed, "the Response's IssueInstant %q is not a valid time (SAML Core 3.2.2 requires one)", resp.AttrValue("IssueInstant"))
 	}
 	if err := atMostOne(resp, "Response", nsSAML, "Issuer"); err != nil {
 		return nil, err
@@ -220,12 +222,12 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	}
 	if err := checkStatus(resp); err != nil {
 		se := err.(*Error)
-		se.InResponseTo = resp.attrValue("InResponseTo")
+		se.InResponseTo = resp.AttrValue("InResponseTo")
 		// Error responses are usually unsigned: their StatusMessage is
 		// anyone's text until a signature by the IdP covers it.
 		if se.StatusMessage != "" {
 			if sig, serr := signatureOf(resp); serr == nil && sig != nil {
-				opts := verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "Response"}
+				opts := xmldsig.VerifyOptions{Keys: v.idp.trusted(), AllowSHA1: v.idp.AllowSHA1, What: "Response"}
 				se.StatusSigned = verifyEnveloped(resp, sig, &opts) == nil
 			}
 		}
@@ -233,10 +235,10 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	}
 
 	// 3. Exactly one assertion, child of the Response.
-	var found *node
+	var found *xmldsig.Node
 	count := 0
-	for n := range doc.all() {
-		if n.kind == kindElement && n.space == nsSAML && (n.local == "Assertion" || n.local == "EncryptedAssertion") {
+	for n := range doc.All() {
+		if n.IsElement() && n.Space() == nsSAML && (n.Local() == "Assertion" || n.Local() == "EncryptedAssertion") {
 			count++
 			found = n
 		}
@@ -246,19 +248,19 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		return nil, errorf(ReasonNoAssertion, "the Response carries no Assertion")
 	case count > 1:
 		return nil, errorf(ReasonMultipleAssertions, "the document carries %d assertions; exactly one is accepted (an extra copy is the mark of a signature-wrapping attack)", count)
-	case found.parent != resp:
-		return nil, errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.parent.local)
+	case found.Parent() != resp:
+		return nil, errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.Parent().Local())
 	}
 
 	// Cheap checks before any signature work: the issuers must name the
 	// configured IdP (re-checked on the verified assertion below).
-	if iss := resp.child(nsSAML, "Issuer"); iss != nil {
+	if iss := resp.Child(nsSAML, "Issuer"); iss != nil {
 		if err := v.checkIssuer(iss, "Response"); err != nil {
 			return nil, err
 		}
 	}
-	if found.local == "Assertion" {
-		if iss := found.child(nsSAML, "Issuer"); iss != nil {
+	if found.Local() == "Assertion" {
+		if iss := found.Child(nsSAML, "Issuer"); iss != nil {
 			if err := v.checkIssuer(iss, "Assertion"); err != nil {
 				return nil, err
 			}
@@ -266,7 +268,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	}
 
 	// 4. Signatures.
-	opts := verifyOpts{keys: v.idp.trusted(), allowSHA1: v.idp.AllowSHA1, what: "Response"}
+	opts := xmldsig.VerifyOptions{Keys: v.idp.trusted(), AllowSHA1: v.idp.AllowSHA1, What: "Response"}
 	respSig, err := signatureOf(resp)
 	if err != nil {
 		return nil, err
@@ -277,8 +279,8 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		}
 	}
 	as := found
-	encrypted := found.local == "EncryptedAssertion"
-	var asSig *node
+	encrypted := found.Local() == "EncryptedAssertion"
+	var asSig *xmldsig.Node
 	verified := false
 	err = func() error {
 		if encrypted {
@@ -286,7 +288,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 				return err
 			}
 		}
-		opts.what = "Assertion"
+		opts.What = "Assertion"
 		if asSig, err = signatureOf(as); err != nil {
 			return err
 		}
@@ -304,7 +306,7 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 		// verified may tell one failure from another, by its reason, its
 		// message or the work done.
 		if !verified {
-			dummyVerify(opts.keys)
+			xmldsig.DummyVerify(opts.Keys)
 		}
 		return nil, encryptedInvalid(err)
 	}
@@ -314,26 +316,26 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	// From here on, read only resp (if respSig verified) and as: as is
 	// covered either by its own verified signature or by the Response's,
 	// as a child of it (or decrypted from a child of it).
-	if ver := as.attrValue("Version"); ver != "2.0" {
+	if ver := as.AttrValue("Version"); ver != "2.0" {
 		return nil, errorf(ReasonMalformed, "the Assertion has Version %q, expected 2.0", ver)
 	}
-	a := &Assertion{ID: as.attrValue("ID"), ResponseID: respID, Encrypted: encrypted, RelayState: in.RelayState}
+	a := &Assertion{ID: as.AttrValue("ID"), ResponseID: respID, Encrypted: encrypted, RelayState: in.RelayState}
 	if a.ID == "" {
 		return nil, errorf(ReasonMalformed, "the Assertion has no ID")
 	}
-	if t, err := parseTime(as.attrValue("IssueInstant")); err == nil {
+	if t, err := parseTime(as.AttrValue("IssueInstant")); err == nil {
 		v.issued = t
 	} else {
-		return nil, errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.attrValue("IssueInstant"))
+		return nil, errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.AttrValue("IssueInstant"))
 	}
 	// An assertion issued in the future (beyond the skew) reveals a clock
 	// difference, whatever its validity window says.
-	if _, err := v.window("Assertion IssueInstant", as.attrValue("IssueInstant"), ""); err != nil {
+	if _, err := v.window("Assertion IssueInstant", as.AttrValue("IssueInstant"), ""); err != nil {
 		return nil, err
 	}
 	// Schema cardinalities (SAML Core 2.3.3): a second copy of an element
 	// read with child() would be a second, unchecked meaning.
-	if n := as.countChildren(nsSAML, "Issuer"); n != 1 {
+	if n := as.CountChildren(nsSAML, "Issuer"); n != 1 {
 		return nil, errorf(ReasonMalformed, "the Assertion has %d Issuer elements, expected exactly one", n)
 	}
 	for _, name := range []string{"Subject", "Conditions", "Advice"} {
@@ -344,15 +346,15 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 
 	// 5. Issuer (the Response's was checked before the signatures) and
 	// Destination.
-	iss := as.child(nsSAML, "Issuer")
+	iss := as.Child(nsSAML, "Issuer")
 	if iss == nil {
 		return nil, errorf(ReasonIssuerMismatch, "the Assertion has no Issuer; expected %q", v.idp.EntityID)
 	}
 	if err := v.checkIssuer(iss, "Assertion"); err != nil {
 		return nil, err
 	}
-	a.Issuer = iss.trimmedText()
-	dest, hasDest := resp.attr("Destination")
+	a.Issuer = iss.TrimmedText()
+	dest, hasDest := resp.Attr("Destination")
 	if hasDest && dest != v.sp.ACSURL {
 		return nil, urlMismatch(ReasonDestinationMismatch, "Destination of the Response", v.sp.ACSURL, dest)
 	}
@@ -362,16 +364,16 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	}
 
 	// 6. Subject and bearer confirmation (SAML Profiles 4.1.4.2).
-	respIRT := resp.attrValue("InResponseTo")
-	subj := as.child(nsSAML, "Subject")
+	respIRT := resp.AttrValue("InResponseTo")
+	subj := as.Child(nsSAML, "Subject")
 	if subj == nil {
 		return nil, errorf(ReasonMalformed, "the Assertion has no Subject")
 	}
-	if n := subj.countChildren(nsSAML, "NameID") + subj.countChildren(nsSAML, "BaseID") + subj.countChildren(nsSAML, "EncryptedID"); n > 1 {
+	if n := subj.CountChildren(nsSAML, "NameID") + subj.CountChildren(nsSAML, "BaseID") + subj.CountChildren(nsSAML, "EncryptedID"); n > 1 {
 		return nil, errorf(ReasonMalformed, "the Subject has %d identifiers (NameID, BaseID, EncryptedID), expected at most one", n)
 	}
-	nid := subj.child(nsSAML, "NameID")
-	if eid := subj.child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
+	nid := subj.Child(nsSAML, "NameID")
+	if eid := subj.Child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
 		// Decrypted with the SP keys into the NameID; every failure
 		// looks the same, as for an EncryptedAssertion.
 		var err error
@@ -393,14 +395,14 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	a.NotOnOrAfter = scdEnd
 
 	// 7. Conditions, audience, AuthnStatement.
-	cond := as.child(nsSAML, "Conditions")
+	cond := as.Child(nsSAML, "Conditions")
 	if cond == nil {
 		return nil, errorf(ReasonAudienceMismatch, "the Assertion has no Conditions, hence no AudienceRestriction naming %q", v.sp.EntityID)
 	}
 	if err := conditionsUnderstood(cond); err != nil {
 		return nil, err
 	}
-	end, err := v.window("Conditions", cond.attrValue("NotBefore"), cond.attrValue("NotOnOrAfter"))
+	end, err := v.window("Conditions", cond.AttrValue("NotBefore"), cond.AttrValue("NotOnOrAfter"))
 	if err != nil {
 		return nil, err
 	}
@@ -413,10 +415,10 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	// A message older than its lifetime was held or replayed; the
 	// Response's IssueInstant is checked too, even when unsigned: it can
 	// only add a refusal.
-	if err := v.fresh("Response", resp.attrValue("IssueInstant")); err != nil {
+	if err := v.fresh("Response", resp.AttrValue("IssueInstant")); err != nil {
 		return nil, err
 	}
-	if err := v.fresh("Assertion", as.attrValue("IssueInstant")); err != nil {
+	if err := v.fresh("Assertion", as.AttrValue("IssueInstant")); err != nil {
 		return nil, err
 	}
 	if err := v.statements(as, a); err != nil {
@@ -477,25 +479,25 @@ func (v *validation) response(ctx context.Context, doc *document, in ResponseInp
 	return a, nil
 }
 
-func checkStatus(resp *node) error {
-	status := resp.child(nsSAMLP, "Status")
+func checkStatus(resp *xmldsig.Node) error {
+	status := resp.Child(nsSAMLP, "Status")
 	if status == nil {
 		return errorf(ReasonMalformed, "the Response has no Status")
 	}
-	code := status.child(nsSAMLP, "StatusCode")
+	code := status.Child(nsSAMLP, "StatusCode")
 	if code == nil {
 		return errorf(ReasonMalformed, "the Response has no StatusCode")
 	}
-	top := code.attrValue("Value")
+	top := code.AttrValue("Value")
 	if top == statusSuccess {
 		return nil
 	}
 	e := &Error{Reason: ReasonStatusNotSuccess, StatusCode: top}
-	if sub := code.child(nsSAMLP, "StatusCode"); sub != nil {
-		e.SubStatusCode = sub.attrValue("Value")
+	if sub := code.Child(nsSAMLP, "StatusCode"); sub != nil {
+		e.SubStatusCode = sub.AttrValue("Value")
 	}
-	if m := status.child(nsSAMLP, "StatusMessage"); m != nil {
-		e.StatusMessage = m.trimmedText()
+	if m := status.Child(nsSAMLP, "StatusMessage"); m != nil {
+		e.StatusMessage = m.TrimmedText()
 	}
 	e.Message = fmt.Sprintf("the IdP refused the login with status %s", shortStatus(top))
 	if e.SubStatusCode != "" {
@@ -524,11 +526,11 @@ func shortStatus(s string) string {
 	return s
 }
 
-func (v *validation) checkIssuer(iss *node, what string) error {
-	if f, ok := iss.attr("Format"); ok && f != NameIDFormatEntity {
+func (v *validation) checkIssuer(iss *xmldsig.Node, what string) error {
+	if f, ok := iss.Attr("Format"); ok && f != NameIDFormatEntity {
 		return errorf(ReasonIssuerMismatch, "the %s's Issuer has Format %q, expected %q", what, f, NameIDFormatEntity)
 	}
-	got := iss.trimmedText()
+	got := iss.TrimmedText()
 	if got != v.idp.EntityID {
 		return &Error{Reason: ReasonIssuerMismatch, Expected: v.idp.EntityID, Got: got,
 			Message: fmt.Sprintf("the %s was issued by %q, expected the configured IdP %q", what, got, v.idp.EntityID)}
@@ -551,10 +553,10 @@ func urlMismatch(r Reason, what, want, got string) *Error {
 
 // bearer finds a bearer SubjectConfirmation satisfying SAML Profiles
 // 4.1.4.2 and returns its InResponseTo and NotOnOrAfter.
-func (v *validation) bearer(subj *node, respIRT string) (string, time.Time, error) {
+func (v *validation) bearer(subj *xmldsig.Node, respIRT string) (string, time.Time, error) {
 	var firstErr error
-	for sc := subj.first; sc != nil; sc = sc.next {
-		if !sc.is(nsSAML, "SubjectConfirmation") || sc.attrValue("Method") != confirmationBearer {
+	for sc := subj.FirstChild(); sc != nil; sc = sc.NextSibling() {
+		if !sc.Is(nsSAML, "SubjectConfirmation") || sc.AttrValue("Method") != confirmationBearer {
 			continue
 		}
 		irt, end, err := v.confirmation(sc, respIRT)
@@ -571,29 +573,29 @@ func (v *validation) bearer(subj *node, respIRT string) (string, time.Time, erro
 	return "", time.Time{}, errorf(ReasonNoBearer, "the Subject has no SubjectConfirmation with Method %q (SAML Profiles 4.1.4.2)", confirmationBearer)
 }
 
-func (v *validation) confirmation(sc *node, respIRT string) (string, time.Time, error) {
+func (v *validation) confirmation(sc *xmldsig.Node, respIRT string) (string, time.Time, error) {
 	if err := atMostOne(sc, "SubjectConfirmation", nsSAML, "SubjectConfirmationData"); err != nil {
 		return "", time.Time{}, err
 	}
-	scd := sc.child(nsSAML, "SubjectConfirmationData")
+	scd := sc.Child(nsSAML, "SubjectConfirmationData")
 	if scd == nil {
 		return "", time.Time{}, errorf(ReasonNoBearer, "the bearer SubjectConfirmation has no SubjectConfirmationData")
 	}
-	rcpt, ok := scd.attr("Recipient")
+	rcpt, ok := scd.Attr("Recipient")
 	if !ok {
 		return "", time.Time{}, &Error{Reason: ReasonRecipientMismatch, Expected: v.sp.ACSURL, Message: fmt.Sprintf("the bearer SubjectConfirmationData has no Recipient; expected %q", v.sp.ACSURL)}
 	}
 	if rcpt != v.sp.ACSURL {
 		return "", time.Time{}, urlMismatch(ReasonRecipientMismatch, "the Recipient of the assertion", v.sp.ACSURL, rcpt)
 	}
-	if _, ok := scd.attr("NotOnOrAfter"); !ok {
+	if _, ok := scd.Attr("NotOnOrAfter"); !ok {
 		return "", time.Time{}, errorf(ReasonNoBearer, "the bearer SubjectConfirmationData has no NotOnOrAfter (SAML Profiles 4.1.4.2)")
 	}
-	end, err := v.window("SubjectConfirmationData", scd.attrValue("NotBefore"), scd.attrValue("NotOnOrAfter"))
+	end, err := v.window("SubjectConfirmationData", scd.AttrValue("NotBefore"), scd.AttrValue("NotOnOrAfter"))
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	irt := scd.attrValue("InResponseTo")
+	irt := scd.AttrValue("InResponseTo")
 	if respIRT != "" && irt != "" && irt != respIRT {
 		return "", time.Time{}, &Error{Reason: ReasonInResponseToUnknown, Expected: respIRT, Got: irt,
 			Message: fmt.Sprintf("the Response answers %q but its SubjectConfirmationData answers %q", respIRT, irt)}
@@ -602,8 +604,8 @@ func (v *validation) confirmation(sc *node, respIRT string) (string, time.Time, 
 }
 
 // atMostOne refuses a second child element where the schema allows one.
-func atMostOne(parent *node, what, space, local string) error {
-	if n := parent.countChildren(space, local); n > 1 {
+func atMostOne(parent *xmldsig.Node, what, space, local string) error {
+	if n := parent.CountChildren(space, local); n > 1 {
 		return errorf(ReasonMalformed, "the %s has %d %s elements, expected at most one", what, n, local)
 	}
 	return nil
@@ -614,22 +616,22 @@ func atMostOne(parent *node, what, space, local string) error {
 // Indeterminate then. AudienceRestriction is checked by audience,
 // OneTimeUse by the replay cache (every assertion is used once), and
 // ProxyRestriction restricts only assertions this SP would issue from it.
-func conditionsUnderstood(cond *node) error {
-	for c := cond.first; c != nil; c = c.next {
-		if c.kind != kindElement {
+func conditionsUnderstood(cond *xmldsig.Node) error {
+	for c := cond.FirstChild(); c != nil; c = c.NextSibling() {
+		if !c.IsElement() {
 			continue
 		}
-		if c.space == nsSAML && (c.local == "AudienceRestriction" || c.local == "OneTimeUse" || c.local == "ProxyRestriction") {
+		if c.Space() == nsSAML && (c.Local() == "AudienceRestriction" || c.Local() == "OneTimeUse" || c.Local() == "ProxyRestriction") {
 			continue
 		}
-		got := c.local
-		for i := range c.attrs {
-			if c.attrs[i].space == nsXSI && c.attrs[i].local == "type" {
-				got += ` xsi:type="` + c.attrs[i].value + `"`
+		got := c.Local()
+		for i := range c.Attrs() {
+			if c.Attrs()[i].Space() == nsXSI && c.Attrs()[i].Local() == "type" {
+				got += ` xsi:type="` + c.Attrs()[i].Value() + `"`
 			}
 		}
 		return &Error{Reason: ReasonUnknownCondition, Expected: "AudienceRestriction, OneTimeUse or ProxyRestriction", Got: got,
-			Message: fmt.Sprintf("the assertion's Conditions hold <%s> in namespace %q, a condition this service provider does not understand; SAML Core 2.5.1 makes the assertion Indeterminate (only AudienceRestriction, OneTimeUse and ProxyRestriction are understood)", got, c.space)}
+			Message: fmt.Sprintf("the assertion's Conditions hold <%s> in namespace %q, a condition this service provider does not understand; SAML Core 2.5.1 makes the assertion Indeterminate (only AudienceRestriction, OneTimeUse and ProxyRestriction are understood)", got, c.Space())}
 	}
 	for _, name := range []string{"OneTimeUse", "ProxyRestriction"} {
 		if err := atMostOne(cond, "Conditions", nsSAML, name); err != nil {
@@ -711,18 +713,18 @@ func (v *validation) offsetHint() string {
 	return fmt.Sprintf(" (the assertion's IssueInstant is within %s of this server's clock)", max(d, -d)+time.Second)
 }
 
-func (v *validation) audience(cond *node) error {
+func (v *validation) audience(cond *xmldsig.Node) error {
 	restrictions := 0
-	for ar := cond.first; ar != nil; ar = ar.next {
-		if !ar.is(nsSAML, "AudienceRestriction") {
+	for ar := cond.FirstChild(); ar != nil; ar = ar.NextSibling() {
+		if !ar.Is(nsSAML, "AudienceRestriction") {
 			continue
 		}
 		restrictions++
 		ok := false
 		var seen []string
-		for au := ar.first; au != nil; au = au.next {
-			if au.is(nsSAML, "Audience") {
-				t := au.trimmedText()
+		for au := ar.FirstChild(); au != nil; au = au.NextSibling() {
+			if au.Is(nsSAML, "Audience") {
+				t := au.TrimmedText()
 				if t == v.sp.EntityID {
 					ok = true
 					break
@@ -742,36 +744,36 @@ func (v *validation) audience(cond *node) error {
 	return nil
 }
 
-func (v *validation) statements(as *node, a *Assertion) error {
+func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 	authn := false
 	nattr := 0
-	for c := as.first; c != nil; c = c.next {
-		if c.is(nsSAML, "AttributeStatement") {
-			nattr += c.countChildren(nsSAML, "Attribute")
+	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
+		if c.Is(nsSAML, "AttributeStatement") {
+			nattr += c.CountChildren(nsSAML, "Attribute")
 		}
 	}
 	if nattr > 0 {
 		a.Attributes = make([]Attribute, 0, nattr)
 	}
-	for c := as.first; c != nil; c = c.next {
+	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
-		case c.is(nsSAML, "AuthnStatement"):
+		case c.Is(nsSAML, "AuthnStatement"):
 			if authn {
 				continue
 			}
 			authn = true
-			a.SessionIndex = c.attrValue("SessionIndex")
+			a.SessionIndex = c.AttrValue("SessionIndex")
 			if err := exactValue(a.SessionIndex, "the AuthnStatement's SessionIndex"); err != nil {
 				return err
 			}
-			if t, ok := c.attr("AuthnInstant"); ok {
+			if t, ok := c.Attr("AuthnInstant"); ok {
 				at, err := parseTime(t)
 				if err != nil {
 					return errorf(ReasonMalformed, "AuthnInstant %q is not a valid time", t)
 				}
 				a.AuthnInstant = at
 			}
-			if t, ok := c.attr("SessionNotOnOrAfter"); ok {
+			if t, ok := c.Attr("SessionNotOnOrAfter"); ok {
 				st, err := parseTime(t)
 				if err != nil {
 					return errorf(ReasonMalformed, "SessionNotOnOrAfter %q is not a valid time", t)
@@ -782,24 +784,24 @@ func (v *validation) statements(as *node, a *Assertion) error {
 				}
 				a.SessionNotOnOrAfter = st
 			}
-			if ac := c.child(nsSAML, "AuthnContext"); ac != nil {
-				if r := ac.child(nsSAML, "AuthnContextClassRef"); r != nil {
-					a.AuthnContextClassRef = r.trimmedText()
+			if ac := c.Child(nsSAML, "AuthnContext"); ac != nil {
+				if r := ac.Child(nsSAML, "AuthnContextClassRef"); r != nil {
+					a.AuthnContextClassRef = r.TrimmedText()
 				}
 			}
-		case c.is(nsSAML, "AttributeStatement"):
-			for at := c.first; at != nil; at = at.next {
-				if !at.is(nsSAML, "Attribute") {
+		case c.Is(nsSAML, "AttributeStatement"):
+			for at := c.FirstChild(); at != nil; at = at.NextSibling() {
+				if !at.Is(nsSAML, "Attribute") {
 					continue
 				}
-				attr := Attribute{Name: at.attrValue("Name"), NameFormat: at.attrValue("NameFormat"), FriendlyName: at.attrValue("FriendlyName")}
-				nv := at.countChildren(nsSAML, "AttributeValue")
+				attr := Attribute{Name: at.AttrValue("Name"), NameFormat: at.AttrValue("NameFormat"), FriendlyName: at.AttrValue("FriendlyName")}
+				nv := at.CountChildren(nsSAML, "AttributeValue")
 				if nv > 0 {
 					attr.Values = make([]string, 0, nv)
 				}
-				for av := at.first; av != nil; av = av.next {
-					if av.is(nsSAML, "AttributeValue") {
-						attr.Values = append(attr.Values, av.textContent())
+				for av := at.FirstChild(); av != nil; av = av.NextSibling() {
+					if av.Is(nsSAML, "AttributeValue") {
+						attr.Values = append(attr.Values, av.TextContent())
 					}
 				}
 				a.Attributes = append(a.Attributes, attr)
@@ -818,8 +820,8 @@ func (v *validation) statements(as *node, a *Assertion) error {
 // the session, a LogoutRequest and the NameID sent back to the IdP carry the
 // same string, and " alice" is neither "alice" nor a second identity beside
 // it. Format, NameQualifier and SPNameQualifier are taken as they are.
-func parseNameID(n *node, what string) (NameID, error) {
-	id := NameID{Value: n.textContent(), Format: n.attrValue("Format"), NameQualifier: n.attrValue("NameQualifier"), SPNameQualifier: n.attrValue("SPNameQualifier")}
+func parseNameID(n *xmldsig.Node, what string) (NameID, error) {
+	id := NameID{Value: n.TextContent(), Format: n.AttrValue("Format"), NameQualifier: n.AttrValue("NameQualifier"), SPNameQualifier: n.AttrValue("SPNameQualifier")}
 	if err := exactValue(id.Value, what+" NameID"); err != nil {
 		return NameID{}, err
 	}
@@ -852,17 +854,17 @@ func ResponseIssuer(samlResponse string) (string, error) {
 	if err != nil {
 		return "", errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64")
 	}
-	doc, err := parseXML(raw, parseLimits{maxSize: DefaultMaxSize})
+	doc, err := parseXML(raw, xmldsig.Limits{MaxSize: DefaultMaxSize})
 	if err != nil {
 		return "", err
 	}
-	if iss := doc.root.child(nsSAML, "Issuer"); iss != nil {
-		return iss.trimmedText(), nil
+	if iss := doc.Root().Child(nsSAML, "Issuer"); iss != nil {
+		return iss.TrimmedText(), nil
 	}
-	for n := range doc.all() {
-		if n.is(nsSAML, "Assertion") {
-			if iss := n.child(nsSAML, "Issuer"); iss != nil {
-				return iss.trimmedText(), nil
+	for n := range doc.All() {
+		if n.Is(nsSAML, "Assertion") {
+			if iss := n.Child(nsSAML, "Issuer"); iss != nil {
+				return iss.TrimmedText(), nil
 			}
 		}
 	}

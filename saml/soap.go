@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // The SAML SOAP binding (SAML Bindings 3.2) as the artifact resolution
@@ -60,68 +62,68 @@ func isLoopbackHost(h string) bool {
 
 // soapBody parses a SOAP 1.1 answer and returns its document and the
 // single element of its Body. A Fault is an error that quotes it.
-func soapBody(body []byte, max int) (*document, *node, error) {
-	doc, err := parseXML(body, parseLimits{maxSize: max})
+func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
+	doc, err := parseXML(body, xmldsig.Limits{MaxSize: max})
 	if err != nil {
 		return nil, nil, err
 	}
-	env := doc.root
-	if !env.is(nsSOAP11, "Envelope") {
-		doc.release()
-		return nil, nil, errorf(ReasonMalformed, "the back-channel answer is not a SOAP 1.1 Envelope: got <%s> in namespace %q", env.local, env.space)
+	env := doc.Root()
+	if !env.Is(nsSOAP11, "Envelope") {
+		doc.Release()
+		return nil, nil, errorf(ReasonMalformed, "the back-channel answer is not a SOAP 1.1 Envelope: got <%s> in namespace %q", env.Local(), env.Space())
 	}
-	var soapBody *node
-	for c := env.first; c != nil; c = c.next {
+	var soapBody *xmldsig.Node
+	for c := env.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
-		case c.kind != kindElement:
-		case c.is(nsSOAP11, "Header") && soapBody == nil:
+		case !c.IsElement():
+		case c.Is(nsSOAP11, "Header") && soapBody == nil:
 			// SOAP 1.1 section 4.2.3: a header we must understand and do
 			// not is a failure.
-			for h := c.first; h != nil; h = h.next {
-				if h.kind == kindElement {
-					for i := range h.attrs {
-						if a := h.attrs[i]; a.space == nsSOAP11 && a.local == "mustUnderstand" && strings.TrimSpace(a.value) == "1" {
-							doc.release()
-							return nil, nil, errorf(ReasonMalformed, "the SOAP answer carries a header <%s> marked mustUnderstand, which Lanyard does not understand", h.local)
+			for h := c.FirstChild(); h != nil; h = h.NextSibling() {
+				if h.IsElement() {
+					for _, a := range h.Attrs() {
+						if a.Space() == nsSOAP11 && a.Local() == "mustUnderstand" && strings.TrimSpace(a.Value()) == "1" {
+							doc.Release()
+							return nil, nil, errorf(ReasonMalformed, "the SOAP answer carries a header <%s> marked mustUnderstand, which Lanyard does not understand", h.Local())
 						}
 					}
 				}
 			}
-		case c.is(nsSOAP11, "Body") && soapBody == nil:
+		case c.Is(nsSOAP11, "Body") && soapBody == nil:
 			soapBody = c
 		default:
-			doc.release()
-			return nil, nil, errorf(ReasonMalformed, "the SOAP Envelope holds an unexpected <%s> (a SOAP 1.1 Envelope holds at most one Header, then one Body)", c.local)
+			doc.Release()
+			return nil, nil, errorf(ReasonMalformed, "the SOAP Envelope holds an unexpected <%s> (a SOAP 1.1 Envelope holds at most one Header, then one Body)", c.Local())
 		}
 	}
 	if soapBody == nil {
-		doc.release()
+		doc.Release()
 		return nil, nil, errorf(ReasonMalformed, "the SOAP Envelope has no Body")
 	}
-	var msg *node
-	for c := soapBody.first; c != nil; c = c.next {
-		if c.kind != kindElement {
+	var msg *xmldsig.Node
+	for c := soapBody.FirstChild(); c != nil; c = c.NextSibling() {
+		if !c.IsElement() {
 			continue
 		}
 		if msg != nil {
-			doc.release()
+			doc.Release()
 			return nil, nil, errorf(ReasonMalformed, "the SOAP Body holds more than one element; SAML Bindings 3.2.3.3 allows exactly one")
 		}
 		msg = c
 	}
 	if msg == nil {
-		doc.release()
+		doc.Release()
 		return nil, nil, errorf(ReasonMalformed, "the SOAP Body is empty")
 	}
-	if msg.is(nsSOAP11, "Fault") {
+	if msg.Is(nsSOAP11, "Fault") {
 		code, text := "", ""
-		if n := msg.child("", "faultcode"); n != nil {
-			code = n.trimmedText()
+		if n := msg.Child("", "faultcode"); n != nil {
+			code = n.TrimmedText()
 		}
-		if n := msg.child("", "faultstring"); n != nil {
-			text = n.trimmedText()
+		if n := msg.Child("", "faultstring"); n != nil {
+			text = n.TrimmedText()
 		}
-		doc.release()
+		doc.Release()
 		return nil, nil, &Error{Reason: ReasonArtifactResolutionFailed, Got: code,
 			Message: fmt.Sprintf("the IdP's ArtifactResolutionService answered with a SOAP fault %q: %q", truncate(code, 100), truncate(text, 300))}
 	}

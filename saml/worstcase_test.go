@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
 
 // TestWorstCaseInputs: every attacker-controlled count (worstCases) gets
@@ -77,13 +79,13 @@ func TestSignatureStructureBounds(t *testing.T) {
 		from, to string
 		want     Reason
 	}{
-		{"PrefixList at the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(maxInclusivePrefixes, false) + `"`, ReasonSignatureInvalid},
-		{"PrefixList beyond the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(maxInclusivePrefixes+1, false) + `"`, ReasonTooLarge},
+		{"PrefixList at the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(xmldsig.MaxInclusivePrefixes, false) + `"`, ReasonSignatureInvalid},
+		{"PrefixList beyond the cap", `PrefixList="xs"`, `PrefixList="` + prefixes(xmldsig.MaxInclusivePrefixes+1, false) + `"`, ReasonTooLarge},
 		{"PrefixList of duplicates is a set", `PrefixList="xs"`, `PrefixList="` + prefixes(10000, true) + `"`, ReasonSignatureInvalid},
 		{"two References", `</ds:Reference>`, `</ds:Reference><ds:Reference URI="#_asokta0001"/>`, ReasonSignatureInvalid},
 		{"three Transforms", `<ds:Transforms>`, `<ds:Transforms><ds:Transform Algorithm="` + algEnveloped + `"/>`, ReasonSignatureInvalid},
-		{"SignedInfo too large", `<ds:SignedInfo>`, `<ds:SignedInfo>` + strings.Repeat(`<ds:Object/>`, maxSignedInfoNodes), ReasonTooLarge},
-		{"SignatureValue too long", `<ds:SignatureValue>`, `<ds:SignatureValue>` + strings.Repeat("AAAA", maxSignatureValue/4), ReasonSignatureInvalid},
+		{"SignedInfo too large", `<ds:SignedInfo>`, `<ds:SignedInfo>` + strings.Repeat(`<ds:Object/>`, xmldsig.MaxSignedInfoNodes), ReasonTooLarge},
+		{"SignatureValue too long", `<ds:SignatureValue>`, `<ds:SignatureValue>` + strings.Repeat("AAAA", xmldsig.MaxSignatureValue/4), ReasonSignatureInvalid},
 		{"DigestValue not a digest", `<ds:DigestValue>`, `<ds:DigestValue>AAAA`, ReasonSignatureInvalid},
 		{"Assertion Issuer unknown", `<saml2:Issuer>` + testIdPEntity, `<saml2:Issuer>https://evil.example.com`, ReasonIssuerMismatch},
 	}
@@ -108,54 +110,4 @@ func TestSignatureStructureBounds(t *testing.T) {
 			t.Errorf("reason %q: %v", ReasonOf(err), err)
 		}
 	})
-}
-
-// TestNSScope: the indexed scope answers like the scan, across pushes and
-// truncations around scanLimit.
-func TestNSScope(t *testing.T) {
-	var s nsScope
-	var ref []nsDecl
-	lookupRef := func(p string) (string, bool) {
-		for i := len(ref) - 1; i >= 0; i-- {
-			if ref[i].prefix == p {
-				return ref[i].uri, true
-			}
-		}
-		return "", false
-	}
-	check := func() {
-		t.Helper()
-		for i := 0; i < 8; i++ {
-			p := fmt.Sprintf("p%d", i)
-			u1, ok1 := s.lookup(p)
-			u2, ok2 := lookupRef(p)
-			if u1 != u2 || ok1 != ok2 {
-				t.Fatalf("lookup(%s) = %q %v, want %q %v (%d bindings)", p, u1, ok1, u2, ok2, len(ref))
-			}
-		}
-		for i := range ref {
-			in := true
-			for j := i + 1; j < len(ref); j++ {
-				if ref[j].prefix == ref[i].prefix {
-					in = false
-				}
-			}
-			if s.innermost(i) != in {
-				t.Fatalf("innermost(%d) = %v", i, !in)
-			}
-		}
-	}
-	for round := 0; round < 3; round++ {
-		for i := 0; i < 3*scanLimit; i++ {
-			d := nsDecl{fmt.Sprintf("p%d", i%5), fmt.Sprintf("urn:%d:%d", round, i)}
-			s.push(d)
-			ref = append(ref, d)
-			check()
-		}
-		for _, mark := range []int{2 * scanLimit, scanLimit + 1, scanLimit / 2, 0} {
-			s.truncate(mark)
-			ref = ref[:mark]
-			check()
-		}
-	}
 }

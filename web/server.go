@@ -103,7 +103,7 @@ type Server struct {
 	// refusals budgets the records of refused SSO logins and logouts; its
 	// summary writer stops at Close.
 	refusals *sso.RefusalLimiter
-	pending    sso.PendingLimits
+	pending  sso.PendingLimits
 	// metricsToken and metricsElsewhere: see Config.
 	metricsToken     string
 	metricsElsewhere bool

@@ -1,5 +1,5 @@
 //go:build race
 
-package saml
+package xmldsig
 
 const raceEnabled = true

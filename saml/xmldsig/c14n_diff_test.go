@@ -1,4 +1,4 @@
-package saml
+package xmldsig
 
 import (
 	"bytes"
@@ -30,8 +30,8 @@ import (
 // text node, an attribute value or a namespace name) Lanyard's verdict
 // must equal xmlsec1 --verify's.
 //
-//	go test -run TestC14NDifferential ./saml/
-//	LANYARD_C14N_DIFF_SEED=123 LANYARD_C14N_DIFF_DOCS=300 go test -run TestC14NDifferential ./saml/
+//	go test -run TestC14NDifferential ./saml/xmldsig/
+//	LANYARD_C14N_DIFF_SEED=123 LANYARD_C14N_DIFF_DOCS=300 go test -run TestC14NDifferential ./saml/xmldsig/
 //
 // Documents Lanyard refuses by design (processing instructions) are
 // counted as refused, not as disagreements.
@@ -78,7 +78,7 @@ func TestC14NDifferential(t *testing.T) {
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	opts := &verifyOpts{keys: []trustedKey{newTrustedKey(cert)}, what: "document"}
+	opts := &VerifyOptions{Keys: []Key{NewKey(cert)}, What: "document"}
 
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	templates := make([]string, n)
@@ -150,12 +150,12 @@ func TestC14NDifferential(t *testing.T) {
 	for i, r := range results {
 		if r.err != nil {
 			xmlsecRefused++
-			if _, err := parseXML([]byte(templates[i]), parseLimits{}); err == nil {
+			if _, err := Parse([]byte(templates[i]), Limits{}); err == nil {
 				t.Logf("document %d: xmlsec1 cannot sign it, Lanyard parses it: %v\n%s", i, r.err, templates[i])
 			}
 			continue
 		}
-		doc, err := parseXML([]byte(r.doc), parseLimits{})
+		doc, err := Parse([]byte(r.doc), Limits{})
 		if err != nil {
 			if strings.Contains(templates[i], "<?pi") {
 				refused++
@@ -167,16 +167,16 @@ func TestC14NDifferential(t *testing.T) {
 		el, sig := diffSigned(doc)
 		if el == nil || sig == nil {
 			report(i, "no signed element or signature in Lanyard's tree")
-			doc.release()
+			doc.Release()
 			continue
 		}
 		compared++
 		var got collectHash
-		prefixes, err := inclusivePrefixes(sig.child(nsDSig, "SignedInfo").child(nsDSig, "Reference").child(nsDSig, "Transforms").last)
+		prefixes, err := InclusivePrefixes(sig.Child(NSDSig, "SignedInfo").Child(NSDSig, "Reference").Child(NSDSig, "Transforms").last)
 		if err != nil {
 			report(i, "PrefixList: %v", err)
 		}
-		canonicalize(&got, el, c14nExclusive, prefixes, sig)
+		Canonicalize(&got, el, ExclusiveC14N, prefixes, sig)
 		if got.String() != r.pre && emptyToken(templates[i]) && !slices.Contains(prefixes, "") {
 			// Known difference: xmlsec1 splits the PrefixList at each
 			// space, and reads the empty token between two consecutive
@@ -189,32 +189,32 @@ func TestC14NDifferential(t *testing.T) {
 			// <x:S xmlns="urn:d" xmlns:x="urn:x" ID="i"></x:S>, as with
 			// "a #default"; Lanyard <x:S xmlns:x="urn:x" ID="i"></x:S>.
 			var alt collectHash
-			canonicalize(&alt, el, c14nExclusive, append(slices.Clone(prefixes), ""), sig)
+			Canonicalize(&alt, el, ExclusiveC14N, append(slices.Clone(prefixes), ""), sig)
 			if alt.String() == r.pre {
 				known++
 				compared--
-				doc.release()
+				doc.Release()
 				continue
 			}
 		}
 		if got.String() != r.pre {
 			report(i, "canonical bytes differ\nxmlsec1: %q\nLanyard: %q", r.pre, got.String())
 		}
-		if err := verifyEnveloped(el, sig, opts); err != nil {
+		if err := VerifyEnveloped(el, sig, opts); err != nil {
 			report(i, "Lanyard refuses xmlsec1's signature: %v\n%s", err, r.doc)
 		}
-		doc.release()
+		doc.Release()
 		// The template itself (before libxml2 re-serialised it) has the
 		// same canonical form.
-		if tdoc, err := parseXML([]byte(templates[i]), parseLimits{}); err == nil {
+		if tdoc, err := Parse([]byte(templates[i]), Limits{}); err == nil {
 			if tel, tsig := diffSigned(tdoc); tel != nil && tsig != nil {
 				var tgot collectHash
-				canonicalize(&tgot, tel, c14nExclusive, prefixes, tsig)
+				Canonicalize(&tgot, tel, ExclusiveC14N, prefixes, tsig)
 				if tgot.String() != r.pre {
 					report(i, "canonical bytes of the template differ\nxmlsec1: %q\nLanyard: %q", r.pre, tgot.String())
 				}
 			}
-			tdoc.release()
+			tdoc.Release()
 		}
 
 		// One byte changed: every '~' the generator wrote is in a text
@@ -232,11 +232,11 @@ func TestC14NDifferential(t *testing.T) {
 		j := at[rng.IntN(len(at))]
 		m := r.doc[:j] + "-" + r.doc[j+1:]
 		lanyOK := false
-		if mdoc, err := parseXML([]byte(m), parseLimits{}); err == nil {
+		if mdoc, err := Parse([]byte(m), Limits{}); err == nil {
 			if mel, msig := diffSigned(mdoc); mel != nil && msig != nil {
-				lanyOK = verifyEnveloped(mel, msig, opts) == nil
+				lanyOK = VerifyEnveloped(mel, msig, opts) == nil
 			}
-			mdoc.release()
+			mdoc.Release()
 		}
 		mutations = append(mutations, mutation{i: i, doc: m, lanyOK: lanyOK})
 	}
@@ -320,10 +320,10 @@ func xmlsec1VerifyFiles(bin, certFile string, files []string, ok []bool) {
 }
 
 // diffSigned finds the signed element and its Signature in doc.
-func diffSigned(doc *document) (el, sig *node) {
-	for n := range doc.all() {
-		if n.kind == kindElement && n.is(diffNS, "Signed") {
-			s, err := signatureOf(n)
+func diffSigned(doc *Document) (el, sig *Node) {
+	for n := range doc.All() {
+		if n.kind == kindElement && n.Is(diffNS, "Signed") {
+			s, err := SignatureOf(n)
 			if err != nil {
 				return nil, nil
 			}

@@ -1,4 +1,4 @@
-package saml
+package xmldsig
 
 // nsScope is a stack of namespace bindings (declarations in scope, or
 // declarations rendered by canonicalisation) with lookups that cost O(1)
@@ -6,7 +6,7 @@ package saml
 // stack is short (the common case, no hashing), an index by prefix once it
 // grows past scanLimit.
 type nsScope struct {
-	decls []nsDecl
+	decls []Namespace
 	// prev[i] is the index of the binding of decls[i].prefix that decls[i]
 	// shadows, or -1; kept only while idx is in use.
 	prev []int32
@@ -25,7 +25,7 @@ func (s *nsScope) reset() {
 	}
 }
 
-func (s *nsScope) push(d nsDecl) {
+func (s *nsScope) push(d Namespace) {
 	if s.idx == nil && len(s.decls) >= scanLimit {
 		s.idx = make(map[string]int32, 2*scanLimit)
 		s.prev = s.prev[:0]

@@ -1,4 +1,4 @@
-package saml
+package xmldsig
 
 import (
 	"hash"
@@ -14,13 +14,13 @@ import (
 // by the caller rather than computed wrongly.
 
 const (
-	algC14N10         = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
-	algC14N10Comments = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
-	algC14N11         = "http://www.w3.org/2006/12/xml-c14n11"
-	algC14N11Comments = "http://www.w3.org/2006/12/xml-c14n11#WithComments"
-	algExcC14N        = "http://www.w3.org/2001/10/xml-exc-c14n#"
-	algExcC14NComm    = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
-	algEnveloped      = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+	AlgC14N10         = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+	AlgC14N10Comments = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
+	AlgC14N11         = "http://www.w3.org/2006/12/xml-c14n11"
+	AlgC14N11Comments = "http://www.w3.org/2006/12/xml-c14n11#WithComments"
+	AlgExcC14N        = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	AlgExcC14NComm    = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+	AlgEnveloped      = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 )
 
 // c14nWriter buffers canonical output into a hash.
@@ -32,16 +32,16 @@ type c14nWriter struct {
 	// ancestors, scope those in scope of the current element.
 	rendered nsScope
 	scope    nsScope
-	chain    []*node
-	scratch  []nsDecl
-	attrs    []*xmlAttr
+	chain    []*Node
+	scratch  []Namespace
+	attrs    []*Attr
 	// exclusive selects Exclusive C14N; inclusive lists the
 	// InclusiveNamespaces PrefixList ("" for #default).
 	exclusive bool
 	v11       bool
 	inclusive []string
 	// skip is the enveloped Signature element left out, or nil.
-	skip *node
+	skip *Node
 }
 
 func (w *c14nWriter) flush() {
@@ -116,15 +116,16 @@ func (w *c14nWriter) escaped(s string, tab *[256]bool) {
 	w.str(s[start:])
 }
 
-// canonicalize writes the canonical form of the subtree rooted at n into h.
+// Canonicalize writes the canonical form of the subtree rooted at n into h.
 // Its cost is linear in the subtree: namespace bindings in scope and those
 // already rendered are looked up in O(1) (nsScope), and the InclusiveNamespaces
-// list is a deduplicated set bounded by the caller (maxInclusivePrefixes).
-func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []string, skip *node) {
+// list is a deduplicated set bounded by the caller (MaxInclusivePrefixes).
+func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []string, skip *Node) {
+	n.live()
 	w := c14nPool.get()
 	w.h = h
-	w.exclusive = method == c14nExclusive
-	w.v11 = method == c14nInclusive11
+	w.exclusive = method == ExclusiveC14N
+	w.v11 = method == InclusiveC14N11
 	w.inclusive = inclusivePrefixes
 	w.skip = skip
 	w.rendered.reset()
@@ -148,7 +149,7 @@ func canonicalize(h hash.Hash, n *node, method c14nMethod, inclusivePrefixes []s
 	c14nPool.put(w)
 }
 
-func (w *c14nWriter) element(n *node, apex bool) {
+func (w *c14nWriter) element(n *Node, apex bool) {
 	mark := len(w.rendered.decls)
 	scopeMark := len(w.scope.decls)
 	for _, d := range n.ns {
@@ -158,10 +159,10 @@ func (w *c14nWriter) element(n *node, apex bool) {
 	if w.exclusive {
 		// Visibly utilised prefixes (bound as the parser resolved them),
 		// plus the InclusiveNamespaces list.
-		w.scratch = append(w.scratch, nsDecl{n.prefix, n.space})
+		w.scratch = append(w.scratch, Namespace{n.prefix, n.space})
 		for i := range n.attrs {
 			if a := &n.attrs[i]; a.prefix != "" && a.prefix != "xml" {
-				w.scratch = append(w.scratch, nsDecl{a.prefix, a.space})
+				w.scratch = append(w.scratch, Namespace{a.prefix, a.space})
 			}
 		}
 		for _, p := range w.inclusive {
@@ -174,12 +175,12 @@ func (w *c14nWriter) element(n *node, apex bool) {
 			if !ok && p != "" {
 				continue // not in scope: nothing to render
 			}
-			w.scratch = append(w.scratch, nsDecl{p, uri})
+			w.scratch = append(w.scratch, Namespace{p, uri})
 		}
 		if len(w.scratch) > 1 {
-			slices.SortFunc(w.scratch, func(a, b nsDecl) int { return strings.Compare(a.prefix, b.prefix) })
+			slices.SortFunc(w.scratch, func(a, b Namespace) int { return strings.Compare(a.prefix, b.prefix) })
 			// One prefix has one binding in the scope of n.
-			w.scratch = slices.CompactFunc(w.scratch, func(a, b nsDecl) bool { return a.prefix == b.prefix })
+			w.scratch = slices.CompactFunc(w.scratch, func(a, b Namespace) bool { return a.prefix == b.prefix })
 		}
 		k := 0
 		for _, d := range w.scratch {
@@ -216,7 +217,7 @@ func (w *c14nWriter) element(n *node, apex bool) {
 		}
 	}
 	if len(w.scratch) > 1 && !w.exclusive {
-		slices.SortFunc(w.scratch, func(a, b nsDecl) int { return strings.Compare(a.prefix, b.prefix) })
+		slices.SortFunc(w.scratch, func(a, b Namespace) int { return strings.Compare(a.prefix, b.prefix) })
 	}
 	for _, d := range w.scratch {
 		w.rendered.push(d)
@@ -269,7 +270,7 @@ func (w *c14nWriter) element(n *node, apex bool) {
 	}
 	as := w.attrs[attrStart:]
 	if len(as) > 1 {
-		slices.SortFunc(as, func(a, b *xmlAttr) int {
+		slices.SortFunc(as, func(a, b *Attr) int {
 			if c := strings.Compare(a.space, b.space); c != 0 {
 				return c
 			}
@@ -312,7 +313,7 @@ type c14nPoolT struct{ p sync.Pool }
 var c14nPool c14nPoolT
 
 func (p *c14nPoolT) get() *c14nWriter {
-	if w, ok := p.p.Get().(*c14nWriter); ok {
+	if w, ok := p.p.Get().(*c14nWriter); ok && c14nPooling {
 		return w
 	}
 	return &c14nWriter{}

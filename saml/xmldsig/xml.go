@@ -1,4 +1,4 @@
-package saml
+package xmldsig
 
 import (
 	"bytes"
@@ -31,42 +31,131 @@ type nodeKind uint8
 const (
 	kindElement nodeKind = iota
 	kindText
+	// kindReleased marks the nodes of a released Document while
+	// poisonReleased holds: any use of one panics.
+	kindReleased
 )
 
-type xmlAttr struct {
+// errReleased is the panic of a use after Release.
+const errReleased = "xmldsig: use of a node of a released Document (Release gives its memory to the next document parsed)"
+
+// live panics when n belongs to a released Document (poisoned: see
+// poisonReleased).
+func (n *Node) live() {
+	if n.kind == kindReleased {
+		panic(errReleased)
+	}
+}
+
+// Attr is an attribute of an element (namespace declarations are not
+// attributes: see Namespace).
+type Attr struct {
 	prefix, local, space, value string
 }
 
-type nsDecl struct {
+// Local returns the attribute's local name.
+func (a *Attr) Local() string { return a.local }
+
+// Space returns the attribute's namespace name ("" when unqualified).
+func (a *Attr) Space() string { return a.space }
+
+// Value returns the attribute's normalised value.
+func (a *Attr) Value() string { return a.value }
+
+// Namespace is a namespace declaration: a prefix ("" for the default
+// namespace) bound to a namespace name.
+type Namespace struct {
 	prefix, uri string
 }
 
-// node is an element or a text node of the tree. Text nodes use only text,
-// parent and next.
-type node struct {
+// Prefix returns the declared prefix ("" for the default namespace).
+func (d Namespace) Prefix() string { return d.prefix }
+
+// URI returns the namespace name.
+func (d Namespace) URI() string { return d.uri }
+
+// Node is an element or a text node of the tree. Text nodes use only text,
+// parent and next. A Node is read-only for users of this package.
+type Node struct {
 	kind                 nodeKind
 	prefix, local, space string
 	text                 string
-	attrs                []xmlAttr
-	ns                   []nsDecl
-	parent, first, last  *node
-	next                 *node
+	attrs                []Attr
+	ns                   []Namespace
+	parent, first, last  *Node
+	next                 *Node
 }
 
-// document is a parsed XML document. Nodes live in chunks that are never
+// IsElement tells whether n is an element (else it is a text node).
+func (n *Node) IsElement() bool {
+	n.live()
+	return n.kind == kindElement
+}
+
+// Local returns the element's local name.
+func (n *Node) Local() string {
+	n.live()
+	return n.local
+}
+
+// Space returns the element's namespace name.
+func (n *Node) Space() string {
+	n.live()
+	return n.space
+}
+
+// Text returns the character data of a text node.
+func (n *Node) Text() string {
+	n.live()
+	return n.text
+}
+
+// Attrs returns the element's attributes in document order; the slice
+// belongs to the tree and must not be modified.
+func (n *Node) Attrs() []Attr {
+	n.live()
+	return n.attrs
+}
+
+// Namespaces returns the namespace declarations made on the element.
+func (n *Node) Namespaces() []Namespace {
+	n.live()
+	return n.ns
+}
+
+// Parent returns the parent element, nil for the root.
+func (n *Node) Parent() *Node {
+	n.live()
+	return n.parent
+}
+
+// FirstChild returns the first child (element or text), or nil.
+func (n *Node) FirstChild() *Node {
+	n.live()
+	return n.first
+}
+
+// NextSibling returns the next sibling (element or text), or nil.
+func (n *Node) NextSibling() *Node {
+	n.live()
+	return n.next
+}
+
+// Document is a parsed XML document. Nodes live in chunks that are never
 // reallocated, so pointers to them stay valid.
-type document struct {
-	root   *node
-	chunks [][]node
+type Document struct {
+	root   *Node
+	chunks [][]Node
 	count  int // nodes allocated
 	limit  int // bound on count
 	next   int // size of the next chunk
 	ids    []idEntry
-	idMap  map[string]*node // when ids grows
+	idMap  map[string]*Node // when ids grows
 	// pooledAttrs is the attribute arena borrowed from the pool; chunks of
 	// capacity pooledChunk come from the pool too.
-	pooledAttrs []xmlAttr
+	pooledAttrs []Attr
 	attrsUsed   int
+	released    bool
 }
 
 // Node chunks and attribute arenas are reused between documents of the
@@ -74,16 +163,36 @@ type document struct {
 const pooledChunk = 256
 
 var (
-	chunkPool sync.Pool // *[]node with cap pooledChunk
-	attrPool  sync.Pool // *[]xmlAttr with cap pooledAttrs
+	chunkPool sync.Pool // *[]Node with cap pooledChunk
+	attrPool  sync.Pool // *[]Attr with cap pooledAttrs
 )
 
 const pooledAttrs = 512
 
-// release returns the document's memory to the pools. The document, and
-// every node pointer into it, must not be used afterwards; strings read
-// from it stay valid (they point into the input).
-func (d *document) release() {
+// Release returns the document's memory to the pools. The document, and
+// every node pointer into it, must not be used afterwards (Root and All
+// panic; under the race detector every node is poisoned: any accessor
+// panics); strings read from it stay valid (they point into the input). A
+// second Release does nothing.
+func (d *Document) Release() {
+	if d.released {
+		return
+	}
+	if poisonReleased {
+		// Nothing goes back to the pools: every node keeps its poison.
+		for _, c := range d.chunks {
+			for i := range c {
+				c[i] = Node{kind: kindReleased}
+			}
+		}
+		clear(d.pooledAttrs[:d.attrsUsed])
+		*d = Document{released: true}
+		return
+	}
+	if !pooling {
+		*d = Document{released: true}
+		return
+	}
 	for _, c := range d.chunks {
 		if cap(c) == pooledChunk {
 			clear(c) // only what was used
@@ -97,13 +206,24 @@ func (d *document) release() {
 		a = a[:0]
 		attrPool.Put(&a)
 	}
-	*d = document{}
+	*d = Document{released: true}
 }
 
-// all yields every node of the document (elements and text) in document
+// Root returns the document element.
+func (d *Document) Root() *Node {
+	if d.released {
+		panic(errReleased)
+	}
+	return d.root
+}
+
+// All yields every node of the document (elements and text) in document
 // order.
-func (d *document) all() iter.Seq[*node] {
-	return func(yield func(*node) bool) {
+func (d *Document) All() iter.Seq[*Node] {
+	if d.released {
+		panic(errReleased)
+	}
+	return func(yield func(*Node) bool) {
 		for _, c := range d.chunks {
 			for i := range c {
 				if !yield(&c[i]) {
@@ -116,12 +236,13 @@ func (d *document) all() iter.Seq[*node] {
 
 type idEntry struct {
 	id string
-	el *node
+	el *Node
 }
 
-// attr returns the value of the unqualified attribute local, and whether it
+// Attr returns the value of the unqualified attribute local, and whether it
 // is present.
-func (n *node) attr(local string) (string, bool) {
+func (n *Node) Attr(local string) (string, bool) {
+	n.live()
 	for i := range n.attrs {
 		a := &n.attrs[i]
 		if a.local == local && a.space == "" {
@@ -131,39 +252,46 @@ func (n *node) attr(local string) (string, bool) {
 	return "", false
 }
 
-func (n *node) attrValue(local string) string {
-	v, _ := n.attr(local)
+// AttrValue returns the value of the unqualified attribute local, or "".
+func (n *Node) AttrValue(local string) string {
+	n.live()
+	v, _ := n.Attr(local)
 	return v
 }
 
-func (n *node) is(space, local string) bool {
+// Is tells whether n is an element with the given namespace and local name.
+func (n *Node) Is(space, local string) bool {
+	n.live()
 	return n.kind == kindElement && n.local == local && n.space == space
 }
 
-// child returns the first element child with the given name.
-func (n *node) child(space, local string) *node {
+// Child returns the first element child with the given name.
+func (n *Node) Child(space, local string) *Node {
+	n.live()
 	for c := n.first; c != nil; c = c.next {
-		if c.is(space, local) {
+		if c.Is(space, local) {
 			return c
 		}
 	}
 	return nil
 }
 
-// countChildren counts element children with the given name.
-func (n *node) countChildren(space, local string) int {
+// CountChildren counts element children with the given name.
+func (n *Node) CountChildren(space, local string) int {
+	n.live()
 	k := 0
 	for c := n.first; c != nil; c = c.next {
-		if c.is(space, local) {
+		if c.Is(space, local) {
 			k++
 		}
 	}
 	return k
 }
 
-// textContent returns the text of an element whose content is text only;
+// TextContent returns the text of an element whose content is text only;
 // for mixed content it concatenates the direct text children.
-func (n *node) textContent() string {
+func (n *Node) TextContent() string {
+	n.live()
 	if n.first != nil && n.first == n.last && n.first.kind == kindText {
 		return n.first.text
 	}
@@ -176,31 +304,40 @@ func (n *node) textContent() string {
 	return b.String()
 }
 
-// trimmedText returns textContent without surrounding XML whitespace.
-func (n *node) trimmedText() string {
-	return strings.Trim(n.textContent(), " \t\r\n")
+// TrimmedText returns TextContent without surrounding XML whitespace.
+func (n *Node) TrimmedText() string {
+	return strings.Trim(n.TextContent(), " \t\r\n")
 }
 
-// parseLimits bounds the parser.
-type parseLimits struct {
-	maxSize  int
-	maxDepth int
-	// maxNodes bounds elements plus text nodes; 0 means defaultMaxNodes,
+// Limits bounds the parser.
+type Limits struct {
+	// MaxSize bounds the input in bytes (after transcoding from UTF-16);
+	// 0 means no bound.
+	MaxSize int
+	// MaxDepth bounds the nesting of elements; 0 means DefaultMaxDepth.
+	MaxDepth int
+	// MaxNodes bounds elements plus text nodes; 0 means DefaultMaxNodes,
 	// negative means no bound (trusted metadata).
-	maxNodes int
-	// context holds namespace declarations in scope around the document
-	// (for a decrypted fragment).
-	context []nsDecl
+	MaxNodes int
+	// Context holds namespace declarations in scope around the document
+	// (for a decrypted fragment, or an element cut out of a larger one).
+	Context []Namespace
 }
+
+// Default bounds of the parser.
+const (
+	DefaultMaxDepth = 64
+	DefaultMaxNodes = 50000
+)
 
 type parser struct {
 	s     string
 	pos   int
-	doc   *document
-	attrs []xmlAttr
-	nsbuf []nsDecl
+	doc   *Document
+	attrs []Attr
+	nsbuf []Namespace
 	stack nsScope // in-scope declarations
-	lim   parseLimits
+	lim   Limits
 	sb    []byte
 	dup   []uint8 // scratch of the duplicate attribute check (maxAttrs < 256)
 	utf16 bool    // the input was UTF-16, now transcoded to UTF-8
@@ -239,7 +376,7 @@ func utf16ToUTF8(b []byte, bigEndian bool) ([]byte, error) {
 	return out, nil
 }
 
-func cmpAttr(a, b *xmlAttr) int {
+func cmpAttr(a, b *Attr) int {
 	if c := strings.Compare(a.space, b.space); c != 0 {
 		return c
 	}
@@ -247,17 +384,17 @@ func cmpAttr(a, b *xmlAttr) int {
 }
 
 func parseErr(format string, args ...any) *Error {
-	return errorf(ReasonMalformed, "the XML is not well-formed: "+format, args...)
+	return errorf(Malformed, "the XML is not well-formed: "+format, args...)
 }
 
-// parseXML parses a complete document: UTF-8, or UTF-16 with a byte order
+// Parse parses a complete document: UTF-8, or UTF-16 with a byte order
 // mark. The size bound applies to the input and to its UTF-8 form.
-func parseXML(data []byte, lim parseLimits) (*document, error) {
-	if lim.maxSize > 0 && len(data) > lim.maxSize {
-		return nil, errorf(ReasonTooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.maxSize)
+func Parse(data []byte, lim Limits) (*Document, error) {
+	if lim.MaxSize > 0 && len(data) > lim.MaxSize {
+		return nil, errorf(TooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.MaxSize)
 	}
-	if lim.maxDepth <= 0 {
-		lim.maxDepth = defaultMaxDepth
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = DefaultMaxDepth
 	}
 	fromUTF16 := false
 	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
@@ -265,8 +402,8 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 		if data, err = utf16ToUTF8(data[2:], data[0] == 0xfe); err != nil {
 			return nil, err
 		}
-		if lim.maxSize > 0 && len(data) > lim.maxSize {
-			return nil, errorf(ReasonTooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(data), lim.maxSize)
+		if lim.MaxSize > 0 && len(data) > lim.MaxSize {
+			return nil, errorf(TooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(data), lim.MaxSize)
 		}
 		fromUTF16 = true
 	} else if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
@@ -297,9 +434,9 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	lt := strings.Count(s, "<")
 	eq := strings.Count(s, "=")
 	limit := 2*lt + 2
-	maxNodes := lim.maxNodes
+	maxNodes := lim.MaxNodes
 	if maxNodes == 0 {
-		maxNodes = defaultMaxNodes
+		maxNodes = DefaultMaxNodes
 	}
 	if maxNodes > 0 && limit > maxNodes {
 		limit = maxNodes
@@ -307,20 +444,20 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	elems := lt - strings.Count(s, "</")
 	p := &parser{
 		s:   s,
-		doc: &document{limit: limit, next: min(elems+elems/2+8, limit)},
+		doc: &Document{limit: limit, next: min(elems+elems/2+8, limit)},
 		// Attributes of earlier elements keep their (full-capacity)
 		// slices when append moves the arena, so an estimate is enough.
 		attrs: newAttrArena(eq),
-		nsbuf: make([]nsDecl, 0, 8),
+		nsbuf: make([]Namespace, 0, 8),
 		lim:   lim,
 		utf16: fromUTF16,
 	}
-	var ctx *node
-	if len(lim.context) > 0 {
+	var ctx *Node
+	if len(lim.Context) > 0 {
 		// A synthetic parent holding the inherited declarations, so that
 		// canonicalisation and lookups see them.
-		ctx = &node{kind: kindElement, ns: lim.context}
-		for _, d := range lim.context {
+		ctx = &Node{kind: kindElement, ns: lim.Context}
+		for _, d := range lim.Context {
 			p.stack.push(d)
 		}
 	}
@@ -330,7 +467,7 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 	err := p.parse(ctx)
 	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
 	if err != nil {
-		p.doc.release()
+		p.doc.Release()
 		return nil, err
 	}
 	return p.doc, nil
@@ -338,7 +475,7 @@ func parseXML(data []byte, lim parseLimits) (*document, error) {
 
 // newNode returns a fresh node, or nil when the arena is full (the caller
 // refuses the document: growing the arena would move the nodes).
-func (p *parser) newNode() *node {
+func (p *parser) newNode() *Node {
 	d := p.doc
 	if d.count >= d.limit {
 		return nil
@@ -346,16 +483,16 @@ func (p *parser) newNode() *node {
 	last := len(d.chunks) - 1
 	if last < 0 || len(d.chunks[last]) == cap(d.chunks[last]) {
 		size := min(max(d.next, 16), d.limit-d.count)
-		var c []node
-		if size <= pooledChunk {
-			if v, ok := chunkPool.Get().(*[]node); ok {
+		var c []Node
+		if size <= pooledChunk && pooling {
+			if v, ok := chunkPool.Get().(*[]Node); ok {
 				c = *v
 			} else {
-				c = make([]node, 0, pooledChunk)
+				c = make([]Node, 0, pooledChunk)
 			}
 			c = c[:0]
 		} else {
-			c = make([]node, 0, size)
+			c = make([]Node, 0, size)
 		}
 		d.chunks = append(d.chunks, c)
 		d.next = max(64, size)
@@ -376,7 +513,7 @@ func (p *parser) skipSpace() {
 	}
 }
 
-func (p *parser) parse(ctx *node) error {
+func (p *parser) parse(ctx *Node) error {
 	s := p.s
 	// Prolog: XML declaration, comments, whitespace.
 	if strings.HasPrefix(s, "<?xml") && len(s) > 5 && isSpace(s[5]) {
@@ -452,7 +589,7 @@ func (p *parser) parse(ctx *node) error {
 func (p *parser) checkMarkup() error {
 	r := p.s[p.pos:]
 	if strings.HasPrefix(r, "<!DOCTYPE") || strings.HasPrefix(r, "<!ENTITY") || strings.HasPrefix(r, "<!ELEMENT") || strings.HasPrefix(r, "<!ATTLIST") {
-		return errorf(ReasonDTDForbidden, "the document contains a DTD (<!DOCTYPE ...>); SAML messages never carry one and Lanyard refuses them (entity expansion, XXE)")
+		return errorf(DTDForbidden, "the document contains a DTD (<!DOCTYPE ...>); SAML messages never carry one and Lanyard refuses them (entity expansion, XXE)")
 	}
 	if strings.HasPrefix(r, "<?") {
 		return parseErr("processing instructions are not allowed")
@@ -521,9 +658,9 @@ func (p *parser) lookup(prefix string) (string, bool) {
 }
 
 // parseElement parses an element starting at p.pos ('<').
-func (p *parser) parseElement(parent *node, depth int) (*node, error) {
-	if depth > p.lim.maxDepth {
-		return nil, errorf(ReasonTooLarge, "the XML is nested more than %d levels deep", p.lim.maxDepth)
+func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
+	if depth > p.lim.MaxDepth {
+		return nil, errorf(TooLarge, "the XML is nested more than %d levels deep", p.lim.MaxDepth)
 	}
 	s := p.s
 	p.pos++ // '<'
@@ -582,7 +719,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 			if val == nsXML || val == nsXMLNS {
 				return nil, parseErr("reserved namespace bound to the default prefix")
 			}
-			p.nsbuf = append(p.nsbuf, nsDecl{"", val})
+			p.nsbuf = append(p.nsbuf, Namespace{"", val})
 		case ap == "xmlns":
 			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
 				return nil, parseErr("reserved prefix or namespace %q misused", al)
@@ -591,23 +728,23 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 				return nil, parseErr("prefix %q undeclared with an empty namespace", al)
 			}
 			if al != "xml" {
-				p.nsbuf = append(p.nsbuf, nsDecl{al, val})
+				p.nsbuf = append(p.nsbuf, Namespace{al, val})
 			}
 		default:
 			if len(p.attrs) == cap(p.attrs) {
 				// Double (append grows large slices by 1.25x: five
 				// times the final size allocated in all).
-				p.attrs = append(make([]xmlAttr, 0, 2*cap(p.attrs)+16), p.attrs...)
+				p.attrs = append(make([]Attr, 0, 2*cap(p.attrs)+16), p.attrs...)
 			}
-			p.attrs = append(p.attrs, xmlAttr{prefix: ap, local: al, value: val})
+			p.attrs = append(p.attrs, Attr{prefix: ap, local: al, value: val})
 		}
 	}
 	// Bounds that keep the quadratic checks below cheap.
 	if len(p.attrs)-attrStart+len(p.nsbuf)-nsStart > maxAttrs {
-		return nil, errorf(ReasonTooLarge, "<%s> has more than %d attributes", local, maxAttrs)
+		return nil, errorf(TooLarge, "<%s> has more than %d attributes", local, maxAttrs)
 	}
 	if len(p.stack.decls)+len(p.nsbuf)-nsStart > maxInScope {
-		return nil, errorf(ReasonTooLarge, "more than %d namespace declarations in scope", maxInScope)
+		return nil, errorf(TooLarge, "more than %d namespace declarations in scope", maxInScope)
 	}
 	// Namespace declarations of this element: check duplicates, push.
 	decls := p.nsbuf[nsStart:len(p.nsbuf):len(p.nsbuf)]
@@ -646,7 +783,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 		}
 		if a.space == "" && (a.local == "ID" || a.local == "Id") || a.space == nsXML && a.local == "id" {
 			if prev := p.doc.findID(a.value); prev != nil {
-				return nil, errorf(ReasonDuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, prev.local, local)
+				return nil, errorf(DuplicateID, "two elements carry the ID %q (<%s> and <%s>); a signed document never does, this is a signature-wrapping attempt", a.value, prev.local, local)
 			}
 			p.doc.addID(a.value, n)
 		}
@@ -701,7 +838,7 @@ func (p *parser) parseElement(parent *node, depth int) (*node, error) {
 }
 
 // parseContent parses children until the matching "</" and leaves p.pos on it.
-func (p *parser) parseContent(n *node, depth int) error {
+func (p *parser) parseContent(n *Node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
@@ -818,7 +955,7 @@ func decodeEntity(s string) (string, int, error) {
 		return "'", end + 1, nil
 	}
 	if name[0] != '#' {
-		return "", 0, errorf(ReasonDTDForbidden, "the document uses the entity &%s; which only a DTD could define; Lanyard refuses DTDs and entities", name)
+		return "", 0, errorf(DTDForbidden, "the document uses the entity &%s; which only a DTD could define; Lanyard refuses DTDs and entities", name)
 	}
 	var r rune
 	digits := name[1:]
@@ -898,17 +1035,17 @@ func (p *parser) readAttrValue() (string, error) {
 }
 
 func errTooManyNodes(n int) *Error {
-	return errorf(ReasonTooLarge, "the XML has more than %d elements and text nodes", n)
+	return errorf(TooLarge, "the XML has more than %d elements and text nodes", n)
 }
 
-func newAttrArena(eq int) []xmlAttr {
-	if eq <= pooledAttrs {
-		if v, ok := attrPool.Get().(*[]xmlAttr); ok {
+func newAttrArena(eq int) []Attr {
+	if eq <= pooledAttrs && pooling {
+		if v, ok := attrPool.Get().(*[]Attr); ok {
 			return (*v)[:0]
 		}
-		return make([]xmlAttr, 0, pooledAttrs)
+		return make([]Attr, 0, pooledAttrs)
 	}
-	return make([]xmlAttr, 0, min(eq, 2048))
+	return make([]Attr, 0, min(eq, 2048))
 }
 
 // controlChar returns the index of the first byte below 0x20 other than
@@ -944,7 +1081,7 @@ const (
 	maxInScope = 512
 )
 
-func (d *document) findID(id string) *node {
+func (d *Document) findID(id string) *Node {
 	if d.idMap != nil {
 		return d.idMap[id]
 	}
@@ -956,13 +1093,13 @@ func (d *document) findID(id string) *node {
 	return nil
 }
 
-func (d *document) addID(id string, n *node) {
+func (d *Document) addID(id string, n *Node) {
 	if d.idMap == nil && len(d.ids) < 16 {
 		d.ids = append(d.ids, idEntry{id, n})
 		return
 	}
 	if d.idMap == nil {
-		d.idMap = make(map[string]*node, 64)
+		d.idMap = make(map[string]*Node, 64)
 		for _, e := range d.ids {
 			d.idMap[e.id] = e.el
 		}

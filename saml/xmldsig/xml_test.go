@@ -1,4 +1,4 @@
-package saml
+package xmldsig
 
 import "testing"
 

@@ -1,0 +1,5 @@
+//go:build xmldsig_noc14npool
+
+package xmldsig
+
+const c14nPooling = false

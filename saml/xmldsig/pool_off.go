@@ -1,0 +1,5 @@
+//go:build xmldsig_nopool
+
+package xmldsig
+
+const pooling = false
