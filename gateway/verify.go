@@ -43,6 +43,13 @@ func (g *Gateway) Verify() http.Handler {
 		h := w.Header()
 		h["Cache-Control"] = noStore
 		p := params.get(r.URL.RawQuery)
+		if name := forgedIdentityHeader(r.Header); name != "" {
+			// The proxy in front passes the client's headers on to the
+			// application; whatever it removes or replaces, a spelling it
+			// does not know would arrive. Refuse the request instead.
+			http.Error(w, "The request carries a header an application would read as Lanyard's identity ("+name+"); Lanyard refuses it.", http.StatusForbidden)
+			return
+		}
 		e, err := g.identify(r.Context(), r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
@@ -67,8 +74,44 @@ func (g *Gateway) Verify() http.Handler {
 		if tok := g.token(e); tok != "" {
 			h[jwtKey] = []string{tok}
 		}
+		if c := appCookies(r.Header); c != "" {
+			h[appCookieKey] = []string{c}
+		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// forgedIdentityHeader returns the name of a client header that an
+// application would read as an identity header (isIdentityHeader), or "".
+func forgedIdentityHeader(h http.Header) string {
+	for name := range h {
+		if isIdentityHeader(name) {
+			return name
+		}
+	}
+	return ""
+}
+
+// appCookieKey is HeaderAppCookie as http.Header keys it.
+var appCookieKey = http.CanonicalHeaderKey(HeaderAppCookie)
+
+// appCookies returns the request's cookies without Lanyard's, as one
+// Cookie header value, or "" when none is left.
+func appCookies(h http.Header) string {
+	lines := h["Cookie"]
+	switch len(lines) {
+	case 0:
+		return ""
+	case 1:
+		return withoutLanyardCookies(lines[0])
+	}
+	var kept []string
+	for _, line := range lines {
+		if line = withoutLanyardCookies(line); line != "" {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "; ")
 }
 
 // verifyParams are the query parameters of a forward-auth request.
