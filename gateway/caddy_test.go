@@ -19,8 +19,9 @@ import (
 // request is checked with forward_auth against /auth/verify in redirect
 // mode (Caddy hands a refusal, the 302 to the login included, to the
 // browser); the identity headers of the answer are copied onto the
-// request; Lanyard's SSO endpoints and key set pass through. It is the
-// configuration the README documents.
+// request; Lanyard's SSO endpoints and key set pass through. The README's
+// configuration, with its defences, is docs/examples/Caddyfile
+// (TestCaddyForgery).
 func caddyfile(port int, lanyardAddr, appAddr string) string {
 	return fmt.Sprintf(`{
 	admin off

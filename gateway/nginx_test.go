@@ -15,8 +15,9 @@ import (
 // every request is checked with Lanyard's /auth/verify (auth_request); the
 // identity headers of the answer replace whatever the client sent; a 401
 // sends the browser to the login URL Lanyard named; Lanyard's own SSO
-// endpoints and key set pass through to Lanyard. It is the configuration
-// the README documents.
+// endpoints and key set pass through to Lanyard. The README's
+// configuration, with its defences, is docs/examples/nginx.conf
+// (TestNginxForgery).
 func nginxServer(lanyardAddr, appAddr string) string {
 	return fmt.Sprintf(`
 		location = /_lanyard_verify {
