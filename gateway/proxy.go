@@ -339,9 +339,14 @@ func lanyardPath(path string) bool {
 // the route's roles. Without one, a browser's GET or HEAD is redirected
 // to the login, which comes back to the same URL; other requests get 401
 // (with X-Lanyard-Login) or 403. The request then goes upstream with the
-// identity headers and X-Lanyard-JWT, without any X-Lanyard-* header the
-// client sent and without Lanyard's session cookie. Bodies stream both
-// ways and WebSocket upgrades pass.
+// identity headers and X-Lanyard-JWT, without any header the client sent
+// that an application reads as one of them (isIdentityHeader) and without
+// Lanyard's cookies; an upstream's Set-Cookie of Lanyard's names is
+// dropped. Bodies stream both ways and WebSocket upgrades pass.
+//
+// Routes match the canonical path (canonicalPath), which is also what goes
+// upstream; an ambiguous path is refused with 400 when any route is
+// configured.
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.store != nil && r.Method == http.MethodGet {
