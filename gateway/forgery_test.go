@@ -43,6 +43,8 @@ func pathVariants() []string {
 		"/portal/adm%69n/secret.txt", "/portal/adm%2569n/secret.txt", "/portal/admin%252f", "/portal/%2e/admin/",
 		"/x/../portal/admin/", "/../portal/admin/", "/portal/x/../../portal/admin/", "//portal//admin//secret.txt",
 		"/portal/admin%ef%bc%8e/", "/portal/%e2%84%aaadmin", // the Kelvin sign folds to k: another name, not the area
+		"/portal/adm%c4%b1n/secret.txt", "/portal/adm%C4%B0n/secret.txt", "/portal/ADM%C4%B0N/", // dotless ı and dotted İ
+		"/portal/adm\u0131n/secret.txt", "/portal/adm\u0130n/secret.txt", // the same, raw UTF-8
 		// Beside the area: these must reach the portal.
 		"/portal/", "/portal/report.pdf", "/portal/admins-list", "/portal/x/../report.pdf", "/portal//report.pdf",
 	)

@@ -204,7 +204,9 @@ func readings(uri string) []string {
 	var final []string
 	for _, r := range more {
 		c := path.Clean("/" + r)
-		final = append(final, c, strings.ToLower(c))
+		// Case-insensitive servers: in lower case, and in upper case
+		// brought back to lower (Windows compares upper cases).
+		final = append(final, c, strings.ToLower(c), strings.ToLower(strings.ToUpper(c)))
 	}
 	return final
 }

@@ -125,9 +125,11 @@ func lowerASCII(c byte) byte {
 }
 
 // equalFoldRune: a and b are the same letter under simple case folding
-// (which also makes the Kelvin sign a "k" and the long s an "s").
+// (which also makes the Kelvin sign a "k" and the long s an "s"), or
+// have the same upper or lower case (Windows compares upper cases: the
+// dotless ı is "I" there, and the dotted İ lowers to "i").
 func equalFoldRune(a, b rune) bool {
-	if a == b {
+	if a == b || unicode.ToUpper(a) == unicode.ToUpper(b) || unicode.ToLower(a) == unicode.ToLower(b) {
 		return true
 	}
 	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
