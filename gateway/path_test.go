@@ -167,3 +167,25 @@ func TestStripCookies(t *testing.T) {
 		t.Errorf("Set-Cookie after stripping: %q, want only the application's", got)
 	}
 }
+
+// BenchmarkRequestChecks is what the proxy adds to a typical request:
+// the canonical path, the scan of the header names for identity
+// spellings, and the removal of Lanyard's cookie.
+func BenchmarkRequestChecks(b *testing.B) {
+	h := http.Header{
+		"Accept": {"text/html"}, "Accept-Encoding": {"gzip"}, "Accept-Language": {"en"}, "User-Agent": {"Mozilla/5.0"},
+		"Cookie": {"theme=dark; lanyard_session=0123456789abcdef0123456789abcdef0123456789a; lang=en"}, "Referer": {"https://app.example.com/"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := canonicalPath("/portal/reports/2026/q3.pdf"); err != nil {
+			b.Fatal(err)
+		}
+		if forgedIdentityHeader(h) != "" {
+			b.Fatal("forged")
+		}
+		if c := withoutLanyardCookies(h["Cookie"][0]); c != "theme=dark; lang=en" {
+			b.Fatal(c)
+		}
+	}
+}
