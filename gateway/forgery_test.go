@@ -158,9 +158,12 @@ func checkForgery(t *testing.T, ft forgeryTarget) {
 
 	// Class 2: identity headers under other spellings.
 	t.Run("headers", func(t *testing.T) {
+		statuses := map[int]int{}
+		defer func() { t.Logf("%d forged header sets: answers %v", len(forgedHeaders()), statuses) }()
 		for _, lines := range forgedHeaders() {
 			before := len(ft.portal.requests(t))
 			status, _ := rawRequest(t, ft.addr, "GET", "/portal/hello", append([]string{host, cookie}, lines...)...)
+			statuses[status]++
 			reqs := ft.portal.requests(t)
 			if len(reqs) == before {
 				if status == http.StatusOK {
@@ -292,17 +295,26 @@ func exampleConfig(t *testing.T, name string, replace ...string) string {
 }
 
 // TestNginxForgery: docs/examples/nginx.conf, as the README shows it, with
-// Debian's nginx.
+// Debian's nginx; and again with nginx passing header names with "_" and
+// other characters (underscores_in_headers on, ignore_invalid_headers
+// off), which /auth/verify then refuses.
 func TestNginxForgery(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
-		portal, admin := startPHP(t), startPHP(t)
-		port := freePort(t)
-		e := newLanyardEnv(t, store, port)
-		conf := exampleConfig(t, "nginx.conf", "127.0.0.1:8080", e.addr, "127.0.0.1:3000", portal.addr, "127.0.0.1:3001", admin.addr,
-			"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), "server_name app.example.com;", "server_name localhost;")
-		startNginxHTTP(t, port, conf)
-		checkForgery(t, forgeryTarget{e: e, addr: fmt.Sprintf("127.0.0.1:%d", port), portal: portal, admin: admin, host: fmt.Sprintf("localhost:%d", port)})
-	})
+	for _, variant := range []struct{ name, extra string }{
+		{"as the README", ""},
+		{"underscores_in_headers on", "underscores_in_headers on;\n    ignore_invalid_headers off;"},
+	} {
+		t.Run(variant.name, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+				portal, admin := startPHP(t), startPHP(t)
+				port := freePort(t)
+				e := newLanyardEnv(t, store, port)
+				conf := exampleConfig(t, "nginx.conf", "127.0.0.1:8080", e.addr, "127.0.0.1:3000", portal.addr, "127.0.0.1:3001", admin.addr,
+					"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), "server_name app.example.com;", "server_name localhost;\n    "+variant.extra)
+				startNginxHTTP(t, port, conf)
+				checkForgery(t, forgeryTarget{e: e, addr: fmt.Sprintf("127.0.0.1:%d", port), portal: portal, admin: admin, host: fmt.Sprintf("localhost:%d", port)})
+			})
+		})
+	}
 }
 
 // TestCaddyForgery: docs/examples/Caddyfile, as the README shows it, with
