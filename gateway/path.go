@@ -77,13 +77,15 @@ func canonicalPath(escaped string) (string, error) {
 				b.WriteByte(upperHex[v&15])
 			}
 			i += 2
-		case c == '\\' || c == ';' || c < 0x20 || c == 0x7f:
-			return "", errAmbiguousPath
-		default:
-			if c >= 0x80 {
-				nonASCII = true
-			}
+		case c == '/' || isUnreserved(c) || isSubDelim(c):
 			b.WriteByte(c)
+		case c >= 0x80:
+			nonASCII = true
+			b.WriteByte(c)
+		default:
+			// Backslash, ";", controls, space and what a request's
+			// escaped path never holds unescaped.
+			return "", errAmbiguousPath
 		}
 	}
 	decoded := b.String()

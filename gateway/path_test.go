@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestCanonicalPath: every spelling that some server reads as another
@@ -188,4 +192,48 @@ func BenchmarkRequestChecks(b *testing.B) {
 			b.Fatal(c)
 		}
 	}
+}
+
+// FuzzCanonicalPath: a path canonicalPath accepts reads the same to every
+// server: canonical again as it is, decoding it once gives valid UTF-8
+// without separators, controls or escapes left to decode, and its dot
+// segments and repeated slashes are resolved already.
+func FuzzCanonicalPath(f *testing.F) {
+	for _, seed := range []string{"/", "/portal/x/../admin/", "/a//b/./c", "/%2e%2E/x", "/a%252e", "/a;b", "/a\\b", "/admin.", "/ADMINI~1",
+		"/%c0%ae", "/%ef%bc%8e", "/caf%c3%a9/", "/a%20b/", "/a%25zz", "/%25%32%65", "/x::$DATA", "/q%3f?x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := canonicalPath(in)
+		if err != nil {
+			return
+		}
+		if again, err := canonicalPath(out); err != nil || again != out {
+			t.Fatalf("canonicalPath(%q) = %q, which is not canonical: %q, %v", in, out, again, err)
+		}
+		decoded, err := url.PathUnescape(out)
+		if err != nil {
+			t.Fatalf("canonicalPath(%q) = %q, which does not decode: %v", in, out, err)
+		}
+		if !utf8.ValidString(decoded) {
+			t.Fatalf("canonicalPath(%q) decodes to invalid UTF-8 %q", in, decoded)
+		}
+		if twice, err := url.PathUnescape(decoded); err == nil && twice != decoded {
+			t.Fatalf("canonicalPath(%q) = %q decodes to %q, and again to %q", in, out, decoded, twice)
+		}
+		for _, c := range decoded {
+			if c < 0x20 || c == 0x7f || c == '\\' || c == ';' {
+				t.Fatalf("canonicalPath(%q) decodes to %q, with %q", in, decoded, c)
+			}
+		}
+		clean := path.Clean(decoded)
+		if clean != decoded && clean+"/" != decoded {
+			t.Fatalf("canonicalPath(%q) decodes to %q, which cleans to %q", in, decoded, clean)
+		}
+		for _, seg := range strings.Split(decoded, "/") {
+			if seg != "" && (strings.HasSuffix(seg, ".") || strings.HasSuffix(seg, " ")) {
+				t.Fatalf("canonicalPath(%q) decodes to %q, with the segment %q", in, decoded, seg)
+			}
+		}
+	})
 }
