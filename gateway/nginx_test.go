@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 )
 
@@ -124,9 +126,23 @@ func TestNginxForwardAuth(t *testing.T) {
 			}
 		}
 
+		// This configuration lacks the example's refusal of ambiguous
+		// paths: nginx matches "/" on its own reading of these, and
+		// Lanyard, seeing the path in X-Original-URI, refuses them.
+		n = e.app.count()
+		for _, p := range []string{"/x/..%2fadmin-only/y", "/admin-only;x/y", "/x/..;/admin-only/y", "/x%5c..%5cadmin-only/y",
+			"/admin-only%252fy", "/admin-only./y", "/x/%c0%ae%c0%ae/admin-only/y"} {
+			if status, _ := rawRequest(t, "127.0.0.1:"+strconv.Itoa(port), "GET", p, "Host: localhost:"+strconv.Itoa(port),
+				"Cookie: "+gateway.SessionCookie+"="+sessionID(t, b, e.base)); status != http.StatusForbidden && status != http.StatusBadRequest {
+				t.Errorf("%s through nginx without the path map: %d, want 403 from Lanyard (or 400 from nginx)", p, status)
+			}
+		}
+		if e.app.count() != n {
+			t.Error("an ambiguous path reached the application")
+		}
+
 		// A location that requires the admin role: 403, nothing reaches
 		// the application.
-		n = e.app.count()
 		if resp := b.get(t, e.base+"/admin-only/x"); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("/admin-only/ without the admin role: %d, want 403", resp.StatusCode)
 		}

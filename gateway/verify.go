@@ -50,6 +50,12 @@ func (g *Gateway) Verify() http.Handler {
 			http.Error(w, "The request carries a header an application would read as Lanyard's identity ("+name+"); Lanyard refuses it.", http.StatusForbidden)
 			return
 		}
+		if !plainOriginalPath(r) {
+			// The proxy matched its location on its own reading of the
+			// path; the application may read it otherwise.
+			http.Error(w, "The request path is ambiguous (encoded or repeated separators, path parameters, dot segments, control characters or look-alike characters); Lanyard refuses it.", http.StatusForbidden)
+			return
+		}
 		e, err := g.identify(r.Context(), r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
@@ -163,6 +169,44 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, tenant
 		return
 	}
 	http.Error(w, "Sign in first: "+login, http.StatusUnauthorized)
+}
+
+// plainOriginalPath reports whether the path of the original request (as
+// the proxy names it, see originalPath) is one that every server reads
+// alike: canonicalPath accepts it, and it has no dot segment or repeated
+// slash to resolve. A request the proxy does not describe passes.
+func plainOriginalPath(r *http.Request) bool {
+	uri := ""
+	for _, name := range [...]string{"X-Original-Uri", "X-Forwarded-Uri"} {
+		if v := r.Header[name]; len(v) > 0 {
+			uri = v[0]
+			break
+		}
+	}
+	if uri == "" {
+		return true
+	}
+	p, _, _ := strings.Cut(uri, "?")
+	if p == "" || p[0] != '/' {
+		return true // not a path (an absolute URL); originalPath ignores it
+	}
+	if isPlainPath(p) {
+		return true
+	}
+	if _, err := canonicalPath(p); err != nil {
+		return false
+	}
+	segments := strings.Split(p[1:], "/")
+	for i, seg := range segments {
+		if seg == "" && i < len(segments)-1 {
+			return false // repeated slash
+		}
+		switch strings.ToLower(seg) {
+		case ".", "..", "%2e", "%2e%2e", ".%2e", "%2e.":
+			return false
+		}
+	}
+	return true
 }
 
 // originalPath returns the local path and query of the request the proxy
