@@ -27,12 +27,18 @@ var APIScopes = []string{ScopeRead, ScopeWrite}
 // APIToken is a bearer token of the JSON admin API. Only the SHA-256 of the
 // secret is stored; the secret is shown once, at creation.
 type APIToken struct {
-	ID         int64
-	Name       string   // what the token is for, unique among live tokens
-	Hash       []byte   // SHA-256 of the secret
-	Prefix     string   // the first characters of the secret, to recognise it
-	Scopes     []string // see APIScopes
-	CreatedBy  string   // the actor who created it
+	ID        int64
+	Name      string   // what the token is for, unique among live tokens
+	Hash      []byte   // SHA-256 of the secret
+	Prefix    string   // the first characters of the secret, to recognise it
+	Scopes    []string // see APIScopes
+	CreatedBy string   // the actor who created it
+	// TenantID is the tenant the token administers; 0 for a global token
+	// (an operator's).
+	TenantID int64
+	// CreatorID is the account whose rights bound the token's (see
+	// TokenPrincipal); 0 when the CLI created it.
+	CreatorID  int64
 	CreatedAt  time.Time
 	ExpiresAt  time.Time // zero: never
 	LastUsedAt time.Time // zero: never used

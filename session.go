@@ -33,6 +33,13 @@ type Session struct {
 	UserAgent     string
 	LastRefreshAt time.Time // last passive re-check with the IdP
 	CSRFSecret    []byte    // per-session secret for CSRF tokens
+	// Origin is, for a copy the gateway made to carry a sign-in to an
+	// application's host (scheme://host[:port]), the only origin the copy
+	// is good on; "" for a session of Lanyard's own host.
+	Origin string
+	// ParentHash is, for such a copy, the hash of the session it copies:
+	// ending that session ends the copy.
+	ParentHash []byte
 }
 
 // ExpiresAt is the earlier of the idle and the absolute expiry.

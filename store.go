@@ -104,7 +104,8 @@ type SessionStore interface {
 	// DeleteUserSessions ends every session of a user and reports how many.
 	DeleteUserSessions(ctx context.Context, userID int64) (int, error)
 	// DeleteSessionsByNameID ends the SSO sessions of an IdP identity; an
-	// empty sessionIndex matches every session index. Reports how many.
+	// empty sessionIndex matches every session index. Reports how many,
+	// not counting the copies (Session.ParentHash) that end with them.
 	DeleteSessionsByNameID(ctx context.Context, tenantID int64, idpEntityID, nameID, sessionIndex string) (int, error)
 	// UserSessions lists the live sessions of a user at now.
 	UserSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)

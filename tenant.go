@@ -69,6 +69,11 @@ type SSOSettings struct {
 	EntitySubdomain string         `json:"entity_subdomain,omitempty"`
 	// SignAuthnRequests signs AuthnRequests. Default true (nil means true).
 	SignAuthnRequests *bool `json:"sign_authn_requests,omitempty"`
+	// ArtifactBinding accepts responses through the HTTP-Artifact binding
+	// at the ACS, advertises it in the SP metadata and asks for it in
+	// AuthnRequests to IdPs that publish an ArtifactResolutionService.
+	// Default false.
+	ArtifactBinding bool `json:"artifact_binding,omitempty"`
 	// ForceAuthn asks the IdP to re-authenticate the user on every login.
 	ForceAuthn bool `json:"force_authn,omitempty"`
 	// NameIDFormat requested in the NameIDPolicy; empty asks for none.

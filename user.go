@@ -37,10 +37,6 @@ const (
 	SourceLDAP  UserSource = "ldap"
 )
 
-// RoleAdmin is the role of Lanyard administrators: it allows the admin UI,
-// the API and the break-glass password login.
-const RoleAdmin = "admin"
-
 // RoleSource says who granted a role. Roles granted by the IdP are replaced
 // at each SSO login; roles given by hand are kept.
 type RoleSource string
@@ -222,6 +218,9 @@ func (u *User) Validate() error {
 		}
 		if g.Source != RoleManual && g.Source != RoleIdP {
 			v.Add("role %q: unknown source %q", g.Role, g.Source)
+		}
+		if err := checkReservedRole(g); err != nil {
+			v.Add("%s", err.Error())
 		}
 	}
 	return v.Err()

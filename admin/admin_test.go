@@ -531,7 +531,7 @@ func testCreateAdmin(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !created || !u.HasRole(lanyard.RoleAdmin) || u.LoginMethod != lanyard.LoginPassword || !u.WebAccess || u.Source != lanyard.SourceLocal {
+	if !created || !u.HasRole(lanyard.RoleOperator) || u.LoginMethod != lanyard.LoginPassword || !u.WebAccess || u.Source != lanyard.SourceLocal {
 		t.Errorf("created %v, user %+v", created, u)
 	}
 	if err := password.Verify(pw, u.PasswordHash); err != nil {
@@ -549,10 +549,10 @@ func testCreateAdmin(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created || !u.HasRole(lanyard.RoleAdmin) || u.LoginMethod != lanyard.LoginSSO || password.Verify(pw, u.PasswordHash) != nil {
+	if created || !u.HasRole(lanyard.RoleOperator) || u.LoginMethod != lanyard.LoginSSO || password.Verify(pw, u.PasswordHash) != nil {
 		t.Errorf("existing user: created %v, %+v", created, u)
 	}
-	if ev := f.lastAudit(t, "admin.create"); !strings.Contains(ev.Message, "granted the admin role") {
+	if ev := f.lastAudit(t, "admin.create"); !strings.Contains(ev.Message, "granted lanyard:operator") {
 		t.Errorf("audit %+v", ev)
 	}
 

@@ -40,12 +40,23 @@ func clearThrottle(ctx context.Context, tx lanyard.Store, tenantID int64, login 
 	return lockout.Policy{Store: tx}.Clear(ctx, lockout.AccountKey(tenantID, login))
 }
 
-// CreateAdmin makes login an administrator of the tenant with the password:
-// it creates the account (password login, local, role admin) or, when the
-// login exists, grants it the admin role and sets its password, keeping its
-// login method (an SSO user keeps SSO and gains a break-glass password).
-// created reports which happened. The password must pass password.Check.
+// CreateAdmin makes login, an account of the tenant, an operator with the
+// password (CreateAdministrator with lanyard.RoleOperator).
 func (s *Service) CreateAdmin(ctx context.Context, actor, tenantSlug, login, pw string) (u lanyard.User, created bool, err error) {
+	return s.CreateAdministrator(ctx, actor, tenantSlug, login, pw, lanyard.RoleOperator)
+}
+
+// CreateAdministrator makes login an administrator with the password: role
+// is lanyard.RoleOperator or lanyard.RoleTenantAdmin (of the account's
+// tenant). It creates the account (password login, local) or, when the
+// login exists, grants it the role by hand and sets its password, keeping
+// its login method (an SSO user keeps SSO and gains a break-glass
+// password). created reports which happened. The password must pass
+// password.Check.
+func (s *Service) CreateAdministrator(ctx context.Context, actor, tenantSlug, login, pw, role string) (u lanyard.User, created bool, err error) {
+	if role != lanyard.RoleOperator && role != lanyard.RoleTenantAdmin {
+		return lanyard.User{}, false, invalidf("administrator role %q: use %s or %s", role, lanyard.RoleOperator, lanyard.RoleTenantAdmin)
+	}
 	t, err := s.Tenant(ctx, tenantSlug)
 	if err != nil {
 		return lanyard.User{}, false, err
@@ -68,14 +79,14 @@ func (s *Service) CreateAdmin(ctx context.Context, actor, tenantSlug, login, pw 
 			LoginMethod:  lanyard.LoginPassword,
 			WebAccess:    true,
 			Source:       lanyard.SourceLocal,
-			Roles:        []lanyard.RoleGrant{{Role: lanyard.RoleAdmin, Source: lanyard.RoleManual}},
+			Roles:        []lanyard.RoleGrant{{Role: role, Source: lanyard.RoleManual}},
 			PasswordHash: hash,
 		}
 		nu.Normalize()
 		if err := nu.Validate(); err != nil {
 			return lanyard.User{}, false, err
 		}
-		u, err := s.createUser(ctx, actor, t, nu, "admin.create", "created administrator "+nu.Login)
+		u, err := s.createUser(ctx, actor, t, nu, "admin.create", "created administrator "+nu.Login+" ("+role+")")
 		return u, err == nil, err
 	}
 	if err != nil {
@@ -87,9 +98,9 @@ func (s *Service) CreateAdmin(ctx context.Context, actor, tenantSlug, login, pw 
 		var err error
 		u, err = tx.UpdateUser(ctx, existing.ID, func(cur *lanyard.User) error {
 			changes = nil
-			if !hasManualRole(*cur, lanyard.RoleAdmin) {
-				cur.Roles = lanyard.NormalizeRoles(append(cur.Roles, lanyard.RoleGrant{Role: lanyard.RoleAdmin, Source: lanyard.RoleManual}))
-				changes = append(changes, "granted the admin role")
+			if !hasManualRole(*cur, role) {
+				cur.Roles = lanyard.NormalizeRoles(append(cur.Roles, lanyard.RoleGrant{Role: role, Source: lanyard.RoleManual}))
+				changes = append(changes, "granted "+role)
 			}
 			if cur.PasswordHash == "" {
 				changes = append(changes, "set a password")
@@ -122,7 +133,7 @@ func (s *Service) CreateAdmin(ctx context.Context, actor, tenantSlug, login, pw 
 }
 
 // hasManualRole reports whether u was given role by hand (an IdP-granted
-// admin role is replaced at the next SSO login, so it does not count).
+// role is replaced at the next SSO login, so it does not count).
 func hasManualRole(u lanyard.User, role string) bool {
 	for _, g := range u.Roles {
 		if g.Role == role && g.Source == lanyard.RoleManual {
@@ -151,7 +162,7 @@ func (s *Service) CreatePasswordReset(ctx context.Context, actor, tenantSlug, lo
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if !u.HasRole(lanyard.RoleAdmin) {
+	if !u.HoldsAdminRole() {
 		return "", time.Time{}, errorf(lanyard.KindForbidden, nil,
 			"user %q of tenant %q is not an administrator; reset links are for administrators only (make them one with: lanyard admin create %s --tenant %s)",
 			u.Login, t.Slug, u.Login, t.Slug)
@@ -224,7 +235,7 @@ func (s *Service) ConsumePasswordReset(ctx context.Context, token, newPassword s
 			return err
 		}
 		u, err = tx.UpdateUser(ctx, tok.UserID, func(cur *lanyard.User) error {
-			if !cur.HasRole(lanyard.RoleAdmin) {
+			if !cur.HoldsAdminRole() {
 				return errorf(lanyard.KindForbidden, nil, "user %q is no longer an administrator; the reset link cannot be used", cur.Login)
 			}
 			cur.PasswordHash = hash
@@ -262,5 +273,72 @@ func (s *Service) ConsumePasswordReset(ctx context.Context, token, newPassword s
 		return lanyard.User{}, fmt.Errorf("password reset: %w", err)
 	}
 	s.logChange(ctx, "admin.password_reset", u.Login, "tenant_id", u.TenantID, "login", u.Login)
+	return u, nil
+}
+
+// GrantAdmin grants role (lanyard.RoleOperator, or lanyard.RoleTenantAdmin
+// of the account's tenant) to an existing account by hand, without touching
+// its password or login method (an SSO user stays one).
+func (s *Service) GrantAdmin(ctx context.Context, actor, tenantSlug, login, role string) (lanyard.User, error) {
+	return s.changeAdminRole(ctx, actor, tenantSlug, login, role, true)
+}
+
+// RevokeAdmin removes the hand-given role from the account; its sessions,
+// and the API tokens it created, lose the rights at their next use. A role
+// an IdP granted is left: remove the group mapping, or the user from the
+// group, instead.
+func (s *Service) RevokeAdmin(ctx context.Context, actor, tenantSlug, login, role string) (lanyard.User, error) {
+	return s.changeAdminRole(ctx, actor, tenantSlug, login, role, false)
+}
+
+func (s *Service) changeAdminRole(ctx context.Context, actor, tenantSlug, login, role string, grant bool) (lanyard.User, error) {
+	if role != lanyard.RoleOperator && role != lanyard.RoleTenantAdmin {
+		return lanyard.User{}, invalidf("administrator role %q: use %s or %s", role, lanyard.RoleOperator, lanyard.RoleTenantAdmin)
+	}
+	t, err := s.Tenant(ctx, tenantSlug)
+	if err != nil {
+		return lanyard.User{}, err
+	}
+	existing, err := s.userIn(ctx, t, login)
+	if err != nil {
+		return lanyard.User{}, err
+	}
+	action, verb := "admin.grant", "granted "
+	if !grant {
+		action, verb = "admin.revoke", "revoked "
+	}
+	var u lanyard.User
+	var changed bool
+	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {
+		var err error
+		u, err = tx.UpdateUser(ctx, existing.ID, func(cur *lanyard.User) error {
+			changed = hasManualRole(*cur, role) != grant
+			kept := cur.Roles[:0:0]
+			for _, g := range cur.Roles {
+				if g.Role != role || g.Source != lanyard.RoleManual {
+					kept = append(kept, g)
+				}
+			}
+			if grant {
+				kept = append(kept, lanyard.RoleGrant{Role: role, Source: lanyard.RoleManual})
+			}
+			cur.Roles = lanyard.NormalizeRoles(kept)
+			return nil
+		})
+		if err != nil || !changed {
+			return err
+		}
+		return s.audit(ctx, tx, lanyard.AuditEvent{TenantID: t.ID, Actor: actor, Action: action, UserID: u.ID, Subject: u.Login,
+			Message: verb + role + " to " + u.Login})
+	})
+	if err != nil {
+		if lanyard.ErrorKind(err) != lanyard.KindInternal {
+			return lanyard.User{}, err
+		}
+		return lanyard.User{}, fmt.Errorf("%s %s: %w", action, login, err)
+	}
+	if changed {
+		s.logChange(ctx, action, actor, "tenant", t.Slug, "login", u.Login, "role", role)
+	}
 	return u, nil
 }

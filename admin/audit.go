@@ -26,9 +26,21 @@ func (s *Service) AuditLog(ctx context.Context, q AuditQuery) ([]lanyard.AuditEv
 	if q.User != "" && q.Tenant == "" {
 		return nil, invalidf("a user filter needs the tenant of the user")
 	}
+	// A tenant administrator reads the trail of their tenant only; another
+	// tenant's name is refused whether it exists or not.
+	p := lanyard.PrincipalFrom(ctx)
+	if !p.Operator {
+		if !p.IsAdmin() {
+			return nil, lanyard.ErrNotAdministrator
+		}
+		f.TenantID = p.TenantID
+	}
 	if q.Tenant != "" {
 		t, err := s.Tenant(ctx, q.Tenant)
-		if err != nil {
+		if err != nil && p.Operator {
+			return nil, err
+		}
+		if err := lanyard.Authorize(p, lanyard.AccessTenant, t.ID); err != nil {
 			return nil, err
 		}
 		f.TenantID = t.ID

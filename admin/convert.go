@@ -137,7 +137,7 @@ func convertedUser(u lanyard.User, domain string) (lanyard.User, error) {
 		}
 	}
 	next.LoginMethod = lanyard.LoginSSO
-	if !u.HasRole(lanyard.RoleAdmin) {
+	if !u.HasRole(lanyard.RoleOperator) && !u.HasRole(lanyard.RoleTenantAdmin) {
 		next.PasswordHash = ""
 	}
 	if err := next.Validate(); err != nil {

@@ -391,8 +391,8 @@ func isStartTagName(data []byte, i int) bool {
 }
 
 // extractedMetadata rebuilds an EntityDescriptor holding what Lanyard uses
-// of idp: entity ID, validity, signing certificates, SSO and SLO
-// endpoints, NameID formats.
+// of idp: entity ID, validity, signing certificates, SSO, SLO and
+// ArtifactResolutionService endpoints (with their indexes), NameID formats.
 func extractedMetadata(idp *saml.IdentityProvider) string {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
@@ -419,6 +419,13 @@ func extractedMetadata(idp *saml.IdentityProvider) string {
 	}
 	writeKeys("signing", idp.SigningCertificates)
 	writeKeys("encryption", idp.EncryptionCertificates)
+	for _, e := range idp.ArtifactResolution {
+		fmt.Fprintf(&b, `    <md:ArtifactResolutionService Binding="%s" Location="%s" index="%d"`, xmlAttr(e.Binding), xmlAttr(e.Location), e.Index)
+		if e.IsDefault {
+			b.WriteString(` isDefault="true"`)
+		}
+		b.WriteString("/>\n")
+	}
 	for _, e := range idp.SLO {
 		b.WriteString(`    <md:SingleLogoutService Binding="` + xmlAttr(e.Binding) + `" Location="` + xmlAttr(e.Location) + `"`)
 		if e.ResponseLocation != "" {
@@ -657,8 +664,11 @@ func (s *Service) DeleteIdP(ctx context.Context, actor, tenantSlug, entityID str
 // IdPDetails is what an administrator reads about a connection, parsed
 // from its stored metadata.
 type IdPDetails struct {
-	SSO, SLO     []saml.Endpoint
-	Certificates []CertificateInfo
+	SSO, SLO []saml.Endpoint
+	// ArtifactResolution are the IdP's ArtifactResolutionService
+	// endpoints (the tenant setting artifact_binding uses them).
+	ArtifactResolution []saml.IndexedEndpoint
+	Certificates       []CertificateInfo
 	// ValidUntil and CacheDuration from the metadata, if any.
 	ValidUntil    time.Time
 	CacheDuration time.Duration
@@ -679,7 +689,7 @@ func DescribeIdP(c lanyard.IdPConnection) IdPDetails {
 	if err != nil {
 		return IdPDetails{Problem: err.Error()}
 	}
-	d := IdPDetails{SSO: idp.SSO, SLO: idp.SLO, ValidUntil: idp.ValidUntil, CacheDuration: idp.CacheDuration}
+	d := IdPDetails{SSO: idp.SSO, SLO: idp.SLO, ArtifactResolution: idp.ArtifactResolution, ValidUntil: idp.ValidUntil, CacheDuration: idp.CacheDuration}
 	for _, cert := range idp.SigningCertificates {
 		d.Certificates = append(d.Certificates, CertificateInfo{Fingerprint: saml.Fingerprint(cert), Subject: cert.Subject.String(), NotAfter: cert.NotAfter})
 	}

@@ -60,7 +60,7 @@ type Service struct {
 // New returns a Service over store.
 func New(store lanyard.Store, opts Options) *Service {
 	s := &Service{
-		store:       store,
+		store:       guardedStore{store},
 		now:         opts.Now,
 		log:         opts.Logger,
 		fetcher:     opts.Fetcher,

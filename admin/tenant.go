@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +133,10 @@ func (s *Service) Tenants(ctx context.Context) ([]lanyard.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return ts, nil
+	// Only the tenants the principal manages: a tenant administrator sees
+	// theirs alone.
+	p := lanyard.PrincipalFrom(ctx)
+	return slices.DeleteFunc(ts, func(t lanyard.Tenant) bool { return !p.ManagesTenant(t.ID) }), nil
 }
 
 // Tenant returns the tenant with the slug; an unknown slug is a
@@ -148,6 +152,11 @@ func (s *Service) Tenant(ctx context.Context, slug string) (lanyard.Tenant, erro
 	}
 	return t, nil
 }
+
+// OperatorTenantSetting reports whether only operators change the tenant
+// setting: a tenant's email domains decide where username-first sign-in
+// sends everyone of those domains, across tenants.
+func OperatorTenantSetting(key string) bool { return key == "email_domains" }
 
 // SetTenant changes settings of a tenant, each given as "key=value" (see
 // TenantSettingKeys). Every malformed pair, unknown key and bad value is
@@ -171,6 +180,9 @@ func (s *Service) SetTenant(ctx context.Context, actor, slug string, settings []
 	}
 	if len(changes) == 0 {
 		return t, nil, nil
+	}
+	if p := lanyard.PrincipalFrom(ctx); !p.Operator && !slices.Equal(t.EmailDomains, next.EmailDomains) {
+		return lanyard.Tenant{}, nil, errorf(lanyard.KindForbidden, nil, "only operators change a tenant's email domains, which route sign-ins across tenants")
 	}
 	var updated lanyard.Tenant
 	err = s.store.Atomic(ctx, func(tx lanyard.Store) error {

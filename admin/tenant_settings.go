@@ -77,6 +77,7 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		},
 		optionalBoolSetting("sign_authn_requests", true, func(t *lanyard.Tenant) **bool { return &t.SSO.SignAuthnRequests }),
 		boolSetting("force_authn", func(t *lanyard.Tenant) *bool { return &t.SSO.ForceAuthn }),
+		boolSetting("artifact_binding", func(t *lanyard.Tenant) *bool { return &t.SSO.ArtifactBinding }),
 		{
 			key:   "name_id_format",
 			usage: "email|persistent|transient|unspecified|urn:...|empty for none",
@@ -143,6 +144,9 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 				if err := checkRoles(roles); err != nil {
 					return err
 				}
+				if err := lanyard.CheckDefaultRoles(roles); err != nil {
+					return errors.New(lanyard.ErrorMessage(err))
+				}
 				t.SSO.NewUser.Roles = roles
 				return nil
 			},
@@ -172,6 +176,11 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 				roles := lanyard.ParseRoles(s)
 				if err := checkRoles(roles); err != nil {
 					return err
+				}
+				// A group mapping is a grant by the IdP: of the reserved
+				// roles, only the tenant administrator's.
+				if err := lanyard.CheckIdPRoles(roles); err != nil {
+					return errors.New(lanyard.ErrorMessage(err))
 				}
 				if len(roles) == 0 {
 					delete(t.SSO.GroupRoles, group)

@@ -31,9 +31,34 @@ func hashAPIToken(secret string) []byte {
 }
 
 // CreateAPIToken creates a bearer token of the JSON API with the scopes
-// (lanyard.APIScopes), valid for ttl (0: until revoked). It returns the
-// token and its secret, which is not stored and cannot be shown again.
+// (lanyard.APIScopes), valid for ttl (0: until revoked), for what the
+// principal of ctx manages: a global token for operators (and the CLI), a
+// token of their tenant for tenant administrators. It returns the token and
+// its secret, which is not stored and cannot be shown again.
 func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
+	return s.CreateTenantAPIToken(ctx, actor, "", name, scopes, ttl)
+}
+
+// CreateTenantAPIToken is CreateAPIToken for a token of the tenant (""
+// for the principal's own scope). The token belongs to the principal's
+// account: it can never do more than that account can at the time of use
+// (lanyard.TokenPrincipal).
+func (s *Service) CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
+	p := lanyard.PrincipalFrom(ctx)
+	if !p.IsAdmin() {
+		return lanyard.APIToken{}, "", lanyard.ErrNotAdministrator
+	}
+	tenantID := p.TenantID
+	if tenantSlug != "" {
+		t, err := s.Tenant(ctx, tenantSlug)
+		if err != nil && p.Operator {
+			return lanyard.APIToken{}, "", err
+		}
+		if err := lanyard.Authorize(p, lanyard.AccessTenant, t.ID); err != nil {
+			return lanyard.APIToken{}, "", err
+		}
+		tenantID = t.ID
+	}
 	var v lanyard.ValidationError
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
@@ -66,7 +91,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes
 	secret := apiTokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	now := s.now().UTC()
 	tok := lanyard.APIToken{Name: name, Hash: hashAPIToken(secret), Prefix: secret[:len(apiTokenPrefix)+6],
-		Scopes: clean, CreatedBy: actor, CreatedAt: now}
+		Scopes: clean, CreatedBy: actor, CreatedAt: now, TenantID: tenantID, CreatorID: p.UserID}
 	if ttl > 0 {
 		tok.ExpiresAt = now.Add(ttl)
 	}
@@ -78,7 +103,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes
 		if !tok.ExpiresAt.IsZero() {
 			expiry = "expires " + tok.ExpiresAt.Format(time.RFC3339)
 		}
-		return s.audit(ctx, tx, lanyard.AuditEvent{Actor: actor, Action: "token.create", Subject: name,
+		return s.audit(ctx, tx, lanyard.AuditEvent{TenantID: tenantID, Actor: actor, Action: "token.create", Subject: name,
 			Message: fmt.Sprintf("created API token %s (%s…, scopes %s, %s)", name, tok.Prefix, strings.Join(clean, ","), expiry)})
 	})
 	if err != nil {
@@ -91,13 +116,16 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor, name string, scopes
 	return tok, secret, nil
 }
 
-// APITokens lists the API tokens, newest first, revoked ones included.
+// APITokens lists the API tokens the principal of ctx manages (operators:
+// all; tenant administrators: their tenant's), newest first, revoked ones
+// included.
 func (s *Service) APITokens(ctx context.Context) ([]lanyard.APIToken, error) {
 	toks, err := s.store.APITokens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list API tokens: %w", err)
 	}
-	return toks, nil
+	p := lanyard.PrincipalFrom(ctx)
+	return slices.DeleteFunc(toks, func(t lanyard.APIToken) bool { return !p.Operator && (t.TenantID == 0 || t.TenantID != p.TenantID) }), nil
 }
 
 // RevokeAPIToken revokes the live token named by ref: its name or its ID.
@@ -124,7 +152,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, actor, ref string) (lanyar
 		if revoked, err = tx.RevokeAPIToken(ctx, target.ID, s.now().UTC()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, lanyard.AuditEvent{Actor: actor, Action: "token.revoke", Subject: target.Name,
+		return s.audit(ctx, tx, lanyard.AuditEvent{TenantID: target.TenantID, Actor: actor, Action: "token.revoke", Subject: target.Name,
 			Message: fmt.Sprintf("revoked API token %s (%s…)", target.Name, target.Prefix)})
 	})
 	if errors.Is(err, lanyard.ErrNotFound) {
@@ -137,9 +165,40 @@ func (s *Service) RevokeAPIToken(ctx context.Context, actor, ref string) (lanyar
 	return revoked, nil
 }
 
-// AuthenticateAPIToken returns the live token whose secret is given and
-// records its use. Unknown, revoked and expired tokens are ErrBadToken.
-func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (lanyard.APIToken, error) {
+// AuthenticateAPIToken returns the live token whose secret is given, with
+// what it may do now (lanyard.TokenPrincipal: no more than its creator may
+// now), and records its use. Unknown, revoked and expired tokens are
+// ErrBadToken; a token whose creator no longer administers what it covers
+// is ErrBadToken too.
+func (s *Service) AuthenticateAPIToken(ctx context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {
+	tok, err := s.liveAPIToken(ctx, secret)
+	if err != nil {
+		return lanyard.APIToken{}, lanyard.Principal{}, err
+	}
+	var creator *lanyard.User
+	if tok.CreatorID != 0 {
+		u, err := s.store.User(ctx, tok.CreatorID)
+		switch {
+		case err == nil:
+			creator = &u
+		case !errors.Is(err, lanyard.ErrNotFound):
+			return lanyard.APIToken{}, lanyard.Principal{}, fmt.Errorf("authenticate API token: creator: %w", err)
+		}
+	}
+	p := lanyard.TokenPrincipal(tok, creator)
+	if !p.IsAdmin() {
+		s.log.WarnContext(ctx, "API token refused: its creator no longer administers what it covers", "token", tok.Name, "creator_id", tok.CreatorID, "tenant_id", tok.TenantID)
+		return lanyard.APIToken{}, lanyard.Principal{}, ErrTokenCreatorRights
+	}
+	return tok, p, nil
+}
+
+// ErrTokenCreatorRights refuses a token whose creator lost the rights it
+// needs: the token stops with them.
+var ErrTokenCreatorRights = &lanyard.Error{Kind: lanyard.KindUnauthorized,
+	Message: "the API token no longer works: the account that created it no longer administers what the token covers; an administrator creates a new one"}
+
+func (s *Service) liveAPIToken(ctx context.Context, secret string) (lanyard.APIToken, error) {
 	if !strings.HasPrefix(secret, apiTokenPrefix) {
 		return lanyard.APIToken{}, ErrBadToken
 	}

@@ -17,15 +17,15 @@ func TestAPITokens(t *testing.T) {
 		if !strings.HasPrefix(secret, "lyd_") || !strings.HasPrefix(secret, tok.Prefix) || strings.Join(tok.Scopes, ",") != "read" {
 			t.Errorf("token %+v, secret %q", tok, secret)
 		}
-		got, err := f.svc.AuthenticateAPIToken(f.ctx, secret)
+		got, _, err := f.svc.AuthenticateAPIToken(f.ctx, secret)
 		if err != nil || got.ID != tok.ID || !got.Allows(lanyard.ScopeRead) || got.Allows(lanyard.ScopeWrite) {
 			t.Fatalf("authenticate: %+v, %v", got, err)
 		}
-		if _, err := f.svc.AuthenticateAPIToken(f.ctx, secret+"x"); err != ErrBadToken {
+		if _, _, err := f.svc.AuthenticateAPIToken(f.ctx, secret+"x"); err != ErrBadToken {
 			t.Errorf("wrong secret: %v", err)
 		}
 		f.clock.Advance(2 * time.Hour)
-		if _, err := f.svc.AuthenticateAPIToken(f.ctx, secret); err != ErrBadToken {
+		if _, _, err := f.svc.AuthenticateAPIToken(f.ctx, secret); err != ErrBadToken {
 			t.Errorf("expired token: %v", err)
 		}
 
@@ -46,7 +46,7 @@ func TestAPITokens(t *testing.T) {
 		if _, err := f.svc.RevokeAPIToken(f.ctx, "bob", "provisioning"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.AuthenticateAPIToken(f.ctx, w); err != ErrBadToken {
+		if _, _, err := f.svc.AuthenticateAPIToken(f.ctx, w); err != ErrBadToken {
 			t.Errorf("revoked token: %v", err)
 		}
 		if _, err := f.svc.RevokeAPIToken(f.ctx, "bob", "provisioning"); lanyard.ErrorKind(err) != lanyard.KindNotFound {

@@ -25,6 +25,7 @@ type Token struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	TenantID   int64      `json:"tenant_id" doc:"the tenant the token administers; 0 for a global token (an operator's)"`
 }
 
 // TokenList answers the list of API tokens.
@@ -37,6 +38,7 @@ type TokenCreate struct {
 	Name           string  `json:"name" doc:"what the token is for, unique among live tokens"`
 	Scopes         []Scope `json:"scopes"`
 	ExpiresInHours int     `json:"expires_in_hours,omitempty" doc:"0: until revoked"`
+	Tenant         string  `json:"tenant,omitempty" doc:"slug of the tenant the token administers; empty: the caller's own scope (global for an operator's token)"`
 }
 
 // TokenCreated answers the creation of a token, with its secret.

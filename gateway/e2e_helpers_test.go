@@ -28,6 +28,7 @@ import (
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/web"
@@ -124,12 +125,21 @@ type lanyardEnv struct {
 	app    *app
 	base   string // the public base URL (nginx's, or Lanyard's own)
 	addr   string // Lanyard's listen address, 127.0.0.1:PORT
+	// audience is what checkIdentity expects of the token: the first
+	// route's name, or for forward-auth the public origin.
+	audience string
 }
 
 // newLanyardEnv starts everything on the store; publicPort is the port of
 // the public base URL http://localhost:PORT (nginx's), or 0 for Lanyard's
 // own listener. routes are the gateway's static routes.
 func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...lanyard.ProxyRoute) *lanyardEnv {
+	t.Helper()
+	return newLanyardEnvTrusting(t, store, publicPort, nil, routes...)
+}
+
+// newLanyardEnvTrusting is newLanyardEnv with the gateway's trusted hosts.
+func newLanyardEnvTrusting(t *testing.T, store lanyard.Store, publicPort int, trusted []string, routes ...lanyard.ProxyRoute) *lanyardEnv {
 	t.Helper()
 	ctx := context.Background()
 	simplesamlphp.Require(t)
@@ -138,6 +148,9 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 		Attributes: map[string][]string{"uid": {"ada"}, "mail": {"ada@example.com"}, "givenName": {"Ada"}, "sn": {"Lovelace"}, "groups": {"engineers", "everyone"}},
 	}})
 	e := &lanyardEnv{t: t, store: store, idp: idp, app: startApp(t)}
+	if len(routes) > 0 {
+		e.audience = routes[0].Name
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,8 +200,8 @@ func newLanyardEnv(t *testing.T, store lanyard.Store, publicPort int, routes ...
 	if err := e.keys.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store,
-		Routes: store, StaticRoutes: routes, Logger: logger})
+	e.gw, err = gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: e.keys, Store: store, AdminHost: "admin.localhost",
+		Routes: store, StaticRoutes: routes, TrustedHosts: trusted, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +348,11 @@ func (e *lanyardEnv) checkIdentity(got seen) {
 			}
 		}
 	}
-	v := &identity.Verifier{JWKSURL: e.base + "/.well-known/jwks.json", Issuer: e.base}
+	audience := e.audience
+	if audience == "" {
+		audience = e.base
+	}
+	v := &verify.Verifier{JWKSURL: e.base + "/.well-known/jwks.json", Issuer: e.base, Audience: audience, Tenant: "acme"}
 	claims, err := v.Verify(context.Background(), got.Header.Get(gateway.HeaderJWT))
 	if err != nil {
 		t.Fatalf("the application cannot verify X-Lanyard-JWT: %v", err)

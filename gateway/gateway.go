@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/session"
 )
 
@@ -97,10 +99,20 @@ type Config struct {
 	// handoff.go). Nil turns the hand-off off: applications must then be
 	// on Lanyard's host.
 	Store HandoffStore
-	// TrustedHosts are the application hosts, besides those of routes,
-	// that the hand-off may send a sign-in to: the hosts in front of which
-	// nginx, Traefik or Caddy ask /auth/verify. A name matches every port.
+	// TrustedHosts are the application origins, besides those of routes,
+	// that the hand-off may send a sign-in to and whose pages may use
+	// session.js: the hosts in front of which nginx, Traefik or Caddy ask
+	// /auth/verify. An entry is an origin (https://app.example.com:8443) or
+	// a host with an optional port, which takes the base URL's scheme;
+	// origins are compared whole (scheme, host, port). Plain http is
+	// refused when the base URL is https.
 	TrustedHosts []string
+	// AdminHost is the host (with its port, if not the default) of the
+	// admin UI's own origin, admin_base_url: there the admin UI and API
+	// answer and no route is proxied; elsewhere /admin and /api answer
+	// 404. Empty: the admin UI is on Lanyard's host, where no route may
+	// then be served (see checkRouteOrigin).
+	AdminHost string
 	// RouteRefresh is how often Run reloads the routes from the store. Zero
 	// means 2 seconds.
 	RouteRefresh time.Duration
@@ -138,10 +150,14 @@ type Gateway struct {
 	observer atomic.Pointer[Observer]
 	held     atomic.Bool // see Config.Held
 
-	store        HandoffStore // nil: no hand-off
-	manager      *session.Manager
-	trustedHosts []string
-	clientIP     *clientip.Resolver
+	store          HandoffStore // nil: no hand-off
+	manager        *session.Manager
+	baseOrigin     string          // canonical origin of the base URL
+	adminHost      string          // Config.AdminHost, lower case
+	trustedOrigins map[string]bool // of Config.TrustedHosts, canonical
+	clientIP       *clientip.Resolver
+
+	audiences audienceCache // see verifyAudience
 
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
@@ -166,6 +182,10 @@ func New(cfg Config) (*Gateway, error) {
 		buffers:    newBufferPool(),
 		identities: map[[sha256.Size]byte]*identityEntry{},
 		clientIP:   cfg.ClientIP,
+		adminHost:  strings.ToLower(cfg.AdminHost),
+	}
+	if g.adminHost != "" && strings.EqualFold(g.adminHost, cfg.BaseURL.Host) {
+		return nil, fmt.Errorf("gateway: the admin host %s is the base URL's host; the admin UI needs an origin of its own", cfg.AdminHost)
 	}
 	if g.refresh <= 0 {
 		g.refresh = 2 * time.Second
@@ -183,11 +203,15 @@ func New(cfg Config) (*Gateway, error) {
 		g.store = cfg.Store
 		g.manager = session.NewManager(cfg.Store, session.Options{Now: g.now})
 	}
-	for _, h := range cfg.TrustedHosts {
-		if h = strings.TrimSpace(h); h != "" {
-			g.trustedHosts = append(g.trustedHosts, h)
-		}
+	var ok bool
+	if g.baseOrigin, ok = lanyard.CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host); !ok {
+		return nil, fmt.Errorf("gateway: base URL %q is not an http(s) origin", cfg.BaseURL)
 	}
+	origins, err := originsOf(cfg.TrustedHosts, cfg.BaseURL.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	g.trustedOrigins = origins
 	table, err := g.buildTable(nil)
 	if err != nil {
 		return nil, err
@@ -218,10 +242,20 @@ type identityEntry struct {
 	headers []identityHeader
 	roles   []string
 
-	tokenMu  sync.Mutex
+	tokenMu sync.Mutex
+	tokens  []signedToken // one per audience, few
+}
+
+// maxTokensPerSession bounds the tokens kept per session: one per
+// application (audience) the user visits.
+const maxTokensPerSession = 16
+
+// signedToken is an identity token kept for reuse.
+type signedToken struct {
+	audience string
 	token    string
-	tokenKID string
-	tokenExp time.Time
+	kid      string
+	exp      time.Time
 }
 
 // identityHeader is one header of an identity.
@@ -236,13 +270,16 @@ var errNoIdentity = session.ErrNoSession
 // identify returns the identity of the session cookie of r, or
 // errNoIdentity.
 func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry, error) {
-	id := sessionCookie(r)
+	id := g.sessionCookie(r)
 	if id == "" {
 		return nil, errNoIdentity
 	}
 	snap, err := g.sessions.Lookup(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if snap.Session.Origin != "" && !g.onOrigin(r, snap.Session.Origin) {
+		return nil, errNoIdentity // a copy made for another application's host
 	}
 	if len(snap.Session.Hash) != sha256.Size {
 		return nil, fmt.Errorf("gateway: session hash of %d bytes in the store, want %d", len(snap.Session.Hash), sha256.Size)
@@ -260,7 +297,7 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 		prev.snap.Tenant.Slug == snap.Tenant.Slug && prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
 		// The same account as before: keep the token signed for it.
 		prev.tokenMu.Lock()
-		e.token, e.tokenKID, e.tokenExp = prev.token, prev.tokenKID, prev.tokenExp
+		e.tokens = slices.Clone(prev.tokens)
 		prev.tokenMu.Unlock()
 	}
 	if len(g.identities) >= maxIdentities {
@@ -340,10 +377,11 @@ func headerSafe(s string) string {
 	}, s)
 }
 
-// token returns the signed identity of e, signing anew when the last token
-// has less than half its lifetime left or the signing key changed. It
-// returns "" when no key ring is configured or signing failed (logged).
-func (g *Gateway) token(e *identityEntry) string {
+// token returns the signed identity of e for audience (the application:
+// see identity/verify.Claims.Audience), signing anew when the last token
+// for it has less than half its lifetime left or the signing key changed.
+// It returns "" when no key ring is configured or signing failed (logged).
+func (g *Gateway) token(e *identityEntry, audience string) string {
 	if g.keys == nil {
 		return ""
 	}
@@ -351,8 +389,15 @@ func (g *Gateway) token(e *identityEntry) string {
 	kid := g.keys.SignerID()
 	e.tokenMu.Lock()
 	defer e.tokenMu.Unlock()
-	if e.token != "" && e.tokenKID == kid && now.Add(g.keys.TokenTTL()/2).Before(e.tokenExp) {
-		return e.token
+	slot := -1
+	for i := range e.tokens {
+		if t := &e.tokens[i]; t.audience == audience {
+			if t.kid == kid && now.Add(g.keys.TokenTTL()/2).Before(t.exp) {
+				return t.token
+			}
+			slot = i
+			break
+		}
 	}
 	snap := e.snap
 	u := &snap.User
@@ -363,7 +408,8 @@ func (g *Gateway) token(e *identityEntry) string {
 		}
 	}
 	tok, err := g.keys.Sign(identity.Claims{
-		Subject: u.Login, UserID: u.ID, Tenant: snap.Tenant.Slug, Email: u.Email, Name: u.FullName(),
+		Audience: verify.Audience{audience},
+		Subject:  u.Login, UserID: u.ID, Tenant: snap.Tenant.Slug, Email: u.Email, Name: u.FullName(),
 		GivenName: u.FirstName, FamilyName: u.LastName, Roles: e.roles, Groups: groups,
 		SessionExpiry: snap.Session.ExpiresAt().Unix(),
 	})
@@ -371,10 +417,17 @@ func (g *Gateway) token(e *identityEntry) string {
 		g.logger.Error("identity token not signed; the request goes on without X-Lanyard-JWT", "err", err)
 		return ""
 	}
-	e.token, e.tokenKID = tok, kid
-	e.tokenExp = now.Add(g.keys.TokenTTL())
-	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(e.tokenExp) {
-		e.tokenExp = sessionEnd
+	st := signedToken{audience: audience, token: tok, kid: kid, exp: now.Add(g.keys.TokenTTL())}
+	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(st.exp) {
+		st.exp = sessionEnd
+	}
+	switch {
+	case slot >= 0:
+		e.tokens[slot] = st
+	case len(e.tokens) < maxTokensPerSession:
+		e.tokens = append(e.tokens, st)
+	default:
+		e.tokens[0] = st
 	}
 	return tok
 }
@@ -389,13 +442,32 @@ func (e *identityEntry) hasRoles(required []string) bool {
 	return true
 }
 
-// sessionCookie returns the session ID the request carries, or "".
-func sessionCookie(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
+// sessionCookie returns the session ID the request carries, or "". Over
+// https the cookie is __Host-lanyard_session (set by this host alone, no
+// sibling can plant it); the name without the prefix is then ignored.
+func (g *Gateway) sessionCookie(r *http.Request) string {
+	c, err := r.Cookie(cookieName(SessionCookie, g.secureRequest(r)))
 	if err != nil {
 		return ""
 	}
 	return c.Value
+}
+
+// secureRequest reports whether the user reached r over https: Lanyard's
+// own host by its base URL, another host by the request (the forwarded
+// proto of a proxy in front).
+func (g *Gateway) secureRequest(r *http.Request) bool {
+	if g.isBaseHost(hostOf(r, true)) {
+		return g.base.Scheme == "https"
+	}
+	return schemeOf(r) == "https"
+}
+
+// onOrigin reports whether r was made to origin (canonical): the built-in
+// proxy's Host, or for forward-auth the forwarded host and proto.
+func (g *Gateway) onOrigin(r *http.Request, origin string) bool {
+	o, ok := lanyard.CanonicalOrigin(schemeOf(r) + "://" + hostOf(r, true))
+	return ok && o == origin
 }
 
 // loginURL is where a user signs in to tenant and comes back to returnTo,

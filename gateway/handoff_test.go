@@ -27,8 +27,7 @@ func TestProxyOtherHost(t *testing.T) {
 		b := newBrowser()
 
 		resp := b.get(t, appURL)
-		wantReturn := "/auth/handoff?" + url.Values{"tenant": {"acme"}, "to": {appURL}}.Encode()
-		if want := e.base + "/t/acme/saml/login?return_to=" + url.QueryEscape(wantReturn); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		if want := "http://" + otherHost + ":" + port + "/auth/start?tenant=acme&to=%2Freports%2Fq3%3Fpage%3D2"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 			t.Fatalf("unauthenticated: %d to %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
 		}
 		form, err := e.idp.Login(b.follow, appURL, "ada", "ada-pass")
@@ -67,10 +66,15 @@ func TestProxyOtherHost(t *testing.T) {
 
 		// Signing out on the application's host ends its session at once
 		// and goes on to Lanyard's sign-out.
-		if resp := b.get(t, "http://"+otherHost+":"+port+"/auth/logout"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != e.base+"/logout" {
+		if resp := b.get(t, "http://"+otherHost+":"+port+"/auth/logout"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /auth/logout on the application's host: %d, want the confirmation form", resp.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+otherHost+":"+port+"/auth/logout", nil)
+		req.Header.Set("Origin", "http://"+otherHost+":"+port)
+		if resp, err := b.noFollow.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != e.base+"/logout" {
 			t.Fatalf("sign-out on the application's host: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		if resp := b.get(t, appURL); resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/saml/login") {
+		if resp := b.get(t, appURL); resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/auth/start") {
 			t.Fatalf("after sign-out on the application's host: %d to %q, want the login", resp.StatusCode, resp.Header.Get("Location"))
 		}
 
@@ -99,24 +103,50 @@ func TestAllowsOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for origin, want := range map[string]bool{
-		"https://app.example.com":      true,
-		"https://app.example.com:8443": true, // a trusted name matches every port
-		"https://wiki.example.com":     true, // a route's host
-		"https://ops.example.com:8443": true,
-		"https://ops.example.com:9443": false,
-		"http://app.example.com":       false, // not the base URL's scheme
-		"https://sso.example.com":      false, // Lanyard itself is not cross-origin
-		"https://evil.example.com":     false,
-		"https://app.example.com.evil": false,
-		"https://app.example.com/":     false, // not an origin
-		"https://app.example.com/x":    false,
-		"https://user@app.example.com": false,
-		"https://APP.example.com?x":    false,
-		"null":                         false,
-		"":                             false,
-		"app.example.com":              false,
-		"javascript://app.example.com": false,
-		"https://app.example.com#frag": false,
+		"https://app.example.com":              true,
+		"https://app.example.com:8443":         false, // origins are compared whole: another port
+		"https://app.example.com:443":          true,  // the default port, explicit
+		"https://APP.Example.COM":              true,  // case
+		"HTTPS://app.example.com":              true,
+		"https://app.example.com.":             false, // trailing dot: another origin to browsers
+		"https://app.example.com:":             false,
+		"https://app.example.com:0443":         false,
+		"https://app.example.com:+443":         false,
+		"https://app.example.com:99999":        false,
+		"https://evilapp.example.com":          false, // prefix trick
+		"https://app.example.com.evil.example": false, // suffix trick
+		"https://example.com":                  false,
+		"https://sub.app.example.com":          false,
+		"https://app.example.com@evil.example": false, // userinfo
+		"https://evil.example@app.example.com": false,
+		"https://app.exa%6dple.com":            false,
+		"https://äpp.example.com":              false, // IDN: browsers send punycode
+		"https://xn--pp-qla.example.com":       false,
+		"https://app.example.com\\":            false,
+		"https://app.example.com\t":            false,
+		" https://app.example.com":             false,
+		"https://[::1]":                        false,
+		"http://wiki.example.com":              false, // a route's host, on another scheme
+		"https://wiki.example.com:8443":        false, // a route's host, on another port
+		"https://ops.example.com":              false,
+		"http://ops.example.com:8443":          false,
+		"https://wiki.example.com":             true, // a route's host
+		"https://ops.example.com:8443":         true,
+		"https://ops.example.com:9443":         false,
+		"http://app.example.com":               false, // not the base URL's scheme
+		"https://sso.example.com":              false, // Lanyard itself is not cross-origin
+		"https://evil.example.com":             false,
+		"https://app.example.com.evil":         false,
+		"https://app.example.com/":             false, // not an origin
+		"https://app.example.com/x":            false,
+		"https://user@app.example.com":         false,
+		"https://APP.example.com?x":            false,
+		"https://sso.example.com:443":          false,
+		"null":                                 false,
+		"":                                     false,
+		"app.example.com":                      false,
+		"javascript://app.example.com":         false,
+		"https://app.example.com#frag":         false,
 	} {
 		if got := gw.AllowsOrigin(origin); got != want {
 			t.Errorf("AllowsOrigin(%q) = %v, want %v", origin, got, want)

@@ -27,6 +27,7 @@ func TestHeldUntilReady(t *testing.T) {
 		BaseURL:      base,
 		Sessions:     session.NewCache(mgr, store, session.CacheOptions{}),
 		Store:        store,
+		AdminHost:    "admin.example.com",
 		StaticRoutes: []lanyard.ProxyRoute{{Name: "app", PathPrefix: "/app/", Upstream: upstream.URL, Tenant: lanyard.DefaultTenantSlug}},
 		Held:         true,
 	})

@@ -52,7 +52,8 @@ type route struct {
 // routeTable holds the routes, most specific first: routes with a host
 // before those without, longer path prefixes before shorter ones.
 type routeTable struct {
-	routes []*route
+	routes  []*route
+	origins map[string]bool // of the routes' hosts, canonical
 }
 
 // match returns the route of the request whose decoded canonical path
@@ -205,11 +206,15 @@ func (g *Gateway) buildTable(stored []lanyard.ProxyRoute) (*routeTable, error) {
 		}
 	}
 	var v lanyard.ValidationError
-	table := &routeTable{}
+	table := &routeTable{origins: map[string]bool{}}
 	for _, r := range byName {
 		r.Normalize()
 		if err := r.Validate(); err != nil {
 			v.Add("proxy route %q: %s", r.Name, lanyard.ErrorMessage(err))
+			continue
+		}
+		if err := g.checkRouteOrigin(r); err != nil {
+			v.Add("proxy route %q: %v", r.Name, err)
 			continue
 		}
 		if prev := old[r.Name]; prev != nil && sameRoute(prev.ProxyRoute, r) {
@@ -222,6 +227,11 @@ func (g *Gateway) buildTable(stored []lanyard.ProxyRoute) (*routeTable, error) {
 			continue
 		}
 		table.routes = append(table.routes, rt)
+	}
+	for _, rt := range table.routes {
+		if o, ok := g.routeOrigin(rt.Host); ok && rt.Host != "" {
+			table.origins[o] = true
+		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -351,24 +361,11 @@ func lanyardPath(path string) bool {
 // configured.
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.store != nil && r.Method == http.MethodGet {
-			var handle http.HandlerFunc
-			switch r.URL.Path {
-			case handoffPath:
-				handle = g.handleHandoff
-			case sessionPath:
-				handle = g.handleSession
-			case logoutPath:
-				handle = g.handleLogout
-			}
-			if handle != nil {
-				if g.held.Load() {
-					answerStarting(w)
-				} else {
-					handle(w, r)
-				}
-				return
-			}
+		if g.serveAdminOrigin(w, r, next) {
+			return
+		}
+		if g.store != nil && g.serveAuthPath(w, r) {
+			return
 		}
 		table := g.routes.Load()
 		if len(table.routes) == 0 || !strings.HasPrefix(r.URL.Path, "/") {
@@ -418,7 +415,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 	for _, ih := range e.headers {
 		h[ih.name] = ih.value
 	}
-	if tok := g.token(e); tok != "" {
+	if tok := g.token(e, rt.Name); tok != "" { // the route's name is the token's audience
 		h[jwtKey] = []string{tok}
 		if rt.BearerToken {
 			h["Authorization"] = []string{"Bearer " + tok}
@@ -436,7 +433,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 // GET or HEAD goes to the login and comes back here; anything else gets
 // 401 with X-Lanyard-Login.
 func (g *Gateway) sendToLogin(w http.ResponseWriter, r *http.Request, rt *route) {
-	login := g.loginURL(rt.Tenant, g.returnTo(rt.Tenant, schemeOf(r), r.Host, r.URL.RequestURI()))
+	login := g.signInURL(rt.Tenant, schemeOf(r), r.Host, r.URL.RequestURI())
 	w.Header().Set(HeaderLogin, login)
 	w.Header().Set("Cache-Control", "no-store")
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsHTML(r) && r.Header.Get("Upgrade") == "" {

@@ -34,7 +34,7 @@ func TestProxyStreamsResponses(t *testing.T) {
 
 	base, _ := url.Parse("http://lanyard.test")
 	mgr := session.NewManager(store, session.Options{})
-	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}), AdminHost: "admin.localhost",
 		StaticRoutes: []lanyard.ProxyRoute{{Name: "events", PathPrefix: "/events", Upstream: upstream.URL, Tenant: "acme"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,10 @@ import (
 //	tenant=SLUG    the session must belong to this tenant (default: any;
 //	               the login URL then names the default tenant)
 //	roles=a,b      the user must hold every one of these roles
+//	aud=NAME       the audience of the identity token (the application's
+//	               name, as its verifier expects it); default: the origin
+//	               the user reached, from X-Forwarded-Proto and
+//	               X-Forwarded-Host (e.g. https://app.example.com)
 //	redirect=true  answer 302 to the login URL instead of 401 when the
 //	               original request is a browser's GET or HEAD (Traefik
 //	               and Caddy pass the answer on to the browser; nginx
@@ -77,7 +81,7 @@ func (g *Gateway) Verify() http.Handler {
 		for _, ih := range e.headers {
 			h[ih.name] = ih.value
 		}
-		if tok := g.token(e); tok != "" {
+		if tok := g.token(e, g.verifyAudience(r, p)); tok != "" {
 			h[jwtKey] = []string{tok}
 		}
 		if c := appCookies(r.Header); c != "" {
@@ -124,6 +128,7 @@ func appCookies(h http.Header) string {
 type verifyParams struct {
 	tenant   string
 	roles    []string
+	audience string
 	redirect bool
 }
 
@@ -142,7 +147,7 @@ func (c *verifyParamsCache) get(raw string) *verifyParams {
 		return p.(*verifyParams)
 	}
 	q, _ := url.ParseQuery(raw)
-	p := &verifyParams{tenant: q.Get("tenant"), roles: lanyard.ParseRoles(q.Get("roles")), redirect: q.Get("redirect") == "true"}
+	p := &verifyParams{tenant: q.Get("tenant"), roles: lanyard.ParseRoles(q.Get("roles")), audience: q.Get("aud"), redirect: q.Get("redirect") == "true"}
 	// Count only while there is room, so the counter cannot wrap around.
 	if c.n.Load() < maxVerifyQueries && c.n.Add(1) <= maxVerifyQueries {
 		c.m.Store(raw, p)
@@ -152,13 +157,57 @@ func (c *verifyParamsCache) get(raw string) *verifyParams {
 
 var noStore = []string{"no-store"}
 
+// verifyAudience is the audience of the token a forward-auth answer
+// carries: the aud parameter, else the origin the user reached.
+func (g *Gateway) verifyAudience(r *http.Request, p *verifyParams) string {
+	if p.audience != "" {
+		return p.audience
+	}
+	return g.audiences.originOf(schemeOf(r), hostOf(r, true), g.baseOrigin)
+}
+
+// audienceCache keeps the canonical origin by scheme and host: a proxy
+// asks for the same few hosts millions of times.
+type audienceCache struct {
+	mu       sync.RWMutex
+	byScheme [2]map[string]string // http, https: host -> origin
+}
+
+// originOf returns the canonical origin of scheme://host, or fallback
+// when that is no origin.
+func (c *audienceCache) originOf(scheme, host, fallback string) string {
+	i := 0
+	if scheme == "https" {
+		i = 1
+	}
+	c.mu.RLock()
+	o, ok := c.byScheme[i][host]
+	c.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o, ok = lanyard.CanonicalOrigin(scheme + "://" + host)
+	if !ok {
+		return fallback
+	}
+	c.mu.Lock()
+	if c.byScheme[i] == nil {
+		c.byScheme[i] = map[string]string{}
+	}
+	if len(c.byScheme[i]) < maxVerifyQueries {
+		c.byScheme[i][host] = o
+	}
+	c.mu.Unlock()
+	return o
+}
+
 // unauthenticated answers 401 with the login URL, or, when redirect is
 // asked and the original request is a browser's GET or HEAD, 302 to it.
 func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, tenant string, redirect bool) {
 	if tenant == "" {
 		tenant = lanyard.DefaultTenantSlug
 	}
-	login := g.loginURL(tenant, g.returnTo(tenant, schemeOf(r), hostOf(r, true), originalPath(r)))
+	login := g.signInURL(tenant, schemeOf(r), hostOf(r, true), originalPath(r))
 	w.Header().Set(HeaderLogin, login)
 	method := r.Header.Get("X-Forwarded-Method")
 	if method == "" {

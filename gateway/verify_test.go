@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/session"
 )
@@ -21,6 +23,7 @@ type verifyEnv struct {
 	gw      *gateway.Gateway
 	handler http.Handler
 	session string // the session ID of ada (tenant acme, role staff)
+	keys    *identity.KeyRing
 }
 
 func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
@@ -41,7 +44,7 @@ func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := identity.NewKeyRing(store, identity.KeyRingOptions{})
+	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
 	if err := keys.Refresh(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -50,13 +53,14 @@ func newVerifyEnv(tb testing.TB, store lanyard.Store) *verifyEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &verifyEnv{gw: gw, handler: gw.Verify(), session: id}
+	return &verifyEnv{gw: gw, handler: gw.Verify(), session: id, keys: keys}
 }
 
 func (e *verifyEnv) verify(query string, withSession bool, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, "/auth/verify"+query, nil)
 	if withSession {
 		req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: e.session})
+		req.AddCookie(&http.Cookie{Name: "__Host-" + gateway.SessionCookie, Value: e.session})
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -165,6 +169,55 @@ func TestVerifyTokenReused(t *testing.T) {
 	}
 }
 
+// TestVerifyTokenAudience: each application gets a token of its own
+// audience (the aud parameter, else the origin the user reached), which
+// another application's verifier refuses.
+func TestVerifyTokenAudience(t *testing.T) {
+	e := newVerifyEnv(t, testdb.SQLite(t))
+	now := time.Now()
+	check := func(tok, audience, tenant string) error {
+		_, err := verify.Check(tok, e.keys.PublicKeys(), now, verify.Expect{Issuer: "https://sso.example.com", Audience: audience, Tenant: tenant, Leeway: time.Minute})
+		return err
+	}
+	tokenOf := func(query string, headers ...string) string {
+		t.Helper()
+		rec := e.verify(query, true, headers...)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("verify%s: %d", query, rec.Code)
+		}
+		return rec.Header().Get(gateway.HeaderJWT)
+	}
+	wiki := tokenOf("?aud=wiki")
+	blog := tokenOf("?aud=blog")
+	app := tokenOf("", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "App.Example.com:443")
+	appPort := tokenOf("", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com:8443")
+	if wiki == blog || wiki == app || app == appPort {
+		t.Fatal("two applications got the same token")
+	}
+	if tokenOf("?aud=wiki") != wiki {
+		t.Error("the token of an audience was signed again within its lifetime")
+	}
+	for _, tc := range []struct {
+		token, audience, tenant string
+		want                    error
+	}{
+		{wiki, "wiki", "acme", nil},
+		{blog, "blog", "acme", nil},
+		{app, "https://app.example.com", "acme", nil},
+		{appPort, "https://app.example.com:8443", "acme", nil},
+		{wiki, "blog", "acme", verify.ErrAudience},
+		{blog, "wiki", "acme", verify.ErrAudience},
+		{app, "https://app.example.com:8443", "acme", verify.ErrAudience},
+		{appPort, "https://app.example.com", "acme", verify.ErrAudience},
+		{app, "http://app.example.com", "acme", verify.ErrAudience},
+		{wiki, "wiki", "globex", verify.ErrTenant},
+	} {
+		if err := check(tc.token, tc.audience, tc.tenant); !errors.Is(err, tc.want) {
+			t.Errorf("token for %s, checked as %s of %s: %v, want %v", tc.token[len(tc.token)-8:], tc.audience, tc.tenant, err, tc.want)
+		}
+	}
+}
+
 // BenchmarkVerify measures the forward-auth check of a signed-in user on
 // a warm cache: cookie, cache lookup, headers and the cached token.
 func BenchmarkVerify(b *testing.B) {
@@ -188,7 +241,7 @@ func BenchmarkVerify(b *testing.B) {
 // the login returns through the hand-off, which goes only to trusted hosts.
 func TestVerifyOtherHost(t *testing.T) {
 	store := testdb.SQLite(t)
-	e := newVerifyEnv(t, store)
+	newVerifyEnv(t, store)
 	base, _ := url.Parse("https://sso.example.com")
 	mgr := session.NewManager(store, session.Options{})
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
@@ -202,42 +255,7 @@ func TestVerifyOtherHost(t *testing.T) {
 	req.Header.Set("X-Forwarded-Uri", "/p?q=1")
 	rec := httptest.NewRecorder()
 	gw.Verify().ServeHTTP(rec, req)
-	returnTo := "/auth/handoff?" + url.Values{"tenant": {"acme"}, "to": {"https://app.example.com/p?q=1"}}.Encode()
-	if want := "https://sso.example.com/t/acme/saml/login?return_to=" + url.QueryEscape(returnTo); rec.Code != http.StatusUnauthorized || rec.Header().Get(gateway.HeaderLogin) != want {
+	if want := "https://app.example.com/auth/start?tenant=acme&to=%2Fp%3Fq%3D1"; rec.Code != http.StatusUnauthorized || rec.Header().Get(gateway.HeaderLogin) != want {
 		t.Fatalf("verify from another host: %d, login %q, want %q", rec.Code, rec.Header().Get(gateway.HeaderLogin), want)
-	}
-
-	handoff := func(to string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "https://sso.example.com/auth/handoff?"+url.Values{"tenant": {"acme"}, "to": {to}}.Encode(), nil)
-		req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: e.session})
-		rec := httptest.NewRecorder()
-		gw.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
-		return rec
-	}
-	rec = handoff("https://app.example.com/p?q=1")
-	loc, _ := url.Parse(rec.Header().Get("Location"))
-	if rec.Code != http.StatusFound || loc.Host != "app.example.com" || loc.Path != "/auth/session" || loc.Query().Get("to") != "/p?q=1" || loc.Query().Get("code") == "" {
-		t.Fatalf("hand-off to a trusted host: %d to %q", rec.Code, rec.Header().Get("Location"))
-	}
-	// The code opens a session on that host, once.
-	take := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, loc.String(), nil)
-		req.Header.Set("X-Forwarded-Proto", "https")
-		rec := httptest.NewRecorder()
-		gw.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
-		return rec
-	}
-	rec = take()
-	cookies := rec.Result().Cookies()
-	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/p?q=1" || len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].Value == e.session {
-		t.Fatalf("taking the code: %d to %q, cookies %v", rec.Code, rec.Header().Get("Location"), cookies)
-	}
-	if rec := take(); rec.Code != http.StatusBadRequest {
-		t.Errorf("the code taken twice: %d, want 400", rec.Code)
-	}
-	for _, to := range []string{"https://evil.example.com/", "javascript:alert(1)", "https://user@app.example.com/"} {
-		if rec := handoff(to); rec.Code != http.StatusBadRequest {
-			t.Errorf("hand-off to %q: %d, want 400", to, rec.Code)
-		}
 	}
 }

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 )
 
@@ -27,7 +29,7 @@ func TestSignVerify(t *testing.T) {
 		}
 		sessionEnd := clk.Now().Add(time.Minute).Unix()
 		token, err := ring.Sign(identity.Claims{Subject: "ada", UserID: 7, Tenant: "acme", Email: "ada@example.com",
-			Name: "Ada Lovelace", Roles: []string{"staff"}, SessionExpiry: sessionEnd})
+			Name: "Ada Lovelace", Roles: []string{"staff"}, SessionExpiry: sessionEnd, Audience: verify.Audience{"wiki"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,12 +41,23 @@ func TestSignVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := identity.Verify(token, keys, clk.Now(), 0)
+		c, err := check(token, keys, clk.Now(), 0)
 		if err != nil {
 			t.Fatalf("verify a fresh token: %v", err)
 		}
 		if c.Subject != "ada" || c.Tenant != "acme" || c.Issuer != "https://sso.example.com" || c.Roles[0] != "staff" || c.Groups == nil {
 			t.Errorf("claims: %+v", c)
+		}
+		if c.NotBefore != c.IssuedAt || c.IssuedAt != clk.Now().Unix() || len(c.ID) < 20 {
+			t.Errorf("nbf %d, iat %d, jti %q: want nbf = iat = now and a random jti", c.NotBefore, c.IssuedAt, c.ID)
+		}
+		if again, _ := ring.Sign(identity.Claims{Subject: "ada", Tenant: "acme", Audience: verify.Audience{"wiki"}}); again == token {
+			t.Error("two tokens signed alike: the jti must differ")
+		}
+		for _, aud := range []verify.Audience{nil, {}, {""}, {"wiki", ""}} {
+			if _, err := ring.Sign(identity.Claims{Subject: "ada", Tenant: "acme", Audience: aud}); err == nil {
+				t.Errorf("signed a token with audience %q; want a refusal", aud)
+			}
 		}
 		if c.Expiry != sessionEnd {
 			t.Errorf("exp %d: want the session's end %d, earlier than the token lifetime", c.Expiry, sessionEnd)
@@ -53,16 +66,16 @@ func TestSignVerify(t *testing.T) {
 		// Tampering, expiry and unknown keys are refused.
 		parts := strings.Split(token, ".")
 		forged := parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2]
-		if _, err := identity.Verify(forged, keys, clk.Now(), 0); err == nil {
+		if _, err := check(forged, keys, clk.Now(), 0); err == nil {
 			t.Error("a token with changed claims verified")
 		}
-		if _, err := identity.Verify(token, keys, clk.Now().Add(2*time.Minute), 0); !errors.Is(err, identity.ErrExpired) {
+		if _, err := check(token, keys, clk.Now().Add(2*time.Minute), 0); !errors.Is(err, identity.ErrExpired) {
 			t.Errorf("an expired token: got %v, want ErrExpired", err)
 		}
-		if _, err := identity.Verify(token, nil, clk.Now(), 0); !errors.Is(err, identity.ErrUnknownKey) {
+		if _, err := check(token, nil, clk.Now(), 0); !errors.Is(err, identity.ErrUnknownKey) {
 			t.Errorf("an unknown key: got %v, want ErrUnknownKey", err)
 		}
-		if _, err := identity.Verify("a.b", keys, clk.Now(), 0); !errors.Is(err, identity.ErrMalformed) {
+		if _, err := check("a.b", keys, clk.Now(), 0); !errors.Is(err, identity.ErrMalformed) {
 			t.Errorf("two parts: got %v, want ErrMalformed", err)
 		}
 	})
@@ -75,7 +88,7 @@ func TestRotation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
 		ctx := context.Background()
 		clk := testdb.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-		opts := identity.KeyRingOptions{Rotation: time.Hour, TokenTTL: 5 * time.Minute, Now: clk.Now}
+		opts := identity.KeyRingOptions{Issuer: "https://sso.example.com", Rotation: time.Hour, TokenTTL: 5 * time.Minute, Now: clk.Now}
 		nodeA := identity.NewKeyRing(store, opts)
 		nodeB := identity.NewKeyRing(store, opts)
 		refresh := func() {
@@ -102,12 +115,12 @@ func TestRotation(t *testing.T) {
 			if kid := nodeA.SignerID(); kid != lastKID && lastToken != "" {
 				// The new signer was published an hour (one rotation) ago, and
 				// the token of the previous key still verifies.
-				if _, err := identity.Verify(lastToken, nodeB.PublicKeys(), clk.Now().Add(-time.Minute), 0); err != nil {
+				if _, err := check(lastToken, nodeB.PublicKeys(), clk.Now().Add(-time.Minute), 0); err != nil {
 					t.Fatalf("token of the previous key after rotation: %v", err)
 				}
 			}
 			lastKID = nodeA.SignerID()
-			tok, err := nodeA.Sign(identity.Claims{Subject: "ada"})
+			tok, err := nodeA.Sign(identity.Claims{Subject: "ada", Tenant: "acme", Audience: verify.Audience{"wiki"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,11 +146,16 @@ func TestRotation(t *testing.T) {
 	})
 }
 
+// check verifies a token for the application "wiki" of tenant acme.
+func check(token string, keys map[string]*ecdsa.PublicKey, now time.Time, leeway time.Duration) (identity.Claims, error) {
+	return verify.Check(token, keys, now, verify.Expect{Issuer: "https://sso.example.com", Audience: "wiki", Tenant: "acme", Leeway: leeway})
+}
+
 func TestVerifierRefetchesOnRotation(t *testing.T) {
 	store := testdb.SQLite(t)
 	ctx := context.Background()
 	clk := testdb.NewClock(time.Now())
-	ring := identity.NewKeyRing(store, identity.KeyRingOptions{Rotation: time.Hour, Now: clk.Now})
+	ring := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com", Rotation: time.Hour, Now: clk.Now})
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +165,8 @@ func TestVerifierRefetchesOnRotation(t *testing.T) {
 		w.Write(ring.JWKS())
 	}))
 	defer srv.Close()
-	v := &identity.Verifier{JWKSURL: srv.URL, MinRefetch: time.Nanosecond, Now: clk.Now}
-	tok, _ := ring.Sign(identity.Claims{Subject: "ada"})
+	v := &verify.Verifier{JWKSURL: srv.URL, Issuer: "https://sso.example.com", Audience: "wiki", Tenant: "acme", MinRefetch: time.Nanosecond, Now: clk.Now}
+	tok, _ := ring.Sign(identity.Claims{Subject: "ada", Tenant: "acme", Audience: verify.Audience{"wiki"}})
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +179,7 @@ func TestVerifierRefetchesOnRotation(t *testing.T) {
 	if err := ring.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tok, _ = ring.Sign(identity.Claims{Subject: "ada"})
+	tok, _ = ring.Sign(identity.Claims{Subject: "ada", Tenant: "acme", Audience: verify.Audience{"wiki"}})
 	c, err := v.Verify(ctx, tok)
 	if err != nil || c.Subject != "ada" {
 		t.Fatalf("verify after rotation: %v", err)

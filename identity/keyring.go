@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,16 +100,27 @@ func (k *KeyRing) TokenTTL() time.Duration { return k.opts.TokenTTL }
 // ErrNoKey is returned by Sign before the first successful Refresh.
 var ErrNoKey = errors.New("identity: no signing key loaded yet (the key store has not answered since start-up)")
 
-// Sign returns a token of c, signed by the current key. IssuedAt and
-// Expiry are set here: now, and now plus the token lifetime, but never
-// after c.SessionExpiry when that is set. Issuer is set when empty.
+// Sign returns a token of c, signed by the current key. IssuedAt,
+// NotBefore, Expiry and ID are set here: now, now, now plus the token
+// lifetime (never after c.SessionExpiry when that is set), and a random
+// jti. Issuer is set when empty. c.Audience is required: a token without
+// one would be good for every application.
 func (k *KeyRing) Sign(c Claims) (string, error) {
 	st := k.state.Load()
 	if st == nil || st.signer == nil {
 		return "", ErrNoKey
 	}
+	if len(c.Audience) == 0 || slices.Contains(c.Audience, "") {
+		return "", errors.New("identity: a token needs its audience (the application it is for)")
+	}
+	jti := make([]byte, 16)
+	if _, err := rand.Read(jti); err != nil {
+		return "", fmt.Errorf("identity: token ID: %w", err)
+	}
+	c.ID = b64.EncodeToString(jti)
 	now := k.opts.Now()
 	c.IssuedAt = now.Unix()
+	c.NotBefore = c.IssuedAt
 	c.Expiry = now.Add(k.opts.TokenTTL).Unix()
 	if c.SessionExpiry != 0 && c.SessionExpiry < c.Expiry {
 		c.Expiry = c.SessionExpiry

@@ -174,5 +174,7 @@ func RolesForGroups(groupRoles map[string][]string, groups []string) []string {
 	for _, g := range groups {
 		roles = append(roles, groupRoles[g]...)
 	}
-	return roles
+	// Whatever the stored mapping says, an IdP grants no more than the
+	// tenant administrator role of the reserved namespace.
+	return lanyard.IdPGrantable(roles)
 }

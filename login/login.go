@@ -280,6 +280,9 @@ func newUser(tenant lanyard.Tenant, sso lanyard.SSOSettings, p Profile) lanyard.
 		u.Status = lanyard.StatusInactive
 	}
 	for _, r := range d.Roles {
+		if lanyard.IsReservedRole(r) {
+			continue // administrators are made on purpose, never by default
+		}
 		u.Roles = append(u.Roles, lanyard.RoleGrant{Role: r, Source: lanyard.RoleManual})
 	}
 	u.SetRoles(lanyard.RoleIdP, RolesForGroups(sso.GroupRoles, p.Groups))

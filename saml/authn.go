@@ -33,6 +33,10 @@ type AuthnRequestOptions struct {
 	// Comparison (default "exact").
 	AuthnContextClassRefs []string
 	Comparison            string
+	// ResponseBinding asks the IdP to answer through this binding
+	// (ProtocolBinding): BindingHTTPPOST (default) or BindingHTTPArtifact,
+	// the latter only when the SP advertises it (ArtifactACS).
+	ResponseBinding string
 }
 
 // MakeAuthnRequest builds an AuthnRequest for idp, records it as pending in
@@ -62,10 +66,21 @@ func (sp *ServiceProvider) MakeAuthnRequest(ctx context.Context, idp *IdentityPr
 	if idp.WantAuthnRequestsSigned && st.signer == nil {
 		return nil, fmt.Errorf("saml: IdP %q wants signed AuthnRequests and the SP has no signing key", idp.EntityID)
 	}
+	protocolBinding := BindingHTTPPOST
+	switch o.ResponseBinding {
+	case "", BindingHTTPPOST:
+	case BindingHTTPArtifact:
+		if !sp.ArtifactACS {
+			return nil, fmt.Errorf("saml: the HTTP-Artifact binding is asked of the IdP, and the SP does not advertise it (ArtifactACS)")
+		}
+		protocolBinding = BindingHTTPArtifact
+	default:
+		return nil, fmt.Errorf("saml: unsupported response binding %q", o.ResponseBinding)
+	}
 	id := newID()
 	now := sp.now().UTC()
 	var b strings.Builder
-	b.WriteString(`<samlp:AuthnRequest xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + now.Format(timeLayoutSAMLMilli) + `" Destination="` + xmlEscape(ep.Location) + `" AssertionConsumerServiceURL="` + xmlEscape(sp.ACSURL) + `" ProtocolBinding="` + BindingHTTPPOST + `"`)
+	b.WriteString(`<samlp:AuthnRequest xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" ID="` + id + `" Version="2.0" IssueInstant="` + now.Format(timeLayoutSAMLMilli) + `" Destination="` + xmlEscape(ep.Location) + `" AssertionConsumerServiceURL="` + xmlEscape(sp.ACSURL) + `" ProtocolBinding="` + protocolBinding + `"`)
 	if o.ForceAuthn {
 		b.WriteString(` ForceAuthn="true"`)
 	}

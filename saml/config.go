@@ -98,6 +98,10 @@ type ServiceProvider struct {
 	EntityID string
 	// ACSURL is the Assertion Consumer Service URL (HTTP-POST), required.
 	ACSURL string
+	// ArtifactACS advertises, in metadata, an Assertion Consumer Service
+	// with the HTTP-Artifact binding at ACSURL (index 1, the HTTP-POST one
+	// keeping index 0); see ValidateArtifact.
+	ArtifactACS bool
 	// SLOURL is the Single Logout endpoint (both bindings); empty means no
 	// SLO is advertised.
 	SLOURL string
@@ -256,6 +260,9 @@ type IdentityProvider struct {
 	// SSO and SLO endpoints, in metadata order.
 	SSO []Endpoint
 	SLO []Endpoint
+	// ArtifactResolution lists the ArtifactResolutionService endpoints
+	// with their indexes (HTTP-Artifact binding).
+	ArtifactResolution []IndexedEndpoint
 	// SigningCertificates are all trusted (rollover): a signature by any of
 	// them is accepted. Certificates in messages are never trusted.
 	SigningCertificates []*x509.Certificate

@@ -260,6 +260,12 @@ func idpFromDescriptor(ed *node) (*IdentityProvider, error) {
 			idp.SSO = append(idp.SSO, Endpoint{Binding: c.attrValue("Binding"), Location: c.attrValue("Location")})
 		case c.is(nsMD, "SingleLogoutService"):
 			idp.SLO = append(idp.SLO, Endpoint{Binding: c.attrValue("Binding"), Location: c.attrValue("Location"), ResponseLocation: c.attrValue("ResponseLocation")})
+		case c.is(nsMD, "ArtifactResolutionService"):
+			ep, err := indexedEndpoint(c)
+			if err != nil {
+				return nil, err
+			}
+			idp.ArtifactResolution = append(idp.ArtifactResolution, ep)
 		case c.is(nsMD, "NameIDFormat"):
 			idp.NameIDFormats = append(idp.NameIDFormats, c.trimmedText())
 		}
@@ -449,6 +455,9 @@ func (sp *ServiceProvider) Metadata(o SPMetadataOptions) ([]byte, error) {
 		b.WriteString(`<md:NameIDFormat>` + xmlEscape(f) + `</md:NameIDFormat>`)
 	}
 	b.WriteString(`<md:AssertionConsumerService Binding="` + BindingHTTPPOST + `" Location="` + xmlEscape(sp.ACSURL) + `" index="0" isDefault="true"/>`)
+	if sp.ArtifactACS {
+		b.WriteString(`<md:AssertionConsumerService Binding="` + BindingHTTPArtifact + `" Location="` + xmlEscape(sp.ACSURL) + `" index="` + strconv.Itoa(artifactACSIndex) + `"/>`)
+	}
 	b.WriteString(`</md:SPSSODescriptor></md:EntityDescriptor>`)
 	out := b.String()
 	if o.Sign {

@@ -37,6 +37,8 @@ want postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
 want php-cli command -v php
 want php-xml sh -c 'php -m | grep -qx dom'
 want simplesamlphp test -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php
+# SimpleSAMLphp's SQL store on SQLite keeps the artifacts of the HTTP-Artifact binding.
+want php-sqlite3 sh -c 'php -m | grep -qx pdo_sqlite'
 want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'

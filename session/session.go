@@ -61,6 +61,10 @@ type Meta struct {
 	NameID       string
 	NameIDFormat string
 	SessionIndex string
+	// Origin and ParentHash make a copy for an application's host (see
+	// lanyard.Session).
+	Origin     string
+	ParentHash []byte
 }
 
 // Options tune a Manager. The zero value is ready to use.
@@ -123,6 +127,8 @@ func (m *Manager) Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.
 		LastSeenAt:    now,
 		AbsExpiresAt:  now.Add(time.Duration(settings.SessionAbsolute)),
 		ClientIP:      meta.ClientIP,
+		Origin:        meta.Origin,
+		ParentHash:    meta.ParentHash,
 		UserAgent:     truncate(meta.UserAgent, 512),
 		LastRefreshAt: now,
 		CSRFSecret:    secret,
@@ -280,4 +286,25 @@ func truncate(s string, n int) string {
 	}
 	// Cut on a byte boundary, then drop a rune the cut may have split.
 	return strings.ToValidUTF8(s[:n], "")
+}
+
+// checkLabel separates the passive-check key from the CSRF token.
+const checkLabel = "lanyard passive check v1"
+
+// CheckKey returns the key that names s in the return path of a passive
+// check: only the holder of the session can have it, so that nobody who
+// merely knows the session's hash (another user of the tenant) can make a
+// check end it.
+func CheckKey(s lanyard.Session) string {
+	mac := hmac.New(sha256.New, s.CSRFSecret)
+	mac.Write([]byte(checkLabel))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// ValidCheckKey reports, in constant time, whether key is CheckKey(s).
+func ValidCheckKey(s lanyard.Session, key string) bool {
+	if len(s.CSRFSecret) == 0 || key == "" {
+		return false
+	}
+	return hmac.Equal([]byte(key), []byte(CheckKey(s)))
 }

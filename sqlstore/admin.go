@@ -11,7 +11,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-const apiTokenColumns = `id, name, hash, prefix, scopes, created_by, created_at, expires_at, last_used_at, revoked_at`
+const apiTokenColumns = `id, name, hash, prefix, scopes, created_by, created_at, expires_at, last_used_at, revoked_at, tenant_id, creator_id`
 
 func scanAPIToken(r rowScanner) (lanyard.APIToken, error) {
 	var (
@@ -19,7 +19,7 @@ func scanAPIToken(r rowScanner) (lanyard.APIToken, error) {
 		scopes                          string
 		created, expires, used, revoked int64
 	)
-	if err := r.Scan(&t.ID, &t.Name, &t.Hash, &t.Prefix, &scopes, &t.CreatedBy, &created, &expires, &used, &revoked); err != nil {
+	if err := r.Scan(&t.ID, &t.Name, &t.Hash, &t.Prefix, &scopes, &t.CreatedBy, &created, &expires, &used, &revoked, &t.TenantID, &t.CreatorID); err != nil {
 		return t, err
 	}
 	t.Scopes = strings.Fields(scopes)
@@ -41,9 +41,9 @@ func (d *DB) CreateAPIToken(ctx context.Context, t *lanyard.APIToken) error {
 	var id int64
 	err := d.write(ctx, true, func(q querier) error {
 		return q.QueryRowContext(ctx,
-			`INSERT INTO api_tokens (name, hash, prefix, scopes, created_by, created_at, expires_at, last_used_at, revoked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0) RETURNING id`,
-			t.Name, t.Hash, t.Prefix, strings.Join(t.Scopes, " "), t.CreatedBy, toNanos(t.CreatedAt), toNanos(t.ExpiresAt)).Scan(&id)
+			`INSERT INTO api_tokens (name, hash, prefix, scopes, created_by, created_at, expires_at, last_used_at, revoked_at, tenant_id, creator_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8, $9) RETURNING id`,
+			t.Name, t.Hash, t.Prefix, strings.Join(t.Scopes, " "), t.CreatedBy, toNanos(t.CreatedAt), toNanos(t.ExpiresAt), t.TenantID, t.CreatorID).Scan(&id)
 	})
 	if err != nil {
 		if d.class(err) == ErrorUnique {

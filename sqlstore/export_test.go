@@ -37,3 +37,7 @@ func (d *DB) SwapSealedKey(ctx context.Context, spKeyID int64, kid string) error
 	_, err := d.writer().ExecContext(ctx, `UPDATE sp_keys SET private_key_pem = $1 WHERE id = $2`, string(v), spKeyID)
 	return err
 }
+
+// Pools returns the database's pools, for tests that write rows of an
+// older schema version.
+func (d *DB) Pools() Pools { return d.pools }

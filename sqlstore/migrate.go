@@ -57,16 +57,30 @@ func (d *DB) Migrations() ([]Migration, error) {
 
 // Migrate brings the schema up to date: it applies, in order, each
 // migration not yet recorded in the schema_migrations table, each in its own
-// transaction together with its record. It is idempotent and safe to run
-// from several processes at once.
+// transaction together with its record (and its data upgrade, see goSteps).
+// It is idempotent and safe to run from several processes at once.
 func (d *DB) Migrate(ctx context.Context) error {
+	_, err := d.MigrateNotes(ctx)
+	return err
+}
+
+// MigrateNotes is Migrate, returning what the data upgrades changed, one
+// line per change, for the log (the audit trail records the same).
+func (d *DB) MigrateNotes(ctx context.Context) ([]string, error) {
+	return d.MigrateTo(ctx, 0)
+}
+
+// MigrateTo is MigrateNotes up to the version last (0: every migration);
+// tests use it to build a database of an older version and upgrade it.
+func (d *DB) MigrateTo(ctx context.Context, last int) ([]string, error) {
 	if d.tx != nil {
-		return errors.New("sqlstore: migrate: not inside a transaction")
+		return nil, errors.New("sqlstore: migrate: not inside a transaction")
 	}
 	migrations, err := d.Migrations()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var notes []string
 	const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version BIGINT PRIMARY KEY,
 	name TEXT NOT NULL,
@@ -80,10 +94,15 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: create schema_migrations: %w", err)
+		return nil, fmt.Errorf("sqlstore: create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
+		if last > 0 && m.Version > last {
+			break
+		}
+		var stepNotes []string
 		err := d.inTx(ctx, func(tx *DB) error {
+			stepNotes = nil
 			if err := tx.migrationLock(ctx); err != nil {
 				return err
 			}
@@ -98,16 +117,22 @@ func (d *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
+			if step := goSteps[m.Version]; step != nil {
+				if stepNotes, err = step(ctx, tx); err != nil {
+					return err
+				}
+			}
 			_, err = tx.tx.ExecContext(ctx,
 				`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 				m.Version, m.Name, toNanos(tx.now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlstore: apply migration %s: %w", m.Name, err)
+			return nil, fmt.Errorf("sqlstore: apply migration %s: %w", m.Name, err)
 		}
+		notes = append(notes, stepNotes...)
 	}
-	return nil
+	return notes, nil
 }
 
 // SchemaVersion returns the highest migration applied, 0 when none.

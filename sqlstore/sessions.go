@@ -11,7 +11,7 @@ import (
 )
 
 const sessionColumns = `hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format, session_index,
-	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret`
+	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash`
 
 func scanSession(r rowScanner) (lanyard.Session, error) {
 	var (
@@ -20,7 +20,7 @@ func scanSession(r rowScanner) (lanyard.Session, error) {
 		created, seen, idle, abs, lastRefreshed int64
 	)
 	err := r.Scan(&s.Hash, &s.TenantID, &s.UserID, &kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret)
+		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash)
 	if err != nil {
 		return s, err
 	}
@@ -50,12 +50,12 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
 				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
-				client_ip, user_agent, last_refresh_at, csrf_secret)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 			s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
 			s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
 			toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
-			toNanos(s.LastRefreshAt), s.CSRFSecret)
+			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash))
 		return err
 	})
 	if err != nil {
@@ -104,6 +104,7 @@ func (d *DB) UpdateSession(ctx context.Context, hash []byte, fn func(*lanyard.Se
 			return err
 		}
 		s.Hash, s.TenantID, s.UserID, s.CreatedAt = keep.Hash, keep.TenantID, keep.UserID, keep.CreatedAt
+		s.Origin, s.ParentHash = keep.Origin, keep.ParentHash
 		normalizeSessionTimes(&s)
 		_, err = q.ExecContext(ctx,
 			`UPDATE sessions SET kind = $1, idp_entity_id = $2, name_id = $3, name_id_format = $4,
@@ -143,11 +144,11 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64) (int, error) 
 func (d *DB) DeleteSessionsByNameID(ctx context.Context, tenantID int64, idpEntityID, nameID, sessionIndex string) (int, error) {
 	if sessionIndex == "" {
 		return d.deleteCount(ctx, "delete sessions by name id",
-			`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3`,
+			`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND parent_hash IS NULL`,
 			tenantID, idpEntityID, nameID)
 	}
 	return d.deleteCount(ctx, "delete sessions by name id",
-		`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND session_index = $4`,
+		`DELETE FROM sessions WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3 AND session_index = $4 AND parent_hash IS NULL`,
 		tenantID, idpEntityID, nameID, sessionIndex)
 }
 
@@ -190,4 +191,12 @@ func (d *DB) deleteCount(ctx context.Context, what, query string, args ...any) (
 		return 0, fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	return n, nil
+}
+
+// nilIfEmpty stores an absent hash as NULL, which the foreign key allows.
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

@@ -78,6 +78,16 @@ func testAPITokens(t *testing.T, s lanyard.Store) {
 	if all[0].ID != again.ID {
 		t.Errorf("tokens are not listed newest first: %d, %d", all[0].ID, all[1].ID)
 	}
+
+	// A tenant's token keeps its tenant and its creator.
+	a := mkTenant(t, s, "a")
+	creator := mkUser(t, s, a.ID, "admin-of-a", lanyard.RoleTenantAdmin)
+	owned := lanyard.APIToken{Name: "a-sync", Hash: tokenHash("e"), Prefix: "lyd_e", Scopes: []string{lanyard.ScopeRead},
+		CreatedBy: "admin-of-a", CreatedAt: t0, TenantID: a.ID, CreatorID: creator.ID}
+	must(t, s.CreateAPIToken(ctx, &owned), "create a tenant's token")
+	got, err = s.APITokenByHash(ctx, tokenHash("e"))
+	must(t, err, "tenant token by hash")
+	wantEqual(t, "tenant token read back", got, owned)
 }
 
 func testLoginTraces(t *testing.T, s lanyard.Store) {

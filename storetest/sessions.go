@@ -155,3 +155,60 @@ func testSessionPurge(t *testing.T, s lanyard.Store) {
 	must(t, err, "purge again")
 	wantInt(t, "purged again", n, 0)
 }
+
+// testSessionCopies: a copy made for an application's host keeps its
+// origin and parent through updates, and ends with its parent, however
+// the parent ends; DeleteSessionsByNameID does not count it.
+func testSessionCopies(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	bob := mkUser(t, s, a.ID, "bob")
+	idle, abs := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	mkCopy := func(parent lanyard.Session, id, origin string) lanyard.Session {
+		t.Helper()
+		c := parent
+		c.Hash, c.Origin, c.ParentHash, c.CSRFSecret = lanyard.HashSessionID(id), origin, parent.Hash, nil
+		must(t, s.CreateSession(ctx, &c), "create copy "+id)
+		return c
+	}
+	for _, end := range []struct {
+		name string
+		end  func(parent lanyard.Session)
+	}{
+		{"DeleteSession", func(p lanyard.Session) { must(t, s.DeleteSession(ctx, p.Hash), "delete parent") }},
+		{"DeleteSessionsByNameID", func(p lanyard.Session) {
+			n, err := s.DeleteSessionsByNameID(ctx, a.ID, p.IdPEntityID, p.NameID, p.SessionIndex)
+			must(t, err, "delete by name id")
+			wantInt(t, "sessions ended by name id (copies not counted)", n, 1)
+		}},
+		{"DeleteUserSessions", func(p lanyard.Session) {
+			_, err := s.DeleteUserSessions(ctx, bob.ID)
+			must(t, err, "delete user sessions")
+		}},
+	} {
+		parent := mkSession(t, s, bob, "p-"+end.name, idle, abs)
+		copy1 := mkCopy(parent, "c1-"+end.name, "https://app.example.com")
+		copy2 := mkCopy(parent, "c2-"+end.name, "https://wiki.example.com:8443")
+		got, err := s.Session(ctx, copy1.Hash, t0)
+		must(t, err, "read copy")
+		if got.Origin != "https://app.example.com" || string(got.ParentHash) != string(parent.Hash) {
+			t.Fatalf("copy read back with origin %q, parent %x", got.Origin, got.ParentHash)
+		}
+		got, err = s.UpdateSession(ctx, copy1.Hash, func(x *lanyard.Session) error {
+			x.Origin, x.ParentHash = "https://evil.example.com", nil
+			return nil
+		})
+		must(t, err, "update copy")
+		if got.Origin != "https://app.example.com" || string(got.ParentHash) != string(parent.Hash) {
+			t.Fatalf("an update changed the copy's origin or parent: %q %x", got.Origin, got.ParentHash)
+		}
+		if got, _ := s.Session(ctx, parent.Hash, t0); got.Origin != "" || got.ParentHash != nil {
+			t.Fatalf("the original reads back as a copy: %q %x", got.Origin, got.ParentHash)
+		}
+		end.end(parent)
+		for _, c := range []lanyard.Session{copy1, copy2} {
+			_, err := s.Session(ctx, c.Hash, t0)
+			wantErr(t, err, lanyard.ErrNotFound, "copy after "+end.name+" of its original")
+		}
+	}
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"SessionCreateGet", testSessionCreateGet},
 		{"SessionUpdate", testSessionUpdate},
 		{"SessionDelete", testSessionDelete},
+		{"SessionCopies", testSessionCopies},
 		{"SessionPurge", testSessionPurge},
 		{"AuditAppendFilter", testAuditAppendFilter},
 		{"AuditPaging", testAuditPaging},

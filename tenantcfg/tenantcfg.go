@@ -291,6 +291,7 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 		ClockSkew:        samlSkew(t.SSO.Skew()),
 		MessageLifetime:  time.Duration(t.SSO.MessageLifetime),
 		AllowUnsolicited: t.SSO.IdPInitiated,
+		ArtifactACS:      t.SSO.ArtifactBinding,
 		Now:              saml.Clock(r.now),
 		Requests:         &requestStore{store: r.store, tenantID: t.ID, now: r.now},
 		Replay:           &replayCache{store: r.store, now: r.now},
@@ -323,6 +324,9 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 			continue
 		}
 		snap.IdPs = append(snap.IdPs, idp)
+		if t.SSO.ArtifactBinding && !idp.ResolvesArtifacts() {
+			snap.problem(r.logger, t.Slug, fmt.Sprintf("artifact_binding is on, and IdP %q publishes no ArtifactResolutionService with the SOAP binding: its logins use HTTP-POST (turn the binding on at the IdP, then import its metadata again)", c.EntityID))
+		}
 	}
 	if len(conns) == 0 && t.SSO.Enabled {
 		snap.problem(r.logger, t.Slug, "SSO is enabled but no identity provider is configured (import one with: lanyard idp import --tenant "+t.Slug+" --metadata FILE|URL)")

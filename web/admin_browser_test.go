@@ -18,23 +18,50 @@ import (
 	"github.com/lanyard-sso/lanyard"
 )
 
-// TestAdminUIInChromium walks the admin UI in headless Chromium: create a
-// tenant, upload IdP metadata, change an attribute mapping and a group
-// mapping, look at a refused login in the tracer, import a CSV (dry run,
-// then for real), merge two accounts with the keyboard alone, and create an
-// API token. Every page is saved as a screenshot, and every page is checked
-// for form controls without a label and for controls the Tab key cannot
-// reach.
+// TestAdminUIInChromium walks the admin UI in headless Chromium, once as an
+// operator and once as a tenant administrator whom the IdP made one (with a
+// break-glass password): create a tenant (the operator; the tenant
+// administrator opens theirs), upload IdP metadata, change an attribute
+// mapping and a group mapping, look at a refused login in the tracer,
+// import a CSV (dry run, then for real), merge two accounts with the
+// keyboard alone, and create an API token. Each administrator sees only
+// what they manage, and the tenant administrator is refused another
+// tenant's pages and the operators'. Every page is saved as a screenshot,
+// and every page is checked for form controls without a label and for
+// controls the Tab key cannot reach.
 func TestAdminUIInChromium(t *testing.T) {
+	t.Run("operator", func(t *testing.T) { walkAdminUI(t, true) })
+	t.Run("tenant-admin", func(t *testing.T) { walkAdminUI(t, false) })
+}
+
+func walkAdminUI(t *testing.T, asOperator bool) {
 	browser := newChromium(t)
-	artifacts := filepath.Join(artifactDir(t), "admin-ui")
+	kind, who := "tenant-admin", "alice"
+	if asOperator {
+		kind, who = "operator", "root"
+	}
+	artifacts := filepath.Join(artifactDir(t), "admin-ui-"+kind)
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", artifacts)
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	ctx := context.Background()
+	if !asOperator {
+		if _, err := e.admin.CreateTenant(ctx, "cli", "acme", "Acme Corp", nil); err != nil {
+			t.Fatal(err)
+		}
+		acme, _ := e.admin.Tenant(ctx, "acme")
+		alice := e.addUserIn(acme, "alice", adminPassword)
+		e.updateUser(alice.ID, func(u *lanyard.User) {
+			u.LoginMethod, u.Source = lanyard.LoginSSO, lanyard.SourceIdP
+			u.SetRoles(lanyard.RoleIdP, []string{"admin", lanyard.RoleTenantAdmin})
+		})
+	}
+	if _, _, err := e.admin.CreateAPIToken(ctx, "cli", "operators-token", []string{"read"}, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	shot := 0
 	// step runs browser actions with a timeout, then screenshots the page
@@ -87,19 +114,72 @@ func TestAdminUIInChromium(t *testing.T) {
 		})
 	}
 
-	step("sign-in",
-		chromedp.Navigate(base+"/admin/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "root"),
+	signIn := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/admin/login")}
+	if !asOperator {
+		signIn = append(signIn, chromedp.SetValue(chromedp.CSS("#tenant"), "acme"))
+	}
+	signIn = append(signIn,
+		chromedp.SendKeys(chromedp.CSS("#username"), who),
 		chromedp.SendKeys(chromedp.CSS("#password"), adminPassword),
 		chromedp.Submit(chromedp.CSS("#password")),
 		chromedp.WaitVisible(chromedp.CSS("#tenants-heading")),
 	)
-	step("create-tenant",
-		chromedp.SendKeys(chromedp.CSS("#t-slug"), "acme"),
-		chromedp.SendKeys(chromedp.CSS("#t-display"), "Acme Corp"),
-		chromedp.Submit(chromedp.CSS("#t-slug")),
-		chromedp.WaitVisible(chromedp.CSS("#sp-heading")),
-	)
+	step("sign-in", signIn...)
+	// What the home page offers: everything to an operator, the tenant
+	// alone to its administrator.
+	visible := func(sel string) bool {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		defer cancel()
+		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`!!document.querySelector(`+"`"+sel+"`"+`)`))
+		if err != nil {
+			t.Fatalf("look for %s: %v", sel, err)
+		}
+		return ok
+	}
+	for _, c := range []struct {
+		sel                   string
+		operator, tenantAdmin bool
+	}{
+		{"#tenant-form", true, false},
+		{`a[href="/admin/routes"]`, true, false},
+		{`a[href="/admin/tenants/default"]`, true, false},
+		{`a[href="/t/default/saml/metadata"]`, true, false},
+		{`a[href="/admin/tenants/acme"]`, false, true}, // the operator creates acme below
+		{`a[href="/admin/tokens"]`, true, true},
+		{`a[href="/admin/audit"]`, true, true},
+	} {
+		want := c.tenantAdmin
+		if asOperator {
+			want = c.operator
+		}
+		if got := visible(c.sel); got != want {
+			t.Errorf("%s's home page: %s shown %v, want %v", kind, c.sel, got, want)
+		}
+	}
+	wantKind := "administrator of tenant acme"
+	if asOperator {
+		wantKind = "operator of Lanyard (every tenant)"
+	}
+	if got := text("#admin-kind"); got != wantKind {
+		t.Errorf("home page says %q, want %q", got, wantKind)
+	}
+	if asOperator {
+		step("create-tenant",
+			chromedp.SendKeys(chromedp.CSS("#t-slug"), "acme"),
+			chromedp.SendKeys(chromedp.CSS("#t-display"), "Acme Corp"),
+			chromedp.Submit(chromedp.CSS("#t-slug")),
+			chromedp.WaitVisible(chromedp.CSS("#sp-heading")),
+		)
+	} else {
+		step("open-tenant",
+			chromedp.Click(chromedp.CSS(`a[href="/admin/tenants/acme"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#sp-heading")),
+		)
+	}
+	if got := visible(`#s-email_domains[readonly]`); got == asOperator {
+		t.Errorf("%s: email domains read-only %v", kind, got)
+	}
 	if got := text("#v-acs"); !strings.HasSuffix(got, "/t/acme/saml/acs") {
 		t.Errorf("ACS URL on the copy panel: %q", got)
 	}
@@ -226,7 +306,7 @@ func TestAdminUIInChromium(t *testing.T) {
 	if _, err := e.admin.User(ctx, "acme", "john.doe"); lanyard.ErrorKind(err) != lanyard.KindNotFound {
 		t.Errorf("john.doe after the merge: %v", err)
 	}
-	if ev := e.auditEvents("user.merge"); len(ev) != 1 || ev[0].Actor != "root" {
+	if ev := e.auditEvents("user.merge"); len(ev) != 1 || ev[0].Actor != who {
 		t.Errorf("merge audit: %+v", ev)
 	}
 
@@ -236,11 +316,36 @@ func TestAdminUIInChromium(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#t-name")),
 		chromedp.WaitVisible(chromedp.CSS("#new-secret")),
 	)
+	if got := visible("#t-tenant"); got != asOperator {
+		t.Errorf("%s: the token form offers a choice of tenant: %v", kind, got)
+	}
+	if got := text("main"); strings.Contains(got, "operators-token") == !asOperator {
+		t.Errorf("%s's token page, listing the operators' global token: %v", kind, strings.Contains(got, "operators-token"))
+	}
 	step("audit",
 		chromedp.Navigate(base+"/admin/audit?tenant=acme"),
 		chromedp.WaitVisible(chromedp.CSS("tbody")),
 	)
 	step("dashboard", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS("#tenants-heading")))
+	if asOperator {
+		step("applications", chromedp.Navigate(base+"/admin/routes"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if got := text("main h1"); got == "Access denied" {
+			t.Errorf("the operator is refused the applications page")
+		}
+		return
+	}
+	// The tenant administrator is refused another tenant's pages (one
+	// that exists, one that does not: the same page) and the operators'.
+	for _, c := range []struct{ name, path string }{
+		{"refused-other-tenant", "/admin/tenants/default/users"},
+		{"refused-missing-tenant", "/admin/tenants/nope/users"},
+		{"refused-applications", "/admin/routes"},
+	} {
+		step(c.name, chromedp.Navigate(base+c.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if got := text("main h1"); got != "Access denied" {
+			t.Errorf("%s: %s shows %q, want Access denied", kind, c.path, got)
+		}
+	}
 }
 
 // checkLabels fails the test for every visible form control without an

@@ -16,7 +16,7 @@ import (
 // while it is on.
 func TestAdminIdPLegacyEncryption(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", "correct horse battery", lanyard.RoleAdmin)
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
 	c := e.client()
 	e.mustLogin(c, "root", "correct horse battery")
 	csrf := e.csrfToken(e.get(c, "/admin/tenants/default"))

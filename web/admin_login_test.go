@@ -19,7 +19,7 @@ func TestAdminLoginSuccess(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
 		c := e.client()
-		root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		root := e.addUser("root", adminPassword, lanyard.RoleOperator)
 
 		resp := e.login(c, "Root", adminPassword) // logins are case-insensitive
 		if resp.StatusCode != http.StatusSeeOther {
@@ -67,17 +67,22 @@ func TestAdminLoginSuccess(t *testing.T) {
 func TestAdminLoginSecureCookieOnHTTPS(t *testing.T) {
 	e := newEnv(t, envOptions{https: true})
 	c := e.client()
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	form := e.get(c, "/admin/login")
-	if csrf := setCookie(form, csrfCookieName); csrf == nil || !csrf.Secure || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
-		t.Errorf("CSRF cookie on https: %+v, want Secure, HttpOnly, SameSite=Strict", csrf)
+	// Over https Lanyard's cookies carry the __Host- prefix: only this
+	// host can set them, a sibling subdomain cannot plant one.
+	if csrf := setCookie(form, "__Host-"+csrfCookieName); csrf == nil || !csrf.Secure || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode || csrf.Path != "/" || csrf.Domain != "" {
+		t.Errorf("CSRF cookie on https: %+v, want __Host-, Secure, HttpOnly, SameSite=Strict, Path=/", csrf)
+	}
+	if plain := setCookie(form, csrfCookieName); plain != nil {
+		t.Errorf("CSRF cookie without the __Host- prefix on https: %+v", plain)
 	}
 	resp := e.post(c, "/admin/login", url.Values{"username": {"root"}, "password": {adminPassword}, csrfField: {e.csrfToken(form)}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("status %d, want 303:\n%s", resp.StatusCode, resp.body)
 	}
-	cookie := setCookie(resp, sessionCookieName)
-	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+	cookie := setCookie(resp, "__Host-"+sessionCookieName)
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Domain != "" {
 		t.Fatalf("session cookie on https: %+v, want Secure, HttpOnly, SameSite=Lax", cookie)
 	}
 	if r := e.get(c, "/admin/"); r.StatusCode != http.StatusOK {
@@ -87,7 +92,7 @@ func TestAdminLoginSecureCookieOnHTTPS(t *testing.T) {
 
 func TestAdminLoginNext(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	for _, tc := range []struct{ next, want string }{
 		{"/admin/?tab=tenants", "/admin/?tab=tenants"},
 		{"//evil.example/", "/admin/"},
@@ -119,13 +124,13 @@ func TestAdminLoginNext(t *testing.T) {
 func TestAdminLoginRefusals(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		e.addUser("bob", adminPassword) // no admin role
-		sleepy := e.addUser("sleepy", adminPassword, lanyard.RoleAdmin)
+		sleepy := e.addUser("sleepy", adminPassword, lanyard.RoleOperator)
 		e.updateUser(sleepy.ID, func(u *lanyard.User) { u.Status = lanyard.StatusInactive })
-		locked := e.addUser("locked", adminPassword, lanyard.RoleAdmin)
+		locked := e.addUser("locked", adminPassword, lanyard.RoleOperator)
 		e.updateUser(locked.ID, func(u *lanyard.User) { u.Locked = true })
-		e.addUser("ssoadmin", "", lanyard.RoleAdmin) // no password
+		e.addUser("ssoadmin", "", lanyard.RoleOperator) // no password
 
 		for _, tc := range []struct {
 			name, login, password string
@@ -177,7 +182,7 @@ func TestAdminLoginOtherTenant(t *testing.T) {
 	if err := e.store.CreateTenant(ctx, &acme); err != nil {
 		t.Fatal(err)
 	}
-	e.addUser("root", adminPassword, lanyard.RoleAdmin) // in the default tenant
+	e.addUser("root", adminPassword, lanyard.RoleOperator) // in the default tenant
 	if r := e.login(e.client(), "root", adminPassword, "tenant", "acme"); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("default tenant's admin in tenant acme: status %d, want 401", r.StatusCode)
 	}
@@ -187,7 +192,7 @@ func TestAdminLoginOtherTenant(t *testing.T) {
 		}
 	}
 	// The tenant field may name another tenant.
-	e.addUserIn(acme, "acmeadmin", adminPassword, lanyard.RoleAdmin)
+	e.addUserIn(acme, "acmeadmin", adminPassword, lanyard.RoleOperator)
 	e.mustLogin(e.client(), "acmeadmin", adminPassword, "tenant", "acme")
 	if !e.hasAudit(actionAdminLogin, lanyard.OutcomeFailure, reasonUnknownUser) {
 		t.Error("no unknown_user failure audited")
@@ -196,7 +201,7 @@ func TestAdminLoginOtherTenant(t *testing.T) {
 
 func TestAdminLoginCSRF(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	creds := url.Values{"username": {"root"}, "password": {adminPassword}}
 
 	for _, tc := range []struct {
@@ -255,7 +260,7 @@ func TestAdminLoginCSRF(t *testing.T) {
 func TestAdminLoginAccountThrottle(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 
 		for i := 1; i <= accountFailureLimit-1; i++ {
@@ -316,7 +321,7 @@ func TestAdminLoginAccountThrottle(t *testing.T) {
 func TestAdminLoginSuccessClearsFailures(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 		for i := 0; i < accountFailureLimit-1; i++ {
 			e.login(c, "root", "wrong password!")
@@ -340,7 +345,7 @@ func TestAdminLoginSuccessClearsFailures(t *testing.T) {
 func TestAdminLoginAddressThrottle(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 		// Spray: one guess at each of many accounts, so no account locks.
 		for i := 1; i <= addressFailureLimit; i++ {
@@ -372,14 +377,14 @@ func TestNonAdminSessionIsForbidden(t *testing.T) {
 	base, _ := url.Parse(e.http.URL)
 	c.Jar.SetCookies(base, []*http.Cookie{{Name: sessionCookieName, Value: id, Path: "/"}})
 	r := e.get(c, "/admin/")
-	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "administrator role") {
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "not an administrator of Lanyard") {
 		t.Errorf("GET /admin/ with a non-admin session: status %d, want 403 explaining the role:\n%s", r.StatusCode, r.body)
 	}
 }
 
 func TestDeactivationEndsAdminSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	root := e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	root := e.addUser("root", adminPassword, lanyard.RoleOperator)
 	c := e.client()
 	e.mustLogin(c, "root", adminPassword)
 	e.updateUser(root.ID, func(u *lanyard.User) { u.Status = lanyard.StatusInactive })
@@ -395,7 +400,7 @@ func TestDeactivationEndsAdminSession(t *testing.T) {
 func TestAdminLoginConcurrentFailuresLock(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		const attempts = 3 * accountFailureLimit
 		forms := make([]url.Values, attempts)
 		clients := make([]*http.Client, attempts)

@@ -39,7 +39,7 @@ func (e *env) postMultipart(c *http.Client, path string, fields map[string]strin
 func TestAdminPages(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	e.addUser("root", "correct horse battery", lanyard.RoleAdmin)
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
 	plain := e.addUser("plain", "correct horse battery")
 	c := e.client()
 
@@ -204,7 +204,7 @@ func TestAdminPages(t *testing.T) {
 // choosing on an admin page.
 func TestAdminNoticeNeedsItsMAC(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", "correct horse battery", lanyard.RoleAdmin)
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
 	c := e.client()
 	e.mustLogin(c, "root", "correct horse battery")
 	r := e.get(c, "/admin/tokens?notice=Call+0800+now&mac=forged")

@@ -13,7 +13,7 @@ import (
 func TestPasswordReset(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		old := e.client()
 		e.mustLogin(old, "root", adminPassword)
 

@@ -11,7 +11,7 @@ import (
 
 func TestAdminRoutesPage(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", "correct horse battery", lanyard.RoleAdmin)
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
 	c := e.client()
 	if r := e.get(c, "/admin/routes"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login") {
 		t.Fatalf("signed out: %d to %q", r.StatusCode, r.Header.Get("Location"))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/session"
-	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 // readyPingTimeout bounds the database check of /readyz, so a hung database
@@ -64,7 +63,7 @@ func (s *Server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		view := homeView{Title: "Single sign-on"}
 		// Before SetReady the database may not be migrated: no lookups.
-		if s.ready.Load() && ui.SessionID(r) != "" {
+		if s.ready.Load() && s.kit.SessionID(r) != "" {
 			if err := s.describeSession(r, &view); err != nil {
 				s.kit.Logger.Warn("home page: session not shown", "err", err)
 			}

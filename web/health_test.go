@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/apiclient"
 	"github.com/lanyard-sso/lanyard/apiv1"
 	"github.com/lanyard-sso/lanyard/password"
@@ -73,7 +74,7 @@ func TestProbesAndStartingPage(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.client()
-	e.addUser("root", "correct horse battery", "admin")
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
 	e.get(c, "/healthz")
 	e.get(c, "/no/such/page")
 	e.login(c, "root", "wrong password!")

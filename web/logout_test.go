@@ -29,7 +29,7 @@ func TestSessionIdleExpiry(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
 		e.setSessionLifetimes(10*time.Minute, time.Hour)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 		e.mustLogin(c, "root", adminPassword)
 
@@ -56,7 +56,7 @@ func TestSessionAbsoluteExpiry(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
 		e.setSessionLifetimes(30*time.Minute, time.Hour)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 		resp := e.login(c, "root", adminPassword)
 		if ck := setCookie(resp, sessionCookieName); ck == nil || ck.MaxAge != 3600 {
@@ -78,7 +78,7 @@ func TestSessionAbsoluteExpiry(t *testing.T) {
 func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
 	eachEngine(t, func(t *testing.T, opts envOptions) {
 		e := newEnv(t, opts)
-		e.addUser("root", adminPassword, lanyard.RoleAdmin)
+		e.addUser("root", adminPassword, lanyard.RoleOperator)
 		c := e.client()
 		resp := e.login(c, "root", adminPassword)
 		stolen := setCookie(resp, sessionCookieName)
@@ -137,7 +137,7 @@ func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
 
 func TestSignInReplacesTheOldSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	bob := e.addUser("bob", adminPassword)
 	// A session the browser already holds (here another user's, as an
 	// attacker fixing a session would plant) does not survive a sign-in.

@@ -47,7 +47,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestEveryControlHasALabel(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	c := e.client()
 	pages := []response{e.get(c, "/admin/login")}
 	e.mustLogin(c, "root", adminPassword)
@@ -133,7 +133,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var logs syncBuffer
 	e.server.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.addUser("root", adminPassword, lanyard.RoleAdmin)
+	e.addUser("root", adminPassword, lanyard.RoleOperator)
 	c := e.client()
 	e.login(c, "root", "the wrong secret")
 	resp := e.login(c, "root", adminPassword)

@@ -42,7 +42,7 @@ func (s *Server) routes() http.Handler {
 	ssoDeps := sso.Deps{
 		Kit: s.kit, Store: s.store, Sessions: s.sessions, Tenants: s.tenants, Logins: s.logins,
 		Metrics: s.metrics, Origins: s.origins, Ready: ready, IsReady: s.isReady,
-		Refusals: sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef),
+		Refusals: s.refusals,
 	}
 	if s.admin != nil {
 		ssoDeps.Traces = s.admin

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 	weblogin "github.com/lanyard-sso/lanyard/web/login"
+	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
 // Config is what the server needs from its caller (cmd/lanyard).
@@ -61,6 +63,9 @@ type Config struct {
 	// the audit log and the tracer) behind trusted reverse proxies. Nil
 	// means the TCP peer.
 	ClientIP *clientip.Resolver
+	// AdminHost is the admin UI's own host (admin_base_url), if any; see
+	// gateway.Config.AdminHost.
+	AdminHost string
 	// DemoTenant, when set, serves the sample application page of
 	// "lanyard demo" at /demo/, behind sign-in to that tenant. Empty: no
 	// sample page.
@@ -86,6 +91,9 @@ type Server struct {
 	gateway *gateway.Gateway
 	// demoTenant is the tenant of the sample page at /demo/; "": none.
 	demoTenant string
+	// refusals budgets the records of refused SSO logins and logouts; its
+	// summary writer stops at Close.
+	refusals *sso.RefusalLimiter
 	// dummyHash is verified against when an account has no usable hash, so
 	// that a refusal takes as long whether or not the account exists.
 	dummyHash func() string
@@ -111,7 +119,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if cfg.BaseURL != nil && cfg.BaseURL.Host != "" {
-		s.origins.Self = cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+		s.origins.Self, _ = lanyard.CanonicalOrigin(cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host)
 	}
 	if s.gateway != nil {
 		// The gateway knows which applications' origins may use
@@ -130,14 +138,23 @@ func New(cfg Config) *Server {
 		Sessions:      s.sessions,
 		Users:         cfg.Store,
 		Tenants:       cfg.Store,
+		AdminHost:     cfg.AdminHost,
 	})
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}
 	s.demoTenant = cfg.DemoTenant
+	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
 	s.handler = s.routes()
 	return s
+}
+
+// Close stops the server's background work once it no longer takes
+// requests (after http.Server.Shutdown): the summaries of refused logins it
+// still holds are written, before the store closes.
+func (s *Server) Close(ctx context.Context) {
+	s.refusals.Close(ctx)
 }
 
 // baseURL is the configured base URL, or http://localhost when there is

@@ -16,7 +16,7 @@ import (
 // cannot be read, the site-wide policy stays (the check then falls back to
 // a window).
 func (s *Server) allowSessionFrames(w http.ResponseWriter, r *http.Request) {
-	id := ui.SessionID(r)
+	id := s.kit.SessionID(r)
 	if id == "" {
 		return
 	}

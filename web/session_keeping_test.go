@@ -214,6 +214,9 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 			t.Fatalf("login: %d %s", a.status, a.body)
 		}
 		id := e.sessionCookie(b)
+		// Copies made for applications' hosts by the hand-off end with it,
+		// whatever their IdP session fields say.
+		copies := e.handoffCopies(t, id, "acme", "alice")
 		_, page := b.get(t, e.base+"/logout")
 		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
 		if token == nil {
@@ -241,6 +244,11 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 		if _, err := e.store.Session(context.Background(), lanyard.HashSessionID(id), e.clock.Now()); err == nil {
 			t.Error("Lanyard session still alive")
 		}
+		for _, c := range copies {
+			if _, err := e.store.Session(context.Background(), lanyard.HashSessionID(c), e.clock.Now()); err == nil {
+				t.Error("a copy on an application's host outlived the sign-out")
+			}
+		}
 		// The IdP session is over: a new sign-in shows the login form.
 		resp, err = b.follow.Get(e.base + "/t/acme/saml/login")
 		if err != nil {
@@ -259,6 +267,7 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 			}
 		}
 		id1, id2 := e.sessionCookie(b1), e.sessionCookie(b2)
+		copies1, copies2 := e.handoffCopies(t, id1, "acme", "alice"), e.handoffCopies(t, id2, "acme", "alice")
 		resp, err := b1.follow.Get(e.idp.LogoutURL(e.base + "/"))
 		if err != nil {
 			t.Fatal(err)
@@ -273,6 +282,16 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 		}
 		if _, err := e.store.Session(ctx, lanyard.HashSessionID(id2), e.clock.Now()); err != nil {
 			t.Errorf("the session of the other IdP session ended too: %v", err)
+		}
+		for _, c := range copies1 {
+			if _, err := e.store.Session(ctx, lanyard.HashSessionID(c), e.clock.Now()); err == nil {
+				t.Error("a copy of the session logged out by the IdP outlived it")
+			}
+		}
+		for _, c := range copies2 {
+			if _, err := e.store.Session(ctx, lanyard.HashSessionID(c), e.clock.Now()); err != nil {
+				t.Errorf("a copy of the other IdP session's session ended: %v", err)
+			}
 		}
 		// Another node on the same store no longer honours the cookie.
 		node2 := New(Config{Store: e.store, Now: e.clock.Now})
@@ -292,8 +311,42 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 			}
 		}
 		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{Action: actionSLO})
+		// The copies end with their original, and are not counted.
 		if err != nil || len(evs) == 0 || !strings.Contains(evs[0].Message, "ended 1 session") {
 			t.Errorf("audit: %v %+v", err, evs)
 		}
 	})
+}
+
+// handoffCopies opens, as the gateway's hand-off does, copies of the
+// session id for two applications' hosts: one with the original's IdP
+// session fields, one with none (as a password session's copy has).
+func (e *ssoEnv) handoffCopies(t *testing.T, id, slug, login string) []string {
+	t.Helper()
+	ctx := context.Background()
+	orig, err := e.store.Session(ctx, lanyard.HashSessionID(id), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := e.store.TenantByID(ctx, orig.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := e.store.User(ctx, orig.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager := session.NewManager(e.store, session.Options{Now: e.clock.Now})
+	var ids []string
+	for _, meta := range []session.Meta{
+		{IdPEntityID: orig.IdPEntityID, NameID: orig.NameID, NameIDFormat: orig.NameIDFormat, SessionIndex: orig.SessionIndex, Origin: "https://app.example.com", ParentHash: orig.Hash},
+		{Origin: "https://wiki.example.com:8443", ParentHash: orig.Hash},
+	} {
+		c, _, err := manager.Open(ctx, tenant, user, orig.Kind, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c)
+	}
+	return ids
 }

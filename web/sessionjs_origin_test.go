@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -68,7 +69,7 @@ func newXOriginEnv(t *testing.T, opts xoriginOptions) *xoriginEnv {
 	svc := admin.New(store, admin.Options{BaseURL: base})
 	mgr := session.NewManager(store, session.Options{})
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: session.NewCache(mgr, store, session.CacheOptions{}),
-		Store: store, TrustedHosts: []string{xoAppHost}})
+		Store: store, TrustedHosts: []string{e.appOrigin(xoAppHost)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +175,18 @@ func TestSessionStateCORS(t *testing.T) {
 		{"no origin", "", false},
 		{"Lanyard itself", e.base, false},
 		{"opaque origin", "null", false},
+		// Origins are compared whole.
+		{"trusted host on another port", "http://" + net.JoinHostPort(xoAppHost, otherPort(e.appPort)), false},
+		{"trusted host on Lanyard's port", "http://" + net.JoinHostPort(xoAppHost, portOfURL(e.base)), false},
+		{"trusted host without its port", "http://" + xoAppHost, false},
+		{"trailing dot", "http://" + net.JoinHostPort(xoAppHost+".", e.appPort), false},
+		{"suffix trick", "http://" + net.JoinHostPort(xoAppHost+".evil.example", e.appPort), false},
+		{"prefix trick", "http://" + net.JoinHostPort("evil"+xoAppHost, e.appPort), false},
+		{"subdomain", "http://" + net.JoinHostPort("x."+xoAppHost, e.appPort), false},
+		{"userinfo", "http://user@" + net.JoinHostPort(xoAppHost, e.appPort), false},
+		{"with a path", e.appOrigin(xoAppHost) + "/", false},
+		{"IDN", "http://" + net.JoinHostPort("äpp.lanyard.localhost", e.appPort), false},
+		{"two origins", e.appOrigin(xoAppHost) + " " + e.appOrigin(xoAppHost), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, e.base+sessionStatePath, nil)
@@ -295,4 +308,16 @@ func TestSessionCheckOrigin(t *testing.T) {
 		wantFrameAncestors(t, rec, "'self' "+app)
 	})
 
+}
+
+// otherPort is a port other than p.
+func otherPort(p string) string {
+	n, _ := strconv.Atoi(p)
+	return strconv.Itoa(n%60000 + 1)
+}
+
+// portOfURL is the port of an http URL with an explicit port.
+func portOfURL(u string) string {
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(u, "http://"))
+	return port
 }

@@ -115,6 +115,8 @@ type tenantOptions struct {
 	// legacyEncryption is the IdP connection's opt-in for 3DES-CBC and
 	// rsa-1_5.
 	legacyEncryption bool
+	// artifactACS registers the tenant's HTTP-Artifact ACS at the IdP.
+	artifactACS bool
 }
 
 // addTenant creates a tenant with its SP keys (through the admin service,
@@ -149,6 +151,7 @@ func (e *ssoEnv) addTenant(slug string, o tenantOptions) lanyard.Tenant {
 		NameIDAttribute:      "uid",
 		EncryptAssertion:     o.encrypt,
 		SharedKeyAlgorithm:   o.sharedKeyAlgorithm,
+		ArtifactACS:          o.artifactACS,
 	}
 	for _, k := range keys {
 		if _, _, err := spkeys.Parse(k); err != nil {

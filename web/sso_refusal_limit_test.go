@@ -161,7 +161,7 @@ func TestACSRefusalRecordsBounded(t *testing.T) {
 
 			// The tracer page of a tenant names its summaries.
 			c := e.client()
-			e.addUser("root", adminPassword, lanyard.RoleAdmin)
+			e.addUser("root", adminPassword, lanyard.RoleOperator)
 			e.mustLogin(c, "root", adminPassword)
 			for slug := range tt.records {
 				if slug == "" {

@@ -18,8 +18,9 @@ import (
 )
 
 func (a *app) adminCreate(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "USER [--tenant SLUG] [--generate]", "make USER an administrator with a password, creating the account if needed")
+	fs := a.newFlagSet(path, "USER [--tenant SLUG] [--tenant-admin] [--generate]", "make USER an operator (or, with --tenant-admin, an administrator of its tenant) with a password, creating the account if needed")
 	tenant := tenantFlag(fs)
+	tenantAdmin := fs.Bool("tenant-admin", false, "make USER an administrator of its tenant only, not an operator")
 	generate := fs.Bool("generate", false, "generate a strong password and print it once")
 	fs.extra = "The password is read from the first line of standard input when it is not a\n" +
 		"terminal (echo \"$PW\" | lanyard admin create root), else prompted for twice.\n"
@@ -39,14 +40,19 @@ func (a *app) adminCreate(ctx context.Context, path string, args []string) error
 		if err != nil {
 			return err
 		}
-		u, created, err := svc.CreateAdmin(ctx, admin.ActorCLI, *tenant, login, pw)
+		role := lanyard.RoleOperator
+		if *tenantAdmin {
+			role = lanyard.RoleTenantAdmin
+		}
+		u, created, err := svc.CreateAdministrator(ctx, admin.ActorCLI, *tenant, login, pw, role)
 		if err != nil {
 			return err
 		}
+		kind := adminKind(role, *tenant)
 		if created {
-			fmt.Fprintf(a.stdout, "created administrator %s in tenant %s\n", u.Login, *tenant)
+			fmt.Fprintf(a.stdout, "created administrator %s in tenant %s: %s\n", u.Login, *tenant, kind)
 		} else {
-			fmt.Fprintf(a.stdout, "user %s already existed in tenant %s: it is now an administrator and its password is set (login method %s kept)\n", u.Login, *tenant, u.LoginMethod)
+			fmt.Fprintf(a.stdout, "user %s already existed in tenant %s: it is now %s and its password is set (login method %s kept)\n", u.Login, *tenant, kind, u.LoginMethod)
 		}
 		if *generate {
 			fmt.Fprintf(a.stdout, "password: %s\n(shown only this once: store it in a password manager)\n", pw)
@@ -107,5 +113,122 @@ func (a *app) adminResetPassword(ctx context.Context, path string, args []string
 		fmt.Fprintf(a.stdout, "one-time password reset link for %s (tenant %s), valid until %s:\n%s\n",
 			pos[0], *tenant, expires.UTC().Format(time.RFC3339), link)
 		return nil
+	})
+}
+
+// adminKind says what an administrative role makes an account.
+func adminKind(role, tenant string) string {
+	if role == lanyard.RoleOperator {
+		return "an operator (administers all of Lanyard)"
+	}
+	return "an administrator of tenant " + tenant + " only"
+}
+
+// adminRoleFlags adds --operator and --tenant-admin; the role returned
+// reads them after parsing (exactly one must be given).
+func adminRoleFlags(fs *flagSet) func() (string, error) {
+	operator := fs.Bool("operator", false, "the operator role ("+lanyard.RoleOperator+"): all of Lanyard")
+	tenantAdmin := fs.Bool("tenant-admin", false, "the tenant administrator role ("+lanyard.RoleTenantAdmin+"): the account's tenant only")
+	return func() (string, error) {
+		switch {
+		case *operator && !*tenantAdmin:
+			return lanyard.RoleOperator, nil
+		case *tenantAdmin && !*operator:
+			return lanyard.RoleTenantAdmin, nil
+		}
+		return "", lanyard.Errorf(lanyard.KindInvalid, "give exactly one of --operator or --tenant-admin")
+	}
+}
+
+func (a *app) adminGrant(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "USER [--tenant SLUG] --operator|--tenant-admin", "make an existing account an operator or an administrator of its tenant (no password change: an SSO user stays one)")
+	tenant := tenantFlag(fs)
+	role := adminRoleFlags(fs)
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		r, err := role()
+		if err != nil {
+			return err
+		}
+		u, err := svc.GrantAdmin(ctx, admin.ActorCLI, *tenant, pos[0], r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s (tenant %s) is now %s\n", u.Login, *tenant, adminKind(r, *tenant))
+		return nil
+	})
+}
+
+func (a *app) adminRevoke(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "USER [--tenant SLUG] --operator|--tenant-admin", "take an administrative role given by hand from an account; its sessions and API tokens lose the rights at once")
+	tenant := tenantFlag(fs)
+	role := adminRoleFlags(fs)
+	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		r, err := role()
+		if err != nil {
+			return err
+		}
+		u, err := svc.RevokeAdmin(ctx, admin.ActorCLI, *tenant, pos[0], r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s (tenant %s) no longer holds %s by hand\n", u.Login, *tenant, r)
+		if r == lanyard.RoleTenantAdmin && u.HasRole(lanyard.RoleTenantAdmin) {
+			fmt.Fprintf(a.stdout, "note: its IdP still grants %s through a group mapping; change the mapping (lanyard tenant set %s group_roles.GROUP=...) or the user's groups\n", r, *tenant)
+		}
+		return nil
+	})
+}
+
+func (a *app) adminList(ctx context.Context, path string, args []string) error {
+	fs := a.newFlagSet(path, "", "list the operators and tenant administrators of every tenant")
+	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
+		tenants, err := svc.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "TENANT\tLOGIN\tADMINISTERS\tGRANTED BY\tSTATE")
+		n := 0
+		for _, t := range tenants {
+			seen := map[int64]bool{}
+			for _, role := range []string{lanyard.RoleOperator, lanyard.RoleTenantAdmin} {
+				users, err := svc.Users(ctx, t.Slug, lanyard.UserFilter{Role: role})
+				if err != nil {
+					return err
+				}
+				for _, u := range users {
+					if seen[u.ID] {
+						continue
+					}
+					seen[u.ID] = true
+					n++
+					what, by := "tenant "+t.Slug, map[lanyard.RoleSource]bool{}
+					if u.IsOperator() {
+						what = "everything (operator)"
+					}
+					for _, g := range u.Roles {
+						if g.Role == lanyard.RoleOperator || g.Role == lanyard.RoleTenantAdmin {
+							by[g.Source] = true
+						}
+					}
+					var sources []string
+					for _, s := range []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP} {
+						if by[s] {
+							sources = append(sources, map[lanyard.RoleSource]string{lanyard.RoleManual: "hand", lanyard.RoleIdP: "IdP group"}[s])
+						}
+					}
+					state := string(u.Status)
+					if u.Locked {
+						state += ",locked"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Slug, u.Login, what, strings.Join(sources, "+"), state)
+				}
+			}
+		}
+		if n == 0 {
+			fmt.Fprintln(a.stdout, "no administrators; make an operator with: lanyard admin create root --generate")
+			return nil
+		}
+		return tw.Flush()
 	})
 }

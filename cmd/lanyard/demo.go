@@ -34,7 +34,7 @@ const (
 // that it can be watched, and the sample page as the landing page.
 var demoSettings = []string{
 	"enabled=true", "jit=true", "idp_initiated=true",
-	"group_roles.staff=staff", "group_roles.admins=admin",
+	"group_roles.staff=staff", "group_roles.admins=admin;" + lanyard.RoleTenantAdmin,
 	"refresh_interval=60s", "default_landing=" + demoPagePath,
 }
 
@@ -151,7 +151,7 @@ func (d *demoRun) announce(out io.Writer, base *url.URL) {
 	fmt.Fprintf(out, `
 Lanyard demo
   Open %s%s and sign in at the development IdP as
-    alice / %s   (groups staff and admins: roles staff, admin)
+    alice / %s   (groups staff and admins: roles staff, admin; administrator of tenant demo only)
     bob   / %s   (group staff: role staff)
   Username-first sign-in:   %s/login  (type alice@example.com)
   Development IdP:          %s%s/

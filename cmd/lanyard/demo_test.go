@@ -102,8 +102,8 @@ func TestDemoInChromium(t *testing.T) {
 	login, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-login")))
 	roles, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#demo-roles")))
 	loc, _ := chromedp.Run(step(), chromedp.Location())
-	if login != "alice" || roles != "admin, staff" || loc != base+"/demo/" {
-		t.Errorf("sample page at %s shows %q with roles %q; want alice with admin, staff", loc, login, roles)
+	if login != "alice" || roles != "admin, lanyard:tenant-admin, staff" || loc != base+"/demo/" {
+		t.Errorf("sample page at %s shows %q with roles %q; want alice with admin, lanyard:tenant-admin, staff", loc, login, roles)
 	}
 	png, err := chromedp.Run(step(), chromedp.FullScreenshot(100))
 	if err == nil {
@@ -112,6 +112,26 @@ func TestDemoInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", path)
+	}
+
+	// alice administers the demo tenant, and nothing more: the group
+	// mapping grants lanyard:tenant-admin, never an operator's rights.
+	if err := chromedp.Do(step(), chromedp.Navigate(base+"/admin/")); err != nil {
+		t.Fatal(err)
+	}
+	if kind, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("#admin-kind"))); kind != "administrator of tenant demo" {
+		t.Errorf("alice's admin home says %q, want administrator of tenant demo", kind)
+	}
+	for _, path := range []string{"/admin/routes", "/admin/tenants/default", "/admin/tenants/default/users"} {
+		if err := chromedp.Do(step(), chromedp.Navigate(base+path)); err != nil {
+			t.Fatal(err)
+		}
+		if h1, _ := chromedp.Run(step(), chromedp.Text(chromedp.CSS("h1"))); h1 != "Access denied" {
+			t.Errorf("alice at %s sees %q, want Access denied", path, h1)
+		}
+	}
+	if err := chromedp.Do(step(), chromedp.Navigate(base+demoPagePath), chromedp.WaitVisible(chromedp.CSS("#demo-login"))); err != nil {
+		t.Fatal(err)
 	}
 
 	// The re-check in a hidden frame (the IdP is on the same site): the

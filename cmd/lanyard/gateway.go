@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ type gatewayConfig struct {
 	// Caddy (forward-auth) on a host other than Lanyard's, to which a
 	// sign-in may be handed off. Route hosts are trusted already.
 	TrustedHosts []string
+	// AdminHost is the host of admin_base_url: the only host that serves
+	// the admin UI (/admin/) and API (/api/), where no route is proxied.
+	// Empty: they are on Lanyard's host.
+	AdminHost string
 }
 
 // gatewayOptions are the configuration options of the gateway, appended
@@ -46,7 +51,8 @@ var gatewayOptions = []option{
 	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
 	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},
 	{"signing_key_rotation", "24h", "how long an identity token signing key signs before the next one takes over, `duration` (env LANYARD_SIGNING_KEY_ROTATION)"},
-	{"trusted_hosts", "", "comma-separated `hosts` of forward-auth applications on hosts other than Lanyard's, to which a sign-in may be handed off (env LANYARD_TRUSTED_HOSTS; route hosts are trusted already)"},
+	{"trusted_hosts", "", "comma-separated `origins` (https://app.example.com:8443) or hosts (taking the base URL's scheme) of forward-auth applications on hosts other than Lanyard's, to which a sign-in may be handed off; compared whole, scheme, host and port (env LANYARD_TRUSTED_HOSTS; route hosts are trusted already)"},
+	{"admin_base_url", "", "`URL` of an origin of its own for the admin UI and API (e.g. https://sso-admin.example.com, pointing at this server); they then answer there only, and no route is proxied there (env LANYARD_ADMIN_BASE_URL)"},
 }
 
 // resolveGateway reads the gateway options from the resolved values,
@@ -66,10 +72,19 @@ func resolveGateway(value, source map[string]string, v *lanyard.ValidationError)
 	for _, h := range strings.Split(value["trusted_hosts"], ",") {
 		if h = strings.TrimSpace(h); h == "" {
 			continue
-		} else if strings.ContainsAny(h, "/@ ") {
-			v.Add("%s: %q: want a host name (optionally with :port), e.g. app.example.com", source["trusted_hosts"], h)
+		} else if _, err := gateway.TrustedOrigin(h, "https"); err != nil && !strings.HasPrefix(h, "http://") {
+			v.Add("%s: %v", source["trusted_hosts"], err)
 		}
 		c.TrustedHosts = append(c.TrustedHosts, h)
+	}
+	if raw := strings.TrimSpace(value["admin_base_url"]); raw != "" {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" {
+			v.Add("%s %q: want an origin such as https://sso-admin.example.com", source["admin_base_url"], raw)
+		} else if o, ok := lanyard.CanonicalOrigin(u.Scheme + "://" + u.Host); ok {
+			_, c.AdminHost, _ = strings.Cut(o, "://")
+		} else {
+			v.Add("%s %q: want an origin such as https://sso-admin.example.com (ASCII host, punycode for international names)", source["admin_base_url"], raw)
+		}
 	}
 	if raw := strings.TrimSpace(value["routes"]); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &c.Routes); err != nil {
@@ -122,6 +137,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		StaticRoutes: cfg.Gateway.Routes,
 		Store:        db,
 		TrustedHosts: cfg.Gateway.TrustedHosts,
+		AdminHost:    cfg.Gateway.AdminHost,
 		ClientIP:     cfg.ClientIP,
 		Logger:       logger,
 		Held:         true,
@@ -132,7 +148,8 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 	return &gatewayServer{gateway: gw, keys: keys, logger: logger}, nil
 }
 
-// handler puts the reverse proxy in front of Lanyard's own handler.
+// handler puts the reverse proxy (and the admin host's gate) in front of
+// Lanyard's own handler.
 func (g *gatewayServer) handler(lanyardHandler http.Handler) http.Handler {
 	return g.gateway.Wrap(lanyardHandler)
 }

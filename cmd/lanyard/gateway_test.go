@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
@@ -90,7 +90,7 @@ func TestServeGateway(t *testing.T) {
 	defer upstream.Close()
 	dir := t.TempDir()
 	configFile := filepath.Join(t.TempDir(), "lanyard.json")
-	config := fmt.Sprintf(`{"data": %q, "session_cache_ttl": "500ms", "routes": [{"name": "app", "path_prefix": "/app/", "upstream": %q}]}`, dir, upstream.URL)
+	config := fmt.Sprintf(`{"data": %q, "session_cache_ttl": "500ms", "admin_base_url": "http://admin.localhost", "routes": [{"name": "app", "path_prefix": "/app/", "upstream": %q}]}`, dir, upstream.URL)
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestServeGateway(t *testing.T) {
 	for {
 		status, got := get("/app/page")
 		if status == http.StatusOK && got["user"] == "ada" {
-			v := &identity.Verifier{JWKSURL: s.url + "/.well-known/jwks.json"}
+			v := &verify.Verifier{JWKSURL: s.url + "/.well-known/jwks.json", Issuer: strings.Replace(s.url, "127.0.0.1", "localhost", 1), Audience: "app", Tenant: lanyard.DefaultTenantSlug}
 			claims, err := v.Verify(ctx, got["jwt"])
 			if err != nil || claims.Subject != "ada" {
 				t.Fatalf("token from serve: %v %+v", err, claims)
@@ -173,5 +173,26 @@ func TestServeGateway(t *testing.T) {
 			t.Fatalf("route added by the CLI not served: %d %v", status, got)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestServeRefusesRoutesOnTheAdminOrigin: a path route on Lanyard's own
+// host, without admin_base_url, stops serve with an error that says what
+// to do; bad admin_base_url values are configuration problems.
+func TestServeRefusesRoutesOnTheAdminOrigin(t *testing.T) {
+	dir := t.TempDir()
+	configFile := filepath.Join(dir, "lanyard.json")
+	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(`{"data": %q, "routes": [{"name": "portal", "path_prefix": "/portal/", "upstream": "http://127.0.0.1:1"}]}`, dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, map[string]string{"LANYARD_DATA": dir}, "", "serve", "--config", configFile, "--addr", "127.0.0.1:0")
+	if r.exitCode() == 0 || !strings.Contains(r.output(), `route "portal"`) || !strings.Contains(r.output(), "admin_base_url") {
+		t.Errorf("serve with a path route and no admin_base_url: exit %d:\n%s", r.exitCode(), r.output())
+	}
+	for _, bad := range []string{"admin.example.com", "https://admin.example.com/admin", "https://user@admin.example.com", "ftp://admin.example.com", "https://admin.example.com."} {
+		r := cli(t, dataEnv(t), "", "serve", "--admin-base-url", bad)
+		if r.exitCode() != 2 || !strings.Contains(r.output(), "admin_base_url") && !strings.Contains(r.output(), "admin-base-url") {
+			t.Errorf("admin_base_url %q: exit %d:\n%s", bad, r.exitCode(), r.output())
+		}
 	}
 }

@@ -84,6 +84,9 @@ func printIdP(w io.Writer, c lanyard.IdPConnection) {
 	for _, e := range d.SLO {
 		fmt.Fprintf(tw, "  SLO:\t%s (%s)\n", e.Location, shortBinding(e.Binding))
 	}
+	for _, e := range d.ArtifactResolution {
+		fmt.Fprintf(tw, "  Artifact resolution:\t%s (%s, index %d)\n", e.Location, shortBinding(e.Binding), e.Index)
+	}
 	for _, cert := range d.Certificates {
 		fmt.Fprintf(tw, "  Signing certificate:\tSHA-256 %s, expires %s\n", cert.Fingerprint, cert.NotAfter.UTC().Format("2006-01-02"))
 	}

@@ -81,7 +81,7 @@ var commands = []*command{
 		{name: "convert", synopsis: "[--tenant SLUG] [--domain D] [--dry-run] LOGIN...|--all-local", summary: "convert local accounts to SSO accounts (UPN login)", exec: (*app).userConvert},
 	}},
 	{name: "token", summary: "manage the bearer tokens of the JSON API", sub: []*command{
-		{name: "create", synopsis: "NAME [--scopes read,write] [--expires 90d]", summary: "create an API token and print it once", exec: (*app).tokenCreate},
+		{name: "create", synopsis: "NAME [--scopes read,write] [--expires 90d] [--tenant SLUG]", summary: "create an API token and print it once", exec: (*app).tokenCreate},
 		{name: "list", summary: "list API tokens", exec: (*app).tokenList},
 		{name: "revoke", synopsis: "NAME|ID", summary: "revoke an API token", exec: (*app).tokenRevoke},
 	}},
@@ -98,7 +98,10 @@ var commands = []*command{
 		{name: "remove", synopsis: "NAME", summary: "remove a route", exec: (*app).routeRemove},
 	}},
 	{name: "admin", summary: "manage administrators", sub: []*command{
-		{name: "create", synopsis: "USER [--tenant SLUG] [--generate]", summary: "make USER an administrator with a password (read from stdin or prompted)", exec: (*app).adminCreate},
+		{name: "create", synopsis: "USER [--tenant SLUG] [--tenant-admin] [--generate]", summary: "make USER an operator (or tenant administrator) with a password (read from stdin or prompted)", exec: (*app).adminCreate},
+		{name: "grant", synopsis: "USER [--tenant SLUG] --operator|--tenant-admin", summary: "make an existing account an operator or a tenant administrator", exec: (*app).adminGrant},
+		{name: "revoke", synopsis: "USER [--tenant SLUG] --operator|--tenant-admin", summary: "take an administrative role away (its sessions and tokens stop at once)", exec: (*app).adminRevoke},
+		{name: "list", summary: "list the operators and tenant administrators", exec: (*app).adminList},
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -239,6 +240,51 @@ func TestCommandsOutput(t *testing.T) {
 	r = mustCLI(t, env, "", "admin", "reset-password", "root", "--ttl", "30m")
 	if !strings.Contains(r.stdout, "https://sso.example.com/admin/reset?token=") || !strings.Contains(r.stdout, "valid until") {
 		t.Errorf("admin reset-password:\n%s", r.stdout)
+	}
+
+	// The two kinds of administrator.
+	r = mustCLI(t, env, "", "user", "show", "root")
+	if !strings.Contains(r.stdout, lanyard.RoleOperator+" (manual)") {
+		t.Errorf("admin create made no operator:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "another password 123\n", "admin", "create", "ann", "--tenant", "acme", "--tenant-admin")
+	if !strings.Contains(r.stdout, "created administrator ann in tenant acme: an administrator of tenant acme only") {
+		t.Errorf("admin create --tenant-admin:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "admin", "grant", "carol", "--tenant", "acme", "--tenant-admin")
+	if !strings.Contains(r.stdout, "carol (tenant acme) is now an administrator of tenant acme only") {
+		t.Errorf("admin grant:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "admin", "grant", "carol", "--tenant", "acme", "--operator")
+	if !strings.Contains(r.stdout, "is now an operator") {
+		t.Errorf("admin grant --operator:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "admin", "revoke", "carol", "--tenant", "acme", "--operator")
+	if !strings.Contains(r.stdout, "no longer holds "+lanyard.RoleOperator) {
+		t.Errorf("admin revoke:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "user", "show", "carol", "--tenant", "acme")
+	if strings.Contains(r.stdout, lanyard.RoleOperator) || !strings.Contains(r.stdout, lanyard.RoleTenantAdmin+" (manual)") {
+		t.Errorf("carol's roles after grant and revoke:\n%s", r.stdout)
+	}
+	r = mustCLI(t, env, "", "admin", "list")
+	for _, re := range []string{`default\s+root\s+everything \(operator\)\s+hand\s+active`, `acme\s+ann\s+tenant acme\s+hand\s+active`, `acme\s+carol\s+tenant acme\s+hand`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("admin list does not match %s:\n%s", re, r.stdout)
+		}
+	}
+	for _, args := range [][]string{
+		{"admin", "grant", "carol", "--tenant", "acme"},
+		{"admin", "grant", "carol", "--tenant", "acme", "--operator", "--tenant-admin"},
+		{"admin", "revoke", "nobody", "--tenant", "acme", "--operator"},
+	} {
+		if r := cli(t, env, "", args...); r.err == nil {
+			t.Errorf("lanyard %s succeeded:\n%s", strings.Join(args, " "), r.output())
+		}
+	}
+	// Group mappings grant at most the tenant administrator's role.
+	if r := cli(t, env, "", "tenant", "set", "acme", "group_roles.admins="+lanyard.RoleOperator); r.err == nil || !strings.Contains(r.output(), "never an IdP") {
+		t.Errorf("group mapping to the operator role: %v\n%s", r.err, r.output())
 	}
 }
 

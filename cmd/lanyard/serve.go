@@ -76,7 +76,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant()})
 	httpSrv := &http.Server{
 		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -136,6 +136,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 			logger.Warn("requests still in flight at shutdown were cut", "err", err)
 			httpSrv.Close()
 		}
+		srv.Close(shutdownCtx)
 		return nil
 	})
 
@@ -183,9 +184,11 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 	}
 	start := time.Now()
 	logger.Info("migrating database")
-	if err := db.Migrate(ctx); err != nil {
+	notes, err := db.MigrateNotes(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
+	logUpgradeNotes(logger, notes)
 	logger.Info("database schema up to date", "took", time.Since(start).Round(time.Millisecond).String())
 	sealed, err := db.SealPrivateKeys(ctx)
 	if err != nil {

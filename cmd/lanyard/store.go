@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/lanyard-sso/lanyard/admin"
@@ -53,10 +54,12 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	notes, err := db.MigrateNotes(ctx)
+	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("migrate %s: %w", storeName(cfg), err)
 	}
+	logUpgradeNotes(logger, notes)
 	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger, Fetcher: metadataFetcher()})
 	if _, err := svc.EnsureDefaultTenant(ctx); err != nil {
 		db.Close()
@@ -80,4 +83,12 @@ func (a *app) storeCommand(ctx context.Context, fs *flagSet, args []string, minA
 	}
 	defer closeStore()
 	return fn(svc, pos)
+}
+
+// logUpgradeNotes logs what the data upgrades of the migrations changed
+// (the audit trail has the same, as action sqlstore.UpgradeAction).
+func logUpgradeNotes(logger *slog.Logger, notes []string) {
+	for _, n := range notes {
+		logger.Warn("database upgrade changed data", "change", n)
+	}
 }

@@ -12,15 +12,16 @@ import (
 )
 
 func (a *app) tokenCreate(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "NAME [--scopes read,write] [--expires 90d]", "create a bearer token of the JSON API (/api/v1/) and print it once")
+	fs := a.newFlagSet(path, "NAME [--scopes read,write] [--expires 90d] [--tenant SLUG]", "create a bearer token of the JSON API (/api/v1/) and print it once")
 	scopes := fs.String("scopes", lanyard.ScopeRead, "`scopes` separated by commas: read (GET calls) or write (every call)")
+	tenant := fs.String("tenant", "", "a token of this tenant `slug` only (default: a global token, an operator's)")
 	expires := fs.String("expires", "90d", "validity: a `duration` such as 90d, 12h or 0 for until revoked")
 	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
 		ttl, err := parseDays(*expires)
 		if err != nil {
 			return &usageError{cmd: path, msg: fmt.Sprintf("--expires %q: %v", *expires, err)}
 		}
-		tok, secret, err := svc.CreateAPIToken(ctx, admin.ActorCLI, pos[0], strings.Split(*scopes, ","), ttl)
+		tok, secret, err := svc.CreateTenantAPIToken(ctx, admin.ActorCLI, *tenant, pos[0], strings.Split(*scopes, ","), ttl)
 		if err != nil {
 			return err
 		}
@@ -29,8 +30,12 @@ func (a *app) tokenCreate(ctx context.Context, path string, args []string) error
 		if !tok.ExpiresAt.IsZero() {
 			expiry = formatTime(tok.ExpiresAt)
 		}
-		fmt.Fprintf(a.stderr, "created API token %s (scopes %s, expires %s); it is shown only once: send it as \"Authorization: Bearer <token>\"\n",
-			tok.Name, strings.Join(tok.Scopes, ","), expiry)
+		scope := "global (operator)"
+		if *tenant != "" {
+			scope = "tenant " + *tenant + " only"
+		}
+		fmt.Fprintf(a.stderr, "created API token %s (%s, scopes %s, expires %s); it is shown only once: send it as \"Authorization: Bearer <token>\"\n",
+			tok.Name, scope, strings.Join(tok.Scopes, ","), expiry)
 		return nil
 	})
 }
@@ -66,8 +71,16 @@ func (a *app) tokenList(ctx context.Context, path string, args []string) error {
 			fmt.Fprintln(a.stdout, "no API tokens; create one with: lanyard token create NAME --scopes read,write")
 			return nil
 		}
+		tenants, err := svc.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		slugs := map[int64]string{0: "(global)"}
+		for _, t := range tenants {
+			slugs[t.ID] = t.Slug
+		}
 		tw := newTable(a.stdout)
-		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tSTATE\tCREATED\tBY\tEXPIRES\tLAST USED")
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSCOPES\tSTATE\tCREATED\tBY\tEXPIRES\tLAST USED\tTENANT")
 		now := time.Now()
 		for _, t := range toks {
 			state := "live"
@@ -77,8 +90,8 @@ func (a *app) tokenList(ctx context.Context, path string, args []string) error {
 			case !t.Live(now):
 				state = "expired"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, strings.Join(t.Scopes, ","), state,
-				formatTime(t.CreatedAt), t.CreatedBy, formatTime(t.ExpiresAt), formatTime(t.LastUsedAt))
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, strings.Join(t.Scopes, ","), state,
+				formatTime(t.CreatedAt), t.CreatedBy, formatTime(t.ExpiresAt), formatTime(t.LastUsedAt), slugs[t.TenantID])
 		}
 		return tw.Flush()
 	})

@@ -71,6 +71,10 @@ type SP struct {
 	NameIDAttribute string
 	// AttributeNameFormat: "basic" (default) or "uri".
 	AttributeNameFormat string
+	// ArtifactACS adds an HTTP-Artifact AssertionConsumerService at
+	// ACSURL (index 1): the IdP answers AuthnRequests asking for that
+	// binding with a SAMLart (needs Options.Artifact).
+	ArtifactACS bool
 	// SignResponse and SignAssertion; nil keeps SimpleSAMLphp's default (both signed).
 	SignResponse, SignAssertion *bool
 }
@@ -101,6 +105,16 @@ func Available() error {
 	return nil
 }
 
+// availableArtifact reports whether PHP can keep SimpleSAMLphp's artifacts
+// (its SQL store on SQLite).
+func availableArtifact() error {
+	out, err := exec.Command("php", "-m").Output()
+	if err != nil || !bytes.Contains(out, []byte("pdo_sqlite")) {
+		return fmt.Errorf("php has no pdo_sqlite extension (Debian package: php-sqlite3)")
+	}
+	return nil
+}
+
 // Require skips (or, in CI, fails) the test when SimpleSAMLphp is missing.
 func Require(tb testing.TB) {
 	tb.Helper()
@@ -122,6 +136,12 @@ type Options struct {
 	// http) when the SP shows the IdP in a frame, the hidden-frame session
 	// check.
 	Host string
+	// Artifact lets the IdP answer through the HTTP-Artifact binding
+	// (saml20.sendartifact) and publish its ArtifactResolutionService. The
+	// artifacts wait in SimpleSAMLphp's SQL store, on SQLite (PHP's
+	// pdo_sqlite, Debian package php-sqlite3): the store also keeps the
+	// IdP's sessions then.
+	Artifact bool
 }
 
 // Start writes a configuration with the users and starts the IdP; it is
@@ -135,6 +155,14 @@ func Start(tb testing.TB, users []User) *IdP {
 func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	tb.Helper()
 	Require(tb)
+	if opts.Artifact {
+		if err := availableArtifact(); err != nil {
+			if os.Getenv("CI") == "true" {
+				tb.Fatalf("the artifact binding of SimpleSAMLphp is required in CI: %v; scripts/test.sh installs it", err)
+			}
+			tb.Skipf("skipping: %v; scripts/test.sh installs it", err)
+		}
+	}
 	dir := tb.TempDir()
 	port, err := freePort()
 	if err != nil {
@@ -163,9 +191,13 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	}
 	write("cert/idp.pem", keyPEM)
 	write("cert/idp.crt", certPEM)
-	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata")))
+	store := "'store.type' => 'phpsession',"
+	if opts.Artifact {
+		store = "'store.type' => 'sql',\n  'store.sql.dsn' => " + php("sqlite:"+filepath.Join(dir, "data", "store.sqlite")) + ","
+	}
+	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), store, php(dir+"/config/metadata")))
 	write("config/authsources.php", authsourcesPHP(users))
-	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
+	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID), phpBool(opts.Artifact)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
 
 	// The built-in server caches compiled files in OPcache and rechecks
@@ -299,6 +331,54 @@ func (i *IdP) Login(client *http.Client, startURL, username, password string) (*
 	return f, nil
 }
 
+// LoginArtifact is Login for the HTTP-Artifact binding: it signs in as
+// user and returns the IdP's answer, a redirect to the SP's Assertion
+// Consumer Service carrying a SAMLart, without following it.
+func (i *IdP) LoginArtifact(client *http.Client, startURL, username, password string) (*url.URL, error) {
+	idpHost := ""
+	if u, err := url.Parse(i.BaseURL); err == nil {
+		idpHost = u.Host
+	}
+	c := *client
+	var answer *url.URL
+	// Redirects within the IdP are followed; the first one leaving it is
+	// the answer.
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != idpHost && len(via) > 0 && via[len(via)-1].URL.Host == idpHost {
+			answer = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := c.Get(startURL)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if answer != nil {
+		return answer, nil // an IdP session exists: no form
+	}
+	state := regexp.MustCompile(`name="AuthState" value="([^"]*)"`).FindSubmatch(body)
+	if state == nil {
+		return nil, fmt.Errorf("no login form at %s (status %d): %s", resp.Request.URL, resp.StatusCode, tail(body, 600))
+	}
+	form := url.Values{"AuthState": {html.UnescapeString(string(state[1]))}, "username": {username}, "password": {password}}
+	resp, err = c.PostForm(i.BaseURL+"/module.php/core/loginuserpass.php", form)
+	if err != nil {
+		return nil, err
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if answer == nil {
+		if bytes.Contains(body, []byte(`name="AuthState"`)) {
+			return nil, fmt.Errorf("IdP refused the credentials of %q", username)
+		}
+		return nil, fmt.Errorf("IdP answered no redirect to the SP (status %d): %s", resp.StatusCode, tail(body, 600))
+	}
+	return answer, nil
+}
+
 // Follow gets startURL with the client, following redirects, and returns
 // the auto-posting SAML form the chain ends at (a Response or a
 // LogoutRequest/LogoutResponse), without a login: for passive requests and
@@ -425,7 +505,11 @@ func authsourcesPHP(users []User) string {
 func spRemotePHP(sp SP) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "$metadata[%s] = [\n", php(sp.EntityID))
-	fmt.Fprintf(&b, "  'AssertionConsumerService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => %s, 'index' => 0]],\n", php(sp.ACSURL))
+	fmt.Fprintf(&b, "  'AssertionConsumerService' => [\n    ['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => %s, 'index' => 0],\n", php(sp.ACSURL))
+	if sp.ArtifactACS {
+		fmt.Fprintf(&b, "    ['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact', 'Location' => %s, 'index' => 1],\n", php(sp.ACSURL))
+	}
+	b.WriteString("  ],\n")
 	if sp.SLOURL != "" {
 		fmt.Fprintf(&b, "  'SingleLogoutService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => %s]],\n", php(sp.SLOURL))
 	}
@@ -503,7 +587,7 @@ $config = [
   'session.cookie.secure' => false,
   'session.cookie.samesite' => null,
   'session.phpsession.cookiename' => 'SimpleSAMLSessionID',
-  'store.type' => 'phpsession',
+  %s
   // ReturnTo of IdP-initiated logout: the SPs on loopback, any port.
   'trusted.url.domains' => ['localhost(:[0-9]+)?', '127\\.0\\.0\\.1(:[0-9]+)?'],
   'trusted.url.regex' => true,
@@ -522,5 +606,7 @@ $metadata[%s] = [
   'SingleLogoutServiceBinding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
   // LogoutRequests and LogoutResponses signed, as Lanyard requires.
   'sign.logout' => true,
+  // HTTP-Artifact binding and the ArtifactResolutionService (Options.Artifact).
+  'saml20.sendartifact' => %s,
 ];
 `

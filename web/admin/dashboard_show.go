@@ -17,16 +17,17 @@ type dashboardView struct {
 	FullName    string
 	Tenant      lanyard.Tenant
 	Tenants     []lanyard.Tenant
+	Operator    bool
 	SessionEnds time.Time
 	CSRF        string
 }
 
 // handleAdminDashboard shows who is signed in and the tenants, with links to
-// their SP metadata. It runs behind requireAdmin.
+// their SP metadata. Each administrator sees the tenants they manage.
 func handleAdminDashboard(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := ui.AdminFrom(r.Context())
-		tenants, err := d.Store.Tenants(r.Context())
+		tenants, err := d.Admin.Tenants(r.Context())
 		if err != nil {
 			d.Kit.RenderError(w, r, fmt.Errorf("web: dashboard: list tenants: %w", err))
 			return
@@ -37,6 +38,7 @@ func handleAdminDashboard(d *Deps) http.Handler {
 			FullName:    auth.User.FullName(),
 			Tenant:      auth.Tenant,
 			Tenants:     tenants,
+			Operator:    auth.Principal.Operator,
 			SessionEnds: auth.Session.AbsExpiresAt,
 			CSRF:        session.CSRFToken(auth.Session),
 		})

@@ -62,7 +62,7 @@ type AuditReader interface {
 // TokenAdmin manages API tokens.
 type TokenAdmin interface {
 	APITokens(ctx context.Context) ([]lanyard.APIToken, error)
-	CreateAPIToken(ctx context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
+	CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
 	RevokeAPIToken(ctx context.Context, actor, ref string) (lanyard.APIToken, error)
 }
 
@@ -105,38 +105,96 @@ type Deps struct {
 	Ready func(http.Handler) http.Handler
 }
 
-// Routes registers the administration pages. Pages not built yet answer a
-// clear 404 to administrators, and the sign-in page to everyone else.
+// page is one route of the administration UI and the access it requires
+// (lanyard.Authorize decides); a route cannot be registered without one.
+type page struct {
+	pattern string
+	access  lanyard.Access
+	handle  func(*Deps) http.Handler
+}
+
+// Accesses, short.
+const (
+	public   = lanyard.AccessPublic
+	anyAdmin = lanyard.AccessAdmin
+	tenant   = lanyard.AccessTenant
+	operator = lanyard.AccessOperator
+)
+
+// pages is every route of the administration UI. Tenant routes name their
+// tenant as {tenant}; anyAdmin routes show and change only what the
+// administrator manages.
+var pages = []page{
+	{"GET /admin/{$}", anyAdmin, handleAdminDashboard},
+	{"GET /admin", public, func(*Deps) http.Handler { return http.RedirectHandler(ui.AdminHome, http.StatusMovedPermanently) }},
+	{"POST /admin/tenants", operator, handleAdminTenantCreate},
+	{"GET /admin/tenants/{tenant}", tenant, handleAdminTenant},
+	{"POST /admin/tenants/{tenant}/settings", tenant, handleAdminTenantSettings},
+	{"POST /admin/tenants/{tenant}/idps", tenant, handleAdminIdPImport},
+	{"POST /admin/tenants/{tenant}/idps/delete", tenant, handleAdminIdPDelete},
+	{"POST /admin/tenants/{tenant}/idps/refresh", tenant, handleAdminIdPRefresh},
+	{"GET /admin/tenants/{tenant}/sso-test", tenant, handleAdminSSOTest},
+	{"GET /admin/tenants/{tenant}/users", tenant, handleAdminUsers},
+	{"POST /admin/tenants/{tenant}/users", tenant, handleAdminUserCreate},
+	{"GET /admin/tenants/{tenant}/users/export", tenant, handleAdminUsersExport},
+	{"POST /admin/tenants/{tenant}/users/convert", tenant, handleAdminUsersConvert},
+	{"GET /admin/tenants/{tenant}/users/{login}", tenant, handleAdminUser},
+	{"POST /admin/tenants/{tenant}/users/{login}", tenant, handleAdminUserSave},
+	{"GET /admin/tenants/{tenant}/merge", tenant, handleAdminMerge},
+	{"POST /admin/tenants/{tenant}/merge", tenant, handleAdminMergeSubmit},
+	{"GET /admin/tenants/{tenant}/import", tenant, handleAdminImport},
+	{"POST /admin/tenants/{tenant}/import", tenant, handleAdminImportSubmit},
+	{"GET /admin/tenants/{tenant}/traces", tenant, handleAdminTraces},
+	{"GET /admin/tenants/{tenant}/traces/{id}", tenant, handleAdminTrace},
+	{"GET /admin/audit", anyAdmin, handleAdminAudit},
+	{"GET /admin/tokens", anyAdmin, handleAdminTokens},
+	{"POST /admin/tokens", anyAdmin, handleAdminTokenCreate},
+	{"POST /admin/tokens/revoke", anyAdmin, handleAdminTokenRevoke},
+	{"GET /admin/routes", operator, handleAdminRoutes},
+	{"POST /admin/routes", operator, handleAdminRouteSave},
+	{"POST /admin/routes/remove", operator, handleAdminRouteRemove},
+	{"/admin/", anyAdmin, func(d *Deps) http.Handler { return d.Kit.NotFound() }},
+}
+
+// Route is a registered page and the access it requires, for tests that
+// check every route.
+type Route struct {
+	Pattern string
+	Access  lanyard.Access
+}
+
+// RouteTable lists every route Routes registers.
+func RouteTable() []Route {
+	out := make([]Route, len(pages))
+	for i, p := range pages {
+		out[i] = Route{Pattern: p.pattern, Access: p.access}
+	}
+	return out
+}
+
+// Routes registers the administration pages, each behind the check of
+// its access. Pages not built yet answer a clear 404 to administrators, and
+// the sign-in page to everyone else.
 func Routes(mux *http.ServeMux, deps Deps) {
 	d := &deps
-	page := func(h http.Handler) http.Handler { return d.Ready(d.Kit.RequireAdmin(h)) }
-	mux.Handle("GET /admin/{$}", page(handleAdminDashboard(d)))
-	mux.Handle("GET /admin", http.RedirectHandler(ui.AdminHome, http.StatusMovedPermanently))
-	mux.Handle("POST /admin/tenants", page(handleAdminTenantCreate(d)))
-	mux.Handle("GET /admin/tenants/{tenant}", page(handleAdminTenant(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/settings", page(handleAdminTenantSettings(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/idps", page(handleAdminIdPImport(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/idps/delete", page(handleAdminIdPDelete(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/idps/refresh", page(handleAdminIdPRefresh(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/sso-test", page(handleAdminSSOTest(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/users", page(handleAdminUsers(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/users", page(handleAdminUserCreate(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/users/export", page(handleAdminUsersExport(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/users/convert", page(handleAdminUsersConvert(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/users/{login}", page(handleAdminUser(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/users/{login}", page(handleAdminUserSave(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/merge", page(handleAdminMerge(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/merge", page(handleAdminMergeSubmit(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/import", page(handleAdminImport(d)))
-	mux.Handle("POST /admin/tenants/{tenant}/import", page(handleAdminImportSubmit(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/traces", page(handleAdminTraces(d)))
-	mux.Handle("GET /admin/tenants/{tenant}/traces/{id}", page(handleAdminTrace(d)))
-	mux.Handle("GET /admin/audit", page(handleAdminAudit(d)))
-	mux.Handle("GET /admin/tokens", page(handleAdminTokens(d)))
-	mux.Handle("POST /admin/tokens", page(handleAdminTokenCreate(d)))
-	mux.Handle("POST /admin/tokens/revoke", page(handleAdminTokenRevoke(d)))
-	mux.Handle("GET /admin/routes", page(handleAdminRoutes(d)))
-	mux.Handle("POST /admin/routes", page(handleAdminRouteSave(d)))
-	mux.Handle("POST /admin/routes/remove", page(handleAdminRouteRemove(d)))
-	mux.Handle("/admin/", page(d.Kit.NotFound()))
+	for _, p := range pages {
+		h := d.Kit.RequireAccess(p.access, d.pathTenant, p.handle(d))
+		if p.access != public {
+			h = d.Ready(h)
+		}
+		mux.Handle(p.pattern, h)
+	}
+}
+
+// pathTenant is the ID of the tenant the path names, 0 when there is none
+// (the refusal must not tell a missing tenant from another's).
+func (d *Deps) pathTenant(r *http.Request) (int64, error) {
+	t, err := d.Admin.Tenant(r.Context(), r.PathValue("tenant"))
+	if lanyard.ErrorKind(err) == lanyard.KindNotFound || lanyard.ErrorKind(err) == lanyard.KindInvalid {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
 }

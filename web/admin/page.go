@@ -25,6 +25,7 @@ type adminPage struct {
 	Title    string
 	User     lanyard.User
 	Tenant   lanyard.Tenant
+	Operator bool // shows the operators' pages in the navigation
 	CSRF     string
 	Notice   string
 	Problems []string
@@ -36,7 +37,11 @@ type adminPage struct {
 // make an admin page show a text of someone else's choosing.
 func newAdminPage(r *http.Request, title string) adminPage {
 	auth := ui.AdminFrom(r.Context())
-	page := adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session)}
+	page := adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session), Operator: auth.Principal.Operator}
+	if !auth.Principal.Operator {
+		// A tenant administrator's navigation always leads to their tenant.
+		page.Tenant = auth.Tenant
+	}
 	q := r.URL.Query()
 	if notice := q.Get("notice"); notice != "" && hmac.Equal([]byte(q.Get("mac")), []byte(noticeMAC(auth.Session, notice))) {
 		page.Notice = notice

@@ -15,6 +15,8 @@ type settingField struct {
 	Key, Values, Value string
 	Bool               bool
 	Choices            []string
+	// ReadOnly: only operators change it (admin.OperatorTenantSetting).
+	ReadOnly bool
 }
 
 type tenantView struct {
@@ -81,6 +83,7 @@ func (d *Deps) renderTenant(w http.ResponseWriter, r *http.Request, page adminPa
 			f.Value = posted.Get(k.Key)
 		}
 		f.Bool = k.Values == "true|false"
+		f.ReadOnly = !page.Operator && admin.OperatorTenantSetting(k.Key)
 		v.Fields = append(v.Fields, f)
 	}
 	for _, c := range info.IdPs {

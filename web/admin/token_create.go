@@ -16,7 +16,7 @@ func handleAdminTokenCreate(d *Deps) http.Handler {
 		page := newAdminPage(r, "API tokens")
 		days, _ := queryIntValue(r.PostFormValue("expires_days"))
 		scopes := r.PostForm["scopes"]
-		tok, secret, err := d.Admin.CreateAPIToken(r.Context(), actor(r), r.PostFormValue("name"), scopes, time.Duration(days)*24*time.Hour)
+		tok, secret, err := d.Admin.CreateTenantAPIToken(r.Context(), actor(r), r.PostFormValue("tenant"), r.PostFormValue("name"), scopes, time.Duration(days)*24*time.Hour)
 		if p := problems(err); p != nil {
 			page.Problems = p
 			d.renderTokens(w, r, page, "")

@@ -10,8 +10,12 @@ import (
 type tokensView struct {
 	adminPage
 	Tokens []lanyard.APIToken
-	Secret string // a token just created, shown once
-	Now    time.Time
+	// Tenants are those the administrator manages; TenantSlugs names them
+	// by ID, for the tokens' column.
+	Tenants     []lanyard.Tenant
+	TenantSlugs map[int64]string
+	Secret      string // a token just created, shown once
+	Now         time.Time
 }
 
 // handleAdminTokens lists the API tokens with the form to create one.
@@ -27,5 +31,14 @@ func (d *Deps) renderTokens(w http.ResponseWriter, r *http.Request, page adminPa
 		d.Kit.RenderError(w, r, err)
 		return
 	}
-	d.Kit.Render(w, r, http.StatusOK, "admin_tokens", tokensView{adminPage: page, Tokens: toks, Secret: secret, Now: d.Kit.Now()})
+	tenants, err := d.Admin.Tenants(r.Context())
+	if err != nil {
+		d.Kit.RenderError(w, r, err)
+		return
+	}
+	slugs := map[int64]string{}
+	for _, t := range tenants {
+		slugs[t.ID] = t.Slug
+	}
+	d.Kit.Render(w, r, http.StatusOK, "admin_tokens", tokensView{adminPage: page, Tokens: toks, Tenants: tenants, TenantSlugs: slugs, Secret: secret, Now: d.Kit.Now()})
 }

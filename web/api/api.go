@@ -46,14 +46,15 @@ type Deps struct {
 
 // TokenAdmin checks and manages API tokens.
 type TokenAdmin interface {
-	AuthenticateAPIToken(ctx context.Context, secret string) (lanyard.APIToken, error)
+	AuthenticateAPIToken(ctx context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error)
 	APITokens(ctx context.Context) ([]lanyard.APIToken, error)
-	CreateAPIToken(ctx context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
+	CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error)
 	RevokeAPIToken(ctx context.Context, actor, ref string) (lanyard.APIToken, error)
 }
 
 // TenantAdmin lists, creates, shows and configures tenants.
 type TenantAdmin interface {
+	Tenant(ctx context.Context, slug string) (lanyard.Tenant, error)
 	Tenants(ctx context.Context) ([]lanyard.Tenant, error)
 	CreateTenant(ctx context.Context, actor, slug, displayName string, emailDomains []string) (lanyard.Tenant, error)
 	DescribeTenant(ctx context.Context, slug string) (admin.TenantInfo, error)

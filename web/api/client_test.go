@@ -126,8 +126,8 @@ func TestClientCallsEveryOperation(t *testing.T) {
 			return errOf(c.ListAuditEvents(ctx, apiv1.AuditQuery{Tenant: "acme", Action: "user.merge", Outcome: apiv1.OutcomeFailure, Since: since, Limit: 3}))
 		}},
 		"listTokens": {"APITokens", func() error { return errOf(c.ListTokens(ctx)) }},
-		"createToken": {"CreateAPIToken api:writer ci [read] 2h0m0s", func() error {
-			return errOf(c.CreateToken(ctx, apiv1.TokenCreate{Name: "ci", Scopes: []apiv1.Scope{apiv1.ScopeRead}, ExpiresInHours: 2}))
+		"createToken": {"CreateTenantAPIToken api:writer acme ci [read] 2h0m0s", func() error {
+			return errOf(c.CreateToken(ctx, apiv1.TokenCreate{Name: "ci", Tenant: "acme", Scopes: []apiv1.Scope{apiv1.ScopeRead}, ExpiresInHours: 2}))
 		}},
 		"revokeToken": {"RevokeAPIToken api:writer ci", func() error { return errOf(c.RevokeToken(ctx, "ci")) }},
 		"listRoutes":  {"ProxyRoutes", func() error { return errOf(c.ListRoutes(ctx)) }},

@@ -57,22 +57,26 @@ func (f *fakeAdmin) deps() Deps {
 	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f}
 }
 
-func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, error) {
+func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {
 	switch secret {
 	case "reader":
-		return lanyard.APIToken{Name: "reader", Scopes: []string{lanyard.ScopeRead}}, nil
+		return lanyard.APIToken{Name: "reader", Scopes: []string{lanyard.ScopeRead}}, lanyard.CLIPrincipal, nil
 	case "writer":
-		return lanyard.APIToken{Name: "writer", Scopes: []string{lanyard.ScopeWrite}}, nil
+		return lanyard.APIToken{Name: "writer", Scopes: []string{lanyard.ScopeWrite}}, lanyard.CLIPrincipal, nil
 	}
-	return lanyard.APIToken{}, admin.ErrBadToken
+	return lanyard.APIToken{}, lanyard.Principal{}, admin.ErrBadToken
+}
+
+func (f *fakeAdmin) Tenant(_ context.Context, slug string) (lanyard.Tenant, error) {
+	return lanyard.Tenant{ID: 1, Slug: slug}, nil
 }
 
 func (f *fakeAdmin) APITokens(context.Context) ([]lanyard.APIToken, error) {
 	return nil, f.record("APITokens")
 }
 
-func (f *fakeAdmin) CreateAPIToken(_ context.Context, actor, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
-	return lanyard.APIToken{}, "", f.record("CreateAPIToken", actor, name, scopes, ttl)
+func (f *fakeAdmin) CreateTenantAPIToken(_ context.Context, actor, tenant, name string, scopes []string, ttl time.Duration) (lanyard.APIToken, string, error) {
+	return lanyard.APIToken{}, "", f.record("CreateTenantAPIToken", actor, tenant, name, scopes, ttl)
 }
 
 func (f *fakeAdmin) RevokeAPIToken(_ context.Context, actor, ref string) (lanyard.APIToken, error) {

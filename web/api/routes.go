@@ -14,6 +14,9 @@ type operation struct {
 	pattern string // "METHOD /path", as http.ServeMux takes it
 	id      string // the operationId, and the method's name in package apiclient
 	scope   string // the token scope it needs: lanyard.ScopeRead or ScopeWrite
+	// access is who may call it (lanyard.Authorize decides, with the
+	// tenant of the path for lanyard.AccessTenant).
+	access  lanyard.Access
 	summary string
 	handle  func(Deps) endpoint
 }
@@ -27,42 +30,46 @@ func (op operation) methodPath() (method, path string) {
 const (
 	read  = lanyard.ScopeRead
 	write = lanyard.ScopeWrite
+
+	anyAdmin = lanyard.AccessAdmin
+	tenant   = lanyard.AccessTenant
+	operator = lanyard.AccessOperator
 )
 
 // operations is every call of the API, in the order of the document. GET
 // calls need the read scope, the others write.
 var operations = []operation{
-	{pattern: "GET /api/v1/tenants", id: "listTenants", scope: read, summary: "List tenants", handle: handleTenantList},
-	{pattern: "POST /api/v1/tenants", id: "createTenant", scope: write, summary: "Create a tenant with its SP keys", handle: handleTenantCreate},
-	{pattern: "GET /api/v1/tenants/{tenant}", id: "getTenant", scope: read, summary: "A tenant with its settings, SP endpoints (entity ID, ACS URL) and IdPs", handle: handleTenantGet},
-	{pattern: "PATCH /api/v1/tenants/{tenant}", id: "setTenant", scope: write, summary: "Change tenant settings (the keys of lanyard tenant set); all or nothing", handle: handleTenantSet},
+	{pattern: "GET /api/v1/tenants", id: "listTenants", scope: read, access: anyAdmin, summary: "List tenants", handle: handleTenantList},
+	{pattern: "POST /api/v1/tenants", id: "createTenant", scope: write, access: operator, summary: "Create a tenant with its SP keys", handle: handleTenantCreate},
+	{pattern: "GET /api/v1/tenants/{tenant}", id: "getTenant", scope: read, access: tenant, summary: "A tenant with its settings, SP endpoints (entity ID, ACS URL) and IdPs", handle: handleTenantGet},
+	{pattern: "PATCH /api/v1/tenants/{tenant}", id: "setTenant", scope: write, access: tenant, summary: "Change tenant settings (the keys of lanyard tenant set); all or nothing", handle: handleTenantSet},
 
-	{pattern: "GET /api/v1/tenants/{tenant}/idps", id: "listIdPs", scope: read, summary: "List IdP connections with certificate expiry and refresh status", handle: handleIdPList},
-	{pattern: "POST /api/v1/tenants/{tenant}/idps", id: "importIdP", scope: write, summary: "Connect an IdP: metadata XML as the body, or JSON {\"url\": ...}", handle: handleIdPImport},
-	{pattern: "DELETE /api/v1/tenants/{tenant}/idps", id: "deleteIdP", scope: write, summary: "Remove an IdP connection", handle: handleIdPDelete},
-	{pattern: "POST /api/v1/tenants/{tenant}/idps/refresh", id: "refreshIdP", scope: write, summary: "Fetch an IdP's metadata from its URL now (the last good copy is kept on failure)", handle: handleIdPRefresh},
+	{pattern: "GET /api/v1/tenants/{tenant}/idps", id: "listIdPs", scope: read, access: tenant, summary: "List IdP connections with certificate expiry and refresh status", handle: handleIdPList},
+	{pattern: "POST /api/v1/tenants/{tenant}/idps", id: "importIdP", scope: write, access: tenant, summary: "Connect an IdP: metadata XML as the body, or JSON {\"url\": ...}", handle: handleIdPImport},
+	{pattern: "DELETE /api/v1/tenants/{tenant}/idps", id: "deleteIdP", scope: write, access: tenant, summary: "Remove an IdP connection", handle: handleIdPDelete},
+	{pattern: "POST /api/v1/tenants/{tenant}/idps/refresh", id: "refreshIdP", scope: write, access: tenant, summary: "Fetch an IdP's metadata from its URL now (the last good copy is kept on failure)", handle: handleIdPRefresh},
 
-	{pattern: "GET /api/v1/tenants/{tenant}/users", id: "listUsers", scope: read, summary: "List users with filters", handle: handleUserList},
-	{pattern: "POST /api/v1/tenants/{tenant}/users", id: "createUser", scope: write, summary: "Add a user", handle: handleUserCreate},
-	{pattern: "GET /api/v1/tenants/{tenant}/users/{login}", id: "getUser", scope: read, summary: "A user with its IdP links", handle: handleUserGet},
-	{pattern: "PATCH /api/v1/tenants/{tenant}/users/{login}", id: "setUser", scope: write, summary: "Change a user (the keys of lanyard user set: status, locked, login_method, web_access, roles...)", handle: handleUserSet},
-	{pattern: "POST /api/v1/tenants/{tenant}/users/import", id: "importUsers", scope: write, summary: "Create and update users from CSV; every row checked first", handle: handleUserImport},
-	{pattern: "GET /api/v1/tenants/{tenant}/users/export", id: "exportUsers", scope: read, summary: "The tenant's users as CSV (the columns import reads)", handle: handleUserExport},
-	{pattern: "POST /api/v1/tenants/{tenant}/users/merge", id: "mergeUsers", scope: write, summary: "Merge account remove into keep (links, roles, sessions, history) in one transaction", handle: handleUserMerge},
-	{pattern: "POST /api/v1/tenants/{tenant}/users/convert", id: "convertUsers", scope: write, summary: "Convert local accounts to SSO accounts (UPN login)", handle: handleUserConvert},
+	{pattern: "GET /api/v1/tenants/{tenant}/users", id: "listUsers", scope: read, access: tenant, summary: "List users with filters", handle: handleUserList},
+	{pattern: "POST /api/v1/tenants/{tenant}/users", id: "createUser", scope: write, access: tenant, summary: "Add a user", handle: handleUserCreate},
+	{pattern: "GET /api/v1/tenants/{tenant}/users/{login}", id: "getUser", scope: read, access: tenant, summary: "A user with its IdP links", handle: handleUserGet},
+	{pattern: "PATCH /api/v1/tenants/{tenant}/users/{login}", id: "setUser", scope: write, access: tenant, summary: "Change a user (the keys of lanyard user set: status, locked, login_method, web_access, roles...)", handle: handleUserSet},
+	{pattern: "POST /api/v1/tenants/{tenant}/users/import", id: "importUsers", scope: write, access: tenant, summary: "Create and update users from CSV; every row checked first", handle: handleUserImport},
+	{pattern: "GET /api/v1/tenants/{tenant}/users/export", id: "exportUsers", scope: read, access: tenant, summary: "The tenant's users as CSV (the columns import reads)", handle: handleUserExport},
+	{pattern: "POST /api/v1/tenants/{tenant}/users/merge", id: "mergeUsers", scope: write, access: tenant, summary: "Merge account remove into keep (links, roles, sessions, history) in one transaction", handle: handleUserMerge},
+	{pattern: "POST /api/v1/tenants/{tenant}/users/convert", id: "convertUsers", scope: write, access: tenant, summary: "Convert local accounts to SSO accounts (UPN login)", handle: handleUserConvert},
 
-	{pattern: "GET /api/v1/tenants/{tenant}/traces", id: "listTraces", scope: read, summary: "Refused SSO logins kept by the SAML tracer", handle: handleTraceList},
-	{pattern: "GET /api/v1/tenants/{tenant}/traces/{id}", id: "getTrace", scope: read, summary: "A refused SSO login with its hint and decoded SAML message", handle: handleTraceGet},
+	{pattern: "GET /api/v1/tenants/{tenant}/traces", id: "listTraces", scope: read, access: tenant, summary: "Refused SSO logins kept by the SAML tracer", handle: handleTraceList},
+	{pattern: "GET /api/v1/tenants/{tenant}/traces/{id}", id: "getTrace", scope: read, access: tenant, summary: "A refused SSO login with its hint and decoded SAML message", handle: handleTraceGet},
 
-	{pattern: "GET /api/v1/audit", id: "listAuditEvents", scope: read, summary: "Audit events, newest first", handle: handleAuditList},
+	{pattern: "GET /api/v1/audit", id: "listAuditEvents", scope: read, access: anyAdmin, summary: "Audit events, newest first", handle: handleAuditList},
 
-	{pattern: "GET /api/v1/tokens", id: "listTokens", scope: read, summary: "List API tokens (never their secrets)", handle: handleTokenList},
-	{pattern: "POST /api/v1/tokens", id: "createToken", scope: write, summary: "Create an API token; the secret is in the answer, once", handle: handleTokenCreate},
-	{pattern: "DELETE /api/v1/tokens/{token}", id: "revokeToken", scope: write, summary: "Revoke an API token by name or ID", handle: handleTokenRevoke},
+	{pattern: "GET /api/v1/tokens", id: "listTokens", scope: read, access: anyAdmin, summary: "List API tokens (never their secrets)", handle: handleTokenList},
+	{pattern: "POST /api/v1/tokens", id: "createToken", scope: write, access: anyAdmin, summary: "Create an API token; the secret is in the answer, once", handle: handleTokenCreate},
+	{pattern: "DELETE /api/v1/tokens/{token}", id: "revokeToken", scope: write, access: anyAdmin, summary: "Revoke an API token by name or ID", handle: handleTokenRevoke},
 
-	{pattern: "GET /api/v1/routes", id: "listRoutes", scope: read, summary: "List the reverse proxy routes kept in the store", handle: handleRouteList},
-	{pattern: "PUT /api/v1/routes/{name}", id: "putRoute", scope: write, summary: "Add a reverse proxy route, or replace the route of that name; running servers pick it up within seconds", handle: handleRoutePut},
-	{pattern: "DELETE /api/v1/routes/{name}", id: "deleteRoute", scope: write, summary: "Remove a reverse proxy route", handle: handleRouteDelete},
+	{pattern: "GET /api/v1/routes", id: "listRoutes", scope: read, access: operator, summary: "List the reverse proxy routes kept in the store", handle: handleRouteList},
+	{pattern: "PUT /api/v1/routes/{name}", id: "putRoute", scope: write, access: operator, summary: "Add a reverse proxy route, or replace the route of that name; running servers pick it up within seconds", handle: handleRoutePut},
+	{pattern: "DELETE /api/v1/routes/{name}", id: "deleteRoute", scope: write, access: operator, summary: "Remove a reverse proxy route", handle: handleRouteDelete},
 }
 
 // openAPIPattern serves the document. It is outside the table: the
@@ -88,7 +95,7 @@ func register(mux registrar, d Deps) {
 	eps := make([]endpoint, len(operations))
 	for i, op := range operations {
 		eps[i] = op.handle(d)
-		mux.Handle(op.pattern, d.Ready(requireToken(d, op.scope, eps[i])))
+		mux.Handle(op.pattern, d.Ready(requireToken(d, op, eps[i])))
 	}
 	mux.Handle(openAPIPattern, handleOpenAPI(encodeDocument(document(operations, eps))))
 	mux.Handle("/api/", handleNotFound(d))
@@ -99,4 +106,20 @@ func handleNotFound(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(d, w, r, &lanyard.Error{Kind: lanyard.KindNotFound, Message: "no such API call (or not with this method); the calls are listed in /api/v1/openapi.json"})
 	})
+}
+
+// Route is a registered call and the access it requires, for tests that
+// check every route.
+type Route struct {
+	Pattern string
+	Access  lanyard.Access
+}
+
+// RouteTable lists every call of the API.
+func RouteTable() []Route {
+	out := make([]Route, len(operations))
+	for i, op := range operations {
+		out[i] = Route{Pattern: op.pattern, Access: op.access}
+	}
+	return out
 }

@@ -23,7 +23,7 @@ func handleTokenList(d Deps) endpoint {
 func handleTokenCreate(d Deps) endpoint {
 	return jsonCall(d, http.StatusCreated, func(r *http.Request, _ none, in apiv1.TokenCreate) (apiv1.TokenCreated, error) {
 		scopes := listOf(in.Scopes, func(s apiv1.Scope) string { return string(s) })
-		tok, secret, err := d.Tokens.CreateAPIToken(r.Context(), actor(r), in.Name, scopes, time.Duration(in.ExpiresInHours)*time.Hour)
+		tok, secret, err := d.Tokens.CreateTenantAPIToken(r.Context(), actor(r), in.Tenant, in.Name, scopes, time.Duration(in.ExpiresInHours)*time.Hour)
 		if err != nil {
 			return apiv1.TokenCreated{}, err
 		}
@@ -44,5 +44,5 @@ func handleTokenRevoke(d Deps) endpoint {
 
 func toToken(t lanyard.APIToken) apiv1.Token {
 	return apiv1.Token{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scopes: listOf(t.Scopes, func(s string) apiv1.Scope { return apiv1.Scope(s) }),
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ExpiresAt: optTime(t.ExpiresAt), LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt)}
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, ExpiresAt: optTime(t.ExpiresAt), LastUsedAt: optTime(t.LastUsedAt), RevokedAt: optTime(t.RevokedAt), TenantID: t.TenantID}
 }

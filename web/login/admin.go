@@ -298,8 +298,8 @@ func (d *Deps) checkLogin(r *http.Request, k loginKind, a *loginAttempt, now tim
 	case a.user.Locked:
 		return &loginRefusal{reason: reasonLocked, detail: "account is locked by an administrator", counts: true,
 			shown: &lanyard.Error{Kind: lanyard.KindForbidden, Message: "This account is locked. Another administrator can unlock it."}}, nil
-	case k.requireAdmin && !a.user.HasRole(lanyard.RoleAdmin):
-		return &loginRefusal{reason: reasonNotAdmin, detail: "account does not hold the admin role", shown: neutral, counts: true}, nil
+	case k.requireAdmin && !a.user.HoldsAdminRole():
+		return &loginRefusal{reason: reasonNotAdmin, detail: "account holds no administrative role", shown: neutral, counts: true}, nil
 	}
 	return nil, nil
 }
@@ -434,7 +434,7 @@ func (d *Deps) openLoginSession(r *http.Request, a *loginAttempt) (string, lanya
 	}
 	// A session the browser held before signing in is ended rather than
 	// kept alongside: a fresh ID at every sign-in defeats session fixation.
-	if old := ui.SessionID(r); old != "" {
+	if old := d.Kit.SessionID(r); old != "" {
 		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
 	}
 	return d.Sessions.Open(ctx, a.tenant, a.user, lanyard.SessionPassword, session.Meta{ClientIP: a.client, UserAgent: a.userAgent})

@@ -54,7 +54,7 @@ func handleLoginPassword(d *Deps) http.Handler {
 		if refusal == nil {
 			neutral := &lanyard.Error{Kind: lanyard.KindUnauthorized, Message: neutralPasswordRefusal}
 			switch {
-			case a.user.LoginMethod != lanyard.LoginPassword && !a.user.HasRole(lanyard.RoleAdmin):
+			case a.user.LoginMethod != lanyard.LoginPassword && !a.user.HoldsAdminRole():
 				refusal = &loginRefusal{reason: reasonSSOAccount, detail: "account signs in through its identity provider, not with a password", shown: neutral, counts: true}
 			case !a.user.WebAccess:
 				refusal = &loginRefusal{reason: reasonNoWebAccess, detail: "account has no web browser access",

@@ -112,14 +112,14 @@ func handleSessionState(d *Deps) http.Handler {
 // currentState describes the request's session, if it is live.
 func (d *Deps) currentState(r *http.Request) (State, error) {
 	ctx := r.Context()
-	id := ui.SessionID(r)
+	id := d.Kit.SessionID(r)
 	if id == "" {
 		return State{}, nil
 	}
 	now := d.Kit.Now()
 	sess, err := d.Store.Session(ctx, lanyard.HashSessionID(id), now)
-	if errors.Is(err, lanyard.ErrNotFound) {
-		return State{}, nil
+	if errors.Is(err, lanyard.ErrNotFound) || (err == nil && sess.Origin != "") {
+		return State{}, nil // no session, or a copy for an application's host
 	}
 	if err != nil {
 		return State{}, err

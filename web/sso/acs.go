@@ -118,6 +118,7 @@ func handleSAMLLogin(d *Deps) http.Handler {
 			IsPassive:             passive,
 			NameIDFormat:          sso.NameIDFormat,
 			AuthnContextClassRefs: sso.AuthnContext,
+			ResponseBinding:       responseBinding(sso, idp),
 		})
 		if err != nil {
 			d.failSSO(w, r, a, fmt.Errorf("web: AuthnRequest to %q: %w", idp.EntityID, err))
@@ -142,7 +143,8 @@ func hasEndpoint(eps []saml.Endpoint, binding string) bool {
 }
 
 // handleSAMLACS is the Assertion Consumer Service: POST
-// /t/{tenant}/saml/acs (HTTP-POST binding). In order:
+// /t/{tenant}/saml/acs (HTTP-POST binding; a posted SAMLart goes to the
+// HTTP-Artifact binding, acsArtifact). In order:
 //
 //  1. the tenant's runtime configuration (built once per change);
 //  2. the IdP that answered (the only one, or by the response's Issuer);
@@ -179,6 +181,10 @@ func handleSAMLACS(d *Deps) http.Handler {
 			return
 		}
 		samlResponse := r.PostForm.Get("SAMLResponse")
+		if samlResponse == "" && r.PostForm.Has("SAMLart") {
+			d.acsArtifact(w, r, a, snap, r.PostForm.Get("SAMLart"), r.PostForm.Get("RelayState"))
+			return
+		}
 		if samlResponse == "" {
 			d.refuseSSO(w, r, a, ssoRefusal{
 				status: http.StatusBadRequest, reason: reasonMissingResponse, title: "Sign-in failed",
@@ -212,36 +218,44 @@ func handleSAMLACS(d *Deps) http.Handler {
 			d.refuseProtocol(w, r, a, err, secret != "")
 			return
 		}
-		a.nameID = assertion.NameID.Value
-		if check, ok := d.passiveReturn(assertion.ReturnTo); ok {
-			d.completePassiveCheck(w, r, a, snap, assertion, check)
-			return
-		}
-		if ui.IsSSOTest(assertion.ReturnTo) {
-			d.completeSSOTest(w, r, a, snap, idp.EntityID, assertion)
-			return
-		}
-
-		res, err := d.Logins.Resolve(ctx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
-		var refusal *login.Refusal
-		if errors.As(err, &refusal) {
-			a.login, a.userID = refusal.Login, refusal.UserID
-			d.refuseSSO(w, r, a, policyRefusal(refusal))
-			return
-		}
-		if err != nil {
-			a.login = res.Profile.Login
-			d.failSSO(w, r, a, err)
-			return
-		}
-		a.login, a.userID = res.User.Login, res.User.ID
-		d.acceptSSO(w, r, a, snap, assertion, res)
+		d.completeACS(w, r, a, snap, idp, assertion)
 	})
 }
 
-// handleSAMLACSGet answers a GET of the ACS address (a bookmark, a reload
-// after signing in): it receives answers from the IdP by POST only, so the
-// page offers to start the sign-in instead.
+// completeACS takes a validated assertion (either binding) to its end: a
+// passive check's answer, a test login, or a login resolved into an
+// account and a session.
+func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider, assertion *saml.Assertion) {
+	a.nameID = assertion.NameID.Value
+	if check, ok := d.passiveReturn(assertion.ReturnTo); ok {
+		d.completePassiveCheck(w, r, a, snap, assertion, check)
+		return
+	}
+	if ui.IsSSOTest(assertion.ReturnTo) {
+		d.completeSSOTest(w, r, a, snap, idp.EntityID, assertion)
+		return
+	}
+
+	res, err := d.Logins.Resolve(r.Context(), snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
+	var refusal *login.Refusal
+	if errors.As(err, &refusal) {
+		a.login, a.userID = refusal.Login, refusal.UserID
+		d.refuseSSO(w, r, a, policyRefusal(refusal))
+		return
+	}
+	if err != nil {
+		a.login = res.Profile.Login
+		d.failSSO(w, r, a, err)
+		return
+	}
+	a.login, a.userID = res.User.Login, res.User.ID
+	d.acceptSSO(w, r, a, snap, assertion, res)
+}
+
+// handleSAMLACSGet answers a GET of the ACS address that carries no
+// SAMLart (a bookmark, a reload after signing in): answers come by POST,
+// or by GET with an artifact (handleSAMLACSGetArtifact), so the page
+// offers to start the sign-in instead.
 func handleSAMLACSGet(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slug := r.PathValue("tenant")
@@ -277,7 +291,7 @@ func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAtte
 func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, res login.Result) {
 	ctx := r.Context()
 	// A fresh session ID at every sign-in defeats session fixation.
-	if old := ui.SessionID(r); old != "" {
+	if old := d.Kit.SessionID(r); old != "" {
 		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
 	}
 	id, sess, err := d.Sessions.Open(ctx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{

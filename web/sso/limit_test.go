@@ -52,6 +52,8 @@ func TestConcurrentRequestsPerClient(t *testing.T) {
 		name, method, path string
 	}{
 		{"ACS", http.MethodPost, "/t/acme/saml/acs"},
+		{"ACS, artifact binding (redirect)", http.MethodGet, "/t/acme/saml/acs?SAMLart=AAQAAA&RelayState=x"},
+		{"ACS, artifact binding (POST)", http.MethodPost, "/t/acme/saml/acs?artifact"},
 		{"SLO redirect binding", http.MethodGet, "/t/acme/saml/slo?SAMLRequest=x"},
 		{"SLO POST binding", http.MethodPost, "/t/acme/saml/slo"},
 	}
@@ -75,7 +77,9 @@ func TestConcurrentRequestsPerClient(t *testing.T) {
 
 			send := func(client string) *http.Response {
 				var body *strings.Reader
-				if c.method == http.MethodPost {
+				if c.method == http.MethodPost && strings.HasSuffix(c.path, "?artifact") {
+					body = strings.NewReader(url.Values{"SAMLart": {"AAQAAA"}}.Encode())
+				} else if c.method == http.MethodPost {
 					body = strings.NewReader(url.Values{"SAMLResponse": {"eA=="}}.Encode())
 				} else {
 					body = strings.NewReader("")

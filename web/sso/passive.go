@@ -14,6 +14,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
@@ -40,14 +41,17 @@ const actionSessionCheck = "sso.session_check"
 type passiveCheck struct {
 	mode string
 	hash []byte // session hash
+	// key is session.CheckKey of the session: a return path made up by
+	// someone who only knows the hash ends nothing.
+	key string
 	// origin is the application page that runs the check, validated when
 	// the check started; "": Lanyard's own page.
 	origin string
 }
 
 // passiveReturnPath is the return path recorded with a passive check.
-func passiveReturnPath(mode string, hash []byte, origin string) string {
-	q := url.Values{"mode": {mode}, "s": {hex.EncodeToString(hash)}}
+func passiveReturnPath(mode string, sess lanyard.Session, origin string) string {
+	q := url.Values{"mode": {mode}, "s": {hex.EncodeToString(sess.Hash)}, "k": {session.CheckKey(sess)}}
 	if origin != "" {
 		q.Set(relay.OriginParam, origin)
 	}
@@ -83,7 +87,7 @@ func parsePassiveReturn(returnTo string) (passiveCheck, bool) {
 	if mode != checkInPopup {
 		mode = checkInFrame
 	}
-	return passiveCheck{mode: mode, hash: hash, origin: q.Get(relay.OriginParam)}, true
+	return passiveCheck{mode: mode, hash: hash, key: q.Get("k"), origin: q.Get(relay.OriginParam)}, true
 }
 
 // startPassiveCheck handles ?passive=frame|popup on the login endpoint. It
@@ -101,21 +105,21 @@ func (d *Deps) startPassiveCheck(w http.ResponseWriter, r *http.Request, snap *t
 	if mode != checkInPopup {
 		mode = checkInFrame
 	}
-	id := ui.SessionID(r)
+	id := d.Kit.SessionID(r)
 	var sess lanyard.Session
 	err := error(lanyard.ErrNotFound)
 	if id != "" {
 		sess, err = d.Store.Session(r.Context(), lanyard.HashSessionID(id), d.Kit.Now())
 	}
 	switch {
-	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO)):
+	case errors.Is(err, lanyard.ErrNotFound) || (err == nil && (sess.TenantID != snap.Tenant.ID || sess.Kind != lanyard.SessionSSO || sess.Origin != "")):
 		relay.Write(d.Kit.Logger, w, http.StatusOK, expiredRelay(passiveCheck{mode: mode, origin: origin}, "Your session has ended."))
 		return "", false, true
 	case err != nil:
 		d.Kit.RenderError(w, r, fmt.Errorf("web: passive check: %w", err))
 		return "", false, true
 	}
-	return passiveReturnPath(mode, sess.Hash, origin), true, false
+	return passiveReturnPath(mode, sess, origin), true, false
 }
 
 // expiredRelay is the relay page of a check that found the session over.
@@ -152,6 +156,13 @@ func (d *Deps) completePassiveCheck(w http.ResponseWriter, r *http.Request, a *s
 	}
 	if err != nil {
 		d.failSSO(w, r, a, fmt.Errorf("web: passive check: %w", err))
+		return
+	}
+	if !session.ValidCheckKey(sess, check.key) {
+		// Not a check this session's holder started: someone who saw the
+		// session's hash. The session is left alone.
+		d.Kit.Logger.Warn("passive check: the return path does not carry the session's key; nothing ended", "tenant", a.slug, "nameid", a.nameID)
+		d.Kit.RenderError(w, r, &lanyard.Error{Kind: lanyard.KindInvalid, Message: "This session check does not belong to your session. Open the application again."})
 		return
 	}
 	end := func(why, shown string) {
@@ -226,6 +237,10 @@ func (d *Deps) passiveCheckRefused(w http.ResponseWriter, r *http.Request, a *ss
 	check, ok := d.passiveReturn(pr.ReturnTo)
 	if !ok || !bytes.Equal(binding, pr.Binding) {
 		return false
+	}
+	checked, cerr := d.Store.Session(ctx, check.hash, d.Kit.Now())
+	if cerr == nil && !session.ValidCheckKey(checked, check.key) {
+		return false // not a check this session's holder started
 	}
 	if check.mode == checkInFrame {
 		d.Kit.Logger.Info("passive check in a frame: the IdP did not vouch for the user; asking the page to confirm in a window",

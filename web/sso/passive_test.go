@@ -3,6 +3,7 @@ package sso
 import (
 	"testing"
 
+	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 )
 
@@ -18,11 +19,11 @@ func TestPassiveReturnRechecksTheOrigin(t *testing.T) {
 	const app, evil = "https://app.example.com", "https://evil.example.com"
 	d := &Deps{Origins: relay.Origins{Self: "https://sso.example.com", Trusted: trustedOrigins{app: true}}}
 	hash := make([]byte, 32)
-	check, ok := d.passiveReturn(passiveReturnPath(checkInFrame, hash, app))
+	check, ok := d.passiveReturn(passiveReturnPath(checkInFrame, lanyard.Session{Hash: hash}, app))
 	if !ok || check.origin != app || check.mode != checkInFrame {
 		t.Errorf("return path of a trusted origin parsed as %+v %v", check, ok)
 	}
-	if check, ok := d.passiveReturn(passiveReturnPath(checkInPopup, hash, evil)); !ok || check.origin != "" {
+	if check, ok := d.passiveReturn(passiveReturnPath(checkInPopup, lanyard.Session{Hash: hash}, evil)); !ok || check.origin != "" {
 		t.Errorf("an origin no longer trusted is kept: %+v", check)
 	}
 }

@@ -136,6 +136,11 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 		f.message = "Signing in from your identity provider's portal is not enabled for this organisation."
 		f.advice = "Start the sign-in from this site instead (the link below), or ask your administrator to allow sign-ins started at the identity provider."
 		f.retry = true
+	case saml.ReasonArtifactResolutionFailed:
+		f.status = http.StatusBadGateway
+		f.message = "Your identity provider could not be reached to complete the sign-in."
+		f.advice = "Try again in a moment. If it keeps failing, tell your administrator and give them the reference below."
+		f.retry = true
 	case saml.ReasonStatusNotSuccess:
 		f.status = http.StatusForbidden
 		f.message = "Your identity provider did not sign you in."

@@ -156,6 +156,11 @@ type RefusalLimiter struct {
 	// pending are the clients with unrecorded refusals.
 	pending  map[*clientState]struct{}
 	flushing bool // the goroutine that writes due summaries runs
+	// closed is set by Close: no writer starts any more; stop ends the
+	// running one, which flushers counts.
+	closed   bool
+	stop     chan struct{}
+	flushers sync.WaitGroup
 	// swept is when Admit last looked for due summaries: at most once per
 	// sweepEvery, so that junk does not cost a walk over every client.
 	swept time.Time
@@ -175,6 +180,7 @@ func NewRefusalLimiter(lim RefusalLimits, now func() time.Time, logger *slog.Log
 		clients: map[clientKey]*clientState{},
 		tenants: map[int64]*tenantState{},
 		pending: map[*clientState]struct{}{},
+		stop:    make(chan struct{}),
 	}
 }
 
@@ -229,8 +235,9 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 		}
 		t.pending.add(reason, key.addr, 1, now, now, true)
 	}
-	if !record && !l.flushing {
+	if !record && !l.flushing && !l.closed {
 		l.flushing, startFlusher = true, true
+		l.flushers.Add(1)
 	}
 	var due []summary
 	if now.Sub(l.swept) >= sweepEvery {
@@ -403,11 +410,37 @@ func (l *RefusalLimiter) Flush(ctx context.Context) {
 	l.write(ctx, due)
 }
 
+// Close stops the goroutine that writes summaries, waits for it, and
+// writes every summary still held, its window closed or not: the refusals
+// counted are not lost when the server stops. Refusals admitted afterwards
+// are counted and never written. Safe to call more than once.
+func (l *RefusalLimiter) Close(ctx context.Context) {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.stop)
+	}
+	l.mu.Unlock()
+	l.flushers.Wait()
+	l.mu.Lock()
+	due := l.dueLocked(l.now().Add(l.lim.Window))
+	l.mu.Unlock()
+	l.write(ctx, due)
+}
+
 // flushLoop writes due summaries while some are pending, so that a summary
-// is written when its window closes even if no refusal follows.
+// is written when its window closes even if no refusal follows; Close ends
+// it.
 func (l *RefusalLimiter) flushLoop() {
+	defer l.flushers.Done()
+	t := time.NewTicker(l.tick)
+	defer t.Stop()
 	for {
-		time.Sleep(l.tick)
+		select {
+		case <-t.C:
+		case <-l.stop:
+			return
+		}
 		l.mu.Lock()
 		due := l.dueLocked(l.now())
 		more := l.pendingLocked()

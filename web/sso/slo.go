@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess la
 		d.Kit.RenderSignedOut(w, r, "")
 		return
 	}
-	if ui.SessionID(r) != "" {
+	if d.Kit.SessionID(r) != "" {
 		d.Kit.ClearSessionCookie(w)
 	}
 	d.Kit.Logger.Info("Single Logout: LogoutRequest sent", "tenant", slug, "idp", sess.IdPEntityID, "nameid", sess.NameID, "binding", msg.Binding)
@@ -158,12 +159,7 @@ func (d *Deps) receiveLogoutResponse(w http.ResponseWriter, r *http.Request, sna
 			break
 		}
 	}
-	d.Kit.Logger.Warn("Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "tenant", snap.Tenant.Slug, "err", lastErr)
-	d.Kit.Audit(ctx, lanyard.AuditEvent{
-		TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
-		Reason: string(saml.ReasonOf(lastErr)), ClientIP: d.Kit.ClientAddress(r),
-		Message: fmt.Sprintf("LogoutResponse refused: %v", lastErr),
-	})
+	d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "LogoutResponse refused")
 	d.Kit.RenderSignedOut(w, r, ui.SignedOutIdPUnconfirmed)
 }
 
@@ -191,12 +187,7 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 		if lastErr == nil {
 			lastErr = tenantcfg.ErrNoIdP
 		}
-		d.Kit.Logger.Warn("Single Logout: LogoutRequest refused", "tenant", snap.Tenant.Slug, "err", lastErr)
-		d.Kit.Audit(ctx, lanyard.AuditEvent{
-			TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
-			Reason: string(saml.ReasonOf(lastErr)), ClientIP: d.Kit.ClientAddress(r),
-			Message: fmt.Sprintf("IdP-initiated LogoutRequest refused: %v", lastErr),
-		})
+		d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: LogoutRequest refused", "IdP-initiated LogoutRequest refused")
 		d.Kit.RenderError(w, r, &lanyard.Error{Kind: lanyard.KindInvalid,
 			Message: "The sign-out request from your identity provider could not be accepted, so Lanyard did not sign you out. Sign out with the Sign out link, or close the browser.", Err: lastErr})
 		return
@@ -218,7 +209,7 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 		ended += n
 	}
 	// This browser's own cookie goes too when its session was one of them.
-	if id := ui.SessionID(r); id != "" {
+	if id := d.Kit.SessionID(r); id != "" {
 		if _, err := d.Store.Session(ctx, lanyard.HashSessionID(id), d.Kit.Now()); errors.Is(err, lanyard.ErrNotFound) {
 			d.Kit.ClearSessionCookie(w)
 		}
@@ -240,4 +231,25 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 		return
 	}
 	d.Kit.WriteAutoPost(w, msg, "")
+}
+
+// recordSLORefusal records a refused Single Logout message: a Warn log line
+// and an audit event within the refusal budget of the ACS (junk posted to
+// either endpoint costs the same bounded writes); beyond it, a Debug line,
+// and the refusal counts in the client's summary as "slo.<reason>".
+func (d *Deps) recordSLORefusal(ctx context.Context, r *http.Request, snap *tenantcfg.Snapshot, err error, logMsg, auditMsg string) {
+	reason := string(saml.ReasonOf(err))
+	client := d.Kit.ClientAddress(r)
+	if d.Refusals != nil {
+		if ok, ref := d.Refusals.Admit(ctx, snap.Tenant.ID, snap.Tenant.Slug, client, "slo."+cmp.Or(reason, reasonInternal)); !ok {
+			d.Kit.Logger.Debug(logMsg+" (not recorded individually: refusal budget spent)", "tenant", snap.Tenant.Slug, "err", err, "reference", ref, "client", client)
+			return
+		}
+	}
+	d.Kit.Logger.Warn(logMsg, "tenant", snap.Tenant.Slug, "err", err, "client", client)
+	d.Kit.Audit(ctx, lanyard.AuditEvent{
+		TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
+		Reason: reason, ClientIP: client,
+		Message: fmt.Sprintf("%s: %v", auditMsg, err),
+	})
 }

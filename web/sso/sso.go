@@ -11,6 +11,8 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/login"
+	"github.com/lanyard-sso/lanyard/saml"
+	"github.com/lanyard-sso/lanyard/saml/soap"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
@@ -64,6 +66,9 @@ type Deps struct {
 	Metrics  ui.LoginCounter
 	// Origins validates the application pages that run session checks.
 	Origins relay.Origins
+	// SOAP resolves artifacts with the IdPs (HTTP-Artifact binding); nil
+	// means a default saml/soap.Client.
+	SOAP saml.BackChannel
 	// Ready wraps the endpoints that need a migrated database; IsReady
 	// tells the ACS, which records a login refused while starting.
 	Ready   func(http.Handler) http.Handler
@@ -77,6 +82,9 @@ type Deps struct {
 func Routes(mux *http.ServeMux, deps Deps) {
 	d := &deps
 	d.limiter = newClientLimiter(maxConcurrentPerClient)
+	if d.SOAP == nil {
+		d.SOAP = &soap.Client{}
+	}
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
@@ -85,7 +93,9 @@ func Routes(mux *http.ServeMux, deps Deps) {
 	// take their place. The ACS and SLO take unauthenticated messages that
 	// cost CPU: a few at once per client (limitClient).
 	mux.Handle("POST /t/{tenant}/saml/acs", d.requireReadySSO(d.limitClient(handleSAMLACS(d))))
-	mux.Handle("GET /t/{tenant}/saml/acs", handleSAMLACSGet(d))
+	// GET: an answer through the HTTP-Artifact binding (SAMLart, limited
+	// like the POST), else a page for bookmarks and reloads.
+	mux.Handle("GET /t/{tenant}/saml/acs", handleSAMLACSGetArtifact(d))
 	// Single Logout: the IdP's LogoutRequests and LogoutResponses, both
 	// bindings. Like the ACS, it takes cross-site posts: the signed
 	// message stands in for the CSRF token.

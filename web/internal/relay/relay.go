@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
@@ -75,7 +76,8 @@ type OriginTruster interface {
 
 // Origins validates the origin of a page that runs session.js.
 type Origins struct {
-	// Self is the origin of Lanyard's base URL.
+	// Self is the origin of Lanyard's base URL, canonical
+	// (lanyard.CanonicalOrigin).
 	Self string
 	// Trusted knows the applications' origins; nil trusts none.
 	Trusted OriginTruster
@@ -85,7 +87,10 @@ type Origins struct {
 // origin and Lanyard's own mean Lanyard's pages (answered ""); any other
 // must be one the gateway trusts.
 func (o Origins) Validate(origin string) (string, bool) {
-	if origin == "" || origin == o.Self {
+	if origin == "" {
+		return "", true
+	}
+	if c, ok := lanyard.CanonicalOrigin(origin); ok && c == o.Self {
 		return "", true
 	}
 	if o.Trusted == nil || !o.Trusted.AllowsOrigin(origin) {

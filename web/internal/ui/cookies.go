@@ -15,10 +15,17 @@ import (
 )
 
 // Cookie names. They are part of what browsers hold across upgrades; keep
-// them stable.
+// them stable. Over https the session and CSRF cookies carry the __Host-
+// prefix (see Kit.CookieName); the binding and auto-login cookies cannot
+// (their Path is not /) and hold nothing a planted value could abuse: the
+// binding is checked against the pending request it was made for.
 const (
 	SessionCookieName = "lanyard_session"
 	CSRFCookieName    = "lanyard_csrf"
+	// HostPrefix makes browsers take a cookie only from the very host that
+	// sets it, over https, with Path=/ and no Domain: a sibling subdomain
+	// cannot plant one (cookie tossing).
+	HostPrefix = "__Host-"
 	// BindingCookieName holds the secret that ties an SP-initiated login
 	// to the browser that started it (see bindingCookiePolicy).
 	BindingCookieName = "lanyard_sso_binding"
@@ -33,7 +40,7 @@ func (k *Kit) SetSessionCookie(w http.ResponseWriter, id string, sess lanyard.Se
 		maxAge = 1
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     SessionCookieName,
+		Name:     k.CookieName(SessionCookieName),
 		Value:    id,
 		Path:     "/",
 		MaxAge:   maxAge,
@@ -48,7 +55,7 @@ func (k *Kit) SetSessionCookie(w http.ResponseWriter, id string, sess lanyard.Se
 // ClearSessionCookie tells the browser to drop the session cookie.
 func (k *Kit) ClearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     SessionCookieName,
+		Name:     k.CookieName(SessionCookieName),
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
@@ -58,9 +65,19 @@ func (k *Kit) ClearSessionCookie(w http.ResponseWriter) {
 	})
 }
 
-// SessionID returns the session ID the browser sent, or "".
-func SessionID(r *http.Request) string {
-	c, err := r.Cookie(SessionCookieName)
+// CookieName is the name of a Path=/ cookie as set: with the __Host-
+// prefix over https.
+func (k *Kit) CookieName(name string) string {
+	if k.secureCookies {
+		return HostPrefix + name
+	}
+	return name
+}
+
+// SessionID returns the session ID the browser sent, or "". Over https
+// only the __Host- cookie counts.
+func (k *Kit) SessionID(r *http.Request) string {
+	c, err := r.Cookie(k.CookieName(SessionCookieName))
 	if err != nil {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/session"
@@ -42,14 +43,39 @@ func (k *Kit) CheckOrigin(r *http.Request) error {
 	if err := k.crossOrigin.Check(r); err != nil {
 		return fmt.Errorf("%w (%v)", ErrCSRF, err)
 	}
+	// http.CrossOriginProtection compares, without Sec-Fetch-Site, the
+	// Origin header's host with the Host alone, and trusts the base URL's
+	// origin on every host. Origins are compared whole: a page of
+	// http://host (any network attacker can write one) or of
+	// host:other-port posts nothing to Lanyard; and on the admin host only
+	// its own origin posts, since applications may be served on the base
+	// URL's.
+	switch site := r.Header.Get("Sec-Fetch-Site"); {
+	case safeMethod(r.Method), site == "same-origin", site == "none":
+		return nil
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil // not a browser: it carries no victim's cookies
+	}
+	got, ok := lanyard.CanonicalOrigin(origin)
+	self, _ := lanyard.CanonicalOrigin(k.scheme + "://" + r.Host)
+	onAdminHost := k.adminHost != "" && strings.EqualFold(r.Host, k.adminHost)
+	if !ok || (got != self && (got != k.baseOrigin || onAdminHost)) {
+		return fmt.Errorf("%w (Origin %q is not this site's)", ErrCSRF, TruncateForLog(origin))
+	}
 	return nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // FormToken returns the double-submit token for a pre-login form, reusing
 // the browser's cookie when it holds a well-formed one (so several open tabs
 // keep working) and setting a new one otherwise.
 func (k *Kit) FormToken(w http.ResponseWriter, r *http.Request) (string, error) {
-	if c, err := r.Cookie(CSRFCookieName); err == nil && WellFormedToken(c.Value) {
+	if c, err := r.Cookie(k.CookieName(CSRFCookieName)); err == nil && WellFormedToken(c.Value) {
 		return c.Value, nil
 	}
 	token, err := session.RandomToken()
@@ -57,7 +83,7 @@ func (k *Kit) FormToken(w http.ResponseWriter, r *http.Request) (string, error) 
 		return "", fmt.Errorf("web: csrf token: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     CSRFCookieName,
+		Name:     k.CookieName(CSRFCookieName),
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,
@@ -75,7 +101,7 @@ func (k *Kit) VerifyFormToken(r *http.Request) error {
 	if err := k.CheckOrigin(r); err != nil {
 		return err
 	}
-	c, err := r.Cookie(CSRFCookieName)
+	c, err := r.Cookie(k.CookieName(CSRFCookieName))
 	if err != nil || !WellFormedToken(c.Value) {
 		return fmt.Errorf("%w (no CSRF cookie)", ErrCSRF)
 	}

@@ -16,13 +16,17 @@ import (
 // CurrentSession returns the live session of the request, if any. Errors
 // other than session.ErrNoSession are internal (the store failed).
 func (k *Kit) CurrentSession(r *http.Request) (id string, sess lanyard.Session, err error) {
-	id = SessionID(r)
+	id = k.SessionID(r)
 	if id == "" {
 		return "", lanyard.Session{}, session.ErrNoSession
 	}
 	sess, err = k.sessions.Lookup(r.Context(), id)
 	if err != nil {
 		return "", lanyard.Session{}, err
+	}
+	if sess.Origin != "" {
+		// A copy made for an application's host opens nothing here.
+		return "", lanyard.Session{}, session.ErrNoSession
 	}
 	return id, sess, nil
 }
@@ -61,15 +65,15 @@ type Admin struct {
 	Session   lanyard.Session
 	User      lanyard.User
 	Tenant    lanyard.Tenant
+	// Principal is what the administrator may manage, read from the
+	// account on every request.
+	Principal lanyard.Principal
 }
 
 type adminKey struct{}
 
-// ErrNotAdmin refuses a signed-in user who does not hold the admin role.
-var ErrNotAdmin = &lanyard.Error{
-	Kind:    lanyard.KindForbidden,
-	Message: "Your account does not hold the administrator role, so it may not use the administration pages. Ask an administrator if you need access.",
-}
+// ErrNotAdmin refuses a signed-in user who administers nothing.
+var ErrNotAdmin = lanyard.ErrNotAdministrator
 
 // AuthenticateAdmin finds the administrator signed in on r. It returns
 // session.ErrNoSession when nobody is (or the account may no longer sign in,
@@ -94,25 +98,39 @@ func (k *Kit) AuthenticateAdmin(r *http.Request) (Admin, error) {
 		k.EndSession(ctx, id, "account inactive or locked")
 		return Admin{}, session.ErrNoSession
 	}
-	if !user.HasRole(lanyard.RoleAdmin) {
+	p := lanyard.PrincipalOfSession(user, sess.Kind)
+	if !p.IsAdmin() {
 		return Admin{}, ErrNotAdmin
 	}
 	tenant, err := k.tenants.TenantByID(ctx, user.TenantID)
 	if err != nil {
 		return Admin{}, fmt.Errorf("web: load tenant %d of user %d: %w", user.TenantID, user.ID, err)
 	}
-	return Admin{SessionID: id, Session: sess, User: user, Tenant: tenant}, nil
+	return Admin{SessionID: id, Session: sess, User: user, Tenant: tenant, Principal: p}, nil
 }
 
-// RequireAdmin lets only signed-in administrators through. Others are sent
-// to the sign-in page, coming back here afterwards; signed-in users without
-// the role get a 403 page.
+// RequireAdmin lets only signed-in administrators through
+// (RequireAccess with lanyard.AccessAdmin).
 func (k *Kit) RequireAdmin(next http.Handler) http.Handler {
+	return k.RequireAccess(lanyard.AccessAdmin, nil, next)
+}
+
+// RequireAccess lets through the signed-in administrators that
+// lanyard.Authorize allows on a route requiring need; tenantOf gives the
+// tenant the path names (for lanyard.AccessTenant; 0 when there is no such
+// tenant). Others are sent to the sign-in page, coming back here
+// afterwards; signed-in users who may not get a 403 page. The principal is
+// in the context (lanyard.PrincipalFrom) for the administration service.
+func (k *Kit) RequireAccess(need lanyard.Access, tenantOf func(*http.Request) (int64, error), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if need == lanyard.AccessPublic {
+			next.ServeHTTP(w, r)
+			return
+		}
 		auth, err := k.AuthenticateAdmin(r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
-			if SessionID(r) != "" {
+			if k.SessionID(r) != "" {
 				k.ClearSessionCookie(w)
 			}
 			Redirect(w, r, AdminLoginURL(r.URL.RequestURI()))
@@ -121,7 +139,19 @@ func (k *Kit) RequireAdmin(next http.Handler) http.Handler {
 			k.RenderError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, auth)))
+		var tenantID int64
+		if need == lanyard.AccessTenant && tenantOf != nil {
+			if tenantID, err = tenantOf(r); err != nil {
+				k.RenderError(w, r, err)
+				return
+			}
+		}
+		if err := lanyard.Authorize(auth.Principal, need, tenantID); err != nil {
+			k.RenderError(w, r, err)
+			return
+		}
+		ctx := lanyard.WithPrincipal(context.WithValue(r.Context(), adminKey{}, auth), auth.Principal)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -173,7 +203,7 @@ type signedOutView struct {
 // out; notice (SignedOutIdP, SignedOutIdPUnconfirmed or "") tells what
 // happened at the IdP.
 func (k *Kit) RenderSignedOut(w http.ResponseWriter, r *http.Request, notice string) {
-	if SessionID(r) != "" {
+	if k.SessionID(r) != "" {
 		k.ClearSessionCookie(w)
 	}
 	v := signedOutView{Title: "Signed out"}

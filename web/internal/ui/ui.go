@@ -35,6 +35,10 @@ type Options struct {
 	// Users and Tenants are read to authenticate administrators. Required.
 	Users   UserReader
 	Tenants TenantReader
+	// AdminHost is the admin UI's own host (admin_base_url), if any: forms
+	// posted there must come from that origin alone, not from the base
+	// URL's, where applications may be served.
+	AdminHost string
 }
 
 // UserReader reads accounts.
@@ -63,6 +67,9 @@ type Kit struct {
 	secureCookies bool
 	binding       bindingCookiePolicy
 	crossOrigin   *http.CrossOriginProtection
+	scheme        string // of the base URL
+	adminHost     string // Options.AdminHost
+	baseOrigin    string // the base URL's, canonical
 }
 
 // New builds the kit.
@@ -88,8 +95,14 @@ func New(o Options) *Kit {
 	if k.ClientAddress == nil {
 		k.ClientAddress = func(r *http.Request) string { return r.RemoteAddr }
 	}
+	k.scheme = "http"
+	k.adminHost = o.AdminHost
 	if o.BaseURL != nil {
 		k.secureCookies = o.BaseURL.Scheme == "https"
+		if o.BaseURL.Scheme == "https" {
+			k.scheme = "https"
+		}
+		k.baseOrigin, _ = lanyard.CanonicalOrigin(o.BaseURL.Scheme + "://" + o.BaseURL.Host)
 		if o.BaseURL.Host != "" {
 			// Behind a reverse proxy the Host header may not be the public
 			// one; the public origin is always a legitimate origin.

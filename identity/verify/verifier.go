@@ -1,4 +1,4 @@
-package identity
+package verify
 
 import (
 	"context"
@@ -19,8 +19,16 @@ type Verifier struct {
 	// JWKSURL is where the key set is, e.g.
 	// https://sso.example.com/.well-known/jwks.json. Required.
 	JWKSURL string
-	// Issuer, when set, must equal the token's "iss".
+	// Issuer must equal the token's "iss": Lanyard's base URL. Required.
 	Issuer string
+	// Audience is this application's audience: the name of its route in
+	// Lanyard's built-in proxy, or for forward-auth the aud parameter of
+	// the check (default: the application's origin, such as
+	// https://app.example.com). Required.
+	Audience string
+	// Tenant is the slug of the tenant whose users may use this
+	// application. Required.
+	Tenant string
 	// Client fetches the key set. Nil means a client with a 10s timeout.
 	Client *http.Client
 	// Leeway tolerated on the token's time window. Zero means 30 seconds.
@@ -42,32 +50,25 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	if v.Now != nil {
 		now = v.Now()
 	}
-	leeway := v.Leeway
-	if leeway == 0 {
-		leeway = 30 * time.Second
+	want := Expect{Issuer: v.Issuer, Audience: v.Audience, Tenant: v.Tenant, Leeway: v.Leeway}
+	if want.Leeway == 0 {
+		want.Leeway = 30 * time.Second
+	}
+	if want.Issuer == "" || want.Audience == "" || want.Tenant == "" {
+		return Claims{}, fmt.Errorf("%w: set Issuer, Audience and Tenant of the Verifier", ErrConfig)
 	}
 	keys, err := v.keySet(ctx, now, false)
 	if err != nil {
 		return Claims{}, err
 	}
-	c, err := Verify(token, keys, now, leeway)
-	if err == nil || !errors.Is(err, ErrUnknownKey) {
-		return v.checkIssuer(c, err)
+	c, err := Check(token, keys, now, want)
+	if !errors.Is(err, ErrUnknownKey) {
+		return c, err
 	}
 	if keys, err = v.keySet(ctx, now, true); err != nil {
 		return Claims{}, err
 	}
-	return v.checkIssuer(Verify(token, keys, now, leeway))
-}
-
-func (v *Verifier) checkIssuer(c Claims, err error) (Claims, error) {
-	if err != nil {
-		return Claims{}, err
-	}
-	if v.Issuer != "" && c.Issuer != v.Issuer {
-		return Claims{}, fmt.Errorf("identity: token issued by %q, want %q", c.Issuer, v.Issuer)
-	}
-	return c, nil
+	return Check(token, keys, now, want)
 }
 
 // keySet returns the cached keys, fetching them when there are none, or
