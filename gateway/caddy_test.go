@@ -19,8 +19,9 @@ import (
 // request is checked with forward_auth against /auth/verify in redirect
 // mode (Caddy hands a refusal, the 302 to the login included, to the
 // browser); the identity headers of the answer are copied onto the
-// request; Lanyard's SSO endpoints and key set pass through. It is the
-// configuration the README documents.
+// request; Lanyard's SSO endpoints and key set pass through. The README's
+// configuration, with its defences, is docs/examples/Caddyfile
+// (TestCaddyForgery).
 func caddyfile(port int, lanyardAddr, appAddr string) string {
 	return fmt.Sprintf(`{
 	admin off
@@ -120,20 +121,17 @@ func TestCaddyForwardAuth(t *testing.T) {
 		}
 		e.checkIdentity(e.app.last(t))
 
-		b.get(t, e.base+"/hello", "X-Lanyard-User", "mallory", "X-Lanyard-Roles", "admin", "X-Lanyard-Groups", "admins")
-		got := e.app.last(t)
-		e.checkIdentity(got)
-		for _, vs := range got.Header {
-			for _, v := range vs {
-				if strings.Contains(v, "mallory") || v == "admins" {
-					t.Errorf("a forged identity value reached the application: %q", v)
-				}
-			}
+		// Forged identity headers reach the check with the request, which
+		// refuses it.
+		n := e.app.count()
+		resp = b.get(t, e.base+"/hello", "X-Lanyard-User", "mallory", "X-Lanyard-Roles", "admin", "X-Lanyard-Groups", "admins")
+		if resp.StatusCode != http.StatusForbidden || e.app.count() != n {
+			t.Errorf("forged identity headers: %d, want 403 with nothing reaching the application", resp.StatusCode)
 		}
 
 		e.revoke(sessionID(t, b, e.base))
 		time.Sleep(cacheTTL + 200*time.Millisecond)
-		n := e.app.count()
+		n = e.app.count()
 		resp = b.get(t, e.base+"/hello")
 		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), e.base+"/t/acme/saml/login?return_to=%2Fhello") {
 			t.Fatalf("after revocation: %d to %q, want 302 to the login", resp.StatusCode, resp.Header.Get("Location"))

@@ -378,6 +378,19 @@ func freePort(t *testing.T) int {
 // the test ends. It skips without nginx, or fails in CI.
 func startNginx(t *testing.T, port int, server string) {
 	t.Helper()
+	startNginxHTTP(t, port, fmt.Sprintf(`
+	server {
+		listen 127.0.0.1:%d;
+		server_name localhost;
+%s
+	}
+`, port, server))
+}
+
+// startNginxHTTP runs Debian's nginx with the content of the http context
+// (server blocks, maps) given, which listens on port, until the test ends.
+func startNginxHTTP(t *testing.T, port int, httpBody string) {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/nginx"); serr == nil {
@@ -407,13 +420,9 @@ http {
 	fastcgi_temp_path %[2]s/fastcgi;
 	uwsgi_temp_path %[2]s/uwsgi;
 	scgi_temp_path %[2]s/scgi;
-	server {
-		listen 127.0.0.1:%[3]d;
-		server_name localhost;
-%[4]s
-	}
+%[3]s
 }
-`, user, dir, port, server)
+`, user, dir, httpBody)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -58,15 +58,15 @@ const (
 	// HeaderLogin, on a 401 answer of Verify, is the URL to send the user
 	// to for signing in; it returns to the original URL afterwards.
 	HeaderLogin = "X-Lanyard-Login"
+	// HeaderAppCookie, on a 200 answer of Verify, is the Cookie header to
+	// send the application: the request's cookies without Lanyard's. It is
+	// absent when no cookie is left. nginx sets Cookie from it.
+	HeaderAppCookie = "X-Lanyard-App-Cookie"
 )
 
 // jwtKey is HeaderJWT as http.Header keys it ("X-Lanyard-Jwt"), for
 // assignments that skip canonicalization.
 var jwtKey = http.CanonicalHeaderKey(HeaderJWT)
-
-// identityPrefix is what every identity header name starts with; client
-// headers starting with it (or its underscore spelling) never pass.
-const identityPrefix = "X-Lanyard-"
 
 // HandoffStore is what the hand-off needs from the store: the one-time
 // codes that carry a sign-in to an application's host, and the session

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/session"
@@ -41,6 +43,10 @@ type route struct {
 	lanyard.ProxyRoute
 	upstream *url.URL
 	proxy    *httputil.ReverseProxy
+	// prefixSegments is how many path segments StripPrefix removes: the
+	// route matched them without regard to case, so their bytes may
+	// differ from PathPrefix.
+	prefixSegments int
 }
 
 // routeTable holds the routes, most specific first: routes with a host
@@ -50,8 +56,9 @@ type routeTable struct {
 	origins map[string]bool // of the routes' hosts, canonical
 }
 
-// match returns the route of the request, or nil.
-func (t *routeTable) match(r *http.Request) *route {
+// match returns the route of the request whose decoded canonical path
+// (see canonicalPath) is path, or nil.
+func (t *routeTable) match(r *http.Request, path string) *route {
 	if len(t.routes) == 0 {
 		return nil
 	}
@@ -63,7 +70,7 @@ func (t *routeTable) match(r *http.Request) *route {
 		if rt.Host != "" && !strings.EqualFold(rt.Host, host) {
 			continue
 		}
-		if prefixMatch(r.URL.Path, rt.PathPrefix) {
+		if prefixMatch(path, rt.PathPrefix) {
 			return rt
 		}
 	}
@@ -71,12 +78,67 @@ func (t *routeTable) match(r *http.Request) *route {
 }
 
 // prefixMatch: "/app/" matches what is below it; "/app" also matches
-// itself, but not "/apple".
+// itself, but not "/apple". Letter case does not count ("/APP/x" is below
+// "/app/"): an upstream on a case-insensitive file system or server reads
+// both as one path, and the most specific route, with its roles, must
+// decide.
 func prefixMatch(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) {
+	n, ok := hasPrefixFold(path, prefix)
+	if !ok {
 		return false
 	}
-	return strings.HasSuffix(prefix, "/") || len(path) == len(prefix) || path[len(prefix)] == '/'
+	return strings.HasSuffix(prefix, "/") || n == len(path) || path[n] == '/'
+}
+
+// hasPrefixFold reports whether s starts with prefix under Unicode simple
+// case folding, and how many bytes of s the prefix covers.
+func hasPrefixFold(s, prefix string) (int, bool) {
+	i := 0
+	for j := 0; j < len(prefix); {
+		if i >= len(s) {
+			return 0, false
+		}
+		a, b := s[i], prefix[j]
+		if a < utf8.RuneSelf && b < utf8.RuneSelf {
+			if a != b && lowerASCII(a) != lowerASCII(b) {
+				return 0, false
+			}
+			i++
+			j++
+			continue
+		}
+		ra, na := utf8.DecodeRuneInString(s[i:])
+		rb, nb := utf8.DecodeRuneInString(prefix[j:])
+		if !equalFoldRune(ra, rb) {
+			return 0, false
+		}
+		i += na
+		j += nb
+	}
+	return i, true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// equalFoldRune: a and b are the same letter under simple case folding
+// (which also makes the Kelvin sign a "k" and the long s an "s"), or
+// have the same upper or lower case (Windows compares upper cases: the
+// dotless ı is "I" there, and the dotted İ lowers to "i").
+func equalFoldRune(a, b rune) bool {
+	if a == b || unicode.ToUpper(a) == unicode.ToUpper(b) || unicode.ToLower(a) == unicode.ToLower(b) {
+		return true
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
 }
 
 // Routes returns the routes in use, most specific first.
@@ -211,11 +273,11 @@ func (g *Gateway) newRoute(r lanyard.ProxyRoute) (*route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q: %w", r.Upstream, err)
 	}
-	rt := &route{ProxyRoute: r, upstream: up}
+	rt := &route{ProxyRoute: r, upstream: up, prefixSegments: strings.Count(strings.TrimSuffix(r.PathPrefix, "/"), "/")}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			if rt.StripPrefix {
-				stripPrefix(pr.Out.URL, strings.TrimSuffix(rt.PathPrefix, "/"))
+				stripSegments(pr.Out.URL, rt.prefixSegments)
 			}
 			pr.SetURL(up)
 			pr.SetXForwarded()
@@ -223,9 +285,10 @@ func (g *Gateway) newRoute(r lanyard.ProxyRoute) (*route, error) {
 			// proxy mostly want the host the user asked for.
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:  g.transport,
-		BufferPool: g.buffers,
-		ErrorLog:   nil,
+		ModifyResponse: stripLanyardSetCookies,
+		Transport:      g.transport,
+		BufferPool:     g.buffers,
+		ErrorLog:       nil,
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return // the client went away
@@ -237,21 +300,30 @@ func (g *Gateway) newRoute(r lanyard.ProxyRoute) (*route, error) {
 	return rt, nil
 }
 
-// stripPrefix removes prefix (without its trailing slash) from u's path.
-func stripPrefix(u *url.URL, prefix string) {
-	if prefix == "" {
+// stripSegments removes the first n segments from u's path, which
+// canonicalPath made: the same segments in Path and RawPath.
+func stripSegments(u *url.URL, n int) {
+	if n == 0 {
 		return
 	}
-	u.Path = strings.TrimPrefix(u.Path, prefix)
+	u.Path = dropSegments(u.Path, n)
 	if u.RawPath != "" {
-		u.RawPath = strings.TrimPrefix(u.RawPath, prefix)
+		u.RawPath = dropSegments(u.RawPath, n)
 	}
-	if u.Path == "" || u.Path[0] != '/' {
-		u.Path = "/" + u.Path
-		if u.RawPath != "" {
-			u.RawPath = "/" + u.RawPath
+}
+
+// dropSegments returns p ("/a/b/c") without its first n segments ("/c"
+// for 2), at least "/".
+func dropSegments(p string, n int) string {
+	i := 0
+	for ; n > 0 && i < len(p); n-- {
+		j := strings.IndexByte(p[i+1:], '/')
+		if j < 0 {
+			return "/"
 		}
+		i += 1 + j
 	}
+	return p[i:]
 }
 
 // lanyardPath reports whether path belongs to Lanyard on every host, even
@@ -279,9 +351,14 @@ func lanyardPath(path string) bool {
 // the route's roles. Without one, a browser's GET or HEAD is redirected
 // to the login, which comes back to the same URL; other requests get 401
 // (with X-Lanyard-Login) or 403. The request then goes upstream with the
-// identity headers and X-Lanyard-JWT, without any X-Lanyard-* header the
-// client sent and without Lanyard's session cookie. Bodies stream both
-// ways and WebSocket upgrades pass.
+// identity headers and X-Lanyard-JWT, without any header the client sent
+// that an application reads as one of them (isIdentityHeader) and without
+// Lanyard's cookies; an upstream's Set-Cookie of Lanyard's names is
+// dropped. Bodies stream both ways and WebSocket upgrades pass.
+//
+// Routes match the canonical path (canonicalPath), which is also what goes
+// upstream; an ambiguous path is refused with 400 when any route is
+// configured.
 func (g *Gateway) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.serveAdminOrigin(w, r, next) {
@@ -290,8 +367,18 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 		if g.store != nil && g.serveAuthPath(w, r) {
 			return
 		}
-		rt := g.routes.Load().match(r)
-		if rt == nil || lanyardPath(r.URL.Path) {
+		table := g.routes.Load()
+		if len(table.routes) == 0 || !strings.HasPrefix(r.URL.Path, "/") {
+			next.ServeHTTP(w, r) // no route, or "*" and CONNECT
+			return
+		}
+		path, ok := canonicalRequestPath(r)
+		if !ok {
+			http.Error(w, "The request path is ambiguous (encoded or repeated separators, path parameters, dot segments above the root, control characters or look-alike characters); Lanyard refuses it.", http.StatusBadRequest)
+			return
+		}
+		rt := table.match(r, path)
+		if rt == nil || lanyardPath(path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -356,40 +443,129 @@ func (g *Gateway) sendToLogin(w http.ResponseWriter, r *http.Request, rt *route)
 	http.Error(w, "Sign in first: "+login, http.StatusUnauthorized)
 }
 
-// stripIdentityHeaders removes every header whose name starts with
-// X-Lanyard- in any case, or with X_Lanyard_ (which some frameworks read
-// as the same header).
+// canonicalRequestPath puts the canonical path (see canonicalPath) in
+// r.URL and returns it decoded; false for an ambiguous path.
+func canonicalRequestPath(r *http.Request) (string, bool) {
+	escaped := r.URL.EscapedPath()
+	canon, err := canonicalPath(escaped)
+	if err != nil {
+		return "", false
+	}
+	if canon == escaped {
+		return r.URL.Path, true
+	}
+	decoded, err := url.PathUnescape(canon)
+	if err != nil {
+		return "", false
+	}
+	r.URL.Path, r.URL.RawPath = decoded, canon
+	return decoded, true
+}
+
+// cgiName returns the name a CGI-style gateway (PHP, WSGI, Rack, CGI)
+// derives from a header name, without its HTTP_ prefix, for the first
+// len(want) bytes: upper case, and every character that is not a letter
+// or digit as "_" (PHP maps "-", ".", " " and "[" to "_"; CGI servers map
+// "-", and frameworks differ on the rest).
+func cgiNameHasPrefix(name, want string) bool {
+	if len(name) < len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		default:
+			c = '_'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// identityCGIPrefix is what the CGI name of every identity header starts
+// with (X-Lanyard- is HTTP_X_LANYARD_).
+const identityCGIPrefix = "X_LANYARD_"
+
+// isIdentityHeader reports whether name reads, to some application, as
+// one of Lanyard's identity headers: X-Lanyard-User, x_lanyard_user,
+// X.Lanyard.User, X~Lanyard~User...
+func isIdentityHeader(name string) bool {
+	return cgiNameHasPrefix(name, identityCGIPrefix)
+}
+
+// stripIdentityHeaders removes every header an application could read as
+// an identity header (isIdentityHeader), and, from Connection, the names
+// of such headers: the proxy drops the headers Connection names, and
+// Lanyard's own must reach the application.
 func stripIdentityHeaders(h http.Header) {
 	for name := range h {
-		if len(name) >= len(identityPrefix) && strings.EqualFold(strings.ReplaceAll(name[:len(identityPrefix)], "_", "-"), identityPrefix) {
+		if isIdentityHeader(name) {
 			delete(h, name)
 		}
 	}
+	conn, ok := h["Connection"]
+	if !ok {
+		return
+	}
+	var kept []string
+	for _, line := range conn {
+		for _, token := range strings.Split(line, ",") {
+			if token = strings.TrimSpace(token); token != "" && !isIdentityHeader(token) {
+				kept = append(kept, token)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(kept, ", ")}
 }
 
-// stripSessionCookie removes Lanyard's session cookie from the Cookie
-// headers: the application gets the identity, not a credential it could
-// replay.
+// isLanyardCookie reports whether a cookie of this name is Lanyard's, as
+// an application could read it: lanyard_* in any case and with any
+// separator (PHP reads "lanyard.session" as lanyard_session), also with
+// the __Host- and __Secure- prefixes.
+func isLanyardCookie(name string) bool {
+	name = strings.TrimLeft(name, " \t")
+	if len(name) > 0 && name[0] == '_' {
+		switch {
+		case cgiNameHasPrefix(name, "__HOST_"):
+			name = name[len("__Host-"):]
+		case cgiNameHasPrefix(name, "__SECURE_"):
+			name = name[len("__Secure-"):]
+		}
+	}
+	return cgiNameHasPrefix(name, "LANYARD_")
+}
+
+// stripSessionCookie removes Lanyard's cookies (isLanyardCookie) from the
+// Cookie headers, keeping the others as they were: the application gets
+// the identity, not a credential it could replay.
 func stripSessionCookie(h http.Header) {
 	cookies := h["Cookie"]
 	if len(cookies) == 0 {
 		return
 	}
+	changed := false
+	for _, line := range cookies {
+		if withoutLanyardCookies(line) != line {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return
+	}
 	var kept []string
 	for _, line := range cookies {
-		if !strings.Contains(line, SessionCookie) {
+		if line = withoutLanyardCookies(line); line != "" {
 			kept = append(kept, line)
-			continue
-		}
-		var parts []string
-		for _, part := range strings.Split(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name != SessionCookie && name != securePrefix+SessionCookie {
-				parts = append(parts, strings.TrimSpace(part))
-			}
-		}
-		if len(parts) > 0 {
-			kept = append(kept, strings.Join(parts, "; "))
 		}
 	}
 	if len(kept) == 0 {
@@ -397,6 +573,71 @@ func stripSessionCookie(h http.Header) {
 		return
 	}
 	h["Cookie"] = kept
+}
+
+// withoutLanyardCookies returns the Cookie header value line without
+// Lanyard's cookies (the others joined by "; "), line itself when it has
+// none of them, "" when nothing is left.
+func withoutLanyardCookies(line string) string {
+	if !containsFold(line, "lanyard") {
+		return line
+	}
+	var b strings.Builder
+	for rest := line; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(part, "=")
+		if isLanyardCookie(name) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// stripLanyardSetCookies drops the Set-Cookie headers of an upstream's
+// answer that set one of Lanyard's cookies (isLanyardCookie): an
+// application must not plant or replace a session in the browser.
+func stripLanyardSetCookies(res *http.Response) error {
+	sc := res.Header["Set-Cookie"]
+	if len(sc) == 0 {
+		return nil
+	}
+	kept := sc[:0:0]
+	for _, line := range sc {
+		name, _, _ := strings.Cut(line, "=")
+		if !isLanyardCookie(strings.TrimSpace(name)) {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) == 0 {
+		delete(res.Header, "Set-Cookie")
+		return nil
+	}
+	res.Header["Set-Cookie"] = kept
+	return nil
+}
+
+// containsFold reports whether s contains the lower-case ASCII word in
+// any case.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		j := 0
+		for j < len(word) && lowerASCII(s[i+j]) == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }
 
 // bufferPool recycles the copy buffers of proxied bodies.

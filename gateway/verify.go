@@ -47,6 +47,19 @@ func (g *Gateway) Verify() http.Handler {
 		h := w.Header()
 		h["Cache-Control"] = noStore
 		p := params.get(r.URL.RawQuery)
+		if name := forgedIdentityHeader(r.Header); name != "" {
+			// The proxy in front passes the client's headers on to the
+			// application; whatever it removes or replaces, a spelling it
+			// does not know would arrive. Refuse the request instead.
+			http.Error(w, "The request carries a header an application would read as Lanyard's identity ("+name+"); Lanyard refuses it.", http.StatusForbidden)
+			return
+		}
+		if !plainOriginalPath(r) {
+			// The proxy matched its location on its own reading of the
+			// path; the application may read it otherwise.
+			http.Error(w, "The request path is ambiguous (encoded or repeated separators, path parameters, dot segments, control characters or look-alike characters); Lanyard refuses it.", http.StatusForbidden)
+			return
+		}
 		e, err := g.identify(r.Context(), r)
 		switch {
 		case errors.Is(err, session.ErrNoSession):
@@ -71,8 +84,44 @@ func (g *Gateway) Verify() http.Handler {
 		if tok := g.token(e, g.verifyAudience(r, p)); tok != "" {
 			h[jwtKey] = []string{tok}
 		}
+		if c := appCookies(r.Header); c != "" {
+			h[appCookieKey] = []string{c}
+		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// forgedIdentityHeader returns the name of a client header that an
+// application would read as an identity header (isIdentityHeader), or "".
+func forgedIdentityHeader(h http.Header) string {
+	for name := range h {
+		if isIdentityHeader(name) {
+			return name
+		}
+	}
+	return ""
+}
+
+// appCookieKey is HeaderAppCookie as http.Header keys it.
+var appCookieKey = http.CanonicalHeaderKey(HeaderAppCookie)
+
+// appCookies returns the request's cookies without Lanyard's, as one
+// Cookie header value, or "" when none is left.
+func appCookies(h http.Header) string {
+	lines := h["Cookie"]
+	switch len(lines) {
+	case 0:
+		return ""
+	case 1:
+		return withoutLanyardCookies(lines[0])
+	}
+	var kept []string
+	for _, line := range lines {
+		if line = withoutLanyardCookies(line); line != "" {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "; ")
 }
 
 // verifyParams are the query parameters of a forward-auth request.
@@ -169,6 +218,44 @@ func (g *Gateway) unauthenticated(w http.ResponseWriter, r *http.Request, tenant
 		return
 	}
 	http.Error(w, "Sign in first: "+login, http.StatusUnauthorized)
+}
+
+// plainOriginalPath reports whether the path of the original request (as
+// the proxy names it, see originalPath) is one that every server reads
+// alike: canonicalPath accepts it, and it has no dot segment or repeated
+// slash to resolve. A request the proxy does not describe passes.
+func plainOriginalPath(r *http.Request) bool {
+	uri := ""
+	for _, name := range [...]string{"X-Original-Uri", "X-Forwarded-Uri"} {
+		if v := r.Header[name]; len(v) > 0 {
+			uri = v[0]
+			break
+		}
+	}
+	if uri == "" {
+		return true
+	}
+	p, _, _ := strings.Cut(uri, "?")
+	if p == "" || p[0] != '/' {
+		return true // not a path (an absolute URL); originalPath ignores it
+	}
+	if isPlainPath(p) {
+		return true
+	}
+	if _, err := canonicalPath(p); err != nil {
+		return false
+	}
+	segments := strings.Split(p[1:], "/")
+	for i, seg := range segments {
+		if seg == "" && i < len(segments)-1 {
+			return false // repeated slash
+		}
+		switch strings.ToLower(seg) {
+		case ".", "..", "%2e", "%2e%2e", ".%2e", "%2e.":
+			return false
+		}
+	}
+	return true
 }
 
 // originalPath returns the local path and query of the request the proxy

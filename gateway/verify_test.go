@@ -76,7 +76,7 @@ func TestVerifyAnswers(t *testing.T) {
 		login := func(tenant, path string) string {
 			return "https://sso.example.com/t/" + tenant + "/saml/login?return_to=" + url.QueryEscape(path)
 		}
-		tests := []struct {
+		type verifyCase struct {
 			name     string
 			query    string
 			session  bool
@@ -85,7 +85,8 @@ func TestVerifyAnswers(t *testing.T) {
 			location string // Location (302)
 			loginHdr string // X-Lanyard-Login
 			wantUser bool
-		}{
+		}
+		tests := []verifyCase{
 			{name: "signed in", session: true, status: 200, wantUser: true},
 			{name: "signed in, tenant matches", query: "?tenant=acme", session: true, status: 200, wantUser: true},
 			{name: "signed in, every role held", query: "?roles=staff,billing", session: true, status: 200, wantUser: true},
@@ -100,8 +101,23 @@ func TestVerifyAnswers(t *testing.T) {
 				headers: []string{"X-Forwarded-Uri", "/p", "X-Forwarded-Method", "POST", "Accept", "text/html"}, loginHdr: login("default", "/p")},
 			{name: "no redirect for a script", query: "?redirect=true", status: 401,
 				headers: []string{"X-Forwarded-Uri", "/p", "Accept", "application/json"}, loginHdr: login("default", "/p")},
-			{name: "an absolute URL never becomes the return path", status: 401, headers: []string{"X-Original-URI", "//evil.example.com/x"}, loginHdr: login("default", "/")},
+			{name: "an absolute URL never becomes the return path", status: 401, headers: []string{"X-Original-URL", "//evil.example.com/x"}, loginHdr: login("default", "/")},
+			{name: "a plain path, dots in the query", session: true, status: 200, wantUser: true, headers: []string{"X-Original-URI", "/a/b.txt?x=../..//%2f;"}},
 			{name: "X-Original-URL", status: 401, headers: []string{"X-Original-URL", "https://app.example.com/deep/link?x=1"}, loginHdr: login("default", "/deep/link?x=1")},
+		}
+		// The proxy in front matched its location on its own reading of an
+		// ambiguous path: refused, whoever asks.
+		for _, p := range []string{"//evil.example.com/x", "/a/../b", "/a/./b", "/a/%2e%2e/b", "/a/.%2E/b", "/a//b", "/a%2fb", "/a%5Cb", "/a\\b",
+			"/a;b", "/a/..;/b", "/a%252e%252e/b", "/a%25%32%65", "/admin./x", "/admin%20/x", "/ADMINI~1/x", "/a::$DATA", "/a%00", "/a%0a",
+			"/%c0%ae%c0%ae/b", "/a%ef%bc%8fb", "/.."} {
+			for _, h := range []string{"X-Original-URI", "X-Forwarded-Uri"} {
+				tests = append(tests, verifyCase{name: h + " " + p, session: true, status: 403, headers: []string{h, p + "?q=1"}})
+			}
+		}
+		// Identity headers the client sent, in any spelling an application
+		// reads as HTTP_X_LANYARD_*: refused.
+		for _, name := range []string{"X-Lanyard-User", "x-lanyard-roles", "X_Lanyard_User", "X.Lanyard.User", "X~Lanyard~Roles", "X-Lanyard_Tenant", "X-Lanyard-Anything"} {
+			tests = append(tests, verifyCase{name: "forged " + name, session: true, status: 403, headers: []string{name, "mallory"}})
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {

@@ -161,7 +161,10 @@ for engine in "${engines[@]}"; do
 		pgdir=$LANYARD_TEST_PG_DIR
 		store_args=(--database "$LANYARD_TEST_POSTGRES_URL")
 	fi
+	# A path route on Lanyard's host needs the administration on an
+	# origin of its own (admin_base_url); the load never goes there.
 	LANYARD_ROUTES="[{\"name\": \"bench\", \"path_prefix\": \"/bench/\", \"upstream\": \"http://$upstream\"}]" \
+		LANYARD_ADMIN_BASE_URL="http://admin.localhost:$port" \
 		"$work/lanyard" serve --addr "127.0.0.1:$port" --log-level warn "${store_args[@]}" >"$work/lanyard-$engine.log" 2>&1 &
 	lanyard_pid=$!
 	pids+=("$lanyard_pid")

@@ -32,6 +32,8 @@ want() { # want PACKAGE CHECK-COMMAND...
   if ! "$@" >/dev/null 2>&1; then need_pkgs+=("$pkg"); fi
 }
 want postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+# php-cli also serves the PHP applications behind the built-in proxy,
+# nginx and Caddy in gateway/forgery_test.go (php -S, its built-in server).
 want php-cli command -v php
 want php-xml sh -c 'php -m | grep -qx dom'
 want simplesamlphp test -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php

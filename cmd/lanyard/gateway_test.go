@@ -149,8 +149,16 @@ func TestServeGateway(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if status, _ := get("/auth/verify"); status != http.StatusOK {
-		t.Errorf("/auth/verify: %d", status)
+	// get forges X-Lanyard-User: forward-auth refuses the request.
+	if status, _ := get("/auth/verify"); status != http.StatusForbidden {
+		t.Errorf("/auth/verify with a forged X-Lanyard-User: %d, want 403", status)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/auth/verify", nil)
+	req.AddCookie(&http.Cookie{Name: "lanyard_session", Value: id})
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("/auth/verify: %d", resp.StatusCode)
 	}
 
 	// A route added by the CLI is served within the reload interval.
