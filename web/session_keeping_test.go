@@ -106,6 +106,16 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 	}
 	e.clock.Set(5 * time.Minute) // the check is due
 
+	// Due now: refresh_in is 0, and there, like every field.
+	resp, err := b.noFollow.Get(e.base + sessionStatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := readAll(resp)
+	if fields := assertAllStateFields(t, due); fields["refresh_in"] != 0.0 || fields["refresh_interval"] != 270.0 {
+		t.Errorf("state when the check is due: %s; want refresh_in 0", due)
+	}
+
 	t.Run("passive check while the IdP session lives", func(t *testing.T) {
 		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=frame")
 		if err != nil {
