@@ -210,6 +210,24 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	return idp
 }
 
+// SSORequests counts the requests the IdP received at its single sign-on
+// endpoint (sign-ins and passive checks), from the built-in server's log.
+func (i *IdP) SSORequests(tb testing.TB) int {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(i.dir, "log", "php-server.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		// [date] 127.0.0.1:PORT [302]: GET /saml2/idp/SSOService.php?...
+		if bytes.Contains(line, []byte("]: GET /saml2/idp/SSOService.php")) || bytes.Contains(line, []byte("]: POST /saml2/idp/SSOService.php")) {
+			n++
+		}
+	}
+	return n
+}
+
 // Metadata fetches the IdP's metadata XML.
 func (i *IdP) Metadata(tb testing.TB) []byte {
 	tb.Helper()
