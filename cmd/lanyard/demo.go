@@ -150,15 +150,18 @@ func (d *demoRun) announce(out io.Writer, base *url.URL) {
 	}
 	fmt.Fprintf(out, `
 Lanyard demo
-  Open %s%s and sign in at the development IdP as
-    alice / %s   (groups staff and admins: roles staff, admin)
-    bob   / %s   (group staff: role staff)
-  Username-first sign-in:   %s/login  (type alice@example.com)
-  Development IdP:          %s%s/
-  Data:                     %s
+  Open %[1]s%[2]s and sign in at the development IdP as
+    alice / %[3]s   (groups staff and admins: roles staff, admin)
+    bob   / %[3]s   (group staff: role staff)
+  Username-first sign-in:   %[1]s/login  (type alice@example.com)
+  Admin UI:                 %[1]s/admin/  (signed in as alice, who holds the admin role)
+  Development IdP:          %[1]s%[4]s/
+  Data:                     %[5]s
+  An administrator with a password, in another terminal while the demo runs:
+    lanyard admin create root --generate --data %[5]s
   Stop with Ctrl-C.
 
-`, base, demoPagePath, devidp.DemoPassword, devidp.DemoPassword, base, base, demoIdPPath, absPath(d.dataDir))
+`, base, demoPagePath, devidp.DemoPassword, demoIdPPath, absPath(d.dataDir))
 }
 
 // absPath is p made absolute when possible, for messages.

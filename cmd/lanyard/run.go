@@ -34,6 +34,8 @@ type app struct {
 	storeWait time.Duration
 	// demoRun is set while "lanyard demo" runs serve (demo.go).
 	demoRun *demoRun
+	// storeConfig is the configuration an administration command resolved.
+	storeConfig config
 }
 
 // run is the whole program: main only calls it. args excludes the program

@@ -77,8 +77,13 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, DemoTenant: a.demoRun.tenant()})
+	// Lanyard's paths on an application's host (a route's or a trusted
+	// host) are served under that name.
+	appHost := func(host string) bool {
+		return gw.gateway != nil && gw.gateway.AllowsOrigin(cfg.BaseURL.Scheme+"://"+host)
+	}
 	httpSrv := &http.Server{
-		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
+		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(web.CanonicalHost(cfg.BaseURL.String(), appHost, srv))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -99,7 +104,12 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return nil
 	})
 
-	fmt.Fprintf(a.stderr, "lanyard: listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(a.stderr, "lanyard: listening on %s\n", ln.Addr())
+	if a.demoRun == nil {
+		// The place to go is the base URL: cookies belong to its host, and
+		// other names of this server redirect there.
+		fmt.Fprintf(a.stderr, "lanyard: open %s/ (the base URL; the admin UI is at %s/admin/)\n", cfg.BaseURL, cfg.BaseURL)
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
 	if a.onListen != nil {
 		a.onListen(ln.Addr())

@@ -48,6 +48,7 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 	if err != nil {
 		return nil, nil, err
 	}
+	a.storeConfig = cfg
 	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
 	db, err := openStore(ctx, cfg)
 	if err != nil {
