@@ -296,3 +296,41 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("not found: %d", got)
 	}
 }
+
+// TestTenantCreatePrintsFirstLoginPath: tenant create prints its URLs with
+// the configured base URL (as serve reads it), says when none is
+// configured, and prints every step to a first login, JIT included.
+func TestTenantCreatePrintsFirstLoginPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, base, want string
+		assumed          bool
+	}{
+		{"no base URL", "", "http://localhost:8080", true},
+		{"LANYARD_BASE_URL", "https://sso.example.com", "https://sso.example.com", false},
+		{"listen address only", "", "http://localhost:9090", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := dataEnv(t)
+			if tc.base != "" {
+				env["LANYARD_BASE_URL"] = tc.base
+			}
+			if tc.name == "listen address only" {
+				env["LANYARD_ADDR"] = "127.0.0.1:9090"
+			}
+			out := mustCLI(t, env, "", "tenant", "create", "acme").stdout
+			for _, want := range []string{
+				"SP metadata: " + tc.want + "/t/acme/saml/metadata",
+				"lanyard idp import --tenant acme --metadata ",
+				"lanyard tenant set acme enabled=true jit=true",
+				"sign in at " + tc.want + "/t/acme/saml/login",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if assumed := strings.Contains(out, "assume the base URL "+tc.want+": none is configured"); assumed != tc.assumed {
+				t.Errorf("says the base URL is assumed: %v; want %v:\n%s", assumed, tc.assumed, out)
+			}
+		})
+	}
+}
