@@ -2,7 +2,11 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +67,53 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 		traces, _ := e.admin.LoginTraces(ctx, "acme", "account_inactive", 1, 0)
 		if len(traces) != 1 || traces[0].Subject != "carol" || !strings.Contains(traces[0].Hint, "inactive") {
 			t.Errorf("trace of carol: %+v", traces)
+		}
+	})
+
+	t.Run("one reference everywhere", func(t *testing.T) {
+		b := newBrowser()
+		a := b.post(t, e.spLogin(b, "acme", "", "carol"))
+		m := regexp.MustCompile(`<code id="reference">(\d+)</code>`).FindStringSubmatch(a.body)
+		if a.status != http.StatusForbidden || m == nil {
+			t.Fatalf("refusal page %d without a reference:\n%s", a.status, a.body)
+		}
+		ref, _ := strconv.ParseInt(m[1], 10, 64)
+		tr, slug, err := e.admin.LoginTraceByRef(ctx, ref)
+		if err != nil || slug != "acme" || tr.Subject != "carol" || tr.AuditID != ref {
+			t.Fatalf("trace of reference %d: %v %q %+v", ref, err, slug, tr)
+		}
+		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{ID: ref})
+		if err != nil || len(evs) != 1 || evs[0].Reason != "account_inactive" || evs[0].Subject != "carol" {
+			t.Fatalf("audit event %d: %v %+v", ref, err, evs)
+		}
+		// The admin UI: the tracer by reference, the audit log by ID.
+		const pw = "correct horse battery staple"
+		if _, _, err := e.admin.CreateAdmin(ctx, "test", "acme", "root", pw); err != nil {
+			t.Fatal(err)
+		}
+		admin := newBrowser()
+		_, page := admin.get(t, e.base+"/admin/login")
+		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+		if token == nil {
+			t.Fatalf("no sign-in form: %s", page)
+		}
+		resp, err := admin.noFollow.PostForm(e.base+"/admin/login", url.Values{"username": {"root"}, "password": {pw}, "tenant": {"acme"}, csrfField: {html.UnescapeString(token[1])}})
+		if err != nil || resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("admin sign-in: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		resp, err = admin.follow.Get(e.base + "/admin/traces?ref=" + m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/admin/tenants/acme/traces/") ||
+			!strings.Contains(body, `<dd id="trace-reference">`+m[1]+" ") || !strings.Contains(body, "account_inactive") {
+			t.Errorf("the tracer by reference %s: %d at %s:\n%s", m[1], resp.StatusCode, resp.Request.URL, body)
+		}
+		status, body := admin.get(t, e.base+"/admin/audit?id="+m[1])
+		if rows := strings.Count(body, `<td class="num">`); status != http.StatusOK || rows != 1 || !strings.Contains(body, `<td class="num">`+m[1]+`</td>`) {
+			t.Errorf("the audit log filtered by ID %s: %d, %d rows:\n%s", m[1], status, rows, body)
 		}
 	})
 

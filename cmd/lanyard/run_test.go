@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
@@ -332,5 +335,54 @@ func TestTenantCreatePrintsFirstLoginPath(t *testing.T) {
 				t.Errorf("says the base URL is assumed: %v; want %v:\n%s", assumed, tc.assumed, out)
 			}
 		})
+	}
+}
+
+// TestTraceShowByReference: the reference on a refusal page (its audit
+// event's ID) opens the trace with lanyard trace show, in any tenant, and
+// the event with audit list --id; trace list names traces by it.
+func TestTraceShowByReference(t *testing.T) {
+	env := dataEnv(t)
+	mustCLI(t, env, "", "tenant", "create", "acme")
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(env["LANYARD_DATA"], sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := db.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref int64
+	for i := range 3 { // the references and the trace IDs differ
+		ev := lanyard.AuditEvent{TenantID: acme.ID, Actor: "carol", Action: "sso.login", Outcome: lanyard.OutcomeFailure, Reason: "account_inactive", Subject: fmt.Sprint("carol", i)}
+		if err := db.AppendAuditEvents(ctx, []*lanyard.AuditEvent{&ev}); err != nil {
+			t.Fatal(err)
+		}
+		tr := lanyard.LoginTrace{TenantID: acme.ID, AuditID: ev.ID, Reason: "account_inactive", Subject: ev.Subject, Message: "inactive " + ev.Subject}
+		if err := db.AddLoginTrace(ctx, &tr, 10); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			ref = ev.ID
+		}
+	}
+	db.Close()
+	refText := fmt.Sprint(ref)
+	out := mustCLI(t, env, "", "trace", "show", refText).stdout
+	for _, want := range []string{"Reference:", refText, "Tenant:", "acme", "carol1", "inactive carol1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace show %s lacks %q:\n%s", refText, want, out)
+		}
+	}
+	if list := mustCLI(t, env, "", "trace", "list", "--tenant", "acme").stdout; !strings.Contains(list, "REF") || !regexp.MustCompile(`(?m)^`+refText+`\s`).MatchString(list) {
+		t.Errorf("trace list does not name the trace by its reference %s:\n%s", refText, list)
+	}
+	audit := mustCLI(t, env, "", "audit", "list", "--id", refText).stdout
+	if lines := strings.Split(strings.TrimSpace(audit), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], refText+" ") || !strings.Contains(lines[1], "carol1") {
+		t.Errorf("audit list --id %s:\n%s", refText, audit)
+	}
+	if r := cli(t, env, "", "trace", "show", "999999"); r.err == nil || !strings.Contains(r.output(), "no refused login with reference 999999") {
+		t.Errorf("unknown reference: %v\n%s", r.err, r.output())
 	}
 }

@@ -52,6 +52,7 @@ type UserAdmin interface {
 type TraceReader interface {
 	LoginTrace(ctx context.Context, tenantSlug string, id int64) (lanyard.LoginTrace, error)
 	LoginTraces(ctx context.Context, tenantSlug, reason string, limit int, beforeID int64) ([]lanyard.LoginTrace, error)
+	LoginTraceByRef(ctx context.Context, ref int64) (lanyard.LoginTrace, string, error)
 }
 
 // AuditReader reads the audit trail.
@@ -131,6 +132,7 @@ func Routes(mux *http.ServeMux, deps Deps) {
 	mux.Handle("POST /admin/tenants/{tenant}/import", page(handleAdminImportSubmit(d)))
 	mux.Handle("GET /admin/tenants/{tenant}/traces", page(handleAdminTraces(d)))
 	mux.Handle("GET /admin/tenants/{tenant}/traces/{id}", page(handleAdminTrace(d)))
+	mux.Handle("GET /admin/traces", page(handleAdminTraceByRef(d)))
 	mux.Handle("GET /admin/audit", page(handleAdminAudit(d)))
 	mux.Handle("GET /admin/tokens", page(handleAdminTokens(d)))
 	mux.Handle("POST /admin/tokens", page(handleAdminTokenCreate(d)))

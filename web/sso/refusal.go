@@ -205,7 +205,7 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		attrs = append(attrs, slog.Duration("clock_diff", f.clockDiff))
 	}
 	d.Kit.Logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
-	d.traceRefusal(r, a, f)
+	d.traceRefusal(r, a, f, ref)
 	d.renderRefusal(w, r, a, f, ref)
 }
 
