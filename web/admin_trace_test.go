@@ -143,3 +143,53 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusalOffersAWayOn: an inactive account reads the same neutral text
+// as a missing one (the page does not tell which), and the page offers ways
+// on: start again, and sign in as someone else, which makes the IdP ask for
+// credentials again although its session lives (ForceAuthn).
+func TestRefusalOffersAWayOn(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
+		idpUser("carol", "carol@example.com", "Carol", "Inactive", nil),
+		idpUser("nobody", "nobody@example.com", "No", "Body", nil),
+	})
+	e.addTenant("acme", tenantOptions{})
+	e.addUser("acme", lanyard.User{Login: "carol", Status: lanyard.StatusInactive, LoginMethod: lanyard.LoginSSO, WebAccess: true})
+	pages := map[string]string{}
+	for _, login := range []string{"carol", "nobody"} {
+		b := newBrowser()
+		a := b.post(t, e.spLogin(b, "acme", "", login))
+		if a.status != http.StatusForbidden {
+			t.Fatalf("%s: ACS answered %d", login, a.status)
+		}
+		for _, want := range []string{
+			"User &#39;" + login + "&#39; is not synchronized with Lanyard.",
+			`<a id="retry" href="/t/acme/saml/login">Start the sign-in again</a>`,
+			`<a id="switch-account" href="/t/acme/saml/login?prompt=login">Sign in as someone else</a>`,
+			"sign out at your identity provider",
+			"ask your administrator",
+		} {
+			if !strings.Contains(a.body, want) {
+				t.Errorf("%s: refusal page lacks %q:\n%s", login, want, a.body)
+			}
+		}
+		pages[login] = strings.ReplaceAll(regexp.MustCompile(`<code id="reference">[^<]*</code>[^<]*`).ReplaceAllString(a.body, ""), login, "X")
+		if login == "carol" {
+			// The IdP session lives: a plain retry passes through the IdP
+			// without a prompt; "someone else" asks for credentials.
+			if f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login"); err != nil || f == nil {
+				t.Errorf("retry with the IdP session: %v", err)
+			}
+			resp, err := b.follow.Get(e.base + "/t/acme/saml/login?prompt=login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := readAll(resp); !strings.Contains(body, `name="AuthState"`) || !strings.Contains(body, `name="password"`) {
+				t.Errorf("sign in as someone else: the IdP did not ask for credentials:\n%s", body)
+			}
+		}
+	}
+	if pages["carol"] != pages["nobody"] {
+		t.Errorf("the inactive account's page differs from the missing account's:\n%s\n----\n%s", pages["carol"], pages["nobody"])
+	}
+}
