@@ -70,14 +70,14 @@ type ssoRefusal struct {
 
 // ssoRefusedView is the data of the refusal page.
 type ssoRefusedView struct {
-	Title     string
-	Message   string
-	Advice    string
-	Retry     *ui.Link
+	Title   string
+	Message string
+	Advice  string
+	Retry   *ui.Link
 	// SwitchAccount signs in again with the IdP asking for credentials.
 	SwitchAccount *ui.Link
 	Reference     string
-	Time      string
+	Time          string
 }
 
 // adviceAdmin ends every refusal the user cannot cure alone.
