@@ -307,3 +307,46 @@ func TestSingleLogoutWithSimpleSAMLphp(t *testing.T) {
 		}
 	})
 }
+
+// TestSingleLogoutUnsignedResponse: SimpleSAMLphp left at its default
+// ('sign.logout' false) answers the sign-out unsigned; Lanyard refuses the
+// answer (the Lanyard session is over all the same) and the page, the
+// audit log (shown in the admin UI) and the log say which IdP setting to
+// change.
+func TestSingleLogoutUnsignedResponse(t *testing.T) {
+	e := newSSOEnvWith(t, "sqlite", []simplesamlphp.User{idpUser("alice", "alice@example.com", "Alice", "Liddell", nil)}, simplesamlphp.Options{UnsignedLogout: true})
+	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true"}})
+	b := newBrowser()
+	if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", a.status, a.body)
+	}
+	_, page := b.get(t, e.base+"/logout")
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if token == nil {
+		t.Fatalf("no sign-out form: %s", page)
+	}
+	resp, err := b.follow.PostForm(e.base+"/logout", url.Values{csrfField: {token[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := regexp.MustCompile(`http-equiv="refresh" content="0; url=([^"]+)"`).FindStringSubmatch(readAll(resp))
+	if next == nil {
+		t.Fatal("the sign-out answer does not go on to the IdP")
+	}
+	if resp, err = b.follow.Get(html.UnescapeString(next[1])); err != nil {
+		t.Fatal(err)
+	}
+	body := html.UnescapeString(readAll(resp))
+	for _, want := range []string{"did not confirm the sign-out", "not signed", "For your administrator:", "'sign.logout' => true", "saml20-sp-remote.php"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("signed-out page lacks %q:\n%s", want, body)
+		}
+	}
+	if e.state(b).SignedIn {
+		t.Error("still signed in to Lanyard")
+	}
+	evs, err := e.store.AuditEvents(context.Background(), lanyard.AuditFilter{TenantID: acme.ID, Action: actionSLO, Outcome: lanyard.OutcomeFailure})
+	if err != nil || len(evs) != 1 || evs[0].Reason != "unsigned" || !strings.Contains(evs[0].Message, "'sign.logout' => true") {
+		t.Errorf("audit of the unsigned LogoutResponse: %v %+v", err, evs)
+	}
+}

@@ -122,6 +122,10 @@ type Options struct {
 	// http) when the SP shows the IdP in a frame, the hidden-frame session
 	// check.
 	Host string
+	// UnsignedLogout leaves the IdP's LogoutRequests and LogoutResponses
+	// unsigned: SimpleSAMLphp's own default, which Lanyard refuses.
+	// Default false: signed ('sign.logout' => true in the hosted IdP).
+	UnsignedLogout bool
 }
 
 // Start writes a configuration with the users and starts the IdP; it is
@@ -165,7 +169,7 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	write("cert/idp.crt", certPEM)
 	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), php(dir+"/config/metadata")))
 	write("config/authsources.php", authsourcesPHP(users))
-	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID)))
+	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID), phpBool(!opts.UnsignedLogout)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
 
 	// The built-in server caches compiled files in OPcache and rechecks
@@ -538,7 +542,8 @@ $metadata[%s] = [
   'auth' => 'users',
   'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'SingleLogoutServiceBinding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
-  // LogoutRequests and LogoutResponses signed, as Lanyard requires.
-  'sign.logout' => true,
+  // LogoutRequests and LogoutResponses signed, as Lanyard requires
+  // (unless Options.UnsignedLogout).
+  'sign.logout' => %s,
 ];
 `

@@ -158,13 +158,18 @@ func (d *Deps) receiveLogoutResponse(w http.ResponseWriter, r *http.Request, sna
 			break
 		}
 	}
-	d.Kit.Logger.Warn("Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "tenant", snap.Tenant.Slug, "err", lastErr)
+	message, notice := fmt.Sprintf("LogoutResponse refused: %v", lastErr), ui.SignedOutIdPUnconfirmed
+	if saml.ReasonOf(lastErr) == saml.ReasonUnsigned {
+		// Lanyard is right to require the signature; the fix is the IdP's.
+		message, notice = message+". "+ui.UnsignedLogoutFix, ui.SignedOutIdPUnsigned
+	}
+	d.Kit.Logger.Warn("Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "tenant", snap.Tenant.Slug, "err", lastErr, "detail", message)
 	d.Kit.Audit(ctx, lanyard.AuditEvent{
 		TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
 		Reason: string(saml.ReasonOf(lastErr)), ClientIP: d.Kit.ClientAddress(r),
-		Message: fmt.Sprintf("LogoutResponse refused: %v", lastErr),
+		Message: message,
 	})
-	d.Kit.RenderSignedOut(w, r, ui.SignedOutIdPUnconfirmed)
+	d.Kit.RenderSignedOut(w, r, notice)
 }
 
 // receiveLogoutRequest handles an IdP-initiated logout: validate, end the
