@@ -14,7 +14,7 @@ import (
 
 // ImportColumns are the CSV columns ImportUsers reads and ExportUsers
 // writes, each named as the SetUser key it sets. Only "login" is required;
-// roles are separated by ";" and replace the manually given roles.
+// roles are separated by "," (";" accepted) and replace the manually given roles.
 var ImportColumns = []string{"login", "email", "firstname", "lastname", "status", "login_method", "roles", "locked", "web_access", "auto_login"}
 
 // exportOnlyColumns are written by ExportUsers and ignored by ImportUsers:

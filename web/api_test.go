@@ -224,7 +224,7 @@ func TestAPI(t *testing.T) {
 		writer.check(t, "lock", err, http.StatusOK)
 		plan, err := writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe", DryRun: true})
 		raw = writer.check(t, "merge preview", err, http.StatusOK)
-		if !slices.Contains(plan.Changes, "all roles: editor → editor;viewer") {
+		if !slices.Contains(plan.Changes, "all roles: editor → editor,viewer") {
 			t.Errorf("merge preview: %s", raw)
 		}
 		_, err = writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe"})

@@ -64,6 +64,9 @@ func (d *demoRun) configDefaults() map[string]string {
 	return map[string]string{"data": demoDataDir}
 }
 
+// demoSummary is the first line of the demo's help.
+const demoSummary = "run a whole SSO demo on one port: Lanyard, a development IdP and a sample page, ready to sign in to"
+
 // usage is added to serve's help text.
 func (d *demoRun) usage() string {
 	if d == nil {

@@ -193,14 +193,18 @@ func TestCommandsOutput(t *testing.T) {
 		"Entity ID:     https://sso.example.com/t/acme/saml/metadata",
 		"ACS URL:       https://sso.example.com/t/acme/saml/acs (HTTP-POST)",
 		"signing     active  expires 20", "encryption  active", "SHA-256 ",
-		"group_roles.Domain Admins  admin;ops",
+		"group_roles.Domain Admins  admin,ops",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("tenant show lacks %q:\n%s", want, r.stdout)
 		}
 	}
 
-	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob", "--email", "bob@acme.com", "--firstname", "Bob", "--lastname", "Builder", "--roles", "editor;viewer")
+	// ";" is the older role separator: accepted, with a warning.
+	r = mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob", "--email", "bob@acme.com", "--firstname", "Bob", "--lastname", "Builder", "--roles", "editor;viewer")
+	if !strings.Contains(r.stderr, `warning: --roles "editor;viewer": role lists are separated by ","`) {
+		t.Errorf("no warning about the ; separator:\n%s", r.output())
+	}
 	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "carol", "--status", "inactive", "--login-method", "password", "--no-web-access")
 	r = mustCLI(t, env, "", "user", "list", "--tenant", "acme")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -211,7 +215,7 @@ func TestCommandsOutput(t *testing.T) {
 	if col := strings.Index(lines[0], "EMAIL"); strings.Index(lines[1], "bob@acme.com") != col {
 		t.Errorf("user list columns not aligned:\n%s", r.stdout)
 	}
-	if !strings.Contains(lines[1], "Bob Builder") || !strings.Contains(lines[1], "editor;viewer") || !strings.Contains(lines[2], "inactive") {
+	if !strings.Contains(lines[1], "Bob Builder") || !strings.Contains(lines[1], "editor,viewer") || !strings.Contains(lines[2], "inactive") {
 		t.Errorf("user list:\n%s", r.stdout)
 	}
 	r = mustCLI(t, env, "", "user", "list", "--tenant", "acme", "--status", "inactive")
@@ -220,7 +224,7 @@ func TestCommandsOutput(t *testing.T) {
 	}
 
 	r = mustCLI(t, env, "", "user", "set", "--tenant", "acme", "bob", "locked=true", "roles=editor")
-	if !strings.Contains(r.stdout, "locked: false → true") || !strings.Contains(r.stdout, "roles: editor;viewer → editor") {
+	if !strings.Contains(r.stdout, "locked: false → true") || !strings.Contains(r.stdout, "roles: editor,viewer → editor") {
 		t.Errorf("user set:\n%s", r.stdout)
 	}
 	r = mustCLI(t, env, "", "user", "show", "bob", "--tenant", "acme")

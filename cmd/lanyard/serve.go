@@ -31,10 +31,17 @@ const defaultStoreWait = 30 * time.Second
 // answers and logins get a 503 "starting" page while the database is
 // migrated and the default tenant made; then the server is marked ready.
 func (a *app) serve(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "[flags]", "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics")
+	summary := "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics"
+	if a.demoRun != nil {
+		summary = demoSummary
+	}
+	fs := a.newFlagSet(path, "[flags]", summary)
 	cf := addConfigFlags(fs, a.demoRun.configDefaults())
 	fs.extra = "Precedence: flag, then LANYARD_* environment variable, then config file, then default.\n" +
-		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n" + a.demoRun.usage()
+		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n"
+	if a.demoRun != nil {
+		fs.extra = a.demoRun.usage() + "\n" + fs.extra
+	}
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}

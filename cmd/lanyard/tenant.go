@@ -147,6 +147,7 @@ func (a *app) tenantSet(ctx context.Context, path string, args []string) error {
 		"Example: lanyard tenant set acme enabled=true jit=true 'group_roles.Domain Admins=admin'\n")
 	fs.extra = b.String()
 	return a.storeCommand(ctx, fs, args, 2, -1, func(svc *admin.Service, pos []string) error {
+		a.warnRoleSettings(pos[1:])
 		t, changes, err := svc.SetTenant(ctx, admin.ActorCLI, pos[0], pos[1:])
 		if err != nil {
 			return err

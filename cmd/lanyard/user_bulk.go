@@ -20,7 +20,7 @@ const maxCSVSize = 256 << 20
 func (a *app) userImport(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[--tenant SLUG] [--dry-run] FILE.csv|-", "create and update accounts from a CSV file")
 	fs.extra = "The header names the columns: " + strings.Join(admin.ImportColumns, ",") + `
-(only login is required; roles separated by ";"; other columns are ignored).
+(only login is required; roles separated by ","; other columns are ignored).
 A row whose login exists updates that account; an empty cell leaves the field
 as it is. Every row is checked first: a bad row imports nothing. Importing the
 same file again changes nothing.

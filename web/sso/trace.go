@@ -141,7 +141,7 @@ func (d *Deps) completeSSOTest(w http.ResponseWriter, r *http.Request, a *ssoAtt
 		} else {
 			report.WriteString("Changes the login would make: none\n")
 		}
-		fmt.Fprintf(&report, "Roles after the login: %s\n", cmp.Or(strings.Join(res.User.RoleNames(), ";"), "none"))
+		fmt.Fprintf(&report, "Roles after the login: %s\n", cmp.Or(strings.Join(res.User.RoleNames(), ","), "none"))
 		message = fmt.Sprintf("The login would be allowed: %s would be signed in.", res.User.Login)
 	}
 	report.WriteString("\nDecoded response:\n")
