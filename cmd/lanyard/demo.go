@@ -147,7 +147,7 @@ func (d *demoRun) setup(ctx context.Context, base *url.URL, db *sqlstore.DB, svc
 }
 
 // announce prints where to go, once the server is ready.
-func (d *demoRun) announce(out io.Writer, base *url.URL) {
+func (d *demoRun) announce(out io.Writer, base *url.URL, prog string) {
 	if d == nil {
 		return
 	}
@@ -161,10 +161,10 @@ Lanyard demo
   Development IdP:          %[1]s%[4]s/
   Data:                     %[5]s
   An administrator with a password, in another terminal while the demo runs:
-    lanyard admin create root --generate --data %[5]s
+    %[6]s admin create root --generate --data %[5]s
   Stop with Ctrl-C.
 
-`, base, demoPagePath, devidp.DemoPassword, demoIdPPath, absPath(d.dataDir))
+`, base, demoPagePath, devidp.DemoPassword, demoIdPPath, absPath(d.dataDir), prog)
 }
 
 // absPath is p made absolute when possible, for messages.

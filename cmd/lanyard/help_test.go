@@ -145,3 +145,19 @@ func TestRoleListSeparator(t *testing.T) {
 		t.Errorf("a ; in a printed role list:\n%s\n%s", list, show)
 	}
 }
+
+// TestProgName: commands printed to run next name the program as it was
+// run.
+func TestProgName(t *testing.T) {
+	for prog, want := range map[string]string{
+		"":                                  "lanyard",
+		"lanyard":                           "lanyard",
+		"./lanyard":                         "./lanyard",
+		"/usr/local/bin/lanyard":            "/usr/local/bin/lanyard",
+		"/tmp/go-build123/b001/exe/lanyard": "go run ./cmd/lanyard",
+	} {
+		if got := (&app{prog: prog}).progName(); got != want {
+			t.Errorf("program %q: %q; want %q", prog, got, want)
+		}
+	}
+}

@@ -36,12 +36,36 @@ type app struct {
 	demoRun *demoRun
 	// storeConfig is the configuration an administration command resolved.
 	storeConfig config
+	// prog is how the user ran the program (os.Args[0]), for commands
+	// printed to run next; empty: "lanyard".
+	prog string
+}
+
+// progName is the program as the user can run it again: "./lanyard" for
+// a binary run from its directory, "go run ./cmd/lanyard" under go run
+// (whose binary is gone afterwards), else "lanyard".
+func (a *app) progName() string {
+	switch {
+	case a.prog == "":
+		return "lanyard"
+	case strings.Contains(a.prog, "go-build"):
+		return "go run ./cmd/lanyard"
+	case strings.Contains(a.prog, "/"):
+		return a.prog
+	}
+	return "lanyard"
 }
 
 // run is the whole program: main only calls it. args excludes the program
 // name.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return a.run(ctx, args)
+}
+
+// runAs is run for the program started as prog (os.Args[0]).
+func runAs(ctx context.Context, prog string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, prog: prog}
 	return a.run(ctx, args)
 }
 

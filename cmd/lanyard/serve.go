@@ -228,7 +228,7 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		}
 	}
 	srv.SetReady()
-	a.demoRun.announce(a.stdout, base)
+	a.demoRun.announce(a.stdout, base, a.progName())
 	logger.Info("ready to serve logins")
 	return nil
 }
