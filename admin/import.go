@@ -61,6 +61,9 @@ type ImportReport struct {
 	Changes []ImportChange
 	// Ignored lists header columns that are not imported.
 	Ignored []string
+	// SemicolonRoles lists the lines whose roles use ";", the older
+	// separator: accepted, and worth a warning (',' is the one).
+	SemicolonRoles []int
 }
 
 // importRow is a checked row, ready to write.
@@ -206,6 +209,9 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User)
 				continue
 			}
 			settings = append(settings, col+"="+rec[i])
+			if col == "roles" && lanyard.RolesUseSemicolon(rec[i]) {
+				report.SemicolonRoles = append(report.SemicolonRoles, line)
+			}
 		}
 		row := importRow{line: line, settings: settings}
 		base, found := byLogin[key]

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -129,8 +131,16 @@ func TestRoleListSeparator(t *testing.T) {
 			t.Errorf("%v: warned %v, want %v:\n%s", tc.args, warned, tc.warn, r.output())
 		}
 	}
+	csvFile := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(csvFile, []byte("login,roles\nc1,\"u,v\"\nc2,u;v\nc3,w\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := mustCLI(t, env, "", "user", "import", "--tenant", "acme", csvFile)
+	if !strings.Contains(r.stderr, `roles separated by ";" on 1 line(s) (3)`) {
+		t.Errorf("CSV import with ; in roles: no warning naming line 3:\n%s", r.output())
+	}
 	list := mustCLI(t, env, "", "user", "list", "--tenant", "acme").stdout
-	for _, want := range []string{"x,y", "p,q"} {
+	for _, want := range []string{"x,y", "p,q", "c1", "c2"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("user list lacks %q:\n%s", want, list)
 		}

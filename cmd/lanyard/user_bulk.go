@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,13 @@ same file again changes nothing.
 		}
 		if len(rep.Ignored) > 0 {
 			fmt.Fprintf(a.stdout, "ignored columns: %s\n", strings.Join(rep.Ignored, ", "))
+		}
+		if n := len(rep.SemicolonRoles); n > 0 {
+			lines := make([]string, 0, min(n, 10))
+			for _, l := range rep.SemicolonRoles[:min(n, 10)] {
+				lines = append(lines, strconv.Itoa(l))
+			}
+			fmt.Fprintf(a.stderr, "lanyard: warning: roles separated by \";\" on %d line(s) (%s): role lists are separated by \",\" (in a quoted cell); \";\" is accepted for now\n", n, strings.Join(lines, ", "))
 		}
 		verb := "imported"
 		if rep.DryRun {
