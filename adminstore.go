@@ -99,8 +99,11 @@ type APITokenStore interface {
 // for an administrator to see why, without the secrets (signature values
 // and certificates are shortened).
 type LoginTrace struct {
-	ID          int64
-	TenantID    int64
+	ID       int64
+	TenantID int64
+	// AuditID is the audit event of the refusal: its ID is the reference
+	// the refusal page shows (0: none was recorded).
+	AuditID     int64
 	Time        time.Time
 	IdPEntityID string // the Issuer, when it could be read
 	Subject     string // the NameID, when it could be read
@@ -118,6 +121,7 @@ type LoginTrace struct {
 // LoginTraceFilter selects traces, newest first. Zero fields match everything.
 type LoginTraceFilter struct {
 	TenantID int64
+	AuditID  int64 // the reference of the refusal page
 	Reason   string
 	Limit    int   // 0: 100
 	BeforeID int64 // paging: only traces with ID < BeforeID

@@ -30,6 +30,7 @@ type AuditEvent struct {
 
 // AuditFilter selects audit events, newest first. Zero fields match everything.
 type AuditFilter struct {
+	ID       int64 // one event, by the reference shown to users
 	TenantID int64
 	UserID   int64
 	Action   string

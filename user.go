@@ -239,7 +239,8 @@ func (u *User) Validate() error {
 	return v.Err()
 }
 
-// ParseRoles splits "a;b;c" (or commas) into role names.
+// ParseRoles splits a role list into role names. The separator is ","; a
+// ";" (the older separator) is accepted too (see RolesUseSemicolon).
 func ParseRoles(s string) []string {
 	var out []string
 	for _, r := range strings.FieldsFunc(s, func(c rune) bool { return c == ';' || c == ',' }) {
@@ -249,6 +250,10 @@ func ParseRoles(s string) []string {
 	}
 	return out
 }
+
+// RolesUseSemicolon reports whether a role list uses ";", the older
+// separator, which is still accepted: callers warn that "," is the one.
+func RolesUseSemicolon(s string) bool { return strings.Contains(s, ";") }
 
 // Link ties an identity asserted by an IdP (entity ID and NameID) to a user.
 type Link struct {

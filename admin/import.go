@@ -15,7 +15,7 @@ import (
 
 // ImportColumns are the CSV columns ImportUsers reads and ExportUsers
 // writes, each named as the SetUser key it sets. Only "login" is required;
-// roles are separated by ";" and replace the manually given roles.
+// roles are separated by "," (";" accepted) and replace the manually given roles.
 var ImportColumns = []string{"login", "email", "firstname", "lastname", "status", "login_method", "roles", "locked", "web_access", "auto_login"}
 
 // exportOnlyColumns are written by ExportUsers and ignored by ImportUsers:
@@ -68,6 +68,9 @@ type ImportReport struct {
 	ChangesOmitted int
 	// Ignored lists header columns that are not imported.
 	Ignored []string
+	// SemicolonRoles lists the lines whose roles use ";", the older
+	// separator: accepted, and worth a warning (',' is the one).
+	SemicolonRoles []int
 }
 
 // importRow is a checked row, ready to write.
@@ -226,6 +229,9 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User,
 				continue
 			}
 			settings = append(settings, col+"="+fromSpreadsheetSafe(rec[i]))
+			if col == "roles" && lanyard.RolesUseSemicolon(rec[i]) {
+				report.SemicolonRoles = append(report.SemicolonRoles, line)
+			}
 		}
 		row := importRow{line: line, settings: settings}
 		base, found := byLogin[key]

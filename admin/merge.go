@@ -73,7 +73,7 @@ func userDiff(a, b lanyard.User) []string {
 			}
 		}
 	}
-	if ra, rb := strings.Join(a.RoleNames(), ";"), strings.Join(b.RoleNames(), ";"); ra != rb {
+	if ra, rb := strings.Join(a.RoleNames(), ","), strings.Join(b.RoleNames(), ","); ra != rb {
 		out = append(out, fmt.Sprintf("all roles: %s → %s", show(ra), show(rb)))
 	}
 	switch {

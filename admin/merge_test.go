@@ -41,7 +41,7 @@ func TestMergeUsers(t *testing.T) {
 			t.Errorf("preview: %d links, %d sessions; want 1, 1", len(plan.Links), plan.Sessions)
 		}
 		changes := strings.Join(plan.Changes, "\n")
-		for _, want := range []string{"email: \"\" → jdoe@acme.com", "lastname: \"\" → Doe", "all roles: editor → editor;staff"} {
+		for _, want := range []string{"email: \"\" → jdoe@acme.com", "lastname: \"\" → Doe", "all roles: editor → editor,staff"} {
 			if !strings.Contains(changes, want) {
 				t.Errorf("preview changes lack %q:\n%s", want, changes)
 			}

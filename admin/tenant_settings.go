@@ -165,8 +165,8 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		},
 		{
 			key:   "new_user.roles",
-			usage: "roles separated by ;",
-			get:   func(t *lanyard.Tenant) string { return strings.Join(t.SSO.NewUser.Roles, ";") },
+			usage: "roles separated by ,",
+			get:   func(t *lanyard.Tenant) string { return strings.Join(t.SSO.NewUser.Roles, ",") },
 			set: func(t *lanyard.Tenant, s string) error {
 				roles := lanyard.ParseRoles(s)
 				if err := checkRoles(roles); err != nil {
@@ -198,8 +198,8 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		}
 		return setting[lanyard.Tenant]{
 			key:   key,
-			usage: "roles separated by ; (empty removes the mapping)",
-			get:   func(t *lanyard.Tenant) string { return strings.Join(t.SSO.GroupRoles[group], ";") },
+			usage: "roles separated by , (empty removes the mapping)",
+			get:   func(t *lanyard.Tenant) string { return strings.Join(t.SSO.GroupRoles[group], ",") },
 			set: func(t *lanyard.Tenant, s string) error {
 				roles := lanyard.ParseRoles(s)
 				if err := checkRoles(roles); err != nil {

@@ -131,6 +131,27 @@ func (s *Service) LoginTraces(ctx context.Context, tenantSlug, reason string, li
 	return traces, nil
 }
 
+// LoginTraceByRef returns the trace of the refused login whose page showed
+// the reference ref (the ID of its audit event), in whatever tenant, with
+// the tenant's slug.
+func (s *Service) LoginTraceByRef(ctx context.Context, ref int64) (lanyard.LoginTrace, string, error) {
+	traces, err := s.store.LoginTraces(ctx, lanyard.LoginTraceFilter{AuditID: ref, Limit: 1})
+	if err != nil {
+		return lanyard.LoginTrace{}, "", fmt.Errorf("login trace of reference %d: %w", ref, err)
+	}
+	// Another tenant's trace is as missing as no trace: a reference must
+	// not tell a tenant administrator which tenants exist.
+	if len(traces) == 0 || ref <= 0 || !lanyard.PrincipalFrom(ctx).ManagesTenant(traces[0].TenantID) {
+		return lanyard.LoginTrace{}, "", errorf(lanyard.KindNotFound, lanyard.ErrNotFound,
+			"no refused login with reference %d (traces are kept %s; the audit log keeps the event: lanyard audit list --id %d)", ref, TraceRetention, ref)
+	}
+	t, err := s.store.TenantByID(ctx, traces[0].TenantID)
+	if err != nil {
+		return lanyard.LoginTrace{}, "", fmt.Errorf("tenant of login trace %d: %w", traces[0].ID, err)
+	}
+	return traces[0], t.Slug, nil
+}
+
 // LoginTrace returns one trace of the tenant.
 func (s *Service) LoginTrace(ctx context.Context, tenantSlug string, id int64) (lanyard.LoginTrace, error) {
 	t, err := s.Tenant(ctx, tenantSlug)

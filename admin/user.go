@@ -60,7 +60,7 @@ var userSettings = &settingTable[lanyard.User]{
 		boolSetting("auto_login", func(u *lanyard.User) *bool { return &u.AutoLogin }),
 		{
 			key:   "roles",
-			usage: "roles separated by ; (replaces the manually given roles)",
+			usage: "roles separated by , (replaces the manually given roles)",
 			get: func(u *lanyard.User) string {
 				var manual []string
 				for _, g := range u.Roles {
@@ -68,7 +68,7 @@ var userSettings = &settingTable[lanyard.User]{
 						manual = append(manual, g.Role)
 					}
 				}
-				return strings.Join(manual, ";")
+				return strings.Join(manual, ",")
 			},
 			set: func(u *lanyard.User, s string) error {
 				roles := lanyard.ParseRoles(s)
@@ -146,7 +146,7 @@ func describeUser(u lanyard.User) string {
 		parts = append(parts, "email "+u.Email)
 	}
 	if roles := u.RoleNames(); len(roles) > 0 {
-		parts = append(parts, "roles "+strings.Join(roles, ";"))
+		parts = append(parts, "roles "+strings.Join(roles, ","))
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -5,6 +5,7 @@ import "time"
 // Trace is a refused SSO login kept by the SAML tracer.
 type Trace struct {
 	ID               int64     `json:"id"`
+	Reference        int64     `json:"reference" doc:"the number the refusal page showed: the ID of the refusal's audit event (0: none)"`
 	Time             time.Time `json:"time"`
 	IdPEntityID      string    `json:"idp_entity_id"`
 	Subject          string    `json:"subject"`
@@ -63,6 +64,7 @@ type AuditList struct {
 
 // AuditQuery are the filters and paging of the audit log.
 type AuditQuery struct {
+	ID      int64     `query:"id" doc:"one event by its ID (the reference a refusal page shows)"`
 	Tenant  string    `query:"tenant" doc:"slug of the tenant"`
 	User    string    `query:"user" doc:"login of a user of the tenant"`
 	Action  string    `query:"action" doc:"e.g. user.merge"`

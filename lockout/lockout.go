@@ -99,22 +99,30 @@ func (p Policy) AccountSlowedUntil(ctx context.Context, accountKey string, now t
 // failure made the address wait before trying the account again.
 func (p Policy) RecordFailure(ctx context.Context, accountKey, addr string, now time.Time) (throttledNow bool, err error) {
 	keys := []string{AddressKey(addr)}
+	var before int
 	if accountKey != "" {
 		keys = append(keys, accountKey, ClientAccountKey(accountKey, addr))
+		// Counted before and after this failure: the failure that takes
+		// the count across the limit sees it below before and at or above
+		// after, even when others are recorded at the same time (an exact
+		// "== limit" after the insert is missed when two land together).
+		if before, err = p.Store.Failures(ctx, ClientAccountKey(accountKey, addr), now.Add(-Window)); err != nil {
+			return false, fmt.Errorf("count login failures of %s: %w", accountKey, err)
+		}
 	}
 	for _, key := range keys {
 		if err := p.Store.RecordFailure(ctx, key, now); err != nil {
 			return false, fmt.Errorf("count login failure of %s: %w", key, err)
 		}
 	}
-	if accountKey == "" {
+	if accountKey == "" || before >= ClientAccountFailureLimit {
 		return false, nil
 	}
 	n, err := p.Store.Failures(ctx, ClientAccountKey(accountKey, addr), now.Add(-Window))
 	if err != nil {
 		return false, fmt.Errorf("count login failures of %s: %w", accountKey, err)
 	}
-	return n == ClientAccountFailureLimit, nil
+	return n >= ClientAccountFailureLimit, nil
 }
 
 // Clear forgets the failures of an account, counted together and per

@@ -121,6 +121,25 @@ func (idx attributeIndex) first(names []string) string {
 	return ""
 }
 
+// upnAttributeNames carry a user principal name (user@domain).
+var upnAttributeNames = []string{
+	"upn", "userPrincipalName",
+	"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+	"eduPersonPrincipalName", "urn:oid:1.3.6.1.4.1.5923.1.1.1.6",
+}
+
+// UPNOf is the user principal name (user@domain) of an assertion: a UPN
+// attribute, else a NameID, login or email in that form; "" when none.
+func UPNOf(a Assertion, p Profile) string {
+	idx := indexAttributes(a.Attributes)
+	for _, v := range []string{idx.first(upnAttributeNames), strings.TrimSpace(a.NameID), p.Login, p.Email} {
+		if at := strings.IndexByte(v, '@'); at > 0 && at < len(v)-1 && !strings.ContainsAny(v, " \t") {
+			return v
+		}
+	}
+	return ""
+}
+
 // MapAttributes applies a tenant's attribute mapping (falling back to
 // DefaultAttributeNames per field) to an assertion.
 func MapAttributes(m lanyard.AttributeMap, a Assertion) Profile {

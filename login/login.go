@@ -126,6 +126,13 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	sso := tenant.SSO
 	sso.Normalize()
 	p := MapAttributes(sso.Attributes, a)
+	if sso.NewUser.LoginByUPN {
+		// The tenant's accounts are named by their user principal name
+		// (user@domain): accounts are found, and created, under it.
+		if upn := UPNOf(a, p); upn != "" {
+			p.Login = upn
+		}
+	}
 	refuse := func(r Reason, userID int64, format string, args ...any) (Result, error) {
 		return Result{Profile: p}, &Refusal{
 			Reason: r, Login: p.Login, IdPEntityID: a.IdPEntityID, UserID: userID,

@@ -325,3 +325,53 @@ func TestRepeatLoginWritesOnlyWhenSomethingChanged(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginByUPN: with new_user.login_by_upn the tenant's accounts are
+// named by their user principal name: a JIT account gets it as its login
+// (from a UPN attribute, else a NameID, login or email of that form), an
+// existing account with that login is found by it, and without any UPN
+// the login attribute stays.
+func TestLoginByUPN(t *testing.T) {
+	cases := []struct {
+		name   string
+		nameID string
+		attrs  map[string][]string
+		want   string
+	}{
+		{"upn attribute", "n1", map[string][]string{"uid": {"alice"}, "upn": {"alice@corp.example"}, "mail": {"a.l@example.com"}}, "alice@corp.example"},
+		{"userPrincipalName", "n2", map[string][]string{"uid": {"bob"}, "userPrincipalName": {"bob@corp.example"}}, "bob@corp.example"},
+		{"claim URI", "n3", map[string][]string{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": {"carol@corp.example"}, "uid": {"carol"}}, "carol@corp.example"},
+		{"eduPersonPrincipalName", "n4", map[string][]string{"uid": {"dan"}, "eduPersonPrincipalName": {"dan@uni.example"}}, "dan@uni.example"},
+		{"NameID in UPN form", "erin@corp.example", map[string][]string{"uid": {"erin"}}, "erin@corp.example"},
+		{"email only", "n6", map[string][]string{"uid": {"frank"}, "mail": {"frank@corp.example"}}, "frank@corp.example"},
+		{"UPN attribute not in UPN form", "n7", map[string][]string{"uid": {"gail"}, "upn": {"gail"}, "mail": {"gail@corp.example"}}, "gail@corp.example"},
+		{"no UPN anywhere", "n8", map[string][]string{"uid": {"hank"}}, "hank"},
+		{"UPN with a space", "n9", map[string][]string{"uid": {"ivy"}, "upn": {"ivy @corp.example"}}, "ivy"},
+	}
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		ctx := context.Background()
+		svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true, NewUser: lanyard.NewUserDefaults{LoginByUPN: true}})
+		for _, tc := range cases {
+			res, err := svc.Resolve(ctx, tenant, assertion(tc.nameID, tc.attrs), login.Options{})
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+				continue
+			}
+			if res.User.Login != tc.want || res.FoundBy != login.ByCreated {
+				t.Errorf("%s: account %q (%s); want %q created", tc.name, res.User.Login, res.FoundBy, tc.want)
+			}
+		}
+		// An account made beforehand under the UPN is found by it.
+		addUser(t, store, lanyard.User{TenantID: tenant.ID, Login: "Jo@Corp.Example", Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, WebAccess: true})
+		res, err := svc.Resolve(ctx, tenant, assertion("n10", map[string][]string{"uid": {"jo"}, "upn": {"jo@corp.example"}}), login.Options{})
+		if err != nil || res.FoundBy != login.ByLogin || !strings.EqualFold(res.User.Login, "jo@corp.example") {
+			t.Errorf("existing UPN account: %+v, %v", res, err)
+		}
+		// Without the setting the login attribute names the account.
+		tenant.SSO.NewUser.LoginByUPN = false
+		res, err = svc.Resolve(ctx, tenant, assertion("n11", map[string][]string{"uid": {"kim"}, "upn": {"kim@corp.example"}}), login.Options{})
+		if err != nil || res.User.Login != "kim" {
+			t.Errorf("without login_by_upn: %+v, %v", res.User, err)
+		}
+	})
+}

@@ -116,14 +116,14 @@ func (d *DB) TouchAPIToken(ctx context.Context, id int64, at time.Time) error {
 	return nil
 }
 
-const loginTraceColumns = `id, tenant_id, occurred_at, idp_entity_id, subject, reason, message, hint, clock_skew, client_ip, document`
+const loginTraceColumns = `id, tenant_id, audit_id, occurred_at, idp_entity_id, subject, reason, message, hint, clock_skew, client_ip, document`
 
 func scanLoginTrace(r rowScanner) (lanyard.LoginTrace, error) {
 	var (
 		t        lanyard.LoginTrace
 		at, skew int64
 	)
-	err := r.Scan(&t.ID, &t.TenantID, &at, &t.IdPEntityID, &t.Subject, &t.Reason, &t.Message, &t.Hint, &skew, &t.ClientIP, &t.Document)
+	err := r.Scan(&t.ID, &t.TenantID, &t.AuditID, &at, &t.IdPEntityID, &t.Subject, &t.Reason, &t.Message, &t.Hint, &skew, &t.ClientIP, &t.Document)
 	t.Time, t.ClockSkew = fromNanos(at), time.Duration(skew)
 	return t, err
 }
@@ -137,9 +137,9 @@ func (d *DB) AddLoginTrace(ctx context.Context, t *lanyard.LoginTrace, keep int)
 	return d.inTx(ctx, func(tx *DB) error {
 		var id int64
 		err := tx.writer().QueryRowContext(ctx,
-			`INSERT INTO login_traces (tenant_id, occurred_at, idp_entity_id, subject, reason, message, hint, clock_skew, client_ip, document)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			t.TenantID, toNanos(t.Time), t.IdPEntityID, t.Subject, t.Reason, t.Message, t.Hint, int64(t.ClockSkew), t.ClientIP, t.Document).Scan(&id)
+			`INSERT INTO login_traces (tenant_id, audit_id, occurred_at, idp_entity_id, subject, reason, message, hint, clock_skew, client_ip, document)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			t.TenantID, t.AuditID, toNanos(t.Time), t.IdPEntityID, t.Subject, t.Reason, t.Message, t.Hint, int64(t.ClockSkew), t.ClientIP, t.Document).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("sqlstore: add login trace: %w", err)
 		}
@@ -171,6 +171,9 @@ func (d *DB) LoginTraces(ctx context.Context, f lanyard.LoginTraceFilter) ([]lan
 	w := &where{}
 	if f.TenantID != 0 {
 		w.add(`tenant_id = $%d`, f.TenantID)
+	}
+	if f.AuditID != 0 {
+		w.add(`audit_id = $%d`, f.AuditID)
 	}
 	if f.Reason != "" {
 		w.add(`reason = $%d`, f.Reason)

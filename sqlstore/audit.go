@@ -43,6 +43,9 @@ func (d *DB) AppendAudit(ctx context.Context, e *lanyard.AuditEvent) error {
 // is inclusive, Until exclusive.
 func (d *DB) AuditEvents(ctx context.Context, f lanyard.AuditFilter) ([]lanyard.AuditEvent, error) {
 	w := &where{}
+	if f.ID != 0 {
+		w.add(`id = $%d`, f.ID)
+	}
 	if f.TenantID != 0 {
 		w.add(`tenant_id = $%d`, f.TenantID)
 	}

@@ -95,7 +95,7 @@ func testLoginTraces(t *testing.T, s lanyard.Store) {
 	a := mkTenant(t, s, "a")
 	b := mkTenant(t, s, "b")
 	for i := range 5 {
-		tr := lanyard.LoginTrace{TenantID: a.ID, Time: t0.Add(time.Duration(i) * time.Hour), Reason: "expired",
+		tr := lanyard.LoginTrace{TenantID: a.ID, AuditID: int64(100 + i), Time: t0.Add(time.Duration(i) * time.Hour), Reason: "expired",
 			Message: seq("m", i), ClockSkew: -90 * time.Second, Document: "<Response/>"}
 		must(t, s.AddLoginTrace(ctx, &tr, 3), "add trace to a")
 	}
@@ -114,6 +114,15 @@ func testLoginTraces(t *testing.T, s lanyard.Store) {
 	wantEqual(t, "trace read back", one, got[1])
 	_, err = s.LoginTrace(ctx, 1) // the first one was dropped by the bound
 	wantErr(t, err, lanyard.ErrNotFound, "dropped trace")
+
+	byRef, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{AuditID: 103})
+	must(t, err, "list by reference")
+	if len(byRef) != 1 || byRef[0].AuditID != 103 || byRef[0].Message != "m03" {
+		t.Errorf("trace of reference 103: %+v", byRef)
+	}
+	if gone, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{AuditID: 100}); err != nil || len(gone) != 0 {
+		t.Errorf("trace of reference 100 (dropped): %v %+v", err, gone)
+	}
 
 	byReason, err := s.LoginTraces(ctx, lanyard.LoginTraceFilter{Reason: "bad_signature"})
 	must(t, err, "list by reason")
@@ -245,6 +254,11 @@ func testAppendAuditEvents(t *testing.T, s lanyard.Store) {
 	must(t, err, "read back")
 	if len(got) != 1 || got[0].ID != evs[499].ID || got[0].Subject != "u499" || got[0].Detail["line"] != "501" {
 		t.Errorf("event of user 500: %+v, want ID %d", got, evs[499].ID)
+	}
+	byID, err := s.AuditEvents(ctx, lanyard.AuditFilter{ID: evs[41].ID})
+	must(t, err, "read by ID")
+	if len(byID) != 1 || byID[0].Subject != "u41" {
+		t.Errorf("event %d by ID: %+v", evs[41].ID, byID)
 	}
 	for i := 1; i < len(evs); i++ {
 		if evs[i].ID <= evs[i-1].ID {

@@ -280,7 +280,7 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS("#preview-heading")),
 	)
-	if got := text("#preview-heading + ul"); !strings.Contains(got, "all roles: editor → editor;viewer") {
+	if got := text("#preview-heading + ul"); !strings.Contains(got, "all roles: editor → editor,viewer") {
 		t.Errorf("merge preview: %q", got)
 	}
 	kctx, cancel := context.WithTimeout(browser, 10*time.Second)

@@ -128,7 +128,7 @@ func TestAdminPages(t *testing.T) {
 		t.Error("not locked")
 	}
 	r = e.get(c, "/admin/tenants/default/merge?keep=jdoe@acme.com&remove=john.doe")
-	if !strings.Contains(r.body, "all roles: editor → editor;viewer") {
+	if !strings.Contains(r.body, "all roles: editor → editor,viewer") {
 		t.Errorf("merge preview:\n%s", r.body)
 	}
 	r = e.post(c, "/admin/tenants/default/merge", url.Values{csrfField: {csrf}, "keep": {"jdoe@acme.com"}, "remove": {"john.doe"}})

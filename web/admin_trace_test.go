@@ -2,7 +2,11 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +70,53 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 		}
 	})
 
+	t.Run("one reference everywhere", func(t *testing.T) {
+		b := newBrowser()
+		a := b.post(t, e.spLogin(b, "acme", "", "carol"))
+		m := regexp.MustCompile(`<code id="reference">(\d+)</code>`).FindStringSubmatch(a.body)
+		if a.status != http.StatusForbidden || m == nil {
+			t.Fatalf("refusal page %d without a reference:\n%s", a.status, a.body)
+		}
+		ref, _ := strconv.ParseInt(m[1], 10, 64)
+		tr, slug, err := e.admin.LoginTraceByRef(ctx, ref)
+		if err != nil || slug != "acme" || tr.Subject != "carol" || tr.AuditID != ref {
+			t.Fatalf("trace of reference %d: %v %q %+v", ref, err, slug, tr)
+		}
+		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{ID: ref})
+		if err != nil || len(evs) != 1 || evs[0].Reason != "account_inactive" || evs[0].Subject != "carol" {
+			t.Fatalf("audit event %d: %v %+v", ref, err, evs)
+		}
+		// The admin UI: the tracer by reference, the audit log by ID.
+		const pw = "correct horse battery staple"
+		if _, _, err := e.admin.CreateAdmin(ctx, "test", "acme", "root", pw); err != nil {
+			t.Fatal(err)
+		}
+		admin := newBrowser()
+		_, page := admin.get(t, e.base+"/admin/login")
+		token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+		if token == nil {
+			t.Fatalf("no sign-in form: %s", page)
+		}
+		resp, err := admin.noFollow.PostForm(e.base+"/admin/login", url.Values{"username": {"root"}, "password": {pw}, "tenant": {"acme"}, csrfField: {html.UnescapeString(token[1])}})
+		if err != nil || resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("admin sign-in: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		resp, err = admin.follow.Get(e.base + "/admin/traces?ref=" + m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/admin/tenants/acme/traces/") ||
+			!strings.Contains(body, `<dd id="trace-reference">`+m[1]+" ") || !strings.Contains(body, "account_inactive") {
+			t.Errorf("the tracer by reference %s: %d at %s:\n%s", m[1], resp.StatusCode, resp.Request.URL, body)
+		}
+		status, body := admin.get(t, e.base+"/admin/audit?id="+m[1])
+		if rows := strings.Count(body, `<td class="num">`); status != http.StatusOK || rows != 1 || !strings.Contains(body, `<td class="num">`+m[1]+`</td>`) {
+			t.Errorf("the audit log filtered by ID %s: %d, %d rows:\n%s", m[1], status, rows, body)
+		}
+	})
+
 	t.Run("test SSO connection", func(t *testing.T) {
 		for _, tc := range []struct {
 			user, reason, report string
@@ -110,4 +161,54 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRefusalOffersAWayOn: an inactive account reads the same neutral text
+// as a missing one (the page does not tell which), and the page offers ways
+// on: start again, and sign in as someone else, which makes the IdP ask for
+// credentials again although its session lives (ForceAuthn).
+func TestRefusalOffersAWayOn(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{
+		idpUser("carol", "carol@example.com", "Carol", "Inactive", nil),
+		idpUser("nobody", "nobody@example.com", "No", "Body", nil),
+	})
+	e.addTenant("acme", tenantOptions{})
+	e.addUser("acme", lanyard.User{Login: "carol", Status: lanyard.StatusInactive, LoginMethod: lanyard.LoginSSO, WebAccess: true})
+	pages := map[string]string{}
+	for _, login := range []string{"carol", "nobody"} {
+		b := newBrowser()
+		a := b.post(t, e.spLogin(b, "acme", "", login))
+		if a.status != http.StatusForbidden {
+			t.Fatalf("%s: ACS answered %d", login, a.status)
+		}
+		for _, want := range []string{
+			"User &#39;" + login + "&#39; is not synchronized with Lanyard.",
+			`<a id="retry" href="/t/acme/saml/login">Start the sign-in again</a>`,
+			`<a id="switch-account" href="/t/acme/saml/login?prompt=login">Sign in as someone else</a>`,
+			"sign out at your identity provider",
+			"ask your administrator",
+		} {
+			if !strings.Contains(a.body, want) {
+				t.Errorf("%s: refusal page lacks %q:\n%s", login, want, a.body)
+			}
+		}
+		pages[login] = strings.ReplaceAll(regexp.MustCompile(`<code id="reference">[^<]*</code>[^<]*`).ReplaceAllString(a.body, ""), login, "X")
+		if login == "carol" {
+			// The IdP session lives: a plain retry passes through the IdP
+			// without a prompt; "someone else" asks for credentials.
+			if f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login"); err != nil || f == nil {
+				t.Errorf("retry with the IdP session: %v", err)
+			}
+			resp, err := b.follow.Get(e.base + "/t/acme/saml/login?prompt=login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := readAll(resp); !strings.Contains(body, `name="AuthState"`) || !strings.Contains(body, `name="password"`) {
+				t.Errorf("sign in as someone else: the IdP did not ask for credentials:\n%s", body)
+			}
+		}
+	}
+	if pages["carol"] != pages["nobody"] {
+		t.Errorf("the inactive account's page differs from the missing account's:\n%s\n----\n%s", pages["carol"], pages["nobody"])
+	}
 }

@@ -224,7 +224,7 @@ func TestAPI(t *testing.T) {
 		writer.check(t, "lock", err, http.StatusOK)
 		plan, err := writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe", DryRun: true})
 		raw = writer.check(t, "merge preview", err, http.StatusOK)
-		if !slices.Contains(plan.Changes, "all roles: editor → editor;viewer") {
+		if !slices.Contains(plan.Changes, "all roles: editor → editor,viewer") {
 			t.Errorf("merge preview: %s", raw)
 		}
 		_, err = writer.MergeUsers(ctx, "default", apiv1.MergeRequest{Keep: "jdoe@acme.com", Remove: "john.doe"})
@@ -241,7 +241,12 @@ func TestAPI(t *testing.T) {
 		}
 
 		// Traces.
-		if _, err := e.admin.RecordLoginTrace(ctx, lanyard.LoginTrace{TenantID: e.tenant.ID, Reason: "expired", Message: "too late", ClockSkew: -5 * time.Minute, Document: "<Response/>"}); err != nil {
+		// The refusal's audit event: its ID is the page's reference.
+		refusal := lanyard.AuditEvent{TenantID: e.tenant.ID, Actor: "alice", Action: "sso.login", Outcome: lanyard.OutcomeFailure, Reason: "expired", Subject: "alice"}
+		if err := e.store.AppendAuditEvents(ctx, []*lanyard.AuditEvent{&refusal}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.RecordLoginTrace(ctx, lanyard.LoginTrace{TenantID: e.tenant.ID, AuditID: refusal.ID, Reason: "expired", Message: "too late", ClockSkew: -5 * time.Minute, Document: "<Response/>"}); err != nil {
 			t.Fatal(err)
 		}
 		traces, err := reader.ListTraces(ctx, "default", apiv1.TraceQuery{})
@@ -255,6 +260,14 @@ func TestAPI(t *testing.T) {
 		}
 		_, err = reader.GetTrace(ctx, "default", tr.ID)
 		reader.check(t, "trace", err, http.StatusOK)
+		if tr.Reference != refusal.ID {
+			t.Errorf("trace reference %d; want the audit event %d: %s", tr.Reference, refusal.ID, raw)
+		}
+		byRef, err := reader.ListAuditEvents(ctx, apiv1.AuditQuery{ID: tr.Reference})
+		raw = reader.check(t, "audit by reference", err, http.StatusOK)
+		if len(byRef.Events) != 1 || byRef.Events[0].ID != refusal.ID || byRef.Events[0].Subject != "alice" {
+			t.Errorf("audit event by the trace's reference: %s", raw)
+		}
 
 		// Audit log names the token as the actor.
 		events, err := reader.ListAuditEvents(ctx, apiv1.AuditQuery{Tenant: "default", Action: "user.merge"})

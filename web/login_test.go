@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -160,6 +161,45 @@ func TestUsernameFirstLogin(t *testing.T) {
 			t.Errorf("SSO account with a password: %d", resp.StatusCode)
 		}
 	})
+}
+
+// stateKeys are the fields of a signed-in answer of GET /lanyard/session:
+// all present, zero values included.
+var stateKeys = []string{"signed_in", "tenant", "login", "name", "roles", "kind", "expires_in", "refresh_interval", "refresh_in", "check_url", "login_url"}
+
+// assertAllStateFields fails unless the signed-in answer body carries
+// every field, with roles a list (never null).
+func assertAllStateFields(t *testing.T, body string) map[string]any {
+	t.Helper()
+	var fields map[string]any
+	if err := json.Unmarshal([]byte(body), &fields); err != nil {
+		t.Fatalf("state %s: %v", body, err)
+	}
+	for _, k := range stateKeys {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("state %s: no %q", body, k)
+		}
+	}
+	if _, ok := fields["roles"].([]any); !ok {
+		t.Errorf("state %s: roles not a list", body)
+	}
+	return fields
+}
+
+// TestSessionStatePasswordFields: a password session's state carries every
+// field, its zeros (no re-check) included.
+func TestSessionStatePasswordFields(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.addUser("bob", "correct horse battery", lanyard.RoleOperator)
+	c := e.client()
+	if r := e.login(c, "bob", "correct horse battery"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.StatusCode, r.body)
+	}
+	st := e.get(c, sessionStatePath)
+	fields := assertAllStateFields(t, st.body)
+	if fields["signed_in"] != true || fields["kind"] != "password" || fields["refresh_in"] != 0.0 || fields["refresh_interval"] != 0.0 || fields["check_url"] != "" {
+		t.Errorf("password session state: %s", st.body)
+	}
 }
 
 // TestSessionScriptServed checks the caching of session.js: a year with

@@ -106,6 +106,16 @@ func TestSessionKeepingWithSimpleSAMLphp(t *testing.T) {
 	}
 	e.clock.Set(5 * time.Minute) // the check is due
 
+	// Due now: refresh_in is 0, and there, like every field.
+	resp, err := b.noFollow.Get(e.base + sessionStatePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := readAll(resp)
+	if fields := assertAllStateFields(t, due); fields["refresh_in"] != 0.0 || fields["refresh_interval"] != 270.0 {
+		t.Errorf("state when the check is due: %s; want refresh_in 0", due)
+	}
+
 	t.Run("passive check while the IdP session lives", func(t *testing.T) {
 		f, err := e.idp.Follow(b.follow, e.base+"/t/acme/saml/login?passive=frame")
 		if err != nil {
@@ -349,4 +359,47 @@ func (e *ssoEnv) handoffCopies(t *testing.T, id, slug, login string) []string {
 		ids = append(ids, c)
 	}
 	return ids
+}
+
+// TestSingleLogoutUnsignedResponse: SimpleSAMLphp left at its default
+// ('sign.logout' false) answers the sign-out unsigned; Lanyard refuses the
+// answer (the Lanyard session is over all the same) and the page, the
+// audit log (shown in the admin UI) and the log say which IdP setting to
+// change.
+func TestSingleLogoutUnsignedResponse(t *testing.T) {
+	e := newSSOEnvWith(t, "sqlite", []simplesamlphp.User{idpUser("alice", "alice@example.com", "Alice", "Liddell", nil)}, simplesamlphp.Options{UnsignedLogout: true})
+	acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true"}})
+	b := newBrowser()
+	if a := b.post(t, e.spLogin(b, "acme", "/", "alice")); a.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", a.status, a.body)
+	}
+	_, page := b.get(t, e.base+"/logout")
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if token == nil {
+		t.Fatalf("no sign-out form: %s", page)
+	}
+	resp, err := b.follow.PostForm(e.base+"/logout", url.Values{csrfField: {token[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := regexp.MustCompile(`http-equiv="refresh" content="0; url=([^"]+)"`).FindStringSubmatch(readAll(resp))
+	if next == nil {
+		t.Fatal("the sign-out answer does not go on to the IdP")
+	}
+	if resp, err = b.follow.Get(html.UnescapeString(next[1])); err != nil {
+		t.Fatal(err)
+	}
+	body := html.UnescapeString(readAll(resp))
+	for _, want := range []string{"did not confirm the sign-out", "not signed", "For your administrator:", "'sign.logout' => true", "saml20-sp-remote.php"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("signed-out page lacks %q:\n%s", want, body)
+		}
+	}
+	if e.state(b).SignedIn {
+		t.Error("still signed in to Lanyard")
+	}
+	evs, err := e.store.AuditEvents(context.Background(), lanyard.AuditFilter{TenantID: acme.ID, Action: actionSLO, Outcome: lanyard.OutcomeFailure})
+	if err != nil || len(evs) != 1 || evs[0].Reason != "unsigned" || !strings.Contains(evs[0].Message, "'sign.logout' => true") {
+		t.Errorf("audit of the unsigned LogoutResponse: %v %+v", err, evs)
+	}
 }

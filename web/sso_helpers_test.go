@@ -77,6 +77,8 @@ type ssoEnv struct {
 	clock  *driftClock
 	logs   *logBuffer
 	idp    *simplesamlphp.IdP
+	// requests counts every request the server received.
+	requests atomic.Int64
 }
 
 // newSSOEnv starts both sides on a fresh store of the engine. The server
@@ -100,7 +102,10 @@ func newSSOEnvWith(t *testing.T, engine string, users []simplesamlphp.User, opts
 	e.admin = admin.New(store, admin.Options{BaseURL: base})
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e.server = New(Config{BaseURL: base, Store: store, Admin: e.admin, Now: e.clock.Now, Logger: logger})
-	e.http.Config.Handler = e.server
+	e.http.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.requests.Add(1)
+		e.server.ServeHTTP(w, r)
+	})
 	e.http.Start()
 	t.Cleanup(e.http.Close)
 	e.server.SetReady()

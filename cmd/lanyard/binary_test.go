@@ -124,7 +124,7 @@ func TestBinary(t *testing.T) {
 func TestBinaryServeSignal(t *testing.T) {
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--log-format", "json")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANYARD_DATA=" + t.TempDir()}
-	logs := &lineWatcher{pattern: regexp.MustCompile(`^lanyard: listening on (http://\S+)$`), found: make(chan string, 1)}
+	logs := &lineWatcher{pattern: regexp.MustCompile(`^lanyard: open (http://\S+)/ `), found: make(chan string, 1)}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestBinaryServeSignal(t *testing.T) {
 	select {
 	case base = <-logs.found:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("no listening line within 20s:\n%s", logs)
+		t.Fatalf("no base URL line within 20s:\n%s", logs)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

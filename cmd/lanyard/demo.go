@@ -64,6 +64,9 @@ func (d *demoRun) configDefaults() map[string]string {
 	return map[string]string{"data": demoDataDir}
 }
 
+// demoSummary is the first line of the demo's help.
+const demoSummary = "run a whole SSO demo on one port: Lanyard, a development IdP and a sample page, ready to sign in to"
+
 // usage is added to serve's help text.
 func (d *demoRun) usage() string {
 	if d == nil {
@@ -144,21 +147,24 @@ func (d *demoRun) setup(ctx context.Context, base *url.URL, db *sqlstore.DB, svc
 }
 
 // announce prints where to go, once the server is ready.
-func (d *demoRun) announce(out io.Writer, base *url.URL) {
+func (d *demoRun) announce(out io.Writer, base *url.URL, prog string) {
 	if d == nil {
 		return
 	}
 	fmt.Fprintf(out, `
 Lanyard demo
-  Open %s%s and sign in at the development IdP as
-    alice / %s   (groups staff and admins: roles staff, admin; administrator of tenant demo only)
-    bob   / %s   (group staff: role staff)
-  Username-first sign-in:   %s/login  (type alice@example.com)
-  Development IdP:          %s%s/
-  Data:                     %s
+  Open %[1]s%[2]s and sign in at the development IdP as
+    alice / %[3]s   (groups staff and admins: roles staff, admin; administrator of tenant demo only)
+    bob   / %[3]s   (group staff: role staff)
+  Username-first sign-in:   %[1]s/login  (type alice@example.com)
+  Admin UI:                 %[1]s/admin/  (signed in as alice: the demo tenant's pages)
+  Development IdP:          %[1]s%[4]s/
+  Data:                     %[5]s
+  An operator (all of Lanyard) with a password, in another terminal while the demo runs:
+    %[6]s admin create root --generate --data %[5]s
   Stop with Ctrl-C.
 
-`, base, demoPagePath, devidp.DemoPassword, devidp.DemoPassword, base, base, demoIdPPath, absPath(d.dataDir))
+`, base, demoPagePath, devidp.DemoPassword, demoIdPPath, absPath(d.dataDir), prog)
 }
 
 // absPath is p made absolute when possible, for messages.

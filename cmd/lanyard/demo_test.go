@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,17 +55,37 @@ func startDemo(t *testing.T) (string, *syncBuffer) {
 	return base, stdout
 }
 
-// TestDemoPrintsWhereToGo checks what a newcomer reads: the page to open
-// and the demo users with their password.
+// TestDemoPrintsWhereToGo checks what a newcomer reads: the page to open,
+// the demo users with their password, the admin UI, and the command that
+// makes an administrator with a password in the demo's data directory,
+// which, run as printed while the demo runs, gives a password that opens
+// the admin UI.
 func TestDemoPrintsWhereToGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo")
 	}
 	base, stdout := startDemo(t)
-	for _, want := range []string{"Open " + base + "/demo/", "alice / lanyard-demo", "bob   / lanyard-demo", base + "/devidp/"} {
+	for _, want := range []string{"Open " + base + "/demo/", "alice / lanyard-demo", "bob   / lanyard-demo", base + "/devidp/", base + "/admin/"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
+	}
+	m := regexp.MustCompile(`(?m)^\s+lanyard (admin create root --generate --data \S+)$`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("the demo does not print how to make an administrator:\n%s", stdout)
+	}
+	r := mustCLI(t, nil, "", strings.Fields(m[1])...)
+	pw := regexp.MustCompile(`(?m)^password: (\S+)$`).FindStringSubmatch(r.stdout)
+	if pw == nil {
+		t.Fatalf("no password printed:\n%s", r.output())
+	}
+	s := &server{t: t, url: base}
+	c := browser(t)
+	if resp := s.adminLogin(c, "root", pw[1]); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin sign-in with the printed command's password: %d", resp.StatusCode)
+	}
+	if resp, body := s.get(c, "/admin/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /admin/ after sign-in: %d\n%s", resp.StatusCode, body)
 	}
 }
 

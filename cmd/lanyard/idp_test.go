@@ -155,16 +155,23 @@ func TestServeRefreshesIdPMetadata(t *testing.T) {
 	if hits.Load() == before {
 		t.Fatalf("serve did not refresh the stale IdP metadata\n%s", s.stderr)
 	}
-	s.stop()
+	// The fetch is seen before its result is written: wait for the write
+	// before stopping serve, which would cut it short.
 	db, err = sqlite.Open(ctx, filepath.Join(dir, sqliteFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	c, err := db.IdP(ctx, conns[0].TenantID, conns[0].EntityID)
-	if err != nil {
-		t.Fatal(err)
+	var c lanyard.IdPConnection
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err = db.IdP(ctx, conns[0].TenantID, conns[0].EntityID); err != nil {
+			t.Fatal(err)
+		}
+		if c.RefreshedAt.After(stale.Add(time.Hour)) || time.Now().After(deadline) {
+			break
+		}
 	}
+	s.stop()
 	if !c.RefreshedAt.After(stale.Add(time.Hour)) || c.RefreshError != "" {
 		t.Errorf("after serve's refresh: refreshed %v, error %q", c.RefreshedAt, c.RefreshError)
 	}

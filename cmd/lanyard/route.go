@@ -24,6 +24,7 @@ func (a *app) routeAdd(ctx context.Context, path string, args []string) error {
 	bearer := fs.Bool("bearer", false, "also send the identity token as Authorization: Bearer")
 	strip := fs.Bool("strip-prefix", false, "remove the path prefix from the path sent upstream")
 	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
+		a.warnRoleSeparator("--roles", *roles)
 		if *upstream == "" {
 			return &usageError{cmd: path, msg: "--upstream is required, e.g. --upstream http://127.0.0.1:3000"}
 		}

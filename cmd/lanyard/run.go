@@ -40,12 +40,38 @@ type app struct {
 	storeWait time.Duration
 	// demoRun is set while "lanyard demo" runs serve (demo.go).
 	demoRun *demoRun
+	// storeConfig is the configuration an administration command resolved.
+	storeConfig config
+	// prog is how the user ran the program (os.Args[0]), for commands
+	// printed to run next; empty: "lanyard".
+	prog string
+}
+
+// progName is the program as the user can run it again: "./lanyard" for
+// a binary run from its directory, "go run ./cmd/lanyard" under go run
+// (whose binary is gone afterwards), else "lanyard".
+func (a *app) progName() string {
+	switch {
+	case a.prog == "":
+		return "lanyard"
+	case strings.Contains(a.prog, "go-build"):
+		return "go run ./cmd/lanyard"
+	case strings.Contains(a.prog, "/"):
+		return a.prog
+	}
+	return "lanyard"
 }
 
 // run is the whole program: main only calls it. args excludes the program
 // name.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	a := &app{getenv: getenv, stdin: stdin, stdout: terminalSafe{stdout}, rawStdout: stdout, stderr: stderr}
+	return a.run(ctx, args)
+}
+
+// runAs is run for the program started as prog (os.Args[0]).
+func runAs(ctx context.Context, prog string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, prog: prog}
 	return a.run(ctx, args)
 }
 
@@ -81,7 +107,7 @@ var commands = []*command{
 		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
 		{name: "show", synopsis: "[--tenant SLUG] LOGIN", summary: "show a user", exec: (*app).userShow},
-		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles='a;b')", exec: (*app).userSet},
+		{name: "set", synopsis: "[--tenant SLUG] LOGIN key=value...", summary: "change a user (e.g. status=inactive roles=a,b)", exec: (*app).userSet},
 		{name: "delete", synopsis: "[--tenant SLUG] LOGIN --yes", summary: "delete a user with its links, sessions and tokens", exec: (*app).userDelete},
 		{name: "import", synopsis: "[--tenant SLUG] [--dry-run] FILE.csv", summary: "create and update users from a CSV file (every row checked first)", exec: (*app).userImport},
 		{name: "export", synopsis: "[--tenant SLUG] [--output FILE]", summary: "write a tenant's users as CSV", exec: (*app).userExport},
@@ -113,10 +139,86 @@ var commands = []*command{
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},
+	{name: "version", summary: "print the version and build information (also --version)", exec: (*app).version},
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return a.version(ctx, "lanyard version", args[1:])
+	}
+	args, err := moveGlobalFlags(args)
+	if err != nil {
+		return err
+	}
 	return a.dispatch(ctx, "lanyard", commands, args)
+}
+
+// moveGlobalFlags accepts the global flags (the configuration's, e.g.
+// --data DIR) before the command: "lanyard --data d tenant list" runs as
+// "lanyard tenant list --data d". Other flags belong after their command.
+func moveGlobalFlags(args []string) ([]string, error) {
+	var global []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" && args[0] != "--" {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			return append(args[:1:1], global...), nil
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if !isGlobalFlag(name) {
+			return nil, &usageError{cmd: "lanyard", msg: fmt.Sprintf("flag %s before the command: only the global flags (%s) may come first; put the others after the command", args[0], strings.Join(globalFlagNames(), ", "))}
+		}
+		n := 1
+		if !hasValue {
+			if len(args) < 2 {
+				return nil, &usageError{cmd: "lanyard", msg: fmt.Sprintf("flag %s needs a value", args[0])}
+			}
+			n = 2
+		}
+		global, args = append(global, args[:n]...), args[n:]
+	}
+	if len(global) == 0 {
+		return args, nil
+	}
+	// After the command's name (a group's and its leaf's).
+	i, cmds := 0, commands
+	for i < len(args) {
+		var found *command
+		for _, c := range cmds {
+			if c.name == args[i] {
+				found = c
+			}
+		}
+		if found == nil {
+			break
+		}
+		i++
+		if found.sub == nil {
+			break
+		}
+		cmds = found.sub
+	}
+	out := append([]string{}, args[:i]...)
+	out = append(out, global...)
+	return append(out, args[i:]...), nil
+}
+
+// isGlobalFlag reports whether name is a configuration flag.
+func isGlobalFlag(name string) bool {
+	for _, n := range globalFlagNames() {
+		if "--"+name == n {
+			return true
+		}
+	}
+	return false
+}
+
+// globalFlagNames lists the configuration flags, --config included.
+func globalFlagNames() []string {
+	names := []string{"--config"}
+	for _, o := range options {
+		names = append(names, "--"+o.flagName())
+	}
+	return names
 }
 
 // dispatch finds the command named by args[0] among cmds and runs it.
@@ -243,12 +345,12 @@ func (f *flagSet) usage() string {
 		b.WriteString("\nFlags:\n")
 		f.printFlags(&b, own)
 	}
-	if f.printFlags(io.Discard, config) {
-		b.WriteString("\nStore and configuration flags:\n")
-		f.printFlags(&b, config)
-	}
 	if f.extra != "" {
 		b.WriteString("\n" + f.extra)
+	}
+	if f.printFlags(io.Discard, config) {
+		b.WriteString("\nGlobal flags (the store and the configuration; also LANYARD_* variables and --config keys):\n")
+		f.printFlags(&b, config)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
@@ -191,14 +193,18 @@ func TestCommandsOutput(t *testing.T) {
 		"Entity ID:     https://sso.example.com/t/acme/saml/metadata",
 		"ACS URL:       https://sso.example.com/t/acme/saml/acs (HTTP-POST)",
 		"signing     active  expires 20", "encryption  active", "SHA-256 ",
-		"group_roles.Domain Admins  admin;ops",
+		"group_roles.Domain Admins  admin,ops",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("tenant show lacks %q:\n%s", want, r.stdout)
 		}
 	}
 
-	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob", "--email", "bob@acme.com", "--firstname", "Bob", "--lastname", "Builder", "--roles", "editor;viewer")
+	// ";" is the older role separator: accepted, with a warning.
+	r = mustCLI(t, env, "", "user", "add", "--tenant", "acme", "bob", "--email", "bob@acme.com", "--firstname", "Bob", "--lastname", "Builder", "--roles", "editor;viewer")
+	if !strings.Contains(r.stderr, `warning: --roles "editor;viewer": role lists are separated by ","`) {
+		t.Errorf("no warning about the ; separator:\n%s", r.output())
+	}
 	mustCLI(t, env, "", "user", "add", "--tenant", "acme", "carol", "--status", "inactive", "--login-method", "password", "--no-web-access")
 	r = mustCLI(t, env, "", "user", "list", "--tenant", "acme")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -209,7 +215,7 @@ func TestCommandsOutput(t *testing.T) {
 	if col := strings.Index(lines[0], "EMAIL"); strings.Index(lines[1], "bob@acme.com") != col {
 		t.Errorf("user list columns not aligned:\n%s", r.stdout)
 	}
-	if !strings.Contains(lines[1], "Bob Builder") || !strings.Contains(lines[1], "editor;viewer") || !strings.Contains(lines[2], "inactive") {
+	if !strings.Contains(lines[1], "Bob Builder") || !strings.Contains(lines[1], "editor,viewer") || !strings.Contains(lines[2], "inactive") {
 		t.Errorf("user list:\n%s", r.stdout)
 	}
 	r = mustCLI(t, env, "", "user", "list", "--tenant", "acme", "--status", "inactive")
@@ -218,7 +224,7 @@ func TestCommandsOutput(t *testing.T) {
 	}
 
 	r = mustCLI(t, env, "", "user", "set", "--tenant", "acme", "bob", "locked=true", "roles=editor")
-	if !strings.Contains(r.stdout, "locked: false → true") || !strings.Contains(r.stdout, "roles: editor;viewer → editor") {
+	if !strings.Contains(r.stdout, "locked: false → true") || !strings.Contains(r.stdout, "roles: editor,viewer → editor") {
 		t.Errorf("user set:\n%s", r.stdout)
 	}
 	r = mustCLI(t, env, "", "user", "show", "bob", "--tenant", "acme")
@@ -340,5 +346,92 @@ func TestExitCodes(t *testing.T) {
 	}
 	if got := exitCode(lanyard.Errorf(lanyard.KindNotFound, "x")); got != 1 {
 		t.Errorf("not found: %d", got)
+	}
+}
+
+// TestTenantCreatePrintsFirstLoginPath: tenant create prints its URLs with
+// the configured base URL (as serve reads it), says when none is
+// configured, and prints every step to a first login, JIT included.
+func TestTenantCreatePrintsFirstLoginPath(t *testing.T) {
+	for _, tc := range []struct {
+		name, base, want string
+		assumed          bool
+	}{
+		{"no base URL", "", "http://localhost:8080", true},
+		{"LANYARD_BASE_URL", "https://sso.example.com", "https://sso.example.com", false},
+		{"listen address only", "", "http://localhost:9090", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := dataEnv(t)
+			if tc.base != "" {
+				env["LANYARD_BASE_URL"] = tc.base
+			}
+			if tc.name == "listen address only" {
+				env["LANYARD_ADDR"] = "127.0.0.1:9090"
+			}
+			out := mustCLI(t, env, "", "tenant", "create", "acme").stdout
+			for _, want := range []string{
+				"SP metadata: " + tc.want + "/t/acme/saml/metadata",
+				"lanyard idp import --tenant acme --metadata ",
+				"lanyard tenant set acme enabled=true jit=true",
+				"sign in at " + tc.want + "/t/acme/saml/login",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if assumed := strings.Contains(out, "assume the base URL "+tc.want+": none is configured"); assumed != tc.assumed {
+				t.Errorf("says the base URL is assumed: %v; want %v:\n%s", assumed, tc.assumed, out)
+			}
+		})
+	}
+}
+
+// TestTraceShowByReference: the reference on a refusal page (its audit
+// event's ID) opens the trace with lanyard trace show, in any tenant, and
+// the event with audit list --id; trace list names traces by it.
+func TestTraceShowByReference(t *testing.T) {
+	env := dataEnv(t)
+	mustCLI(t, env, "", "tenant", "create", "acme")
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(env["LANYARD_DATA"], sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := db.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref int64
+	for i := range 3 { // the references and the trace IDs differ
+		ev := lanyard.AuditEvent{TenantID: acme.ID, Actor: "carol", Action: "sso.login", Outcome: lanyard.OutcomeFailure, Reason: "account_inactive", Subject: fmt.Sprint("carol", i)}
+		if err := db.AppendAuditEvents(ctx, []*lanyard.AuditEvent{&ev}); err != nil {
+			t.Fatal(err)
+		}
+		tr := lanyard.LoginTrace{TenantID: acme.ID, AuditID: ev.ID, Reason: "account_inactive", Subject: ev.Subject, Message: "inactive " + ev.Subject}
+		if err := db.AddLoginTrace(ctx, &tr, 10); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			ref = ev.ID
+		}
+	}
+	db.Close()
+	refText := fmt.Sprint(ref)
+	out := mustCLI(t, env, "", "trace", "show", refText).stdout
+	for _, want := range []string{"Reference:", refText, "Tenant:", "acme", "carol1", "inactive carol1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace show %s lacks %q:\n%s", refText, want, out)
+		}
+	}
+	if list := mustCLI(t, env, "", "trace", "list", "--tenant", "acme").stdout; !strings.Contains(list, "REF") || !regexp.MustCompile(`(?m)^`+refText+`\s`).MatchString(list) {
+		t.Errorf("trace list does not name the trace by its reference %s:\n%s", refText, list)
+	}
+	audit := mustCLI(t, env, "", "audit", "list", "--id", refText).stdout
+	if lines := strings.Split(strings.TrimSpace(audit), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], refText+" ") || !strings.Contains(lines[1], "carol1") {
+		t.Errorf("audit list --id %s:\n%s", refText, audit)
+	}
+	if r := cli(t, env, "", "trace", "show", "999999"); r.err == nil || !strings.Contains(r.output(), "no refused login with reference 999999") {
+		t.Errorf("unknown reference: %v\n%s", r.err, r.output())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lanyard-sso/lanyard/admin"
@@ -33,10 +34,17 @@ const defaultStoreWait = 30 * time.Second
 // answers and logins get a 503 "starting" page while the database is
 // migrated and the default tenant made; then the server is marked ready.
 func (a *app) serve(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "[flags]", "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics")
+	summary := "run the server: the SSO endpoints, the admin UI and API, /healthz, /readyz and /metrics"
+	if a.demoRun != nil {
+		summary = demoSummary
+	}
+	fs := a.newFlagSet(path, "[flags]", summary)
 	cf := addConfigFlags(fs, a.demoRun.configDefaults())
 	fs.extra = "Precedence: flag, then LANYARD_* environment variable, then config file, then default.\n" +
-		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n" + a.demoRun.usage()
+		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n"
+	if a.demoRun != nil {
+		fs.extra = a.demoRun.usage() + "\n" + fs.extra
+	}
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -84,8 +92,16 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant(),
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL}})
+	// Lanyard's paths on an application's host (a route's or a trusted
+	// host) and on the admin host are served under that name.
+	appHost := func(host string) bool {
+		if cfg.Gateway.AdminHost != "" && strings.EqualFold(strings.TrimSuffix(host, "."), cfg.Gateway.AdminHost) {
+			return true
+		}
+		return gw.gateway != nil && gw.gateway.AllowsOrigin(cfg.BaseURL.Scheme+"://"+host)
+	}
 	httpSrv := &http.Server{
-		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(srv)),
+		Handler:           a.demoRun.mount(cfg.BaseURL, cfg.Data, logger, gw.handler(web.CanonicalHost(cfg.BaseURL.String(), appHost, srv))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
@@ -130,7 +146,12 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		}
 	}
 
-	fmt.Fprintf(a.stderr, "lanyard: listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(a.stderr, "lanyard: listening on %s\n", ln.Addr())
+	if a.demoRun == nil {
+		// The place to go is the base URL: cookies belong to its host, and
+		// other names of this server redirect there.
+		fmt.Fprintf(a.stderr, "lanyard: open %s/ (the base URL; the admin UI is at %s/admin/)\n", cfg.BaseURL, cfg.BaseURL)
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
 	if a.onListen != nil {
 		a.onListen(ln.Addr())
@@ -245,7 +266,7 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 		}
 	}
 	srv.SetReady()
-	a.demoRun.announce(a.stdout, base)
+	a.demoRun.announce(a.stdout, base, a.progName())
 	logger.Info("ready to serve logins")
 	return nil
 }

@@ -24,7 +24,8 @@ import (
 // server is a "lanyard serve" running in-process.
 type server struct {
 	t      *testing.T
-	url    string // http://127.0.0.1:PORT
+	url    string // http://localhost:PORT, the base URL
+	addr   string // 127.0.0.1:PORT, the listen address
 	stderr *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
@@ -61,7 +62,9 @@ func startServe(t *testing.T, storeFlags []string, hold <-chan struct{}) *server
 	go func() { s.done <- a.run(ctx, args) }()
 	select {
 	case addr := <-listening:
-		s.url = "http://" + addr.String()
+		s.addr = addr.String()
+		_, port, _ := net.SplitHostPort(s.addr)
+		s.url = "http://localhost:" + port
 	case err := <-s.done:
 		t.Fatalf("serve returned before listening: %v\n%s", err, s.stderr)
 	case <-time.After(10 * time.Second):
@@ -141,8 +144,9 @@ func TestServeStartsThenBecomesReady(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "starting") {
 		t.Errorf("/admin/login while starting: %d, want 503 with a starting page:\n%s", resp.StatusCode, body)
 	}
-	if !strings.Contains(s.stderr.String(), "lanyard: listening on "+s.url) {
-		t.Errorf("stderr lacks the listening line:\n%s", s.stderr)
+	if !strings.Contains(s.stderr.String(), "lanyard: listening on "+s.addr+"\n") ||
+		!strings.Contains(s.stderr.String(), "lanyard: open "+s.url+"/ ") {
+		t.Errorf("stderr lacks the listening line or the base URL to open:\n%s", s.stderr)
 	}
 
 	close(hold)
@@ -527,5 +531,64 @@ func TestTrustedProxies(t *testing.T) {
 	r := cli(t, dataEnv(t), "", "serve", "--trusted-proxies", "10.0.0.0/8,proxy.internal")
 	if r.exitCode() != 2 || !strings.Contains(r.output(), `--trusted-proxies: not an IP address or network (want e.g. 10.0.0.0/8 or 192.0.2.7): "proxy.internal"`) {
 		t.Errorf("bad --trusted-proxies: exit %d\n%s", r.exitCode(), r.output())
+	}
+}
+
+// TestServeRedirectsOtherHostNames: the server reached under another name
+// than its base URL's (127.0.0.1 for localhost, another spelling, another
+// port in the Host header) sends Lanyard's pages to the base URL, keeping
+// path, query and method; the probes, forward-auth and the token keys
+// answer under any name.
+func TestServeRedirectsOtherHostNames(t *testing.T) {
+	s := startServe(t, []string{"--data", t.TempDir()}, nil)
+	s.waitReady()
+	_, port, _ := net.SplitHostPort(s.addr)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, host, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+s.addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "[::1]:" + port, "localhost", "localhost:1" + port, "lanyard.internal:" + port, "127.0.0.1"} {
+		for _, tc := range []struct{ method, path string }{
+			{"GET", "/"},
+			{"GET", "/login?manual=1"},
+			{"GET", "/t/acme/saml/login?return_to=%2Fapp%3Fa%3D1&passive=frame"},
+			{"POST", "/admin/login"},
+			{"GET", "/admin/"},
+			{"GET", "/lanyard/session"},
+			{"GET", "//evil.example/x"},
+		} {
+			resp := send(tc.method, host, tc.path)
+			if want := s.url + tc.path; resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != want {
+				t.Errorf("%s %s on host %s: %d to %q; want 307 to %s", tc.method, tc.path, host, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/auth/verify", "/.well-known/jwks.json"} {
+			if resp := send("GET", host, path); resp.StatusCode == http.StatusTemporaryRedirect {
+				t.Errorf("GET %s on host %s redirected; want it answered under any name", path, host)
+			}
+		}
+	}
+	for _, host := range []string{"localhost:" + port, "LOCALHOST:" + port, "localhost.:" + port} {
+		if resp := send("GET", host, "/login"); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /login on the base URL's host %s: %d", host, resp.StatusCode)
+		}
+	}
+	// Behind a proxy that names the host it was asked for.
+	req, _ := http.NewRequest("GET", "http://"+s.addr+"/login", nil)
+	req.Header.Set("X-Forwarded-Host", "localhost:"+port)
+	if resp, err := noFollow.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /login with X-Forwarded-Host of the base URL: %v %v", err, resp)
 	}
 }

@@ -49,6 +49,7 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 	if err != nil {
 		return nil, nil, err
 	}
+	a.storeConfig = cfg
 	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
 	db, err := openStore(ctx, cfg)
 	if err != nil {
@@ -68,11 +69,22 @@ func (a *app) openService(ctx context.Context, cf *configFlags) (*admin.Service,
 	return svc, func() { db.Close() }, nil
 }
 
+// serverOnlyOptions are the settings only serve uses: the administration
+// commands do not offer them as flags (they still read them from the
+// environment and the config file, which serve shares).
+func serverOnlyOptions() []string {
+	keys := []string{"addr", "trusted_proxies"}
+	for _, o := range gatewayOptions {
+		keys = append(keys, o.key)
+	}
+	return keys
+}
+
 // storeCommand parses the flags of an administration command with the
 // configuration flags, opens the service and runs fn with the positional
 // arguments.
 func (a *app) storeCommand(ctx context.Context, fs *flagSet, args []string, minArgs, maxArgs int, fn func(svc *admin.Service, args []string) error) error {
-	cf := addConfigFlags(fs, map[string]string{"log_level": "warn"}, "addr")
+	cf := addConfigFlags(fs, map[string]string{"log_level": "warn"}, serverOnlyOptions()...)
 	pos, err := fs.parse(args, minArgs, maxArgs)
 	if err != nil {
 		return err

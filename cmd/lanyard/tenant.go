@@ -23,7 +23,20 @@ func (a *app) tenantCreate(ctx context.Context, path string, args []string) erro
 		e := svc.Endpoints(t)
 		fmt.Fprintf(a.stdout, "created tenant %s with a signing and an encryption key\n", t.Slug)
 		fmt.Fprintf(a.stdout, "  SP metadata: %s\n  ACS URL:     %s\n", e.MetadataURL, e.ACSURL)
-		fmt.Fprintf(a.stdout, "next: connect the IdP, then: lanyard tenant set %s enabled=true\n", t.Slug)
+		base := a.storeConfig.BaseURL.String()
+		if a.storeConfig.BaseURLDerived {
+			fmt.Fprintf(a.stdout, "  (these URLs assume the base URL %s: none is configured here. If the server runs\n"+
+				"  with another, give it the same --base-url, LANYARD_BASE_URL or --config, or read the URLs\n"+
+				"  with 'lanyard tenant show %s --base-url URL')\n", base, t.Slug)
+		}
+		fmt.Fprintf(a.stdout, `next, for a first login:
+  1. connect the IdP (and give it the SP metadata above):
+       lanyard idp import --tenant %[1]s --metadata https://idp.example.com/metadata
+  2. turn SSO on, creating accounts at their first login (JIT):
+       lanyard tenant set %[1]s enabled=true jit=true
+     (without jit=true only accounts added beforehand may sign in: lanyard user add --tenant %[1]s LOGIN)
+  3. sign in at %[2]s/t/%[1]s/saml/login
+`, t.Slug, base)
 		return nil
 	})
 }
@@ -134,6 +147,7 @@ func (a *app) tenantSet(ctx context.Context, path string, args []string) error {
 		"Example: lanyard tenant set acme enabled=true jit=true 'group_roles.Domain Admins=admin'\n")
 	fs.extra = b.String()
 	return a.storeCommand(ctx, fs, args, 2, -1, func(svc *admin.Service, pos []string) error {
+		a.warnRoleSettings(pos[1:])
 		t, changes, err := svc.SetTenant(ctx, admin.ActorCLI, pos[0], pos[1:])
 		if err != nil {
 			return err

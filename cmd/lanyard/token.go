@@ -124,29 +124,54 @@ func (a *app) traceList(ctx context.Context, path string, args []string) error {
 			return nil
 		}
 		tw := newTable(a.stdout)
-		fmt.Fprintln(tw, "ID\tTIME\tREASON\tIDP\tSUBJECT\tCLOCK DIFF\tMESSAGE")
+		fmt.Fprintln(tw, "REF\tTIME\tREASON\tIDP\tSUBJECT\tCLOCK DIFF\tMESSAGE")
 		for _, t := range traces {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, formatTime(t.Time), printable(t.Reason), orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", traceRef(t), formatTime(t.Time), printable(t.Reason), orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
 		}
 		return tw.Flush()
 	})
 }
 
+// traceRef is how trace list names a trace: the reference of its refusal
+// page (the audit event's ID), or #ID for a trace without one.
+func traceRef(t lanyard.LoginTrace) string {
+	if t.AuditID != 0 {
+		return strconv.FormatInt(t.AuditID, 10)
+	}
+	return "#" + strconv.FormatInt(t.ID, 10)
+}
+
 func (a *app) traceShow(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "[--tenant SLUG] ID", "show a refused SSO login: reason, hint, clock difference and the decoded SAML message")
+	fs := a.newFlagSet(path, "REF | --tenant SLUG #ID", "show a refused SSO login by the reference its page showed (also the REF of trace list and the ID of its audit event): reason, hint, clock difference and the decoded SAML message")
 	tenant := tenantFlag(fs)
 	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
-		id, err := strconv.ParseInt(pos[0], 10, 64)
-		if err != nil {
-			return &usageError{cmd: path, msg: fmt.Sprintf("trace ID %q: give the number shown by lanyard trace list", pos[0])}
-		}
-		t, err := svc.LoginTrace(ctx, *tenant, id)
-		if err != nil {
-			return err
+		var (
+			t    lanyard.LoginTrace
+			slug string
+		)
+		if n, ok := strings.CutPrefix(pos[0], "#"); ok {
+			// A trace without a reference, by its own ID, in --tenant.
+			id, err := strconv.ParseInt(n, 10, 64)
+			if err != nil {
+				return &usageError{cmd: path, msg: fmt.Sprintf("trace %q: give the REF shown by lanyard trace list", pos[0])}
+			}
+			if t, err = svc.LoginTrace(ctx, *tenant, id); err != nil {
+				return err
+			}
+			slug = *tenant
+		} else {
+			ref, err := strconv.ParseInt(pos[0], 10, 64)
+			if err != nil {
+				return &usageError{cmd: path, msg: fmt.Sprintf("reference %q: give the number shown on the refusal page or by lanyard trace list", pos[0])}
+			}
+			if t, slug, err = svc.LoginTraceByRef(ctx, ref); err != nil {
+				return err
+			}
 		}
 		tw := newTable(a.stdout)
 		row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
-		row("Trace", fmt.Sprint(t.ID))
+		row("Reference", traceRef(t))
+		row("Tenant", slug)
 		row("Time", formatTime(t.Time))
 		row("Reason", t.Reason)
 		row("Message", t.Message)
@@ -181,7 +206,8 @@ func oneLine(s string, n int) string {
 }
 
 func (a *app) auditList(ctx context.Context, path string, args []string) error {
-	fs := a.newFlagSet(path, "[--tenant SLUG] [--user LOGIN] [--action A] [--outcome success|failure] [--reason CODE] [--since 24h] [--limit N]", "list audit events, newest first")
+	fs := a.newFlagSet(path, "[--id REF] [--tenant SLUG] [--user LOGIN] [--action A] [--outcome success|failure] [--reason CODE] [--since 24h] [--limit N]", "list audit events, newest first")
+	id := fs.Int64("id", 0, "only the event with this `ID` (the reference a refusal page shows)")
 	tenant := fs.String("tenant", "", "`slug` of the tenant (default: every tenant)")
 	user := fs.String("user", "", "only events about this `login` (needs --tenant)")
 	action := fs.String("action", "", "only this `action`, e.g. user.merge or sso.login")
@@ -190,7 +216,7 @@ func (a *app) auditList(ctx context.Context, path string, args []string) error {
 	since := fs.String("since", "", "only events of the last `duration` (e.g. 24h, 7d)")
 	limit := fs.Int("limit", 100, "show at most `n` events (up to 1000)")
 	return a.storeCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, _ []string) error {
-		f := lanyard.AuditFilter{Action: *action, Outcome: lanyard.Outcome(*outcome), Reason: *reason, Limit: *limit}
+		f := lanyard.AuditFilter{ID: *id, Action: *action, Outcome: lanyard.Outcome(*outcome), Reason: *reason, Limit: *limit}
 		if *since != "" {
 			d, err := parseDays(*since)
 			if err != nil {

@@ -23,7 +23,7 @@ func (a *app) userAdd(ctx context.Context, path string, args []string) error {
 	last := fs.String("lastname", "", "last `name`")
 	status := fs.String("status", string(lanyard.StatusActive), "account `status`: active or inactive")
 	method := fs.String("login-method", string(lanyard.LoginSSO), "login `method`: sso or password (a password is set with 'lanyard admin create')")
-	roles := fs.String("roles", "", "`roles` separated by ; (e.g. 'editor;viewer')")
+	roles := fs.String("roles", "", "`roles` separated by , (e.g. editor,viewer)")
 	noWeb := fs.Bool("no-web-access", false, "refuse logins through a web browser")
 	autoLogin := fs.Bool("auto-login", false, "skip the username page at login")
 	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {
@@ -38,6 +38,7 @@ func (a *app) userAdd(ctx context.Context, path string, args []string) error {
 			AutoLogin:   *autoLogin,
 			Source:      lanyard.SourceLocal,
 		}
+		a.warnRoleSeparator("--roles", *roles)
 		u.SetRoles(lanyard.RoleManual, lanyard.ParseRoles(*roles))
 		u, err := svc.AddUser(ctx, admin.ActorCLI, *tenant, u)
 		if err != nil {
@@ -88,7 +89,7 @@ func printUsers(w io.Writer, users []lanyard.User) {
 			st += ",locked"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(u.Login), orDash(u.FullName()), orDash(u.Email), st,
-			u.LoginMethod, u.Source, yesNo(u.WebAccess), orDash(strings.Join(u.RoleNames(), ";")), formatTime(u.LastLoginAt))
+			u.LoginMethod, u.Source, yesNo(u.WebAccess), orDash(strings.Join(u.RoleNames(), ",")), formatTime(u.LastLoginAt))
 	}
 	tw.Flush()
 }
@@ -156,6 +157,7 @@ func (a *app) userSet(ctx context.Context, path string, args []string) error {
 		"Example: lanyard user set --tenant acme bob status=inactive 'roles=editor;viewer'\n")
 	fs.extra = b.String()
 	return a.storeCommand(ctx, fs, args, 2, -1, func(svc *admin.Service, pos []string) error {
+		a.warnRoleSettings(pos[1:])
 		u, changes, err := svc.SetUser(ctx, admin.ActorCLI, *tenant, pos[0], pos[1:])
 		if err != nil {
 			return err
@@ -163,4 +165,24 @@ func (a *app) userSet(ctx context.Context, path string, args []string) error {
 		printChanges(a.stdout, fmt.Sprintf("user %s in tenant %s", u.Login, *tenant), changes)
 		return nil
 	})
+}
+
+// warnRoleSeparator warns when a role list uses ";", the older separator,
+// which is still accepted: "," is the one everywhere.
+func (a *app) warnRoleSeparator(what, list string) {
+	if lanyard.RolesUseSemicolon(list) {
+		fmt.Fprintf(a.stderr, "lanyard: warning: %s %q: role lists are separated by \",\" (\";\" is accepted for now): %s\n",
+			what, list, strings.Join(lanyard.ParseRoles(list), ","))
+	}
+}
+
+// warnRoleSettings warns about ";" in the role lists among key=value
+// settings (roles, new_user.roles, group_roles.GROUP).
+func (a *app) warnRoleSettings(settings []string) {
+	for _, kv := range settings {
+		key, value, ok := strings.Cut(kv, "=")
+		if ok && (key == "roles" || key == "new_user.roles" || strings.HasPrefix(key, "group_roles.")) {
+			a.warnRoleSeparator(key, value)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ const maxCSVSize = 256 << 20
 func (a *app) userImport(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[--tenant SLUG] [--dry-run] FILE.csv|-", "create and update accounts from a CSV file")
 	fs.extra = "The header names the columns: " + strings.Join(admin.ImportColumns, ",") + `
-(only login is required; roles separated by ";"; other columns are ignored).
+(only login is required; roles separated by ","; other columns are ignored).
 A row whose login exists updates that account; an empty cell leaves the field
 as it is. Every row is checked first: a bad row imports nothing. Importing the
 same file again changes nothing.
@@ -60,6 +61,13 @@ same file again changes nothing.
 		}
 		if len(rep.Ignored) > 0 {
 			fmt.Fprintf(a.stdout, "ignored columns: %s\n", strings.Join(rep.Ignored, ", "))
+		}
+		if n := len(rep.SemicolonRoles); n > 0 {
+			lines := make([]string, 0, min(n, 10))
+			for _, l := range rep.SemicolonRoles[:min(n, 10)] {
+				lines = append(lines, strconv.Itoa(l))
+			}
+			fmt.Fprintf(a.stderr, "lanyard: warning: roles separated by \";\" on %d line(s) (%s): role lists are separated by \",\" (in a quoted cell); \";\" is accepted for now\n", n, strings.Join(lines, ", "))
 		}
 		verb := "imported"
 		if rep.DryRun {

@@ -55,6 +55,12 @@ func Start(tb testing.TB) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-default-apps", true),
+		// Timers run at full speed in every tab, also those in the
+		// background: tests that leave pages alone side by side count
+		// what their scripts do on their own.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.WindowSize(1024, 800),
 	)
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(tb.Logf))

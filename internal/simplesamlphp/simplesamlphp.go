@@ -142,6 +142,10 @@ type Options struct {
 	// pdo_sqlite, Debian package php-sqlite3): the store also keeps the
 	// IdP's sessions then.
 	Artifact bool
+	// UnsignedLogout leaves the IdP's LogoutRequests and LogoutResponses
+	// unsigned: SimpleSAMLphp's own default, which Lanyard refuses.
+	// Default false: signed ('sign.logout' => true in the hosted IdP).
+	UnsignedLogout bool
 }
 
 // Start writes a configuration with the users and starts the IdP; it is
@@ -197,7 +201,7 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 	}
 	write("config/config.php", fmt.Sprintf(configPHP, php(base+"/"), php(dir+"/cert/"), php(dir+"/log/"), php(dir+"/data/"), php(dir+"/tmp"), store, php(dir+"/config/metadata")))
 	write("config/authsources.php", authsourcesPHP(users))
-	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID), phpBool(opts.Artifact)))
+	write("config/metadata/saml20-idp-hosted.php", fmt.Sprintf(idpHostedPHP, php(idp.EntityID), phpBool(!opts.UnsignedLogout), phpBool(opts.Artifact)))
 	write("config/metadata/saml20-sp-remote.php", "<?php\n")
 
 	// The built-in server caches compiled files in OPcache and rechecks
@@ -240,6 +244,24 @@ func StartWith(tb testing.TB, users []User, opts Options) *IdP {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return idp
+}
+
+// SSORequests counts the requests the IdP received at its single sign-on
+// endpoint (sign-ins and passive checks), from the built-in server's log.
+func (i *IdP) SSORequests(tb testing.TB) int {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(i.dir, "log", "php-server.log"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		// [date] 127.0.0.1:PORT [302]: GET /saml2/idp/SSOService.php?...
+		if bytes.Contains(line, []byte("]: GET /saml2/idp/SSOService.php")) || bytes.Contains(line, []byte("]: POST /saml2/idp/SSOService.php")) {
+			n++
+		}
+	}
+	return n
 }
 
 // Metadata fetches the IdP's metadata XML.
@@ -604,8 +626,9 @@ $metadata[%s] = [
   'auth' => 'users',
   'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'SingleLogoutServiceBinding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
-  // LogoutRequests and LogoutResponses signed, as Lanyard requires.
-  'sign.logout' => true,
+  // LogoutRequests and LogoutResponses signed, as Lanyard requires
+  // (unless Options.UnsignedLogout).
+  'sign.logout' => %s,
   // HTTP-Artifact binding and the ArtifactResolutionService (Options.Artifact).
   'saml20.sendartifact' => %s,
 ];

@@ -23,7 +23,8 @@ func handleAdminAudit(d *Deps) http.Handler {
 		page := newAdminPage(r, "Audit log")
 		q := r.URL.Query()
 		before, _ := params.QueryInt(r, "before")
-		evs, err := d.Admin.AuditLog(r.Context(), admin.AuditQuery{Tenant: q.Get("tenant"), User: q.Get("user"), Filter: lanyard.AuditFilter{
+		id, _ := params.QueryInt(r, "id")
+		evs, err := d.Admin.AuditLog(r.Context(), admin.AuditQuery{Tenant: q.Get("tenant"), User: q.Get("user"), Filter: lanyard.AuditFilter{ID: id,
 			Action: q.Get("action"), Outcome: lanyard.Outcome(q.Get("outcome")), Reason: q.Get("reason"), Limit: 100, BeforeID: before}})
 		v := auditView{adminPage: page, Events: evs, Query: q}
 		if p := problems(err); p != nil {

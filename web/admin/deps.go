@@ -54,6 +54,7 @@ type UserAdmin interface {
 type TraceReader interface {
 	LoginTrace(ctx context.Context, tenantSlug string, id int64) (lanyard.LoginTrace, error)
 	LoginTraces(ctx context.Context, tenantSlug, reason string, limit int, beforeID int64) ([]lanyard.LoginTrace, error)
+	LoginTraceByRef(ctx context.Context, ref int64) (lanyard.LoginTrace, string, error)
 }
 
 // AuditReader reads the audit trail.
@@ -152,6 +153,7 @@ var pages = []page{
 	{"POST /admin/tenants/{tenant}/import", tenant, handleAdminImportSubmit},
 	{"GET /admin/tenants/{tenant}/traces", tenant, handleAdminTraces},
 	{"GET /admin/tenants/{tenant}/traces/{id}", tenant, handleAdminTrace},
+	{"GET /admin/traces", anyAdmin, handleAdminTraceByRef},
 	{"GET /admin/audit", anyAdmin, handleAdminAudit},
 	{"GET /admin/tokens", anyAdmin, handleAdminTokens},
 	{"POST /admin/tokens", anyAdmin, handleAdminTokenCreate},

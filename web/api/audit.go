@@ -11,7 +11,7 @@ import (
 // handleAuditList lists audit events with filters, newest first.
 func handleAuditList(d Deps) endpoint {
 	return jsonCall(d, http.StatusOK, func(r *http.Request, q apiv1.AuditQuery, _ none) (apiv1.AuditList, error) {
-		f := lanyard.AuditFilter{Action: q.Action, Outcome: lanyard.Outcome(q.Outcome), Reason: q.Reason, Since: q.Since, Limit: q.Limit, BeforeID: q.Before}
+		f := lanyard.AuditFilter{ID: q.ID, Action: q.Action, Outcome: lanyard.Outcome(q.Outcome), Reason: q.Reason, Since: q.Since, Limit: q.Limit, BeforeID: q.Before}
 		evs, err := d.Audit.AuditLog(r.Context(), admin.AuditQuery{Tenant: q.Tenant, User: q.User, Filter: f})
 		if err != nil {
 			return apiv1.AuditList{}, err

@@ -36,7 +36,7 @@ func handleTraceGet(d Deps) endpoint {
 }
 
 func toTrace(t lanyard.LoginTrace, withDocument bool) apiv1.Trace {
-	out := apiv1.Trace{ID: t.ID, Time: t.Time, IdPEntityID: t.IdPEntityID, Subject: t.Subject, Reason: t.Reason, Message: t.Message,
+	out := apiv1.Trace{ID: t.ID, Reference: t.AuditID, Time: t.Time, IdPEntityID: t.IdPEntityID, Subject: t.Subject, Reason: t.Reason, Message: t.Message,
 		Hint: t.Hint, ClockSkewSeconds: t.ClockSkew.Seconds(), ClientIP: t.ClientIP}
 	if withDocument {
 		out.Document = t.Document

@@ -23,7 +23,17 @@
   var crossOrigin = origin !== location.origin;
   var signedOutPage = !!(script && script.hasAttribute("data-signed-out"));
   var FRAME_TIMEOUT_MS = 8000;
-  var MAX_POLL_S = 300;
+  // Pacing. Whatever Lanyard answers (fields missing, nonsense numbers,
+  // errors, no network), the script never asks for the state more often
+  // than once per MIN_GAP_S, backs off on failures up to MAX_WAIT_S, and
+  // starts a check with the identity provider at most once per
+  // MIN_CHECK_GAP_S or per 80% of the refresh interval, whichever is
+  // longer.
+  var MIN_GAP_S = 2;
+  var MAX_WAIT_S = 300;
+  var RETRY_FIRST_S = 5;
+  var MIN_CHECK_GAP_S = 5;
+  var DEFAULT_WAIT_S = 60;
 
   var state = null;
   var tenant = sessionStorage.getItem("lanyard.tenant");
@@ -37,8 +47,20 @@
   var focusBefore = null;
   var channel = "BroadcastChannel" in window ? new BroadcastChannel("lanyard-session") : null;
 
+  var fetching = false;
+  var askAgain = false;
+  var lastFetchAt = 0;
+  var lastCheckAt = 0;
+  var failures = 0;
+  var shortWaits = 0;
+  var stopped = false;
+
   function url(path) {
     return origin + path;
+  }
+
+  function now() {
+    return Date.now();
   }
 
   // withOrigin names this page's origin on a check or sign-in URL (which
@@ -59,6 +81,37 @@
     }
   }
 
+  // seconds reads a number of seconds from an answer: null when it is
+  // missing or not a finite number.
+  function seconds(v) {
+    return typeof v === "number" && isFinite(v) ? v : null;
+  }
+
+  // normalize turns an answer into a state the script can rely on, or
+  // throws when it is not an answer at all.
+  function normalize(s) {
+    if (!s || typeof s !== "object" || typeof s.signed_in !== "boolean") {
+      throw new Error("not a session state");
+    }
+    if (!s.signed_in) {
+      return { signed_in: false };
+    }
+    var checkURL = typeof s.check_url === "string" && s.check_url.charAt(0) === "/" && s.check_url.charAt(1) !== "/" ? s.check_url : "";
+    return {
+      signed_in: true,
+      tenant: typeof s.tenant === "string" ? s.tenant : "",
+      login: typeof s.login === "string" ? s.login : "",
+      name: typeof s.name === "string" ? s.name : "",
+      roles: Array.isArray(s.roles) ? s.roles : [],
+      kind: typeof s.kind === "string" ? s.kind : "",
+      expires_in: seconds(s.expires_in),
+      refresh_interval: seconds(s.refresh_interval),
+      refresh_in: seconds(s.refresh_in),
+      check_url: checkURL,
+      login_url: typeof s.login_url === "string" ? s.login_url : ""
+    };
+  }
+
   function fetchState() {
     return fetch(url("/lanyard/session"), { credentials: "include", cache: "no-store" })
       .then(function (r) {
@@ -66,69 +119,134 @@
           throw new Error("HTTP " + r.status);
         }
         return r.json();
-      });
+      })
+      .then(normalize);
+  }
+
+  // later runs update after wait seconds, never sooner than MIN_GAP_S
+  // after the last request for the state, never later than MAX_WAIT_S.
+  function later(wait) {
+    clearTimeout(timer);
+    if (stopped) {
+      return;
+    }
+    if (typeof wait !== "number" || !isFinite(wait)) {
+      wait = DEFAULT_WAIT_S;
+    }
+    var sinceLast = (now() - lastFetchAt) / 1000;
+    wait = Math.min(MAX_WAIT_S, Math.max(wait, MIN_GAP_S - sinceLast, 0));
+    timer = setTimeout(update, wait * 1000);
   }
 
   // update reads the session state and acts on it.
   function update() {
-    return fetchState().then(function (s) {
-      if (s.signed_in) {
-        var first = state === null;
-        state = s;
-        tenant = s.tenant;
-        sessionStorage.setItem("lanyard.tenant", tenant);
-        if (dialog && dialog.reason !== "blocked") {
-          hideDialog();
-        }
-        if (first && s.kind === "sso" && s.refresh_in <= 0) {
-          check();
-          return;
-        }
-        schedule();
-        return;
+    clearTimeout(timer);
+    stopped = false;
+    if (fetching) {
+      // Asked again while a request is out (a check reported back): ask
+      // once more when it is done, its answer may predate the check.
+      askAgain = true;
+      return;
+    }
+    var sinceLast = (now() - lastFetchAt) / 1000;
+    if (sinceLast < MIN_GAP_S) {
+      later(MIN_GAP_S - sinceLast);
+      return;
+    }
+    fetching = true;
+    lastFetchAt = now();
+    fetchState().then(function (s) {
+      fetching = false;
+      failures = 0;
+      apply(s);
+      if (askAgain && state) {
+        askAgain = false;
+        later(0);
       }
+    }, function () {
+      // Lanyard unreachable or answering nonsense: keep the page as it
+      // is and ask again later, waiting longer each time.
+      fetching = false;
+      askAgain = false;
+      failures++;
+      later(Math.min(MAX_WAIT_S, RETRY_FIRST_S * Math.pow(2, failures - 1)));
+    });
+  }
+
+  function apply(s) {
+    if (!s.signed_in) {
       var wasSignedIn = state !== null;
       state = null;
       stop();
       if (wasSignedIn) {
         showDialog("expired");
       }
-    }, function () {
-      // Lanyard unreachable: try again later, keep the page as it is.
-      clearTimeout(timer);
-      timer = setTimeout(update, 30000);
-    });
+      return;
+    }
+    stopped = false;
+    state = s;
+    if (s.tenant) {
+      tenant = s.tenant;
+      sessionStorage.setItem("lanyard.tenant", tenant);
+    }
+    if (dialog && dialog.reason !== "blocked") {
+      hideDialog();
+    }
+    if (checkable() && s.refresh_in !== null && s.refresh_in <= 0 && checkAllowedIn() <= 0 && !checking()) {
+      check();
+    }
+    schedule();
   }
 
+  // checkAllowedIn is the number of seconds until a check may start.
+  function checkAllowedIn() {
+    var gap = MIN_CHECK_GAP_S;
+    if (state && state.refresh_interval !== null && state.refresh_interval > 0) {
+      gap = Math.max(gap, 0.8 * state.refresh_interval);
+    }
+    return Math.max(0, gap - (now() - lastCheckAt) / 1000);
+  }
+
+  // checkable says whether the session is re-checked with the identity
+  // provider: an SSO session with a check URL on Lanyard's site.
+  function checkable() {
+    return !!state && state.kind === "sso" && state.check_url !== "";
+  }
+
+  function checking() {
+    return frame !== null;
+  }
+
+  // schedule asks again when the session may end or a check comes due.
   function schedule() {
-    clearTimeout(timer);
     if (!state) {
       return;
     }
-    var wait = Math.min(MAX_POLL_S, state.expires_in + 1);
-    if (state.kind === "sso") {
-      wait = Math.min(wait, state.refresh_in);
+    var wait = MAX_WAIT_S;
+    if (state.expires_in !== null) {
+      wait = Math.min(wait, state.expires_in + 1);
     }
-    timer = setTimeout(tick, Math.max(1, wait) * 1000);
-  }
-
-  function tick() {
-    fetchState().then(function (s) {
-      if (!s.signed_in) {
-        return update();
+    if (checkable()) {
+      var due = state.refresh_in;
+      if (due === null) {
+        due = state.refresh_interval !== null && state.refresh_interval > 0 ? state.refresh_interval : DEFAULT_WAIT_S;
       }
-      state = s;
-      if (s.kind === "sso" && s.refresh_in <= 0) {
-        check();
-      } else {
-        schedule();
-      }
-    }, function () {
-      timer = setTimeout(tick, 30000);
-    });
+      wait = Math.min(wait, Math.max(due, checkAllowedIn()));
+    }
+    // An answer that keeps asking to come back at once (a session about
+    // to end that does not, a check due that does not run) is asked again
+    // less and less often.
+    if (wait < MIN_GAP_S) {
+      shortWaits++;
+      wait = Math.min(MAX_WAIT_S, MIN_GAP_S * Math.pow(2, shortWaits));
+    } else {
+      shortWaits = 0;
+    }
+    later(wait);
   }
 
   function stop() {
+    stopped = true;
     clearTimeout(timer);
     clearTimeout(frameTimer);
     removeFrame();
@@ -136,9 +254,10 @@
 
   // check re-checks the session with the identity provider.
   function check() {
-    if (!state || state.kind !== "sso") {
+    if (!checkable()) {
       return;
     }
+    lastCheckAt = now();
     if (useWindow) {
       checkInWindow(false);
     } else {

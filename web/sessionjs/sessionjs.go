@@ -51,26 +51,44 @@ func handleScript(body []byte, version string) http.Handler {
 	})
 }
 
-// State is the JSON answer of GET /lanyard/session.
+// State is the JSON answer of GET /lanyard/session. A signed-in answer
+// carries every field, zero values included: a 0 is a value (refresh_in 0
+// means a check is due now), and leaving it out made scripts treat it as
+// unknown. A signed-out answer is {"signed_in":false} alone.
 type State struct {
 	SignedIn bool     `json:"signed_in"`
-	Tenant   string   `json:"tenant,omitempty"`
-	Login    string   `json:"login,omitempty"`
-	Name     string   `json:"name,omitempty"`
-	Roles    []string `json:"roles,omitempty"`
+	Tenant   string   `json:"tenant"`
+	Login    string   `json:"login"`
+	Name     string   `json:"name"`
+	Roles    []string `json:"roles"`
 	// Kind is "sso" or "password"; only SSO sessions are re-checked.
-	Kind string `json:"kind,omitempty"`
+	Kind string `json:"kind"`
 	// ExpiresIn is the number of seconds until the session ends unless
 	// the user is active.
-	ExpiresIn int `json:"expires_in,omitempty"`
+	ExpiresIn int `json:"expires_in"`
 	// RefreshInterval and RefreshIn (seconds; 0: due now) schedule the
 	// passive re-check with the IdP. Zero for password sessions.
-	RefreshInterval int `json:"refresh_interval,omitempty"`
-	RefreshIn       int `json:"refresh_in,omitempty"`
-	// CheckURL runs the passive re-check (add &passive=frame or popup);
-	// LoginURL runs an SP-initiated sign-in in a window that reports back.
-	CheckURL string `json:"check_url,omitempty"`
-	LoginURL string `json:"login_url,omitempty"`
+	RefreshInterval int `json:"refresh_interval"`
+	RefreshIn       int `json:"refresh_in"`
+	// CheckURL runs the passive re-check (add ?passive=frame or popup);
+	// empty for password sessions. LoginURL runs an SP-initiated sign-in
+	// in a window that reports back.
+	CheckURL string `json:"check_url"`
+	LoginURL string `json:"login_url"`
+}
+
+// MarshalJSON writes a signed-out state as {"signed_in":false} and a
+// signed-in one with all its fields (roles as a list, never null).
+func (s State) MarshalJSON() ([]byte, error) {
+	if !s.SignedIn {
+		return []byte(`{"signed_in":false}`), nil
+	}
+	type fields State
+	f := fields(s)
+	if f.Roles == nil {
+		f.Roles = []string{}
+	}
+	return json.Marshal(f)
 }
 
 // allowCORS lets a trusted application's page read the answer of a

@@ -57,6 +57,13 @@ func handleSAMLMetadata(d *Deps) http.Handler {
 // dropped for the tenant's default landing page) and sends the browser to
 // the IdP: a redirect (HTTP-Redirect binding), or an auto-posting form when
 // the IdP offers only HTTP-POST.
+// ?prompt=login asks the IdP to authenticate the user again (ForceAuthn),
+// as "Sign in as someone else" on a refusal page does.
+const (
+	promptParam = "prompt"
+	promptLogin = "login"
+)
+
 func handleSAMLLogin(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -125,7 +132,7 @@ func handleSAMLLogin(d *Deps) http.Handler {
 			Binding:               binding,
 			ReturnTo:              returnTo,
 			BrowserBinding:        tenantcfg.BrowserBinding(secret),
-			ForceAuthn:            sso.ForceAuthn && !passive,
+			ForceAuthn:            (sso.ForceAuthn || q.Get(promptParam) == promptLogin) && !passive,
 			IsPassive:             passive,
 			NameIDFormat:          sso.NameIDFormat,
 			AuthnContextClassRefs: sso.AuthnContext,

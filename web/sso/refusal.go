@@ -59,6 +59,10 @@ type ssoRefusal struct {
 	// retry offers to start the login again (protocol refusals that a new
 	// attempt cures); never an automatic redirect, so never a loop.
 	retry bool
+	// switchAccount offers to sign in as someone else: the IdP is asked
+	// to authenticate again (ForceAuthn), for a user signed in there under
+	// an account Lanyard refuses.
+	switchAccount bool
 	// clockDiff is the measured clock difference of a time-window refusal.
 	clockDiff time.Duration
 	// logOnly is detail for the administrator's log line alone, never the
@@ -69,28 +73,38 @@ type ssoRefusal struct {
 
 // ssoRefusedView is the data of the refusal page.
 type ssoRefusedView struct {
-	Title     string
-	Message   string
-	Advice    string
-	Retry     *ui.Link
-	Reference string
-	Time      string
+	Title   string
+	Message string
+	Advice  string
+	Retry   *ui.Link
+	// SwitchAccount signs in again with the IdP asking for credentials.
+	SwitchAccount *ui.Link
+	Reference     string
+	Time          string
 }
 
 // adviceAdmin ends every refusal the user cannot cure alone.
 const adviceAdmin = "Give your administrator the reference below: it lets them find exactly what happened."
 
+// advicePolicy is the way on from a refusal of the account: another
+// account at the IdP, the administrator, or the IdP's own sign-out.
+const advicePolicy = "If your identity provider signed you in under another account than the one you use here, sign in as someone else below: your identity provider asks for your credentials again (or sign out at your identity provider, then start again). Otherwise ask your administrator to check your account, and give them the reference below; once they have, start the sign-in again."
+
 // policyRefusal turns a refusal of package login into the page, with the
 // message of package login (one neutral text for no account, inactive
-// account and account not allowed to use SSO).
+// account and account not allowed to use SSO, so that the page does not
+// tell which it was), and the ways on: start again, sign in as someone
+// else, or the administrator with the reference.
 func policyRefusal(r *login.Refusal) ssoRefusal {
 	return ssoRefusal{
-		status:  http.StatusForbidden,
-		reason:  string(r.Reason),
-		detail:  r.AdminMessage,
-		title:   "Sign-in refused",
-		message: r.UserMessage,
-		advice:  adviceAdmin,
+		status:        http.StatusForbidden,
+		reason:        string(r.Reason),
+		detail:        r.AdminMessage,
+		title:         "Sign-in refused",
+		message:       r.UserMessage,
+		advice:        advicePolicy,
+		retry:         true,
+		switchAccount: true,
 	}
 }
 
@@ -215,7 +229,7 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		attrs = append(attrs, slog.Duration("clock_diff", f.clockDiff))
 	}
 	d.Kit.Logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
-	d.traceRefusal(r, a, f)
+	d.traceRefusal(r, a, f, ref)
 	d.renderRefusal(w, r, a, f, ref)
 }
 
@@ -241,6 +255,9 @@ func (d *Deps) renderRefusal(w http.ResponseWriter, r *http.Request, a *ssoAttem
 	}
 	if f.retry && a.slug != "" && lanyard.ValidSlug(a.slug) {
 		view.Retry = &ui.Link{Href: ui.SSOPath(a.slug) + "login", Text: "Start the sign-in again"}
+	}
+	if f.switchAccount && a.slug != "" && lanyard.ValidSlug(a.slug) {
+		view.SwitchAccount = &ui.Link{Href: ui.SSOPath(a.slug) + "login?" + promptParam + "=" + promptLogin, Text: "Sign in as someone else"}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	d.Kit.Render(w, r, f.status, "sso_refused", view)

@@ -159,8 +159,13 @@ func (d *Deps) receiveLogoutResponse(w http.ResponseWriter, r *http.Request, sna
 			break
 		}
 	}
-	d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "LogoutResponse refused")
-	d.Kit.RenderSignedOut(w, r, ui.SignedOutIdPUnconfirmed)
+	notice, fix := ui.SignedOutIdPUnconfirmed, ""
+	if saml.ReasonOf(lastErr) == saml.ReasonUnsigned {
+		// Lanyard is right to require the signature; the fix is the IdP's.
+		notice, fix = ui.SignedOutIdPUnsigned, ". "+ui.UnsignedLogoutFix
+	}
+	d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: the IdP's LogoutResponse was refused; its session may still be open", "LogoutResponse refused", fix)
+	d.Kit.RenderSignedOut(w, r, notice)
 }
 
 // receiveLogoutRequest handles an IdP-initiated logout: validate, end the
@@ -187,7 +192,7 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 		if lastErr == nil {
 			lastErr = tenantcfg.ErrNoIdP
 		}
-		d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: LogoutRequest refused", "IdP-initiated LogoutRequest refused")
+		d.recordSLORefusal(ctx, r, snap, lastErr, "Single Logout: LogoutRequest refused", "IdP-initiated LogoutRequest refused", "")
 		d.Kit.RenderError(w, r, &lanyard.Error{Kind: lanyard.KindInvalid,
 			Message: "The sign-out request from your identity provider could not be accepted, so Lanyard did not sign you out. Sign out with the Sign out link, or close the browser.", Err: lastErr})
 		return
@@ -237,7 +242,9 @@ func (d *Deps) receiveLogoutRequest(w http.ResponseWriter, r *http.Request, snap
 // and an audit event within the refusal budget of the ACS (junk posted to
 // either endpoint costs the same bounded writes); beyond it, a Debug line,
 // and the refusal counts in the client's summary as "slo.<reason>".
-func (d *Deps) recordSLORefusal(ctx context.Context, r *http.Request, snap *tenantcfg.Snapshot, err error, logMsg, auditMsg string) {
+// fix, when not empty, follows the error in the audit message: what the
+// administrator changes to end such refusals.
+func (d *Deps) recordSLORefusal(ctx context.Context, r *http.Request, snap *tenantcfg.Snapshot, err error, logMsg, auditMsg, fix string) {
 	reason := string(saml.ReasonOf(err))
 	client := d.Kit.ClientAddress(r)
 	if d.Refusals != nil {
@@ -246,10 +253,10 @@ func (d *Deps) recordSLORefusal(ctx context.Context, r *http.Request, snap *tena
 			return
 		}
 	}
-	d.Kit.Logger.Warn(logMsg, "tenant", snap.Tenant.Slug, "err", err, "client", client)
+	d.Kit.Logger.Warn(logMsg, "tenant", snap.Tenant.Slug, "err", err, "client", client, "fix", fix)
 	d.Kit.Audit(ctx, lanyard.AuditEvent{
 		TenantID: snap.Tenant.ID, Actor: "system", Action: actionSLO, Outcome: lanyard.OutcomeFailure,
 		Reason: reason, ClientIP: client,
-		Message: fmt.Sprintf("%s: %v", auditMsg, err),
+		Message: fmt.Sprintf("%s: %v%s", auditMsg, err, fix),
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func clockSkewOf(doc string, now time.Time) time.Duration {
 
 // traceRefusal keeps a refused SSO login for the SAML tracer. Failures are
 // logged: the refusal itself is already in the audit trail and the log.
-func (d *Deps) traceRefusal(r *http.Request, a *ssoAttempt, f ssoRefusal) {
+func (d *Deps) traceRefusal(r *http.Request, a *ssoAttempt, f ssoRefusal, ref string) {
 	if d.Traces == nil || a.tenant.ID == 0 {
 		return
 	}
@@ -78,8 +79,12 @@ func (d *Deps) traceRefusal(r *http.Request, a *ssoAttempt, f ssoRefusal) {
 	if skew == 0 && f.clockDiff != 0 {
 		skew = f.clockDiff
 	}
+	// The page's reference is the audit event's ID, or a time when the
+	// event could not be written (then the trace has none).
+	auditID, _ := strconv.ParseInt(ref, 10, 64)
 	_, err := d.Traces.RecordLoginTrace(r.Context(), lanyard.LoginTrace{
 		TenantID:    a.tenant.ID,
+		AuditID:     auditID,
 		IdPEntityID: a.idp,
 		Subject:     cmp.Or(a.login, a.nameID),
 		Reason:      f.reason,
@@ -136,7 +141,7 @@ func (d *Deps) completeSSOTest(w http.ResponseWriter, r *http.Request, a *ssoAtt
 		} else {
 			report.WriteString("Changes the login would make: none\n")
 		}
-		fmt.Fprintf(&report, "Roles after the login: %s\n", cmp.Or(strings.Join(res.User.RoleNames(), ";"), "none"))
+		fmt.Fprintf(&report, "Roles after the login: %s\n", cmp.Or(strings.Join(res.User.RoleNames(), ","), "none"))
 		message = fmt.Sprintf("The login would be allowed: %s would be signed in.", res.User.Login)
 	}
 	report.WriteString("\nDecoded response:\n")

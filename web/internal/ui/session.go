@@ -189,7 +189,14 @@ const (
 	SignedOutIdP = "idp"
 	// SignedOutIdPUnconfirmed: the IdP's session may still be open.
 	SignedOutIdPUnconfirmed = "idp-unconfirmed"
+	// SignedOutIdPUnsigned: the IdP answered with an unsigned
+	// LogoutResponse, which Lanyard refuses: a setting of the IdP.
+	SignedOutIdPUnsigned = "idp-unsigned"
 )
+
+// UnsignedLogoutFix says which IdP setting makes it sign its
+// LogoutResponse, for the signed-out page and the audit log.
+const UnsignedLogoutFix = "Have the identity provider sign its LogoutResponse messages for this service provider: in SimpleSAMLphp, 'sign.logout' => true in the service provider's entry of metadata/saml20-sp-remote.php (or in saml20-idp-hosted.php for every service provider); in Keycloak, \"Sign documents\" on the client; in ADFS and Entra ID logout responses are signed by default."
 
 // signedOutView is the data of the signed-out page.
 type signedOutView struct {
@@ -197,6 +204,9 @@ type signedOutView struct {
 	Notice string
 	// Warning says the IdP's session may still be open.
 	Warning string
+	// AdminFix is what an administrator changes so that it does not
+	// happen again.
+	AdminFix string
 }
 
 // RenderSignedOut drops the session cookie and says the user is signed
@@ -212,6 +222,9 @@ func (k *Kit) RenderSignedOut(w http.ResponseWriter, r *http.Request, notice str
 		v.Notice = "You are also signed out of your identity provider."
 	case SignedOutIdPUnconfirmed:
 		v.Warning = "Your identity provider did not confirm the sign-out, so you may still be signed in there. Close the browser to end that sign-in."
+	case SignedOutIdPUnsigned:
+		v.Warning = "Your identity provider did not confirm the sign-out: its answer was not signed, and Lanyard accepts only signed answers. You may still be signed in there: close the browser to end that sign-in."
+		v.AdminFix = UnsignedLogoutFix
 	}
 	k.Render(w, r, http.StatusOK, "signed_out", v)
 }
