@@ -67,10 +67,21 @@ func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	msg, err := soapMessage(doc)
+	if err != nil {
+		// The error is complete (it quotes the nodes) before the document's
+		// memory goes back to the pools.
+		doc.Release()
+		return nil, nil, err
+	}
+	return doc, msg, nil
+}
+
+// soapMessage returns the single element of the Body of doc's Envelope.
+func soapMessage(doc *xmldsig.Document) (*xmldsig.Node, error) {
 	env := doc.Root()
 	if !env.Is(nsSOAP11, "Envelope") {
-		doc.Release()
-		return nil, nil, errorf(ReasonMalformed, "the back-channel answer is not a SOAP 1.1 Envelope: got <%s> in namespace %q", env.Local(), env.Space())
+		return nil, errorf(ReasonMalformed, "the back-channel answer is not a SOAP 1.1 Envelope: got <%s> in namespace %q", env.Local(), env.Space())
 	}
 	var soapBody *xmldsig.Node
 	for c := env.FirstChild(); c != nil; c = c.NextSibling() {
@@ -83,8 +94,7 @@ func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
 				if h.IsElement() {
 					for _, a := range h.Attrs() {
 						if a.Space() == nsSOAP11 && a.Local() == "mustUnderstand" && strings.TrimSpace(a.Value()) == "1" {
-							doc.Release()
-							return nil, nil, errorf(ReasonMalformed, "the SOAP answer carries a header <%s> marked mustUnderstand, which Lanyard does not understand", h.Local())
+							return nil, errorf(ReasonMalformed, "the SOAP answer carries a header <%s> marked mustUnderstand, which Lanyard does not understand", h.Local())
 						}
 					}
 				}
@@ -92,13 +102,11 @@ func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
 		case c.Is(nsSOAP11, "Body") && soapBody == nil:
 			soapBody = c
 		default:
-			doc.Release()
-			return nil, nil, errorf(ReasonMalformed, "the SOAP Envelope holds an unexpected <%s> (a SOAP 1.1 Envelope holds at most one Header, then one Body)", c.Local())
+			return nil, errorf(ReasonMalformed, "the SOAP Envelope holds an unexpected <%s> (a SOAP 1.1 Envelope holds at most one Header, then one Body)", c.Local())
 		}
 	}
 	if soapBody == nil {
-		doc.Release()
-		return nil, nil, errorf(ReasonMalformed, "the SOAP Envelope has no Body")
+		return nil, errorf(ReasonMalformed, "the SOAP Envelope has no Body")
 	}
 	var msg *xmldsig.Node
 	for c := soapBody.FirstChild(); c != nil; c = c.NextSibling() {
@@ -106,14 +114,12 @@ func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
 			continue
 		}
 		if msg != nil {
-			doc.Release()
-			return nil, nil, errorf(ReasonMalformed, "the SOAP Body holds more than one element; SAML Bindings 3.2.3.3 allows exactly one")
+			return nil, errorf(ReasonMalformed, "the SOAP Body holds more than one element; SAML Bindings 3.2.3.3 allows exactly one")
 		}
 		msg = c
 	}
 	if msg == nil {
-		doc.Release()
-		return nil, nil, errorf(ReasonMalformed, "the SOAP Body is empty")
+		return nil, errorf(ReasonMalformed, "the SOAP Body is empty")
 	}
 	if msg.Is(nsSOAP11, "Fault") {
 		code, text := "", ""
@@ -123,11 +129,10 @@ func soapBody(body []byte, max int) (*xmldsig.Document, *xmldsig.Node, error) {
 		if n := msg.Child("", "faultstring"); n != nil {
 			text = n.TrimmedText()
 		}
-		doc.Release()
-		return nil, nil, &Error{Reason: ReasonArtifactResolutionFailed, Got: code,
+		return nil, &Error{Reason: ReasonArtifactResolutionFailed, Got: code,
 			Message: fmt.Sprintf("the IdP's ArtifactResolutionService answered with a SOAP fault %q: %q", truncate(code, 100), truncate(text, 300))}
 	}
-	return doc, msg, nil
+	return msg, nil
 }
 
 func truncate(s string, n int) string {
