@@ -51,6 +51,7 @@ var pageFuncs = template.FuncMap{
 	"legacyEncryptionWarning": func() string { return admin.LegacyEncryptionWarning },
 	"pathEscape":              url.PathEscape,
 	"list":                    func(s ...string) []string { return s },
+	"navigation":              navigationOf,
 }
 
 // mustParsePages parses the embedded templates. A parse error is a bug in

@@ -1,0 +1,85 @@
+package admin
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/web/internal/ui"
+)
+
+// navEntry is a link of the navigation and the route it leads to; the link
+// is shown only to administrators the route's access admits, so the
+// navigation never offers a page that would refuse them.
+type navEntry struct {
+	route string // a GET pattern of pages
+	text  string
+}
+
+// mainNav are the pages of Lanyard as a whole.
+var mainNav = []navEntry{
+	{"GET /admin/{$}", "Home"},
+	{"GET /admin/routes", "Applications"},
+	{"GET /admin/tokens", "API tokens"},
+	{"GET /admin/audit", "Audit log"},
+}
+
+// tenantNav are the pages of one tenant ({tenant} in the route).
+var tenantNav = []navEntry{
+	{"GET /admin/tenants/{tenant}", "SSO settings and IdPs"},
+	{"GET /admin/tenants/{tenant}/users", "Users"},
+	{"GET /admin/tenants/{tenant}/import", "CSV import"},
+	{"GET /admin/tenants/{tenant}/merge", "Merge accounts"},
+	{"GET /admin/tenants/{tenant}/traces", "Refused logins"},
+}
+
+// routeAccess is the access pages declares for pattern; ok is false when no
+// page has it.
+func routeAccess(pattern string) (lanyard.Access, bool) {
+	for _, p := range pages {
+		if p.pattern == pattern {
+			return p.access, true
+		}
+	}
+	return 0, false
+}
+
+// navHref is the address of a navigation route, for a tenant's slug.
+func navHref(route, slug string) string {
+	path := strings.TrimPrefix(route, "GET ")
+	path = strings.Replace(path, "{$}", "", 1)
+	return strings.Replace(path, "{tenant}", url.PathEscape(slug), 1)
+}
+
+// navigation builds the links the principal may follow; tenantID and slug
+// name the tenant of the page (0 and "" for none), path the page shown.
+func navigation(p lanyard.Principal, tenantID int64, slug, path string) (main, tenant []ui.NavLink) {
+	links := func(entries []navEntry, tenantID int64) []ui.NavLink {
+		var out []ui.NavLink
+		for _, e := range entries {
+			access, ok := routeAccess(e.route)
+			if !ok || lanyard.Authorize(p, access, tenantID) != nil {
+				continue
+			}
+			href := navHref(e.route, slug)
+			out = append(out, ui.NavLink{Href: href, Text: e.text, Current: href == path})
+		}
+		return out
+	}
+	main = links(mainNav, 0)
+	if slug != "" {
+		tenant = links(tenantNav, tenantID)
+	}
+	return main, tenant
+}
+
+// Navigation is the header of the page: ui's layout shows it.
+func (p adminPage) Navigation() *ui.Navigation {
+	kind := "administrator of tenant " + p.Tenant.Slug
+	if p.principal.Operator {
+		kind = "operator"
+	}
+	n := &ui.Navigation{Login: p.User.Login, Kind: kind, CSRF: p.CSRF, Tenant: p.Tenant.Slug}
+	n.Main, n.TenantLinks = navigation(p.principal, p.Tenant.ID, p.Tenant.Slug, p.path)
+	return n
+}
