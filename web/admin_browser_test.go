@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -375,9 +376,11 @@ func checkFits(t *testing.T, ctx context.Context, artifacts, name string) {
 		if err != nil {
 			t.Fatalf("%s: measure: %v", name, err)
 		}
-		if widths[0] > widths[1] {
-			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("main *")].filter(el => el.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(el => el.outerHTML.slice(0, 100))`))
-			t.Errorf("%s: at %d px the page is %d px wide (scrolls sideways); too wide: %q", name, width, widths[0], wide)
+		// A phone's browser widens its layout viewport to the content, so
+		// the window's width must also still be the width asked for.
+		if widths[0] > widths[1] || int64(widths[1]) != width {
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("main *")].filter(el => el.getBoundingClientRect().right > `+strconv.FormatInt(width, 10)+` + 1).slice(0, 5).map(el => el.outerHTML.slice(0, 100))`))
+			t.Errorf("%s: at %d px the page is %d px wide in a %d px window (scrolls sideways); too wide: %q", name, width, widths[0], widths[1], wide)
 		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
