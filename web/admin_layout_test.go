@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"html"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,6 +46,8 @@ func TestAdminPagesShareOneNavigation(t *testing.T) {
 	pages := []string{"/admin/", "/admin/audit", "/admin/tokens", "/admin/tenants/acme", "/admin/tenants/acme/users",
 		"/admin/tenants/acme/users/ann", "/admin/tenants/acme/import", "/admin/tenants/acme/merge", "/admin/tenants/acme/traces",
 		"/admin/tenants/acme/users/ann/delete"}
+	// Refused pages keep the navigation too.
+	refusedToTenantAdmin := []string{"/admin/routes", "/admin/tenants/default/users", "/admin/tenants/nope"}
 	tenantLinks := []string{"/admin/tenants/acme", "/admin/tenants/acme/users", "/admin/tenants/acme/import", "/admin/tenants/acme/merge", "/admin/tenants/acme/traces"}
 	for _, c := range []struct {
 		who, tenant string
@@ -53,7 +56,7 @@ func TestAdminPagesShareOneNavigation(t *testing.T) {
 	}{
 		{"root", "", append(slices.Clone(pages), "/admin/routes", "/admin/tenants/acme/delete"),
 			[]string{"/admin/", "/admin/routes", "/admin/tokens", "/admin/audit"}},
-		{"ann", "acme", pages, append([]string{"/admin/", "/admin/tokens", "/admin/audit"}, tenantLinks...)},
+		{"ann", "acme", append(slices.Clone(pages), refusedToTenantAdmin...), append([]string{"/admin/", "/admin/tokens", "/admin/audit"}, tenantLinks...)},
 	} {
 		cl := e.client()
 		extra := []string{}
@@ -63,7 +66,8 @@ func TestAdminPagesShareOneNavigation(t *testing.T) {
 		e.mustLogin(cl, c.who, adminPassword, extra...)
 		for _, p := range c.pages {
 			r := e.get(cl, p)
-			if r.StatusCode != 200 {
+			refused := c.tenant != "" && slices.Contains(refusedToTenantAdmin, p)
+			if r.StatusCode != http.StatusOK && !refused || refused && r.StatusCode != http.StatusForbidden {
 				t.Errorf("%s: GET %s: %d", c.who, p, r.StatusCode)
 				continue
 			}
@@ -82,14 +86,14 @@ func TestAdminPagesShareOneNavigation(t *testing.T) {
 					t.Errorf("%s: the navigation of %s offers %s, which is not theirs to manage", c.who, p, h)
 				}
 			}
-			if strings.HasPrefix(p, "/admin/tenants/acme") && !strings.Contains(p, "/delete") {
+			if (strings.HasPrefix(p, "/admin/tenants/acme") || refused) && !strings.Contains(p, "/delete") {
 				for _, l := range tenantLinks {
 					if !slices.Contains(hrefs, l) {
 						t.Errorf("%s: the navigation of %s lacks the tenant's %s", c.who, p, l)
 					}
 				}
 			}
-			if !strings.Contains(r.body, `aria-current="page"`) && p != "/admin/tenants/acme/users/ann" && !strings.Contains(p, "/delete") {
+			if !strings.Contains(r.body, `aria-current="page"`) && p != "/admin/tenants/acme/users/ann" && !strings.Contains(p, "/delete") && !refused {
 				t.Errorf("%s: the navigation of %s marks no page as current", c.who, p)
 			}
 		}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -82,4 +83,10 @@ func (p adminPage) Navigation() *ui.Navigation {
 	n := &ui.Navigation{Login: p.User.Login, Kind: kind, CSRF: p.CSRF, Tenant: p.Tenant.Slug}
 	n.Main, n.TenantLinks = navigation(p.principal, p.Tenant.ID, p.Tenant.Slug, p.path)
 	return n
+}
+
+// Navigation is the navigation of the administrator of r (ui.AdminFrom),
+// for the pages the administration UI does not render itself (errors).
+func Navigation(r *http.Request) *ui.Navigation {
+	return newAdminPage(r, "").Navigation()
 }
