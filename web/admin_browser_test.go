@@ -264,6 +264,20 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		chromedp.Navigate(base+"/admin/tenants/acme/users"),
 		chromedp.WaitVisible(chromedp.CSS("#convert-form")),
 	)
+	step("user",
+		chromedp.Navigate(base+"/admin/tenants/acme/users/jdoe@acme.com"),
+		chromedp.WaitVisible(chromedp.CSS("main h1 code")),
+	)
+	step("user-delete-confirm",
+		chromedp.Navigate(base+"/admin/tenants/acme/users/john.doe/delete"),
+		chromedp.WaitVisible(chromedp.CSS("#delete-form")),
+	)
+	if asOperator {
+		step("tenant-delete-confirm",
+			chromedp.Navigate(base+"/admin/tenants/acme/delete"),
+			chromedp.WaitVisible(chromedp.CSS("#delete-form")),
+		)
+	}
 
 	// Merge with the keyboard alone: type, Tab, type, Enter; then Tab to
 	// the confirm button and press Enter.

@@ -63,7 +63,11 @@ func navigation(p lanyard.Principal, tenantID int64, slug, path string) (main, t
 				continue
 			}
 			href := navHref(e.route, slug)
-			out = append(out, ui.NavLink{Href: href, Text: e.text, Current: href == path})
+			// A section's pages (a user of Users) mark it too; the tenant's
+			// own page is the parent of every tenant page, so it marks only
+			// itself.
+			current := href == path || e.route != tenantNav[0].route && strings.HasPrefix(path, href+"/")
+			out = append(out, ui.NavLink{Href: href, Text: e.text, Current: current})
 		}
 		return out
 	}

@@ -53,6 +53,31 @@ func TestNavigationFollowsRouteAccess(t *testing.T) {
 	}
 }
 
+// A page within a section marks the section as current, and only it.
+func TestNavigationMarksTheSection(t *testing.T) {
+	operator := lanyard.Principal{UserID: 1, Operator: true}
+	for path, want := range map[string]string{
+		"/admin/tenants/acme/users/ann":        "/admin/tenants/acme/users",
+		"/admin/tenants/acme/users":            "/admin/tenants/acme/users",
+		"/admin/tenants/acme":                  "/admin/tenants/acme",
+		"/admin/tenants/acme/traces/12":        "/admin/tenants/acme/traces",
+		"/admin/tenants/acme/users/ann/delete": "/admin/tenants/acme/users",
+		"/admin/tenants/acme/delete":           "",
+		"/admin/":                              "/admin/",
+	} {
+		main, tenant := navigation(operator, 7, "acme", path)
+		var current []string
+		for _, l := range append(main, tenant...) {
+			if l.Current {
+				current = append(current, l.Href)
+			}
+		}
+		if strings.Join(current, " ") != want {
+			t.Errorf("%s marks %q, want %q", path, current, want)
+		}
+	}
+}
+
 // Every tenant setting has a label in words and a help text, and the
 // labels name only keys that exist.
 func TestEveryTenantSettingHasALabel(t *testing.T) {
