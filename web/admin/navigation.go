@@ -15,23 +15,26 @@ import (
 type navEntry struct {
 	route string // a GET pattern of pages
 	text  string
+	// operatorText, when set, is the text operators see: the home page
+	// lists every tenant to them.
+	operatorText string
 }
 
 // mainNav are the pages of Lanyard as a whole.
 var mainNav = []navEntry{
-	{"GET /admin/{$}", "Home"},
-	{"GET /admin/routes", "Applications"},
-	{"GET /admin/tokens", "API tokens"},
-	{"GET /admin/audit", "Audit log"},
+	{"GET /admin/{$}", "Home", "Tenants"},
+	{"GET /admin/routes", "Applications", ""},
+	{"GET /admin/tokens", "API tokens", ""},
+	{"GET /admin/audit", "Audit log", ""},
 }
 
 // tenantNav are the pages of one tenant ({tenant} in the route).
 var tenantNav = []navEntry{
-	{"GET /admin/tenants/{tenant}", "SSO settings and IdPs"},
-	{"GET /admin/tenants/{tenant}/users", "Users"},
-	{"GET /admin/tenants/{tenant}/import", "CSV import"},
-	{"GET /admin/tenants/{tenant}/merge", "Merge accounts"},
-	{"GET /admin/tenants/{tenant}/traces", "Refused logins"},
+	{"GET /admin/tenants/{tenant}", "SSO settings and IdPs", ""},
+	{"GET /admin/tenants/{tenant}/users", "Users", ""},
+	{"GET /admin/tenants/{tenant}/import", "CSV import", ""},
+	{"GET /admin/tenants/{tenant}/merge", "Merge accounts", ""},
+	{"GET /admin/tenants/{tenant}/traces", "Refused logins", ""},
 }
 
 // routeAccess is the access pages declares for pattern; ok is false when no
@@ -67,7 +70,11 @@ func navigation(p lanyard.Principal, tenantID int64, slug, path string) (main, t
 			// own page is the parent of every tenant page, so it marks only
 			// itself.
 			current := href == path || e.route != tenantNav[0].route && strings.HasPrefix(path, href+"/")
-			out = append(out, ui.NavLink{Href: href, Text: e.text, Current: current})
+			text := e.text
+			if p.Operator && e.operatorText != "" {
+				text = e.operatorText
+			}
+			out = append(out, ui.NavLink{Href: href, Text: text, Current: current})
 		}
 		return out
 	}
