@@ -257,6 +257,9 @@ type Endpoint struct {
 // metadata changes.
 type IdentityProvider struct {
 	EntityID string
+	// DisplayName is the name the metadata gives the IdP for people
+	// (mdui:DisplayName, else OrganizationDisplayName); "" when none.
+	DisplayName string
 	// SSO and SLO endpoints, in metadata order.
 	SSO []Endpoint
 	SLO []Endpoint

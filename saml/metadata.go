@@ -237,6 +237,7 @@ func idpFromDescriptor(ed, aggregate *xmldsig.Node) (*IdentityProvider, error) {
 	if !strings.Contains(desc.AttrValue("protocolSupportEnumeration"), nsSAMLP) {
 		return nil, errorf(ReasonMalformed, "entity %q does not support SAML 2.0 (protocolSupportEnumeration %q)", idp.EntityID, desc.AttrValue("protocolSupportEnumeration"))
 	}
+	idp.DisplayName = displayName(ed, desc)
 	idp.WantAuthnRequestsSigned = desc.AttrValue("WantAuthnRequestsSigned") == "true" || desc.AttrValue("WantAuthnRequestsSigned") == "1"
 	for c := desc.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
@@ -291,6 +292,39 @@ func idpFromDescriptor(ed, aggregate *xmldsig.Node) (*IdentityProvider, error) {
 		return nil, errorf(ReasonMalformed, "IdP %q publishes no SingleSignOnService", idp.EntityID)
 	}
 	return idp, nil
+}
+
+// nsMDUI is the namespace of the metadata's user interface elements.
+const nsMDUI = "urn:oasis:names:tc:SAML:metadata:ui"
+
+// maxDisplayNameRunes bounds the display name shown to users: metadata is
+// written by others.
+const maxDisplayNameRunes = 120
+
+// displayName is the IdP's name for people: the first mdui:DisplayName of
+// its descriptor, else the first OrganizationDisplayName of the entity.
+func displayName(ed, desc *xmldsig.Node) string {
+	text := func(n *xmldsig.Node, path ...[2]string) string {
+		for _, p := range path {
+			if n == nil {
+				return ""
+			}
+			n = n.Child(p[0], p[1])
+		}
+		if n == nil {
+			return ""
+		}
+		return n.TrimmedText()
+	}
+	name := text(desc, [2]string{nsMD, "Extensions"}, [2]string{nsMDUI, "UIInfo"}, [2]string{nsMDUI, "DisplayName"})
+	if name == "" {
+		name = text(ed, [2]string{nsMD, "Organization"}, [2]string{nsMD, "OrganizationDisplayName"})
+	}
+	name = strings.Join(strings.Fields(name), " ")
+	if r := []rune(name); len(r) > maxDisplayNameRunes {
+		name = string(r[:maxDisplayNameRunes]) + "…"
+	}
+	return name
 }
 
 func appendCert(list []*x509.Certificate, c *x509.Certificate) []*x509.Certificate {

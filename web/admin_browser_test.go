@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,14 +76,8 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		shot++
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("%s: screenshot: %v", name, err)
-		}
-		file := filepath.Join(artifacts, fmt.Sprintf("%02d-%s.png", shot, name))
-		if err := os.WriteFile(file, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		checkFits(t, sctx, artifacts, fmt.Sprintf("%02d-%s", shot, name))
+		checkNavigation(t, sctx, name, asOperator)
 		checkLabels(t, sctx, name)
 		checkKeyboard(t, sctx, name)
 	}
@@ -114,7 +110,7 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		})
 	}
 
-	signIn := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/admin/login")}
+	signIn := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(desktopWidth, windowHeight), chromedp.Navigate(base + "/admin/login")}
 	if !asOperator {
 		signIn = append(signIn, chromedp.SetValue(chromedp.CSS("#tenant"), "acme"))
 	}
@@ -268,6 +264,20 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		chromedp.Navigate(base+"/admin/tenants/acme/users"),
 		chromedp.WaitVisible(chromedp.CSS("#convert-form")),
 	)
+	step("user",
+		chromedp.Navigate(base+"/admin/tenants/acme/users/jdoe@acme.com"),
+		chromedp.WaitVisible(chromedp.CSS("main h1 code")),
+	)
+	step("user-delete-confirm",
+		chromedp.Navigate(base+"/admin/tenants/acme/users/john.doe/delete"),
+		chromedp.WaitVisible(chromedp.CSS("#delete-form")),
+	)
+	if asOperator {
+		step("tenant-delete-confirm",
+			chromedp.Navigate(base+"/admin/tenants/acme/delete"),
+			chromedp.WaitVisible(chromedp.CSS("#delete-form")),
+		)
+	}
 
 	// Merge with the keyboard alone: type, Tab, type, Enter; then Tab to
 	// the confirm button and press Enter.
@@ -344,6 +354,79 @@ func walkAdminUI(t *testing.T, asOperator bool) {
 		step(c.name, chromedp.Navigate(base+c.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		if got := text("main h1"); got != "Access denied" {
 			t.Errorf("%s: %s shows %q, want Access denied", kind, c.path, got)
+		}
+	}
+}
+
+// The window widths every admin page must fit: a laptop's browser and a
+// phone's.
+const (
+	desktopWidth = 1280
+	phoneWidth   = 390
+	windowHeight = 900
+)
+
+// checkFits shows the page at the desktop and the phone width, fails the
+// test when it is wider than the window (a horizontal scroll bar), and
+// saves a screenshot at each width as NAME-WIDTHpx.png. It leaves the
+// window at the desktop width.
+func checkFits(t *testing.T, ctx context.Context, artifacts, name string) {
+	t.Helper()
+	for _, width := range []int64{phoneWidth, desktopWidth} {
+		opts := []chromedp.EmulateViewportOption{}
+		if width == phoneWidth {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, windowHeight, opts...)); err != nil {
+			t.Fatalf("%s: resize to %d px: %v", name, width, err)
+		}
+		// Two animation frames: the layout of the new width is done.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatalf("%s: wait for the layout: %v", name, err)
+		}
+		widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
+		if err != nil {
+			t.Fatalf("%s: measure: %v", name, err)
+		}
+		// A phone's browser widens its layout viewport to the content, so
+		// the window's width must also still be the width asked for.
+		if widths[0] > widths[1] || int64(widths[1]) != width {
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("main *")].filter(el => el.getBoundingClientRect().right > `+strconv.FormatInt(width, 10)+` + 1).slice(0, 5).map(el => el.outerHTML.slice(0, 100))`))
+			t.Errorf("%s: at %d px the page is %d px wide in a %d px window (scrolls sideways); too wide: %q", name, width, widths[0], widths[1], wide)
+		}
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(artifacts, fmt.Sprintf("%s-%dpx.png", name, width)), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkNavigation fails the test when the page lacks the shared navigation,
+// or it offers a page the administrator may not open: the operators' pages
+// to a tenant administrator, or another tenant's.
+func checkNavigation(t *testing.T, ctx context.Context, page string, asOperator bool) {
+	t.Helper()
+	hrefs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("header nav.admin-nav a")].map(a => a.getAttribute("href"))`))
+	if err != nil {
+		t.Fatalf("%s: navigation: %v", page, err)
+	}
+	want := []string{"/admin/", "/admin/tokens", "/admin/audit"}
+	if asOperator {
+		want = append(want, "/admin/routes")
+	} else {
+		want = append(want, "/admin/tenants/acme/users")
+	}
+	for _, w := range want {
+		if !slices.Contains(hrefs, w) {
+			t.Errorf("%s: the navigation %q lacks %s", page, hrefs, w)
+		}
+	}
+	for _, h := range hrefs {
+		if !asOperator && (h == "/admin/routes" || strings.HasPrefix(h, "/admin/tenants/") && !strings.HasPrefix(h, "/admin/tenants/acme")) {
+			t.Errorf("%s: the tenant administrator's navigation offers %s", page, h)
 		}
 	}
 }

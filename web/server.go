@@ -23,6 +23,7 @@ import (
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
+	webadmin "github.com/lanyard-sso/lanyard/web/admin"
 	"github.com/lanyard-sso/lanyard/web/api"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
@@ -152,6 +153,8 @@ func New(cfg Config) *Server {
 		Users:         cfg.Store,
 		Tenants:       cfg.Store,
 		AdminHost:     cfg.AdminHost,
+		// Error pages of the admin UI keep the administrator's navigation.
+		AdminNavigation: webadmin.Navigation,
 	})
 	s.metrics = newMetrics(cfg.Registry, s.logger)
 	if s.gateway != nil {

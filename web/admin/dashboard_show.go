@@ -6,20 +6,17 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
 
 // dashboardView is the data of the admin home page.
 type dashboardView struct {
-	Title       string
-	User        lanyard.User
-	FullName    string
-	Tenant      lanyard.Tenant
+	adminPage
+	FullName string
+	// HomeTenant is the tenant of the administrator's account.
+	HomeTenant  lanyard.Tenant
 	Tenants     []lanyard.Tenant
-	Operator    bool
 	SessionEnds time.Time
-	CSRF        string
 }
 
 // handleAdminDashboard shows who is signed in and the tenants, with links to
@@ -33,14 +30,11 @@ func handleAdminDashboard(d *Deps) http.Handler {
 			return
 		}
 		d.Kit.Render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
-			Title:       "Administration",
-			User:        auth.User,
+			adminPage:   newAdminPage(r, "Administration"),
 			FullName:    auth.User.FullName(),
-			Tenant:      auth.Tenant,
+			HomeTenant:  auth.Tenant,
 			Tenants:     tenants,
-			Operator:    auth.Principal.Operator,
 			SessionEnds: auth.Session.AbsExpiresAt,
-			CSRF:        session.CSRFToken(auth.Session),
 		})
 	})
 }

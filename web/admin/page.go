@@ -29,6 +29,9 @@ type adminPage struct {
 	CSRF     string
 	Notice   string
 	Problems []string
+
+	principal lanyard.Principal // what the navigation may offer
+	path      string            // the page shown, marked in the navigation
 }
 
 // newAdminPage starts the data of a page; the notice comes from the
@@ -37,7 +40,8 @@ type adminPage struct {
 // make an admin page show a text of someone else's choosing.
 func newAdminPage(r *http.Request, title string) adminPage {
 	auth := ui.AdminFrom(r.Context())
-	page := adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session), Operator: auth.Principal.Operator}
+	page := adminPage{Title: title, User: auth.User, CSRF: session.CSRFToken(auth.Session), Operator: auth.Principal.Operator,
+		principal: auth.Principal, path: r.URL.Path}
 	if !auth.Principal.Operator {
 		// A tenant administrator's navigation always leads to their tenant.
 		page.Tenant = auth.Tenant

@@ -13,8 +13,9 @@ import (
 // settingField is one tenant setting in the SSO settings form.
 type settingField struct {
 	Key, Values, Value string
-	Bool               bool
-	Choices            []string
+	settingLabel
+	Bool    bool
+	Choices []string
 	// ReadOnly: only operators change it (admin.OperatorTenantSetting).
 	ReadOnly bool
 }
@@ -23,7 +24,7 @@ type tenantView struct {
 	adminPage
 	Info     admin.TenantInfo
 	Fields   []settingField
-	Groups   []admin.Setting // group_roles.<GROUP> mappings
+	Groups   []settingField // group_roles.<GROUP> mappings
 	IdPs     []idpView
 	SignCert string // the active signing certificate (PEM)
 	EncCert  string
@@ -71,14 +72,14 @@ func (d *Deps) renderTenant(w http.ResponseWriter, r *http.Request, page adminPa
 			if posted != nil && posted.Has(kv.Key) {
 				kv.Value = posted.Get(kv.Key)
 			}
-			v.Groups = append(v.Groups, kv)
+			v.Groups = append(v.Groups, settingField{Key: kv.Key, Value: kv.Value, settingLabel: labelOf(kv.Key)})
 		}
 	}
 	for _, k := range admin.TenantSettingKeys() {
 		if strings.Contains(k.Key, "<") {
 			continue
 		}
-		f := settingField{Key: k.Key, Values: k.Values, Value: values[k.Key], Choices: choices(k.Values)}
+		f := settingField{Key: k.Key, Values: k.Values, Value: values[k.Key], Choices: choices(k.Values), settingLabel: labelOf(k.Key)}
 		if posted != nil && posted.Has(k.Key) {
 			f.Value = posted.Get(k.Key)
 		}

@@ -14,8 +14,10 @@ type usersView struct {
 	Filter lanyard.UserFilter
 	Total  int
 	Roles  []string
-	More   bool
-	Next   int // offset of the next page when More
+	// Sources are the account sources the filter offers.
+	Sources []lanyard.UserSource
+	More    bool
+	Next    int // offset of the next page when More
 }
 
 // usersPageSize is how many users a page of the list shows.
@@ -49,6 +51,18 @@ func handleAdminUsers(d *Deps) http.Handler {
 		if v.Total, err = d.Store.CountUsers(ctx, f); err != nil {
 			d.Kit.RenderError(w, r, fmt.Errorf("web: count users: %w", err))
 			return
+		}
+		// The source filter offers the sources the tenant's accounts have
+		// (and the one chosen): a choice that can only match nothing is noise.
+		for _, src := range []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP} {
+			n, err := d.Store.CountUsers(ctx, lanyard.UserFilter{TenantID: page.Tenant.ID, Source: src})
+			if err != nil {
+				d.Kit.RenderError(w, r, fmt.Errorf("web: count users by source: %w", err))
+				return
+			}
+			if n > 0 || src == f.Source {
+				v.Sources = append(v.Sources, src)
+			}
 		}
 		if v.Roles, err = d.Store.Roles(ctx, page.Tenant.ID); err != nil {
 			d.Kit.RenderError(w, r, fmt.Errorf("web: roles: %w", err))

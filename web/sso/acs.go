@@ -91,9 +91,9 @@ func handleSAMLLogin(d *Deps) http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		idp := snap.IdP(q.Get("idp"))
-		if idp == nil && len(snap.IdPs) > 0 {
-			idp = snap.IdPs[0]
+		idp, answered := d.chooseIdP(w, r, snap, a.slug, q.Get("passive") != "")
+		if answered {
+			return
 		}
 		if idp == nil {
 			d.refuseSSO(w, r, a, notConfigured(a.slug, snap.Problems))

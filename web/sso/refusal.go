@@ -45,6 +45,9 @@ type ssoAttempt struct {
 	userID    int64
 	client    string
 	userAgent string
+	// severalIdPs: the tenant has more than one IdP, so the user may have
+	// chosen the wrong one.
+	severalIdPs bool
 }
 
 // ssoRefusal is why an SSO login failed: the stable reason code, the detail
@@ -79,8 +82,10 @@ type ssoRefusedView struct {
 	Retry   *ui.Link
 	// SwitchAccount signs in again with the IdP asking for credentials.
 	SwitchAccount *ui.Link
-	Reference     string
-	Time          string
+	// OtherIdP shows the IdP chooser, when the tenant has several IdPs.
+	OtherIdP  *ui.Link
+	Reference string
+	Time      string
 }
 
 // adviceAdmin ends every refusal the user cannot cure alone.
@@ -259,6 +264,9 @@ func (d *Deps) renderRefusal(w http.ResponseWriter, r *http.Request, a *ssoAttem
 	if f.switchAccount && a.slug != "" && lanyard.ValidSlug(a.slug) {
 		view.SwitchAccount = &ui.Link{Href: ui.SSOPath(a.slug) + "login?" + promptParam + "=" + promptLogin, Text: "Sign in as someone else"}
 	}
+	if a.severalIdPs && lanyard.ValidSlug(a.slug) {
+		view.OtherIdP = &ui.Link{Href: ui.SSOPath(a.slug) + "login?" + chooseParam + "=1", Text: "Sign in through another identity provider"}
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	d.Kit.Render(w, r, f.status, "sso_refused", view)
 }
@@ -297,6 +305,7 @@ func (d *Deps) ssoSnapshot(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		return nil, false
 	}
 	a.tenant = snap.Tenant
+	a.severalIdPs = len(snap.IdPs) > 1
 	return snap, true
 }
 

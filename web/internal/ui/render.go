@@ -51,6 +51,7 @@ var pageFuncs = template.FuncMap{
 	"legacyEncryptionWarning": func() string { return admin.LegacyEncryptionWarning },
 	"pathEscape":              url.PathEscape,
 	"list":                    func(s ...string) []string { return s },
+	"navigation":              navigationOf,
 }
 
 // mustParsePages parses the embedded templates. A parse error is a bug in
@@ -132,7 +133,12 @@ type ErrorView struct {
 	Title   string
 	Message string
 	Link    *Link
+	// Nav is the navigation of a signed-in administrator, nil for others.
+	Nav *Navigation
 }
+
+// Navigation lets the layout show an administrator's navigation.
+func (v ErrorView) Navigation() *Navigation { return v.Nav }
 
 // Link is a follow-up action on a page.
 type Link struct {
@@ -150,7 +156,11 @@ func (k *Kit) RenderError(w http.ResponseWriter, r *http.Request, err error) {
 // RenderErrorLink is RenderError with a follow-up link on the page.
 func (k *Kit) RenderErrorLink(w http.ResponseWriter, r *http.Request, err error, next *Link) {
 	a := httperr.Prepare(k.Logger, w, r, err)
-	k.Render(w, r, a.Status, "error", ErrorView{Title: a.Title, Message: a.Message, Link: next})
+	view := ErrorView{Title: a.Title, Message: a.Message, Link: next}
+	if k.adminNav != nil && AdminFrom(r.Context()).User.ID != 0 {
+		view.Nav = k.adminNav(r)
+	}
+	k.Render(w, r, a.Status, "error", view)
 }
 
 // NotFound answers every path no route claims.

@@ -146,11 +146,12 @@ func (k *Kit) RequireAccess(need lanyard.Access, tenantOf func(*http.Request) (i
 				return
 			}
 		}
+		ctx := lanyard.WithPrincipal(context.WithValue(r.Context(), adminKey{}, auth), auth.Principal)
 		if err := lanyard.Authorize(auth.Principal, need, tenantID); err != nil {
-			k.RenderError(w, r, err)
+			// The refusal page keeps the navigation to what they may manage.
+			k.RenderError(w, r.WithContext(ctx), err)
 			return
 		}
-		ctx := lanyard.WithPrincipal(context.WithValue(r.Context(), adminKey{}, auth), auth.Principal)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// posted there must come from that origin alone, not from the base
 	// URL's, where applications may be served.
 	AdminHost string
+	// AdminNavigation is the navigation of the signed-in administrator of
+	// a request, shown on the error pages they meet (a refused page, a
+	// missing one); nil shows none.
+	AdminNavigation func(*http.Request) *Navigation
 }
 
 // UserReader reads accounts.
@@ -69,6 +73,7 @@ type Kit struct {
 	crossOrigin   *http.CrossOriginProtection
 	scheme        string // of the base URL
 	adminHost     string // Options.AdminHost
+	adminNav      func(*http.Request) *Navigation
 	baseOrigin    string // the base URL's, canonical
 }
 
@@ -83,6 +88,7 @@ func New(o Options) *Kit {
 		sessions:      o.Sessions,
 		users:         o.Users,
 		tenants:       o.Tenants,
+		adminNav:      o.AdminNavigation,
 		crossOrigin:   http.NewCrossOriginProtection(),
 		binding:       newBindingCookiePolicy(o.BaseURL),
 	}

@@ -1,12 +1,25 @@
 // Lanyard administration: small progressive enhancements. Every page works
 // without this file; it adds copy buttons, the "Test SSO connection" popup
-// and a progress bar for large uploads.
+// a progress bar for large uploads, and the column names of table cells
+// that narrow windows show as cards.
 "use strict";
 
 // largeUpload is the file size above which an upload shows its progress.
 const largeUpload = 512 * 1024;
 
 function enhance(root) {
+  // Narrow windows show each table row as a card (admin.css): every cell
+  // is labelled with its column's heading.
+  for (const table of root.querySelectorAll("table")) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (heads.length === 0) { continue; }
+    table.classList.add("cards");
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (heads[i] && !cell.hasAttribute("colspan")) { cell.dataset.label = heads[i]; }
+      });
+    }
+  }
   // Copy buttons: <button data-copy="ID"> copies the text of element ID.
   for (const btn of root.querySelectorAll("button[data-copy]")) {
     btn.hidden = false;
