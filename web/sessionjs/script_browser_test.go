@@ -73,7 +73,10 @@ func TestSessionScriptPacingInChromium(t *testing.T) {
 		// Chromium may retry a GET once by itself when the connection
 		// drops before an answer: each attempt of the script arrives once
 		// or twice.
-		{name: "network gone", answer: nil, minStateRequests: failMin, maxStateRequests: 2 * failMax},
+		// Chromium itself retries a request whose connection dropped, and on
+		// a loaded machine a third attempt may land inside the window: a
+		// loop without a floor makes hundreds.
+		{name: "network gone", answer: nil, minStateRequests: failMin, maxStateRequests: 3 * failMax},
 		// Not signed in: one request, then nothing (nothing to keep).
 		{name: "signed out", answer: jsonAnswer(200, `{"signed_in":false}`), minStateRequests: 1, maxStateRequests: 1},
 		// Signed in, every other field missing: nothing says when to come
