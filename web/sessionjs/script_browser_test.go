@@ -72,10 +72,8 @@ func TestSessionScriptPacingInChromium(t *testing.T) {
 		{name: "signed_in as a string", answer: jsonAnswer(200, `{"signed_in":"true","kind":"sso","refresh_in":0,"check_url":"/check"}`), minStateRequests: failMin, maxStateRequests: failMax},
 		// Chromium may retry a GET once by itself when the connection
 		// drops before an answer: each attempt of the script arrives once
-		// or twice.
-		// Chromium itself retries a request whose connection dropped, and on
-		// a loaded machine a third attempt may land inside the window: a
-		// loop without a floor makes hundreds.
+		// or twice, and on a loaded machine one more may land inside the
+		// window. A loop without a floor makes hundreds.
 		{name: "network gone", answer: nil, minStateRequests: failMin, maxStateRequests: 3 * failMax},
 		// Not signed in: one request, then nothing (nothing to keep).
 		{name: "signed out", answer: jsonAnswer(200, `{"signed_in":false}`), minStateRequests: 1, maxStateRequests: 1},
