@@ -79,6 +79,8 @@ type Config struct {
 	// PendingRequests bounds the AuthnRequests awaiting their response,
 	// per client and in total; zero means sso.DefaultPendingLimits.
 	PendingRequests sso.PendingLimits
+	// Readiness: what /readyz checks, and the write probe.
+	Readiness ReadinessConfig
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -112,6 +114,10 @@ type Server struct {
 	dummyHash func() string
 
 	ready atomic.Bool
+	// readiness and probe: see Config.Readiness; the probe runs from
+	// SetReady to Close.
+	readiness ReadinessConfig
+	probe     *writeProbe
 }
 
 // New returns a server that answers /healthz at once and refuses logins
@@ -153,7 +159,9 @@ func New(cfg Config) *Server {
 		Tenants:       cfg.Store,
 		AdminHost:     cfg.AdminHost,
 	})
-	s.metrics = newMetrics(cfg.Registry, s.logger)
+	s.readiness = cfg.Readiness
+	s.probe = newWriteProbe(s, cfg.Readiness)
+	s.metrics = newMetrics(cfg.Registry, s.logger, append([]prometheus.Collector{s.probe.failures}, storeFailureCounters(cfg.Store)...)...)
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}
@@ -170,6 +178,7 @@ func New(cfg Config) *Server {
 // still holds are written, before the store closes.
 func (s *Server) Close(ctx context.Context) {
 	s.refusals.Close(ctx)
+	s.probe.stop()
 }
 
 // baseURL is the configured base URL, or http://localhost when there is
@@ -193,6 +202,7 @@ func (s *Server) SetReady() {
 	// with an unknown login, whose answer would otherwise come late.
 	s.dummyHash()
 	s.ready.Store(true)
+	s.probe.start()
 }
 
 // isReady reports whether SetReady was called.

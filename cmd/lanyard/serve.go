@@ -75,6 +75,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer db.Close()
+	db.SetLogger(logger)
+	readiness := web.ReadinessConfig{ProbeInterval: cfg.WriteProbeInterval}
+	if cfg.Database == "" {
+		readiness.DataDir, readiness.MinFreeBytes = cfg.Data, cfg.MinFreeBytes
+	}
 	privateKeys := "in the clear (no secret_key_file)"
 	if cfg.Sealer != nil {
 		privateKeys = "sealed with secret key " + cfg.Sealer.ID()
@@ -91,7 +96,8 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant(),
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
-		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL}})
+		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL},
+		Readiness:       readiness})
 	// Lanyard's paths on an application's host (a route's or a trusted
 	// host) and on the admin host are served under that name.
 	appHost := func(host string) bool {
