@@ -53,6 +53,14 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	if cfg.Database == "" {
+		// One server per SQLite database; see lockDataDir.
+		unlock, err := lockDataDir(cfg.Data)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	stopProfiler, err := a.startProfiler(logger)
 	if err != nil {
 		return err
