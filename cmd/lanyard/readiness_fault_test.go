@@ -91,6 +91,24 @@ func (s *faultServer) waitReady(status int, within time.Duration) (retryAfter, b
 	}
 }
 
+// metric returns the value of an unlabelled metric of /metrics, 0 when
+// absent.
+func (s *faultServer) metric(name string) float64 {
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
 var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
 
 // adminLogin opens the sign-in form and posts it: a login, which writes a
@@ -195,6 +213,20 @@ func TestReadinessSQLiteFull(t *testing.T) {
 	s.checkOutage("root", faultAdminPassword, false)
 	if !strings.Contains(s.logs.String(), "write probe failed") {
 		t.Errorf("no log line of the failed write probe:\n%s", s.logs)
+	}
+	// The checkpointer fails too (it writes the database file): logged
+	// and counted, like the probe.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.metric("lanyard_store_background_failures_total") == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, name := range []string{"lanyard_store_background_failures_total", "lanyard_store_write_probe_failures_total"} {
+		if s.metric(name) == 0 {
+			t.Errorf("metric %s is 0 while the disk is full", name)
+		}
+	}
+	if !strings.Contains(s.logs.String(), "WAL checkpoint failed") {
+		t.Errorf("no log line of the failed checkpoint:\n%s", s.logs)
 	}
 
 	if out, err := exec.Command(prlimit, "--pid", pid, "--fsize=unlimited:unlimited").CombinedOutput(); err != nil {
