@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,20 +33,16 @@ type ReadinessConfig struct {
 	MinFreeBytes uint64
 }
 
-// writeProbe commits the store's write probe every interval until stopped.
+// writeProbe commits the store's write probe every interval.
 type writeProbe struct {
 	s        *Server
 	interval time.Duration
 	node     string
 	failures prometheus.Counter
-
-	once   sync.Once
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 func newWriteProbe(s *Server, cfg ReadinessConfig) *writeProbe {
-	p := &writeProbe{s: s, interval: cfg.ProbeInterval, node: cfg.Node, done: make(chan struct{})}
+	p := &writeProbe{s: s, interval: cfg.ProbeInterval, node: cfg.Node}
 	if p.interval == 0 {
 		p.interval = DefaultProbeInterval
 	}
@@ -62,30 +57,15 @@ func newWriteProbe(s *Server, cfg ReadinessConfig) *writeProbe {
 	return p
 }
 
-// start runs the probe in the background; a negative interval runs none.
-func (p *writeProbe) start() {
-	p.once.Do(func() {
-		if p.interval < 0 {
-			close(p.done)
-			return
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		p.cancel = cancel
-		go p.loop(ctx)
-	})
-}
-
-// stop ends the probe and waits for it.
-func (p *writeProbe) stop() {
-	p.once.Do(func() { close(p.done) })
-	if p.cancel != nil {
-		p.cancel()
+// RunWriteProbe commits the write probe every Config.Readiness
+// ProbeInterval until ctx is done (at once with a negative interval). Its
+// outcome, like any write's, decides what /readyz answers. Run it once the
+// server is ready, beside the other background jobs.
+func (s *Server) RunWriteProbe(ctx context.Context) {
+	p := s.probe
+	if p.interval < 0 {
+		return
 	}
-	<-p.done
-}
-
-func (p *writeProbe) loop(ctx context.Context) {
-	defer close(p.done)
 	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	failing := false
@@ -96,7 +76,7 @@ func (p *writeProbe) loop(ctx context.Context) {
 		case <-tick.C:
 		}
 		probeCtx, cancel := context.WithTimeout(ctx, probeTimeout)
-		err := p.s.store.ProbeWrite(probeCtx, p.node)
+		err := s.store.ProbeWrite(probeCtx, p.node)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -105,11 +85,11 @@ func (p *writeProbe) loop(ctx context.Context) {
 			p.failures.Inc()
 			// Logged when it starts failing, not at every tick.
 			if !failing {
-				p.s.logger.Error("write probe failed: the database does not take writes; /readyz answers 503", "err", err)
+				s.logger.Error("write probe failed: the database does not take writes; /readyz answers 503", "err", err)
 			}
 			failing = true
 		case failing:
-			p.s.logger.Info("write probe succeeded again: the database takes writes")
+			s.logger.Info("write probe succeeded again: the database takes writes")
 			failing = false
 		}
 	}

@@ -114,8 +114,7 @@ type Server struct {
 	dummyHash func() string
 
 	ready atomic.Bool
-	// readiness and probe: see Config.Readiness; the probe runs from
-	// SetReady to Close.
+	// readiness and probe: see Config.Readiness and RunWriteProbe.
 	readiness ReadinessConfig
 	probe     *writeProbe
 }
@@ -178,7 +177,6 @@ func New(cfg Config) *Server {
 // still holds are written, before the store closes.
 func (s *Server) Close(ctx context.Context) {
 	s.refusals.Close(ctx)
-	s.probe.stop()
 }
 
 // baseURL is the configured base URL, or http://localhost when there is
@@ -202,7 +200,6 @@ func (s *Server) SetReady() {
 	// with an unknown login, whose answer would otherwise come late.
 	s.dummyHash()
 	s.ready.Store(true)
-	s.probe.start()
 }
 
 // isReady reports whether SetReady was called.

@@ -186,6 +186,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		// the IdP metadata refresher run until shutdown.
 		g.Go(func() error { gw.run(gctx); return nil })
 		g.Go(func() error { return (&janitor.Janitor{Store: db, Logger: logger}).Run(gctx) })
+		g.Go(func() error { srv.RunWriteProbe(gctx); return nil })
 		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
 		_ = refresher.Run(gctx) // returns gctx's error: not a failure
 		return nil
