@@ -321,12 +321,37 @@ func TestReadinessPostgresStopped(t *testing.T) {
 	if _, stderr, code := execLanyard(t, env, faultAdminPassword+"\n", "admin", "create", "root"); code != 0 {
 		t.Fatalf("admin create: %s", stderr)
 	}
+	stdout, stderr, code := execLanyard(t, env, "", "token", "create", "ops", "--scopes", "read")
+	token := strings.TrimSpace(stdout)
+	if code != 0 || !strings.HasPrefix(token, "lyd_") {
+		t.Fatalf("token create: exit %d: %s %s", code, stdout, stderr)
+	}
 	s := startFaultServer(t, env, "--write-probe-interval", "200ms")
 	s.checkLogin("root", faultAdminPassword)
+	api := func() (int, string, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/tenants", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(body)
+	}
+	if status, _, body := api(); status != http.StatusOK {
+		t.Fatalf("API before the outage: %d %s", status, body)
+	}
 
 	pg("halt")
 	s.checkOutage("root", faultAdminPassword, true)
+	if status, ra, body := api(); status != http.StatusServiceUnavailable || ra == "" {
+		t.Errorf("API during the outage: %d, Retry-After %q, want 503 with Retry-After: %s", status, ra, body)
+	}
 	pg("resume")
 	s.waitReady(http.StatusOK, 20*time.Second)
 	s.checkLogin("root", faultAdminPassword)
+	if status, _, body := api(); status != http.StatusOK {
+		t.Errorf("API after the outage: %d %s", status, body)
+	}
 }
