@@ -335,9 +335,9 @@ func notConfigured(slug string, problems []string) ssoRefusal {
 func clockOffsetSentence(offset time.Duration) string {
 	switch {
 	case offset >= time.Minute:
-		return fmt.Sprintf(" The identity provider's clock is about %s ahead of this server's.", RoundDiff(offset))
+		return fmt.Sprintf(" It was dated %s after this server's clock: the identity provider's clock is about %s ahead.", RoundDiff(offset), RoundDiff(offset))
 	case offset <= -time.Minute:
-		return fmt.Sprintf(" The identity provider's clock is about %s behind this server's.", RoundDiff(offset))
+		return fmt.Sprintf(" It was dated %s before this server's clock: the identity provider's clock is about %s behind, or the answer was held that long.", RoundDiff(offset), RoundDiff(offset))
 	}
 	return ""
 }
