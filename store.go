@@ -215,6 +215,15 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(tx Store) error) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// ProbeWrite commits a small write on behalf of node, so that a
+	// database which can no longer take writes (full, unreachable, read
+	// only) shows before a login needs one.
+	ProbeWrite(ctx context.Context, node string) error
+	// WriteHealth returns why the database cannot take writes now (an
+	// error of KindUnavailable): the last failure of the database itself,
+	// until a write succeeds after it. Nil when the last outcome was a
+	// successful write.
+	WriteHealth() error
 	// Close releases the database.
 	Close() error
 }

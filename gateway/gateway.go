@@ -161,6 +161,7 @@ type Gateway struct {
 
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
+	idSweeping bool // a sweep of identities is scheduled
 }
 
 // New returns a gateway, with the static routes in place. Call LoadRoutes
@@ -301,25 +302,63 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 		prev.tokenMu.Unlock()
 	}
 	if len(g.identities) >= maxIdentities {
-		g.sweepIdentities()
+		g.sweepIdentities(time.Minute, true)
 	}
 	g.identities[key] = e
+	if !g.idSweeping {
+		g.idSweeping = true
+		time.AfterFunc(g.identitySweepInterval(), g.sweepIdleIdentities)
+	}
 	g.idMu.Unlock()
 	return e, nil
 }
 
 // maxIdentities bounds the derived identities held; see sweepIdentities.
+// They are also dropped when idle (sweepIdleIdentities).
 const maxIdentities = 100_000
 
-// sweepIdentities drops the entries whose snapshot is older than a minute
-// (their session has not been used since), then half of the rest if that
-// was not enough. The caller holds idMu.
-func (g *Gateway) sweepIdentities() {
-	cutoff := g.now().Add(-time.Minute)
+// identitySweepInterval is how often the identities of sessions no longer
+// used are dropped: twice the session cache's TTL, after which the cache
+// has dropped their snapshot too.
+func (g *Gateway) identitySweepInterval() time.Duration { return 2 * g.sessions.TTL() }
+
+// sweepIdleIdentities runs every identitySweepInterval while identities are
+// held, so that their memory returns when the traffic stops.
+func (g *Gateway) sweepIdleIdentities() {
+	g.idMu.Lock()
+	defer g.idMu.Unlock()
+	every := g.identitySweepInterval()
+	g.sweepIdentities(every, false)
+	if len(g.identities) == 0 {
+		g.identities = map[[sha256.Size]byte]*identityEntry{} // a map keeps its buckets after deletes
+		g.idSweeping = false
+		return
+	}
+	time.AfterFunc(every, g.sweepIdleIdentities)
+}
+
+// IdentityCount returns how many derived identities are held.
+func (g *Gateway) IdentityCount() int {
+	g.idMu.RLock()
+	defer g.idMu.RUnlock()
+	return len(g.identities)
+}
+
+// SessionCacheStats returns the size of the session cache.
+func (g *Gateway) SessionCacheStats() session.CacheStats { return g.sessions.Stats() }
+
+// sweepIdentities drops the entries whose snapshot is older than age
+// (their session has not been used since), then, with halve, half of the
+// rest if that was not enough. The caller holds idMu.
+func (g *Gateway) sweepIdentities(age time.Duration, halve bool) {
+	cutoff := g.now().Add(-age)
 	for k, e := range g.identities {
 		if e.snap.Fetched.Before(cutoff) {
 			delete(g.identities, k)
 		}
+	}
+	if !halve {
+		return
 	}
 	for k := range g.identities {
 		if len(g.identities) < maxIdentities/2 {

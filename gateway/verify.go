@@ -65,6 +65,13 @@ func (g *Gateway) Verify() http.Handler {
 		case errors.Is(err, session.ErrNoSession):
 			g.unauthenticated(w, r, p.tenant, p.redirect)
 			return
+		case lanyard.ErrorKind(err) == lanyard.KindUnavailable:
+			// The database is out (unreachable, full...): the proxy shows a
+			// 503 that says to come back, as the login pages do.
+			g.logger.Warn("forward-auth: session check failed: the database is unavailable; answering 503", "err", err)
+			h.Set("Retry-After", "5")
+			http.Error(w, "Lanyard cannot check the session right now (its database is unavailable). Please try again in a few seconds.", http.StatusServiceUnavailable)
+			return
 		case err != nil:
 			g.logger.Error("forward-auth: session check failed; the proxy refuses the request with 500", "err", err)
 			http.Error(w, "Lanyard could not check the session (the store failed); try again.", http.StatusInternalServerError)

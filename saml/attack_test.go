@@ -340,8 +340,8 @@ func TestClockSkewMessages(t *testing.T) {
 				return
 			}
 			var se *Error
-			if !errors.As(err, &se) || se.Reason != c.want || se.ClockDiff != c.diff {
-				t.Fatalf("got %v (diff %v), want %s diff %v", err, se.ClockDiff, c.want, c.diff)
+			if !errors.As(err, &se) || se.Reason != c.want || se.OutsideWindowBy != c.diff {
+				t.Fatalf("got %v (diff %v), want %s diff %v", err, se.OutsideWindowBy, c.want, c.diff)
 			}
 			if !strings.Contains(se.Message, "clock") || !IsClockSkew(se.Reason) {
 				t.Errorf("message does not mention clocks: %s", se.Message)

@@ -101,7 +101,7 @@ func TestMessageLifetime(t *testing.T) {
 	e.pending(t)
 	_, err := e.validate(xml)
 	var se *Error
-	if !errors.As(err, &se) || se.Reason != ReasonExpired || se.ClockDiff != 6*time.Minute || !strings.Contains(se.Message, "Response is too old") || !strings.Contains(se.Message, "lifetime of 1m0s") {
+	if !errors.As(err, &se) || se.Reason != ReasonExpired || se.OutsideWindowBy != 6*time.Minute || !strings.Contains(se.Message, "Response is too old") || !strings.Contains(se.Message, "lifetime of 1m0s") {
 		t.Fatalf("%v (diff %v)", err, se)
 	}
 	e = newEnv(t)

@@ -44,7 +44,7 @@
 // ReasonSignatureInvalid, ...) and whose Message tells an administrator what
 // was expected and what arrived: both URLs for Destination and Recipient,
 // the certificates for a signature, and for time windows how far outside the
-// window the clock is (Error.ClockDiff) and which clock is probably wrong.
+// window the clock is (Error.OutsideWindowBy; Error.ClockOffset is how far the IdP's clock is from ours) and which clock is probably wrong.
 //
 // # Performance
 //

@@ -63,10 +63,10 @@ const (
 	// arrived and ServiceProvider.AllowUnsolicited is false.
 	ReasonUnsolicitedNotAllowed Reason = "unsolicited_not_allowed"
 	// ReasonExpired: a NotOnOrAfter instant has passed (beyond the allowed
-	// clock skew). Error.ClockDiff tells by how much.
+	// clock skew). Error.OutsideWindowBy tells by how much.
 	ReasonExpired Reason = "expired"
 	// ReasonNotYetValid: a NotBefore instant is still in the future (beyond
-	// the allowed clock skew). Error.ClockDiff tells by how much.
+	// the allowed clock skew). Error.OutsideWindowBy tells by how much.
 	ReasonNotYetValid Reason = "not_yet_valid"
 	// ReasonUnknownCondition: the assertion's Conditions hold a condition
 	// this SP does not understand (SAML Core 2.5.1: Indeterminate).
@@ -96,14 +96,14 @@ const (
 )
 
 // IsClockSkew reports whether r is one of the two time-window reasons
-// (ReasonExpired, ReasonNotYetValid), for which Error.ClockDiff is set.
+// (ReasonExpired, ReasonNotYetValid), for which Error.OutsideWindowBy is set.
 func IsClockSkew(r Reason) bool { return r == ReasonExpired || r == ReasonNotYetValid }
 
 // Error is the single error type returned by this package for refused
 // messages. Use errors.As to obtain it:
 //
 //	var e *saml.Error
-//	if errors.As(err, &e) && e.Reason == saml.ReasonExpired { ... e.ClockDiff ... }
+//	if errors.As(err, &e) && e.Reason == saml.ReasonExpired { ... e.OutsideWindowBy ... }
 //
 // Message is meant for an administrator: it says what was expected and what
 // was received. It never contains key material.
@@ -113,10 +113,17 @@ type Error struct {
 	// Expected and Got hold the two values compared by an addressing check
 	// (URLs, entity IDs, certificate fingerprints), when there is one.
 	Expected, Got string
-	// ClockDiff, for expired / not_yet_valid, is how far outside the validity
-	// window the local clock is: positive means the window ended that long
-	// ago (or starts that long from now), skew already taken into account.
-	ClockDiff time.Duration
+	// OutsideWindowBy, for expired / not_yet_valid, is how far outside the
+	// allowed window the local clock is: positive, the window (widened by
+	// the allowed skew) ended that long ago or starts that long from now.
+	// It is not the clock offset: an IdP 5 minutes ahead with a 3-minute
+	// skew is outside by about 2 minutes.
+	OutsideWindowBy time.Duration
+	// ClockOffset, for expired / not_yet_valid, is how far the IdP's clock
+	// is from this server's, as the assertion's IssueInstant tells (the
+	// time the browser took to bring it included): positive, the IdP is
+	// ahead. Zero when unknown.
+	ClockOffset time.Duration
 	// StatusCode and SubStatusCode hold the IdP's status for
 	// status_not_success.
 	StatusCode, SubStatusCode, StatusMessage string

@@ -57,7 +57,7 @@ func Example() {
 	_, err = sp2.ValidateResponse(context.Background(), idp, in)
 	var e *saml.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Reason, e.ClockDiff)
+		fmt.Println(e.Reason, e.OutsideWindowBy)
 	}
 	// Output:
 	// alice@example.com https://idp.example.com/saml

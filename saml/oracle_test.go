@@ -86,7 +86,7 @@ func TestDecryptionOracle(t *testing.T) {
 		e.pending(t)
 		_, err := e.validate(doc)
 		se, ok := err.(*Error)
-		if !ok || se.Reason != ReasonEncryptedAssertionInvalid || se.Expected != "" || se.Got != "" || se.ClockDiff != 0 {
+		if !ok || se.Reason != ReasonEncryptedAssertionInvalid || se.Expected != "" || se.Got != "" || se.OutsideWindowBy != 0 {
 			t.Fatalf("%s: %#v", name, err)
 		}
 		if message == "" {

@@ -652,8 +652,8 @@ func (v *validation) fresh(what, issueInstant string) error {
 		return nil
 	}
 	diff := v.now.Sub(limit)
-	return &Error{Reason: ReasonExpired, ClockDiff: diff, Expected: "issued after " + v.now.Add(-v.st.lifetime-v.st.skew).UTC().Format(time.RFC3339), Got: t.UTC().Format(time.RFC3339),
-		Message: fmt.Sprintf("the %s is too old: issued at %s, this server's clock says %s, more than the message lifetime of %s plus the allowed skew of %s (%s too late); the response was held (browser Back button, a slow user agent) or replayed, or this server's clock is ahead of the IdP's; check NTP on both",
+	return &Error{Reason: ReasonExpired, OutsideWindowBy: diff, ClockOffset: t.Sub(v.now).Round(time.Second), Expected: "issued after " + v.now.Add(-v.st.lifetime-v.st.skew).UTC().Format(time.RFC3339), Got: t.UTC().Format(time.RFC3339),
+		Message: fmt.Sprintf("the %s is too old: issued at %s, this server's clock says %s, more than the message lifetime of %s plus the allowed skew of %s (outside the allowed window by %s); the response was held (browser Back button, a slow user agent) or replayed, or this server's clock is ahead of the IdP's; check NTP on both",
 			what, t.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), v.st.lifetime, v.st.skew, diff.Round(time.Second))}
 }
 
@@ -677,9 +677,9 @@ func (v *validation) window(what, notBefore, notOnOrAfter string) (time.Time, er
 		}
 		if v.now.Before(nb.Add(-skew)) {
 			diff := nb.Add(-skew).Sub(v.now)
-			return end, &Error{Reason: ReasonNotYetValid, ClockDiff: diff, Expected: nb.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
-				Message: fmt.Sprintf("the assertion is not valid yet: %s NotBefore is %s, this server's clock says %s, %s too early even with the allowed skew of %s; this server's clock is probably behind the IdP's (or the IdP's ahead)%s; check NTP on both",
-					what, nb.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), diff.Round(time.Second), skew, v.offsetHint())}
+			return end, &Error{Reason: ReasonNotYetValid, OutsideWindowBy: diff, ClockOffset: v.clockOffset(), Expected: nb.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
+				Message: fmt.Sprintf("the assertion is not valid yet: %s NotBefore is %s, this server's clock says %s: outside the allowed window (skew %s) by %s; this server's clock is probably behind the IdP's (or the IdP's ahead)%s; check NTP on both",
+					what, nb.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), skew, diff.Round(time.Second), v.offsetHint())}
 		}
 	}
 	if notOnOrAfter != "" {
@@ -689,9 +689,9 @@ func (v *validation) window(what, notBefore, notOnOrAfter string) (time.Time, er
 		}
 		if !v.now.Before(na.Add(skew)) {
 			diff := v.now.Sub(na.Add(skew))
-			return end, &Error{Reason: ReasonExpired, ClockDiff: diff, Expected: na.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
-				Message: fmt.Sprintf("the assertion expired: %s NotOnOrAfter is %s, this server's clock says %s, %s too late even with the allowed skew of %s; either the response was delivered late (replayed, or the browser waited), or this server's clock is ahead of the IdP's (or the IdP's behind)%s; check NTP on both",
-					what, na.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), diff.Round(time.Second), skew, v.offsetHint())}
+			return end, &Error{Reason: ReasonExpired, OutsideWindowBy: diff, ClockOffset: v.clockOffset(), Expected: na.UTC().Format(time.RFC3339), Got: v.now.UTC().Format(time.RFC3339),
+				Message: fmt.Sprintf("the assertion expired: %s NotOnOrAfter is %s, this server's clock says %s: outside the allowed window (skew %s) by %s; either the response was delivered late (replayed, or the browser waited), or this server's clock is ahead of the IdP's (or the IdP's behind)%s; check NTP on both",
+					what, na.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339), skew, diff.Round(time.Second), v.offsetHint())}
 		}
 		end = na
 	}
@@ -703,14 +703,23 @@ func (v *validation) offsetHint() string {
 	if v.issued.IsZero() {
 		return ""
 	}
-	d := v.now.Sub(v.issued).Round(time.Second)
+	d := v.clockOffset()
 	switch {
-	case d > time.Minute:
-		return fmt.Sprintf(" (the IdP dated the assertion %s before this server's clock: if it was just issued, this server's clock is about %s ahead)", d, d)
 	case d < -time.Minute:
-		return fmt.Sprintf(" (the IdP dated the assertion %s after this server's clock: this server's clock is about %s behind)", -d, -d)
+		return fmt.Sprintf(" (clock offset: the IdP dated the assertion %s before this server's clock: if it was just issued, the IdP's clock is about %s behind)", -d, -d)
+	case d > time.Minute:
+		return fmt.Sprintf(" (clock offset: the IdP dated the assertion %s after this server's clock: the IdP's clock is about %s ahead)", d, d)
 	}
-	return fmt.Sprintf(" (the assertion's IssueInstant is within %s of this server's clock)", max(d, -d)+time.Second)
+	return fmt.Sprintf(" (clock offset: the assertion's IssueInstant is within %s of this server's clock)", max(d, -d)+time.Second)
+}
+
+// clockOffset is how far the IdP's clock is from this server's, from the
+// assertion's IssueInstant: positive, the IdP is ahead; zero when unknown.
+func (v *validation) clockOffset() time.Duration {
+	if v.issued.IsZero() {
+		return 0
+	}
+	return v.issued.Sub(v.now).Round(time.Second)
 }
 
 func (v *validation) audience(cond *xmldsig.Node) error {
@@ -779,7 +788,7 @@ func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 					return errorf(ReasonMalformed, "SessionNotOnOrAfter %q is not a valid time", t)
 				}
 				if !v.now.Before(st.Add(v.st.skew)) {
-					return &Error{Reason: ReasonExpired, ClockDiff: v.now.Sub(st.Add(v.st.skew)),
+					return &Error{Reason: ReasonExpired, OutsideWindowBy: v.now.Sub(st.Add(v.st.skew)), ClockOffset: v.clockOffset(),
 						Message: fmt.Sprintf("the IdP session ended at %s (SessionNotOnOrAfter), this server's clock says %s", st.UTC().Format(time.RFC3339), v.now.UTC().Format(time.RFC3339))}
 				}
 				a.SessionNotOnOrAfter = st

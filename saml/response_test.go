@@ -70,7 +70,7 @@ func TestIssuedInTheFuture(t *testing.T) {
 	f.notBefore = f.issueInstant
 	_, err := e.validate(f.signedAssertion(t))
 	var se *Error
-	if !errors.As(err, &se) || se.Reason != ReasonNotYetValid || se.ClockDiff != 7*time.Minute || !strings.Contains(se.Message, "behind") {
+	if !errors.As(err, &se) || se.Reason != ReasonNotYetValid || se.OutsideWindowBy != 7*time.Minute || !strings.Contains(se.Message, "behind") {
 		t.Fatalf("%v", err)
 	}
 }

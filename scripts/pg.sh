@@ -4,6 +4,14 @@
 #   eval "$(scripts/pg.sh start)"    # starts one; prints export lines:
 #                                    #   LANYARD_TEST_POSTGRES_URL, LANYARD_TEST_PG_DIR
 #   scripts/pg.sh stop "$LANYARD_TEST_PG_DIR"   # stops it and removes its directory
+#   scripts/pg.sh halt DIR / resume DIR          # stops it / starts it again, same port and data
+#
+# By default the server runs with fsync, synchronous_commit and
+# full_page_writes off: fast, but a crash of the server (or of the machine)
+# may lose the last commits it acknowledged. Figures of crash tests run on
+# it say nothing about durability. `start --durable` (or
+# LANYARD_TEST_PG_DURABLE=1) turns all three on, as a production server
+# runs: use it for crash tests.
 #
 # It uses Debian's PostgreSQL binaries (/usr/lib/postgresql/*/bin) and
 # installs the postgresql package when they are missing (as root). The
@@ -20,8 +28,11 @@ die() { printf 'pg.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
 	cat >&2 <<'EOF'
-usage: scripts/pg.sh start           start a test server, print export lines
+usage: scripts/pg.sh start [--durable]  start a test server, print export lines
+                                      (--durable: fsync and synchronous_commit on)
        scripts/pg.sh stop DIR        stop the server in DIR and remove DIR
+       scripts/pg.sh halt DIR        stop the server in DIR (fast shutdown), keep DIR
+       scripts/pg.sh resume DIR      start the server in DIR again on its port
 EOF
 	exit 2
 }
@@ -98,6 +109,16 @@ free_port() {
 }
 
 start() {
+	local durable=${LANYARD_TEST_PG_DURABLE:-}
+	case "${1:-}" in
+	--durable) durable=1 ;;
+	"") ;;
+	*) usage ;;
+	esac
+	local sync=off
+	if [[ -n "$durable" && "$durable" != 0 ]]; then
+		sync=on
+	fi
 	local bindir user dir port
 	bindir=$(find_bindir)
 	if [[ -z "$bindir" ]]; then
@@ -132,9 +153,9 @@ start() {
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir/socket'
 max_connections = 200
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $sync
+synchronous_commit = $sync
+full_page_writes = $sync
 shared_buffers = 128MB
 logging_collector = off
 EOF
@@ -167,7 +188,8 @@ EOF
 	fi
 	echo "$user" >"$dir/user"
 	echo "$bindir" >"$dir/bindir"
-	log "PostgreSQL ready on 127.0.0.1:$port"
+	echo "$port" >"$dir/port"
+	log "PostgreSQL ready on 127.0.0.1:$port (fsync and synchronous_commit $sync)"
 	echo "export LANYARD_TEST_POSTGRES_URL='postgres://$user@127.0.0.1:$port/postgres?sslmode=disable'"
 	echo "export LANYARD_TEST_PG_DIR='$dir'"
 }
@@ -192,8 +214,28 @@ stop() {
 	log "stopped and removed $dir"
 }
 
+# halt stops the server in DIR and keeps its data, to be resumed.
+halt() {
+	local dir=${1:-}
+	[[ -n "$dir" && -f "$dir/port" ]] || die "$dir does not look like a directory made by pg.sh start"
+	as_user "$(cat "$dir/user")" "$(cat "$dir/bindir")/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop \
+		</dev/null >/dev/null 2>&1 || die "pg_ctl stop failed"
+	log "halted the server in $dir"
+}
+
+# resume starts the server in DIR again, on the port it had.
+resume() {
+	local dir=${1:-}
+	[[ -n "$dir" && -f "$dir/port" ]] || die "$dir does not look like a directory made by pg.sh start"
+	as_user "$(cat "$dir/user")" "$(cat "$dir/bindir")/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+		-o "-p $(cat "$dir/port")" -w -t 60 start </dev/null >/dev/null 2>&1 || die "pg_ctl start failed"
+	log "resumed the server in $dir"
+}
+
 case "${1:-}" in
-start) start ;;
+start) start "${2:-}" ;;
 stop) stop "${2:-}" ;;
+halt) halt "${2:-}" ;;
+resume) resume "${2:-}" ;;
 *) usage ;;
 esac

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -15,6 +18,7 @@ import (
 const (
 	DefaultCacheTTL        = 2 * time.Second
 	DefaultCacheMaxEntries = 100_000
+	DefaultCacheMaxBytes   = 64 << 20
 )
 
 // Snapshot is who holds a session, as read from the store at Fetched: the
@@ -43,6 +47,9 @@ type CacheOptions struct {
 	// MaxEntries bounds the number of snapshots held. Zero means
 	// DefaultCacheMaxEntries.
 	MaxEntries int
+	// MaxBytes bounds the memory the snapshots take, as estimated by
+	// Stats. Zero means DefaultCacheMaxBytes (64 MiB).
+	MaxBytes int64
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
 }
@@ -56,16 +63,27 @@ type CacheOptions struct {
 // read. A session whose account is inactive, locked or without web access
 // is ended and answers ErrNoSession, as for the admin pages.
 //
+// Expired entries are swept every TTL by a timer that runs only while the
+// cache holds entries, so memory returns when the traffic stops; the cache
+// is bounded in entries and in bytes.
+//
 // The Cache is safe for concurrent use.
 type Cache struct {
 	manager    *Manager
 	store      CacheStore
 	ttl        time.Duration
 	maxEntries int
+	maxBytes   int64
 	now        func() time.Time
 
 	mu      sync.RWMutex
 	entries map[[sha256.Size]byte]cacheEntry
+	bytes   int64 // the estimated size of the entries
+	// peak is the most entries held since the map was last made anew:
+	// a Go map keeps its buckets after deletes, so a map that shrank far
+	// below its peak is copied into a small one.
+	peak     int
+	sweeping bool // a sweep is scheduled
 
 	flightMu sync.Mutex
 	flights  map[[sha256.Size]byte]*flight
@@ -74,6 +92,22 @@ type Cache struct {
 type cacheEntry struct {
 	snap    *Snapshot
 	expires time.Time // of the entry, not of the session
+	size    int64     // estimated bytes, key and map slot included
+}
+
+// CacheStats are the size of a Cache.
+type CacheStats struct {
+	Entries int
+	// Bytes is an estimate of the memory the entries hold: the snapshots
+	// with their strings and slices, the keys and the map's slots.
+	Bytes int64
+}
+
+// Stats returns the size of the cache.
+func (c *Cache) Stats() CacheStats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return CacheStats{Entries: len(c.entries), Bytes: c.bytes}
 }
 
 // flight is a read of the store in progress, shared by concurrent misses.
@@ -90,6 +124,7 @@ func NewCache(manager *Manager, store CacheStore, opts CacheOptions) *Cache {
 		store:      store,
 		ttl:        opts.TTL,
 		maxEntries: opts.MaxEntries,
+		maxBytes:   opts.MaxBytes,
 		now:        opts.Now,
 		entries:    map[[sha256.Size]byte]cacheEntry{},
 		flights:    map[[sha256.Size]byte]*flight{},
@@ -99,6 +134,9 @@ func NewCache(manager *Manager, store CacheStore, opts CacheOptions) *Cache {
 	}
 	if c.maxEntries <= 0 {
 		c.maxEntries = DefaultCacheMaxEntries
+	}
+	if c.maxBytes <= 0 {
+		c.maxBytes = DefaultCacheMaxBytes
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -143,7 +181,7 @@ func (c *Cache) cached(key [sha256.Size]byte) (snap *Snapshot, found bool, err e
 func (c *Cache) Forget(id string) {
 	key := sha256.Sum256([]byte(id))
 	c.mu.Lock()
-	delete(c.entries, key)
+	c.drop(key)
 	c.mu.Unlock()
 }
 
@@ -178,7 +216,7 @@ func (c *Cache) miss(ctx context.Context, key [sha256.Size]byte, id string) (*Sn
 		c.put(key, f.snap)
 	} else {
 		c.mu.Lock()
-		delete(c.entries, key)
+		c.drop(key)
 		c.mu.Unlock()
 	}
 	c.flightMu.Lock()
@@ -216,24 +254,127 @@ func (c *Cache) load(ctx context.Context, id string) (*Snapshot, error) {
 	return &Snapshot{Session: sess, User: user, Tenant: tenant, Fetched: c.now()}, nil
 }
 
-// put stores snap, first making room when the cache is full: expired
-// entries go, then, if that is not enough, any half of the rest.
+// put stores snap, first making room when the cache is full (in entries
+// or bytes): expired entries go, then, if that is not enough, any half of
+// the rest.
 func (c *Cache) put(key [sha256.Size]byte, snap *Snapshot) {
+	size := snapshotSize(snap)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.maxEntries {
-		now := c.now()
-		for k, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, k)
-			}
-		}
+	c.drop(key)
+	if len(c.entries) >= c.maxEntries || c.bytes+size > c.maxBytes {
+		c.sweepExpired(c.now())
 		for k := range c.entries {
-			if len(c.entries) < c.maxEntries/2 {
+			if len(c.entries) < c.maxEntries/2 && c.bytes+size <= c.maxBytes/2 {
 				break
 			}
-			delete(c.entries, k)
+			c.drop(k)
 		}
 	}
-	c.entries[key] = cacheEntry{snap: snap, expires: snap.Fetched.Add(c.ttl)}
+	c.entries[key] = cacheEntry{snap: snap, expires: snap.Fetched.Add(c.ttl), size: size}
+	c.bytes += size
+	c.peak = max(c.peak, len(c.entries))
+	if !c.sweeping {
+		c.sweeping = true
+		time.AfterFunc(c.ttl, c.sweep)
+	}
+}
+
+// drop removes the entry of key, if any. The caller holds mu.
+func (c *Cache) drop(key [sha256.Size]byte) {
+	if e, ok := c.entries[key]; ok {
+		c.bytes -= e.size
+		delete(c.entries, key)
+	}
+}
+
+// sweepExpired removes the expired entries, and makes the map anew when it
+// holds far fewer entries than at its peak. The caller holds mu.
+func (c *Cache) sweepExpired(now time.Time) {
+	for k, e := range c.entries {
+		if !now.Before(e.expires) {
+			c.drop(k)
+		}
+	}
+	if len(c.entries) < c.peak/4 {
+		c.entries = maps.Clone(c.entries)
+		if c.entries == nil {
+			c.entries = map[[sha256.Size]byte]cacheEntry{}
+		}
+		c.peak = len(c.entries)
+	}
+}
+
+// sweep runs every TTL while the cache holds entries.
+func (c *Cache) sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweepExpired(c.now())
+	if len(c.entries) == 0 {
+		c.sweeping = false
+		return
+	}
+	time.AfterFunc(c.ttl, c.sweep)
+}
+
+// Fixed parts of an entry's size: the snapshot and entry structs, the key,
+// and a map slot with its share of bucket overhead.
+var (
+	snapshotBytes = int64(unsafe.Sizeof(Snapshot{}))
+	entrySlot     = int64(unsafe.Sizeof(cacheEntry{})+sha256.Size) + 16
+)
+
+// snapshotSize estimates the memory an entry of snap holds: its structs
+// plus what their strings, slices, maps and pointers refer to.
+func snapshotSize(snap *Snapshot) int64 {
+	return snapshotBytes + entrySlot + referencedBytes(reflect.ValueOf(*snap))
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// referencedBytes sums the memory v refers to beyond its own size.
+func referencedBytes(v reflect.Value) int64 {
+	if v.Type() == timeType {
+		return 0 // its location is shared
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return int64(v.Len())
+	case reflect.Slice:
+		if v.IsNil() {
+			return 0
+		}
+		n := int64(v.Cap()) * int64(v.Type().Elem().Size())
+		for i := range v.Len() {
+			n += referencedBytes(v.Index(i))
+		}
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return 0
+		}
+		n := int64(48) // the map header
+		for it := v.MapRange(); it.Next(); {
+			n += int64(it.Key().Type().Size()+it.Value().Type().Size()) + referencedBytes(it.Key()) + referencedBytes(it.Value())
+		}
+		return n
+	case reflect.Pointer:
+		if v.IsNil() {
+			return 0
+		}
+		return int64(v.Elem().Type().Size()) + referencedBytes(v.Elem())
+	case reflect.Struct:
+		var n int64
+		for i := range v.NumField() {
+			n += referencedBytes(v.Field(i))
+		}
+		return n
+	case reflect.Array:
+		var n int64
+		for i := range v.Len() {
+			n += referencedBytes(v.Index(i))
+		}
+		return n
+	}
+	return 0
 }

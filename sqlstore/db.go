@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -53,7 +54,11 @@ const (
 	ErrorForeignKey
 	// ErrorRetry is a transient failure after which the whole transaction
 	// may be run again: a serialization failure, a deadlock, a busy database.
+	// When the attempts run out it is an unavailable database too.
 	ErrorRetry
+	// ErrorUnavailable says the database cannot serve now but may soon: it
+	// is unreachable, shutting down, out of disk space or failing I/O.
+	ErrorUnavailable
 )
 
 // Dialect holds what differs between database engines.
@@ -94,6 +99,19 @@ type Pools struct {
 	// OnClose, when not nil, is called by Close after the pools are closed:
 	// the engine stops there what it started beside them.
 	OnClose func() error
+	// Background, when not nil, is the engine's background work beside
+	// the pools (SQLite: the checkpointer), whose failures are logged and
+	// counted.
+	Background Background
+}
+
+// Background is work an engine runs beside its pools.
+type Background interface {
+	// SetLogger sets where failures are logged (when they start, and when
+	// the work succeeds again).
+	SetLogger(*slog.Logger)
+	// Failures counts the failures since the store was opened.
+	Failures() uint64
 }
 
 // maxAttempts bounds how many times a transaction that fails with a
@@ -114,6 +132,7 @@ type DB struct {
 	now     func() time.Time
 	stmts   *stmtCache
 	closed  *sync.Once
+	health  *writeHealth
 	sealer  *keyseal.Sealer // nil: private keys are written in the clear
 }
 
@@ -131,12 +150,30 @@ func New(d Dialect, p Pools) *DB {
 		now:     time.Now,
 		stmts:   newStmtCache(),
 		closed:  new(sync.Once),
+		health:  new(writeHealth),
 	}
 }
 
 // SetClock replaces the clock that stamps CreatedAt, UpdatedAt and similar
 // fields (time.Now by default). Tests pin it; call it before use.
 func (d *DB) SetClock(now func() time.Time) { d.now = now }
+
+// SetLogger sets where the store's background work logs its failures
+// (nowhere by default).
+func (d *DB) SetLogger(l *slog.Logger) {
+	if d.pools.Background != nil {
+		d.pools.Background.SetLogger(l)
+	}
+}
+
+// BackgroundFailures counts the failures of the store's background work
+// (SQLite: WAL checkpoints) since it was opened.
+func (d *DB) BackgroundFailures() uint64 {
+	if d.pools.Background == nil {
+		return 0
+	}
+	return d.pools.Background.Failures()
+}
 
 // Dialect returns the dialect of the store.
 func (d *DB) Dialect() Dialect { return d.dialect }
@@ -146,12 +183,12 @@ func (d *DB) Ping(ctx context.Context) error {
 	if d.tx != nil {
 		var one int
 		if err := d.tx.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-			return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, err)
+			return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, d.mark(err))
 		}
 		return nil
 	}
 	if err := d.pools.Write.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, err)
+		return fmt.Errorf("sqlstore: ping %s: %w", d.dialect.Name, d.mark(err))
 	}
 	return nil
 }
@@ -199,14 +236,18 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	defer d.stmts.prepareWanted(ctx)
 	for attempt := 1; ; attempt++ {
 		err := d.runTx(ctx, fn)
-		if err == nil || attempt == maxAttempts || !d.retryable(err) {
-			return err
+		if err == nil {
+			d.health.wrote()
+			return nil
+		}
+		if attempt == maxAttempts || !d.retryable(err) {
+			return d.mark(err)
 		}
 		// Back off a little, with jitter, before the next attempt.
 		pause := time.Duration(attempt)*2*time.Millisecond + rand.N(2*time.Millisecond)
 		select {
 		case <-ctx.Done():
-			return err
+			return d.mark(err)
 		case <-time.After(pause):
 		}
 	}
@@ -216,7 +257,7 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 func (d *DB) runTx(ctx context.Context, fn func(tx *DB) error) (err error) {
 	sqlTx, err := d.pools.Write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin transaction: %w", err)
+		return fmt.Errorf("sqlstore: begin transaction: %w", d.mark(err))
 	}
 	bound := *d
 	bound.tx = sqlTx
@@ -233,7 +274,7 @@ func (d *DB) runTx(ctx context.Context, fn func(tx *DB) error) (err error) {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+		return fmt.Errorf("sqlstore: commit: %w", d.mark(err))
 	}
 	return nil
 }
@@ -265,7 +306,14 @@ func (d *DB) nested(ctx context.Context, fn func(tx *DB) error) error {
 // conflict, so that a caller which handles the conflict can go on with the
 // transaction (PostgreSQL aborts a transaction on any failed statement).
 func (d *DB) write(ctx context.Context, mayConflict bool, fn func(q querier) error) error {
-	if d.tx == nil || !mayConflict {
+	if d.tx == nil {
+		err := fn(d.writer())
+		if err == nil {
+			d.health.wrote()
+		}
+		return err
+	}
+	if !mayConflict {
 		return fn(d.writer())
 	}
 	return d.nested(ctx, func(tx *DB) error { return fn(tx.writer()) })
@@ -277,28 +325,36 @@ func (d *DB) retryable(err error) bool {
 
 func (d *DB) class(err error) ErrorClass { return d.dialect.Classify(err) }
 
-// querier is what *sql.DB and *sql.Tx have in common, behind the statement
-// cache.
-type querier interface {
+// sqlQuerier is what *sql.DB and *sql.Tx have in common, behind the
+// statement cache.
+type sqlQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// querier is how the store's methods run SQL: a sqlQuerier whose errors
+// are marked unavailable when the database cannot serve (see mark).
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) rowScanner
+}
+
 // reader returns the querier for reads.
 func (d *DB) reader() querier {
 	if d.tx != nil {
-		return cachedTx{d.tx, d.stmts, d.pools.Write}
+		return marking{cachedTx{d.tx, d.stmts, d.pools.Write}, d}
 	}
-	return cachedDB{d.pools.Read, d.stmts}
+	return marking{cachedDB{d.pools.Read, d.stmts}, d}
 }
 
 // writer returns the querier for writes.
 func (d *DB) writer() querier {
 	if d.tx != nil {
-		return cachedTx{d.tx, d.stmts, d.pools.Write}
+		return marking{cachedTx{d.tx, d.stmts, d.pools.Write}, d}
 	}
-	return cachedDB{d.pools.Write, d.stmts}
+	return marking{cachedDB{d.pools.Write, d.stmts}, d}
 }
 
 // lockRow returns the clause that locks the rows a SELECT reads.

@@ -181,6 +181,14 @@ func wantUser(t *testing.T, what string, got, want lanyard.User) {
 
 func testPing(t *testing.T, s lanyard.Store) {
 	must(t, s.Ping(ctxFor(t)), "ping")
+	// The write probe commits, again and again, on behalf of several
+	// nodes; a healthy store reports no write failure after it.
+	for _, node := range []string{"node-a", "node-b", "node-a"} {
+		must(t, s.ProbeWrite(ctxFor(t), node), "probe write "+node)
+	}
+	if err := s.WriteHealth(); err != nil {
+		t.Errorf("WriteHealth after successful writes: %v, want nil", err)
+	}
 }
 
 // seq names the i-th of a series.

@@ -33,7 +33,19 @@ func (s *Server) observeGateway(g *gateway.Gateway) {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+	cacheEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lanyard_session_cache_entries",
+		Help: "Sessions held in the session cache of forward-auth and the proxy (expired ones are swept every TTL).",
+	}, func() float64 { return float64(g.SessionCacheStats().Entries) })
+	cacheBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lanyard_session_cache_bytes",
+		Help: "Estimated memory held by the session cache of forward-auth and the proxy; bounded by session_cache_mb.",
+	}, func() float64 { return float64(g.SessionCacheStats().Bytes) })
+	identities := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lanyard_gateway_identities",
+		Help: "Identities (headers and tokens) derived from cached sessions, held for reuse.",
+	}, func() float64 { return float64(g.IdentityCount()) })
+	for _, c := range []prometheus.Collector{m.requests, m.duration, cacheEntries, cacheBytes, identities} {
 		if err := s.metrics.registry.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,8 +22,10 @@ func handleHealthz() http.Handler {
 	})
 }
 
-// handleReadyz answers 200 when the server can serve logins: after SetReady
-// and while the database answers. Load balancers route on it.
+// handleReadyz answers 200 when the server can complete logins, writes
+// included: after SetReady, while the database answers, takes writes (the
+// last write's outcome, which the periodic write probe refreshes) and, for
+// SQLite, has free space left. Load balancers route on it.
 func (s *Server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.ready.Load() {
@@ -32,11 +33,10 @@ func (s *Server) handleReadyz() http.Handler {
 			writeText(w, http.StatusServiceUnavailable, "starting: migrating database")
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), readyPingTimeout)
-		defer cancel()
-		if err := s.store.Ping(ctx); err != nil {
-			s.kit.Logger.Warn("readiness check failed: database does not answer", "err", err)
-			writeText(w, http.StatusServiceUnavailable, "not ready: database does not answer")
+		if reason := s.notReadyReason(r.Context()); reason != "" {
+			s.kit.Logger.Warn("readiness check failed", "reason", reason)
+			w.Header().Set("Retry-After", "5")
+			writeText(w, http.StatusServiceUnavailable, "not ready: "+reason)
 			return
 		}
 		writeText(w, http.StatusOK, "ready")

@@ -26,7 +26,7 @@ type metrics struct {
 // newMetrics registers the server's collectors, and the Go and process
 // collectors, in reg (a new registry when nil). Collectors the caller has
 // already registered are kept.
-func newMetrics(reg *prometheus.Registry, logger *slog.Logger) *metrics {
+func newMetrics(reg *prometheus.Registry, logger *slog.Logger, more ...prometheus.Collector) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -46,11 +46,11 @@ func newMetrics(reg *prometheus.Registry, logger *slog.Logger) *metrics {
 			Help: "Login attempts, by login method, outcome and refusal reason (\"none\" for successes).",
 		}, []string{"method", "outcome", "reason"}),
 	}
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		m.requests, m.duration, m.loginAttempts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
+	}, more...) {
 		if err := reg.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if errors.As(err, &already) {
@@ -114,4 +114,23 @@ func (m *metrics) LoginAttempt(method, outcome, reason string) {
 		reason = "none"
 	}
 	m.loginAttempts.WithLabelValues(method, outcome, reason).Inc()
+}
+
+// backgroundFailureCounter is a store whose background work (the SQLite
+// checkpointer) counts its failures.
+type backgroundFailureCounter interface {
+	BackgroundFailures() uint64
+}
+
+// storeFailureCounters returns the metric of the store's background
+// failures, when it counts them.
+func storeFailureCounters(store any) []prometheus.Collector {
+	c, ok := store.(backgroundFailureCounter)
+	if !ok {
+		return nil
+	}
+	return []prometheus.Collector{prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lanyard_store_background_failures_total",
+		Help: "Failures of the store's background work (SQLite: WAL checkpoints), each also logged when it starts failing.",
+	}, func() float64 { return float64(c.BackgroundFailures()) })}
 }

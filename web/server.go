@@ -80,6 +80,8 @@ type Config struct {
 	// PendingRequests bounds the AuthnRequests awaiting their response,
 	// per client and in total; zero means sso.DefaultPendingLimits.
 	PendingRequests sso.PendingLimits
+	// Readiness: what /readyz checks, and the write probe.
+	Readiness ReadinessConfig
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -113,6 +115,9 @@ type Server struct {
 	dummyHash func() string
 
 	ready atomic.Bool
+	// readiness and probe: see Config.Readiness and RunWriteProbe.
+	readiness ReadinessConfig
+	probe     *writeProbe
 }
 
 // New returns a server that answers /healthz at once and refuses logins
@@ -156,7 +161,9 @@ func New(cfg Config) *Server {
 		// Error pages of the admin UI keep the administrator's navigation.
 		AdminNavigation: webadmin.Navigation,
 	})
-	s.metrics = newMetrics(cfg.Registry, s.logger)
+	s.readiness = cfg.Readiness
+	s.probe = newWriteProbe(s, cfg.Readiness)
+	s.metrics = newMetrics(cfg.Registry, s.logger, append([]prometheus.Collector{s.probe.failures}, storeFailureCounters(cfg.Store)...)...)
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}

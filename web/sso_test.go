@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,27 +207,54 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		}
 	})
 
-	t.Run("clock drift shows the measured difference", func(t *testing.T) {
+	t.Run("clock drift names the clock offset and the distance outside the window", func(t *testing.T) {
+		// e.clock.Set(d) moves this server's clock by d: an IdP 5 minutes
+		// ahead is this server 5 minutes behind. With the 3-minute skew the
+		// answer is about 2 minutes outside its window: the two figures
+		// differ, and each is named for what it is.
 		for _, tc := range []struct {
 			offset time.Duration
 			reason saml.Reason
+			idp    string // where the page says the IdP's clock is
 		}{
-			{20 * time.Minute, saml.ReasonExpired},      // our clock runs ahead
-			{-20 * time.Minute, saml.ReasonNotYetValid}, // our clock runs behind
+			{-5 * time.Minute, saml.ReasonNotYetValid, "ahead"},
+			{-20 * time.Minute, saml.ReasonNotYetValid, "ahead"},
+			{20 * time.Minute, saml.ReasonExpired, "behind"},
 		} {
 			b := newBrowser()
 			form := e.spLogin(b, "acme", "", "alice")
 			e.clock.Set(tc.offset)
 			a := b.post(t, form)
 			e.clock.Set(0)
-			e.checkRefusal(t, acme, a, http.StatusBadRequest, string(tc.reason), "outside its validity period, beyond the clock difference tolerated", "", "measured clock difference")
+			e.checkRefusal(t, acme, a, http.StatusBadRequest, string(tc.reason), "outside its validity period by", "", "outside_window_by")
 			ev := e.lastAudit(acme)
-			d, err := time.ParseDuration(ev.Detail["clock_diff"])
-			if err != nil || d < 10*time.Minute || d > 20*time.Minute {
-				t.Errorf("audit clock difference %q (%v), want between the 20 minutes of drift less the validity window and skew", ev.Detail["clock_diff"], err)
+			offset, err1 := time.ParseDuration(ev.Detail["clock_offset"])
+			outside, err2 := time.ParseDuration(ev.Detail["outside_window_by"])
+			if err1 != nil || err2 != nil {
+				t.Fatalf("offset %v: audit detail %v: want clock_offset and outside_window_by", tc.offset, ev.Detail)
 			}
-			if !strings.Contains(a.body, roundDiff(d)) {
-				t.Errorf("page does not show the measured difference %s", roundDiff(d))
+			// The IdP's clock, as its IssueInstant tells, is -tc.offset from
+			// ours, give or take the seconds the test took.
+			if d := offset + tc.offset; d < -5*time.Second || d > 5*time.Second {
+				t.Errorf("offset %v: clock_offset %v, want about %v", tc.offset, offset, -tc.offset)
+			}
+			if outside <= 0 || outside >= max(tc.offset, -tc.offset) {
+				t.Errorf("offset %v: outside_window_by %v, want between 0 and the clock offset", tc.offset, outside)
+			}
+			if _, ok := ev.Detail["clock_diff"]; ok {
+				t.Errorf("audit detail still has the ambiguous clock_diff: %v", ev.Detail)
+			}
+			idpClock := "identity provider's clock is about " + roundDiff(offset) + " " + tc.idp
+			if page := html.UnescapeString(a.body); !strings.Contains(page, "outside its validity period by "+roundDiff(outside)) || !strings.Contains(page, idpClock) {
+				t.Errorf("offset %v: page does not name both figures (outside by %s; %q):\n%s", tc.offset, roundDiff(outside), idpClock, a.body)
+			}
+			recs := e.logs.records("SSO login refused")
+			if len(recs) == 0 {
+				t.Fatal("no log record of the refusal")
+			}
+			last := recs[len(recs)-1]
+			if last["clock_offset"] != offset.String() || last["outside_window_by"] != outside.String() || last["clock_diff"] != nil {
+				t.Errorf("offset %v: log record %v, want clock_offset=%v outside_window_by=%v and no clock_diff", tc.offset, last, offset, outside)
 			}
 		}
 	})
@@ -239,7 +267,7 @@ func TestSSOWithSimpleSAMLphp(t *testing.T) {
 		e.clock.Set(4*time.Minute + 30*time.Second)
 		a := b.post(t, form)
 		e.clock.Set(0)
-		e.checkRefusal(t, acme, a, http.StatusBadRequest, string(saml.ReasonExpired), "outside its validity period, beyond the clock difference tolerated", "", "message lifetime")
+		e.checkRefusal(t, acme, a, http.StatusBadRequest, string(saml.ReasonExpired), "outside its validity period by", "", "message lifetime")
 	})
 
 	t.Run("several IdPs: the response's Issuer chooses", func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/clientip"
@@ -61,6 +62,12 @@ type config struct {
 	MetricsAddr string
 	// MetricsToken is the bearer token of /metrics; "" for none.
 	MetricsToken string
+	// WriteProbeInterval is how often serve commits its readiness write
+	// probe; negative: none.
+	WriteProbeInterval time.Duration
+	// MinFreeBytes is the free space the SQLite volume needs for /readyz
+	// to answer 200; 0: not checked.
+	MinFreeBytes uint64
 	// Warnings are accepted configurations that deserve a loud word at
 	// every start (a shared secret key file).
 	Warnings []string
@@ -88,6 +95,8 @@ var options = []option{
 	{"metadata_allow_private", "false", "`true` lets IdP metadata URLs lead to loopback, link-local and private addresses (an IdP inside your network); by default they are refused, redirects and DNS answers included (env LANYARD_METADATA_ALLOW_PRIVATE)"},
 	{"metrics_addr", "", "`address` HOST:PORT of a listener of its own for GET /metrics, which the main listener then no longer answers (env LANYARD_METRICS_ADDR; default none: /metrics on the main listener)"},
 	{"metrics_token_file", "", "`file` holding the bearer token GET /metrics requires (env LANYARD_METRICS_TOKEN_FILE; default none: the metrics are public)"},
+	{"write_probe_interval", "5s", "how often serve commits a small write so that /readyz answers 503 as soon as the database no longer takes writes, a `duration`; 0 for none (env LANYARD_WRITE_PROBE_INTERVAL)"},
+	{"min_free_mb", "128", "free space, in `megabytes`, the SQLite data volume needs for /readyz to answer 200 (the WAL alone reaches about 64 MB under load); 0: not checked; unused with PostgreSQL (env LANYARD_MIN_FREE_MB)"},
 	{"trusted_proxies", "", "comma-separated `addresses` or networks of the reverse proxies in front of Lanyard, e.g. 10.0.0.0/8; their X-Forwarded-For names the client for throttling, sessions and the audit log (env LANYARD_TRUSTED_PROXIES; default none: the TCP peer is the client)"},
 }
 
@@ -211,6 +220,19 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 			v.Add("%s %q: a positive number", source[o.key], value[o.key])
 		}
 		*o.dst = n
+	}
+	if d, err := time.ParseDuration(value["write_probe_interval"]); err != nil || d < 0 {
+		v.Add("%s %q: a duration such as 5s, or 0 for none", source["write_probe_interval"], value["write_probe_interval"])
+	} else {
+		c.WriteProbeInterval = d
+		if d == 0 {
+			c.WriteProbeInterval = -1
+		}
+	}
+	if mb, err := strconv.ParseUint(value["min_free_mb"], 10, 32); err != nil {
+		v.Add("%s %q: a whole number of megabytes, 0 for no check", source["min_free_mb"], value["min_free_mb"])
+	} else {
+		c.MinFreeBytes = mb << 20
 	}
 	c.MetricsAddr = value["metrics_addr"]
 	if c.MetricsAddr != "" {

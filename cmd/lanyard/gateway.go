@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type gatewayConfig struct {
 	// SessionCacheTTL bounds how stale a session check may be: a session
 	// ended on another node stops working within it. Default 2s.
 	SessionCacheTTL time.Duration
+	// SessionCacheBytes bounds the memory of the session cache. Default
+	// 64 MiB.
+	SessionCacheBytes int64
 	// TokenTTL is the lifetime of the identity tokens (X-Lanyard-JWT).
 	// Default 5m.
 	TokenTTL time.Duration
@@ -49,6 +53,7 @@ type gatewayConfig struct {
 var gatewayOptions = []option{
 	{"routes", "", "reverse proxy `routes`: in the config file a JSON list of {name, host, path_prefix, upstream, tenant, roles, bearer_token, strip_prefix}; as flag or env LANYARD_ROUTES its JSON text"},
 	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
+	{"session_cache_mb", "64", "memory, in `megabytes`, the session cache of forward-auth and the proxy may hold (about 3 KB per session in use); beyond, older entries are dropped (env LANYARD_SESSION_CACHE_MB)"},
 	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},
 	{"signing_key_rotation", "24h", "how long an identity token signing key signs before the next one takes over, `duration` (env LANYARD_SIGNING_KEY_ROTATION)"},
 	{"trusted_hosts", "", "comma-separated `origins` (https://app.example.com:8443) or hosts (taking the base URL's scheme) of forward-auth applications on hosts other than Lanyard's, to which a sign-in may be handed off; compared whole, scheme, host and port (env LANYARD_TRUSTED_HOSTS; route hosts are trusted already)"},
@@ -67,6 +72,11 @@ func resolveGateway(value, source map[string]string, v *lanyard.ValidationError)
 		return d
 	}
 	c.SessionCacheTTL = duration("session_cache_ttl", 100*time.Millisecond)
+	if mb, err := strconv.ParseInt(value["session_cache_mb"], 10, 32); err != nil || mb < 1 {
+		v.Add("%s %q: a whole number of megabytes, at least 1", source["session_cache_mb"], value["session_cache_mb"])
+	} else {
+		c.SessionCacheBytes = mb << 20
+	}
 	c.TokenTTL = duration("identity_token_ttl", 30*time.Second)
 	c.KeyRotation = duration("signing_key_rotation", time.Hour)
 	for _, h := range strings.Split(value["trusted_hosts"], ",") {
@@ -122,7 +132,7 @@ type gatewayServer struct {
 // run, once the store is migrated.
 func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServer, error) {
 	mgr := session.NewManager(db, session.Options{})
-	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL})
+	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL, MaxBytes: cfg.Gateway.SessionCacheBytes})
 	keys := identity.NewKeyRing(db, identity.KeyRingOptions{
 		Issuer:   cfg.BaseURL.String(),
 		Rotation: cfg.Gateway.KeyRotation,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
@@ -433,5 +434,45 @@ func TestTraceShowByReference(t *testing.T) {
 	}
 	if r := cli(t, env, "", "trace", "show", "999999"); r.err == nil || !strings.Contains(r.output(), "no refused login with reference 999999") {
 		t.Errorf("unknown reference: %v\n%s", r.err, r.output())
+	}
+}
+
+// TestTraceNamesClockOffset: trace show and trace list call the IdP's
+// clock offset by its name, apart from how far outside the allowed window
+// the message was (which the message says).
+func TestTraceNamesClockOffset(t *testing.T) {
+	env := dataEnv(t)
+	mustCLI(t, env, "", "tenant", "create", "acme")
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(env["LANYARD_DATA"], sqliteFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := db.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := lanyard.AuditEvent{TenantID: acme.ID, Actor: "carol", Action: "sso.login", Outcome: lanyard.OutcomeFailure, Reason: "not_yet_valid", Subject: "carol"}
+	if err := db.AppendAuditEvents(ctx, []*lanyard.AuditEvent{&ev}); err != nil {
+		t.Fatal(err)
+	}
+	tr := lanyard.LoginTrace{TenantID: acme.ID, AuditID: ev.ID, Reason: "not_yet_valid", Subject: "carol", ClockSkew: 4*time.Minute + 59*time.Second,
+		Message: "the assertion is not valid yet: outside the allowed window (skew 3m0s) by 1m59s"}
+	if err := db.AddLoginTrace(ctx, &tr, 10); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out := mustCLI(t, env, "", "trace", "show", fmt.Sprint(ev.ID)).stdout
+	for _, want := range []string{"IdP clock offset:", "IdP ahead by 4m59s", "outside the allowed window (skew 3m0s) by 1m59s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace show lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Clock difference") {
+		t.Errorf("trace show still says the ambiguous \"Clock difference\":\n%s", out)
+	}
+	list := mustCLI(t, env, "", "trace", "list", "--tenant", "acme").stdout
+	if !strings.Contains(list, "IDP CLOCK OFFSET") || !strings.Contains(list, "IdP ahead by 4m59s") {
+		t.Errorf("trace list does not name the IdP clock offset:\n%s", list)
 	}
 }

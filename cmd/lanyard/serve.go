@@ -53,6 +53,14 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	if cfg.Database == "" {
+		// One server per SQLite database; see lockDataDir.
+		unlock, err := lockDataDir(cfg.Data)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	stopProfiler, err := a.startProfiler(logger)
 	if err != nil {
 		return err
@@ -75,6 +83,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	defer db.Close()
+	db.SetLogger(logger)
+	readiness := web.ReadinessConfig{ProbeInterval: cfg.WriteProbeInterval}
+	if cfg.Database == "" {
+		readiness.DataDir, readiness.MinFreeBytes = cfg.Data, cfg.MinFreeBytes
+	}
 	privateKeys := "in the clear (no secret_key_file)"
 	if cfg.Sealer != nil {
 		privateKeys = "sealed with secret key " + cfg.Sealer.ID()
@@ -91,7 +104,8 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant(),
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
-		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL}})
+		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL},
+		Readiness:       readiness})
 	// Lanyard's paths on an application's host (a route's or a trusted
 	// host) and on the admin host are served under that name.
 	appHost := func(host string) bool {
@@ -172,6 +186,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		// the IdP metadata refresher run until shutdown.
 		g.Go(func() error { gw.run(gctx); return nil })
 		g.Go(func() error { return (&janitor.Janitor{Store: db, Logger: logger}).Run(gctx) })
+		g.Go(func() error { srv.RunWriteProbe(gctx); return nil })
 		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
 		_ = refresher.Run(gctx) // returns gctx's error: not a failure
 		return nil

@@ -124,9 +124,9 @@ func (a *app) traceList(ctx context.Context, path string, args []string) error {
 			return nil
 		}
 		tw := newTable(a.stdout)
-		fmt.Fprintln(tw, "REF\tTIME\tREASON\tIDP\tSUBJECT\tCLOCK DIFF\tMESSAGE")
+		fmt.Fprintln(tw, "REF\tTIME\tREASON\tIDP\tSUBJECT\tIDP CLOCK OFFSET\tMESSAGE")
 		for _, t := range traces {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", traceRef(t), formatTime(t.Time), printable(t.Reason), orDash(t.IdPEntityID), orDash(t.Subject), clockDiff(t.ClockSkew), oneLine(t.Message, 100))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", traceRef(t), formatTime(t.Time), printable(t.Reason), orDash(t.IdPEntityID), orDash(t.Subject), clockOffset(t.ClockSkew), oneLine(t.Message, 100))
 		}
 		return tw.Flush()
 	})
@@ -178,15 +178,16 @@ func (a *app) traceShow(ctx context.Context, path string, args []string) error {
 		row("IdP", orDash(t.IdPEntityID))
 		row("Subject", orDash(t.Subject))
 		row("Client", orDash(t.ClientIP))
-		row("Clock difference", clockDiff(t.ClockSkew))
+		row("IdP clock offset", clockOffset(t.ClockSkew))
 		tw.Flush()
 		fmt.Fprintf(a.stdout, "\nHint: %s\n\n%s\n", t.Hint, orDash(t.Document))
 		return nil
 	})
 }
 
-// clockDiff describes the IdP's clock against Lanyard's.
-func clockDiff(d time.Duration) string {
+// clockOffset describes how far the IdP's clock is from Lanyard's (not how
+// far outside the allowed window a message was: the message says that).
+func clockOffset(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "-"

@@ -4,11 +4,16 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"runtime"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +69,9 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 func classify(err error) sqlstore.ErrorClass {
 	var e *pgconn.PgError
 	if !errors.As(err, &e) {
+		if unreachable(err) {
+			return sqlstore.ErrorUnavailable
+		}
 		return sqlstore.ErrorOther
 	}
 	switch e.Code {
@@ -74,7 +82,34 @@ func classify(err error) sqlstore.ErrorClass {
 	case serializationFailure, deadlockDetected:
 		return sqlstore.ErrorRetry
 	}
+	// The server cannot serve now: classes 08 (connection exception), 53
+	// (insufficient resources: disk full, out of memory, too many
+	// connections), 57P (operator intervention: admin_shutdown 57P01,
+	// crash_shutdown 57P02, cannot_connect_now 57P03) and 58 (system
+	// error: I/O).
+	switch {
+	case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "53"),
+		strings.HasPrefix(e.Code, "57P"), strings.HasPrefix(e.Code, "58"):
+		return sqlstore.ErrorUnavailable
+	}
 	return sqlstore.ErrorOther
+}
+
+// unreachable tells whether err, which carries no SQLSTATE, says the server
+// could not be reached or the connection was lost: connection refused or
+// reset, a failed connect, a bad connection database/sql gave up on.
+func unreachable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	// pgx says a connection it closed after a failure is closed, or that
+	// a statement could not be sent, without a typed error.
+	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -108,7 +110,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		write.Close()
 		return nil, err
 	}
-	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write, OnClose: cp.stop}), nil
+	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write, OnClose: cp.stop, Background: cp}), nil
 }
 
 // checkpointInterval is how often the checkpointer copies the WAL into the
@@ -121,10 +123,18 @@ const checkpointInterval = 100 * time.Millisecond
 // every write behind it. The writer keeps a high wal_autocheckpoint as a
 // safety net.
 type checkpointer struct {
-	db     *sql.DB
-	cancel context.CancelFunc
-	done   chan struct{}
+	db       *sql.DB
+	cancel   context.CancelFunc
+	done     chan struct{}
+	logger   atomic.Pointer[slog.Logger]
+	failures atomic.Uint64
 }
+
+// SetLogger sets where checkpoint failures are logged.
+func (cp *checkpointer) SetLogger(l *slog.Logger) { cp.logger.Store(l) }
+
+// Failures counts the checkpoints that failed.
+func (cp *checkpointer) Failures() uint64 { return cp.failures.Load() }
 
 func startCheckpointer(ctx context.Context, path string, pragmas url.Values) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(path, pragmas))
@@ -138,6 +148,7 @@ func startCheckpointer(ctx context.Context, path string, pragmas url.Values) (*c
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	cp := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
+	cp.logger.Store(slog.New(slog.DiscardHandler))
 	go cp.loop(loopCtx)
 	return cp, nil
 }
@@ -146,15 +157,31 @@ func (cp *checkpointer) loop(ctx context.Context) {
 	defer close(cp.done)
 	tick := time.NewTicker(checkpointInterval)
 	defer tick.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			// PASSIVE never blocks writers or readers; when it cannot copy
-			// everything it copies what it can. Errors (SQLITE_BUSY while
-			// another process checkpoints) are retried at the next tick.
-			_, _ = cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+		// PASSIVE never blocks writers or readers; when it cannot copy
+		// everything it copies what it can. A failure (SQLITE_BUSY while
+		// another process checkpoints, a full disk) is retried at the next
+		// tick; it is counted each time and logged when it starts, so a
+		// disk that fills shows once, not ten times a second.
+		_, err := cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			cp.failures.Add(1)
+			if !failing {
+				cp.logger.Load().Error("sqlite: WAL checkpoint failed; retrying every tick", "err", err, "interval", checkpointInterval.String())
+			}
+			failing = true
+		case failing:
+			cp.logger.Load().Info("sqlite: WAL checkpoint succeeded again")
+			failing = false
 		}
 	}
 }
@@ -193,8 +220,14 @@ func classify(err error) sqlstore.ErrorClass {
 	default:
 		// Extended codes keep the primary code in the low byte
 		// (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE...).
-		if primary := code & 0xff; primary == sqlite3.SQLITE_BUSY || primary == sqlite3.SQLITE_LOCKED {
+		switch code & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return sqlstore.ErrorRetry
+		// The disk is full, failing or gone; the file cannot be opened or
+		// written (a read-only remount).
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM:
+			return sqlstore.ErrorUnavailable
 		}
 	}
 	return sqlstore.ErrorOther

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/web/internal/httperr"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 )
@@ -115,9 +116,13 @@ func handleSessionState(d *Deps) http.Handler {
 		d.allowCORS(w, r)
 		state, err := d.currentState(r)
 		if err != nil {
-			d.Kit.Logger.Error("session state failed", "err", err)
+			a := httperr.Prepare(d.Kit.Logger, w, r, err)
 			w.Header().Set("Cache-Control", "no-store")
-			http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+			code := "internal"
+			if a.Kind == lanyard.KindUnavailable {
+				code = "unavailable"
+			}
+			http.Error(w, `{"error":"`+code+`"}`, a.Status)
 			return
 		}
 		h := w.Header()

@@ -66,8 +66,10 @@ type ssoRefusal struct {
 	// to authenticate again (ForceAuthn), for a user signed in there under
 	// an account Lanyard refuses.
 	switchAccount bool
-	// clockDiff is the measured clock difference of a time-window refusal.
-	clockDiff time.Duration
+	// outsideWindowBy and clockOffset are the two figures of a time-window
+	// refusal (see saml.Error): how far outside the allowed window the
+	// message was, and how far the IdP's clock is from ours (0: unknown).
+	outsideWindowBy, clockOffset time.Duration
 	// logOnly is detail for the administrator's log line alone, never the
 	// audit trail, tracer, page or metrics (saml.Error.Detail: what would
 	// make a decryption oracle).
@@ -129,11 +131,11 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 	}
 	switch e.Reason {
 	case saml.ReasonExpired, saml.ReasonNotYetValid:
-		f.clockDiff = e.ClockDiff
-		f.message = fmt.Sprintf("The sign-in answer from your identity provider arrived %s outside its validity period, beyond the clock difference tolerated: the clocks of this server and of your identity provider disagree by at least that much.", RoundDiff(e.ClockDiff))
+		f.outsideWindowBy, f.clockOffset = e.OutsideWindowBy, e.ClockOffset
+		f.message = fmt.Sprintf("The sign-in answer from your identity provider arrived outside its validity period by %s, beyond the clock difference tolerated.", RoundDiff(e.OutsideWindowBy)) + clockOffsetSentence(e.ClockOffset)
 		f.advice = "Try again once. If it fails again, tell your administrator that the clocks disagree (clock drift) and give them the reference below; you can compare your own clock with https://time.is."
 		f.retry = true
-		f.detail += fmt.Sprintf(" (measured clock difference %s)", e.ClockDiff)
+		f.detail += fmt.Sprintf(" (outside_window_by %s, clock_offset %s)", e.OutsideWindowBy, e.ClockOffset)
 	case saml.ReasonReplay:
 		f.message = "This sign-in answer has already been used. This happens when the browser's Back button returns to the identity provider's page after signing in."
 		f.advice = "Start the sign-in again."
@@ -198,8 +200,9 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 	if a.nameID != "" {
 		detail["nameid"] = a.nameID
 	}
-	if f.clockDiff != 0 {
-		detail["clock_diff"] = f.clockDiff.String()
+	if f.outsideWindowBy != 0 {
+		detail["outside_window_by"] = f.outsideWindowBy.String()
+		detail["clock_offset"] = f.clockOffset.String()
 	}
 	subject := cmp.Or(a.login, a.nameID)
 	if ok, ref := d.Refusals.admit(ctx, a, f.reason); !ok {
@@ -230,8 +233,8 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 	if a.nameID != "" {
 		attrs = append(attrs, slog.String("nameid", a.nameID))
 	}
-	if f.clockDiff != 0 {
-		attrs = append(attrs, slog.Duration("clock_diff", f.clockDiff))
+	if f.outsideWindowBy != 0 {
+		attrs = append(attrs, slog.String("outside_window_by", f.outsideWindowBy.String()), slog.String("clock_offset", f.clockOffset.String()))
 	}
 	d.Kit.Logger.LogAttrs(ctx, slog.LevelWarn, "SSO login refused", attrs...)
 	d.traceRefusal(r, a, f, ref)
@@ -334,6 +337,18 @@ func notConfigured(slug string, problems []string) ssoRefusal {
 		message: "Single sign-on is not set up for this organisation yet.",
 		advice:  adviceAdmin,
 	}
+}
+
+// clockOffsetSentence tells the user how far the identity provider's clock
+// is from this server's, when it is known and large enough to matter.
+func clockOffsetSentence(offset time.Duration) string {
+	switch {
+	case offset >= time.Minute:
+		return fmt.Sprintf(" It was dated %s after this server's clock: the identity provider's clock is about %s ahead.", RoundDiff(offset), RoundDiff(offset))
+	case offset <= -time.Minute:
+		return fmt.Sprintf(" It was dated %s before this server's clock: the identity provider's clock is about %s behind, or the answer was held that long.", RoundDiff(offset), RoundDiff(offset))
+	}
+	return ""
 }
 
 // RoundDiff shows a clock difference the way people read it.

@@ -76,8 +76,9 @@ func (d *Deps) traceRefusal(r *http.Request, a *ssoAttempt, f ssoRefusal, ref st
 	}
 	doc := decodedSAMLResponse(r)
 	skew := clockSkewOf(doc, d.Kit.Now())
-	if skew == 0 && f.clockDiff != 0 {
-		skew = f.clockDiff
+	if skew == 0 {
+		// The clock offset, never the distance outside the window.
+		skew = f.clockOffset
 	}
 	// The page's reference is the audit event's ID, or a time when the
 	// event could not be written (then the trace has none).
