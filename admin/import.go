@@ -299,7 +299,10 @@ const importChunk = 100
 
 // maxImportPause bounds the pause after each chunk of an import, which
 // lets the writers that waited meanwhile (logins) go first.
-const maxImportPause = 50 * time.Millisecond
+const (
+	minImportPause = 10 * time.Millisecond
+	maxImportPause = 50 * time.Millisecond
+)
 
 // importStale is how long a running import may go without committing a
 // chunk before it is taken for dead (its process stopped) and undone.
@@ -340,7 +343,7 @@ func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenan
 			return writeImportChunk(ctx, tx, actor, t, im.ID, chunk, start+len(chunk), now)
 		})
 		if err == nil {
-			err = pause(ctx, min(time.Since(began), maxImportPause))
+			err = pause(ctx, importPause(time.Since(began)))
 		}
 		if err != nil {
 			return s.failImport(ctx, t, im, err)
@@ -515,7 +518,7 @@ func (s *Service) undoImport(ctx context.Context, im lanyard.UserImport, why str
 		if n == 0 {
 			break
 		}
-		if err := pause(ctx, min(time.Since(began), maxImportPause)); err != nil {
+		if err := pause(ctx, importPause(time.Since(began))); err != nil {
 			return err
 		}
 	}
@@ -528,6 +531,15 @@ func (s *Service) undoImport(ctx context.Context, im lanyard.UserImport, why str
 		}
 		return tx.EndImport(ctx, im.ID, lanyard.ImportRolledBack)
 	})
+}
+
+// importPause is the pause after a chunk that took d: twice as long, at
+// least minImportPause, at most maxImportPause. Another process waiting
+// for an SQLite database probes it at growing intervals (1, 2, 5, 10,
+// 15, 20, 25 ms...): pauses longer than the chunks let it in at one of its
+// first probes.
+func importPause(d time.Duration) time.Duration {
+	return min(max(2*d, minImportPause), maxImportPause)
 }
 
 // pause waits d, or until ctx ends.
