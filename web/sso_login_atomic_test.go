@@ -1,9 +1,13 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -237,6 +241,80 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 				// And only once.
 				if rec := post(body); rec.Code == http.StatusSeeOther {
 					t.Fatalf("replayed response accepted")
+				}
+				checkWhole(user, true, 1)
+			})
+		}
+
+		// An SP-initiated login also takes its pending request, in the
+		// same transaction: a failed login leaves it pending.
+		startLogin := func() (requestID string, cookies []*http.Cookie) {
+			t.Helper()
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/saml/login?return_to=/app", nil))
+			loc, err := url.Parse(rec.Header().Get("Location"))
+			if rec.Code != http.StatusFound || err != nil {
+				t.Fatalf("start login: %d %q", rec.Code, rec.Header().Get("Location"))
+			}
+			raw, err := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLRequest"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			xml, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := regexp.MustCompile(`ID="([^"]+)"`).FindSubmatch(xml)
+			if id == nil {
+				t.Fatalf("AuthnRequest without ID: %s", xml)
+			}
+			return string(id[1]), rec.Result().Cookies()
+		}
+		postWith := func(body string, cookies []*http.Cookie) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			return rec
+		}
+		spResponse := func(user, requestID string) string {
+			resp, err := idp.Response(testidp.Login{
+				Destination: acs, Audience: m[1], NameID: user + "@acme.test", InResponseTo: requestID,
+				Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "Ann"}, {"sn", user}},
+				Now:        time.Now(), Validity: time.Hour,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return url.Values{"SAMLResponse": {resp}}.Encode()
+		}
+		wantSP := []string{"TakePendingRequest", "MarkAssertionUsed", "CreateUser", "LinkUser", "CreateSession", "AppendAudit"}
+		for n := 0; n <= len(wantSP); n++ {
+			name := "SP-initiated first login"
+			if n > 0 {
+				name += ", " + wantSP[n-1] + " fails"
+			}
+			t.Run(name, func(t *testing.T) {
+				user := fmt.Sprintf("sp%d", n)
+				id, cookies := startLogin()
+				body := spResponse(user, id)
+				if n > 0 {
+					fs.arm(n)
+					if rec := postWith(body, cookies); rec.Code != http.StatusInternalServerError {
+						t.Fatalf("status %d, want 500", rec.Code)
+					}
+					checkWhole(user, false, 0)
+				}
+				fs.arm(0)
+				rec := postWith(body, cookies)
+				if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/app" {
+					t.Fatalf("login: status %d to %q, want 303 to /app\n%s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+				}
+				if n == 0 && strings.Join(fs.written(), ",") != strings.Join(wantSP, ",") {
+					t.Fatalf("an SP-initiated first login writes %v, want %v", fs.written(), wantSP)
 				}
 				checkWhole(user, true, 1)
 			})
