@@ -181,4 +181,53 @@ type AdminStore interface {
 	LoginTraceStore
 	UserMover
 	BulkWriter
+	ImportJournal
+}
+
+// UserImport is a CSV import of accounts under way or ended. An import
+// writes in short transactions and journals each (ImportUndo), so that it
+// can be undone whole when it fails or its process dies.
+type UserImport struct {
+	ID        int64
+	TenantID  int64
+	Actor     string
+	State     string // ImportRunning, ImportDone or ImportRolledBack
+	RowsTotal int
+	RowsDone  int
+	StartedAt time.Time
+	UpdatedAt time.Time // the last chunk committed
+}
+
+// States of a UserImport.
+const (
+	ImportRunning    = "running"
+	ImportDone       = "done"
+	ImportRolledBack = "rolled_back"
+)
+
+// ImportUndo is one account an import wrote: Before is the account before
+// an update, nil for an account the import created.
+type ImportUndo struct {
+	Seq    int64
+	UserID int64
+	Before *User
+}
+
+// ImportJournal records imports and how to undo them.
+type ImportJournal interface {
+	// StartImport inserts im (state running) and sets its ID.
+	StartImport(ctx context.Context, im *UserImport) error
+	// JournalImport appends the undo entries of a chunk and records that
+	// rowsDone rows are written; call it in the chunk's transaction.
+	JournalImport(ctx context.Context, importID int64, rowsDone int, undo []ImportUndo) error
+	// EndImport sets the state of an import.
+	EndImport(ctx context.Context, importID int64, state string) error
+	// RunningImports returns the imports in state running whose last
+	// chunk committed before staleBefore (zero: all of them).
+	RunningImports(ctx context.Context, staleBefore time.Time) ([]UserImport, error)
+	// LastImportUndo returns up to limit undo entries of the import,
+	// highest Seq first.
+	LastImportUndo(ctx context.Context, importID int64, limit int) ([]ImportUndo, error)
+	// DeleteImportUndo deletes the undo entries with Seq >= fromSeq.
+	DeleteImportUndo(ctx context.Context, importID, fromSeq int64) error
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -90,8 +91,10 @@ type importRow struct {
 //
 // Every row is checked before anything is written: a bad row changes
 // nothing, and every problem is reported with its line number. The changes
-// are written in one transaction, with one audit event per account changed
-// and one for the import. Importing the same file again changes nothing.
+// are written in short transactions that never stop logins for long, with
+// one audit event per account changed and one for the import; an import
+// that fails or is interrupted is undone whole (see writeImport).
+// Importing the same file again changes nothing.
 func (s *Service) ImportUsers(ctx context.Context, actor, tenantSlug string, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	t, err := s.Tenant(ctx, tenantSlug)
 	if err != nil {
@@ -288,96 +291,267 @@ func csvProblem(err error) string {
 	return err.Error()
 }
 
-// importChunk is how many accounts the import creates per store call,
-// between two progress reports.
-const importChunk = 500
+// importChunk is how many rows one transaction of an import writes:
+// short enough (a few milliseconds on SQLite) that a login waiting for the
+// database, which SQLite lets one writer hold at a time, waits tens of
+// milliseconds at most.
+const importChunk = 100
 
-// writeImport writes the checked rows in one transaction, with the bulk
-// writes of lanyard.BulkWriter (part of the store): new accounts and audit events in multi-row
-// statements, updates a chunk of accounts at a time.
+// maxImportPause bounds the pause after each chunk of an import, which
+// lets the writers that waited meanwhile (logins) go first.
+const (
+	minImportPause = 10 * time.Millisecond
+	maxImportPause = 50 * time.Millisecond
+)
+
+// importStale is how long a running import may go without committing a
+// chunk before it is taken for dead (its process stopped) and undone.
+const importStale = time.Minute
+
+// writeImport writes the checked rows in short transactions of importChunk
+// rows, so that an import never holds the database long enough to stop
+// logins. An import is still all or nothing: each chunk journals, in its
+// own transaction, how to undo it (lanyard.ImportJournal); an import that
+// fails is undone at once, chunk by chunk, and one whose process died is
+// undone by the next import (RecoverImports). While it runs, the accounts
+// of its committed chunks are visible.
 func (s *Service) writeImport(ctx context.Context, actor string, t lanyard.Tenant, rows []importRow, report ImportReport, progress func(done, total int)) error {
+	if _, err := s.RecoverImports(ctx); err != nil {
+		return err
+	}
+	// Updates first, then creations, as the report lists them.
+	ordered := make([]importRow, 0, len(rows))
+	for _, row := range rows {
+		if row.existing {
+			ordered = append(ordered, row)
+		}
+	}
+	for _, row := range rows {
+		if !row.existing {
+			ordered = append(ordered, row)
+		}
+	}
+	im := lanyard.UserImport{TenantID: t.ID, Actor: actor, RowsTotal: len(ordered)}
+	if err := s.store.StartImport(ctx, &im); err != nil {
+		return fmt.Errorf("import users into %s: %w", t.Slug, err)
+	}
+	now := s.now().UTC()
+	for start := 0; start < len(ordered); start += importChunk {
+		chunk := ordered[start:min(start+importChunk, len(ordered))]
+		began := time.Now()
+		err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
+			return writeImportChunk(ctx, tx, actor, t, im.ID, chunk, start+len(chunk), now)
+		})
+		if err == nil {
+			err = pause(ctx, importPause(time.Since(began)))
+		}
+		if err != nil {
+			return s.failImport(ctx, t, im, err)
+		}
+		if progress != nil {
+			progress(start+len(chunk), len(ordered))
+		}
+	}
 	err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
-		now := s.now().UTC()
-		var (
-			creates []*lanyard.User
-			lines   []int
-			events  []*lanyard.AuditEvent
-			done    int
-		)
-		var updates []importRow
-		for _, row := range rows {
-			if row.existing {
-				updates = append(updates, row)
-				continue
-			}
-			u := row.user
-			creates = append(creates, &u)
-			lines = append(lines, row.line)
-		}
-		for start := 0; start < len(updates); start += importChunk {
-			chunk := updates[start:min(start+importChunk, len(updates))]
-			byID := make(map[int64]importRow, len(chunk))
-			ids := make([]int64, 0, len(chunk))
-			for _, row := range chunk {
-				byID[row.user.ID] = row
-				ids = append(ids, row.user.ID)
-			}
-			updated, err := tx.UpdateUsers(ctx, ids, func(cur *lanyard.User) error {
-				row := byID[cur.ID]
-				n, _, err := applyUserSettings(*cur, row.settings)
-				if err != nil {
-					return fmt.Errorf("line %d: %w", row.line, err)
-				}
-				*cur = n
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("update the accounts of lines %d to %d: %w", chunk[0].line, chunk[len(chunk)-1].line, err)
-			}
-			for _, u := range updated {
-				row := byID[u.ID]
-				events = append(events, &lanyard.AuditEvent{
-					Time: now, TenantID: t.ID, Actor: actor, Action: "user.update", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
-					Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
-				})
-			}
-			done += len(chunk)
-			if progress != nil {
-				progress(done, len(rows))
-			}
-		}
-		for start := 0; start < len(creates); start += importChunk {
-			chunk := creates[start:min(start+importChunk, len(creates))]
-			if err := tx.CreateUsers(ctx, chunk); err != nil {
-				return fmt.Errorf("create accounts of lines %d to %d: %w", lines[start], lines[start+len(chunk)-1], err)
-			}
-			for i, u := range chunk {
-				events = append(events, &lanyard.AuditEvent{
-					Time: now, TenantID: t.ID, Actor: actor, Action: "user.create", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
-					Message: fmt.Sprintf("created by CSV import (line %d)%s", lines[start+i], describeUser(*u)),
-				})
-			}
-			done += len(chunk)
-			if progress != nil {
-				progress(done, len(rows))
-			}
-		}
-		events = append(events, &lanyard.AuditEvent{
+		if err := tx.AppendAudit(ctx, &lanyard.AuditEvent{
 			Time: now, TenantID: t.ID, Actor: actor, Action: "user.import", Outcome: lanyard.OutcomeSuccess,
 			Message: fmt.Sprintf("CSV import of %d rows: %d created, %d updated, %d unchanged", report.Rows, report.Created, report.Updated, report.Unchanged),
-		})
-		if err := tx.AppendAuditEvents(ctx, events); err != nil {
+		}); err != nil {
 			return fmt.Errorf("audit the import: %w", err)
 		}
-		return nil
+		return tx.EndImport(ctx, im.ID, lanyard.ImportDone)
 	})
+	if err != nil {
+		return s.failImport(ctx, t, im, err)
+	}
+	// The journal of a finished import is dropped a chunk at a time too.
+	for from := int64(len(ordered)); from > 0; {
+		from = max(from-10*importChunk, 0)
+		if err := s.store.DeleteImportUndo(ctx, im.ID, from); err != nil {
+			s.log.Warn("import journal not dropped; it only takes space", "import", im.ID, "err", err)
+			break
+		}
+	}
+	return nil
+}
+
+// writeImportChunk writes rows of an import, with their audit events and
+// their journal entries, through tx; rowsDone counts the rows written with
+// this chunk.
+func writeImportChunk(ctx context.Context, tx lanyard.Store, actor string, t lanyard.Tenant, importID int64, rows []importRow, rowsDone int, now time.Time) error {
+	var (
+		creates []*lanyard.User
+		lines   []int
+		updates []importRow
+		events  []*lanyard.AuditEvent
+		undo    []lanyard.ImportUndo
+	)
+	for _, row := range rows {
+		if row.existing {
+			updates = append(updates, row)
+			continue
+		}
+		u := row.user
+		creates = append(creates, &u)
+		lines = append(lines, row.line)
+	}
+	if len(updates) > 0 {
+		byID := make(map[int64]importRow, len(updates))
+		ids := make([]int64, 0, len(updates))
+		for _, row := range updates {
+			byID[row.user.ID] = row
+			ids = append(ids, row.user.ID)
+		}
+		before := make(map[int64]*lanyard.User, len(updates))
+		updated, err := tx.UpdateUsers(ctx, ids, func(cur *lanyard.User) error {
+			row := byID[cur.ID]
+			old := *cur
+			old.Roles = slices.Clone(cur.Roles)
+			before[cur.ID] = &old
+			n, _, err := applyUserSettings(*cur, row.settings)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", row.line, err)
+			}
+			*cur = n
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("update the accounts of lines %d to %d: %w", updates[0].line, updates[len(updates)-1].line, err)
+		}
+		for _, u := range updated {
+			row := byID[u.ID]
+			undo = append(undo, lanyard.ImportUndo{UserID: u.ID, Before: before[u.ID]})
+			events = append(events, &lanyard.AuditEvent{
+				Time: now, TenantID: t.ID, Actor: actor, Action: "user.update", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
+				Message: fmt.Sprintf("CSV import (line %d): %s", row.line, strings.Join(row.changes, "; ")),
+			})
+		}
+	}
+	if len(creates) > 0 {
+		if err := tx.CreateUsers(ctx, creates); err != nil {
+			return fmt.Errorf("create accounts of lines %d to %d: %w", lines[0], lines[len(lines)-1], err)
+		}
+		for i, u := range creates {
+			undo = append(undo, lanyard.ImportUndo{UserID: u.ID})
+			events = append(events, &lanyard.AuditEvent{
+				Time: now, TenantID: t.ID, Actor: actor, Action: "user.create", Outcome: lanyard.OutcomeSuccess, UserID: u.ID, Subject: u.Login,
+				Message: fmt.Sprintf("created by CSV import (line %d)%s", lines[i], describeUser(*u)),
+			})
+		}
+	}
+	if err := tx.AppendAuditEvents(ctx, events); err != nil {
+		return fmt.Errorf("audit the import: %w", err)
+	}
+	return tx.JournalImport(ctx, importID, rowsDone, undo)
+}
+
+// failImport undoes an import that failed and says what happened.
+func (s *Service) failImport(ctx context.Context, t lanyard.Tenant, im lanyard.UserImport, err error) error {
+	// The undo runs even when the import was cancelled.
+	if uerr := s.undoImport(context.WithoutCancel(ctx), im, "the import failed: "+err.Error()); uerr != nil {
+		return fmt.Errorf("import users into %s: %w; undoing what it wrote failed too (the next import undoes it): %w", t.Slug, err, uerr)
+	}
 	if lanyard.ErrorKind(err) == lanyard.KindConflict {
 		return errorf(lanyard.KindConflict, err, "an account of the file was created meanwhile by someone else; nothing was imported: import the file again")
 	}
+	return fmt.Errorf("import users into %s (nothing was imported): %w", t.Slug, err)
+}
+
+// RecoverImports undoes the imports that stopped half way (their process
+// died: no chunk committed for importStale) and reports how many.
+func (s *Service) RecoverImports(ctx context.Context) (int, error) {
+	stale, err := s.store.RunningImports(ctx, s.now().Add(-importStale))
 	if err != nil {
-		return fmt.Errorf("import users into %s: %w", t.Slug, err)
+		return 0, fmt.Errorf("import: find interrupted imports: %w", err)
 	}
-	return nil
+	for _, im := range stale {
+		why := fmt.Sprintf("the import stopped after %d of %d rows (its process ended)", im.RowsDone, im.RowsTotal)
+		if err := s.undoImport(ctx, im, why); err != nil {
+			return 0, fmt.Errorf("import: undo interrupted import %d: %w", im.ID, err)
+		}
+		s.log.Warn("interrupted import undone", "import", im.ID, "tenant_id", im.TenantID, "actor", im.Actor, "rows_done", im.RowsDone, "rows", im.RowsTotal)
+	}
+	return len(stale), nil
+}
+
+// undoImport undoes what an import wrote, newest first, importChunk
+// accounts per transaction: the accounts it created are deleted, the
+// accounts it updated get their earlier fields back (not their last login).
+func (s *Service) undoImport(ctx context.Context, im lanyard.UserImport, why string) error {
+	var deleted, restored int
+	for {
+		var n, del, res int
+		began := time.Now()
+		err := s.store.Atomic(ctx, func(tx lanyard.Store) error {
+			del, res = 0, 0
+			entries, err := tx.LastImportUndo(ctx, im.ID, importChunk)
+			if err != nil {
+				return err
+			}
+			n = len(entries)
+			for _, e := range entries {
+				if e.Before == nil {
+					err = tx.DeleteUser(ctx, e.UserID)
+					del++
+				} else {
+					_, err = tx.UpdateUser(ctx, e.UserID, func(cur *lanyard.User) error {
+						last := cur.LastLoginAt
+						*cur = *e.Before
+						cur.LastLoginAt = last
+						return nil
+					})
+					res++
+				}
+				if err != nil && !errors.Is(err, lanyard.ErrNotFound) { // deleted meanwhile: nothing to undo
+					return fmt.Errorf("undo import %d, user %d: %w", im.ID, e.UserID, err)
+				}
+			}
+			if n == 0 {
+				return nil
+			}
+			return tx.DeleteImportUndo(ctx, im.ID, entries[n-1].Seq)
+		})
+		if err != nil {
+			return err
+		}
+		deleted, restored = deleted+del, restored+res
+		if n == 0 {
+			break
+		}
+		if err := pause(ctx, importPause(time.Since(began))); err != nil {
+			return err
+		}
+	}
+	return s.store.Atomic(ctx, func(tx lanyard.Store) error {
+		if err := tx.AppendAudit(ctx, &lanyard.AuditEvent{
+			Time: s.now().UTC(), TenantID: im.TenantID, Actor: im.Actor, Action: "user.import", Outcome: lanyard.OutcomeFailure,
+			Message: fmt.Sprintf("CSV import undone (%s): %d accounts it created deleted, %d accounts it updated restored", why, deleted, restored),
+		}); err != nil {
+			return err
+		}
+		return tx.EndImport(ctx, im.ID, lanyard.ImportRolledBack)
+	})
+}
+
+// importPause is the pause after a chunk that took d: twice as long, at
+// least minImportPause, at most maxImportPause. Another process waiting
+// for an SQLite database probes it at growing intervals (1, 2, 5, 10,
+// 15, 20, 25 ms...): pauses longer than the chunks let it in at one of its
+// first probes.
+func importPause(d time.Duration) time.Duration {
+	return min(max(2*d, minImportPause), maxImportPause)
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // formulaStarts are the first characters that make a spreadsheet run a

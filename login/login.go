@@ -98,6 +98,11 @@ type Options struct {
 	// DryRun computes the outcome without writing anything (the admin
 	// "Test SSO connection").
 	DryRun bool
+	// In, when set, is the store Resolve reads and writes through instead
+	// of the Service's: a transaction that also holds the rest of the
+	// login (session, audit event, replay mark), so that all of it commits
+	// or none.
+	In Store
 }
 
 // Resolve finds or creates the account of an assertion and decides whether
@@ -110,6 +115,11 @@ type Options struct {
 // store's uniqueness on login names makes the loser retry and find the
 // winner's account.
 func (s *Service) Resolve(ctx context.Context, tenant lanyard.Tenant, a Assertion, opt Options) (Result, error) {
+	if opt.In != nil {
+		in := *s
+		in.Store = opt.In
+		s = &in
+	}
 	var lastErr error
 	for attempt := 0; attempt < 4; attempt++ {
 		res, err := s.resolveOnce(ctx, tenant, a, opt)

@@ -100,6 +100,12 @@ func NewManager(store Store, opts Options) *Manager {
 // caller hands to the browser and which is never stored. The idle and
 // absolute expiry come from the tenant's SSO settings (defaults when unset).
 func (m *Manager) Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta Meta) (string, lanyard.Session, error) {
+	return m.OpenIn(ctx, m.store, tenant, user, kind, meta)
+}
+
+// OpenIn is Open writing the session through store: a transaction that
+// also holds the rest of a login, so that the session commits with it.
+func (m *Manager) OpenIn(ctx context.Context, store lanyard.SessionStore, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta Meta) (string, lanyard.Session, error) {
 	if user.TenantID != tenant.ID {
 		return "", lanyard.Session{}, fmt.Errorf("session: open: user %d belongs to tenant %d, not %d", user.ID, user.TenantID, tenant.ID)
 	}
@@ -134,7 +140,7 @@ func (m *Manager) Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.
 		CSRFSecret:    secret,
 	}
 	s.IdleExpiresAt = idleExpiry(now, time.Duration(settings.SessionIdle), s.AbsExpiresAt)
-	if err := m.store.CreateSession(ctx, &s); err != nil {
+	if err := store.CreateSession(ctx, &s); err != nil {
 		return "", lanyard.Session{}, fmt.Errorf("session: open for user %d: %w", user.ID, err)
 	}
 	return id, s, nil

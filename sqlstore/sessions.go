@@ -46,7 +46,10 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 		s.CreatedAt = d.now()
 	}
 	normalizeSessionTimes(s)
-	err := d.write(ctx, true, func(q querier) error {
+	// No savepoint in a transaction: a hash of 256 random bits does not
+	// collide, and a session that cannot be written fails the login whose
+	// transaction it is part of (a savepoint costs two round trips).
+	err := d.write(ctx, false, func(q querier) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
 				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,

@@ -19,6 +19,16 @@ const benchUsers = 1000
 // parallel goroutines (b.RunParallel, parallelism × GOMAXPROCS of them). It
 // reports logins/s. s must be a fresh, migrated, empty store.
 func BenchmarkLogin(b *testing.B, s lanyard.Store, parallelism int) {
+	benchmarkLogin(b, s, parallelism, false)
+}
+
+// BenchmarkLoginOneTransaction is BenchmarkLogin with each login's writes
+// in one transaction (Atomic), as the ACS makes them: one commit per login.
+func BenchmarkLoginOneTransaction(b *testing.B, s lanyard.Store, parallelism int) {
+	benchmarkLogin(b, s, parallelism, true)
+}
+
+func benchmarkLogin(b *testing.B, s lanyard.Store, parallelism int, oneTx bool) {
 	ctx := context.Background()
 	const entityID = "https://idp.example.com/saml"
 	tn := lanyard.Tenant{Slug: "bench"}
@@ -67,7 +77,14 @@ func BenchmarkLogin(b *testing.B, s lanyard.Store, parallelism int) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
-			if err := benchOneLogin(ctx, s, tn.ID, entityID, i); err != nil {
+			login := func(s lanyard.Store) error { return benchOneLogin(ctx, s, tn.ID, entityID, i) }
+			var err error
+			if oneTx {
+				err = s.Atomic(ctx, login)
+			} else {
+				err = login(s)
+			}
+			if err != nil {
 				b.Error(err)
 				return
 			}

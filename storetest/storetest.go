@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"PendingRequests", testPendingRequests},
 		{"Tokens", testTokens},
 		{"Throttle", testThrottle},
+		{"ImportJournal", testImportJournal},
 		{"AtomicRollback", testAtomicRollback},
 		{"AtomicCommit", testAtomicCommit},
 		{"AtomicNested", testAtomicNested},

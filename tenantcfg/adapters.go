@@ -65,7 +65,9 @@ func (s *requestStore) Save(ctx context.Context, r saml.PendingRequest) error {
 // Take implements saml.RequestStore. A request of another tenant is not
 // found: a response posted to the wrong tenant's ACS answers nothing there.
 func (s *requestStore) Take(ctx context.Context, id string) (saml.PendingRequest, error) {
-	p, err := s.store.TakePendingRequest(ctx, id, s.now().UTC())
+	// Inside a login's transaction (lanyard.ContextWithTx) the request is
+	// taken there: it stays pending when the login does not commit.
+	p, err := lanyard.StoreFor(ctx, s.store).TakePendingRequest(ctx, id, s.now().UTC())
 	if errors.Is(err, lanyard.ErrNotFound) {
 		return saml.PendingRequest{}, saml.ErrRequestNotFound
 	}
@@ -92,7 +94,9 @@ var _ saml.ReplayCache = (*replayCache)(nil)
 
 // MarkUsed implements saml.ReplayCache.
 func (c *replayCache) MarkUsed(ctx context.Context, id string, expires time.Time) (bool, error) {
-	first, err := c.store.MarkAssertionUsed(ctx, id, expires.UTC(), c.now().UTC())
+	// Inside a login's transaction the mark commits with the login, or
+	// not at all, so that a login that failed can be retried.
+	first, err := lanyard.StoreFor(ctx, c.store).MarkAssertionUsed(ctx, id, expires.UTC(), c.now().UTC())
 	if err != nil {
 		return false, fmt.Errorf("tenantcfg: replay cache: %w", err)
 	}

@@ -30,10 +30,15 @@ import (
 
 // BenchmarkServerACS posts signed IdP-initiated responses to the ACS of a
 // tenant with JIT on; 100 users, so nearly every login links an existing
-// account, opens a session and writes its audit event (SQLite).
+// account, opens a session and writes its audit event; on each engine.
 func BenchmarkServerACS(b *testing.B) {
+	for _, engine := range testdb.Engines {
+		b.Run(engine, func(b *testing.B) { benchmarkServerACS(b, testdb.Open(b, engine)) })
+	}
+}
+
+func benchmarkServerACS(b *testing.B, db lanyard.Store) {
 	ctx := context.Background()
-	db := testdb.SQLite(b)
 	base := &url.URL{Scheme: "http", Host: "localhost:8080"}
 	svc := admin.New(db, admin.Options{BaseURL: base})
 	if _, err := svc.CreateTenant(ctx, "bench", "bench", "", nil); err != nil {

@@ -283,5 +283,12 @@ func (a *app) initialise(ctx context.Context, logger *slog.Logger, db *sqlstore.
 	srv.SetReady()
 	a.demoRun.announce(a.stdout, base, a.progName())
 	logger.Info("ready to serve logins")
+	// An import whose process died is undone now rather than at the next
+	// import; logins go on meanwhile (the undo writes in short transactions).
+	if n, err := svc.RecoverImports(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("interrupted CSV imports not undone; the next import undoes them", "err", err)
+	} else if n > 0 {
+		logger.Info("interrupted CSV imports undone", "imports", n)
+	}
 	return nil
 }

@@ -13,3 +13,8 @@ import (
 func BenchmarkLogin(b *testing.B) {
 	storetest.BenchmarkLogin(b, testdb.SQLite(b), 4)
 }
+
+// BenchmarkLoginOneTransaction is BenchmarkLogin with one commit per login.
+func BenchmarkLoginOneTransaction(b *testing.B) {
+	storetest.BenchmarkLoginOneTransaction(b, testdb.SQLite(b), 4)
+}

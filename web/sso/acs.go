@@ -2,6 +2,7 @@ package sso
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -181,7 +182,6 @@ func hasEndpoint(eps []saml.Endpoint, binding string) bool {
 // cookie.
 func handleSAMLACS(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
 		a := &ssoAttempt{slug: r.PathValue("tenant"), client: d.Kit.ClientAddress(r), userAgent: r.UserAgent()}
 		snap, ok := d.ssoSnapshot(w, r, a)
 		if !ok {
@@ -224,27 +224,95 @@ func handleSAMLACS(d *Deps) http.Handler {
 		}
 		a.idp = idp.EntityID
 		secret := ui.BindingCookie(r)
-		assertion, err := snap.SP.ValidateResponse(ctx, idp, saml.ResponseInput{
+		in := saml.ResponseInput{
 			SAMLResponse:   samlResponse,
 			RelayState:     r.PostForm.Get("RelayState"),
 			BrowserBinding: tenantcfg.BrowserBinding(secret),
-		})
-		if err != nil {
+		}
+		d.completeACS(w, r, a, snap, idp, func(ctx context.Context) (*saml.Assertion, error) {
+			return snap.SP.ValidateResponse(ctx, idp, in)
+		}, func(err error) {
 			if d.passiveCheckRefused(w, r, a, snap, err, secret) {
 				return
 			}
 			d.refuseProtocol(w, r, a, err, secret != "")
-			return
-		}
-		d.completeACS(w, r, a, snap, idp, assertion)
+		})
 	})
 }
 
-// completeACS takes a validated assertion (either binding) to its end: a
-// passive check's answer, a test login, or a login resolved into an
-// account and a session.
-func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider, assertion *saml.Assertion) {
-	a.nameID = assertion.NameID.Value
+// errNotValidated ends the transaction of a login whose response was
+// refused: the refusal is answered once nothing is held.
+var errNotValidated = errors.New("sso: response not validated")
+
+// acsLogin is what a login's transaction did, for the answer given after it.
+type acsLogin struct {
+	assertion  *saml.Assertion
+	invalid    error // the response was refused (validate's error)
+	res        login.Result
+	resolveErr error // Resolve refused (a *login.Refusal) or failed
+	sessionID  string
+	session    lanyard.Session
+	ref        string // the success audit event's ID
+	landing    string
+	landingWhy string
+}
+
+// completeACS takes a response (either binding) to its end: a passive
+// check's answer, a test login, or a login resolved into an account and a
+// session. The login's writes are one transaction (the rule "one commit
+// per login"): the pending request taken and the assertion marked used by
+// validate, the account created or updated, its link, the session and the
+// audit event commit together or not at all, so that a failure leaves
+// nothing partial and the user can retry with the same response. A policy
+// refusal commits what was written (a just-in-time account created
+// inactive, the replay mark) and is recorded as before.
+func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
+	validate func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
+	ctx := r.Context()
+	var out acsLogin
+	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
+		out = acsLogin{} // a retried transaction starts over
+		txCtx := lanyard.ContextWithTx(ctx, tx)
+		assertion, err := validate(txCtx)
+		if err != nil {
+			out.invalid = err
+			return errNotValidated
+		}
+		out.assertion = assertion
+		if _, ok := d.passiveReturn(assertion.ReturnTo); ok || ui.IsSSOTest(assertion.ReturnTo) {
+			return nil // the request taken, the assertion used; no login
+		}
+		out.res, err = d.Logins.Resolve(txCtx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{In: tx})
+		var refusal *login.Refusal
+		if errors.As(err, &refusal) {
+			out.resolveErr = err
+			return nil
+		}
+		if err != nil {
+			out.resolveErr = err
+			return err
+		}
+		return d.openSession(txCtx, tx, a, snap, assertion, &out)
+	})
+	if out.invalid != nil {
+		refuse(out.invalid)
+		return
+	}
+	if out.assertion != nil {
+		a.nameID = out.assertion.NameID.Value
+	}
+	var refusal *login.Refusal
+	switch {
+	case errors.As(out.resolveErr, &refusal) && err == nil:
+		a.login, a.userID = refusal.Login, refusal.UserID
+		d.refuseSSO(w, r, a, policyRefusal(refusal))
+		return
+	case err != nil:
+		a.login = out.res.Profile.Login
+		d.failSSO(w, r, a, err)
+		return
+	}
+	assertion := out.assertion
 	if check, ok := d.passiveReturn(assertion.ReturnTo); ok {
 		d.completePassiveCheck(w, r, a, snap, assertion, check)
 		return
@@ -253,21 +321,8 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		d.completeSSOTest(w, r, a, snap, idp.EntityID, assertion)
 		return
 	}
-
-	res, err := d.Logins.Resolve(r.Context(), snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{})
-	var refusal *login.Refusal
-	if errors.As(err, &refusal) {
-		a.login, a.userID = refusal.Login, refusal.UserID
-		d.refuseSSO(w, r, a, policyRefusal(refusal))
-		return
-	}
-	if err != nil {
-		a.login = res.Profile.Login
-		d.failSSO(w, r, a, err)
-		return
-	}
-	a.login, a.userID = res.User.Login, res.User.ID
-	d.acceptSSO(w, r, a, snap, assertion, res)
+	a.login, a.userID = out.res.User.Login, out.res.User.ID
+	d.acceptSSO(w, r, a, out)
 }
 
 // handleSAMLACSGet answers a GET of the ACS address that carries no
@@ -305,14 +360,11 @@ func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAtte
 	d.refuseSSO(w, r, a, protocolRefusal(e, cookieSent))
 }
 
-// acceptSSO opens the session of an accepted login and sends the browser on.
-func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, res login.Result) {
-	ctx := r.Context()
-	// A fresh session ID at every sign-in defeats session fixation.
-	if old := d.Kit.SessionID(r); old != "" {
-		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
-	}
-	id, sess, err := d.Sessions.Open(ctx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
+// openSession opens the session of an accepted login and writes its
+// audit event, both through tx.
+func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, out *acsLogin) error {
+	res := out.res
+	id, sess, err := d.Sessions.OpenIn(ctx, tx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
 		ClientIP:     a.client,
 		UserAgent:    a.userAgent,
 		IdPEntityID:  a.idp,
@@ -321,8 +373,7 @@ func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		SessionIndex: as.SessionIndex,
 	})
 	if err != nil {
-		d.failSSO(w, r, a, fmt.Errorf("web: SSO login: %w", err))
-		return
+		return fmt.Errorf("web: SSO login: %w", err)
 	}
 	landing, landingWhy := landingPath(snap.Tenant.SSO, as)
 	detail := map[string]string{
@@ -350,8 +401,9 @@ func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 	if res.FoundBy == login.ByCreated {
 		msg = fmt.Sprintf("signed in through identity provider %q; account created just in time", a.idp)
 	}
-	ref := d.Kit.AuditRef(ctx, lanyard.AuditEvent{
+	event := lanyard.AuditEvent{
 		TenantID: snap.Tenant.ID,
+		Time:     d.Kit.Now().UTC(),
 		Actor:    res.User.Login,
 		Action:   actionSSOLogin,
 		Outcome:  lanyard.OutcomeSuccess,
@@ -360,16 +412,32 @@ func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		ClientIP: a.client,
 		Message:  msg,
 		Detail:   detail,
-	})
+	}
+	if err := tx.AppendAudit(ctx, &event); err != nil {
+		return fmt.Errorf("web: SSO login: audit event: %w", err)
+	}
+	out.sessionID, out.session, out.ref = id, sess, strconv.FormatInt(event.ID, 10)
+	out.landing, out.landingWhy = landing, landingWhy
+	return nil
+}
+
+// acceptSSO sends the browser of a committed login on with its session.
+func (d *Deps) acceptSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, out acsLogin) {
+	ctx := r.Context()
+	res := out.res
+	// A fresh session ID at every sign-in defeats session fixation.
+	if old := d.Kit.SessionID(r); old != "" {
+		d.Kit.EndSession(ctx, old, "replaced by a new sign-in")
+	}
 	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeSuccess), "")
 	d.Kit.Logger.LogAttrs(ctx, slog.LevelInfo, "SSO login",
 		slog.String("tenant", a.slug), slog.String("user", res.User.Login), slog.String("idp", a.idp),
 		slog.String("found_by", res.FoundBy), slog.Int("changes", len(res.Changes)),
-		slog.String("landing", landing), slog.String("landing_why", landingWhy),
-		slog.String("reference", ref), slog.String("client", a.client))
-	d.Kit.SetSessionCookie(w, id, sess, d.Kit.Now())
+		slog.String("landing", out.landing), slog.String("landing_why", out.landingWhy),
+		slog.String("reference", out.ref), slog.String("client", a.client))
+	d.Kit.SetSessionCookie(w, out.sessionID, out.session, d.Kit.Now())
 	w.Header().Set("Cache-Control", "no-store")
-	ui.Redirect(w, r, landing)
+	ui.Redirect(w, r, out.landing)
 }
 
 // landingPath chooses where an accepted login lands, and says why: the

@@ -28,6 +28,8 @@ type Store interface {
 	DeleteSessionsByNameID(ctx context.Context, tenantID int64, idpEntityID, nameID, sessionIndex string) (int, error)
 	TakePendingRequest(ctx context.Context, id string, now time.Time) (lanyard.PendingRequest, error)
 	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
+	// Atomic runs a login's writes in one transaction (lanyard.Store).
+	Atomic(ctx context.Context, fn func(tx lanyard.Store) error) error
 }
 
 // Snapshots give the runtime SSO configuration of a tenant.
@@ -48,6 +50,8 @@ type TraceRecorder interface {
 // SessionOpener opens the session of an accepted login.
 type SessionOpener interface {
 	Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta session.Meta) (string, lanyard.Session, error)
+	// OpenIn opens it through store, the login's transaction.
+	OpenIn(ctx context.Context, store lanyard.SessionStore, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta session.Meta) (string, lanyard.Session, error)
 }
 
 // Deps is what the SSO face needs.
