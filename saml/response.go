@@ -139,6 +139,28 @@ type ResponseInput struct {
 //     unsolicited responses allowed (unsolicited_not_allowed);
 //  9. the assertion ID not seen before (replay), SAML Profiles 4.1.4.5.
 func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityProvider, in ResponseInput) (*Assertion, error) {
+	vr, err := sp.VerifyResponse(ctx, idp, in)
+	if err != nil {
+		return nil, err
+	}
+	return vr.Consume(ctx)
+}
+
+// VerifiedResponse is a Response that passed steps 1 to 7 of
+// ValidateResponse, the checks that read nothing but the message and the
+// configuration. Consume runs steps 8 and 9, the ones that change state:
+// a caller that records the login in a transaction verifies first, outside
+// it, and consumes inside it, so that no lock is held while the signatures
+// are checked.
+type VerifiedResponse struct {
+	v              validation
+	assertion      *Assertion
+	inResponseTo   string
+	browserBinding string
+}
+
+// VerifyResponse runs steps 1 to 7 of ValidateResponse.
+func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProvider, in ResponseInput) (*VerifiedResponse, error) {
 	st, err := sp.prepared()
 	if err != nil {
 		return nil, err
@@ -159,17 +181,29 @@ func (sp *ServiceProvider) ValidateResponse(ctx context.Context, idp *IdentityPr
 	if err != nil {
 		return nil, err
 	}
-	v := validation{sp: sp, st: st, idp: idp, now: now}
-	a, err := v.response(ctx, doc, in)
+	vr := &VerifiedResponse{v: validation{sp: sp, st: st, idp: idp, now: now}, browserBinding: in.BrowserBinding}
+	vr.assertion, vr.inResponseTo, err = vr.v.response(ctx, doc, in)
 	// Nothing returned points into the trees: give their memory back.
 	doc.Release()
-	for _, d := range v.decrypted {
+	for _, d := range vr.v.decrypted {
 		d.Release()
 	}
+	vr.v.decrypted = nil
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return vr, nil
+}
+
+// Consume runs steps 8 and 9 of ValidateResponse: the pending request
+// taken, the assertion marked used. Inside a transaction that is rolled
+// back and run again, it is called again: the second call finds the
+// request and the mark as the rollback left them.
+func (vr *VerifiedResponse) Consume(ctx context.Context) (*Assertion, error) {
+	if err := vr.v.consume(ctx, vr.assertion, vr.inResponseTo, vr.browserBinding); err != nil {
+		return nil, err
+	}
+	return vr.assertion, nil
 }
 
 // decodeB64Form decodes a base64 form value, tolerating line breaks and
@@ -198,27 +232,29 @@ type validation struct {
 	decrypted []*xmldsig.Document
 }
 
-func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in ResponseInput) (*Assertion, error) {
+// response runs steps 2 to 7 on the parsed document; it returns the
+// assertion and the request it answers ("" when unsolicited).
+func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in ResponseInput) (*Assertion, string, error) {
 	// 2. The root: a SAML 2.0 Response, and its status.
 	resp := doc.Root()
 	if !resp.Is(nsSAMLP, "Response") {
-		return nil, errorf(ReasonMalformed, "expected a samlp:Response, got <%s> in namespace %q", resp.Local(), resp.Space())
+		return nil, "", errorf(ReasonMalformed, "expected a samlp:Response, got <%s> in namespace %q", resp.Local(), resp.Space())
 	}
 	if ver := resp.AttrValue("Version"); ver != "2.0" {
-		return nil, errorf(ReasonMalformed, "the Response has Version %q, expected 2.0", ver)
+		return nil, "", errorf(ReasonMalformed, "the Response has Version %q, expected 2.0", ver)
 	}
 	respID := resp.AttrValue("ID")
 	if respID == "" {
-		return nil, errorf(ReasonMalformed, "the Response has no ID")
+		return nil, "", errorf(ReasonMalformed, "the Response has no ID")
 	}
 	if _, err := parseTime(resp.AttrValue("IssueInstant")); err != nil {
-		return nil, errorf(ReasonMalformed, "the Response's IssueInstant %q is not a valid time (SAML Core 3.2.2 requires one)", resp.AttrValue("IssueInstant"))
+		return nil, "", errorf(ReasonMalformed, "the Response's IssueInstant %q is not a valid time (SAML Core 3.2.2 requires one)", resp.AttrValue("IssueInstant"))
 	}
 	if err := atMostOne(resp, "Response", nsSAML, "Issuer"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := atMostOne(resp, "Response", nsSAMLP, "Status"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := checkStatus(resp); err != nil {
 		se := err.(*Error)
@@ -231,7 +267,7 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 				se.StatusSigned = verifyEnveloped(resp, sig, &opts) == nil
 			}
 		}
-		return nil, se
+		return nil, "", se
 	}
 
 	// 3. Exactly one assertion, child of the Response.
@@ -245,24 +281,24 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 	}
 	switch {
 	case count == 0:
-		return nil, errorf(ReasonNoAssertion, "the Response carries no Assertion")
+		return nil, "", errorf(ReasonNoAssertion, "the Response carries no Assertion")
 	case count > 1:
-		return nil, errorf(ReasonMultipleAssertions, "the document carries %d assertions; exactly one is accepted (an extra copy is the mark of a signature-wrapping attack)", count)
+		return nil, "", errorf(ReasonMultipleAssertions, "the document carries %d assertions; exactly one is accepted (an extra copy is the mark of a signature-wrapping attack)", count)
 	case found.Parent() != resp:
-		return nil, errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.Parent().Local())
+		return nil, "", errorf(ReasonNoAssertion, "the only assertion is inside <%s>, not a child of the Response", found.Parent().Local())
 	}
 
 	// Cheap checks before any signature work: the issuers must name the
 	// configured IdP (re-checked on the verified assertion below).
 	if iss := resp.Child(nsSAML, "Issuer"); iss != nil {
 		if err := v.checkIssuer(iss, "Response"); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if found.Local() == "Assertion" {
 		if iss := found.Child(nsSAML, "Issuer"); iss != nil {
 			if err := v.checkIssuer(iss, "Assertion"); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 	}
@@ -271,11 +307,11 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 	opts := xmldsig.VerifyOptions{Keys: v.idp.trusted(), AllowSHA1: v.idp.AllowSHA1, What: "Response"}
 	respSig, err := signatureOf(resp)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if respSig != nil {
 		if err := verifyEnveloped(resp, respSig, &opts); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	as := found
@@ -308,39 +344,39 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 		if !verified {
 			xmldsig.DummyVerify(opts.Keys)
 		}
-		return nil, encryptedInvalid(err)
+		return nil, "", encryptedInvalid(err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// From here on, read only resp (if respSig verified) and as: as is
 	// covered either by its own verified signature or by the Response's,
 	// as a child of it (or decrypted from a child of it).
 	if ver := as.AttrValue("Version"); ver != "2.0" {
-		return nil, errorf(ReasonMalformed, "the Assertion has Version %q, expected 2.0", ver)
+		return nil, "", errorf(ReasonMalformed, "the Assertion has Version %q, expected 2.0", ver)
 	}
 	a := &Assertion{ID: as.AttrValue("ID"), ResponseID: respID, Encrypted: encrypted, RelayState: in.RelayState}
 	if a.ID == "" {
-		return nil, errorf(ReasonMalformed, "the Assertion has no ID")
+		return nil, "", errorf(ReasonMalformed, "the Assertion has no ID")
 	}
 	if t, err := parseTime(as.AttrValue("IssueInstant")); err == nil {
 		v.issued = t
 	} else {
-		return nil, errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.AttrValue("IssueInstant"))
+		return nil, "", errorf(ReasonMalformed, "the Assertion's IssueInstant %q is not a valid time", as.AttrValue("IssueInstant"))
 	}
 	// An assertion issued in the future (beyond the skew) reveals a clock
 	// difference, whatever its validity window says.
 	if _, err := v.window("Assertion IssueInstant", as.AttrValue("IssueInstant"), ""); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// Schema cardinalities (SAML Core 2.3.3): a second copy of an element
 	// read with child() would be a second, unchecked meaning.
 	if n := as.CountChildren(nsSAML, "Issuer"); n != 1 {
-		return nil, errorf(ReasonMalformed, "the Assertion has %d Issuer elements, expected exactly one", n)
+		return nil, "", errorf(ReasonMalformed, "the Assertion has %d Issuer elements, expected exactly one", n)
 	}
 	for _, name := range []string{"Subject", "Conditions", "Advice"} {
 		if err := atMostOne(as, "Assertion", nsSAML, name); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 
@@ -348,18 +384,18 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 	// Destination.
 	iss := as.Child(nsSAML, "Issuer")
 	if iss == nil {
-		return nil, errorf(ReasonIssuerMismatch, "the Assertion has no Issuer; expected %q", v.idp.EntityID)
+		return nil, "", errorf(ReasonIssuerMismatch, "the Assertion has no Issuer; expected %q", v.idp.EntityID)
 	}
 	if err := v.checkIssuer(iss, "Assertion"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	a.Issuer = iss.TrimmedText()
 	dest, hasDest := resp.Attr("Destination")
 	if hasDest && dest != v.sp.ACSURL {
-		return nil, urlMismatch(ReasonDestinationMismatch, "Destination of the Response", v.sp.ACSURL, dest)
+		return nil, "", urlMismatch(ReasonDestinationMismatch, "Destination of the Response", v.sp.ACSURL, dest)
 	}
 	if !hasDest && respSig != nil {
-		return nil, &Error{Reason: ReasonDestinationMismatch, Expected: v.sp.ACSURL,
+		return nil, "", &Error{Reason: ReasonDestinationMismatch, Expected: v.sp.ACSURL,
 			Message: fmt.Sprintf("the signed Response has no Destination attribute; SAML Bindings 3.5.5.2 requires it (expected %q)", v.sp.ACSURL)}
 	}
 
@@ -367,10 +403,10 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 	respIRT := resp.AttrValue("InResponseTo")
 	subj := as.Child(nsSAML, "Subject")
 	if subj == nil {
-		return nil, errorf(ReasonMalformed, "the Assertion has no Subject")
+		return nil, "", errorf(ReasonMalformed, "the Assertion has no Subject")
 	}
 	if n := subj.CountChildren(nsSAML, "NameID") + subj.CountChildren(nsSAML, "BaseID") + subj.CountChildren(nsSAML, "EncryptedID"); n > 1 {
-		return nil, errorf(ReasonMalformed, "the Subject has %d identifiers (NameID, BaseID, EncryptedID), expected at most one", n)
+		return nil, "", errorf(ReasonMalformed, "the Subject has %d identifiers (NameID, BaseID, EncryptedID), expected at most one", n)
 	}
 	nid := subj.Child(nsSAML, "NameID")
 	if eid := subj.Child(nsSAML, "EncryptedID"); nid == nil && eid != nil {
@@ -378,89 +414,95 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 		// looks the same, as for an EncryptedAssertion.
 		var err error
 		if nid, err = v.decryptID(eid); err != nil {
-			return nil, encryptedInvalid(err)
+			return nil, "", encryptedInvalid(err)
 		}
 		a.EncryptedID = true
 	}
 	if nid == nil {
-		return nil, errorf(ReasonMalformed, "the Subject has no NameID")
+		return nil, "", errorf(ReasonMalformed, "the Subject has no NameID")
 	}
 	if a.NameID, err = parseNameID(nid, "the assertion's"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	scdIRT, scdEnd, err := v.bearer(subj, respIRT)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	a.NotOnOrAfter = scdEnd
 
 	// 7. Conditions, audience, AuthnStatement.
 	cond := as.Child(nsSAML, "Conditions")
 	if cond == nil {
-		return nil, errorf(ReasonAudienceMismatch, "the Assertion has no Conditions, hence no AudienceRestriction naming %q", v.sp.EntityID)
+		return nil, "", errorf(ReasonAudienceMismatch, "the Assertion has no Conditions, hence no AudienceRestriction naming %q", v.sp.EntityID)
 	}
 	if err := conditionsUnderstood(cond); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	end, err := v.window("Conditions", cond.AttrValue("NotBefore"), cond.AttrValue("NotOnOrAfter"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !end.IsZero() && end.Before(a.NotOnOrAfter) {
 		a.NotOnOrAfter = end
 	}
 	if err := v.audience(cond); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// A message older than its lifetime was held or replayed; the
 	// Response's IssueInstant is checked too, even when unsigned: it can
 	// only add a refusal.
 	if err := v.fresh("Response", resp.AttrValue("IssueInstant")); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := v.fresh("Assertion", as.AttrValue("IssueInstant")); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := v.statements(as, a); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	// 8. InResponseTo and the pending request. When only the assertion is
 	// signed, the Response's InResponseTo is not trusted on its own: it must
 	// repeat the signed one.
 	if respSig == nil && respIRT != "" && respIRT != scdIRT {
-		return nil, &Error{Reason: ReasonInResponseToUnknown, Expected: scdIRT, Got: respIRT,
+		return nil, "", &Error{Reason: ReasonInResponseToUnknown, Expected: scdIRT, Got: respIRT,
 			Message: fmt.Sprintf("the unsigned Response answers %q but the signed assertion answers %q", respIRT, scdIRT)}
 	}
 	irt := respIRT
 	if irt == "" {
 		irt = scdIRT
 	}
+	return a, irt, nil
+}
+
+// consume runs steps 8 and 9 on an assertion that passed the others.
+func (v *validation) consume(ctx context.Context, a *Assertion, irt, browserBinding string) error {
+	// 8. The pending request.
 	if irt == "" {
 		if !v.sp.AllowUnsolicited {
-			return nil, errorf(ReasonUnsolicitedNotAllowed, "the Response answers no request (IdP-initiated login) and unsolicited responses are not allowed for this service provider; start the login at the SP, or allow IdP-initiated SSO")
+			return errorf(ReasonUnsolicitedNotAllowed, "the Response answers no request (IdP-initiated login) and unsolicited responses are not allowed for this service provider; start the login at the SP, or allow IdP-initiated SSO")
 		}
 	} else {
 		if v.sp.Requests == nil {
-			return nil, errorf(ReasonInResponseToUnknown, "the Response answers request %q but no request store is configured", irt)
+			return errorf(ReasonInResponseToUnknown, "the Response answers request %q but no request store is configured", irt)
 		}
 		pr, err := v.sp.Requests.Take(ctx, irt)
 		if errors.Is(err, ErrRequestNotFound) {
-			return nil, &Error{Reason: ReasonInResponseToUnknown, Got: irt,
+			return &Error{Reason: ReasonInResponseToUnknown, Got: irt,
 				Message: fmt.Sprintf("the Response answers request %q, which is unknown, already answered or expired; the login took too long, was replayed, or the response belongs to another SP", irt)}
 		}
 		if err != nil {
-			return nil, &Error{Reason: ReasonInternal, Message: "the request store failed", Err: err}
+			return &Error{Reason: ReasonInternal, Message: "the request store failed", Err: err}
 		}
-		if pr.BrowserBinding != "" && subtle.ConstantTimeCompare([]byte(pr.BrowserBinding), []byte(in.BrowserBinding)) != 1 {
-			return nil, errorf(ReasonBrowserMismatch, "request %q was started in another browser than the one that posted the response (browser binding cookie missing or different)", irt)
+		if pr.BrowserBinding != "" && subtle.ConstantTimeCompare([]byte(pr.BrowserBinding), []byte(browserBinding)) != 1 {
+			return errorf(ReasonBrowserMismatch, "request %q was started in another browser than the one that posted the response (browser binding cookie missing or different)", irt)
 		}
 		if pr.IdPEntityID != "" && pr.IdPEntityID != v.idp.EntityID {
-			return nil, &Error{Reason: ReasonIssuerMismatch, Expected: pr.IdPEntityID, Got: v.idp.EntityID,
+			return &Error{Reason: ReasonIssuerMismatch, Expected: pr.IdPEntityID, Got: v.idp.EntityID,
 				Message: fmt.Sprintf("request %q was sent to IdP %q but answered by %q", irt, pr.IdPEntityID, v.idp.EntityID)}
 		}
 		if !pr.Expires.IsZero() && v.now.After(pr.Expires) {
-			return nil, errorf(ReasonInResponseToUnknown, "request %q expired at %s", irt, pr.Expires.UTC().Format(time.RFC3339))
+			return errorf(ReasonInResponseToUnknown, "request %q expired at %s", irt, pr.Expires.UTC().Format(time.RFC3339))
 		}
 		a.InResponseTo = irt
 		a.ReturnTo = pr.ReturnTo
@@ -470,13 +512,13 @@ func (v *validation) response(ctx context.Context, doc *xmldsig.Document, in Res
 	if v.sp.Replay != nil {
 		first, err := v.sp.Replay.MarkUsed(ctx, v.idp.EntityID+"!"+a.ID, a.NotOnOrAfter.Add(v.st.skew))
 		if err != nil {
-			return nil, &Error{Reason: ReasonInternal, Message: "the replay cache failed", Err: err}
+			return &Error{Reason: ReasonInternal, Message: "the replay cache failed", Err: err}
 		}
 		if !first {
-			return nil, errorf(ReasonReplay, "assertion %q was already used; a response can log in only once (browser back button, or a replay attempt)", a.ID)
+			return errorf(ReasonReplay, "assertion %q was already used; a response can log in only once (browser back button, or a replay attempt)", a.ID)
 		}
 	}
-	return a, nil
+	return nil
 }
 
 func checkStatus(resp *xmldsig.Node) error {

@@ -229,25 +229,33 @@ func handleSAMLACS(d *Deps) http.Handler {
 			RelayState:     r.PostForm.Get("RelayState"),
 			BrowserBinding: tenantcfg.BrowserBinding(secret),
 		}
-		d.completeACS(w, r, a, snap, idp, func(ctx context.Context) (*saml.Assertion, error) {
-			return snap.SP.ValidateResponse(ctx, idp, in)
-		}, func(err error) {
+		refuse := func(err error) {
 			if d.passiveCheckRefused(w, r, a, snap, err, secret) {
 				return
 			}
 			d.refuseProtocol(w, r, a, err, secret != "")
-		})
+		}
+		// The signatures and every rule that reads only the message are
+		// checked before the login's transaction: no lock or connection is
+		// held for that work, whoever posted the message.
+		verified, err := snap.SP.VerifyResponse(r.Context(), idp, in)
+		if err != nil {
+			refuse(err)
+			return
+		}
+		d.completeACS(w, r, a, snap, idp, verified.Consume, refuse)
 	})
 }
 
 // errNotValidated ends the transaction of a login whose response was
-// refused: the refusal is answered once nothing is held.
+// refused when consumed (its request unknown, its assertion used): the
+// refusal is answered once nothing is held.
 var errNotValidated = errors.New("sso: response not validated")
 
 // acsLogin is what a login's transaction did, for the answer given after it.
 type acsLogin struct {
 	assertion  *saml.Assertion
-	invalid    error // the response was refused (validate's error)
+	invalid    error // the response was refused (consume's error)
 	res        login.Result
 	resolveErr error // Resolve refused (a *login.Refusal) or failed
 	sessionID  string
@@ -257,23 +265,23 @@ type acsLogin struct {
 	landingWhy string
 }
 
-// completeACS takes a response (either binding) to its end: a passive
-// check's answer, a test login, or a login resolved into an account and a
-// session. The login's writes are one transaction (the rule "one commit
-// per login"): the pending request taken and the assertion marked used by
-// validate, the account created or updated, its link, the session and the
-// audit event commit together or not at all, so that a failure leaves
-// nothing partial and the user can retry with the same response. A policy
-// refusal commits what was written (a just-in-time account created
-// inactive, the replay mark) and is recorded as before.
+// completeACS takes a verified response (either binding) to its end: a
+// passive check's answer, a test login, or a login resolved into an
+// account and a session. The login's writes are one transaction (the rule
+// "one commit per login"): the pending request taken and the assertion
+// marked used by consume, the account created or updated, its link, the
+// session and the audit event commit together or not at all, so that a
+// failure leaves nothing partial and the user can retry with the same
+// response. A policy refusal commits what was written (a just-in-time
+// account created inactive, the replay mark) and is recorded as before.
 func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
-	validate func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
+	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx := r.Context()
 	var out acsLogin
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
 		out = acsLogin{} // a retried transaction starts over
 		txCtx := lanyard.ContextWithTx(ctx, tx)
-		assertion, err := validate(txCtx)
+		assertion, err := consume(txCtx)
 		if err != nil {
 			out.invalid = err
 			return errNotValidated
