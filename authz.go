@@ -155,6 +155,13 @@ func (p Principal) ManagesTenant(tenantID int64) bool {
 // Access is what a route of the admin UI or the API requires.
 type Access int
 
+// RouteAccess is a route of the admin UI or the API and the access it
+// requires, as the faces list them for tests that check every route.
+type RouteAccess struct {
+	Pattern string
+	Access  Access
+}
+
 // Accesses, from least to most.
 const (
 	// AccessPublic needs nobody signed in (sign-in pages, redirects).

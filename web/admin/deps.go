@@ -164,18 +164,11 @@ var pages = []page{
 	{"/admin/", anyAdmin, func(d *Deps) http.Handler { return d.Kit.NotFound() }},
 }
 
-// Route is a registered page and the access it requires, for tests that
-// check every route.
-type Route struct {
-	Pattern string
-	Access  lanyard.Access
-}
-
 // RouteTable lists every route Routes registers.
-func RouteTable() []Route {
-	out := make([]Route, len(pages))
+func RouteTable() []lanyard.RouteAccess {
+	out := make([]lanyard.RouteAccess, len(pages))
 	for i, p := range pages {
-		out[i] = Route{Pattern: p.pattern, Access: p.access}
+		out[i] = lanyard.RouteAccess{Pattern: p.pattern, Access: p.access}
 	}
 	return out
 }

@@ -110,18 +110,11 @@ func handleNotFound(d Deps) http.Handler {
 	})
 }
 
-// Route is a registered call and the access it requires, for tests that
-// check every route.
-type Route struct {
-	Pattern string
-	Access  lanyard.Access
-}
-
 // RouteTable lists every call of the API.
-func RouteTable() []Route {
-	out := make([]Route, len(operations))
+func RouteTable() []lanyard.RouteAccess {
+	out := make([]lanyard.RouteAccess, len(operations))
 	for i, op := range operations {
-		out[i] = Route{Pattern: op.pattern, Access: op.access}
+		out[i] = lanyard.RouteAccess{Pattern: op.pattern, Access: op.access}
 	}
 	return out
 }
