@@ -340,6 +340,10 @@ func lanyardPath(path string) bool {
 	return false
 }
 
+// ambiguousPathMessage is the answer to a path that servers could read
+// differently: what was wrong, and what to do.
+const ambiguousPathMessage = "The request path is ambiguous (encoded or repeated separators, path parameters such as ;jsessionid, dot segments, backslashes, control characters or look-alike characters), so Lanyard refuses it: applications could read it differently. Open the address with a plain path; if a link of the application led here, tell its administrator."
+
 // Wrap returns a handler that proxies the requests a route matches and
 // hands every other request to next (Lanyard's own server). Lanyard's own
 // SSO paths (/t/{tenant}/saml/..., /auth/..., /.well-known/jwks.json) are
@@ -374,7 +378,8 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 		}
 		path, ok := canonicalRequestPath(r)
 		if !ok {
-			http.Error(w, "The request path is ambiguous (encoded or repeated separators, path parameters, dot segments above the root, control characters or look-alike characters); Lanyard refuses it.", http.StatusBadRequest)
+			g.logger.Info("proxy: ambiguous request path refused", "path", r.URL.EscapedPath(), "host", r.Host)
+			http.Error(w, ambiguousPathMessage, http.StatusBadRequest)
 			return
 		}
 		rt := table.match(r, path)

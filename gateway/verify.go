@@ -51,13 +51,15 @@ func (g *Gateway) Verify() http.Handler {
 			// The proxy in front passes the client's headers on to the
 			// application; whatever it removes or replaces, a spelling it
 			// does not know would arrive. Refuse the request instead.
-			http.Error(w, "The request carries a header an application would read as Lanyard's identity ("+name+"); Lanyard refuses it.", http.StatusForbidden)
+			g.logger.Warn("forward-auth: request carrying an identity header refused", "header", name)
+			http.Error(w, "The request carries a header an application would read as Lanyard's identity ("+name+"), which only Lanyard may set; Lanyard refuses it. Send the request without that header.", http.StatusForbidden)
 			return
 		}
 		if !plainOriginalPath(r) {
 			// The proxy matched its location on its own reading of the
 			// path; the application may read it otherwise.
-			http.Error(w, "The request path is ambiguous (encoded or repeated separators, path parameters, dot segments, control characters or look-alike characters); Lanyard refuses it.", http.StatusForbidden)
+			g.logger.Info("forward-auth: ambiguous original path refused", "uri", r.Header.Get("X-Original-Uri")+r.Header.Get("X-Forwarded-Uri"))
+			http.Error(w, ambiguousPathMessage, http.StatusForbidden)
 			return
 		}
 		e, err := g.identify(r.Context(), r)
