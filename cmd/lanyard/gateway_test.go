@@ -161,6 +161,17 @@ func TestServeGateway(t *testing.T) {
 		t.Errorf("/auth/verify: %d", resp.StatusCode)
 	}
 
+	// The admin host serves the administrator sign-in itself: it is not
+	// sent to the base URL like another name of the server would be.
+	req, _ = http.NewRequest(http.MethodGet, s.url+"/admin/login", nil)
+	req.Host = "admin.localhost"
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirect.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("/admin/login on the admin host: %d (Location %q), want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	// A route added by the CLI is served within the reload interval.
 	mustCLI(t, map[string]string{"LANYARD_DATA": dir}, "", "route", "add", "docs", "--path", "/docs/", "--upstream", upstream.URL)
 	deadline = time.Now().Add(10 * time.Second)
