@@ -82,6 +82,12 @@ func TestSAMLTracerWithSimpleSAMLphp(t *testing.T) {
 		if err != nil || slug != "acme" || tr.Subject != "carol" || tr.AuditID != ref {
 			t.Fatalf("trace of reference %d: %v %q %+v", ref, err, slug, tr)
 		}
+		// An administrator of another tenant finds no trace by that
+		// reference: it tells nothing of acme.
+		other := lanyard.WithPrincipal(ctx, lanyard.Principal{UserID: 99, Login: "eve", TenantID: tr.TenantID + 1000})
+		if _, _, err := e.admin.LoginTraceByRef(other, ref); lanyard.ErrorKind(err) != lanyard.KindNotFound {
+			t.Errorf("reference %d for another tenant's administrator: %v, want not found", ref, err)
+		}
 		evs, err := e.store.AuditEvents(ctx, lanyard.AuditFilter{ID: ref})
 		if err != nil || len(evs) != 1 || evs[0].Reason != "account_inactive" || evs[0].Subject != "carol" {
 			t.Fatalf("audit event %d: %v %+v", ref, err, evs)
