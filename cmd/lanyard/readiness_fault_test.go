@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"html"
 	"io"
 	"net/http"
@@ -203,11 +205,38 @@ func TestReadinessSQLiteFull(t *testing.T) {
 		t.Fatalf("admin create: %s", stderr)
 	}
 	s := startFaultServer(t, env, "--write-probe-interval", "200ms", "--min-free-mb", "0")
+
+	// A reader from another connection holds a snapshot while a login
+	// writes: a checkpoint cannot copy frames past a reader's snapshot, so
+	// the login's frames are still in the WAL when the disk fills, and the
+	// checkpointer has work that must fail (with an empty WAL it writes
+	// nothing and rightly succeeds).
+	reader, err := sql.Open("sqlite", filepath.Join(data, sqliteFile)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	ctx := context.Background()
+	snapshot, err := reader.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snapshot.Close()
+	var tables int
+	if _, err := snapshot.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshot.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
 	s.checkLogin("root", faultAdminPassword)
 
 	pid := strconv.Itoa(s.cmd.Process.Pid)
 	if out, err := exec.Command(prlimit, "--pid", pid, "--fsize=1:unlimited").CombinedOutput(); err != nil {
 		t.Fatalf("prlimit: %v: %s", err, out)
+	}
+	if _, err := snapshot.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
 	}
 	// A full disk still reads: forward-auth of a session keeps working.
 	s.checkOutage("root", faultAdminPassword, false)
