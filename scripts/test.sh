@@ -43,6 +43,10 @@ want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 want xmlsec1 command -v xmlsec1
+# The fault suite checks the SQLite file with the sqlite3 shell and fills
+# the volume with prlimit.
+want sqlite3 command -v sqlite3
+want util-linux command -v prlimit
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
@@ -97,6 +101,12 @@ LANYARD_C14N_DIFF_DOCS=200 go test -count=1 -timeout 20m ./...
 # some. It adds about 3 minutes on a 2-core machine.
 log "go test -race"
 LANYARD_C14N_DIFF_DOCS=200 go test -race -count=1 -timeout 30m ./...
+
+# The fault suite (internal/faults): real nodes on a durable PostgreSQL of
+# its own and on SQLite, under crashes, outages, a full volume and a 60 s
+# soak. About 3 minutes on the 2-core machine.
+log "fault suite"
+scripts/faults.sh
 
 if [ -f bench/go.mod ]; then
   log "benchmark module (each benchmark once, to prove every library accepts the inputs)"
