@@ -337,7 +337,7 @@ type sqlQuerier interface {
 // are marked unavailable when the database cannot serve (see mark).
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*markedRows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) rowScanner
 }
 

@@ -103,10 +103,24 @@ func (m marking) ExecContext(ctx context.Context, query string, args ...any) (sq
 	return r, m.d.mark(err)
 }
 
-func (m marking) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (m marking) QueryContext(ctx context.Context, query string, args ...any) (*markedRows, error) {
 	r, err := m.q.QueryContext(ctx, query, args...)
-	return r, m.d.mark(err)
+	if err != nil {
+		return nil, m.d.mark(err)
+	}
+	return &markedRows{r, m.d}, nil
 }
+
+// markedRows are the rows of a query through marking: the connection may
+// fail between rows too, and that error is marked like the query's.
+type markedRows struct {
+	*sql.Rows
+	d *DB
+}
+
+func (r *markedRows) Scan(dest ...any) error { return r.d.mark(r.Rows.Scan(dest...)) }
+
+func (r *markedRows) Err() error { return r.d.mark(r.Rows.Err()) }
 
 func (m marking) QueryRowContext(ctx context.Context, query string, args ...any) rowScanner {
 	return markedRow{m.q.QueryRowContext(ctx, query, args...), m.d}
