@@ -366,5 +366,79 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 				checkWhole("again", true, 2+n)
 			}
 		})
+
+		// A first login refused by policy after its account was created
+		// just in time, inactive: the replay mark, the account and the
+		// refusal's audit event commit together. A failure at any of them
+		// leaves neither the account nor its event, and the same response
+		// is then refused once, recorded once.
+		t.Run("refused first login", func(t *testing.T) {
+			if _, _, err := svc.SetTenant(ctx, "acme", "acme", []string{"new_user.inactive=true"}); err != nil {
+				t.Fatal(err)
+			}
+			// A new server reads the tenant's configuration anew.
+			srv := web.New(web.Config{BaseURL: base, Store: fs, Admin: svc})
+			srv.SetReady()
+			// Each person from an address of their own: the budget of
+			// refusals recorded in full is per client.
+			client := ""
+			post := func(body string) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.RemoteAddr = client
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				return rec
+			}
+			// checkRefused asserts that user has an inactive account with
+			// one refusal event, or neither.
+			checkRefused := func(user string, want bool) {
+				t.Helper()
+				events, err := db.AuditEvents(ctx, lanyard.AuditFilter{TenantID: tn.ID, Action: "sso.login", Outcome: lanyard.OutcomeFailure, Reason: "account_inactive"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var mine []lanyard.AuditEvent
+				for _, e := range events {
+					if e.Subject == user {
+						mine = append(mine, e)
+					}
+				}
+				u, err := db.UserByLogin(ctx, tn.ID, user)
+				switch {
+				case !want && (err == nil || len(mine) > 0):
+					t.Fatalf("%s: after the failed login: account error %v, %d refusal events; want neither", user, err, len(mine))
+				case want && err != nil:
+					t.Fatalf("%s: no account: %v", user, err)
+				case want && (len(mine) != 1 || mine[0].UserID != u.ID || u.Status != lanyard.StatusInactive):
+					t.Fatalf("%s: account %d (%s) with %d refusal events %+v, want an inactive account with one", user, u.ID, u.Status, len(mine), mine)
+				}
+			}
+			wantRefused := []string{"MarkAssertionUsed", "CreateUser", "AppendAudit"}
+			for n := 0; n <= len(wantRefused); n++ {
+				user := fmt.Sprintf("refused%d", n)
+				client = fmt.Sprintf("198.51.100.%d:4000", n+1)
+				body := response(user, time.Now())
+				if n > 0 {
+					fs.arm(n)
+					if rec := post(body); rec.Code != http.StatusInternalServerError {
+						t.Fatalf("%s fails: status %d, want 500\n%s", wantRefused[n-1], rec.Code, rec.Body.String())
+					}
+					checkRefused(user, false)
+				}
+				fs.arm(0)
+				if rec := post(body); rec.Code != http.StatusForbidden {
+					t.Fatalf("refused login: status %d, want 403\n%s", rec.Code, rec.Body.String())
+				}
+				if n == 0 && strings.Join(fs.written(), ",") != strings.Join(wantRefused, ",") {
+					t.Fatalf("a refused first login writes %v in its transaction, want %v", fs.written(), wantRefused)
+				}
+				checkRefused(user, true)
+				if rec := post(body); rec.Code == http.StatusSeeOther || rec.Code == http.StatusForbidden && strings.Contains(rec.Body.String(), "inactive") {
+					t.Fatalf("replayed response reached the account: %d", rec.Code)
+				}
+				checkRefused(user, true)
+			}
+		})
 	})
 }

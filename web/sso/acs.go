@@ -258,6 +258,7 @@ type acsLogin struct {
 	invalid    error // the response was refused (consume's error)
 	res        login.Result
 	resolveErr error // Resolve refused (a *login.Refusal) or failed
+	refusal    recordedRefusal
 	sessionID  string
 	session    lanyard.Session
 	ref        string // the success audit event's ID
@@ -278,6 +279,7 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx := r.Context()
 	var out acsLogin
+	var refusalsDue []summary // written once the transaction is over
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
 		out = acsLogin{} // a retried transaction starts over
 		txCtx := lanyard.ContextWithTx(ctx, tx)
@@ -294,7 +296,10 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		var refusal *login.Refusal
 		if errors.As(err, &refusal) {
 			out.resolveErr = err
-			return nil
+			refused := *a
+			refused.nameID, refused.login, refused.userID = assertion.NameID.Value, refusal.Login, refusal.UserID
+			out.refusal, err = d.recordRefusal(txCtx, tx, refused, policyRefusal(refusal), &refusalsDue)
+			return err
 		}
 		if err != nil {
 			out.resolveErr = err
@@ -302,6 +307,7 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		}
 		return d.openSession(txCtx, tx, a, snap, assertion, &out)
 	})
+	d.Refusals.writeDue(ctx, refusalsDue)
 	if out.invalid != nil {
 		refuse(out.invalid)
 		return
@@ -313,7 +319,7 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	switch {
 	case errors.As(out.resolveErr, &refusal) && err == nil:
 		a.login, a.userID = refusal.Login, refusal.UserID
-		d.refuseSSO(w, r, a, policyRefusal(refusal))
+		d.refuseRecorded(w, r, a, policyRefusal(refusal), out.refusal)
 		return
 	case err != nil:
 		a.login = out.res.Profile.Login

@@ -2,10 +2,12 @@ package sso
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -193,6 +195,56 @@ func protocolRefusal(e *saml.Error, cookieSent bool) ssoRefusal {
 func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal) {
 	ctx := r.Context()
 	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), f.reason)
+	if ok, ref := d.Refusals.admit(ctx, a, f.reason); !ok {
+		d.refuseUnrecorded(w, r, a, f, ref)
+		return
+	}
+	d.refused(w, r, a, f, d.Kit.AuditRef(ctx, refusalEvent(a, f)))
+}
+
+// recordedRefusal is a refusal whose audit event was written in the
+// login's transaction (recordRefusal).
+type recordedRefusal struct {
+	admitted bool   // recorded in full; else counted for a summary
+	ref      string // the audit event's ID, or the summary's time reference
+}
+
+// recordRefusal writes the audit event of a login refused by policy in its
+// transaction tx, so that it commits with what the refused login wrote (the
+// replay mark, an account created just in time but inactive), or nothing
+// does: no account without its event (the rule "one commit per login").
+// The refusal summaries that fell due are added to due, for the caller to
+// write once the transaction is over, whatever its outcome.
+func (d *Deps) recordRefusal(ctx context.Context, tx lanyard.Store, a ssoAttempt, f ssoRefusal, due *[]summary) (recordedRefusal, error) {
+	var rec recordedRefusal
+	var fell []summary
+	rec.admitted, rec.ref, fell = d.Refusals.admitInTx(&a, f.reason)
+	*due = append(*due, fell...)
+	if !rec.admitted {
+		return rec, nil
+	}
+	e := refusalEvent(&a, f)
+	e.Time = d.Kit.Now().UTC()
+	if err := tx.AppendAudit(ctx, &e); err != nil {
+		return rec, fmt.Errorf("web: SSO login refused: audit event: %w", err)
+	}
+	rec.ref = strconv.FormatInt(e.ID, 10)
+	return rec, nil
+}
+
+// refuseRecorded answers a refusal recordRefusal wrote in the login's
+// transaction.
+func (d *Deps) refuseRecorded(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal, rec recordedRefusal) {
+	d.Metrics.LoginAttempt(loginMethodSSO, string(lanyard.OutcomeFailure), f.reason)
+	if !rec.admitted {
+		d.refuseUnrecorded(w, r, a, f, rec.ref)
+		return
+	}
+	d.refused(w, r, a, f, rec.ref)
+}
+
+// refusalEvent is the audit event of refusal f.
+func refusalEvent(a *ssoAttempt, f ssoRefusal) lanyard.AuditEvent {
 	detail := map[string]string{}
 	if a.idp != "" {
 		detail["idp"] = a.idp
@@ -205,11 +257,7 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		detail["clock_offset"] = f.clockOffset.String()
 	}
 	subject := cmp.Or(a.login, a.nameID)
-	if ok, ref := d.Refusals.admit(ctx, a, f.reason); !ok {
-		d.refuseUnrecorded(w, r, a, f, ref)
-		return
-	}
-	ref := d.Kit.AuditRef(ctx, lanyard.AuditEvent{
+	return lanyard.AuditEvent{
 		TenantID: a.tenant.ID,
 		Actor:    cmp.Or(subject, "anonymous"),
 		Action:   actionSSOLogin,
@@ -220,7 +268,12 @@ func (d *Deps) refuseSSO(w http.ResponseWriter, r *http.Request, a *ssoAttempt, 
 		ClientIP: a.client,
 		Message:  f.detail,
 		Detail:   detail,
-	})
+	}
+}
+
+// refused logs, traces and answers a refusal recorded with reference ref.
+func (d *Deps) refused(w http.ResponseWriter, r *http.Request, a *ssoAttempt, f ssoRefusal, ref string) {
+	ctx := r.Context()
 	logDetail := f.detail
 	if f.logOnly != "" {
 		logDetail += " (" + f.logOnly + ")"

@@ -210,6 +210,14 @@ func clientGroup(addr string) string {
 // summary and ref is the reference to show (its time, see timeRef). It
 // writes summaries that are due.
 func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client, reason string) (record bool, ref string) {
+	record, ref, due := l.decide(tenantID, slug, client, reason)
+	l.write(ctx, due)
+	return record, ref
+}
+
+// decide is Admit without the writing: it also returns the summaries due,
+// for the caller to write (writeDue) when it holds no transaction.
+func (l *RefusalLimiter) decide(tenantID int64, slug, client, reason string) (record bool, ref string, due []summary) {
 	now := l.now()
 	key := clientKey{tenant: tenantID, addr: clientGroup(client)}
 	l.mu.Lock()
@@ -239,7 +247,6 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 		l.flushing, startFlusher = true, true
 		l.flushers.Add(1)
 	}
-	var due []summary
 	if now.Sub(l.swept) >= sweepEvery {
 		l.swept = now
 		due = l.dueLocked(now)
@@ -250,14 +257,13 @@ func (l *RefusalLimiter) Admit(ctx context.Context, tenantID int64, slug, client
 		l.logger.Warn("SSO refusals exceed the "+over+" budget of records: further ones are summarised",
 			"tenant", slug, "client", key.addr, "reason", reason, "summary_at", now.Add(l.lim.Window).UTC())
 	}
-	l.write(ctx, due)
 	if startFlusher {
 		go l.flushLoop()
 	}
 	if record {
-		return true, ""
+		return true, "", due
 	}
-	return false, timeRef(now)
+	return false, timeRef(now), due
 }
 
 // client returns the state of key, tracking it if new (and forgetting the
@@ -464,4 +470,22 @@ func (l *RefusalLimiter) admit(ctx context.Context, a *ssoAttempt, reason string
 		return true, ""
 	}
 	return l.Admit(ctx, a.tenant.ID, a.slug, a.client, reason)
+}
+
+// admitInTx is admit for a refusal recorded inside a login's transaction:
+// the summaries due are returned, to be written with writeDue once the
+// transaction is over (they are not part of it, and on SQLite its one
+// writer is held by it).
+func (l *RefusalLimiter) admitInTx(a *ssoAttempt, reason string) (bool, string, []summary) {
+	if l == nil {
+		return true, "", nil
+	}
+	return l.decide(a.tenant.ID, a.slug, a.client, reason)
+}
+
+// writeDue writes summaries admitInTx returned.
+func (l *RefusalLimiter) writeDue(ctx context.Context, due []summary) {
+	if l != nil {
+		l.write(ctx, due)
+	}
 }
