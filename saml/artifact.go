@@ -159,6 +159,22 @@ type ArtifactInput struct {
 //  5. that Response goes through ValidateResponse, every rule of the
 //     HTTP-POST binding included.
 func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityProvider, in ArtifactInput, ch BackChannel) (*Assertion, error) {
+	vr, err := sp.VerifyArtifact(ctx, idp, in, ch)
+	if err != nil {
+		return nil, err
+	}
+	return vr.Consume(ctx)
+}
+
+// VerifyArtifact runs ValidateArtifact but for the steps of the carried
+// Response that change state (its pending request taken, its assertion
+// marked used: VerifiedResponse.Consume), as VerifyResponse does for the
+// HTTP-POST binding: a caller that records the login in a transaction
+// resolves the artifact first, outside it (no transaction waits on the
+// IdP), and consumes the Response inside it. The artifact itself is marked
+// resolved before the back-channel call, outside any transaction: it is
+// resolved once whatever the login's outcome.
+func (sp *ServiceProvider) VerifyArtifact(ctx context.Context, idp *IdentityProvider, in ArtifactInput, ch BackChannel) (*VerifiedResponse, error) {
 	st, err := sp.prepared()
 	if err != nil {
 		return nil, err
@@ -209,7 +225,7 @@ func (sp *ServiceProvider) ValidateArtifact(ctx context.Context, idp *IdentityPr
 
 // artifactAnswer validates the IdP's SOAP answer to the ArtifactResolve
 // requestID, then the Response it carries.
-func (sp *ServiceProvider) artifactAnswer(ctx context.Context, st *spState, idp *IdentityProvider, body []byte, status int, location, requestID string, in ArtifactInput) (*Assertion, error) {
+func (sp *ServiceProvider) artifactAnswer(ctx context.Context, st *spState, idp *IdentityProvider, body []byte, status int, location, requestID string, in ArtifactInput) (*VerifiedResponse, error) {
 	doc, msg, err := soapBody(body, st.maxSize+soapEnvelopeAllowance)
 	if err != nil {
 		if status != 200 && ReasonOf(err) != ReasonArtifactResolutionFailed {
@@ -223,7 +239,7 @@ func (sp *ServiceProvider) artifactAnswer(ctx context.Context, st *spState, idp 
 	if err != nil {
 		return nil, err
 	}
-	return sp.ValidateResponse(ctx, idp, ResponseInput{
+	return sp.VerifyResponse(ctx, idp, ResponseInput{
 		SAMLResponse:   base64.StdEncoding.EncodeToString(inner),
 		RelayState:     in.RelayState,
 		BrowserBinding: in.BrowserBinding,

@@ -324,6 +324,37 @@ func TestValidateArtifact(t *testing.T) {
 	xmlsecVerify(t, sent, spCert)
 }
 
+// TestVerifyArtifact: resolving the artifact marks the artifact used but
+// consumes nothing of the Response it stands for; Consume takes the
+// request and marks the assertion, once.
+func TestVerifyArtifact(t *testing.T) {
+	testKeys(t)
+	r := newArtifactRun(t, defaultAR())
+	art, err := ParseArtifact(r.art)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	in := ArtifactInput{Artifact: art, RelayState: "rs", BrowserBinding: testBinding}
+	vr, err := r.e.sp.VerifyArtifact(ctx, r.e.idp, in, testChannel{})
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if _, err := r.e.sp.VerifyArtifact(ctx, r.e.idp, in, testChannel{}); ReasonOf(err) != ReasonReplay {
+		t.Fatalf("the artifact resolved twice: %v, want replay", err)
+	}
+	a, err := vr.Consume(ctx)
+	if err != nil {
+		t.Fatalf("Consume after VerifyArtifact: %v (did VerifyArtifact take the request or mark the assertion?)", err)
+	}
+	if a.NameID.Value != "alice@example.com" || a.InResponseTo != testReqID || a.ReturnTo != "/app/page?x=1" {
+		t.Fatalf("assertion %+v", a)
+	}
+	if _, err := vr.Consume(ctx); err == nil {
+		t.Fatal("the Response consumed twice")
+	}
+}
+
 // TestValidateArtifactResponse refuses every ArtifactResponse that is not
 // the signed, addressed, successful answer to the request just sent.
 func TestValidateArtifactResponse(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -126,6 +127,9 @@ type MetadataOptions struct {
 	SignWithCert *x509.Certificate
 	// NoBrowserSSO publishes only a SOAP SSO endpoint.
 	NoBrowserSSO bool
+	// ArtifactResolutionURL, when set, is published as the SOAP
+	// ArtifactResolutionService of index 0 (see Artifact).
+	ArtifactResolutionURL string
 }
 
 // Metadata returns the IdP's EntityDescriptor.
@@ -188,6 +192,9 @@ func (i *IdP) entityDescriptor(o MetadataOptions, id string) string {
 		b.WriteString(`<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="` + nsDSig + `"><ds:X509Data><ds:X509Certificate>` +
 			base64.StdEncoding.EncodeToString(c.Raw) + `</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`)
 	}
+	if o.ArtifactResolutionURL != "" {
+		b.WriteString(`<md:ArtifactResolutionService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="` + attr(o.ArtifactResolutionURL) + `" index="0"></md:ArtifactResolutionService>`)
+	}
 	if i.SLOURL != "" {
 		b.WriteString(`<md:SingleLogoutService Binding="` + bindingRedirect + `" Location="` + attr(i.SLOURL) + `"></md:SingleLogoutService>`)
 	}
@@ -224,6 +231,17 @@ type Login struct {
 // assertion signed with the IdP's key (RSA-SHA256, exclusive C14N), with
 // fresh random IDs.
 func (i *IdP) Response(l Login) (string, error) {
+	r, err := i.responseXML(l, false)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString([]byte(r)), nil
+}
+
+// responseXML returns the Response of Response. Embedded, it is written in
+// its canonical form inside a samlp:ArtifactResponse (which declares the
+// samlp prefix): no declaration of its own but saml's on its Issuer.
+func (i *IdP) responseXML(l Login, embedded bool) (string, error) {
 	now := l.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -262,16 +280,64 @@ func (i *IdP) Response(l Login) (string, error) {
 	}
 
 	var r strings.Builder
-	r.WriteString(`<samlp:Response xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" Destination="` + attr(l.Destination) + `" ID="` + respID + `"`)
+	if embedded {
+		r.WriteString(`<samlp:Response Destination="` + attr(l.Destination) + `" ID="` + respID + `"`)
+	} else {
+		r.WriteString(`<samlp:Response xmlns:samlp="` + nsSAMLP + `" xmlns:saml="` + nsSAML + `" Destination="` + attr(l.Destination) + `" ID="` + respID + `"`)
+	}
 	if l.InResponseTo != "" {
 		r.WriteString(` InResponseTo="` + attr(l.InResponseTo) + `"`)
 	}
 	r.WriteString(` IssueInstant="` + ts(now) + `" Version="2.0">`)
-	r.WriteString(`<saml:Issuer>` + text(i.EntityID) + `</saml:Issuer>`)
+	if embedded {
+		r.WriteString(`<saml:Issuer xmlns:saml="` + nsSAML + `">` + text(i.EntityID) + `</saml:Issuer>`)
+	} else {
+		r.WriteString(`<saml:Issuer>` + text(i.EntityID) + `</saml:Issuer>`)
+	}
 	r.WriteString(`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>`)
 	r.WriteString(assertion)
 	r.WriteString(`</samlp:Response>`)
-	return base64.StdEncoding.EncodeToString([]byte(r.String())), nil
+	return r.String(), nil
+}
+
+// Artifact returns a fresh SAMLart of the IdP (type 0x0004, SAML Bindings
+// 3.6.4): endpoint index 0 of its ArtifactResolutionService, the SHA-1 of
+// its entity ID, a random message handle.
+func (i *IdP) Artifact() string {
+	b := make([]byte, 44)
+	b[1] = 4
+	src := sha1.Sum([]byte(i.EntityID))
+	copy(b[4:24], src[:])
+	_, _ = rand.Read(b[24:])
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// ArtifactResponse returns the SOAP 1.1 envelope of a samlp:ArtifactResponse
+// answering the ArtifactResolve requestID, signed with the IdP's key, and
+// carrying the Response of l: what the IdP's ArtifactResolutionService
+// answers for an artifact.
+func (i *IdP) ArtifactResponse(requestID string, l Login) ([]byte, error) {
+	inner, err := i.responseXML(l, true)
+	if err != nil {
+		return nil, err
+	}
+	id := "_ar" + randomHex(20)
+	now := l.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	// Canonical as written: the saml prefix is declared where used.
+	ar := `<samlp:ArtifactResponse xmlns:samlp="` + nsSAMLP + `" ID="` + id + `" InResponseTo="` + attr(requestID) +
+		`" IssueInstant="` + now.UTC().Format("2006-01-02T15:04:05Z") + `" Version="2.0">` +
+		`<saml:Issuer xmlns:saml="` + nsSAML + `">` + text(i.EntityID) + `</saml:Issuer>` +
+		`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>` +
+		inner + `</samlp:ArtifactResponse>`
+	signed, err := signEnveloped(ar, id, i.Key, i.Cert, `<samlp:Status>`)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(xmlHeader + `<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>` +
+		signed + `</SOAP-ENV:Body></SOAP-ENV:Envelope>`), nil
 }
 
 // signEnveloped signs the canonical element el (whose ID is id) and

@@ -1,7 +1,6 @@
 package sso
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -94,20 +93,25 @@ func (d *Deps) acsArtifact(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	}
 	a.idp = idp.EntityID
 	secret := ui.BindingCookie(r)
-	assertion, err := snap.SP.ValidateArtifact(r.Context(), idp, saml.ArtifactInput{
+	refuse := func(err error) {
+		if d.passiveCheckRefused(w, r, a, snap, err, secret) {
+			return
+		}
+		d.refuseProtocol(w, r, a, err, secret != "")
+	}
+	// The artifact is resolved over the back channel before the login's
+	// transaction, which holds no network call (the artifact is marked
+	// resolved then: it is single-use whatever the login's outcome); the
+	// Response it stands for is consumed (its request taken, its assertion
+	// marked used) inside the transaction, as with HTTP-POST.
+	verified, err := snap.SP.VerifyArtifact(r.Context(), idp, saml.ArtifactInput{
 		Artifact:       art,
 		RelayState:     relayState,
 		BrowserBinding: tenantcfg.BrowserBinding(secret),
 	}, d.SOAP)
 	if err != nil {
-		if d.passiveCheckRefused(w, r, a, snap, err, secret) {
-			return
-		}
-		d.refuseProtocol(w, r, a, err, secret != "")
+		refuse(err)
 		return
 	}
-	// The artifact is resolved over the back channel before the login's
-	// transaction, which holds no network call; the artifact is single-use
-	// at the IdP anyway.
-	d.completeACS(w, r, a, snap, idp, func(context.Context) (*saml.Assertion, error) { return assertion, nil }, nil)
+	d.completeACS(w, r, a, snap, idp, verified.Consume, refuse)
 }
