@@ -410,6 +410,14 @@ func sample(t *testing.T, c *cluster, n *node, gc bool) memSample {
 	}
 }
 
+// max returns the larger of each figure.
+func (m memSample) max(o memSample) memSample {
+	return memSample{
+		rss: max(m.rss, o.rss), heap: max(m.heap, o.heap), goroutines: max(m.goroutines, o.goroutines),
+		cacheEntries: max(m.cacheEntries, o.cacheEntries), cacheBytes: max(m.cacheBytes, o.cacheBytes),
+	}
+}
+
 func mib(v float64) string { return fmt.Sprintf("%.1f", v/(1<<20)) }
 
 // scenarioSoak runs logins with a forward-auth check of each session on
@@ -426,8 +434,12 @@ func scenarioSoak(t *testing.T, c *cluster, n *node) {
 
 	tl := newTally("soak")
 	lr = c.startLoad(4, "soak", func() []*node { return []*node{n} }, tl, true)
-	time.Sleep(dur)
-	peak := sample(t, c, n, false)
+	// The peak of samples every 5 s under load.
+	var peak memSample
+	for deadline := time.Now().Add(dur); time.Now().Before(deadline); {
+		time.Sleep(min(5*time.Second, time.Until(deadline)))
+		peak = peak.max(sample(t, c, n, false))
+	}
 	lr.end()
 	// Idle: the cache's entries expire (TTL 1s) and its sweep drops them.
 	time.Sleep(3 * time.Second)
@@ -451,7 +463,7 @@ func scenarioSoak(t *testing.T, c *cluster, n *node) {
 	if end.cacheEntries != 0 {
 		t.Errorf("the session cache holds %v entries when idle, want 0", end.cacheEntries)
 	}
-	summary(t, "soak", "%s of load on %s: logins %s | RSS MiB start/peak/idle %s/%s/%s | live heap MiB %s/%s/%s | goroutines %v/%v/%v | session cache entries %v/%v/%v (%s MiB at peak)",
+	summary(t, "soak", "%s of load on %s: logins %s | peak of samples every 5s under load; RSS MiB start/peak/idle %s/%s/%s | live heap MiB %s/%s/%s | goroutines %v/%v/%v | session cache entries %v/%v/%v (%s MiB at peak)",
 		dur, n.name, tl, mib(start.rss), mib(peak.rss), mib(end.rss), mib(start.heap), mib(peak.heap), mib(end.heap),
 		start.goroutines, peak.goroutines, end.goroutines, start.cacheEntries, peak.cacheEntries, end.cacheEntries, mib(peak.cacheBytes))
 }

@@ -528,8 +528,9 @@ type loadRun struct {
 	sent atomic.Int64
 }
 
-// maxLoadLogins bounds a load run whatever its duration.
-const maxLoadLogins = 50000
+// maxLoadLogins bounds a load run whatever its duration (a soak of
+// LANYARD_FAULTS_SOAK=30m at 250 logins/s).
+const maxLoadLogins = 500000
 
 // startLoad starts clients workers that post logins, each to the next of
 // targets() (the nodes a load balancer would send to), and count the
