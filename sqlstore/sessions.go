@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
@@ -15,19 +16,13 @@ const sessionColumns = `hash, tenant_id, user_id, kind, idp_entity_id, name_id, 
 
 func scanSession(r rowScanner) (lanyard.Session, error) {
 	var (
-		s                                       lanyard.Session
-		kind                                    string
-		created, seen, idle, abs, lastRefreshed int64
+		s lanyard.Session
+		v sessionScan
 	)
-	err := r.Scan(&s.Hash, &s.TenantID, &s.UserID, &kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash)
-	if err != nil {
+	if err := r.Scan(v.dest(&s)...); err != nil {
 		return s, err
 	}
-	s.Kind = lanyard.SessionKind(kind)
-	s.CreatedAt, s.LastSeenAt = fromNanos(created), fromNanos(seen)
-	s.IdleExpiresAt, s.AbsExpiresAt = fromNanos(idle), fromNanos(abs)
-	s.LastRefreshAt = fromNanos(lastRefreshed)
+	v.finish(&s)
 	return s, nil
 }
 
@@ -202,4 +197,148 @@ func nilIfEmpty(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// SessionHolder reads the session with the hash and its account (with the
+// account's roles) in one query, whether or not the session has expired:
+// the caller decides, knowing activity it has not written yet.
+// ErrNotFound when there is no such session.
+func (d *DB) SessionHolder(ctx context.Context, hash []byte) (lanyard.Session, lanyard.User, error) {
+	const op = "sqlstore.SessionHolder"
+	rows, err := d.reader().QueryContext(ctx, `SELECT `+sessionColumnsAs("s")+`, `+userColumns+`, r.role, r.source
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE s.hash = $1`, hash)
+	if err != nil {
+		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+	}
+	defer rows.Close()
+	var (
+		s     lanyard.Session
+		u     lanyard.User
+		found bool
+	)
+	for rows.Next() {
+		var (
+			role, source sql.NullString
+			version      int64
+		)
+		// One row per role: the session and the account repeat.
+		rs, err := scanSessionUser(rows, &version, &role, &source)
+		if err != nil {
+			return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+		}
+		if !found {
+			s, u, found = rs.session, rs.user, true
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, lanyard.RoleGrant{Role: role.String, Source: lanyard.RoleSource(source.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+	}
+	if !found {
+		return lanyard.Session{}, lanyard.User{}, notFound(op, "session not found")
+	}
+	normalizeUserRoles(&u)
+	return s, u, nil
+}
+
+type sessionUser struct {
+	session lanyard.Session
+	user    lanyard.User
+}
+
+// scanSessionUser scans a row of sessionColumnsAs followed by userColumns
+// and extra.
+func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, error) {
+	var out sessionUser
+	var sessionDest sessionScan
+	var userDest userScan
+	dest := append(sessionDest.dest(&out.session), userDest.dest(&out.user, version)...)
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return out, err
+	}
+	sessionDest.finish(&out.session)
+	userDest.finish(&out.user)
+	return out, nil
+}
+
+// sessionColumnsAs is sessionColumns qualified with alias.
+func sessionColumnsAs(alias string) string {
+	cols := strings.Split(sessionColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// sessionScan holds a session row's columns that need converting.
+type sessionScan struct {
+	kind                                    string
+	created, seen, idle, abs, lastRefreshed int64
+}
+
+func (v *sessionScan) dest(s *lanyard.Session) []any {
+	return []any{&s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
+		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash}
+}
+
+func (v *sessionScan) finish(s *lanyard.Session) {
+	s.Kind = lanyard.SessionKind(v.kind)
+	s.CreatedAt, s.LastSeenAt = fromNanos(v.created), fromNanos(v.seen)
+	s.IdleExpiresAt, s.AbsExpiresAt = fromNanos(v.idle), fromNanos(v.abs)
+	s.LastRefreshAt = fromNanos(v.lastRefreshed)
+}
+
+// userScan holds a user row's columns that need converting.
+type userScan struct {
+	status, method, source      string
+	created, updated, lastLogin int64
+}
+
+func (v *userScan) dest(u *lanyard.User, version *int64) []any {
+	return []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
+		&v.method, &u.WebAccess, &v.source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
+		&v.created, &v.updated, &v.lastLogin, version}
+}
+
+func (v *userScan) finish(u *lanyard.User) {
+	u.Status, u.LoginMethod, u.Source = lanyard.UserStatus(v.status), lanyard.LoginMethod(v.method), lanyard.UserSource(v.source)
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
+}
+
+// activityBatch bounds the sessions one transaction of
+// RecordSessionActivity updates, so that the writer is not held long.
+const activityBatch = 500
+
+// RecordSessionActivity writes the sessions' activity in few transactions
+// (one per activityBatch sessions). A session whose stored LastSeenAt is
+// already as late is left alone, and so is one that no longer exists.
+func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
+	for len(activity) > 0 {
+		n := min(len(activity), activityBatch)
+		batch := activity[:n]
+		activity = activity[n:]
+		err := d.inTx(ctx, func(tx *DB) error {
+			q := tx.writer()
+			for _, a := range batch {
+				seen, idle := toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt)
+				// The idle expiry never passes the absolute one, so the
+				// session's expiry is the idle one, or the absolute one
+				// if the caller's idea of it was later.
+				if _, err := q.ExecContext(ctx,
+					`UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2,
+						expires_at = CASE WHEN $2 < abs_expires_at THEN $2 ELSE abs_expires_at END
+					WHERE hash = $3 AND last_seen_at < $1`, seen, idle, a.Hash); err != nil {
+					return fmt.Errorf("sqlstore: record session activity: %w", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
