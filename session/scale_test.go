@@ -92,7 +92,7 @@ func TestCacheMissIsOneReadAndActivityIsWrittenByTheFlusher(t *testing.T) {
 	}
 	cache := session.NewCache(mgr, db, session.CacheOptions{
 		Tenants:  memoryTenants{tenant.ID: tenant},
-		Activity: session.ActivityOptions{FlushInterval: 50 * time.Millisecond},
+		Activity: session.ActivityOptions{FlushInterval: 200 * time.Millisecond},
 	})
 
 	before := counter.Counts()
@@ -109,12 +109,22 @@ func TestCacheMissIsOneReadAndActivityIsWrittenByTheFlusher(t *testing.T) {
 		}
 	}
 	got := counter.Counts()
-	const maxRoundTrips = 1
-	if n := got.Statements - before.Statements; n > sessions*maxRoundTrips {
-		t.Errorf("%d misses made %d statements, want at most %d each:\n%s", sessions, n, maxRoundTrips, strings.Join(counter.Log()[before.Statements:], "\n"))
+	// The flusher may run meanwhile (its timer is short): its statements
+	// (a transaction of activity updates) are not the request path's.
+	var requestPath []string
+	for _, q := range counter.Log()[before.Statements:got.Statements] {
+		if !flusherStatement(q) {
+			requestPath = append(requestPath, q)
+		}
 	}
-	if n := got.Writes - before.Writes; n != 0 {
-		t.Errorf("%d misses wrote %d times on the request path, want none:\n%s", sessions, n, strings.Join(counter.Log()[before.Writes:], "\n"))
+	const maxRoundTrips = 1
+	if len(requestPath) > sessions*maxRoundTrips {
+		t.Errorf("%d misses made %d statements, want at most %d each:\n%s", sessions, len(requestPath), maxRoundTrips, strings.Join(requestPath, "\n"))
+	}
+	for _, q := range requestPath {
+		if !strings.HasPrefix(strings.TrimSpace(q), "SELECT") {
+			t.Errorf("a miss wrote on the request path: %s", q)
+		}
 	}
 
 	// The flusher's timer writes the activity, in one transaction.
@@ -125,13 +135,15 @@ func TestCacheMissIsOneReadAndActivityIsWrittenByTheFlusher(t *testing.T) {
 		}
 	}
 	var commits int64
-	for _, q := range counter.Log()[got.Statements:] {
+	for _, q := range counter.Log()[before.Statements:] {
 		if q == "COMMIT" {
 			commits++
 		}
 	}
-	if commits != 1 {
-		t.Errorf("the flusher committed %d transactions for %d sessions, want 1", commits, sessions)
+	// One transaction per timer run: one, or two if the timer ran while
+	// the lookups went on.
+	if commits == 0 || commits > 2 {
+		t.Errorf("the flusher committed %d transactions for %d sessions, want 1 (or 2)", commits, sessions)
 	}
 }
 
@@ -321,4 +333,13 @@ func TestFullCacheKeepsHotSessions(t *testing.T) {
 			t.Fatalf("after %d distinct sessions: the hot sessions cost %d reads, want 0 (evicted)", i+1, n)
 		}
 	}
+}
+
+// flusherStatement tells the statements of the activity writer.
+func flusherStatement(q string) bool {
+	switch q {
+	case "BEGIN", "COMMIT", "ROLLBACK":
+		return true
+	}
+	return strings.HasPrefix(strings.TrimSpace(q), "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2")
 }
