@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -341,5 +342,67 @@ func flusherStatement(q string) bool {
 	case "BEGIN", "COMMIT", "ROLLBACK":
 		return true
 	}
-	return strings.HasPrefix(strings.TrimSpace(q), "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2")
+	return strings.HasPrefix(strings.TrimSpace(q), "UPDATE sessions SET last_seen_at = a.seen")
+}
+
+// The store reads a session with its account in one query and writes
+// activity in batches that never move a session backwards, on both
+// engines.
+func TestStoreSessionHolderAndBatchedActivity(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		f := newFixture(t, engine, lanyard.SSOSettings{})
+		if _, err := f.store.UpdateUser(ctx, f.user.ID, func(u *lanyard.User) error {
+			u.Roles = []lanyard.RoleGrant{{Role: "b"}, {Role: "a"}}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var sessions []lanyard.Session
+		for range 3 {
+			_, s := f.open(t)
+			sessions = append(sessions, s)
+		}
+		s, u, err := f.store.SessionHolder(ctx, sessions[0].Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ID != f.user.ID || len(u.Roles) != 2 || u.Roles[0].Role != "a" || s.UserID != f.user.ID || string(s.CSRFSecret) != string(sessions[0].CSRFSecret) {
+			t.Fatalf("holder: session of user %d, user %d with roles %v", s.UserID, u.ID, u.Roles)
+		}
+		if _, _, err := f.store.SessionHolder(ctx, make([]byte, 32)); !errors.Is(err, lanyard.ErrNotFound) {
+			t.Fatalf("holder of no session: %v, want ErrNotFound", err)
+		}
+		now := sessions[0].LastSeenAt
+		later, earlier := now.Add(5*time.Minute), now.Add(-5*time.Minute)
+		var batch []lanyard.SessionActivity
+		for i := range 1200 { // more than one statement's worth, most for no session
+			batch = append(batch, lanyard.SessionActivity{Hash: lanyard.HashSessionID(fmt.Sprint(i)), LastSeenAt: later, IdleExpiresAt: later.Add(time.Hour)})
+		}
+		batch = append(batch,
+			lanyard.SessionActivity{Hash: sessions[0].Hash, LastSeenAt: later, IdleExpiresAt: later.Add(time.Hour)},
+			lanyard.SessionActivity{Hash: sessions[1].Hash, LastSeenAt: earlier, IdleExpiresAt: earlier.Add(time.Hour)},
+			// Past the absolute expiry: the session ends at the absolute one.
+			lanyard.SessionActivity{Hash: sessions[2].Hash, LastSeenAt: later, IdleExpiresAt: sessions[2].AbsExpiresAt.Add(time.Hour)})
+		if err := f.store.RecordSessionActivity(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		got0, err := f.store.Session(ctx, sessions[0].Hash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got0.LastSeenAt.Equal(later) || !got0.IdleExpiresAt.Equal(later.Add(time.Hour)) {
+			t.Errorf("recorded: last seen %v idle expiry %v, want %v and %v", got0.LastSeenAt, got0.IdleExpiresAt, later, later.Add(time.Hour))
+		}
+		got1, err := f.store.Session(ctx, sessions[1].Hash, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got1.LastSeenAt.Equal(sessions[1].LastSeenAt) || !got1.IdleExpiresAt.Equal(sessions[1].IdleExpiresAt) {
+			t.Errorf("older activity moved the session back: last seen %v, want %v", got1.LastSeenAt, sessions[1].LastSeenAt)
+		}
+		if _, err := f.store.Session(ctx, sessions[2].Hash, sessions[2].AbsExpiresAt); !errors.Is(err, lanyard.ErrNotFound) {
+			t.Errorf("a session past its absolute expiry is still found: %v", err)
+		}
+	})
 }

@@ -308,37 +308,87 @@ func (v *userScan) finish(u *lanyard.User) {
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
 }
 
-// activityBatch bounds the sessions one transaction of
-// RecordSessionActivity updates, so that the writer is not held long.
+// activityBatch bounds the sessions one statement of
+// RecordSessionActivity updates.
 const activityBatch = 500
 
-// RecordSessionActivity writes the sessions' activity in few transactions
-// (one per activityBatch sessions). A session whose stored LastSeenAt is
-// already as late is left alone, and so is one that no longer exists.
+// RecordSessionActivity writes the sessions' activity in one transaction,
+// activityBatch sessions per statement. A session whose stored LastSeenAt
+// is already as late is left alone, and so is one that no longer exists.
 func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
-	for len(activity) > 0 {
-		n := min(len(activity), activityBatch)
-		batch := activity[:n]
-		activity = activity[n:]
-		err := d.inTx(ctx, func(tx *DB) error {
-			q := tx.writer()
-			for _, a := range batch {
-				seen, idle := toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt)
-				// The idle expiry never passes the absolute one, so the
-				// session's expiry is the idle one, or the absolute one
-				// if the caller's idea of it was later.
-				if _, err := q.ExecContext(ctx,
-					`UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2,
-						expires_at = CASE WHEN $2 < abs_expires_at THEN $2 ELSE abs_expires_at END
-					WHERE hash = $3 AND last_seen_at < $1`, seen, idle, a.Hash); err != nil {
-					return fmt.Errorf("sqlstore: record session activity: %w", err)
+	if len(activity) == 0 {
+		return nil
+	}
+	// PostgreSQL types the VALUES list from its first row: cast it.
+	first := "($1, $2, $3)"
+	if d.dialect.Name == "postgres" {
+		first = "($1::bytea, $2::bigint, $3::bigint)"
+	}
+	return d.inTx(ctx, func(tx *DB) error {
+		for start := 0; start < len(activity); start += activityBatch {
+			batch := activity[start:min(start+activityBatch, len(activity))]
+			args := make([]any, 0, 3*len(batch))
+			var rows strings.Builder
+			rows.WriteString(first)
+			for i, a := range batch {
+				args = append(args, a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt))
+				if i > 0 {
+					fmt.Fprintf(&rows, ", ($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			// The idle expiry never passes the absolute one, so the
+			// session's expiry is the idle one, or the absolute one if the
+			// caller's idea of it was later.
+			_, err := tx.writer().ExecContext(ctx,
+				`UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
+					expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END
+				FROM (SELECT column1 AS hash, column2 AS seen, column3 AS idle FROM (VALUES `+rows.String()+`) AS v) AS a
+				WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`, args...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: record session activity: %w", err)
+			}
 		}
+		return nil
+	})
+}
+
+// CreateSessions inserts the sessions in one transaction, a few hundred
+// rows per statement (seeding, imports). ErrConflict when a hash exists.
+func (d *DB) CreateSessions(ctx context.Context, sessions []*lanyard.Session) error {
+	const op = "sqlstore.CreateSessions"
+	const cols = 19
+	if len(sessions) == 0 {
+		return nil
 	}
-	return nil
+	return d.inTx(ctx, func(tx *DB) error {
+		for start := 0; start < len(sessions); start += tx.bulkRows() {
+			chunk := sessions[start:min(start+tx.bulkRows(), len(sessions))]
+			args := make([]any, 0, len(chunk)*cols)
+			for _, s := range chunk {
+				if s.CreatedAt.IsZero() {
+					s.CreatedAt = d.now()
+				}
+				normalizeSessionTimes(s)
+				args = append(args, s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
+					s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
+					toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
+					toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash))
+			}
+			_, err := tx.writer().ExecContext(ctx,
+				`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
+					session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
+					client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
+				VALUES `+values(len(chunk), cols), args...)
+			if err != nil {
+				switch tx.class(err) {
+				case ErrorUnique:
+					return conflict(err, op, "a session already exists")
+				case ErrorForeignKey:
+					return invalid(err, op, "a session's user does not exist")
+				}
+				return fmt.Errorf("sqlstore: create sessions: %w", err)
+			}
+		}
+		return nil
+	})
 }

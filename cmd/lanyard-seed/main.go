@@ -1,0 +1,467 @@
+// Command lanyard-seed fills a store quickly for scale runs, and measures
+// the session check against it:
+//
+//	lanyard-seed fill (-sqlite PATH | -postgres URL) [-tenants 1] [-users 1000] [-sessions 1000]
+//	    migrate the store and add tenants, users (each with a role and web
+//	    access) and live sessions, in bulk; session i of a run has the ID
+//	    SessionID(i), so that "verify" can present any of them
+//	lanyard-seed serve (-sqlite PATH | -postgres URL) -addr-file FILE
+//	    serve Lanyard's routes on a loopback port, with the session check
+//	    wired as in "lanyard serve", and write the address to FILE
+//	lanyard-seed verify -addr HOST:PORT -pid PID -sessions N [-requests 20000] [-rounds 5] [-clients 4] [-postgres-pid-file F]
+//	    ask GET /auth/verify of that server in interleaved rounds: one hot
+//	    session for every request, then a random one of the N seeded
+//	    sessions per request; print the server's CPU time per request (and
+//	    PostgreSQL's) of each round, the medians and their ratio
+//
+// It is a test tool: it writes to the store directly, and serves only
+// loopback.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
+	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/session"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
+	"github.com/lanyard-sso/lanyard/web"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "lanyard-seed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: lanyard-seed fill|serve|verify [flags]")
+	}
+	switch args[0] {
+	case "fill":
+		return fill(args[1:])
+	case "serve":
+		return serve(args[1:])
+	case "verify":
+		return verify(args[1:])
+	}
+	return fmt.Errorf("unknown command %q: want fill, serve or verify", args[0])
+}
+
+// SessionID is the ID of seeded session i: derived, so that the seeder
+// need not hand millions of IDs to the load.
+func SessionID(i int) string {
+	sum := sha256.Sum256([]byte("lanyard-seed session " + strconv.Itoa(i)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// storeFlags are the flags that name the store.
+type storeFlags struct{ sqlitePath, postgresURL string }
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.sqlitePath, "sqlite", "", "SQLite database `file`")
+	fs.StringVar(&s.postgresURL, "postgres", "", "PostgreSQL `URL`")
+}
+
+func (s *storeFlags) open(ctx context.Context) (*sqlstore.DB, error) {
+	var (
+		db  *sqlstore.DB
+		err error
+	)
+	switch {
+	case (s.sqlitePath == "") == (s.postgresURL == ""):
+		return nil, errors.New("name the store with one of -sqlite FILE and -postgres URL")
+	case s.sqlitePath != "":
+		db, err = sqlite.Open(ctx, filepath.Clean(s.sqlitePath))
+	default:
+		db, err = postgres.Open(ctx, s.postgresURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// seedBatch is how many users or sessions one transaction inserts.
+const seedBatch = 20_000
+
+func fill(args []string) error {
+	fs := flag.NewFlagSet("fill", flag.ContinueOnError)
+	var sf storeFlags
+	sf.register(fs)
+	tenants := fs.Int("tenants", 1, "`number` of tenants")
+	users := fs.Int("users", 1000, "`number` of users, spread over the tenants")
+	sessions := fs.Int("sessions", 1000, "`number` of live sessions, spread over the users")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tenants < 1 || *users < 1 || *sessions < 0 {
+		return errors.New("want at least one tenant and one user, and no negative count of sessions")
+	}
+	ctx := context.Background()
+	db, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+
+	tenantIDs := make([]int64, *tenants)
+	for i := range tenantIDs {
+		t := lanyard.Tenant{Slug: fmt.Sprintf("t%05d", i), DisplayName: fmt.Sprintf("Tenant %d", i)}
+		if err := db.CreateTenant(ctx, &t); err != nil {
+			return fmt.Errorf("tenant %d: %w", i, err)
+		}
+		tenantIDs[i] = t.ID
+	}
+	logStep("tenants", *tenants, start)
+
+	type account struct{ id, tenant int64 }
+	accounts := make([]account, 0, *users)
+	for first := 0; first < *users; first += seedBatch {
+		batch := make([]*lanyard.User, 0, min(seedBatch, *users-first))
+		for i := first; i < first+cap(batch); i++ {
+			u := &lanyard.User{TenantID: tenantIDs[i%len(tenantIDs)], Login: fmt.Sprintf("u%07d", i), Email: fmt.Sprintf("u%07d@example.com", i),
+				FirstName: "User", LastName: strconv.Itoa(i), WebAccess: true, Source: lanyard.SourceIdP,
+				Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
+			u.Normalize()
+			batch = append(batch, u)
+		}
+		if err := db.CreateUsers(ctx, batch); err != nil {
+			return fmt.Errorf("users from %d: %w", first, err)
+		}
+		for _, u := range batch {
+			accounts = append(accounts, account{u.ID, u.TenantID})
+		}
+	}
+	logStep("users", *users, start)
+
+	// Seen two minutes ago: a check records activity, as after a pause.
+	now := time.Now()
+	for first := 0; first < *sessions; first += seedBatch {
+		batch := make([]*lanyard.Session, 0, min(seedBatch, *sessions-first))
+		for i := first; i < first+cap(batch); i++ {
+			a := accounts[i%len(accounts)]
+			hash := lanyard.HashSessionID(SessionID(i))
+			secret := sha256.Sum256(append([]byte("csrf"), hash...))
+			batch = append(batch, &lanyard.Session{Hash: hash, TenantID: a.tenant, UserID: a.id, Kind: lanyard.SessionSSO,
+				IdPEntityID: "https://idp.example.com", NameID: "u" + strconv.Itoa(i), CreatedAt: now.Add(-time.Hour),
+				LastSeenAt: now.Add(-2 * time.Minute), IdleExpiresAt: now.Add(8 * time.Hour), AbsExpiresAt: now.Add(24 * time.Hour),
+				ClientIP: "192.0.2.1", UserAgent: "lanyard-seed", LastRefreshAt: now.Add(-time.Hour), CSRFSecret: secret[:]})
+		}
+		if err := db.CreateSessions(ctx, batch); err != nil {
+			return fmt.Errorf("sessions from %d: %w", first, err)
+		}
+	}
+	logStep("sessions", *sessions, start)
+	return nil
+}
+
+func logStep(what string, n int, start time.Time) {
+	fmt.Fprintf(os.Stderr, "lanyard-seed: %d %s (%.1fs since the start)\n", n, what, time.Since(start).Seconds())
+}
+
+// serve answers Lanyard's routes (GET /auth/verify among them) on a
+// loopback port, wired as "lanyard serve" wires the session check, until
+// SIGINT or SIGTERM.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf storeFlags
+	sf.register(fs)
+	addrFile := fs.String("addr-file", "", "`file` to write the bound address to")
+	cpuProfile := fs.String("cpuprofile", "", "`file` to write a CPU profile of the whole run to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	base := &url.URL{Scheme: "https", Host: "sso.example.com"}
+	keys := identity.NewKeyRing(db, identity.KeyRingOptions{})
+	if err := keys.Refresh(ctx); err != nil {
+		return err
+	}
+	// As serve wires it (cmd/lanyard newGateway).
+	tenants := tenantcfg.New(db, tenantcfg.Options{BaseURL: base})
+	cache := session.NewCache(session.NewManager(db, session.Options{}), db, session.CacheOptions{Tenants: tenants})
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Config{BaseURL: base, Store: db, Gateway: gw})
+	srv.SetReady()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); _ = hs.Close() }()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return cache.Close(context.Background())
+}
+
+func verify(args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	target := fs.String("addr", "", "`address` of a lanyard-seed serve (or lanyard serve) on the seeded store")
+	pid := fs.Int("pid", 0, "`process` ID of that server, whose CPU time is measured")
+	sessions := fs.Int("sessions", 0, "`number` of sessions seeded by fill")
+	requests := fs.Int("requests", 20_000, "`requests` per round")
+	rounds := fs.Int("rounds", 5, "`rounds` of each variant, interleaved")
+	clients := fs.Int("clients", 4, "concurrent `clients`")
+	pgPIDFile := fs.String("postgres-pid-file", "", "postmaster.pid `file` of the PostgreSQL server, to report its CPU time too")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *target == "" || *pid <= 0 || *sessions < 1 || *requests < 1 || *rounds < 1 || *clients < 1 {
+		return errors.New("want -addr, -pid, and -sessions, -requests, -rounds and -clients of at least 1")
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}, Timeout: 30 * time.Second}
+	verifyURL := "http://" + *target + "/auth/verify"
+	serverCPU := func() time.Duration {
+		d, err := processCPU(*pid)
+		if err != nil {
+			return 0
+		}
+		return d
+	}
+
+	hot := SessionID(0)
+	type variant struct {
+		name string
+		id   func(r *rand.Rand) string
+	}
+	variants := []variant{
+		{"hot", func(*rand.Rand) string { return hot }},
+		{"random", func(r *rand.Rand) string { return SessionID(r.IntN(*sessions)) }},
+	}
+	run := func(v variant, n int) (cpu, dbCPU time.Duration, err error) {
+		cpuBefore, dbBefore := serverCPU(), postgresCPU(*pgPIDFile)
+		err = load(client, verifyURL, v.id, n, *clients)
+		return serverCPU() - cpuBefore, postgresCPU(*pgPIDFile) - dbBefore, err
+	}
+	// A first pass warms the code paths, the tenant and the database's caches.
+	for _, v := range variants {
+		if _, _, err := run(v, min(*requests, 2000)); err != nil {
+			return err
+		}
+	}
+	perRequest := map[string][]time.Duration{}
+	dbPerRequest := map[string][]time.Duration{}
+	for round := range *rounds {
+		for _, v := range variants {
+			cpu, dbCPU, err := run(v, *requests)
+			if err != nil {
+				return err
+			}
+			perRequest[v.name] = append(perRequest[v.name], cpu/time.Duration(*requests))
+			dbPerRequest[v.name] = append(dbPerRequest[v.name], dbCPU/time.Duration(*requests))
+			fmt.Fprintf(os.Stderr, "lanyard-seed: round %d %s: Lanyard %s CPU per request (database %s)\n", round+1, v.name,
+				cpu/time.Duration(*requests), dbCPU/time.Duration(*requests))
+		}
+	}
+	hotMed, randMed := median(perRequest["hot"]), median(perRequest["random"])
+	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d loadavg=%s\n", *sessions, *requests, *rounds, *clients, loadAverage())
+	fmt.Printf("hot    Lanyard CPU/request median %s (rounds %v), database %s\n", hotMed, perRequest["hot"], median(dbPerRequest["hot"]))
+	fmt.Printf("random Lanyard CPU/request median %s (rounds %v), database %s\n", randMed, perRequest["random"], median(dbPerRequest["random"]))
+	fmt.Printf("ratio random/hot %.2f (target at most 2)\n", float64(randMed)/float64(hotMed))
+	return nil
+}
+
+// load sends n verify requests from clients goroutines.
+func load(client *http.Client, verifyURL string, id func(*rand.Rand) string, n, clients int) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	per := n / clients
+	for c := range clients {
+		count := per
+		if c == 0 {
+			count += n - per*clients
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
+			for range count {
+				req, err := http.NewRequest(http.MethodGet, verifyURL, nil)
+				if err != nil {
+					fail(err)
+					return
+				}
+				req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id(r)})
+				resp, err := client.Do(req)
+				if err != nil {
+					fail(err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					fail(fmt.Errorf("/auth/verify answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body))))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// processCPU returns the user+system CPU time a process has used.
+func processCPU(pid int) (time.Duration, error) {
+	return statCPU(fmt.Sprintf("/proc/%d/stat", pid))
+}
+
+// statCPU reads the CPU time in a /proc/PID/stat file.
+func statCPU(path string) (time.Duration, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	_, f, ok := statFields(string(b))
+	if !ok {
+		return 0, fmt.Errorf("%s: unexpected format", path)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("%s: unexpected format", path)
+	}
+	return time.Duration(utime+stime) * time.Second / 100, nil // USER_HZ
+}
+
+// statFields returns the fields of a /proc/PID/stat text after the
+// command name (which may hold spaces), field 3 first.
+func statFields(s string) (string, []string, bool) {
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return "", nil, false
+	}
+	f := strings.Fields(s[end+1:])
+	return s[:end], f, len(f) >= 13
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// selfCPU returns the CPU time of this process.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// postgresCPU sums the CPU time of the PostgreSQL server whose
+// postmaster.pid file is given (the postmaster and its children); 0 when
+// pidFile is empty or unreadable.
+func postgresCPU(pidFile string) time.Duration {
+	if pidFile == "" {
+		return 0
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	master := strings.TrimSpace(first)
+	var total time.Duration
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		_, f, ok := statFields(string(stat))
+		if !ok || (filepath.Base(d) != master && f[1] != master) {
+			continue
+		}
+		if t, err := statCPU(d + "/stat"); err == nil {
+			total += t
+		}
+	}
+	return total
+}
