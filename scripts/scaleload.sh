@@ -4,9 +4,12 @@
 # the session check wired as in "lanyard serve", and asks GET /auth/verify
 # in interleaved rounds: one hot session for every request, then a random
 # one of all the seeded sessions per request (so that nearly every check
-# misses the 2-second cache and reads the store). It prints Lanyard's CPU
-# time per request of each variant (median of the rounds), PostgreSQL's,
-# and the ratio random/hot (target: at most 2).
+# misses the 2-second cache and reads the store). The same rounds, in turn,
+# ask a second server wired as before this work ("legacy": three reads per
+# miss, the tenant from the database, activity written on the request
+# path), the anchor. It prints Lanyard's CPU time per request of each
+# server and variant (median of the rounds), PostgreSQL's, and the ratio
+# random/hot (target: at most 2).
 #
 #   scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [sqlite] [postgres]
 #
@@ -38,10 +41,15 @@ done
 ((${#engines[@]})) || engines=(sqlite postgres)
 
 work=$(mktemp -d)
-server=""
+servers=()
 pgdir=""
+stop_servers() {
+	for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${servers[@]}"; do wait "$p" 2>/dev/null || true; done
+	servers=()
+}
 cleanup() {
-	if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+	stop_servers
 	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; fi
 	rm -rf "$work"
 }
@@ -65,14 +73,18 @@ for engine in "${engines[@]}"; do
 	start=$(date +%s.%N)
 	"$work/lanyard-seed" fill "${store[@]}" -tenants "$tenants" -users "$n" -sessions "$n"
 	log "$engine: seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
-	rm -f "$work/addr"
-	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr" &
-	server=$!
-	for _ in $(seq 1 300); do [[ -s "$work/addr" ]] && break; sleep 0.1; done
-	[[ -s "$work/addr" ]] || { log "the server did not start"; exit 1; }
+	rm -f "$work/addr.new" "$work/addr.legacy"
+	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" &
+	servers+=($!)
+	"$work/lanyard-seed" serve -legacy "${store[@]}" -addr-file "$work/addr.legacy" &
+	servers+=($!)
+	for f in new legacy; do
+		for _ in $(seq 1 300); do [[ -s "$work/addr.$f" ]] && break; sleep 0.1; done
+		[[ -s "$work/addr.$f" ]] || { log "the $f server did not start"; exit 1; }
+	done
 	echo "## $engine, $n sessions, $tenants tenants"
-	"$work/lanyard-seed" verify -addr "$(cat "$work/addr")" -pid "$server" -sessions "$n" -requests "$requests" \
-		-rounds "$rounds" -clients "$clients" "${pidfile[@]}"
-	kill "$server"; wait "$server" 2>/dev/null || true; server=""
+	"$work/lanyard-seed" verify -addr "$(cat "$work/addr.new"),$(cat "$work/addr.legacy")" -pid "${servers[0]},${servers[1]}" \
+		-labels "this branch,legacy (anchor)" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" "${pidfile[@]}"
+	stop_servers
 	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; pgdir=""; fi
 done

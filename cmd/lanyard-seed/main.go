@@ -19,9 +19,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -166,16 +168,27 @@ func fill(args []string) error {
 	}
 	logStep("users", *users, start)
 
+	// Inserted in the order of their hashes, so that the primary key and
+	// the IdP-identity index grow at their end rather than at random pages
+	// (a million random inserts outgrow the page cache).
+	type seeded struct {
+		hash []byte
+		i    int
+	}
+	order := make([]seeded, *sessions)
+	for i := range order {
+		order[i] = seeded{lanyard.HashSessionID(SessionID(i)), i}
+	}
+	slices.SortFunc(order, func(a, b seeded) int { return bytes.Compare(a.hash, b.hash) })
 	// Seen two minutes ago: a check records activity, as after a pause.
 	now := time.Now()
 	for first := 0; first < *sessions; first += seedBatch {
 		batch := make([]*lanyard.Session, 0, min(seedBatch, *sessions-first))
-		for i := first; i < first+cap(batch); i++ {
-			a := accounts[i%len(accounts)]
-			hash := lanyard.HashSessionID(SessionID(i))
-			secret := sha256.Sum256(append([]byte("csrf"), hash...))
-			batch = append(batch, &lanyard.Session{Hash: hash, TenantID: a.tenant, UserID: a.id, Kind: lanyard.SessionSSO,
-				IdPEntityID: "https://idp.example.com", NameID: "u" + strconv.Itoa(i), CreatedAt: now.Add(-time.Hour),
+		for _, o := range order[first : first+cap(batch)] {
+			a := accounts[o.i%len(accounts)]
+			secret := sha256.Sum256(append([]byte("csrf"), o.hash...))
+			batch = append(batch, &lanyard.Session{Hash: o.hash, TenantID: a.tenant, UserID: a.id, Kind: lanyard.SessionSSO,
+				IdPEntityID: "https://idp.example.com", NameID: hex.EncodeToString(o.hash[:8]), CreatedAt: now.Add(-time.Hour),
 				LastSeenAt: now.Add(-2 * time.Minute), IdleExpiresAt: now.Add(8 * time.Hour), AbsExpiresAt: now.Add(24 * time.Hour),
 				ClientIP: "192.0.2.1", UserAgent: "lanyard-seed", LastRefreshAt: now.Add(-time.Hour), CSRFSecret: secret[:]})
 		}
@@ -200,6 +213,7 @@ func serve(args []string) error {
 	sf.register(fs)
 	addrFile := fs.String("addr-file", "", "`file` to write the bound address to")
 	cpuProfile := fs.String("cpuprofile", "", "`file` to write a CPU profile of the whole run to")
+	legacy := fs.Bool("legacy", false, "check sessions as before the scale work, as an anchor: three reads a miss, the tenant from the database, activity written on the request path")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -227,8 +241,16 @@ func serve(args []string) error {
 		return err
 	}
 	// As serve wires it (cmd/lanyard newGateway).
-	tenants := tenantcfg.New(db, tenantcfg.Options{BaseURL: base})
-	cache := session.NewCache(session.NewManager(db, session.Options{}), db, session.CacheOptions{Tenants: tenants})
+	var cache *session.Cache
+	if *legacy {
+		// The store behind only lanyard.Store offers neither the one-read
+		// miss nor batched activity.
+		store := struct{ lanyard.Store }{db}
+		cache = session.NewCache(session.NewManager(store, session.Options{}), store, session.CacheOptions{})
+	} else {
+		tenants := tenantcfg.New(db, tenantcfg.Options{BaseURL: base})
+		cache = session.NewCache(session.NewManager(db, session.Options{}), db, session.CacheOptions{Tenants: tenants})
+	}
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
 	if err != nil {
 		return err
@@ -254,8 +276,9 @@ func serve(args []string) error {
 
 func verify(args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	target := fs.String("addr", "", "`address` of a lanyard-seed serve (or lanyard serve) on the seeded store")
-	pid := fs.Int("pid", 0, "`process` ID of that server, whose CPU time is measured")
+	targets := fs.String("addr", "", "`addresses` (comma-separated) of lanyard-seed serve processes on the seeded store, measured in turn")
+	pids := fs.String("pid", "", "their `process` IDs (comma-separated), whose CPU time is measured")
+	labels := fs.String("labels", "", "their `names` (comma-separated) in the report; default server1, server2...")
 	sessions := fs.Int("sessions", 0, "`number` of sessions seeded by fill")
 	requests := fs.Int("requests", 20_000, "`requests` per round")
 	rounds := fs.Int("rounds", 5, "`rounds` of each variant, interleaved")
@@ -264,18 +287,30 @@ func verify(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *target == "" || *pid <= 0 || *sessions < 1 || *requests < 1 || *rounds < 1 || *clients < 1 {
-		return errors.New("want -addr, -pid, and -sessions, -requests, -rounds and -clients of at least 1")
+	if *sessions < 1 || *requests < 1 || *rounds < 1 || *clients < 1 {
+		return errors.New("want -sessions, -requests, -rounds and -clients of at least 1")
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}, Timeout: 30 * time.Second}
-	verifyURL := "http://" + *target + "/auth/verify"
-	serverCPU := func() time.Duration {
-		d, err := processCPU(*pid)
-		if err != nil {
-			return 0
+	type server struct {
+		label, url string
+		pid        int
+	}
+	var servers []server
+	addrList, pidList, labelList := strings.Split(*targets, ","), strings.Split(*pids, ","), strings.Split(*labels, ",")
+	if *targets == "" || len(addrList) != len(pidList) || (*labels != "" && len(labelList) != len(addrList)) {
+		return errors.New("want as many -addr as -pid (and -labels)")
+	}
+	for i, a := range addrList {
+		pid, err := strconv.Atoi(strings.TrimSpace(pidList[i]))
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("-pid %q: want process IDs", *pids)
 		}
-		return d
+		label := fmt.Sprintf("server%d", i+1)
+		if *labels != "" {
+			label = strings.TrimSpace(labelList[i])
+		}
+		servers = append(servers, server{label: label, url: "http://" + strings.TrimSpace(a) + "/auth/verify", pid: pid})
 	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients * len(servers)}, Timeout: 30 * time.Second}
 
 	hot := SessionID(0)
 	type variant struct {
@@ -286,37 +321,59 @@ func verify(args []string) error {
 		{"hot", func(*rand.Rand) string { return hot }},
 		{"random", func(r *rand.Rand) string { return SessionID(r.IntN(*sessions)) }},
 	}
-	run := func(v variant, n int) (cpu, dbCPU time.Duration, err error) {
-		cpuBefore, dbBefore := serverCPU(), postgresCPU(*pgPIDFile)
-		err = load(client, verifyURL, v.id, n, *clients)
-		return serverCPU() - cpuBefore, postgresCPU(*pgPIDFile) - dbBefore, err
+	run := func(srv server, v variant, n int) (cpu, dbCPU time.Duration, err error) {
+		cpuBefore, dbBefore := processCPUOr0(srv.pid), postgresCPU(*pgPIDFile)
+		err = load(client, srv.url, v.id, n, *clients)
+		return processCPUOr0(srv.pid) - cpuBefore, postgresCPU(*pgPIDFile) - dbBefore, err
 	}
 	// A first pass warms the code paths, the tenant and the database's caches.
-	for _, v := range variants {
-		if _, _, err := run(v, min(*requests, 2000)); err != nil {
-			return err
+	for _, srv := range servers {
+		for _, v := range variants {
+			if _, _, err := run(srv, v, min(*requests, 2000)); err != nil {
+				return fmt.Errorf("%s: %w", srv.label, err)
+			}
 		}
 	}
 	perRequest := map[string][]time.Duration{}
 	dbPerRequest := map[string][]time.Duration{}
+	start := time.Now()
 	for round := range *rounds {
-		for _, v := range variants {
-			cpu, dbCPU, err := run(v, *requests)
-			if err != nil {
-				return err
+		for _, srv := range servers {
+			for _, v := range variants {
+				cpu, dbCPU, err := run(srv, v, *requests)
+				if err != nil {
+					return fmt.Errorf("%s: %w", srv.label, err)
+				}
+				key := srv.label + " " + v.name
+				perRequest[key] = append(perRequest[key], cpu/time.Duration(*requests))
+				dbPerRequest[key] = append(dbPerRequest[key], dbCPU/time.Duration(*requests))
+				fmt.Fprintf(os.Stderr, "lanyard-seed: round %d %s: Lanyard %s CPU per request (database %s)\n", round+1, key,
+					cpu/time.Duration(*requests), dbCPU/time.Duration(*requests))
 			}
-			perRequest[v.name] = append(perRequest[v.name], cpu/time.Duration(*requests))
-			dbPerRequest[v.name] = append(dbPerRequest[v.name], dbCPU/time.Duration(*requests))
-			fmt.Fprintf(os.Stderr, "lanyard-seed: round %d %s: Lanyard %s CPU per request (database %s)\n", round+1, v.name,
-				cpu/time.Duration(*requests), dbCPU/time.Duration(*requests))
 		}
 	}
-	hotMed, randMed := median(perRequest["hot"]), median(perRequest["random"])
-	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d loadavg=%s\n", *sessions, *requests, *rounds, *clients, loadAverage())
-	fmt.Printf("hot    Lanyard CPU/request median %s (rounds %v), database %s\n", hotMed, perRequest["hot"], median(dbPerRequest["hot"]))
-	fmt.Printf("random Lanyard CPU/request median %s (rounds %v), database %s\n", randMed, perRequest["random"], median(dbPerRequest["random"]))
-	fmt.Printf("ratio random/hot %.2f (target at most 2)\n", float64(randMed)/float64(hotMed))
+	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d loadavg=%s (%.0fs)\n\n", *sessions, *requests, *rounds, *clients, loadAverage(), time.Since(start).Seconds())
+	fmt.Println("| server | hot: Lanyard CPU/request | random: Lanyard CPU/request | random/hot | hot: database | random: database |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, srv := range servers {
+		hot, random := median(perRequest[srv.label+" hot"]), median(perRequest[srv.label+" random"])
+		fmt.Printf("| %s | %s | %s | %.2f | %s | %s |\n", srv.label, hot, random, float64(random)/float64(hot),
+			median(dbPerRequest[srv.label+" hot"]), median(dbPerRequest[srv.label+" random"]))
+	}
+	fmt.Println()
+	for key, d := range perRequest {
+		fmt.Printf("rounds %s: %v\n", key, d)
+	}
 	return nil
+}
+
+// processCPUOr0 is processCPU, 0 when it cannot be read.
+func processCPUOr0(pid int) time.Duration {
+	d, err := processCPU(pid)
+	if err != nil {
+		return 0
+	}
+	return d
 }
 
 // load sends n verify requests from clients goroutines.
