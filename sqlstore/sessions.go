@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -308,33 +309,25 @@ func (v *userScan) finish(u *lanyard.User) {
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
 }
 
-// activityBatch bounds the sessions one statement of
-// RecordSessionActivity updates.
-const activityBatch = 500
-
 // RecordSessionActivity writes the sessions' activity in one transaction,
-// activityBatch sessions per statement. A session whose stored LastSeenAt
+// a few hundred sessions per statement. A session whose stored LastSeenAt
 // is already as late is left alone, and so is one that no longer exists.
 func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
 	if len(activity) == 0 {
 		return nil
 	}
-	// PostgreSQL types the VALUES list from its first row: cast it.
-	first := "($1, $2, $3)"
-	if d.dialect.Name == "postgres" {
-		first = "($1::bytea, $2::bigint, $3::bigint)"
-	}
 	return d.inTx(ctx, func(tx *DB) error {
-		for start := 0; start < len(activity); start += activityBatch {
-			batch := activity[start:min(start+activityBatch, len(activity))]
+		for start := 0; start < len(activity); start += tx.bulkRows() {
+			batch := activity[start:min(start+tx.bulkRows(), len(activity))]
 			args := make([]any, 0, 3*len(batch))
 			var rows strings.Builder
-			rows.WriteString(first)
 			for i, a := range batch {
 				args = append(args, a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt))
 				if i > 0 {
-					fmt.Fprintf(&rows, ", ($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+					rows.WriteString(", ")
 				}
+				fmt.Fprintf(&rows, "(%s, %s, %s)", tx.typed(tx.dialect.BlobParam, 3*i+1),
+					tx.typed(tx.dialect.BigIntParam, 3*i+2), tx.typed(tx.dialect.BigIntParam, 3*i+3))
 			}
 			// The idle expiry never passes the absolute one, so the
 			// session's expiry is the idle one, or the absolute one if the
@@ -350,6 +343,15 @@ func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.Sessi
 		}
 		return nil
 	})
+}
+
+// typed returns placeholder $n wrapped by the dialect's hook, if any.
+func (d *DB) typed(hook func(string) string, n int) string {
+	p := "$" + strconv.Itoa(n)
+	if hook == nil {
+		return p
+	}
+	return hook(p)
 }
 
 // CreateSessions inserts the sessions in one transaction, a few hundred
