@@ -107,7 +107,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = c.Conn.Begin() //nolint:staticcheck // the driver offers nothing else
+		//lint:ignore SA1019 the driver offers nothing else
+		tx, err = c.Conn.Begin()
 	}
 	if err != nil {
 		return nil, err
@@ -142,7 +143,8 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)
 	}
-	return s.Stmt.Exec(values(args)) //nolint:staticcheck // the driver offers nothing else
+	//lint:ignore SA1019 the driver offers nothing else
+	return s.Stmt.Exec(values(args))
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -150,7 +152,8 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		return q.QueryContext(ctx, args)
 	}
-	return s.Stmt.Query(values(args)) //nolint:staticcheck // the driver offers nothing else
+	//lint:ignore SA1019 the driver offers nothing else
+	return s.Stmt.Query(values(args))
 }
 
 func values(args []driver.NamedValue) []driver.Value {
