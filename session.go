@@ -81,3 +81,12 @@ type OneTimeToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
+
+// SessionActivity is a session's activity to record: the last time it was
+// seen and the idle expiry that follows from it (never past the absolute
+// expiry). Recording never moves a session's LastSeenAt backwards.
+type SessionActivity struct {
+	Hash          []byte
+	LastSeenAt    time.Time
+	IdleExpiresAt time.Time
+}

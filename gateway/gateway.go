@@ -12,8 +12,9 @@
 //     verify with the keys at /.well-known/jwks.json.
 //
 // The check on every request reads a session.Cache: no database access on
-// a hit, and no write (the session's activity is written at most once a
-// minute). A session ended anywhere stops working within the cache's TTL.
+// a hit, one read on a miss, and no write (the session's activity, due at
+// most once a minute, is written in batches in the background). A session
+// ended anywhere stops working within the cache's TTL.
 //
 // Applications on a host other than Lanyard's get the sign-in through a
 // hand-off (handoff.go): /auth/handoff on Lanyard's host, /auth/session on

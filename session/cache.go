@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -37,6 +38,20 @@ type CacheStore interface {
 	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
 }
 
+// HolderStore reads a session and its account in one round trip, whether
+// or not the session has expired. ErrNotFound when there is no session. A
+// CacheStore that is also a HolderStore and an ActivityStore answers a
+// miss with that one read, and takes the sessions' activity in batches.
+type HolderStore interface {
+	SessionHolder(ctx context.Context, hash []byte) (lanyard.Session, lanyard.User, error)
+}
+
+// TenantSource tells a tenant by its ID, from memory when it can (see
+// tenantcfg.Registry).
+type TenantSource interface {
+	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
+}
+
 // CacheOptions tune a Cache. The zero value is ready to use.
 type CacheOptions struct {
 	// TTL is how long a snapshot is answered from memory: the bound on how
@@ -52,25 +67,36 @@ type CacheOptions struct {
 	MaxBytes int64
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
+	// Tenants tells the tenant of a session. Nil means the store.
+	Tenants TenantSource
+	// Activity tunes the background writer of the sessions' activity,
+	// used when the store is a HolderStore and an ActivityStore.
+	Activity ActivityOptions
 }
 
 // Cache answers "who holds this session?" from memory for up to its TTL,
 // for the checks that run on every request an application receives
 // (forward-auth, the reverse proxy). A hit costs a hash and a map read: no
-// database access and no write. A miss reads through the Manager (which
-// writes the session's activity at most once per touch interval), then the
-// account and the tenant; concurrent misses for the same session share one
-// read. A session whose account is inactive, locked or without web access
+// database access and no write. A miss reads the session with its account
+// in one query (over a HolderStore) and takes the tenant from Tenants
+// (memory); the session's activity, due at most once per touch interval,
+// goes to a background writer (Activity), never to the database on the
+// request path. Concurrent misses for the same session share one read. A session whose account is inactive, locked or without web access
 // is ended and answers ErrNoSession, as for the admin pages.
 //
 // Expired entries are swept every TTL by a timer that runs only while the
 // cache holds entries, so memory returns when the traffic stops; the cache
-// is bounded in entries and in bytes.
+// is bounded in entries and in bytes. When it is full, the entries answered
+// from since they were read stay (second chance): a flood of distinct
+// sessions read once each does not push out the sessions in use.
 //
 // The Cache is safe for concurrent use.
 type Cache struct {
 	manager    *Manager
 	store      CacheStore
+	tenants    TenantSource
+	holders    HolderStore // nil: read through the Manager
+	activity   *Activity   // with holders
 	ttl        time.Duration
 	maxEntries int
 	maxBytes   int64
@@ -93,6 +119,9 @@ type cacheEntry struct {
 	snap    *Snapshot
 	expires time.Time // of the entry, not of the session
 	size    int64     // estimated bytes, key and map slot included
+	// used is set by the first hit: an entry used since it was read
+	// survives an eviction that drops the unused ones.
+	used *atomic.Bool
 }
 
 // CacheStats are the size of a Cache.
@@ -141,8 +170,35 @@ func NewCache(manager *Manager, store CacheStore, opts CacheOptions) *Cache {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.tenants = opts.Tenants
+	if c.tenants == nil {
+		c.tenants = store
+	}
+	hs, okHolder := store.(HolderStore)
+	as, okActivity := store.(ActivityStore)
+	if okHolder && okActivity {
+		c.holders = hs
+		ao := opts.Activity
+		if ao.Now == nil {
+			ao.Now = c.now
+		}
+		c.activity = NewActivity(as, ao)
+	}
 	return c
 }
+
+// Close writes the sessions' activity still in memory. Call it when the
+// server stops; lookups after it write activity at once.
+func (c *Cache) Close(ctx context.Context) error {
+	if c.activity == nil {
+		return nil
+	}
+	return c.activity.Close(ctx)
+}
+
+// Activity is the background writer of the sessions' activity, or nil
+// when the store cannot take it in batches.
+func (c *Cache) Activity() *Activity { return c.activity }
 
 // TTL is the staleness bound of the cache.
 func (c *Cache) TTL() time.Duration { return c.ttl }
@@ -172,6 +228,9 @@ func (c *Cache) cached(key [sha256.Size]byte) (snap *Snapshot, found bool, err e
 	// The entry is fresh, but the session may have expired meanwhile.
 	if !e.snap.Session.Valid(now) {
 		return nil, true, ErrNoSession
+	}
+	if !e.used.Load() {
+		e.used.Store(true)
 	}
 	return e.snap, true, nil
 }
@@ -228,6 +287,9 @@ func (c *Cache) miss(ctx context.Context, key [sha256.Size]byte, id string) (*Sn
 
 // load reads the session, its account and tenant from the store.
 func (c *Cache) load(ctx context.Context, id string) (*Snapshot, error) {
+	if c.holders != nil {
+		return c.loadHolder(ctx, id)
+	}
 	sess, err := c.manager.Lookup(ctx, id)
 	if err != nil {
 		return nil, err
@@ -254,6 +316,52 @@ func (c *Cache) load(ctx context.Context, id string) (*Snapshot, error) {
 	return &Snapshot{Session: sess, User: user, Tenant: tenant, Fetched: c.now()}, nil
 }
 
+// loadHolder reads the session with its account in one query, takes the
+// tenant from memory and hands the activity to the background writer.
+func (c *Cache) loadHolder(ctx context.Context, id string) (*Snapshot, error) {
+	now := c.manager.now().UTC()
+	hash := lanyard.HashSessionID(id)
+	sess, user, err := c.holders.SessionHolder(ctx, hash)
+	switch {
+	case errors.Is(err, lanyard.ErrNotFound):
+		return nil, ErrNoSession
+	case err != nil:
+		return nil, fmt.Errorf("session: cache: read session: %w", err)
+	}
+	storedExpiry := sess.ExpiresAt()
+	// Activity not yet written keeps the session alive on this node.
+	if p, ok := c.activity.Pending(hash); ok && p.LastSeenAt.After(sess.LastSeenAt) {
+		sess.LastSeenAt, sess.IdleExpiresAt = p.LastSeenAt, p.IdleExpiresAt
+	}
+	if !sess.Valid(now) {
+		return nil, ErrNoSession
+	}
+	if user.Status != lanyard.StatusActive || user.Locked || !user.WebAccess {
+		// The account may no longer sign in: end its session, as the
+		// admin pages do, so that no node honours it again.
+		if err := c.manager.End(ctx, id); err != nil {
+			return nil, fmt.Errorf("session: cache: end the session of inactive user %d: %w", user.ID, err)
+		}
+		return nil, ErrNoSession
+	}
+	tenant, err := c.tenants.TenantByID(ctx, sess.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("session: cache: tenant %d of a session: %w", sess.TenantID, err)
+	}
+	if now.Sub(sess.LastSeenAt) >= c.manager.touchInterval {
+		// The idle time is the tenant's current one, so a shorter setting
+		// applies to open sessions from their next activity.
+		settings := tenant.SSO
+		settings.Normalize()
+		sess.LastSeenAt = now
+		sess.IdleExpiresAt = idleExpiry(now, time.Duration(settings.SessionIdle), sess.AbsExpiresAt)
+		if err := c.activity.Record(ctx, sess, storedExpiry); err != nil {
+			return nil, fmt.Errorf("session: cache: %w", err)
+		}
+	}
+	return &Snapshot{Session: sess, User: user, Tenant: tenant, Fetched: c.now()}, nil
+}
+
 // put stores snap, first making room when the cache is full (in entries
 // or bytes): expired entries go, then, if that is not enough, any half of
 // the rest.
@@ -264,14 +372,21 @@ func (c *Cache) put(key [sha256.Size]byte, snap *Snapshot) {
 	c.drop(key)
 	if len(c.entries) >= c.maxEntries || c.bytes+size > c.maxBytes {
 		c.sweepExpired(c.now())
-		for k := range c.entries {
-			if len(c.entries) < c.maxEntries/2 && c.bytes+size <= c.maxBytes/2 {
-				break
+		// Unused entries go first, then any: a sweep frees half the cache,
+		// so that the next ones to come do not each pay for a sweep.
+		roomy := func() bool { return len(c.entries) < c.maxEntries/2 && c.bytes+size <= c.maxBytes/2 }
+		for _, usedToo := range []bool{false, true} {
+			for k, e := range c.entries {
+				if roomy() {
+					break
+				}
+				if usedToo || !e.used.Load() {
+					c.drop(k)
+				}
 			}
-			c.drop(k)
 		}
 	}
-	c.entries[key] = cacheEntry{snap: snap, expires: snap.Fetched.Add(c.ttl), size: size}
+	c.entries[key] = cacheEntry{snap: snap, expires: snap.Fetched.Add(c.ttl), size: size, used: new(atomic.Bool)}
 	c.bytes += size
 	c.peak = max(c.peak, len(c.entries))
 	if !c.sweeping {
@@ -321,7 +436,7 @@ func (c *Cache) sweep() {
 // and a map slot with its share of bucket overhead.
 var (
 	snapshotBytes = int64(unsafe.Sizeof(Snapshot{}))
-	entrySlot     = int64(unsafe.Sizeof(cacheEntry{})+sha256.Size) + 16
+	entrySlot     = int64(unsafe.Sizeof(cacheEntry{})+sha256.Size) + 16 + 8 // and the used flag
 )
 
 // snapshotSize estimates the memory an entry of snap holds: its structs

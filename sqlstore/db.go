@@ -86,6 +86,10 @@ type Dialect struct {
 	// a server reached over the network; an in-process engine, whose
 	// parser cost grows faster than linearly with the statement, wants few.
 	BulkRows int
+	// BlobParam and BigIntParam wrap a placeholder ($n) where the engine
+	// cannot infer its type, as in a VALUES list joined to a table
+	// (PostgreSQL types it as text); nil leaves the placeholder bare.
+	BlobParam, BigIntParam func(placeholder string) string
 }
 
 // Pools are the connection pools of a DB.

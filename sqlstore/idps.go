@@ -270,3 +270,28 @@ func (d *DB) ConfigVersion(ctx context.Context) (int64, error) {
 	}
 	return v, nil
 }
+
+// ConfigChanges lists the tenants whose configuration changed after
+// version after, up to version upto (a ConfigVersion), one ID per change.
+// complete is false when the log no longer holds every change of that
+// span (it keeps the last 10,000): the caller must then assume that every
+// tenant changed.
+func (d *DB) ConfigChanges(ctx context.Context, after, upto int64) (tenantIDs []int64, complete bool, err error) {
+	rows, err := d.reader().QueryContext(ctx,
+		`SELECT tenant_id FROM config_changes WHERE version > $1 AND version <= $2 ORDER BY version`, after, upto)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlstore: config changes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, false, fmt.Errorf("sqlstore: config changes: %w", err)
+		}
+		tenantIDs = append(tenantIDs, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlstore: config changes: %w", err)
+	}
+	return tenantIDs, int64(len(tenantIDs)) == upto-after, nil
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
@@ -15,19 +17,13 @@ const sessionColumns = `hash, tenant_id, user_id, kind, idp_entity_id, name_id, 
 
 func scanSession(r rowScanner) (lanyard.Session, error) {
 	var (
-		s                                       lanyard.Session
-		kind                                    string
-		created, seen, idle, abs, lastRefreshed int64
+		s lanyard.Session
+		v sessionScan
 	)
-	err := r.Scan(&s.Hash, &s.TenantID, &s.UserID, &kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash)
-	if err != nil {
+	if err := r.Scan(v.dest(&s)...); err != nil {
 		return s, err
 	}
-	s.Kind = lanyard.SessionKind(kind)
-	s.CreatedAt, s.LastSeenAt = fromNanos(created), fromNanos(seen)
-	s.IdleExpiresAt, s.AbsExpiresAt = fromNanos(idle), fromNanos(abs)
-	s.LastRefreshAt = fromNanos(lastRefreshed)
+	v.finish(&s)
 	return s, nil
 }
 
@@ -202,4 +198,199 @@ func nilIfEmpty(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+// SessionHolder reads the session with the hash and its account (with the
+// account's roles) in one query, whether or not the session has expired:
+// the caller decides, knowing activity it has not written yet.
+// ErrNotFound when there is no such session.
+func (d *DB) SessionHolder(ctx context.Context, hash []byte) (lanyard.Session, lanyard.User, error) {
+	const op = "sqlstore.SessionHolder"
+	rows, err := d.reader().QueryContext(ctx, `SELECT `+sessionColumnsAs("s")+`, `+userColumns+`, r.role, r.source
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE s.hash = $1`, hash)
+	if err != nil {
+		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+	}
+	defer rows.Close()
+	var (
+		s     lanyard.Session
+		u     lanyard.User
+		found bool
+	)
+	for rows.Next() {
+		var (
+			role, source sql.NullString
+			version      int64
+		)
+		// One row per role: the session and the account repeat.
+		rs, err := scanSessionUser(rows, &version, &role, &source)
+		if err != nil {
+			return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+		}
+		if !found {
+			s, u, found = rs.session, rs.user, true
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, lanyard.RoleGrant{Role: role.String, Source: lanyard.RoleSource(source.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
+	}
+	if !found {
+		return lanyard.Session{}, lanyard.User{}, notFound(op, "session not found")
+	}
+	normalizeUserRoles(&u)
+	return s, u, nil
+}
+
+type sessionUser struct {
+	session lanyard.Session
+	user    lanyard.User
+}
+
+// scanSessionUser scans a row of sessionColumnsAs followed by userColumns
+// and extra.
+func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, error) {
+	var out sessionUser
+	var sessionDest sessionScan
+	var userDest userScan
+	dest := append(sessionDest.dest(&out.session), userDest.dest(&out.user, version)...)
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return out, err
+	}
+	sessionDest.finish(&out.session)
+	userDest.finish(&out.user)
+	return out, nil
+}
+
+// sessionColumnsAs is sessionColumns qualified with alias.
+func sessionColumnsAs(alias string) string {
+	cols := strings.Split(sessionColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// sessionScan holds a session row's columns that need converting.
+type sessionScan struct {
+	kind                                    string
+	created, seen, idle, abs, lastRefreshed int64
+}
+
+func (v *sessionScan) dest(s *lanyard.Session) []any {
+	return []any{&s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
+		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash}
+}
+
+func (v *sessionScan) finish(s *lanyard.Session) {
+	s.Kind = lanyard.SessionKind(v.kind)
+	s.CreatedAt, s.LastSeenAt = fromNanos(v.created), fromNanos(v.seen)
+	s.IdleExpiresAt, s.AbsExpiresAt = fromNanos(v.idle), fromNanos(v.abs)
+	s.LastRefreshAt = fromNanos(v.lastRefreshed)
+}
+
+// userScan holds a user row's columns that need converting.
+type userScan struct {
+	status, method, source      string
+	created, updated, lastLogin int64
+}
+
+func (v *userScan) dest(u *lanyard.User, version *int64) []any {
+	return []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
+		&v.method, &u.WebAccess, &v.source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
+		&v.created, &v.updated, &v.lastLogin, version}
+}
+
+func (v *userScan) finish(u *lanyard.User) {
+	u.Status, u.LoginMethod, u.Source = lanyard.UserStatus(v.status), lanyard.LoginMethod(v.method), lanyard.UserSource(v.source)
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
+}
+
+// RecordSessionActivity writes the sessions' activity in one transaction,
+// a few hundred sessions per statement. A session whose stored LastSeenAt
+// is already as late is left alone, and so is one that no longer exists.
+func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
+	if len(activity) == 0 {
+		return nil
+	}
+	return d.inTx(ctx, func(tx *DB) error {
+		for start := 0; start < len(activity); start += tx.bulkRows() {
+			batch := activity[start:min(start+tx.bulkRows(), len(activity))]
+			args := make([]any, 0, 3*len(batch))
+			var rows strings.Builder
+			for i, a := range batch {
+				args = append(args, a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt))
+				if i > 0 {
+					rows.WriteString(", ")
+				}
+				fmt.Fprintf(&rows, "(%s, %s, %s)", tx.typed(tx.dialect.BlobParam, 3*i+1),
+					tx.typed(tx.dialect.BigIntParam, 3*i+2), tx.typed(tx.dialect.BigIntParam, 3*i+3))
+			}
+			// The idle expiry never passes the absolute one, so the
+			// session's expiry is the idle one, or the absolute one if the
+			// caller's idea of it was later.
+			_, err := tx.writer().ExecContext(ctx,
+				`UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
+					expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END
+				FROM (SELECT column1 AS hash, column2 AS seen, column3 AS idle FROM (VALUES `+rows.String()+`) AS v) AS a
+				WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`, args...)
+			if err != nil {
+				return fmt.Errorf("sqlstore: record session activity: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// typed returns placeholder $n wrapped by the dialect's hook, if any.
+func (d *DB) typed(hook func(string) string, n int) string {
+	p := "$" + strconv.Itoa(n)
+	if hook == nil {
+		return p
+	}
+	return hook(p)
+}
+
+// CreateSessions inserts the sessions in one transaction, a few hundred
+// rows per statement (seeding, imports). ErrConflict when a hash exists.
+func (d *DB) CreateSessions(ctx context.Context, sessions []*lanyard.Session) error {
+	const op = "sqlstore.CreateSessions"
+	const cols = 19
+	if len(sessions) == 0 {
+		return nil
+	}
+	return d.inTx(ctx, func(tx *DB) error {
+		for start := 0; start < len(sessions); start += tx.bulkRows() {
+			chunk := sessions[start:min(start+tx.bulkRows(), len(sessions))]
+			args := make([]any, 0, len(chunk)*cols)
+			for _, s := range chunk {
+				if s.CreatedAt.IsZero() {
+					s.CreatedAt = d.now()
+				}
+				normalizeSessionTimes(s)
+				args = append(args, s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
+					s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
+					toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
+					toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash))
+			}
+			_, err := tx.writer().ExecContext(ctx,
+				`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
+					session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
+					client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
+				VALUES `+values(len(chunk), cols), args...)
+			if err != nil {
+				switch tx.class(err) {
+				case ErrorUnique:
+					return conflict(err, op, "a session already exists")
+				case ErrorForeignKey:
+					return invalid(err, op, "a session's user does not exist")
+				}
+				return fmt.Errorf("sqlstore: create sessions: %w", err)
+			}
+		}
+		return nil
+	})
 }

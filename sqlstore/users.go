@@ -19,18 +19,13 @@ const userColumns = `u.id, u.tenant_id, u.login, u.email, u.first_name, u.last_n
 
 func scanUser(r rowScanner, version *int64, extra ...any) (lanyard.User, error) {
 	var (
-		u                           lanyard.User
-		status, method, source      string
-		created, updated, lastLogin int64
+		u lanyard.User
+		v userScan
 	)
-	dest := []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &status, &u.Locked,
-		&method, &u.WebAccess, &source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
-		&created, &updated, &lastLogin, version}
-	if err := r.Scan(append(dest, extra...)...); err != nil {
+	if err := r.Scan(append(v.dest(&u, version), extra...)...); err != nil {
 		return u, err
 	}
-	u.Status, u.LoginMethod, u.Source = lanyard.UserStatus(status), lanyard.LoginMethod(method), lanyard.UserSource(source)
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(created), fromNanos(updated), fromNanos(lastLogin)
+	v.finish(&u)
 	return u, nil
 }
 

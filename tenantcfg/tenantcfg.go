@@ -43,11 +43,21 @@ const checkTimeout = 2 * time.Second
 // IDs in.
 type Store interface {
 	Tenant(ctx context.Context, slug string) (lanyard.Tenant, error)
+	TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error)
 	IdPs(ctx context.Context, tenantID int64) ([]lanyard.IdPConnection, error)
 	SPKeys(ctx context.Context, tenantID int64) ([]lanyard.SPKey, error)
 	lanyard.PendingRequestStore
 	lanyard.ReplayCache
 	lanyard.ConfigVersioner
+}
+
+// ChangeLog names the tenants whose configuration changed between two
+// configuration versions. A Store that keeps one lets a change rebuild only
+// its tenant's snapshot; without it every change rebuilds every tenant.
+type ChangeLog interface {
+	// ConfigChanges lists the tenants changed after version after, up to
+	// upto, one ID per change; complete is false when the log lost some.
+	ConfigChanges(ctx context.Context, after, upto int64) (tenantIDs []int64, complete bool, err error)
 }
 
 // Options configure a Registry.
@@ -144,19 +154,34 @@ type Registry struct {
 
 	mu      sync.Mutex
 	version int64             // last ConfigVersion seen; -1 before the first check
-	entries map[string]*entry // by slug, built at version
+	entries map[string]*entry // by slug
+	// slugs names the entry of each tenant built, by tenant ID.
+	slugs map[int64]string
+	// tenants are the tenants read by ID (TenantByID), until they change.
+	tenants map[int64]lanyard.Tenant
+	// changedAt is the version of each tenant's last change seen, so that
+	// a build started before it is not kept.
+	changedAt map[int64]int64
+	// allChangedAt is the version of the last change that dropped every
+	// tenant.
+	allChangedAt int64
+	// rebuilds counts the snapshots built, for tests of the work a change
+	// costs.
+	rebuilds int64
 }
 
 // entry is a snapshot being built or built; done closes when it is.
 type entry struct {
-	done chan struct{}
-	snap *Snapshot
-	err  error
+	done    chan struct{}
+	snap    *Snapshot
+	err     error
+	version int64 // the version the build started at
 }
 
 // New returns a Registry over store.
 func New(store Store, opts Options) *Registry {
-	r := &Registry{store: store, now: opts.Now, interval: opts.CheckInterval, logger: opts.Logger, version: -1, entries: map[string]*entry{}}
+	r := &Registry{store: store, now: opts.Now, interval: opts.CheckInterval, logger: opts.Logger, version: -1,
+		entries: map[string]*entry{}, slugs: map[int64]string{}, tenants: map[int64]lanyard.Tenant{}, changedAt: map[int64]int64{}}
 	if opts.BaseURL != nil {
 		r.base = strings.TrimSuffix(opts.BaseURL.String(), "/")
 	}
@@ -181,11 +206,10 @@ func (r *Registry) Snapshot(ctx context.Context, slug string) (*Snapshot, error)
 	r.mu.Lock()
 	e, ok := r.entries[slug]
 	if !ok {
-		e = &entry{done: make(chan struct{})}
+		e = &entry{done: make(chan struct{}), version: r.version}
 		r.entries[slug] = e
-		version := r.version
 		r.mu.Unlock()
-		r.fill(ctx, e, slug, version)
+		r.fill(ctx, e, slug)
 	} else {
 		r.mu.Unlock()
 	}
@@ -202,25 +226,84 @@ func (r *Registry) Snapshot(ctx context.Context, slug string) (*Snapshot, error)
 // want a change visible at once in this process.
 func (r *Registry) Invalidate() {
 	r.mu.Lock()
-	r.entries = map[string]*entry{}
+	r.dropAllLocked()
 	r.mu.Unlock()
 }
 
+// TenantByID returns the tenant with the ID, with its SSO settings
+// normalised, from memory once read: the session check takes the tenant
+// from here rather than from the database. A change to the tenant is
+// noticed as for Snapshot.
+func (r *Registry) TenantByID(ctx context.Context, id int64) (lanyard.Tenant, error) {
+	r.checkVersion(ctx)
+	r.mu.Lock()
+	t, ok := r.tenants[id]
+	version := r.version
+	r.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := r.store.TenantByID(ctx, id)
+	if err != nil {
+		return lanyard.Tenant{}, fmt.Errorf("tenantcfg: tenant %d: %w", id, err)
+	}
+	t.SSO.Normalize()
+	r.mu.Lock()
+	// Keep it only if no change to it came while it was read.
+	if max(r.changedAt[id], r.allChangedAt) <= version {
+		r.tenants[id] = t
+	}
+	r.mu.Unlock()
+	return t, nil
+}
+
+// Rebuilds counts the snapshots built since the Registry was made.
+func (r *Registry) Rebuilds() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rebuilds
+}
+
 // fill builds e's snapshot. A failed build is not kept: the next lookup
-// tries again.
-func (r *Registry) fill(ctx context.Context, e *entry, slug string, version int64) {
+// tries again; nor is one that a change to its tenant overtook.
+func (r *Registry) fill(ctx context.Context, e *entry, slug string) {
 	defer close(e.done)
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
 	defer cancel()
-	e.snap, e.err = r.build(bctx, slug, version)
-	if e.err == nil {
+	e.snap, e.err = r.build(bctx, slug, e.version)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rebuilds++
+	current := r.entries[slug] == e
+	// A build overtaken by a change to every tenant is no longer in
+	// entries (the map was made anew).
+	if e.err == nil && r.changedAt[e.snap.Tenant.ID] <= e.version {
+		if current {
+			r.slugs[e.snap.Tenant.ID] = slug
+		}
 		return
 	}
-	r.mu.Lock()
-	if r.entries[slug] == e {
+	if current {
 		delete(r.entries, slug)
 	}
-	r.mu.Unlock()
+}
+
+// dropAllLocked forgets every snapshot and tenant. The caller holds mu.
+func (r *Registry) dropAllLocked() {
+	r.entries = map[string]*entry{}
+	r.slugs = map[int64]string{}
+	r.tenants = map[int64]lanyard.Tenant{}
+}
+
+// dropTenantLocked forgets the snapshot and the tenant record of the
+// tenant with the ID, changed at version. The caller holds mu.
+func (r *Registry) dropTenantLocked(id, version int64) {
+	if slug, ok := r.slugs[id]; ok {
+		delete(r.entries, slug)
+		delete(r.slugs, id)
+	}
+	delete(r.tenants, id)
+	r.changedAt[id] = version
 }
 
 // checkVersion reads the store's configuration version, at most once per
@@ -245,15 +328,39 @@ func (r *Registry) checkVersion(ctx context.Context) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v == r.version {
+	from := r.version
+	r.mu.Unlock()
+	if v == from {
 		return
 	}
-	if r.version >= 0 {
-		r.logger.Info("configuration changed; tenants' SSO configuration is rebuilt on next use", "from_version", r.version, "to_version", v)
+	// Only this goroutine moves the version (it holds checkMu), so the
+	// change log can be read without holding mu.
+	var changed []int64
+	complete := false
+	if log, ok := r.store.(ChangeLog); ok && from >= 0 && v > from {
+		changed, complete, err = log.ConfigChanges(cctx, from, v)
+		if err != nil {
+			r.logger.Warn("could not read which tenants' configuration changed; rebuilding every tenant", "err", err)
+			complete = false
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case complete:
+		r.logger.Info("configuration changed; the changed tenants' SSO configuration is rebuilt on next use", "from_version", from, "to_version", v, "changes", len(changed))
+		for _, id := range changed {
+			r.dropTenantLocked(id, v)
+		}
+	default:
+		if from >= 0 {
+			r.logger.Info("configuration changed; tenants' SSO configuration is rebuilt on next use", "from_version", from, "to_version", v)
+		}
+		r.dropAllLocked()
+		r.changedAt = map[int64]int64{}
+		r.allChangedAt = v
 	}
 	r.version = v
-	r.entries = map[string]*entry{}
 }
 
 // build loads a tenant's configuration and prepares everything derived from

@@ -68,6 +68,10 @@ func startHarness(ctx context.Context, o options, stderr io.Writer) (*harness, e
 			return nil, fmt.Errorf("-database %q: only a PostgreSQL on loopback is allowed (127.0.0.1, ::1 or localhost)", u.Redacted())
 		}
 		h.env = append(h.env, "LANYARD_DATABASE="+o.database)
+	} else if o.data != "" {
+		// A store seeded beforehand (lanyard-seed fill), to measure
+		// logins against a large database.
+		h.env = append(h.env, "LANYARD_DATA="+o.data)
 	} else {
 		h.env = append(h.env, "LANYARD_DATA="+filepath.Join(dir, "data"))
 	}

@@ -55,6 +55,7 @@ func main() {
 type options struct {
 	lanyard     string
 	database    string
+	data        string
 	engineLabel string
 	n           int
 	concurrency []int
@@ -77,6 +78,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.lanyard, "lanyard", "lanyard", "`path` of the lanyard binary to start (build it with: go build -o /tmp/lanyard ./cmd/lanyard)")
 	fs.StringVar(&o.database, "database", "", "PostgreSQL `URL` on loopback (default: SQLite in a temporary directory)")
+	fs.StringVar(&o.data, "data", "", "SQLite data `directory` to use instead of a temporary one, e.g. one seeded with lanyard-seed fill -sqlite DIR/lanyard.db (the run adds a tenant of its own)")
 	fs.StringVar(&o.engineLabel, "label", "", "engine `label` printed in the results (default sqlite or postgres)")
 	fs.IntVar(&o.n, "n", 20000, "logins per concurrency level")
 	conc := fs.String("c", "4,8", "comma-separated `levels` of concurrent clients")
@@ -116,6 +118,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-mode %q: want idp or sp", o.mode)
 	case o.format != "text" && o.format != "markdown":
 		return o, fmt.Errorf("-format %q: want text or markdown", o.format)
+	case o.data != "" && o.database != "":
+		return o, errors.New("-data (SQLite) and -database (PostgreSQL) name two stores: give one")
 	}
 	if o.engineLabel == "" {
 		o.engineLabel = "sqlite"

@@ -16,6 +16,7 @@ import (
 	"github.com/lanyard-sso/lanyard/identity"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/tenantcfg"
 )
 
 // gatewayConfig is the configuration of forward-auth, the reverse proxy
@@ -123,16 +124,21 @@ func findOption(key string) option {
 // gatewayServer is the gateway of a running serve: the session cache, the
 // key ring and the proxy, with their background jobs.
 type gatewayServer struct {
-	gateway *gateway.Gateway
-	keys    *identity.KeyRing
-	logger  *slog.Logger
+	gateway  *gateway.Gateway
+	sessions *session.Cache
+	keys     *identity.KeyRing
+	logger   *slog.Logger
 }
 
 // newGateway builds the gateway over db. Its background jobs run with
 // run, once the store is migrated.
 func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServer, error) {
 	mgr := session.NewManager(db, session.Options{})
-	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL, MaxBytes: cfg.Gateway.SessionCacheBytes})
+	// The session check takes tenants from memory (a registry of its own:
+	// it reads only tenant records) and writes activity in the background.
+	tenants := tenantcfg.New(db, tenantcfg.Options{BaseURL: cfg.BaseURL, Logger: logger})
+	cache := session.NewCache(mgr, db, session.CacheOptions{TTL: cfg.Gateway.SessionCacheTTL, MaxBytes: cfg.Gateway.SessionCacheBytes,
+		Tenants: tenants, Activity: session.ActivityOptions{Logger: logger}})
 	keys := identity.NewKeyRing(db, identity.KeyRingOptions{
 		Issuer:   cfg.BaseURL.String(),
 		Rotation: cfg.Gateway.KeyRotation,
@@ -155,7 +161,7 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 	if err != nil {
 		return nil, err
 	}
-	return &gatewayServer{gateway: gw, keys: keys, logger: logger}, nil
+	return &gatewayServer{gateway: gw, sessions: cache, keys: keys, logger: logger}, nil
 }
 
 // handler puts the reverse proxy (and the admin host's gate) in front of
@@ -186,6 +192,12 @@ func (g *gatewayServer) run(ctx context.Context) {
 	go func() { defer close(keysDone); g.keys.Run(ctx) }()
 	g.gateway.Run(ctx)
 	<-keysDone
+	// Sessions seen lately stay alive past the restart.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := g.sessions.Close(flushCtx); err != nil {
+		g.logger.Warn("could not record the sessions' last activity at shutdown", "err", err)
+	}
 }
 
 // The gateway's options join the others: flags, LANYARD_* variables and

@@ -35,6 +35,8 @@ var Dialect = sqlstore.Dialect{
 	MigrationLock: `SELECT pg_advisory_xact_lock(30506424595477092)`,
 	LockRow:       " FOR UPDATE",
 	Classify:      classify,
+	BlobParam:     func(p string) string { return p + "::bytea" },
+	BigIntParam:   func(p string) string { return p + "::bigint" },
 }
 
 // SQLSTATE codes the store reacts to.

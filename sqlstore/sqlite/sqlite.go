@@ -37,6 +37,16 @@ var Dialect = sqlstore.Dialect{
 	BulkRows: 16,
 }
 
+// mmapBytes is how much of the database file SQLite reads through a
+// memory mapping: 1 GiB, the size of a store of a million users and
+// sessions (a larger file reads its tail with pread).
+const mmapBytes = 1 << 30
+
+// cacheKiB is the page cache of each connection, in KiB: 16 MiB, so that
+// the writer and the readers (at most 4 + GOMAXPROCS connections with the
+// checkpointer) hold at most a few hundred MiB even when all fill.
+const cacheKiB = 16 << 10
+
 // busyTimeoutMillis is how long a connection waits for a lock held by
 // another connection or process before failing with SQLITE_BUSY.
 const busyTimeoutMillis = 5000
@@ -71,6 +81,13 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		"synchronous(NORMAL)",
 		"wal_autocheckpoint(20000)", // pages; the checkpointer runs well before
 		"journal_size_limit(67108864)",
+		// Sized for a database of about 1 GB: reads map the file (no
+		// pread and copy per page, and the pages are shared by every
+		// connection through the OS page cache); each connection's own
+		// page cache, allocated as it fills, keeps the pages it writes
+		// and the hot interior pages.
+		fmt.Sprintf("mmap_size(%d)", mmapBytes),
+		fmt.Sprintf("cache_size(-%d)", cacheKiB),
 	} {
 		pragmas.Add("_pragma", p)
 	}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# scaleload.sh: the session check at scale. Seeds a store with lanyard-seed
+# (users and sessions in bulk, over a number of tenants), serves it with
+# the session check wired as in "lanyard serve", and asks GET /auth/verify
+# in interleaved rounds: one hot session for every request, then a random
+# one of all the seeded sessions per request (so that nearly every check
+# misses the 2-second cache and reads the store). The same rounds, in turn,
+# ask a second server wired as before this work ("legacy": three reads per
+# miss, the tenant from the database, activity written on the request
+# path), the anchor. It prints Lanyard's CPU time per request of each
+# server and variant (median of the rounds), PostgreSQL's, and the ratio
+# random/hot (target: at most 2).
+#
+#   scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [sqlite] [postgres]
+#
+# -n is the number of users and of sessions. Builds lanyard-seed into a
+# temporary directory; starts a throwaway PostgreSQL with scripts/pg.sh for
+# the postgres run. Everything listens on 127.0.0.1 and is stopped at the
+# end. Progress goes to stderr.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+n=100000
+tenants=1
+requests=20000
+rounds=5
+clients=4
+engines=()
+while (($#)); do
+	case $1 in
+	-n) n=$2; shift 2 ;;
+	-tenants) tenants=$2; shift 2 ;;
+	-requests) requests=$2; shift 2 ;;
+	-rounds) rounds=$2; shift 2 ;;
+	-c) clients=$2; shift 2 ;;
+	sqlite | postgres) engines+=("$1"); shift ;;
+	*) echo "usage: scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [sqlite] [postgres]" >&2; exit 2 ;;
+	esac
+done
+((${#engines[@]})) || engines=(sqlite postgres)
+
+work=$(mktemp -d)
+servers=()
+pgdir=""
+stop_servers() {
+	for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${servers[@]}"; do wait "$p" 2>/dev/null || true; done
+	servers=()
+}
+cleanup() {
+	stop_servers
+	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+log() { echo "scaleload.sh: $*" >&2; }
+
+go build -o "$work/lanyard-seed" ./cmd/lanyard-seed
+
+for engine in "${engines[@]}"; do
+	pidfile=()
+	case $engine in
+	sqlite) store=(-sqlite "$work/lanyard.db") ;;
+	postgres)
+		eval "$(scripts/pg.sh start)"
+		pgdir=$LANYARD_TEST_PG_DIR
+		store=(-postgres "$LANYARD_TEST_POSTGRES_URL")
+		pidfile=(-postgres-pid-file "$(find "$pgdir" -name postmaster.pid | head -1)")
+		;;
+	esac
+	log "$engine: seeding $tenants tenants, $n users, $n sessions"
+	start=$(date +%s.%N)
+	"$work/lanyard-seed" fill "${store[@]}" -tenants "$tenants" -users "$n" -sessions "$n"
+	log "$engine: seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
+	rm -f "$work/addr.new" "$work/addr.legacy"
+	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" &
+	servers+=($!)
+	"$work/lanyard-seed" serve -legacy "${store[@]}" -addr-file "$work/addr.legacy" &
+	servers+=($!)
+	for f in new legacy; do
+		for _ in $(seq 1 300); do [[ -s "$work/addr.$f" ]] && break; sleep 0.1; done
+		[[ -s "$work/addr.$f" ]] || { log "the $f server did not start"; exit 1; }
+	done
+	echo "## $engine, $n sessions, $tenants tenants"
+	"$work/lanyard-seed" verify -addr "$(cat "$work/addr.new"),$(cat "$work/addr.legacy")" -pid "${servers[0]},${servers[1]}" \
+		-labels "this branch,legacy (anchor)" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" "${pidfile[@]}"
+	stop_servers
+	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; pgdir=""; fi
+done

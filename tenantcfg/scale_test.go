@@ -1,0 +1,105 @@
+package tenantcfg
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/spkeys"
+)
+
+// A change to one tenant (its settings, an IdP, an SP key) rebuilds that
+// tenant's snapshot only, on both engines; the others keep theirs. The
+// tenant record the session check reads (TenantByID) follows the change.
+func TestTenantChangeRebuildsOneSnapshot(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+		ctx := context.Background()
+		const n = 5
+		tenants := make([]lanyard.Tenant, n)
+		for i := range tenants {
+			tenants[i] = lanyard.Tenant{Slug: fmt.Sprintf("t%d", i)}
+			if err := store.CreateTenant(ctx, &tenants[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := New(store, Options{BaseURL: base, CheckInterval: -1})
+		snapshots := func() []*Snapshot {
+			t.Helper()
+			out := make([]*Snapshot, n)
+			for i, tn := range tenants {
+				s, err := r.Snapshot(ctx, tn.Slug)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[i] = s
+				if _, err := r.TenantByID(ctx, tn.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return out
+		}
+		before := snapshots()
+		if got := r.Rebuilds(); got != n {
+			t.Fatalf("first use built %d snapshots, want %d", got, n)
+		}
+
+		changes := []struct {
+			name   string
+			change func(tenantID int64) error
+		}{
+			{"settings", func(id int64) error {
+				_, err := store.UpdateTenant(ctx, id, func(tt *lanyard.Tenant) error {
+					tt.SSO.SessionIdle = lanyard.Duration(time.Hour)
+					return nil
+				})
+				return err
+			}},
+			{"SP key", func(id int64) error {
+				k, err := spkeys.Generate("t", lanyard.KeySigning, time.Now())
+				if err != nil {
+					return err
+				}
+				k.TenantID = id
+				return store.AddSPKey(ctx, &k)
+			}},
+			{"IdP", func(id int64) error {
+				k, err := spkeys.Generate("idp", lanyard.KeySigning, time.Now())
+				if err != nil {
+					return err
+				}
+				c := lanyard.IdPConnection{TenantID: id, EntityID: "https://idp.example.org", MetadataXML: idpMetadata("https://idp.example.org", k.CertificatePEM)}
+				return store.PutIdP(ctx, &c)
+			}},
+		}
+		for i, c := range changes {
+			changed := i + 1
+			rebuilds := r.Rebuilds()
+			if err := c.change(tenants[changed].ID); err != nil {
+				t.Fatal(err)
+			}
+			after := snapshots()
+			if got := r.Rebuilds() - rebuilds; got != 1 {
+				t.Errorf("%s: a change to one tenant rebuilt %d snapshots, want 1", c.name, got)
+			}
+			for j := range after {
+				if (after[j] != before[j]) != (j == changed) {
+					t.Errorf("%s: tenant %d rebuilt: %v, want %v", c.name, j, after[j] != before[j], j == changed)
+				}
+			}
+			before = after
+		}
+		got, err := r.TenantByID(ctx, tenants[1].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.SSO.SessionIdle != lanyard.Duration(time.Hour) {
+			t.Errorf("TenantByID after the change: idle %v, want 1h", time.Duration(got.SSO.SessionIdle))
+		}
+		if len(before[3].IdPs) != 1 {
+			t.Errorf("the IdP added to tenant 3 is not in its new snapshot")
+		}
+	})
+}
