@@ -52,7 +52,9 @@ const (
 )
 
 // Enum lists the role sources.
-func (RoleSource) Enum() []string { return []string{string(RoleManual), string(RoleIdP), string(RoleLDAP)} }
+func (RoleSource) Enum() []string {
+	return []string{string(RoleManual), string(RoleIdP), string(RoleLDAP)}
+}
 
 // User is an account of a tenant.
 type User struct {
