@@ -148,6 +148,9 @@ func New(cfg Config) *Server {
 	s.sessions = session.NewManager(cfg.Store, session.Options{Now: s.now})
 	s.tenants = tenantcfg.New(cfg.Store, tenantcfg.Options{BaseURL: baseURL(cfg.BaseURL), Now: s.now, CheckInterval: cfg.ConfigCheckInterval, Logger: s.logger})
 	s.logins = &login.Service{Store: cfg.Store, Now: s.now}
+	if d, ok := cfg.Store.(login.DirectoryStore); ok {
+		s.logins.Directory = d // the LDAP directory's precedence over SAML (issue 16)
+	}
 	s.kit = ui.New(ui.Options{
 		BaseURL:       cfg.BaseURL,
 		Logger:        s.logger,

@@ -1,0 +1,165 @@
+package ldapsync
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/lanyard-sso/lanyard"
+)
+
+// settingKind says how a key=value setting is read.
+type settingKind int
+
+const (
+	kindText settingKind = iota
+	kindBool
+	kindInt
+	kindList
+	kindDuration
+)
+
+// settingKinds lists the keys of lanyard.LDAPDirectory (its JSON names)
+// with how their values are read, found once from the type.
+var settingKinds = func() map[string]settingKind {
+	out := map[string]settingKind{}
+	t := reflect.TypeFor[lanyard.LDAPDirectory]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		switch {
+		case f.Type == reflect.TypeFor[lanyard.Duration]():
+			out[name] = kindDuration
+		case f.Type.Kind() == reflect.Bool:
+			out[name] = kindBool
+		case f.Type.Kind() == reflect.Int:
+			out[name] = kindInt
+		case f.Type.Kind() == reflect.Slice:
+			out[name] = kindList
+		default:
+			out[name] = kindText
+		}
+	}
+	return out
+}()
+
+// SettingKeys lists the keys ApplySettings knows.
+func SettingKeys() []string {
+	keys := []string{"bind_password", "bind_password_file", "ca_cert_file"}
+	for k := range settingKinds {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ApplySettings sets fields of dir from "key=value" settings (the JSON
+// names of lanyard.LDAPDirectory; lists separated by commas; bind_password_file
+// and ca_cert_file read a file with readFile). Every problem is reported
+// at once and dir is unchanged unless all are valid and the result
+// validates. It returns the changes, the password never shown.
+func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(string) ([]byte, error)) ([]string, error) {
+	raw, err := json.Marshal(dir)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	next := *dir
+	var v lanyard.ValidationError
+	var changes []string
+	for _, s := range settings {
+		key, val, ok := strings.Cut(s, "=")
+		key = strings.TrimSpace(key)
+		if !ok {
+			v.Add("%q: use key=value; known keys: %s", s, strings.Join(SettingKeys(), ", "))
+			continue
+		}
+		switch key {
+		case "bind_password":
+			next.BindPassword = val
+			changes = append(changes, "bind_password: (set)")
+			continue
+		case "bind_password_file", "ca_cert_file":
+			b, err := readFile(val)
+			if err != nil {
+				v.Add("%s: %v", key, err)
+				continue
+			}
+			if key == "ca_cert_file" {
+				m["ca_cert_pem"] = string(b)
+				changes = append(changes, "ca_cert_pem: (from "+val+")")
+			} else {
+				next.BindPassword = strings.TrimRight(string(b), "\r\n")
+				changes = append(changes, "bind_password: (set from "+val+")")
+			}
+			continue
+		}
+		kind, known := settingKinds[key]
+		if !known {
+			v.Add("unknown key %q; known keys: %s", key, strings.Join(SettingKeys(), ", "))
+			continue
+		}
+		val = strings.TrimSpace(val)
+		switch kind {
+		case kindBool:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				v.Add("%s=%q: true or false", key, val)
+				continue
+			}
+			m[key] = b
+		case kindInt:
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				v.Add("%s=%q: a whole number", key, val)
+				continue
+			}
+			m[key] = n
+		case kindList:
+			var list []string
+			for _, x := range strings.Split(val, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					list = append(list, x)
+				}
+			}
+			m[key] = list
+		case kindDuration:
+			if _, err := lanyard.ParseDuration(val); err != nil {
+				v.Add("%s=%q: %v", key, val, err)
+				continue
+			}
+			m[key] = val
+		default:
+			m[key] = val
+		}
+		changes = append(changes, fmt.Sprintf("%s=%s", key, val))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	raw, err = json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	decoded := lanyard.LDAPDirectory{}
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	decoded.TenantID, decoded.BindPassword, decoded.HasPassword, decoded.UpdatedAt = next.TenantID, next.BindPassword, next.HasPassword, next.UpdatedAt
+	check := decoded
+	check.Normalize()
+	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+	*dir = decoded
+	return changes, nil
+}
