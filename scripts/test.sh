@@ -43,6 +43,9 @@ want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 want xmlsec1 command -v xmlsec1
+# The LDAP directory sync's tests (internal/slapdtest) run Debian's slapd and ldapadd/ldapmodify.
+want slapd test -x /usr/sbin/slapd
+want ldap-utils command -v ldapadd
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
