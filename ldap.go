@@ -346,3 +346,34 @@ type LDAPStore interface {
 func (d *LDAPDirectory) String() string {
 	return fmt.Sprintf("%s (base %s)", strings.Join(d.URLs, ", "), d.BaseDN)
 }
+
+// PrecedenceRules says, in words, the rules the directory puts in force
+// for SSO logins (tenantJIT: the tenant's jit setting), as the admin UI,
+// the API and the CLI show them.
+func (d *LDAPDirectory) PrecedenceRules(tenantJIT bool) []string {
+	if !d.Enabled {
+		return []string{"The directory is disabled: SAML provisioning follows the tenant's settings alone."}
+	}
+	scope := "every SSO login of the tenant"
+	if len(d.ScopeDomains) > 0 {
+		scope = "the logins and emails in " + strings.Join(d.ScopeDomains, ", ")
+	}
+	jit := "refused with \"User '...' is not synchronized\" (allow_jit=false)"
+	if d.AllowJIT {
+		jit = fmt.Sprintf("created by SAML just in time (allow_jit=true; the tenant's jit is %v)", tenantJIT)
+	}
+	roles := "the directory owns their roles (saml_roles=false)"
+	if d.SAMLRoles {
+		roles = "SSO logins also set their roles from the IdP's groups (saml_roles=true)"
+	}
+	by := d.MatchBy
+	if by == "" {
+		by = MatchByLogin
+	}
+	return []string{
+		"In scope: " + scope + "; the accounts of the directory are created and updated only by the sync.",
+		"An SSO login links to the synchronised account by " + by + " and never creates a second one.",
+		"An SSO login of someone in scope with no synchronised account is " + jit + ".",
+		"SAML never overwrites the email and names of directory accounts; " + roles + ".",
+	}
+}

@@ -163,3 +163,27 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 	*dir = decoded
 	return changes, nil
 }
+
+// SettingValues lists the settings of dir by key, as text ApplySettings
+// reads back; the bind password is never among them.
+func SettingValues(dir lanyard.LDAPDirectory) map[string]string {
+	raw, _ := json.Marshal(dir)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	out := map[string]string{}
+	for k := range settingKinds {
+		switch v := m[k].(type) {
+		case nil:
+			out[k] = ""
+		case []any:
+			parts := make([]string, len(v))
+			for i, x := range v {
+				parts[i] = fmt.Sprint(x)
+			}
+			out[k] = strings.Join(parts, ",")
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/ldapsync"
-	"github.com/lanyard-sso/lanyard/sqlstore"
 )
 
 // ldapCommand is "lanyard ldap ...": a tenant's LDAP / Active Directory
@@ -25,9 +22,9 @@ var ldapCommand = &command{name: "ldap", summary: "synchronise a tenant's accoun
 	{name: "status", synopsis: "[--tenant SLUG]", summary: "show the connection, the precedence rules and the sync history", exec: (*app).ldapStatus},
 }}
 
-// ldapStoreCommand is storeCommand with the store itself, which the sync
-// reads and writes directly.
-func (a *app) ldapStoreCommand(ctx context.Context, fs *flagSet, args []string, minArgs, maxArgs int, fn func(svc *admin.Service, db *sqlstore.DB, pos []string) error) error {
+// ldapStoreCommand is storeCommand with the directory service, which
+// works over the store itself.
+func (a *app) ldapStoreCommand(ctx context.Context, fs *flagSet, args []string, minArgs, maxArgs int, fn func(svc *ldapsync.Service, pos []string) error) error {
 	cf := addConfigFlags(fs, map[string]string{"log_level": "warn"}, serverOnlyOptions()...)
 	pos, err := fs.parse(args, minArgs, maxArgs)
 	if err != nil {
@@ -38,46 +35,32 @@ func (a *app) ldapStoreCommand(ctx context.Context, fs *flagSet, args []string, 
 		return err
 	}
 	a.storeConfig = cfg
+	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	notes, err := db.MigrateNotes(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate %s: %w", storeName(cfg), err)
 	}
-	svc := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel), Fetcher: metadataFetcher(cfg)})
-	if _, err := svc.EnsureDefaultTenant(ctx); err != nil {
+	logUpgradeNotes(logger, notes)
+	if _, err := admin.New(db, admin.Options{BaseURL: cfg.BaseURL, Logger: logger}).EnsureDefaultTenant(ctx); err != nil {
 		return err
 	}
-	return fn(svc, db, pos)
+	return fn(&ldapsync.Service{Store: db, Syncer: &ldapsync.Syncer{Store: db, Logger: logger}}, pos)
 }
 
 func (a *app) ldapSet(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[--tenant SLUG] key=value...", "configure the tenant's directory connection; keys: "+strings.Join(ldapsync.SettingKeys(), ", "))
 	tenant := tenantFlag(fs)
-	return a.ldapStoreCommand(ctx, fs, args, 1, -1, func(svc *admin.Service, db *sqlstore.DB, pos []string) error {
-		t, err := svc.Tenant(ctx, *tenant)
+	return a.ldapStoreCommand(ctx, fs, args, 1, -1, func(svc *ldapsync.Service, pos []string) error {
+		changes, err := svc.Set(ctx, admin.ActorCLI, *tenant, pos, os.ReadFile)
 		if err != nil {
 			return err
 		}
-		dir, err := db.LDAPDirectory(ctx, t.ID)
-		if err != nil && !errors.Is(err, lanyard.ErrNotFound) {
-			return err
-		}
-		dir.TenantID = t.ID
-		changes, err := ldapsync.ApplySettings(&dir, pos, os.ReadFile)
-		if err != nil {
-			return err
-		}
-		if err := db.PutLDAPDirectory(ctx, &dir, false); err != nil {
-			return err
-		}
-		ev := lanyard.AuditEvent{TenantID: t.ID, Actor: admin.ActorCLI, Action: "ldap.set", Subject: t.Slug, Message: strings.Join(changes, "; ")}
-		if err := db.AppendAudit(ctx, &ev); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "LDAP directory of tenant %s: %s\n", t.Slug, strings.Join(changes, "; "))
+		fmt.Fprintf(a.stdout, "LDAP directory of tenant %s: %s\n", *tenant, strings.Join(changes, "; "))
 		return nil
 	})
 }
@@ -85,33 +68,18 @@ func (a *app) ldapSet(ctx context.Context, path string, args []string) error {
 func (a *app) ldapTest(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[--tenant SLUG]", "connect to the tenant's directory, bind, search, and show five users as they would be mapped")
 	tenant := tenantFlag(fs)
-	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, db *sqlstore.DB, _ []string) error {
-		t, err := svc.Tenant(ctx, *tenant)
+	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *ldapsync.Service, _ []string) error {
+		res, err := svc.Test(ctx, *tenant)
 		if err != nil {
 			return err
 		}
-		dir, err := db.LDAPDirectory(ctx, t.ID)
-		if err != nil {
-			return ldapNotConfigured(t.Slug, err)
-		}
-		dir.Normalize()
-		conn, err := ldapsync.Dial(ctx, dir)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		people, err := conn.Sample(ctx, 5)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "connected to %s and bound as %q; %d sample user(s) as they would be mapped:\n", conn.URL, dir.BindDN, len(people))
-		for _, p := range people {
+		fmt.Fprintf(a.stdout, "connected to %s and bound; %d sample user(s) as they would be mapped:\n", res.URL, len(res.People))
+		for i, p := range res.People {
 			state := "active"
 			if p.Disabled {
 				state = "disabled"
 			}
-			roles := strings.Join(rolesOf(t, p), ",")
-			fmt.Fprintf(a.stdout, "  login=%s email=%s firstname=%s lastname=%s %s groups=%s roles=%s (%s)\n", p.Login, p.Email, p.FirstName, p.LastName, state, strings.Join(p.Groups, ","), roles, p.DN)
+			fmt.Fprintf(a.stdout, "  login=%s email=%s firstname=%s lastname=%s %s groups=%s roles=%s (%s)\n", p.Login, p.Email, p.FirstName, p.LastName, state, strings.Join(p.Groups, ","), strings.Join(res.Roles[i], ","), p.DN)
 		}
 		return nil
 	})
@@ -123,20 +91,12 @@ func (a *app) ldapSync(ctx context.Context, path string, args []string) error {
 	incremental := fs.Bool("incremental", false, "read only the entries changed since the last sync")
 	dryRun := fs.Bool("dry-run", false, "list what would be created, updated, deactivated; change nothing")
 	confirm := fs.Bool("confirm", false, "apply deactivations beyond the safety share (after checking a stopped run's report)")
-	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, db *sqlstore.DB, _ []string) error {
-		t, err := svc.Tenant(ctx, *tenant)
-		if err != nil {
-			return err
-		}
-		if _, err := db.LDAPDirectory(ctx, t.ID); err != nil {
-			return ldapNotConfigured(t.Slug, err)
-		}
+	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *ldapsync.Service, _ []string) error {
 		kind := lanyard.SyncFull
 		if *incremental {
 			kind = lanyard.SyncIncremental
 		}
-		sy := &ldapsync.Syncer{Store: db, Logger: newLogger(a.stderr, a.storeConfig.LogFormat, a.storeConfig.LogLevel)}
-		run, err := sy.Sync(ctx, t, ldapsync.Options{Kind: kind, DryRun: *dryRun, Confirm: *confirm, Actor: admin.ActorCLI})
+		run, err := svc.Sync(ctx, *tenant, ldapsync.Options{Kind: kind, DryRun: *dryRun, Confirm: *confirm, Actor: admin.ActorCLI})
 		if run.ID != 0 {
 			printRun(a, run, true)
 		}
@@ -147,66 +107,31 @@ func (a *app) ldapSync(ctx context.Context, path string, args []string) error {
 func (a *app) ldapStatus(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[--tenant SLUG]", "show the tenant's directory connection, the precedence rules in force and the sync history")
 	tenant := tenantFlag(fs)
-	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *admin.Service, db *sqlstore.DB, _ []string) error {
-		t, err := svc.Tenant(ctx, *tenant)
+	return a.ldapStoreCommand(ctx, fs, args, 0, 0, func(svc *ldapsync.Service, _ []string) error {
+		st, err := svc.Status(ctx, *tenant, 10)
 		if err != nil {
 			return err
 		}
-		dir, err := db.LDAPDirectory(ctx, t.ID)
-		if err != nil {
-			return ldapNotConfigured(t.Slug, err)
+		if !st.Configured {
+			fmt.Fprintf(a.stdout, "tenant %s has no LDAP directory; configure one with: lanyard ldap set --tenant %s urls=... base_dn=...\n", st.Tenant.Slug, st.Tenant.Slug)
+			return nil
 		}
-		dir.Normalize()
-		state, err := db.LDAPSyncState(ctx, t.ID)
-		if err != nil {
-			return err
-		}
-		w := a.stdout
+		dir, state, w := st.Directory, st.State, a.stdout
 		fmt.Fprintf(w, "directory: %s (enabled %v, start_tls %v, bind %q, password stored %v)\n", dir.String(), dir.Enabled, dir.StartTLS, dir.BindDN, dir.HasPassword)
 		fmt.Fprintf(w, "users: filter %s, login from %s; groups: %s under %s; incremental by %s\n", dir.UserFilter, dir.LoginAttr, dir.Groups, dir.GroupBaseDN, dir.Incremental)
 		fmt.Fprintf(w, "schedule: full every %s, incremental every %s; safety stop above %d%% deactivations\n", dir.FullInterval, dir.IncrementalInterval, dir.MaxDeactivatePercent)
-		for _, rule := range PrecedenceRules(dir, t) {
+		for _, rule := range st.Rules {
 			fmt.Fprintf(w, "rule: %s\n", rule)
 		}
 		fmt.Fprintf(w, "last status: %s %s\n", orNone(state.LastStatus), state.LastMessage)
 		if state.PendingRunID != 0 {
-			fmt.Fprintf(w, "waiting for confirmation: run %d (lanyard ldap sync --tenant %s --confirm)\n", state.PendingRunID, t.Slug)
+			fmt.Fprintf(w, "waiting for confirmation: run %d (lanyard ldap sync --tenant %s --confirm)\n", state.PendingRunID, st.Tenant.Slug)
 		}
-		runs, err := db.LDAPSyncRuns(ctx, t.ID, 10)
-		if err != nil {
-			return err
-		}
-		for _, r := range runs {
+		for _, r := range st.Runs {
 			printRun(a, r, false)
 		}
 		return nil
 	})
-}
-
-// PrecedenceRules says, in words, the rules the directory puts in force
-// for SSO logins.
-func PrecedenceRules(dir lanyard.LDAPDirectory, t lanyard.Tenant) []string {
-	if !dir.Enabled {
-		return []string{"the directory is disabled: SAML provisioning follows the tenant's settings alone"}
-	}
-	scope := "every SSO login of the tenant"
-	if len(dir.ScopeDomains) > 0 {
-		scope = "logins and emails in " + strings.Join(dir.ScopeDomains, ", ")
-	}
-	jit := "refused with \"User '...' not synchronized\" (allow_jit=false)"
-	if dir.AllowJIT {
-		jit = fmt.Sprintf("created by SAML just in time (allow_jit=true; tenant jit=%v)", t.SSO.JIT)
-	}
-	roles := "the directory owns their roles (saml_roles=false)"
-	if dir.SAMLRoles {
-		roles = "SSO logins also set their roles from the IdP's groups (saml_roles=true)"
-	}
-	return []string{
-		"in scope: " + scope + "; those accounts are created and updated only by the sync",
-		"an SSO login links to the synchronised account by " + dir.MatchBy + " and never creates a second one",
-		"an SSO login of someone in scope with no synchronised account is " + jit,
-		"SAML never overwrites the email and names of directory accounts; " + roles,
-	}
 }
 
 func printRun(a *app, r lanyard.LDAPSyncRun, withReport bool) {
@@ -222,26 +147,11 @@ func printRun(a *app, r lanyard.LDAPSyncRun, withReport bool) {
 	}
 }
 
-func rolesOf(t lanyard.Tenant, p ldapsync.Person) []string {
-	var roles []string
-	for _, g := range p.Groups {
-		roles = append(roles, t.SSO.GroupRoles[g]...)
-	}
-	return roles
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "never run"
 	}
 	return s
-}
-
-func ldapNotConfigured(slug string, err error) error {
-	if errors.Is(err, lanyard.ErrNotFound) {
-		return &lanyard.Error{Kind: lanyard.KindNotFound, Message: fmt.Sprintf("tenant %q has no LDAP directory; configure one with: lanyard ldap set --tenant %s urls=ldaps://dc.example.com base_dn=... bind_dn=... bind_password_file=FILE", slug, slug)}
-	}
-	return err
 }
 
 // ldapRegistry is the metrics registry of serve, holding the sync's
@@ -256,8 +166,8 @@ func ldapRegistry(m *ldapsync.Metrics) *prometheus.Registry {
 
 // runLDAPScheduler runs the tenants' scheduled directory syncs until ctx
 // ends.
-func runLDAPScheduler(ctx context.Context, db *sqlstore.DB, logger *slog.Logger, m *ldapsync.Metrics) error {
-	s := &ldapsync.Scheduler{Syncer: &ldapsync.Syncer{Store: db, Logger: logger, Metrics: m}}
+func runLDAPScheduler(ctx context.Context, syncer *ldapsync.Syncer) error {
+	s := &ldapsync.Scheduler{Syncer: syncer}
 	if err := s.Run(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}

@@ -104,10 +104,12 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		return err
 	}
 	ldapMetrics := ldapsync.NewMetrics()
+	ldapSyncer := &ldapsync.Syncer{Store: db, Logger: logger, Metrics: ldapMetrics}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant(),
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL},
-		Readiness:       readiness, Registry: ldapRegistry(ldapMetrics)})
+		Readiness:       readiness, Registry: ldapRegistry(ldapMetrics),
+		Directories: &ldapsync.Service{Store: db, Syncer: ldapSyncer}})
 	// Lanyard's paths on an application's host (a route's or a trusted
 	// host) and on the admin host are served under that name.
 	appHost := func(host string) bool {
@@ -189,7 +191,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		g.Go(func() error { gw.run(gctx); return nil })
 		g.Go(func() error { return (&janitor.Janitor{Store: db, Logger: logger}).Run(gctx) })
 		g.Go(func() error { srv.RunWriteProbe(gctx); return nil })
-		g.Go(func() error { return runLDAPScheduler(gctx, db, logger, ldapMetrics) })
+		g.Go(func() error { return runLDAPScheduler(gctx, ldapSyncer) })
 		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
 		_ = refresher.Run(gctx) // returns gctx's error: not a failure
 		return nil
