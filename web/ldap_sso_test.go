@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -115,4 +117,83 @@ func logText(b *logBuffer) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// The admin UI's directory page, driven over HTTP as a browser would:
+// the connection form (the password never shown back), "Test connection"
+// with five sample users as mapped, a dry run, a sync and the history,
+// and the precedence rules in words.
+func TestLDAPAdminPages(t *testing.T) {
+	slapd := slapdtest.Start(t, slapdtest.Options{})
+	slapd.Add(t, slapdtest.Fixture()+slapdtest.PersonLDIF(slapdtest.Person{UID: "frank", Given: "Frank", Surname: "Fox"})+
+		slapdtest.PersonLDIF(slapdtest.Person{UID: "grace", Given: "Grace", Surname: "Gray"}))
+	e := newSSOEnv(t, "sqlite", nil)
+	e.addTenant("acme", tenantOptions{settings: []string{"group_roles.staff=staff"}})
+	b := newBrowser()
+	e.signInAdmin(b)
+	page := e.base + "/admin/tenants/acme/ldap"
+	post := func(path string, form url.Values) (int, string) {
+		t.Helper()
+		_, body := b.get(t, page)
+		m := csrfFieldPattern.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no CSRF field on %s:\n%s", page, body)
+		}
+		form.Set(csrfField, html.UnescapeString(m[1]))
+		resp, err := b.follow.PostForm(e.base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+
+	status, body := b.get(t, page)
+	if status != http.StatusOK || !strings.Contains(body, "No directory yet") {
+		t.Fatalf("empty directory page: %d\n%s", status, body)
+	}
+	form := url.Values{
+		"enabled": {"true"}, "urls": {slapd.URL}, "start_tls": {"true"}, "ca_cert_pem": {slapd.CACertPEM},
+		"bind_dn": {slapdtest.AdminDN}, "bind_password": {slapdtest.AdminPW}, "base_dn": {"ou=people," + slapdtest.BaseDN},
+		"group_base_dn": {"ou=groups," + slapdtest.BaseDN}, "login_attr": {"uid"}, "max_deactivate_percent": {"10"},
+		"scope_domains": {"example.org"}, "match_by": {"login"}, "groups": {"memberOf"}, "incremental": {"modifyTimestamp"},
+	}
+	if status, body = post("/admin/tenants/acme/ldap", form); status != http.StatusOK || !strings.Contains(body, "Directory settings saved") {
+		t.Fatalf("save: %d\n%s", status, body)
+	}
+	if strings.Contains(body, slapdtest.AdminPW) {
+		t.Fatal("the page shows the bind password")
+	}
+	for _, rule := range []string{"the logins and emails in example.org", "refused with &#34;User &#39;...&#39; is not synchronized&#34;", "the directory owns their roles"} {
+		if !strings.Contains(body, rule) {
+			t.Errorf("the page does not state the rule %q", rule)
+		}
+	}
+	bad := url.Values{"urls": {"http://nope"}, "base_dn": {""}}
+	if status, body = post("/admin/tenants/acme/ldap", bad); status != http.StatusUnprocessableEntity || !strings.Contains(body, "the scheme must be ldap or ldaps") || !strings.Contains(body, "base_dn: required") {
+		t.Fatalf("invalid settings: %d\n%s", status, body)
+	}
+
+	_, body = post("/admin/tenants/acme/ldap/test", url.Values{})
+	if !strings.Contains(body, "Connected to "+slapd.URL) || strings.Count(body, "<tr><th scope=\"row\">") < 5 {
+		t.Fatalf("Test connection does not show five users:\n%s", body)
+	}
+	if !strings.Contains(body, "<th scope=\"row\">dave</th><td>dave@example.org</td><td>Dave</td><td>Dyer</td><td>active</td><td>engineers, staff</td><td>staff</td>") {
+		t.Fatalf("dave is not shown as mapped (nested group, role):\n%s", body)
+	}
+
+	_, body = post("/admin/tenants/acme/ldap/sync", url.Values{"mode": {"dry_run"}})
+	if !strings.Contains(body, "dry run, nothing changed") || !strings.Contains(body, "create grace") {
+		t.Fatalf("dry run report:\n%s", body)
+	}
+	if n, _ := e.store.CountUsers(context.Background(), lanyard.UserFilter{Source: lanyard.SourceLDAP}); n != 0 {
+		t.Fatalf("the dry run created %d accounts", n)
+	}
+	_, body = post("/admin/tenants/acme/ldap/sync", url.Values{"mode": {"full"}})
+	if !strings.Contains(body, "5 created") {
+		t.Fatalf("sync:\n%s", body)
+	}
+	_, body = b.get(t, page)
+	if strings.Count(body, "/admin/tenants/acme/ldap/runs/") < 2 {
+		t.Fatalf("history does not list both runs:\n%s", body)
+	}
 }
