@@ -92,19 +92,17 @@ type Config struct {
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
 // once the database is migrated.
 type Server struct {
-	handler http.Handler
-	logger  *slog.Logger
-	store   lanyard.Store
-	admin   *admin.Service // nil: no admin UI, API or reset pages
-	// directories manages LDAP directories; nil when the store keeps none.
-	directories *ldapsync.Service
-	sessions    *session.Manager
-	tenants     *tenantcfg.Registry
-	logins      *login.Service
-	metrics     *metrics
-	kit         *ui.Kit
-	origins     relay.Origins
-	now         func() time.Time
+	handler  http.Handler
+	logger   *slog.Logger
+	store    lanyard.Store
+	admin    *admin.Service // nil: no admin UI, API or reset pages
+	sessions *session.Manager
+	tenants  *tenantcfg.Registry
+	logins   *login.Service
+	metrics  *metrics
+	kit      *ui.Kit
+	origins  relay.Origins
+	now      func() time.Time
 
 	// gateway answers forward-auth; nil: none.
 	gateway *gateway.Gateway
@@ -125,6 +123,9 @@ type Server struct {
 	// readiness and probe: see Config.Readiness and RunWriteProbe.
 	readiness ReadinessConfig
 	probe     *writeProbe
+
+	// directories manages LDAP directories; nil when the store keeps none.
+	directories *ldapsync.Service
 }
 
 // New returns a server that answers /healthz at once and refuses logins
