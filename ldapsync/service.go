@@ -101,7 +101,7 @@ func (s *Service) Set(ctx context.Context, actor, slug string, settings []string
 	}
 	changes, err := ApplySettings(&d, settings, readFile)
 	if err != nil {
-		return nil, &lanyard.Error{Kind: lanyard.KindInvalid, Message: err.Error(), Err: err}
+		return nil, err
 	}
 	if err := s.Store.PutLDAPDirectory(ctx, &d, false); err != nil {
 		return nil, err

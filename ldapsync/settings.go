@@ -2,6 +2,7 @@ package ldapsync
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -143,9 +144,6 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 		}
 		changes = append(changes, fmt.Sprintf("%s=%s", key, val))
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
 	raw, err = json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -157,7 +155,15 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 	decoded.TenantID, decoded.BindPassword, decoded.HasPassword, decoded.UpdatedAt = next.TenantID, next.BindPassword, next.HasPassword, next.UpdatedAt
 	check := decoded
 	check.Normalize()
-	if err := check.Validate(); err != nil {
+	// Every problem at once: the values that could not be read, and what
+	// is wrong with the rest.
+	var invalid *lanyard.ValidationError
+	if err := check.Validate(); errors.As(err, &invalid) {
+		v.Problems = append(v.Problems, invalid.Problems...)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	*dir = decoded
