@@ -1,10 +1,13 @@
 package ldapsync_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -82,6 +85,30 @@ func peakRSS(b *testing.B) func() int64 {
 	}
 }
 
+// peakHeap samples the Go heap's live objects every few milliseconds
+// until the returned function is called, which returns the highest.
+func peakHeap() func() uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); return <-done }
+}
+
 // BenchmarkSync syncs a directory of LANYARD_LDAP_BENCH_USERS users
 // (default 100,000) in LANYARD_LDAP_BENCH_GROUPS groups (default 1,000)
 // into SQLite (LANYARD_LDAP_BENCH_ENGINE=postgres for PostgreSQL): a first
@@ -103,24 +130,32 @@ func BenchmarkSync(b *testing.B) {
 	}
 	// Users are spread over the groups (user i in group i mod groups);
 	// memberOf is written by hand, as slapadd runs no overlay.
-	var ldif strings.Builder
+	file, err := os.CreateTemp(b.TempDir(), "bench-*.ldif")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ldif := bufio.NewWriter(file)
 	for g := range groups {
-		fmt.Fprintf(&ldif, "dn: %s\nobjectClass: groupOfNames\ncn: g%d\n", slapdtest.GroupDN(fmt.Sprintf("g%d", g)), g)
+		fmt.Fprintf(ldif, "dn: %s\nobjectClass: groupOfNames\ncn: g%d\n", slapdtest.GroupDN(fmt.Sprintf("g%d", g)), g)
 		for i := g; i < users; i += groups {
-			fmt.Fprintf(&ldif, "member: %s\n", slapdtest.DN(fmt.Sprintf("u%06d", i)))
+			fmt.Fprintf(ldif, "member: %s\n", slapdtest.DN(fmt.Sprintf("u%06d", i)))
 		}
 		if g >= users {
-			fmt.Fprintf(&ldif, "member: %s\n", slapdtest.AdminDN)
+			fmt.Fprintf(ldif, "member: %s\n", slapdtest.AdminDN)
 		}
 		ldif.WriteString("\n")
 	}
 	for i := range users {
 		uid := fmt.Sprintf("u%06d", i)
-		fmt.Fprintf(&ldif, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: U %d\ngivenName: U\nsn: %d\nmail: %s@example.org\nmemberOf: %s\n\n",
+		fmt.Fprintf(ldif, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: U %d\ngivenName: U\nsn: %d\nmail: %s@example.org\nmemberOf: %s\n\n",
 			slapdtest.DN(uid), uid, i, i, uid, slapdtest.GroupDN(fmt.Sprintf("g%d", i%groups)))
 	}
+	if err := ldif.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	file.Close()
 	began := time.Now()
-	s := slapdtest.Start(b, slapdtest.Options{Preload: ldif.String(), MaxSize: 4 << 30})
+	s := slapdtest.Start(b, slapdtest.Options{PreloadFile: file.Name(), MaxSize: 4 << 30})
 	b.Logf("slapd loaded %d users and %d groups in %s", users, groups, time.Since(began).Round(time.Millisecond))
 
 	store := testdb.Open(b, engine)
@@ -139,15 +174,19 @@ func BenchmarkSync(b *testing.B) {
 
 	phase := func(name string, opt ldapsync.Options) lanyard.LDAPSyncRun {
 		writes.Store(0)
+		debug.FreeOSMemory()
 		peak := peakRSS(b)
+		heap := peakHeap()
 		began := time.Now()
 		run, err := sy.Sync(ctx, tenant, opt)
 		took := time.Since(began)
+		heapPeak := heap()
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)
 		}
-		b.Logf("%-22s %9s  read %6d  created %6d updated %4d deactivated %d  writes %6d  peak RSS %4d MiB",
-			name, took.Round(time.Millisecond), run.Seen, run.Created, run.Updated, run.Deactivated, writes.Load(), peak()>>20)
+		b.Logf("%-22s %9s  read %6d  created %6d updated %4d deactivated %d  writes %6d  peak RSS %4d MiB  peak Go heap %4d MiB",
+			name, took.Round(time.Millisecond), run.Seen, run.Created, run.Updated, run.Deactivated, writes.Load(), peak()>>20, heapPeak>>20)
+		b.ReportMetric(float64(heapPeak>>20), name+"-heap-MiB")
 		b.ReportMetric(took.Seconds(), name+"-s")
 		b.ReportMetric(float64(writes.Load()), name+"-writes")
 		b.ReportMetric(float64(peak()>>20), name+"-peak-MiB")

@@ -99,6 +99,8 @@ type Options struct {
 	// Preload is LDIF loaded with slapadd before the server starts (no
 	// overlays run: give memberOf values yourself). Fast, for benchmarks.
 	Preload string
+	// PreloadFile is a file of such LDIF, loaded after Preload.
+	PreloadFile string
 }
 
 // Start starts slapd with the base entries (the suffix, ou=people,
@@ -181,6 +183,11 @@ ou: groups
 		tb.Fatalf("slapadd: %v\n%s", err, out)
 	}
 	os.Remove(ldif)
+	if opt.PreloadFile != "" {
+		if out, err := exec.Command("/usr/sbin/slapadd", "-q", "-f", confPath, "-l", opt.PreloadFile).CombinedOutput(); err != nil {
+			tb.Fatalf("slapadd %s: %v\n%s", opt.PreloadFile, err, out)
+		}
+	}
 	asRoot := os.Getuid() == 0
 	if asRoot {
 		// slapd drops to the openldap user (-u/-g): it must own its files.
