@@ -31,6 +31,7 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				idpUser("alice", "alice@example.org", "IdP-Alice", "IdP-Archer", []string{"eng"}),
 				idpUser("erin", "erin@example.org", "Erin", "Evans", nil),
 				idpUser("oscar", "oscar@other.example", "Oscar", "Out", nil),
+				idpUser("a.archer", "alice@example.org", "Alice", "Archer", nil),
 			}
 			e := newSSOEnv(t, engine, users)
 			acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true", "group_roles.eng=engineer", "group_roles.admins=ops"}})
@@ -95,6 +96,31 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				}
 				if u := e.user(acme, "oscar"); u.Source != lanyard.SourceIdP {
 					t.Fatalf("oscar: %+v", u)
+				}
+			})
+
+			t.Run("match by email, as configured", func(t *testing.T) {
+				// By login, a.archer is nobody the directory knows.
+				b := newBrowser()
+				if a := b.post(t, e.spLogin(b, "acme", "", "a.archer")); a.status != http.StatusForbidden {
+					t.Fatalf("ACS answered %d with match_by=login", a.status)
+				}
+				dir.MatchBy = lanyard.MatchByEmail
+				if err := store.PutLDAPDirectory(ctx, &dir, false); err != nil {
+					t.Fatal(err)
+				}
+				b = newBrowser()
+				a := b.post(t, e.spLogin(b, "acme", "", "a.archer"))
+				if a.status != http.StatusSeeOther || a.session == "" {
+					t.Fatalf("ACS answered %d with match_by=email: %s", a.status, a.body)
+				}
+				alice := e.user(acme, "alice")
+				links, _ := e.store.Links(ctx, alice.ID)
+				if len(links) != 2 {
+					t.Fatalf("alice's links: %+v (want her own and a.archer's)", links)
+				}
+				if _, err := e.store.UserByLogin(ctx, acme.ID, "a.archer"); err == nil {
+					t.Fatal("a second account a.archer was made")
 				}
 			})
 
