@@ -103,7 +103,8 @@ func (s *Service) Set(ctx context.Context, actor, slug string, settings []string
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.PutLDAPDirectory(ctx, &d, false); err != nil {
+	// Without a bind DN the sync binds anonymously: no password is kept.
+	if err := s.Store.PutLDAPDirectory(ctx, &d, d.BindDN == ""); err != nil {
 		return nil, err
 	}
 	ev := lanyard.AuditEvent{TenantID: t.ID, Actor: actor, Action: "ldap.set", Subject: t.Slug, Message: strings.Join(changes, "; ")}

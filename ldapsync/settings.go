@@ -75,6 +75,7 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 		return nil, err
 	}
 	next := *dir
+	passwordGiven := false
 	var v lanyard.ValidationError
 	var changes []string
 	for _, s := range settings {
@@ -86,7 +87,7 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 		}
 		switch key {
 		case "bind_password":
-			next.BindPassword = val
+			next.BindPassword, passwordGiven = val, true
 			changes = append(changes, "bind_password: (set)")
 			continue
 		case "bind_password_file", "ca_cert_file":
@@ -99,7 +100,7 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 				m["ca_cert_pem"] = string(b)
 				changes = append(changes, "ca_cert_pem: (from "+val+")")
 			} else {
-				next.BindPassword = strings.TrimRight(string(b), "\r\n")
+				next.BindPassword, passwordGiven = strings.TrimRight(string(b), "\r\n"), true
 				changes = append(changes, "bind_password: (set from "+val+")")
 			}
 			continue
@@ -153,6 +154,9 @@ func ApplySettings(dir *lanyard.LDAPDirectory, settings []string, readFile func(
 		return nil, fmt.Errorf("settings: %w", err)
 	}
 	decoded.TenantID, decoded.BindPassword, decoded.HasPassword, decoded.UpdatedAt = next.TenantID, next.BindPassword, next.HasPassword, next.UpdatedAt
+	if decoded.BindDN == "" && !passwordGiven {
+		decoded.BindPassword = "" // an anonymous bind keeps no password
+	}
 	check := decoded
 	check.Normalize()
 	// Every problem at once: the values that could not be read, and what
