@@ -340,6 +340,9 @@ type LDAPStore interface {
 	// LDAPUserIDs lists the IDs of the tenant's active accounts owned by
 	// the directory (Source ldap).
 	LDAPUserIDs(ctx context.Context, tenantID int64) ([]int64, error)
+	// UsersByLogins returns the tenant's accounts (any source) with one of
+	// the logins, case-insensitively, in one query; at most 1000 logins.
+	UsersByLogins(ctx context.Context, tenantID int64, logins []string) ([]User, error)
 }
 
 // String says where the directory is, for logs and messages.

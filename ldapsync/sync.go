@@ -283,6 +283,59 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 	}
 	seen := make(map[int64]struct{}, len(activeIDs))
 	seenLogins := map[string]bool{}
+	// handle plans the change of one entry; u is its account, nil if none.
+	handle := func(person Person, u *lanyard.User) error {
+		roles := login.RolesForGroups(sso.GroupRoles, person.Groups)
+		if u == nil {
+			if person.Disabled {
+				return nil // not created: disabled in the directory
+			}
+			rep.add("create %s (%s)", person.Login, person.DN)
+			return p.add(op{Kind: "create", Person: person, Roles: roles})
+		}
+		seen[u.ID] = struct{}{}
+		next := desired(*u, person, roles)
+		changes := diff(*u, next)
+		switch {
+		case person.Disabled && u.Status == lanyard.StatusActive && u.Source == lanyard.SourceLDAP:
+			rep.add("deactivate %s: disabled in the directory", u.Login)
+			return p.add(op{Kind: "deactivate", UserID: u.ID, Person: person, Roles: roles, Why: "disabled in the directory"})
+		case !person.Disabled && u.Status != lanyard.StatusActive && u.Source == lanyard.SourceLDAP:
+			rep.add("reactivate %s: %s", u.Login, strings.Join(append([]string{"enabled in the directory"}, changes...), "; "))
+			return p.add(op{Kind: "reactivate", UserID: u.ID, Person: person, Roles: roles})
+		case len(changes) > 0:
+			rep.add("update %s: %s", u.Login, strings.Join(changes, "; "))
+			return p.add(op{Kind: "update", UserID: u.ID, Person: person, Roles: roles})
+		}
+		return nil
+	}
+	// Entries are looked up a page at a time: one query for many logins.
+	var pending []Person
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		logins := make([]string, len(pending))
+		for i, pp := range pending {
+			logins[i] = pp.Login
+		}
+		users, err := s.Store.UsersByLogins(ctx, tenant.ID, logins)
+		if err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+		byLogin := make(map[string]*lanyard.User, len(users))
+		for i := range users {
+			byLogin[strings.ToLower(users[i].Login)] = &users[i]
+		}
+		for _, pp := range pending {
+			if err := handle(pp, byLogin[strings.ToLower(pp.Login)]); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	batch := min(dir.PageSize, 500)
 	err = conn.People(ctx, mark, slices.Collect(maps.Keys(sso.GroupRoles)), func(person Person) error {
 		run.Seen++
 		if laterMark(person.Mark, p.mark) {
@@ -298,34 +351,15 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 			return nil
 		}
 		seenLogins[key] = true
-		roles := login.RolesForGroups(sso.GroupRoles, person.Groups)
-		u, err := s.Store.UserByLogin(ctx, tenant.ID, person.Login)
-		switch {
-		case errors.Is(err, lanyard.ErrNotFound):
-			if person.Disabled {
-				return nil // not created: disabled in the directory
-			}
-			rep.add("create %s (%s)", person.Login, person.DN)
-			return p.add(op{Kind: "create", Person: person, Roles: roles})
-		case err != nil:
-			return fmt.Errorf("account %q: %w", person.Login, err)
-		}
-		seen[u.ID] = struct{}{}
-		next := desired(u, person, roles)
-		changes := diff(u, next)
-		switch {
-		case person.Disabled && u.Status == lanyard.StatusActive && u.Source == lanyard.SourceLDAP:
-			rep.add("deactivate %s: disabled in the directory", u.Login)
-			return p.add(op{Kind: "deactivate", UserID: u.ID, Person: person, Roles: roles, Why: "disabled in the directory"})
-		case !person.Disabled && u.Status != lanyard.StatusActive && u.Source == lanyard.SourceLDAP:
-			rep.add("reactivate %s: %s", u.Login, strings.Join(append([]string{"enabled in the directory"}, changes...), "; "))
-			return p.add(op{Kind: "reactivate", UserID: u.ID, Person: person, Roles: roles})
-		case len(changes) > 0:
-			rep.add("update %s: %s", u.Login, strings.Join(changes, "; "))
-			return p.add(op{Kind: "update", UserID: u.ID, Person: person, Roles: roles})
+		pending = append(pending, person)
+		if len(pending) >= batch {
+			return flush()
 		}
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return p, err
 	}

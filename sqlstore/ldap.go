@@ -274,3 +274,30 @@ func (d *DB) LDAPUserIDs(ctx context.Context, tenantID int64) ([]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// maxLoginsPerQuery bounds UsersByLogins (placeholders per statement).
+const maxLoginsPerQuery = 1000
+
+// UsersByLogins returns the tenant's accounts with one of the logins,
+// case-insensitively, with their roles, in one query.
+func (d *DB) UsersByLogins(ctx context.Context, tenantID int64, logins []string) ([]lanyard.User, error) {
+	if len(logins) == 0 {
+		return nil, nil
+	}
+	if len(logins) > maxLoginsPerQuery {
+		return nil, fmt.Errorf("sqlstore: users by logins: %d logins, at most %d per call", len(logins), maxLoginsPerQuery)
+	}
+	args := []any{tenantID}
+	marks := make([]string, len(logins))
+	for i, l := range logins {
+		args = append(args, strings.ToLower(strings.TrimSpace(l)))
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	us, err := d.userQuery(ctx, d.reader(), nil,
+		`users u LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE u.tenant_id = $1 AND u.login_lower IN (`+strings.Join(marks, ", ")+`) ORDER BY u.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: users by logins: %w", err)
+	}
+	return us, nil
+}

@@ -138,6 +138,14 @@ func testLDAPUserIDs(t *testing.T, s lanyard.Store, l lanyard.LDAPStore) {
 	got, err := l.LDAPUserIDs(ctx, a.ID)
 	must(t, err, "ids")
 	wantEqual(t, "active directory accounts", got, ids)
+	byLogins, err := l.UsersByLogins(ctx, a.ID, []string{"UA", " ub ", "nobody"})
+	must(t, err, "users by logins")
+	if len(byLogins) != 2 || byLogins[0].Login != "ua" || byLogins[1].Login != "ub" || len(byLogins[0].Roles) != 1 {
+		t.Fatalf("users by logins: %+v", byLogins)
+	}
+	none, err := l.UsersByLogins(ctx, a.ID, nil)
+	must(t, err, "users by no login")
+	wantInt(t, "users by no login", len(none), 0)
 	u, err := s.User(ctx, ids[0])
 	must(t, err, "user")
 	wantEqual(t, "roles granted by the directory", u.Roles, []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleLDAP}})
