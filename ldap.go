@@ -340,6 +340,12 @@ type LDAPStore interface {
 	// LDAPUserIDs lists the IDs of the tenant's active accounts owned by
 	// the directory (Source ldap).
 	LDAPUserIDs(ctx context.Context, tenantID int64) ([]int64, error)
+	// ClaimLDAPSync gives owner the right to sync the tenant until until,
+	// when no other owner holds it at now; it reports whether owner holds
+	// it. ErrNotFound when the tenant has no directory.
+	ClaimLDAPSync(ctx context.Context, tenantID int64, owner string, now, until time.Time) (bool, error)
+	// ReleaseLDAPSync gives the right up, if owner holds it.
+	ReleaseLDAPSync(ctx context.Context, tenantID int64, owner string) error
 	// UsersByLogins returns the tenant's accounts (any source) with one of
 	// the logins, case-insensitively, in one query; at most 1000 logins.
 	UsersByLogins(ctx context.Context, tenantID int64, logins []string) ([]User, error)

@@ -3,6 +3,7 @@ package ldapsync
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,8 +52,27 @@ type Syncer struct {
 	// MaxReport caps the report lines kept with a run. Default 2000.
 	MaxReport int
 
+	// Owner names this process in the cluster-wide sync lease. Default: a
+	// random name made once.
+	Owner string
+	// Lease is how long a run holds the tenant's lease; a process that
+	// dies mid-run blocks the tenant's syncs this long. Default 15 minutes.
+	Lease time.Duration
+
 	mu      sync.Mutex
 	running map[int64]bool
+}
+
+func (s *Syncer) owner() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Owner == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		host, _ := os.Hostname()
+		s.Owner = fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+	}
+	return s.Owner
 }
 
 func (s *Syncer) now() time.Time {
@@ -69,7 +89,8 @@ func (s *Syncer) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// ErrBusy: a sync of the tenant is already running in this process.
+// ErrBusy: a sync of the tenant is already running, in this process or on
+// another node.
 var ErrBusy = errors.New("a sync of this tenant is already running")
 
 // op is one planned change, spilled to disk between the two phases.
@@ -134,6 +155,26 @@ func (s *Syncer) Sync(ctx context.Context, tenant lanyard.Tenant, opt Options) (
 		return lanyard.LDAPSyncRun{}, err
 	}
 	dir.Normalize()
+	// One run per tenant across the cluster: nodes that share the database
+	// (and the CLI) take a lease first.
+	lease := s.Lease
+	if lease <= 0 {
+		lease = 15 * time.Minute
+	}
+	owner := s.owner()
+	now := s.now()
+	held, err := s.Store.ClaimLDAPSync(ctx, tenant.ID, owner, now, now.Add(lease))
+	if err != nil {
+		return lanyard.LDAPSyncRun{}, err
+	}
+	if !held {
+		return lanyard.LDAPSyncRun{}, ErrBusy
+	}
+	defer func() {
+		if err := s.Store.ReleaseLDAPSync(context.WithoutCancel(ctx), tenant.ID, owner); err != nil {
+			s.logger().Error("LDAP sync: releasing the lease failed", "tenant", tenant.Slug, "err", err)
+		}
+	}()
 	state, err := s.Store.LDAPSyncState(ctx, tenant.ID)
 	if err != nil {
 		return lanyard.LDAPSyncRun{}, err

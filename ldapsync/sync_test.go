@@ -233,3 +233,27 @@ func withMax(t *testing.T, store lanyard.Store, tenant lanyard.Tenant, pct int) 
 	d.MaxDeactivatePercent = pct
 	return &d
 }
+
+// A sync of a tenant whose lease another node holds does not run; once
+// the lease has expired (that node died mid-run), it does.
+func TestSyncLeaseAcrossNodes(t *testing.T) {
+	store := testdb.SQLite(t)
+	_, tenant, sy := setup(t, store)
+	ctx := context.Background()
+	now := time.Now()
+	if ok, err := store.(ldapsync.Store).ClaimLDAPSync(ctx, tenant.ID, "other-node", now, now.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if _, err := sy.Sync(ctx, tenant, ldapsync.Options{Actor: "test"}); !errors.Is(err, ldapsync.ErrBusy) {
+		t.Fatalf("sync while another node holds the lease: %v", err)
+	}
+	if runs, _ := store.(ldapsync.Store).LDAPSyncRuns(ctx, tenant.ID, 10); len(runs) != 0 {
+		t.Fatalf("a run was recorded: %+v", runs)
+	}
+	sy.Now = func() time.Time { return now.Add(2 * time.Hour) }
+	mustSync(t, sy, tenant, ldapsync.Options{Actor: "test"})
+	// Released at the end: another node may run now.
+	if ok, err := store.(ldapsync.Store).ClaimLDAPSync(ctx, tenant.ID, "other-node", now.Add(2*time.Hour), now.Add(3*time.Hour)); !ok || err != nil {
+		t.Fatalf("the lease was not released: %v %v", ok, err)
+	}
+}

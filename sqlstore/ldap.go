@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -300,4 +301,37 @@ func (d *DB) UsersByLogins(ctx context.Context, tenantID int64, logins []string)
 		return nil, fmt.Errorf("sqlstore: users by logins: %w", err)
 	}
 	return us, nil
+}
+
+// ClaimLDAPSync gives owner the tenant's sync lease until until when it
+// is free (expired at now, or already owner's). ErrNotFound.
+func (d *DB) ClaimLDAPSync(ctx context.Context, tenantID int64, owner string, now, until time.Time) (bool, error) {
+	res, err := d.writer().ExecContext(ctx,
+		`UPDATE ldap_directories SET lease_owner = $1, lease_until = $2 WHERE tenant_id = $3 AND (lease_until < $4 OR lease_owner = $1)`,
+		owner, toNanos(until), tenantID, toNanos(now))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: claim ldap sync: %w", d.mark(err))
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return false, err
+	}
+	if n == 1 {
+		return true, nil
+	}
+	var exists int
+	err = d.reader().QueryRowContext(ctx, `SELECT 1 FROM ldap_directories WHERE tenant_id = $1`, tenantID).Scan(&exists)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, notFound("sqlstore.ClaimLDAPSync", "tenant %d has no LDAP directory", tenantID)
+	}
+	return false, err
+}
+
+// ReleaseLDAPSync frees the tenant's sync lease if owner holds it.
+func (d *DB) ReleaseLDAPSync(ctx context.Context, tenantID int64, owner string) error {
+	_, err := d.writer().ExecContext(ctx, `UPDATE ldap_directories SET lease_owner = '', lease_until = 0 WHERE tenant_id = $1 AND lease_owner = $2`, tenantID, owner)
+	if err != nil {
+		return fmt.Errorf("sqlstore: release ldap sync: %w", d.mark(err))
+	}
+	return nil
 }

@@ -1,7 +1,11 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -16,6 +20,7 @@ func RunLDAP(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"Directory", testLDAPDirectory},
 		{"SyncStateAndRuns", testLDAPSyncStateAndRuns},
 		{"UserIDs", testLDAPUserIDs},
+		{"Lease", testLDAPLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,4 +154,49 @@ func testLDAPUserIDs(t *testing.T, s lanyard.Store, l lanyard.LDAPStore) {
 	u, err := s.User(ctx, ids[0])
 	must(t, err, "user")
 	wantEqual(t, "roles granted by the directory", u.Roles, []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleLDAP}})
+}
+
+func testLDAPLease(t *testing.T, s lanyard.Store, l lanyard.LDAPStore) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "acme")
+	_, err := l.ClaimLDAPSync(ctx, a.ID, "n1", t0, t0.Add(time.Minute))
+	wantErr(t, err, lanyard.ErrNotFound, "claim without a directory")
+	must(t, l.PutLDAPDirectory(ctx, &lanyard.LDAPDirectory{TenantID: a.ID, URLs: []string{"ldap://a"}, BaseDN: "dc=a"}, false), "put")
+	claim := func(owner string, at time.Time, want bool) {
+		t.Helper()
+		got, err := l.ClaimLDAPSync(ctx, a.ID, owner, at, at.Add(time.Minute))
+		must(t, err, "claim")
+		if got != want {
+			t.Fatalf("claim by %s at %s: %v, want %v", owner, at, got, want)
+		}
+	}
+	claim("n1", t0, true)
+	claim("n2", t0.Add(time.Second), false)  // held by n1
+	claim("n1", t0.Add(time.Second), true)   // n1 renews
+	claim("n2", t0.Add(2*time.Minute), true) // n1's lease expired
+	must(t, l.ReleaseLDAPSync(ctx, a.ID, "n1"), "release by a non-holder")
+	claim("n1", t0.Add(2*time.Minute), false) // still n2's
+	must(t, l.ReleaseLDAPSync(ctx, a.ID, "n2"), "release")
+	claim("n1", t0.Add(2*time.Minute), true)
+	// Many claimants at once: exactly one wins.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	at := t0.Add(time.Hour)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := l.ClaimLDAPSync(ctx, a.ID, fmt.Sprintf("r%d", i), at, at.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d claimants won the lease at once", wins.Load())
+	}
 }

@@ -11,6 +11,10 @@ CREATE TABLE ldap_directories (
 	last_status TEXT NOT NULL DEFAULT '',
 	last_message TEXT NOT NULL DEFAULT '',
 	pending_run_id BIGINT NOT NULL DEFAULT 0,
+	-- the node running a sync of the tenant, until when (one at a time
+	-- across the cluster)
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
 	updated_at BIGINT NOT NULL
 );
 
