@@ -51,6 +51,14 @@ func TestLDAPCommands(t *testing.T) {
 	if !strings.Contains(r.stdout, "ldap") {
 		t.Fatalf("alice:\n%s", r.output())
 	}
+	// What the directory owns, an administrator changes in the directory.
+	for _, kv := range []string{"email=a@elsewhere.example", "firstname=Al", "status=inactive", "login=al"} {
+		r = cli(t, env, "", "user", "set", "--tenant", "acme", "alice", kv)
+		if r.err == nil || !strings.Contains(r.output(), "the LDAP directory owns this account's") {
+			t.Errorf("user set alice %s: %v\n%s", kv, r.err, r.output())
+		}
+	}
+	mustCLI(t, env, "", "user", "set", "--tenant", "acme", "alice", "locked=true")
 	r = mustCLI(t, env, "", "ldap", "status", "--tenant", "acme")
 	for _, want := range []string{"password stored true", "last status: ok", "rule: In scope: the logins and emails in example.org", "run 2 full ok by cli"} {
 		if !strings.Contains(r.stdout, want) {
