@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"maps"
@@ -322,19 +323,46 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 	if kind == lanyard.SyncIncremental {
 		mark = state.Mark
 	}
-	seen := make(map[int64]struct{}, len(activeIDs))
-	seenLogins := map[string]bool{}
+	// What the run has seen, in little memory per entry: a flag per active
+	// directory account (activeIDs is sorted), the few other accounts met,
+	// and a 64-bit hash of each login to create.
+	seenActive := make([]bool, len(activeIDs))
+	seenOther := map[int64]bool{}
+	toCreate := map[uint64]bool{}
+	markSeen := func(id int64) bool {
+		if i, ok := slices.BinarySearch(activeIDs, id); ok {
+			first := !seenActive[i]
+			seenActive[i] = true
+			return first
+		}
+		first := !seenOther[id]
+		seenOther[id] = true
+		return first
+	}
+	duplicate := func(person Person) error {
+		rep.add("skipped %s: the login %q is already taken by another entry of the directory", person.DN, person.Login)
+		return nil
+	}
 	// handle plans the change of one entry; u is its account, nil if none.
 	handle := func(person Person, u *lanyard.User) error {
 		roles := login.RolesForGroups(sso.GroupRoles, person.Groups)
 		if u == nil {
+			h := fnv.New64a()
+			h.Write([]byte(strings.ToLower(person.Login)))
+			if key := h.Sum64(); toCreate[key] {
+				return duplicate(person)
+			} else {
+				toCreate[key] = true
+			}
 			if person.Disabled {
 				return nil // not created: disabled in the directory
 			}
 			rep.add("create %s (%s)", person.Login, person.DN)
 			return p.add(op{Kind: "create", Person: person, Roles: roles})
 		}
-		seen[u.ID] = struct{}{}
+		if !markSeen(u.ID) {
+			return duplicate(person)
+		}
 		next := desired(*u, person, roles)
 		changes := diff(*u, next)
 		switch {
@@ -386,12 +414,6 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 			rep.add("skipped %s: no %s attribute", person.DN, dir.LoginAttr)
 			return nil
 		}
-		key := strings.ToLower(person.Login)
-		if seenLogins[key] {
-			rep.add("skipped %s: the login %q is already taken by another entry of the directory", person.DN, person.Login)
-			return nil
-		}
-		seenLogins[key] = true
 		pending = append(pending, person)
 		if len(pending) >= batch {
 			return flush()
@@ -405,8 +427,8 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 		return p, err
 	}
 	if kind == lanyard.SyncFull {
-		for _, id := range activeIDs {
-			if _, ok := seen[id]; ok {
+		for i, id := range activeIDs {
+			if seenActive[i] {
 				continue
 			}
 			u, err := s.Store.User(ctx, id)

@@ -257,3 +257,33 @@ func TestSyncLeaseAcrossNodes(t *testing.T) {
 		t.Fatalf("the lease was not released: %v %v", ok, err)
 	}
 }
+
+// Two entries with one login make one account: the second is skipped and
+// reported, on the first sync (both to create) and on later ones.
+func TestDuplicateLogins(t *testing.T) {
+	store := testdb.SQLite(t)
+	s, tenant, sy := setup(t, store)
+	more := func(ou string) string {
+		return fmt.Sprintf("dn: ou=%s,ou=people,%s\nobjectClass: organizationalUnit\nou: %s\n\n", ou, slapdtest.BaseDN, ou)
+	}
+	entry := func(uid, ou, mail string) string {
+		return fmt.Sprintf("dn: uid=%s,ou=%s,ou=people,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n", uid, ou, slapdtest.BaseDN, uid, uid, uid, mail)
+	}
+	s.Add(t, more("a")+more("b")+entry("ALICE", "a", "other@example.org")+entry("zed", "a", "zed@example.org")+entry("Zed", "b", "zed2@example.org"))
+	for i := range 2 {
+		run := mustSync(t, sy, tenant, ldapsync.Options{Actor: "test"})
+		skipped := 0
+		for _, line := range run.Report {
+			if strings.HasPrefix(line, "skipped ") && strings.Contains(line, "already taken by another entry") {
+				skipped++
+			}
+		}
+		wantCreated := 4
+		if i == 1 {
+			wantCreated = 0
+		}
+		if run.Created != wantCreated || run.Updated != 0 || skipped != 2 {
+			t.Fatalf("sync %d: %s, %d skipped; report %q", i+1, counts(run), skipped, run.Report)
+		}
+	}
+}
