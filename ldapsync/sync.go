@@ -259,6 +259,14 @@ func (s *Syncer) Sync(ctx context.Context, tenant lanyard.Tenant, opt Options) (
 	// The safety stop: more deactivations than the tenant's share waits
 	// for an administrator, unless this run is that confirmation.
 	limit := p.active * dir.MaxDeactivatePercent / 100
+	if opt.Confirm && state.PendingRunID != 0 {
+		// The confirmation covers what the administrator saw in the
+		// stopped run's report, no more.
+		if pending, err := s.Store.LDAPSyncRun(ctx, tenant.ID, state.PendingRunID); err == nil && run.Deactivated > pending.Deactivated && !opt.DryRun {
+			return finish(lanyard.SyncStopped, fmt.Sprintf("this sync would deactivate %d accounts, more than the %d of the stopped run %d being confirmed, so it changed nothing; check this run's report, then confirm again with: lanyard ldap sync --tenant %s --confirm",
+				run.Deactivated, pending.Deactivated, pending.ID, tenant.Slug), nil)
+		}
+	}
 	if run.Deactivated > limit && !opt.Confirm && !opt.DryRun {
 		return finish(lanyard.SyncStopped, fmt.Sprintf("this sync would deactivate %d of the tenant's %d active directory accounts (more than %d%%), so it changed nothing; check the report, then confirm with: lanyard ldap sync --tenant %s --confirm",
 			run.Deactivated, p.active, dir.MaxDeactivatePercent, tenant.Slug), nil)

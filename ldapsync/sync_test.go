@@ -194,8 +194,15 @@ func TestSync(t *testing.T) {
 		if len(events) != 1 {
 			t.Fatalf("audit events of the stop: %+v", events)
 		}
+		// A confirmation covers the stopped run's deactivations, no more:
+		// one more person leaves meanwhile, and it stops again.
+		s.Modify(t, fmt.Sprintf("dn: %s\nchangetype: delete\n\n", slapdtest.DN("e4")))
+		run, err = sy.Sync(ctx, tenant, ldapsync.Options{Actor: "test", Confirm: true})
+		if err == nil || run.Status != lanyard.SyncStopped || run.Deactivated != 4 || !strings.Contains(run.Message, "more than the 3 of the stopped run") {
+			t.Fatalf("confirmation of more than was stopped: err %v, %s, %q", err, counts(run), run.Message)
+		}
 		run = mustSync(t, sy, tenant, ldapsync.Options{Actor: "test", Confirm: true})
-		if run.Deactivated != 3 || user(t, store, tenant, "e1").Status != lanyard.StatusInactive {
+		if run.Deactivated != 4 || user(t, store, tenant, "e1").Status != lanyard.StatusInactive {
 			t.Fatalf("confirmed sync: %s", counts(run))
 		}
 		if state, _ := store.(ldapsync.Store).LDAPSyncState(ctx, tenant.ID); state.PendingRunID != 0 {
