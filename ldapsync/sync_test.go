@@ -294,3 +294,37 @@ func TestDuplicateLogins(t *testing.T) {
 		}
 	}
 }
+
+// Incremental syncs by Active Directory's uSNChanged read the entries whose
+// number is at or above the highest applied, compared as numbers (9 < 10).
+func TestIncrementalByUSNChanged(t *testing.T) {
+	store := testdb.SQLite(t)
+	s, tenant, sy := setup(t, store)
+	ctx := context.Background()
+	usn := func(uid string, n int, mail string) string {
+		return fmt.Sprintf("dn: %s\nchangetype: modify\nreplace: uSNChanged\nuSNChanged: %d\n-\nreplace: mail\nmail: %s\n\n", slapdtest.DN(uid), n, mail)
+	}
+	s.Modify(t, usn("alice", 7, "alice@example.org")+usn("bob", 8, "bob@example.org")+usn("carol", 9, "carol@example.org")+usn("dave", 9, "dave@example.org"))
+	ls := store.(ldapsync.Store)
+	d, _ := ls.LDAPDirectory(ctx, tenant.ID)
+	d.Incremental = lanyard.IncrementalUSNChanged
+	if err := ls.PutLDAPDirectory(ctx, &d, false); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, sy, tenant, ldapsync.Options{Actor: "test"})
+	if st, _ := ls.LDAPSyncState(ctx, tenant.ID); st.Mark != "9" {
+		t.Fatalf("marker %q after the full sync, want 9", st.Mark)
+	}
+	s.Modify(t, usn("alice", 10, "alice.new@example.org"))
+	run := mustSync(t, sy, tenant, ldapsync.Options{Kind: lanyard.SyncIncremental, Actor: "test"})
+	// alice (10), and carol and dave (9, the marker's own number).
+	if run.Kind != lanyard.SyncIncremental || run.Seen != 3 || run.Updated != 1 {
+		t.Fatalf("incremental by uSNChanged: %s (kind %s); report %q", counts(run), run.Kind, run.Report)
+	}
+	if st, _ := ls.LDAPSyncState(ctx, tenant.ID); st.Mark != "10" {
+		t.Fatalf("marker %q after the incremental sync, want 10", st.Mark)
+	}
+	if got := user(t, store, tenant, "alice").Email; got != "alice.new@example.org" {
+		t.Fatalf("alice's email %q", got)
+	}
+}

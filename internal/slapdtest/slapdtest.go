@@ -44,7 +44,7 @@ const (
 )
 
 // adSchema declares the Active Directory attributes the sync reads, with
-// their AD OIDs, and an auxiliary class of this test's own to carry them.
+// their AD OIDs (uSNChanged is a plain attribute here, set by the tests), and an auxiliary class of this test's own to carry them.
 const adSchema = `attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
 	EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
 	SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
@@ -54,9 +54,13 @@ attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
 attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
 	EQUALITY integerMatch ORDERING integerOrderingMatch
 	SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.2.120 NAME 'uSNChanged'
+	DESC 'test only: set by hand, where AD sets it on every change'
+	EQUALITY integerMatch ORDERING integerOrderingMatch
+	SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.4203.666.11.9999.1 NAME 'lanyardTestADUser'
 	DESC 'test only: AD account attributes on an inetOrgPerson'
-	SUP top AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ userAccountControl ) )
+	SUP top AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ uSNChanged ) )
 `
 
 // Server is a running slapd.
