@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
@@ -32,6 +33,7 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				idpUser("erin", "erin@example.org", "Erin", "Evans", nil),
 				idpUser("oscar", "oscar@other.example", "Oscar", "Out", nil),
 				idpUser("a.archer", "alice@example.org", "Alice", "Archer", nil),
+				idpUser("bob", "bob@example.org", "Bob", "Baker", nil),
 			}
 			e := newSSOEnv(t, engine, users)
 			acme := e.addTenant("acme", tenantOptions{settings: []string{"jit=true", "group_roles.eng=engineer", "group_roles.admins=ops"}})
@@ -133,6 +135,28 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				a := b.post(t, e.spLogin(b, "acme", "", "erin"))
 				if a.status != http.StatusSeeOther {
 					t.Fatalf("ACS answered %d: %s", a.status, a.body)
+				}
+			})
+
+			t.Run("disabled in the directory: sessions end, logins refused", func(t *testing.T) {
+				b := newBrowser()
+				if a := b.post(t, e.spLogin(b, "acme", "", "bob")); a.status != http.StatusSeeOther {
+					t.Fatalf("bob's login: %d %s", a.status, a.body)
+				}
+				bob := e.user(acme, "bob")
+				if live, _ := e.store.UserSessions(ctx, bob.ID, time.Now()); len(live) != 1 {
+					t.Fatalf("bob's sessions after his login: %d", len(live))
+				}
+				slapd.Modify(t, "dn: "+slapdtest.DN("bob")+"\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n")
+				if _, err := sy.Sync(ctx, acme, ldapsync.Options{Actor: "test", Confirm: true}); err != nil {
+					t.Fatal(err)
+				}
+				if live, _ := e.store.UserSessions(ctx, bob.ID, time.Now()); len(live) != 0 {
+					t.Fatalf("bob's sessions after he was disabled: %d", len(live))
+				}
+				b = newBrowser()
+				if a := b.post(t, e.spLogin(b, "acme", "", "bob")); a.status != http.StatusForbidden || a.session != "" {
+					t.Fatalf("disabled bob's login: %d", a.status)
 				}
 			})
 		})
