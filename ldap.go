@@ -318,7 +318,10 @@ type LDAPStore interface {
 	// LDAPDirectory returns the tenant's connection with its bind password
 	// opened. ErrNotFound when none is configured.
 	LDAPDirectory(ctx context.Context, tenantID int64) (LDAPDirectory, error)
-	// LDAPDirectories lists the enabled directories of every tenant.
+	// LDAPDirectorySettings returns the tenant's connection without its
+	// bind password (not opened). ErrNotFound.
+	LDAPDirectorySettings(ctx context.Context, tenantID int64) (LDAPDirectory, error)
+	// LDAPDirectories lists the directories of every tenant.
 	LDAPDirectories(ctx context.Context) ([]LDAPDirectory, error)
 	// PutLDAPDirectory inserts or replaces the tenant's connection; an
 	// empty BindPassword keeps the stored one unless clearPassword.

@@ -12,11 +12,12 @@ import (
 // directory, which creates those accounts, and has no account yet.
 const ReasonNotSynchronized Reason = "not_synchronized"
 
-// DirectoryStore gives the tenant's directory connection, whose settings
-// decide the precedence of the directory over SAML provisioning.
+// DirectoryStore gives the tenant's directory settings, which decide the
+// precedence of the directory over SAML provisioning.
 type DirectoryStore interface {
-	// LDAPDirectory returns the tenant's directory. ErrNotFound.
-	LDAPDirectory(ctx context.Context, tenantID int64) (lanyard.LDAPDirectory, error)
+	// LDAPDirectorySettings returns the tenant's directory, without its
+	// bind password. ErrNotFound.
+	LDAPDirectorySettings(ctx context.Context, tenantID int64) (lanyard.LDAPDirectory, error)
 }
 
 // SAMLRights is what an SSO login may do with an account, given the
@@ -69,7 +70,7 @@ func (s *Service) directory(ctx context.Context, tenantID int64) (*lanyard.LDAPD
 	if s.Directory == nil {
 		return nil, nil
 	}
-	d, err := s.Directory.LDAPDirectory(ctx, tenantID)
+	d, err := s.Directory.LDAPDirectorySettings(ctx, tenantID)
 	if errors.Is(err, lanyard.ErrNotFound) {
 		return nil, nil
 	}

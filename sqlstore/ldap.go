@@ -52,6 +52,28 @@ func (d *DB) LDAPDirectory(ctx context.Context, tenantID int64) (lanyard.LDAPDir
 	return dir, nil
 }
 
+// LDAPDirectorySettings returns the tenant's directory settings without
+// opening the bind password: what SSO logins read for the precedence
+// rules, on their hot path. ErrNotFound.
+func (d *DB) LDAPDirectorySettings(ctx context.Context, tenantID int64) (lanyard.LDAPDirectory, error) {
+	var (
+		dir      lanyard.LDAPDirectory
+		settings string
+	)
+	err := d.reader().QueryRowContext(ctx, `SELECT settings FROM ldap_directories WHERE tenant_id = $1`, tenantID).Scan(&settings)
+	if errors.Is(err, sql.ErrNoRows) {
+		return dir, notFound("sqlstore.LDAPDirectorySettings", "tenant %d has no LDAP directory", tenantID)
+	}
+	if err != nil {
+		return dir, fmt.Errorf("sqlstore: ldap directory: %w", err)
+	}
+	if err := json.Unmarshal([]byte(settings), &dir); err != nil {
+		return dir, fmt.Errorf("ldap directory of tenant %d: decode settings: %w", tenantID, err)
+	}
+	dir.TenantID = tenantID
+	return dir, nil
+}
+
 // LDAPDirectories lists the directories of every tenant; the scheduler
 // picks the enabled ones.
 func (d *DB) LDAPDirectories(ctx context.Context) ([]lanyard.LDAPDirectory, error) {

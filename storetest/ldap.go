@@ -52,6 +52,14 @@ func testLDAPDirectory(t *testing.T, s lanyard.Store, l lanyard.LDAPStore) {
 		t.Fatalf("read back %+v", got)
 	}
 
+	plain, err := l.LDAPDirectorySettings(ctx, a.ID)
+	must(t, err, "settings")
+	if plain.BindPassword != "" || plain.BaseDN != "dc=acme" || plain.TenantID != a.ID {
+		t.Fatalf("settings without the password: %+v", plain)
+	}
+	_, err = l.LDAPDirectorySettings(ctx, a.ID+1000)
+	wantErr(t, err, lanyard.ErrNotFound, "settings of none")
+
 	// An empty password keeps the stored one; clearPassword drops it.
 	got.BindPassword, got.BaseDN = "", "dc=acme,dc=com"
 	must(t, l.PutLDAPDirectory(ctx, &got, false), "put without password")
