@@ -229,7 +229,7 @@ func (u *User) Validate() error {
 		if !roleNameOK(g.Role) {
 			v.Add("role %q: 1 to 100 characters, no control characters, commas or semicolons", g.Role)
 		}
-		if g.Source != RoleManual && g.Source != RoleIdP {
+		if g.Source != RoleManual && g.Source != RoleIdP && g.Source != RoleLDAP {
 			v.Add("role %q: unknown source %q", g.Role, g.Source)
 		}
 		if err := checkReservedRole(g); err != nil {

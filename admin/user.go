@@ -296,6 +296,7 @@ func applyUserSettings(u lanyard.User, settings []string) (lanyard.User, []strin
 	next.Roles = append([]lanyard.RoleGrant(nil), u.Roles...)
 	var v lanyard.ValidationError
 	changes := userSettings.apply(&next, settings, &v)
+	directoryOwnedChanges(u, next, &v)
 	next.Normalize()
 	if err := next.Validate(); err != nil {
 		for _, p := range problemsOf(err) {

@@ -205,3 +205,35 @@ func (c *Client) OpenAPIDocument(ctx context.Context) (json.RawMessage, error) {
 	var out json.RawMessage
 	return out, c.decode(ctx, request{method: http.MethodGet, path: []string{"openapi.json"}}, &out)
 }
+
+// GetLDAP returns the tenant's LDAP connection, sync state, precedence
+// rules and newest runs.
+func (c *Client) GetLDAP(ctx context.Context, tenant string) (apiv1.LDAPStatus, error) {
+	var out apiv1.LDAPStatus
+	return out, c.call(ctx, http.MethodGet, []string{"tenants", tenant, "ldap"}, nil, nil, &out)
+}
+
+// SetLDAP changes the LDAP connection (the keys of "lanyard ldap set"):
+// all of them or, when one is not valid, none.
+func (c *Client) SetLDAP(ctx context.Context, tenant string, settings map[string]string) (apiv1.LDAPChange, error) {
+	var out apiv1.LDAPChange
+	return out, c.call(ctx, http.MethodPatch, []string{"tenants", tenant, "ldap"}, nil, apiv1.Settings{Settings: settings}, &out)
+}
+
+// TestLDAP connects, binds and maps five users as a sync would.
+func (c *Client) TestLDAP(ctx context.Context, tenant string) (apiv1.LDAPTest, error) {
+	var out apiv1.LDAPTest
+	return out, c.call(ctx, http.MethodPost, []string{"tenants", tenant, "ldap", "test"}, nil, nil, &out)
+}
+
+// SyncLDAP runs a directory sync now and returns its run.
+func (c *Client) SyncLDAP(ctx context.Context, tenant string, q apiv1.LDAPSyncQuery) (apiv1.LDAPSyncRun, error) {
+	var out apiv1.LDAPSyncRun
+	return out, c.call(ctx, http.MethodPost, []string{"tenants", tenant, "ldap", "sync"}, q, nil, &out)
+}
+
+// GetLDAPRun returns one directory sync run with its report.
+func (c *Client) GetLDAPRun(ctx context.Context, tenant string, id int64) (apiv1.LDAPSyncRun, error) {
+	var out apiv1.LDAPSyncRun
+	return out, c.call(ctx, http.MethodGet, []string{"tenants", tenant, "ldap", "runs", strconv.FormatInt(id, 10)}, nil, nil, &out)
+}

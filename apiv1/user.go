@@ -48,10 +48,13 @@ type RoleSource string
 const (
 	RoleManual RoleSource = "manual"
 	RoleIdP    RoleSource = "idp"
+	RoleLDAP   RoleSource = "ldap"
 )
 
 // Enum lists the role sources.
-func (RoleSource) Enum() []string { return []string{string(RoleManual), string(RoleIdP)} }
+func (RoleSource) Enum() []string {
+	return []string{string(RoleManual), string(RoleIdP), string(RoleLDAP)}
+}
 
 // User is an account of a tenant.
 type User struct {

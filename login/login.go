@@ -84,6 +84,9 @@ type Store interface {
 type Service struct {
 	Store Store
 	Now   func() time.Time // nil: time.Now
+	// Directory gives the tenants' LDAP directories, whose precedence
+	// rules apply (see SAMLMay). Nil: no tenant has one.
+	Directory DirectoryStore
 }
 
 func (s *Service) now() time.Time {
@@ -177,7 +180,17 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	// from it or the tenant's policy lets this IdP link by that attribute.
 	notes := res.Changes
 	res.Changes = nil
-	u, foundBy, err := s.find(ctx, tenant, a, p)
+	dir, err := s.directory(ctx, tenant.ID)
+	if err != nil {
+		return Result{}, fmt.Errorf("login: directory of %q: %w", tenant.Slug, err)
+	}
+	u, foundBy, err := s.find(ctx, tenant, a, p, dir)
+	var rights SAMLRights
+	if err == nil {
+		rights = SAMLMay(dir, &u, p.Login, p.Email)
+	} else {
+		rights = SAMLMay(dir, nil, p.Login, p.Email)
+	}
 	switch {
 	case err == nil:
 		res.FoundBy = foundBy
@@ -191,6 +204,10 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 					p.Login, a.IdPEntityID, u.Login, u.ID, foundBy, why, foundBy, tenant.Slug, foundBy, a.IdPEntityID)
 			}
 		}
+	case errors.Is(err, lanyard.ErrNotFound) && !rights.Create:
+		allow := "lanyard ldap set --tenant " + tenant.Slug + " allow_jit=true"
+		return refuse(ReasonNotSynchronized, 0, "user %q authenticated by identity provider %q not synchronized with a Lanyard account of tenant %q: the user %s, and no synchronised account matches by %s (run a sync: lanyard ldap sync --tenant %s; or let SAML create such accounts: %s)",
+			p.Login, a.IdPEntityID, tenant.Slug, rights.CreateRefusal, dir.MatchBy, tenant.Slug, allow)
 	case errors.Is(err, lanyard.ErrNotFound) && !sso.JIT:
 		return refuse(ReasonNoAccount, 0, "user %q authenticated by identity provider %q is not synchronized with a Lanyard account of tenant %q, and just-in-time provisioning is off (turn it on with: lanyard tenant set %s jit=true, or create the account)", p.Login, a.IdPEntityID, tenant.Slug, tenant.Slug)
 	case errors.Is(err, lanyard.ErrNotFound):
@@ -222,14 +239,14 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	// 6. Synchronise fields and roles, record the login.
 	now := s.now()
 	if res.FoundBy != ByCreated {
-		res.Changes = applyProfile(&u, sso, p)
+		res.Changes = applyProfile(&u, sso, p, rights)
 	}
 
 	if !opt.DryRun && needsWrite(res, u, now) {
 		changes := res.Changes
 		updated, err := s.Store.UpdateUser(ctx, u.ID, func(cur *lanyard.User) error {
 			if res.FoundBy != ByCreated {
-				changes = applyProfile(cur, sso, p)
+				changes = applyProfile(cur, sso, p, SAMLMay(dir, cur, p.Login, p.Email))
 			}
 			cur.LastLoginAt = now
 			return nil
@@ -363,7 +380,10 @@ func needsWrite(res Result, u lanyard.User, now time.Time) bool {
 
 // find looks for the account of an assertion: by link, by login name, then
 // by email when the tenant allows it (only when exactly one account has it).
-func (s *Service) find(ctx context.Context, tenant lanyard.Tenant, a Assertion, p Profile) (lanyard.User, string, error) {
+//
+// When the tenant's directory matches its accounts by email, an SSO login
+// also finds the directory's account with the email.
+func (s *Service) find(ctx context.Context, tenant lanyard.Tenant, a Assertion, p Profile, dir *lanyard.LDAPDirectory) (lanyard.User, string, error) {
 	if a.NameID != "" {
 		u, err := s.Store.UserByLink(ctx, tenant.ID, a.IdPEntityID, a.NameID)
 		if err == nil {
@@ -380,10 +400,14 @@ func (s *Service) find(ctx context.Context, tenant lanyard.Tenant, a Assertion, 
 	if !errors.Is(err, lanyard.ErrNotFound) {
 		return u, "", err
 	}
-	if tenant.SSO.LinkByEmail && p.Email != "" {
+	byDirectory := dir != nil && dir.Enabled && dir.MatchBy == lanyard.MatchByEmail
+	if (tenant.SSO.LinkByEmail || byDirectory) && p.Email != "" {
 		us, err := s.Store.UsersByEmail(ctx, tenant.ID, p.Email)
 		if err != nil {
 			return lanyard.User{}, "", err
+		}
+		if !tenant.SSO.LinkByEmail {
+			us = slices.DeleteFunc(us, func(u lanyard.User) bool { return u.Source != lanyard.SourceLDAP })
 		}
 		if len(us) == 1 {
 			return us[0], ByEmail, nil
@@ -424,17 +448,18 @@ func newUser(tenant lanyard.Tenant, sso lanyard.SSOSettings, p Profile) lanyard.
 }
 
 // applyProfile copies the IdP's values onto an existing account, except the
-// fields the tenant protects and, for LDAP-owned accounts, the fields LDAP
-// owns. It returns the changes made.
-func applyProfile(u *lanyard.User, sso lanyard.SSOSettings, p Profile) []string {
+// fields the tenant protects and the fields the account's owning source
+// keeps (rights, from SAMLMay). It returns the changes made.
+func applyProfile(u *lanyard.User, sso lanyard.SSOSettings, p Profile, rights SAMLRights) []string {
 	ignored := map[string]bool{}
 	for _, f := range sso.IgnoreOnUpdate {
 		ignored[f] = true
 	}
-	if u.Source == lanyard.SourceLDAP {
-		for _, f := range []string{"email", "firstname", "lastname"} {
-			ignored[f] = true
-		}
+	for _, f := range rights.OwnedFields {
+		ignored[f] = true
+	}
+	if !rights.Roles {
+		ignored["roles"] = true
 	}
 	var changes []string
 	set := func(field string, dst *string, v string) {
@@ -477,7 +502,7 @@ func namesOr(configured, defaults []string) []string {
 // userMessage is what the person who tried to log in reads.
 func userMessage(r Reason, login string) string {
 	switch r {
-	case ReasonNoAccount, ReasonInactive, ReasonNotSSO:
+	case ReasonNoAccount, ReasonInactive, ReasonNotSSO, ReasonNotSynchronized:
 		return fmt.Sprintf("User '%s' is not synchronized with Lanyard. Please check with your administrator.", login)
 	case ReasonLocked:
 		return fmt.Sprintf("User account '%s' is locked. Please check with your administrator.", login)

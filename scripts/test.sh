@@ -47,6 +47,9 @@ want xmlsec1 command -v xmlsec1
 # the volume with prlimit.
 want sqlite3 command -v sqlite3
 want util-linux command -v prlimit
+# The LDAP directory sync's tests (internal/slapdtest) run Debian's slapd and ldapadd/ldapmodify.
+want slapd test -x /usr/sbin/slapd
+want ldap-utils command -v ldapadd
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1

@@ -12,6 +12,7 @@ import (
 const (
 	purposeSPKey      = "sp_keys.private_key_pem"
 	purposeSigningKey = "signing_keys.private_key"
+	purposeLDAPBind   = "ldap_directories.bind_password"
 )
 
 // SetSealer makes the store seal the private keys it writes (SP keys and
@@ -45,6 +46,7 @@ func (d *DB) SealPrivateKeys(ctx context.Context) (int, error) {
 		for _, c := range []struct{ table, idColumn, keyColumn, purpose string }{
 			{"sp_keys", "id", "private_key_pem", purposeSPKey},
 			{"signing_keys", "kid", "private_key", purposeSigningKey},
+			{"ldap_directories", "tenant_id", "bind_password", purposeLDAPBind},
 		} {
 			n, err := tx.sealColumn(ctx, c.table, c.idColumn, c.keyColumn, c.purpose)
 			if err != nil {

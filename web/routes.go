@@ -69,7 +69,11 @@ func (s *Server) routes() http.Handler {
 	// The admin UI (web/admin). Without the administration service, its
 	// pages answer that it is unavailable.
 	if s.admin != nil {
-		admin.Routes(mux, admin.Deps{Kit: s.kit, Admin: s.admin, Store: s.store, Ready: ready})
+		adminDeps := admin.Deps{Kit: s.kit, Admin: s.admin, Store: s.store, Ready: ready}
+		if s.directories != nil {
+			adminDeps.Directories = s.directories
+		}
+		admin.Routes(mux, adminDeps)
 	} else {
 		mux.Handle("/admin/", ready(s.kit.RequireAdmin(s.kit.NotFound())))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/clientip"
 	"github.com/lanyard-sso/lanyard/gateway"
+	"github.com/lanyard-sso/lanyard/ldapsync"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
@@ -46,6 +47,10 @@ type Config struct {
 	// and the API unavailable and makes the password reset pages say to
 	// use the CLI instead.
 	Admin *admin.Service
+	// Directories manages the tenants' LDAP directories (admin UI, API).
+	// Nil: the server makes one over Store (without metrics) when Store
+	// keeps directories.
+	Directories *ldapsync.Service
 	// Registry receives Lanyard's metrics and is served at /metrics. Nil
 	// means the server makes its own.
 	Registry *prometheus.Registry
@@ -118,6 +123,9 @@ type Server struct {
 	// readiness and probe: see Config.Readiness and RunWriteProbe.
 	readiness ReadinessConfig
 	probe     *writeProbe
+
+	// directories manages LDAP directories; nil when the store keeps none.
+	directories *ldapsync.Service
 }
 
 // New returns a server that answers /healthz at once and refuses logins
@@ -148,6 +156,13 @@ func New(cfg Config) *Server {
 	s.sessions = session.NewManager(cfg.Store, session.Options{Now: s.now})
 	s.tenants = tenantcfg.New(cfg.Store, tenantcfg.Options{BaseURL: baseURL(cfg.BaseURL), Now: s.now, CheckInterval: cfg.ConfigCheckInterval, Logger: s.logger})
 	s.logins = &login.Service{Store: cfg.Store, Now: s.now}
+	if d, ok := cfg.Store.(login.DirectoryStore); ok {
+		s.logins.Directory = d // the LDAP directory's precedence over SAML (issue 16)
+	}
+	s.directories = cfg.Directories
+	if ds, ok := cfg.Store.(ldapsync.Store); ok && s.directories == nil {
+		s.directories = &ldapsync.Service{Store: ds, Syncer: &ldapsync.Syncer{Store: ds, Logger: s.logger}}
+	}
 	s.kit = ui.New(ui.Options{
 		BaseURL:       cfg.BaseURL,
 		Logger:        s.logger,
@@ -216,6 +231,9 @@ func (s *Server) apiDeps() api.Deps {
 	if s.admin != nil {
 		d.Tokens, d.Tenants, d.IdPs, d.Users = s.admin, s.admin, s.admin, s.admin
 		d.Traces, d.Audit, d.ProxyRoutes = s.admin, s.admin, s.admin
+	}
+	if s.directories != nil {
+		d.Directories = s.directories
 	}
 	return d
 }

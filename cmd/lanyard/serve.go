@@ -15,6 +15,7 @@ import (
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/idpsync"
 	"github.com/lanyard-sso/lanyard/janitor"
+	"github.com/lanyard-sso/lanyard/ldapsync"
 	"github.com/lanyard-sso/lanyard/saml"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/web"
@@ -102,10 +103,13 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	if err != nil {
 		return err
 	}
+	ldapMetrics := ldapsync.NewMetrics()
+	ldapSyncer := &ldapsync.Syncer{Store: db, Logger: logger, Metrics: ldapMetrics}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: logger, Store: db, Admin: svc, Gateway: gw.gateway, ClientIP: cfg.ClientIP, AdminHost: cfg.Gateway.AdminHost, DemoTenant: a.demoRun.tenant(),
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 		PendingRequests: sso.PendingLimits{PerClient: cfg.PendingPerClient, Total: cfg.PendingTotal, Window: saml.DefaultRequestTTL},
-		Readiness:       readiness})
+		Readiness:       readiness, Registry: ldapRegistry(ldapMetrics),
+		Directories: &ldapsync.Service{Store: db, Syncer: ldapSyncer}})
 	// Lanyard's paths on an application's host (a route's or a trusted
 	// host) and on the admin host are served under that name.
 	appHost := func(host string) bool {
@@ -187,6 +191,7 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		g.Go(func() error { gw.run(gctx); return nil })
 		g.Go(func() error { return (&janitor.Janitor{Store: db, Logger: logger}).Run(gctx) })
 		g.Go(func() error { srv.RunWriteProbe(gctx); return nil })
+		g.Go(func() error { return runLDAPScheduler(gctx, ldapSyncer) })
 		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
 		_ = refresher.Run(gctx) // returns gctx's error: not a failure
 		return nil

@@ -106,6 +106,9 @@ type Deps struct {
 	Store Store
 	// Ready wraps the pages that need a migrated database.
 	Ready func(http.Handler) http.Handler
+	// Directories manages LDAP directories. Nil: the directory pages say
+	// the feature is not available.
+	Directories DirectoryAdmin
 }
 
 // page is one route of the administration UI and the access it requires
@@ -152,6 +155,11 @@ var pages = []page{
 	{"GET /admin/tenants/{tenant}/import", tenant, handleAdminImport},
 	{"POST /admin/tenants/{tenant}/import", tenant, handleAdminImportSubmit},
 	{"GET /admin/tenants/{tenant}/traces", tenant, handleAdminTraces},
+	{"GET /admin/tenants/{tenant}/ldap", tenant, handleAdminLDAP},
+	{"POST /admin/tenants/{tenant}/ldap", tenant, handleAdminLDAPSave},
+	{"POST /admin/tenants/{tenant}/ldap/test", tenant, handleAdminLDAPTest},
+	{"POST /admin/tenants/{tenant}/ldap/sync", tenant, handleAdminLDAPSync},
+	{"GET /admin/tenants/{tenant}/ldap/runs/{id}", tenant, handleAdminLDAPRun},
 	{"GET /admin/tenants/{tenant}/traces/{id}", tenant, handleAdminTrace},
 	{"GET /admin/traces", anyAdmin, handleAdminTraceByRef},
 	{"GET /admin/audit", anyAdmin, handleAdminAudit},

@@ -42,6 +42,9 @@ type Deps struct {
 	Traces      TraceReader
 	Audit       AuditReader
 	ProxyRoutes RouteAdmin
+	// Directories manages tenants' LDAP directories. Nil: those calls
+	// answer 503.
+	Directories DirectoryAdmin
 }
 
 // TokenAdmin checks and manages API tokens.

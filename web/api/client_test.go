@@ -136,6 +136,15 @@ func TestClientCallsEveryOperation(t *testing.T) {
 		"putRoute": {"PutProxyRoute api:writer wiki http://127.0.0.1:3000 true", func() error {
 			return errOf(c.PutRoute(ctx, "wiki", apiv1.RoutePut{Upstream: "http://127.0.0.1:3000", BearerToken: true}))
 		}},
+		"getLDAP": {"LDAPStatus acme corp 20", func() error { return errOf(c.GetLDAP(ctx, tenant)) }},
+		"setLDAP": {"LDAPSet api:writer acme corp [enabled=true]", func() error {
+			return errOf(c.SetLDAP(ctx, tenant, map[string]string{"enabled": "true"}))
+		}},
+		"testLDAP": {"LDAPTest acme corp", func() error { return errOf(c.TestLDAP(ctx, tenant)) }},
+		"syncLDAP": {"LDAPSync acme corp incremental true false api:writer", func() error {
+			return errOf(c.SyncLDAP(ctx, tenant, apiv1.LDAPSyncQuery{Incremental: true, DryRun: true}))
+		}},
+		"getLDAPRun":  {"LDAPRun acme corp 7", func() error { return errOf(c.GetLDAPRun(ctx, tenant, 7)) }},
 		"deleteRoute": {"DeleteProxyRoute api:writer wiki", func() error { return errOf(c.DeleteRoute(ctx, "wiki")) }},
 	}
 	for _, op := range operations {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/ldapsync"
 )
 
 // fakeAdmin stands in for *admin.Service: it records each call with its
@@ -54,7 +55,31 @@ func (f *fakeAdmin) lastCall() string {
 
 // deps wires f as every service.
 func (f *fakeAdmin) deps() Deps {
-	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f}
+	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, Directories: fakeDirectories{f}}
+}
+
+// fakeDirectories records the directory calls (its method names would
+// clash with fakeAdmin's).
+type fakeDirectories struct{ f *fakeAdmin }
+
+func (d fakeDirectories) Status(_ context.Context, slug string, runs int) (ldapsync.Status, error) {
+	return ldapsync.Status{}, d.f.record("LDAPStatus", slug, runs)
+}
+
+func (d fakeDirectories) Set(_ context.Context, actor, slug string, settings []string, _ func(string) ([]byte, error)) ([]string, error) {
+	return nil, d.f.record("LDAPSet", actor, slug, settings)
+}
+
+func (d fakeDirectories) Test(_ context.Context, slug string) (ldapsync.TestResult, error) {
+	return ldapsync.TestResult{}, d.f.record("LDAPTest", slug)
+}
+
+func (d fakeDirectories) Sync(_ context.Context, slug string, opt ldapsync.Options) (lanyard.LDAPSyncRun, error) {
+	return lanyard.LDAPSyncRun{ID: 1}, d.f.record("LDAPSync", slug, opt.Kind, opt.DryRun, opt.Confirm, opt.Actor)
+}
+
+func (d fakeDirectories) Run(_ context.Context, slug string, id int64) (lanyard.LDAPSyncRun, error) {
+	return lanyard.LDAPSyncRun{}, d.f.record("LDAPRun", slug, id)
 }
 
 func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {

@@ -63,6 +63,12 @@ var operations = []operation{
 	{pattern: "GET /api/v1/tenants/{tenant}/traces", id: "listTraces", scope: read, access: tenant, summary: "Refused SSO logins kept by the SAML tracer", handle: handleTraceList},
 	{pattern: "GET /api/v1/tenants/{tenant}/traces/{id}", id: "getTrace", scope: read, access: tenant, summary: "A refused SSO login with its hint and decoded SAML message", handle: handleTraceGet},
 
+	{pattern: "GET /api/v1/tenants/{tenant}/ldap", id: "getLDAP", scope: read, access: tenant, summary: "The tenant's LDAP / Active Directory connection, sync state, precedence rules and newest runs", handle: handleLDAPGet},
+	{pattern: "PATCH /api/v1/tenants/{tenant}/ldap", id: "setLDAP", scope: write, access: tenant, summary: "Change the LDAP connection (the keys of lanyard ldap set); all or nothing", handle: handleLDAPSet},
+	{pattern: "POST /api/v1/tenants/{tenant}/ldap/test", id: "testLDAP", scope: write, access: tenant, summary: "Connect, bind, search and map five users as a sync would", handle: handleLDAPTest},
+	{pattern: "POST /api/v1/tenants/{tenant}/ldap/sync", id: "syncLDAP", scope: write, access: tenant, summary: "Run a directory sync now (full, incremental, dry run, or the confirmation of a stopped run)", handle: handleLDAPSync},
+	{pattern: "GET /api/v1/tenants/{tenant}/ldap/runs/{id}", id: "getLDAPRun", scope: read, access: tenant, summary: "One directory sync run with its report", handle: handleLDAPRun},
+
 	{pattern: "GET /api/v1/audit", id: "listAuditEvents", scope: read, access: anyAdmin, summary: "Audit events, newest first", handle: handleAuditList},
 
 	{pattern: "GET /api/v1/tokens", id: "listTokens", scope: read, access: anyAdmin, summary: "List API tokens (never their secrets)", handle: handleTokenList},

@@ -111,7 +111,7 @@ var (
 	lanyardUserStatuses = []lanyard.UserStatus{lanyard.StatusActive, lanyard.StatusInactive}
 	lanyardLoginMethods = []lanyard.LoginMethod{lanyard.LoginPassword, lanyard.LoginSSO}
 	lanyardUserSources  = []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP}
-	lanyardRoleSources  = []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP}
+	lanyardRoleSources  = []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP, lanyard.RoleLDAP}
 	lanyardOutcomes     = []lanyard.Outcome{lanyard.OutcomeSuccess, lanyard.OutcomeFailure}
 	lanyardScopes       = lanyard.APIScopes
 )
