@@ -169,9 +169,9 @@ func (s *Service) Users(ctx context.Context, tenantSlug string, f lanyard.UserFi
 		v.Add("status %q: use active or inactive", f.Status)
 	}
 	switch f.Source {
-	case "", lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP:
+	case "", lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP, lanyard.SourceSCIM:
 	default:
-		v.Add("source %q: use local, idp or ldap", f.Source)
+		v.Add("source %q: use local, idp, ldap or scim", f.Source)
 	}
 	switch f.LoginMethod {
 	case "", lanyard.LoginPassword, lanyard.LoginSSO:
