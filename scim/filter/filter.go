@@ -283,12 +283,14 @@ func (p *parser) attrExpr() (Expr, error) {
 		return nil, err
 	}
 	if p.peek().kind == tokLBracket {
-		return p.valuePath(path)
+		return p.valuePath(path, true)
 	}
 	return p.comparison(path)
 }
 
-func (p *parser) valuePath(attr Path) (Expr, error) {
+// valuePath parses "[filter]" after attr; in a filter (compare true) a
+// sub-attribute and a comparison may follow it.
+func (p *parser) valuePath(attr Path, compare bool) (Expr, error) {
 	open := p.next()
 	if attr.Sub != "" {
 		return nil, p.errorf(open, "a value filter [...] follows an attribute, not the sub-attribute %q", attr.String())
@@ -306,7 +308,7 @@ func (p *parser) valuePath(attr Path) (Expr, error) {
 	}
 	vp := &ValuePath{Attr: attr, Filter: inner}
 	// A sub-attribute after "]" (".value") is glued to it by the lexer.
-	if t := p.peek(); t.kind == tokWord && strings.HasPrefix(t.text, ".") {
+	if t := p.peek(); compare && t.kind == tokWord && strings.HasPrefix(t.text, ".") {
 		p.next()
 		sub := t.text[1:]
 		if !validName(sub) {
@@ -378,15 +380,12 @@ func ParsePath(s string) (Path, Expr, string, error) {
 	if p.peek().kind == tokEOF {
 		return path, nil, "", nil
 	}
-	e, err := p.valuePath(path)
+	e, err := p.valuePath(path, false)
 	if err != nil {
 		return Path{}, nil, "", err
 	}
 	vp := e.(*ValuePath)
 	sub := ""
-	if vp.Compare != nil {
-		return Path{}, nil, "", p.errorf(t, "a path selects values, it does not compare them")
-	}
 	if t := p.peek(); t.kind == tokWord && strings.HasPrefix(t.text, ".") {
 		p.next()
 		sub = t.text[1:]
