@@ -104,6 +104,9 @@ func (s *Service) AddUser(ctx context.Context, actor, tenantSlug string, u lanya
 	if err := u.Validate(); err != nil {
 		return lanyard.User{}, err
 	}
+	if err := lanyard.CheckSourceWrite(t.SSO.AccountOwner, lanyard.SourceLocal, nil); err != nil {
+		return lanyard.User{}, err
+	}
 	return s.createUser(ctx, actor, t, u, "user.create", "created user "+u.Login)
 }
 
@@ -235,6 +238,9 @@ func (s *Service) SetUser(ctx context.Context, actor, tenantSlug, login string, 
 	if err != nil {
 		return lanyard.User{}, nil, err
 	}
+	if err := lanyard.CheckSourceWrite(t.SSO.AccountOwner, lanyard.SourceLocal, &u, settingKeys(settings)...); err != nil {
+		return lanyard.User{}, nil, err
+	}
 	if len(changes) == 0 {
 		return u, nil, nil
 	}
@@ -282,6 +288,16 @@ func (s *Service) SetUser(ctx context.Context, actor, tenantSlug, login string, 
 	}
 	s.logChange(ctx, "user.update", actor, "tenant", t.Slug, "login", updated.Login, "changes", strings.Join(changes, "; "))
 	return updated, changes, nil
+}
+
+// settingKeys returns the keys of "key=value" settings.
+func settingKeys(settings []string) []string {
+	keys := make([]string, 0, len(settings))
+	for _, kv := range settings {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, strings.ToLower(strings.TrimSpace(k)))
+	}
+	return keys
 }
 
 // canLogIn reports whether the account state lets the user have a session.

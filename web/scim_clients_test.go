@@ -286,3 +286,47 @@ func TestSCIMGroups(t *testing.T) {
 		s.call("GET", "/Groups/"+gid, nil).mustError(t, http.StatusNotFound, "")
 	})
 }
+
+// TestSCIMOwnership: SCIM writes that another source owns are refused with
+// a clear error (409 mutability), and change nothing.
+func TestSCIMOwnership(t *testing.T) {
+	s := newSCIMEnv(t, envOptions{})
+	ctx := context.Background()
+	setOwner := func(owner lanyard.UserSource) {
+		t.Helper()
+		if _, err := s.store.UpdateTenant(ctx, s.tenant.ID, func(t *lanyard.Tenant) error { t.SSO.AccountOwner = owner; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lou := s.addUser("lou", "")
+	lee := s.addUser("lee", "")
+	s.updateUser(lee.ID, func(u *lanyard.User) { u.Source = lanyard.SourceLDAP; u.Email = "lee@ldap.example" })
+
+	// LDAP owns the tenant's accounts: SCIM creates none.
+	setOwner(lanyard.SourceLDAP)
+	a := s.call("POST", "/Users", scimUser("newbie", "N", "B", "n@example.com")).mustError(t, http.StatusConflict, "mutability")
+	if !strings.Contains(a.str("detail"), "LDAP synchronisation") {
+		t.Fatalf("refusal does not name the owner: %s", a.raw)
+	}
+	// No owner named: SCIM does not take over a local account...
+	setOwner("")
+	s.call("PUT", fmt.Sprintf("/Users/%d", lou.ID), scimUser("lou", "Lou", "Local", "lou@example.com")).mustError(t, http.StatusConflict, "mutability")
+	if u, _ := s.store.User(ctx, lou.ID); u.Email != "" || u.Source != lanyard.SourceLocal {
+		t.Fatalf("refused write changed the account: %+v", u)
+	}
+	// ...and never changes an LDAP account's fields, owner or not.
+	for _, owner := range []lanyard.UserSource{"", lanyard.SourceSCIM} {
+		setOwner(owner)
+		s.call("PATCH", fmt.Sprintf("/Users/%d", lee.ID), patchOp(map[string]any{"op": "replace", "path": "active", "value": false})).mustError(t, http.StatusConflict, "mutability")
+		s.call("DELETE", fmt.Sprintf("/Users/%d", lee.ID), nil).mustError(t, http.StatusConflict, "mutability")
+	}
+	if u, _ := s.store.User(ctx, lee.ID); u.Status != lanyard.StatusActive || u.Email != "lee@ldap.example" {
+		t.Fatalf("LDAP account changed: %+v", u)
+	}
+	// SCIM named owner: it takes the local account over.
+	setOwner(lanyard.SourceSCIM)
+	s.call("PUT", fmt.Sprintf("/Users/%d", lou.ID), scimUser("lou", "Lou", "Local", "lou@example.com")).must(t, http.StatusOK)
+	if u, _ := s.store.User(ctx, lou.ID); u.Email != "lou@example.com" || u.Source != lanyard.SourceSCIM {
+		t.Fatalf("takeover: %+v", u)
+	}
+}
