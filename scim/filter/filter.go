@@ -417,17 +417,21 @@ func parsePath(t token) (Path, error) {
 	return path, nil
 }
 
-// validName reports whether s is an ATTRNAME: ALPHA *(nameChar).
+// validName reports whether s is an ATTRNAME: ALPHA *(nameChar), or
+// "$ref" (RFC 7643 section 2.1).
 func validName(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
 	}
+	if strings.EqualFold(s, "$ref") {
+		return true
+	}
 	for i, c := range s {
 		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if i == 0 && !alpha && c != '$' {
+		if i == 0 && !alpha {
 			return false
 		}
-		if !alpha && !(c >= '0' && c <= '9') && c != '-' && c != '_' && c != '$' {
+		if !alpha && !(c >= '0' && c <= '9') && c != '-' && c != '_' {
 			return false
 		}
 	}
