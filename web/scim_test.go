@@ -322,6 +322,26 @@ func TestSCIMAuthentication(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("admin API with a SCIM token: %d", resp.StatusCode)
 	}
+	// The API creates SCIM tokens too; the secret is shown once.
+	req, _ = http.NewRequest("POST", s.http.URL+"/api/v1/tokens", strings.NewReader(`{"name":"entra","scopes":["scim"],"tenant":"default","expires_in_hours":24}`))
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = s.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Secret string `json:"secret"`
+		Token  struct {
+			Scopes []string `json:"scopes"`
+		} `json:"token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || created.Secret == "" || !slices.Equal(created.Token.Scopes, []string{"scim"}) {
+		t.Fatalf("API token creation: %d %+v", resp.StatusCode, created)
+	}
+	s.callWith(created.Secret, "GET", "/Users", nil).must(t, http.StatusOK)
 	// scim is a scope of its own, of one tenant.
 	for _, scopes := range [][]string{{"scim", "read"}, {"scim", "write"}} {
 		if _, _, err := s.admin.CreateTenantAPIToken(ctx, "cli", s.tenant.Slug, "mixed", scopes, 0); err == nil {
