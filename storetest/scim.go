@@ -57,7 +57,9 @@ func testSCIMUserConditions(t *testing.T, s lanyard.Store) {
 		must(t, s.PutSCIMProfile(ctx, lanyard.SCIMProfile{UserID: u.ID, ExternalID: "X-" + l}), "profile")
 	}
 	mkUser(t, s, b.ID, "ann")
-	eq := func(f lanyard.CondField, v any) *lanyard.Cond { return &lanyard.Cond{Op: lanyard.CondEq, Field: f, Value: v} }
+	eq := func(f lanyard.CondField, v any) *lanyard.Cond {
+		return &lanyard.Cond{Op: lanyard.CondEq, Field: f, Value: v}
+	}
 	logins := func(c *lanyard.Cond, p lanyard.SCIMPage) ([]string, int) {
 		t.Helper()
 		us, ps, total, err := s.SCIMUsers(ctx, a.ID, c, p)
