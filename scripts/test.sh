@@ -43,6 +43,9 @@ want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 want xmlsec1 command -v xmlsec1
+# SCIM: the filter grammar is checked against an independent parser from npm.
+want nodejs command -v node
+want npm command -v npm
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
@@ -97,6 +100,15 @@ LANYARD_C14N_DIFF_DOCS=200 go test -count=1 -timeout 20m ./...
 # some. It adds about 3 minutes on a 2-core machine.
 log "go test -race"
 LANYARD_C14N_DIFF_DOCS=200 go test -race -count=1 -timeout 30m ./...
+
+# SCIM filters against an independent parser, the npm package
+# scim2-parse-filter: which filters each accepts (deliberate differences are
+# listed in the test with their reason). A few seconds.
+log "SCIM filter grammar against scim2-parse-filter (npm)"
+scim_npm=$(mktemp -d)
+cleanup+=("rm -rf '$scim_npm'")
+(cd "$scim_npm" && npm install --silent --no-audit --no-fund scim2-parse-filter@0.2.10 >/dev/null)
+LANYARD_SCIM_NPM_DIR="$scim_npm" go test -count=1 -run '^TestAgainstIndependentParser$' -v ./scim/filter/ | grep -E 'judged alike|FAIL|^ok' >&2
 
 if [ -f bench/go.mod ]; then
   log "benchmark module (each benchmark once, to prove every library accepts the inputs)"

@@ -340,7 +340,8 @@ func (p *parser) comparison(path Path) (Expr, error) {
 	case tokString:
 		return &Compare{path, op, v.text}, nil
 	case tokWord:
-		switch strings.ToLower(v.text) {
+		// Literals are JSON's (RFC 7159): lower case.
+		switch v.text {
 		case "true":
 			return &Compare{path, op, true}, nil
 		case "false":
