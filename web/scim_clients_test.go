@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -328,5 +330,30 @@ func TestSCIMOwnership(t *testing.T) {
 	s.call("PUT", fmt.Sprintf("/Users/%d", lou.ID), scimUser("lou", "Lou", "Local", "lou@example.com")).must(t, http.StatusOK)
 	if u, _ := s.store.User(ctx, lou.ID); u.Email != "lou@example.com" || u.Source != lanyard.SourceSCIM {
 		t.Fatalf("takeover: %+v", u)
+	}
+}
+
+// TestSCIMTokenFromAdminUI: an administrator creates a SCIM token on the
+// API tokens page; the page shows it once, and it opens the SCIM service
+// of its tenant.
+func TestSCIMTokenFromAdminUI(t *testing.T) {
+	s := newSCIMEnv(t, envOptions{})
+	s.addUser("root", "correct horse battery", lanyard.RoleOperator)
+	c := s.client()
+	s.mustLogin(c, "root", "correct horse battery")
+	page := s.get(c, "/admin/tokens")
+	if !strings.Contains(page.body, `value="scim"`) {
+		t.Fatal("the tokens page offers no scim scope")
+	}
+	r := s.post(c, "/admin/tokens", url.Values{csrfField: {s.csrfToken(page)}, "name": {"entra-ui"}, "scopes": {"scim"}, "expires_days": {"30"}, "tenant": {"default"}})
+	m := regexp.MustCompile(`lyd_[A-Za-z0-9_-]{20,}`).FindString(r.body)
+	if r.StatusCode != http.StatusOK || m == "" {
+		t.Fatalf("token create: %d\n%s", r.StatusCode, r.body)
+	}
+	s.callWith(m, "GET", "/Users", nil).must(t, http.StatusOK)
+	// Mixed with another scope, or global, it is refused with the reason.
+	r = s.post(c, "/admin/tokens", url.Values{csrfField: {s.csrfToken(page)}, "name": {"mixed"}, "scopes": {"scim", "read"}, "tenant": {"default"}})
+	if !strings.Contains(r.body, "holds no other scope") {
+		t.Fatalf("mixed scopes: %d\n%s", r.StatusCode, r.body)
 	}
 }
