@@ -267,6 +267,21 @@ func TestSCIMDiscovery(t *testing.T) {
 		s.call("GET", "/Schemas/"+url.PathEscape(id), nil).must(t, http.StatusOK)
 	}
 	s.call("GET", "/Bulk", nil).mustError(t, http.StatusNotFound, "")
+	s.call("POST", "/Users", scimUser("m", "M", "N", "m@example.com")).must(t, http.StatusCreated)
+	s.call("POST", "/Users", scimUser("m", "M", "N", "m@example.com")).mustError(t, http.StatusConflict, "uniqueness")
+	// Operations are counted by name and status.
+	resp, err := s.http.Client().Get(s.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`lanyard_scim_operations_total{code="201",operation="user.create"} 1`, `lanyard_scim_operations_total{code="409",operation="user.create"} 1`,
+		`lanyard_scim_operations_total{code="200",operation="config"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestSCIMAuthentication: only a live token of scope scim of the tenant in

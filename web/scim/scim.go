@@ -132,6 +132,9 @@ type request struct {
 	tenant lanyard.Tenant
 	token  lanyard.APIToken
 	base   string // the service's absolute URL, for meta.location
+	// noDerived leaves out of a rendered User what is derived rather
+	// than stored (see patchBase).
+	noDerived bool
 }
 
 // actor names the token in the audit trail.

@@ -182,7 +182,7 @@ func (q *request) renderUser(u lanyard.User, prof lanyard.SCIMProfile, groups []
 	if len(name) > 0 {
 		res["name"] = name
 	}
-	if _, ok := lookup(res, "displayName"); !ok && u.FullName() != "" {
+	if _, ok := lookup(res, "displayName"); !ok && u.FullName() != "" && !q.noDerived {
 		res["displayName"] = u.FullName()
 	}
 	emails, _ := res[mustKey(res, "emails")].([]any)
@@ -392,6 +392,16 @@ func handleUserPatch(q *request) (int, any, error) {
 	})
 }
 
+// patchBase is the document a PATCH applies to: the resource as stored,
+// without the displayName that rendering derives from the names (it
+// would otherwise be kept as if the client had sent it).
+func (q *request) patchBase(u lanyard.User, prof lanyard.SCIMProfile, groups []lanyard.SCIMGroup) map[string]any {
+	q.noDerived = true
+	defer func() { q.noDerived = false }()
+	res, _ := q.renderUser(u, prof, groups)
+	return res
+}
+
 // updateUser replaces the account with the document next makes of the
 // current one, in one transaction: If-Match, ownership, the account, its
 // profile, its sessions when it is deactivated, the audit trail.
@@ -410,11 +420,11 @@ func (q *request) updateUser(action string, next func(current map[string]any) (m
 		if err != nil {
 			return err
 		}
-		res, version := q.renderUser(u, cur, gs)
+		_, version := q.renderUser(u, cur, gs)
 		if err := q.checkIfMatch(version); err != nil {
 			return err
 		}
-		doc, err := next(res)
+		doc, err := next(q.patchBase(u, cur, gs))
 		if err != nil {
 			return err
 		}
