@@ -34,6 +34,9 @@ type SCIMProfile struct {
 	UserID     int64
 	ExternalID string
 	Attributes string // JSON object; empty: none
+	// Deleted: the client deleted the user while the tenant keeps
+	// deleted accounts (inactive); SCIM no longer lists it.
+	Deleted bool
 }
 
 // SCIMGroup is a group pushed by a SCIM client. Its members receive the
@@ -144,7 +147,8 @@ type SCIMPage struct {
 // resource does not have, a value of the wrong type) is a KindInvalid error.
 type SCIMStore interface {
 	// SCIMUsers lists a tenant's users matching c (nil: all) by ID, one
-	// page, with their SCIM profiles, and the number of all matches.
+	// page, with their SCIM profiles, and the number of all matches;
+	// users whose profile is Deleted are left out.
 	SCIMUsers(ctx context.Context, tenantID int64, c *Cond, p SCIMPage) ([]User, []SCIMProfile, int, error)
 	// SCIMProfile returns the SCIM profile of a user; a user without one
 	// has an empty profile (not an error).

@@ -279,7 +279,7 @@ func (d *DB) SCIMUsers(ctx context.Context, tenantID int64, c *lanyard.Cond, p l
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	from := ` FROM users u LEFT JOIN scim_profiles p ON p.user_id = u.id WHERE u.tenant_id = ` + tenant + ` AND (` + cond + `)`
+	from := ` FROM users u LEFT JOIN scim_profiles p ON p.user_id = u.id WHERE u.tenant_id = ` + tenant + ` AND COALESCE(p.deleted, 0) = 0 AND (` + cond + `)`
 	var total int
 	if err := d.reader().QueryRowContext(ctx, `SELECT COUNT(*)`+from, cc.args...).Scan(&total); err != nil {
 		return nil, nil, 0, fmt.Errorf("sqlstore: count SCIM users: %w", err)
@@ -316,16 +316,20 @@ func (d *DB) scimProfiles(ctx context.Context, users []lanyard.User) ([]lanyard.
 		args[i] = u.ID
 	}
 	rows, err := d.reader().QueryContext(ctx,
-		`SELECT user_id, external_id, attributes FROM scim_profiles WHERE user_id IN (`+strings.Join(ph, ", ")+`)`, args...)
+		`SELECT user_id, external_id, attributes, deleted FROM scim_profiles WHERE user_id IN (`+strings.Join(ph, ", ")+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: read SCIM profiles: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var pr lanyard.SCIMProfile
-		if err := rows.Scan(&pr.UserID, &pr.ExternalID, &pr.Attributes); err != nil {
+		var (
+			pr      lanyard.SCIMProfile
+			deleted int64
+		)
+		if err := rows.Scan(&pr.UserID, &pr.ExternalID, &pr.Attributes, &deleted); err != nil {
 			return nil, fmt.Errorf("sqlstore: read SCIM profiles: %w", err)
 		}
+		pr.Deleted = deleted != 0
 		out[index[pr.UserID]] = pr
 	}
 	return out, rows.Err()
@@ -334,11 +338,13 @@ func (d *DB) scimProfiles(ctx context.Context, users []lanyard.User) ([]lanyard.
 // SCIMProfile returns the SCIM profile of a user; empty when it has none.
 func (d *DB) SCIMProfile(ctx context.Context, userID int64) (lanyard.SCIMProfile, error) {
 	p := lanyard.SCIMProfile{UserID: userID}
+	var deleted int64
 	err := d.reader().QueryRowContext(ctx,
-		`SELECT external_id, attributes FROM scim_profiles WHERE user_id = $1`, userID).Scan(&p.ExternalID, &p.Attributes)
+		`SELECT external_id, attributes, deleted FROM scim_profiles WHERE user_id = $1`, userID).Scan(&p.ExternalID, &p.Attributes, &deleted)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("sqlstore: read SCIM profile of user %d: %w", userID, err)
 	}
+	p.Deleted = deleted != 0
 	return p, nil
 }
 
@@ -346,9 +352,10 @@ func (d *DB) SCIMProfile(ctx context.Context, userID int64) (lanyard.SCIMProfile
 func (d *DB) PutSCIMProfile(ctx context.Context, p lanyard.SCIMProfile) error {
 	err := d.write(ctx, true, func(q querier) error {
 		_, err := q.ExecContext(ctx,
-			`INSERT INTO scim_profiles (user_id, external_id, attributes) VALUES ($1, $2, $3)
-			ON CONFLICT (user_id) DO UPDATE SET external_id = excluded.external_id, attributes = excluded.attributes`,
-			p.UserID, p.ExternalID, p.Attributes)
+			`INSERT INTO scim_profiles (user_id, external_id, attributes, deleted) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id) DO UPDATE SET external_id = excluded.external_id, attributes = excluded.attributes,
+				deleted = excluded.deleted`,
+			p.UserID, p.ExternalID, p.Attributes, boolInt(p.Deleted))
 		return err
 	})
 	if err != nil {
@@ -601,4 +608,11 @@ func (d *DB) SCIMGroupsOfUser(ctx context.Context, userID int64) ([]lanyard.SCIM
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

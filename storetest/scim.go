@@ -102,6 +102,16 @@ func testSCIMUserConditions(t *testing.T, s lanyard.Store) {
 	if got, total := logins(nil, lanyard.SCIMPage{Limit: 0}); len(got) != 0 || total != 3 {
 		t.Errorf("count only: %v of %d", got, total)
 	}
+	// A profile the client deleted hides its user from SCIM.
+	cid, err := s.UserByLogin(ctx, a.ID, "cid")
+	must(t, err, "cid")
+	must(t, s.PutSCIMProfile(ctx, lanyard.SCIMProfile{UserID: cid.ID, ExternalID: "X-cid", Deleted: true}), "delete cid")
+	if p, _ := s.SCIMProfile(ctx, cid.ID); !p.Deleted {
+		t.Fatal("Deleted not kept")
+	}
+	if got, total := logins(nil, all); !slices.Equal(got, []string{"ann", "bob"}) || total != 2 {
+		t.Errorf("with cid deleted: %v of %d", got, total)
+	}
 	// Fields outside the table, and values of the wrong type, are refused.
 	for _, c := range []*lanyard.Cond{
 		eq("login_lower; DROP TABLE users", "x"),

@@ -238,6 +238,17 @@ func TestSCIMUserLifecycle(t *testing.T) {
 		if u, err := s.store.User(ctx, u.ID); err != nil || u.Status != lanyard.StatusInactive {
 			t.Fatalf("after DELETE (deactivate): %+v %v", u, err)
 		}
+		// The client sees it gone; the account stays, inactive.
+		s.call("GET", "/Users/"+id, nil).mustError(t, http.StatusNotFound, "")
+		s.call("PATCH", "/Users/"+id, patchOp(map[string]any{"op": "replace", "path": "active", "value": true})).mustError(t, http.StatusNotFound, "")
+		if a := s.call("GET", "/Users?filter="+url.QueryEscape(`userName eq "ada@example.com"`), nil).must(t, http.StatusOK); a.str("totalResults") != "0" {
+			t.Fatalf("a deleted user is listed: %s", a.raw)
+		}
+		// Created again, it is the same account, active.
+		again := s.call("POST", "/Users", scimUser("ada@example.com", "Ada", "Byron", "ada@example.com")).must(t, http.StatusCreated)
+		if again.str("id") != id || again.str("active") != "true" || again.str("name.familyName") != "Byron" {
+			t.Fatalf("re-created: %s", again.raw)
+		}
 		if _, err := s.store.UpdateTenant(ctx, s.tenant.ID, func(t *lanyard.Tenant) error { t.SSO.SCIMDelete = lanyard.SCIMDeleteDeletes; return nil }); err != nil {
 			t.Fatal(err)
 		}

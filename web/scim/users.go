@@ -231,6 +231,9 @@ func (q *request) loadUser(ctx context.Context, st lanyard.Store, id int64) (lan
 	if err != nil {
 		return u, prof, nil, err
 	}
+	if prof.Deleted {
+		return u, prof, nil, scimErr(http.StatusNotFound, "", "User %d not found", id)
+	}
 	groups, err := st.SCIMGroupsOfUser(ctx, id)
 	return u, prof, groups, err
 }
@@ -350,7 +353,7 @@ func handleUserCreate(q *request) (int, any, error) {
 	err = q.Store.Atomic(q.ctx, func(tx lanyard.Store) error {
 		if err := tx.CreateUser(q.ctx, &u); err != nil {
 			if errors.Is(err, lanyard.ErrConflict) {
-				return scimErr(http.StatusConflict, "uniqueness", "userName %q is taken in this tenant", u.Login)
+				return q.revive(tx, &u, f)
 			}
 			return err
 		}
@@ -366,6 +369,41 @@ func handleUserCreate(q *request) (int, any, error) {
 	q.w.Header().Set("ETag", version)
 	q.w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
 	return http.StatusCreated, res, nil
+}
+
+// revive answers a create whose userName is taken: when the account is
+// one the client deleted and the tenant kept (scim_delete=deactivate), it
+// is the client's again, with the fields of the create; otherwise 409.
+func (q *request) revive(tx lanyard.Store, u *lanyard.User, f userFields) error {
+	taken := scimErr(http.StatusConflict, "uniqueness", "userName %q is taken in this tenant", u.Login)
+	existing, err := tx.UserByLogin(q.ctx, q.tenant.ID, u.Login)
+	if err != nil {
+		return taken
+	}
+	prof, err := tx.SCIMProfile(q.ctx, existing.ID)
+	if err != nil {
+		return err
+	}
+	if !prof.Deleted {
+		return taken
+	}
+	probe := existing
+	if err := lanyard.CheckSourceWrite(q.tenant.SSO.AccountOwner, lanyard.SourceSCIM, &existing, f.apply(&probe)...); err != nil {
+		return sourceErr(err)
+	}
+	revived, err := tx.UpdateUser(q.ctx, existing.ID, func(cur *lanyard.User) error {
+		f.apply(cur)
+		cur.Normalize()
+		return cur.Validate()
+	})
+	if err != nil {
+		return err
+	}
+	if err := tx.PutSCIMProfile(q.ctx, lanyard.SCIMProfile{UserID: revived.ID, ExternalID: f.externalID, Attributes: f.attributes}); err != nil {
+		return err
+	}
+	*u = revived
+	return q.audit(q.ctx, tx, "scim.user.create", u.ID, u.Login, "SCIM created user %s again: the account kept after its DELETE is the client's again (status %s, externalId %q)", u.Login, u.Status, f.externalID)
 }
 
 func handleUserReplace(q *request) (int, any, error) {
@@ -548,7 +586,20 @@ func handleUserDelete(q *request) (int, any, error) {
 		if err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
-		return q.audit(q.ctx, tx, "scim.user.deactivate", id, u.Login, "SCIM DELETE deactivated user %s (tenant policy scim_delete=deactivate); ended %d session(s)", u.Login, n)
+		// The client sees the user gone (404), and its groups lose it.
+		for _, g := range gs {
+			if err := tx.ChangeSCIMGroupMembers(q.ctx, g.ID, nil, []int64{id}); err != nil {
+				return err
+			}
+		}
+		if err := q.syncRoles(q.ctx, tx, []int64{id}); err != nil {
+			return err
+		}
+		cur.Deleted = true
+		if err := tx.PutSCIMProfile(q.ctx, cur); err != nil {
+			return err
+		}
+		return q.audit(q.ctx, tx, "scim.user.deactivate", id, u.Login, "SCIM DELETE deactivated user %s, kept without its SCIM groups (tenant policy scim_delete=deactivate); ended %d session(s)", u.Login, n)
 	})
 	if err != nil {
 		return 0, nil, err

@@ -4,7 +4,11 @@
 CREATE TABLE scim_profiles (
 	user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
 	external_id TEXT NOT NULL,
-	attributes TEXT NOT NULL -- JSON object of the attributes kept but not used
+	attributes TEXT NOT NULL, -- JSON object of the attributes kept but not used
+	-- 1: the client deleted the user while the tenant keeps deleted
+	-- accounts (scim_delete=deactivate): the account stays, inactive, and
+	-- SCIM no longer shows it; a create of the same userName revives it.
+	deleted INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX scim_profiles_external_id ON scim_profiles (external_id);
 CREATE TABLE scim_groups (
