@@ -15,7 +15,7 @@ import (
 func (s *Server) scimRoutes(mux *http.ServeMux) {
 	deps := scim.Deps{
 		Logger: s.logger, Now: s.now, Store: s.store, Ready: s.requireReady,
-		ClientAddress: s.kit.ClientAddress, Metrics: newSCIMMetrics(s.metrics),
+		ClientAddress: s.kit.ClientAddress, Metrics: newSCIMMetrics(s.metrics), BaseOrigin: s.origins.Self,
 	}
 	if s.admin != nil {
 		deps.Tokens = s.admin

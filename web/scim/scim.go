@@ -79,6 +79,9 @@ type Deps struct {
 	ClientAddress func(*http.Request) string
 	// Ready wraps the endpoints that need a migrated database.
 	Ready func(http.Handler) http.Handler
+	// BaseOrigin is Lanyard's external origin (scheme://host[:port]) for
+	// the locations of resources; empty: the request's host.
+	BaseOrigin string
 }
 
 // Prefix is where a tenant's service lives; {tenant} is its slug.
@@ -213,11 +216,14 @@ func (q *request) authenticate() (int, any, error) {
 	}
 	q.tenant, q.token = t, tok
 	q.ctx = lanyard.WithPrincipal(q.ctx, principal)
-	scheme = "https"
-	if q.r.TLS == nil && !strings.EqualFold(q.r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "http"
+	origin := q.BaseOrigin
+	if origin == "" {
+		origin = "http://" + q.r.Host
+		if q.r.TLS != nil {
+			origin = "https://" + q.r.Host
+		}
 	}
-	q.base = scheme + "://" + q.r.Host + "/t/" + t.Slug + "/scim/v2"
+	q.base = origin + "/t/" + t.Slug + "/scim/v2"
 	return 0, nil, nil
 }
 
