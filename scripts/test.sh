@@ -104,11 +104,13 @@ LANYARD_C14N_DIFF_DOCS=200 go test -race -count=1 -timeout 30m ./...
 # SCIM filters against an independent parser, the npm package
 # scim2-parse-filter: which filters each accepts (deliberate differences are
 # listed in the test with their reason). A few seconds.
-log "SCIM filter grammar against scim2-parse-filter (npm)"
+log "SCIM filter grammar and PATCH against scim2-parse-filter and scim-patch (npm)"
 scim_npm=$(mktemp -d)
 cleanup+=("rm -rf '$scim_npm'")
-(cd "$scim_npm" && npm install --silent --no-audit --no-fund scim2-parse-filter@0.2.10 >/dev/null)
+(cd "$scim_npm" && npm install --silent --no-audit --no-fund scim2-parse-filter@0.2.10 scim-patch@0.8.3 >/dev/null)
 LANYARD_SCIM_NPM_DIR="$scim_npm" go test -count=1 -run '^TestAgainstIndependentParser$' -v ./scim/filter/ | grep -E 'judged alike|FAIL|^ok' >&2
+# ...and PATCH requests against an independent implementation, scim-patch.
+LANYARD_SCIM_NPM_DIR="$scim_npm" go test -count=1 -run '^TestSCIMPatchAgainstIndependentImplementation$' ./web/ >&2
 
 if [ -f bench/go.mod ]; then
   log "benchmark module (each benchmark once, to prove every library accepts the inputs)"
