@@ -18,7 +18,9 @@ import (
 //     change its owned fields (OwnedFields); SAML logins link to it and
 //     never overwrite them.
 //   - A synchronising source takes over an account it did not create
-//     (local, or made by SAML JIT) only when the tenant names it owner.
+//     (local, or made by SAML JIT) only when the tenant names it owner,
+//     and never an administrator's account (a reserved role given by
+//     hand): the break-glass accounts stay the administration's.
 
 // WriteSources lists the sources a tenant may name as owner of its accounts.
 var WriteSources = []UserSource{SourceLocal, SourceIdP, SourceLDAP, SourceSCIM}
@@ -90,9 +92,23 @@ func CheckSourceWrite(owner, writer UserSource, account *User, fields ...string)
 		}
 		return nil
 	}
+	if synchronising(writer) && administers(account) {
+		return sourceConflict("account %q is an administrator's, given by hand; %s does not change it (the administration does)",
+			account.Login, SourceName(writer))
+	}
 	if synchronising(writer) && owner != writer {
 		return sourceConflict("account %q was created by %s; %s takes it over only when the tenant names it owner (tenant setting account_owner=%s)",
 			account.Login, SourceName(account.Source), SourceName(writer), writer)
 	}
 	return nil
+}
+
+// administers reports whether u holds a reserved role given by hand.
+func administers(u *User) bool {
+	for _, g := range u.Roles {
+		if g.Source == RoleManual && IsReservedRole(g.Role) {
+			return true
+		}
+	}
+	return false
 }

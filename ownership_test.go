@@ -35,6 +35,8 @@ func TestCheckSourceWrite(t *testing.T) {
 		{"SCIM does not take over a local account otherwise", "", SourceSCIM, acct(SourceLocal), []string{"email"}, "account_owner=scim"},
 		{"SCIM does not take over a JIT account otherwise", SourceIdP, SourceSCIM, acct(SourceIdP), []string{"email"}, "account_owner=scim"},
 		{"admin changes a JIT account", "", SourceLocal, acct(SourceIdP), []string{"email"}, ""},
+		{"SCIM never takes over an operator", SourceSCIM, SourceSCIM, &User{Login: "root", Source: SourceLocal, Roles: []RoleGrant{{RoleOperator, RoleManual}}}, []string{"status"}, "administrator's"},
+		{"nor a tenant administrator given by hand", SourceSCIM, SourceSCIM, &User{Login: "ta", Source: SourceLocal, Roles: []RoleGrant{{RoleTenantAdmin, RoleManual}}}, []string{"email"}, "administrator's"},
 		{"bad owner", "nis", SourceSCIM, nil, nil, "not a source"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -331,6 +331,14 @@ func TestSCIMOwnership(t *testing.T) {
 	if u, _ := s.store.User(ctx, lou.ID); u.Email != "lou@example.com" || u.Source != lanyard.SourceSCIM {
 		t.Fatalf("takeover: %+v", u)
 	}
+	// Never an administrator's account, though: the break-glass login
+	// stays the administration's.
+	root := s.addUser("root", "", lanyard.RoleOperator)
+	s.call("PATCH", fmt.Sprintf("/Users/%d", root.ID), patchOp(map[string]any{"op": "replace", "path": "active", "value": false})).mustError(t, http.StatusConflict, "mutability")
+	s.call("DELETE", fmt.Sprintf("/Users/%d", root.ID), nil).mustError(t, http.StatusConflict, "mutability")
+	if u, _ := s.store.User(ctx, root.ID); u.Status != lanyard.StatusActive || u.Source != lanyard.SourceLocal {
+		t.Fatalf("administrator changed by SCIM: %+v", u)
+	}
 }
 
 // TestSCIMTokenFromAdminUI: an administrator creates a SCIM token on the
