@@ -22,7 +22,7 @@ const (
 )
 
 // APIScopes lists the scopes a token may hold.
-var APIScopes = []string{ScopeRead, ScopeWrite}
+var APIScopes = []string{ScopeRead, ScopeWrite, ScopeSCIM}
 
 // APIToken is a bearer token of the JSON admin API. Only the SHA-256 of the
 // secret is stored; the secret is shown once, at creation.
@@ -45,9 +45,10 @@ type APIToken struct {
 	RevokedAt  time.Time // zero: not revoked
 }
 
-// Allows reports whether the token's scopes cover scope (write covers read).
+// Allows reports whether the token's scopes cover scope (write covers
+// read; nothing covers scim but scim itself).
 func (t *APIToken) Allows(scope string) bool {
-	if slices.Contains(t.Scopes, ScopeWrite) {
+	if scope != ScopeSCIM && slices.Contains(t.Scopes, ScopeWrite) {
 		return true
 	}
 	return slices.Contains(t.Scopes, scope)
@@ -74,6 +75,9 @@ func (t *APIToken) Validate() error {
 		if !slices.Contains(APIScopes, s) {
 			v.Add("scope %q: use %s", s, strings.Join(APIScopes, " or "))
 		}
+	}
+	if slices.Contains(t.Scopes, ScopeSCIM) && (len(t.Scopes) != 1 || t.TenantID == 0) {
+		v.Add("scope scim: a SCIM token holds no other scope and belongs to one tenant (--tenant SLUG)")
 	}
 	return v.Err()
 }

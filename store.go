@@ -208,6 +208,7 @@ type Store interface {
 	ConfigVersioner
 	AdminStore
 	GatewayStore
+	SCIMStore
 	// Atomic runs fn in one transaction: every change fn makes through tx is
 	// kept, or none when fn returns an error (which Atomic returns). fn may
 	// be retried on a serialization failure, so it must not have other side

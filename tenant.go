@@ -3,6 +3,7 @@ package lanyard
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,6 +98,13 @@ type SSOSettings struct {
 	NewUser NewUserDefaults `json:"new_user,omitempty"`
 	// DefaultLanding is the path users land on when no return path applies. Default "/".
 	DefaultLanding string `json:"default_landing,omitempty"`
+	// AccountOwner names the source that owns the tenant's accounts (see
+	// CheckSourceWrite): local, idp, ldap or scim. Empty: none named, each
+	// account belongs to the source that created it.
+	AccountOwner UserSource `json:"account_owner,omitempty"`
+	// SCIMDelete is what a SCIM DELETE of a user does: SCIMDeleteDeactivates
+	// (also when empty, the default) or SCIMDeleteDeletes.
+	SCIMDelete string `json:"scim_delete,omitempty"`
 }
 
 // IdPLinkRule lets an IdP (an entity ID, or "*" for every IdP of the
@@ -210,6 +218,14 @@ func (t *Tenant) Validate() error {
 }
 
 func (s *SSOSettings) validate(v *ValidationError) {
+	if s.AccountOwner != "" && !slices.Contains(WriteSources, s.AccountOwner) {
+		v.Add("account_owner %q: use local, idp, ldap or scim, or empty for none", s.AccountOwner)
+	}
+	switch s.SCIMDelete {
+	case "", SCIMDeleteDeactivates, SCIMDeleteDeletes:
+	default:
+		v.Add("scim_delete %q: use deactivate or delete", s.SCIMDelete)
+	}
 	check := func(name string, d Duration, min, max time.Duration) {
 		if d != 0 && (time.Duration(d) < min || time.Duration(d) > max) {
 			v.Add("%s %s: must be between %s and %s", name, time.Duration(d), min, max)

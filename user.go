@@ -221,15 +221,15 @@ func (u *User) Validate() error {
 		v.Add("login_method %q: use password or sso", u.LoginMethod)
 	}
 	switch u.Source {
-	case SourceLocal, SourceIdP, SourceLDAP:
+	case SourceLocal, SourceIdP, SourceLDAP, SourceSCIM:
 	default:
-		v.Add("source %q: use local, idp or ldap", u.Source)
+		v.Add("source %q: use local, idp, ldap or scim", u.Source)
 	}
 	for _, g := range u.Roles {
 		if !roleNameOK(g.Role) {
 			v.Add("role %q: 1 to 100 characters, no control characters, commas or semicolons", g.Role)
 		}
-		if g.Source != RoleManual && g.Source != RoleIdP && g.Source != RoleLDAP {
+		if g.Source != RoleManual && g.Source != RoleIdP && g.Source != RoleLDAP && g.Source != RoleSCIM {
 			v.Add("role %q: unknown source %q", g.Role, g.Source)
 		}
 		if err := checkReservedRole(g); err != nil {

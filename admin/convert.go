@@ -124,6 +124,9 @@ func convertedUser(u lanyard.User, domain string) (lanyard.User, error) {
 	if u.Source == lanyard.SourceLDAP {
 		return u, fmt.Errorf("the account belongs to LDAP synchronisation; convert it there")
 	}
+	if len(lanyard.OwnedFields(u.Source)) > 0 {
+		return u, fmt.Errorf("the account belongs to %s; change it there", lanyard.SourceName(u.Source))
+	}
 	next := u
 	next.Roles = append([]lanyard.RoleGrant(nil), u.Roles...)
 	if !strings.Contains(u.Login, "@") {

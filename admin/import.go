@@ -189,6 +189,7 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User,
 			v.Add("line %d: %s", line, fmt.Sprintf(format, args...))
 		}
 	}
+	var current lanyard.User // the account a row updates, for the ownership check
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -248,6 +249,20 @@ func checkImport(r io.Reader, t lanyard.Tenant, byLogin map[string]lanyard.User,
 				add(line, "%s", p)
 			}
 			continue
+		}
+		// The import is the administration's source: it creates only
+		// where the tenant lets it, and never changes what SCIM or LDAP
+		// keep.
+		var account *lanyard.User
+		if found {
+			current = base
+			account = &current
+		}
+		if len(changes) > 0 || !found {
+			if err := lanyard.CheckSourceWrite(t.SSO.AccountOwner, lanyard.SourceLocal, account, changedFields(base, next)...); err != nil {
+				add(line, "%s", lanyard.ErrorMessage(err))
+				continue
+			}
 		}
 		switch {
 		case !found:
@@ -619,4 +634,25 @@ func (s *Service) ExportUsers(ctx context.Context, tenantSlug string, w io.Write
 		return 0, fmt.Errorf("export: %w", err)
 	}
 	return len(users), nil
+}
+
+// changedFields names the account fields that differ between a and b,
+// as lanyard.OwnedFields names them.
+func changedFields(a, b lanyard.User) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		x, y string
+	}{
+		{"login", a.Login, b.Login}, {"email", a.Email, b.Email}, {"firstname", a.FirstName, b.FirstName},
+		{"lastname", a.LastName, b.LastName}, {"status", string(a.Status), string(b.Status)},
+	} {
+		if f.x != f.y {
+			out = append(out, f.name)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }

@@ -40,6 +40,37 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		boolSetting("idp_initiated", func(t *lanyard.Tenant) *bool { return &t.SSO.IdPInitiated }),
 		boolSetting("link_by_email", func(t *lanyard.Tenant) *bool { return &t.SSO.LinkByEmail }),
 		{
+			key:   "account_owner",
+			usage: "local|idp|ldap|scim, or empty: the source that alone creates and updates the tenant's accounts",
+			get:   func(t *lanyard.Tenant) string { return string(t.SSO.AccountOwner) },
+			set: func(t *lanyard.Tenant, s string) error {
+				src := lanyard.UserSource(strings.ToLower(strings.TrimSpace(s)))
+				if src != "" && !slices.Contains(lanyard.WriteSources, src) {
+					return errors.New("use local, idp, ldap or scim, or empty for none")
+				}
+				t.SSO.AccountOwner = src
+				return nil
+			},
+		},
+		{
+			key:   "scim_delete",
+			usage: "deactivate|delete: what a SCIM DELETE of a user does (default deactivate)",
+			get: func(t *lanyard.Tenant) string {
+				if t.SSO.SCIMDelete == "" {
+					return lanyard.SCIMDeleteDeactivates
+				}
+				return t.SSO.SCIMDelete
+			},
+			set: func(t *lanyard.Tenant, s string) error {
+				switch v := strings.ToLower(strings.TrimSpace(s)); v {
+				case lanyard.SCIMDeleteDeactivates, lanyard.SCIMDeleteDeletes:
+					t.SSO.SCIMDelete = v
+					return nil
+				}
+				return errors.New("use deactivate or delete")
+			},
+		},
+		{
 			key:   "link_idps",
 			usage: "comma-separated BY@IDP: BY is login or email, IDP an entity ID or * (replaces the list; empty: only the IdP an account came from links to it)",
 			get: func(t *lanyard.Tenant) string {

@@ -76,7 +76,17 @@ func (s *Service) CreateTenantAPIToken(ctx context.Context, actor, tenantSlug, n
 		}
 	}
 	if len(clean) == 0 && len(v.Problems) == 0 {
-		v.Add("no scope given: use read (GET calls only) or write (every call)")
+		v.Add("no scope given: use read (GET calls only), write (every call) or scim (the SCIM service of one tenant)")
+	}
+	if slices.Contains(clean, lanyard.ScopeSCIM) {
+		// A SCIM client gets the provisioning service of one tenant and
+		// nothing of the admin API.
+		if len(clean) != 1 {
+			v.Add("scope scim: a SCIM token holds no other scope; create a separate token for the API")
+		}
+		if tenantID == 0 {
+			v.Add("scope scim: a SCIM token belongs to one tenant; give the tenant (--tenant SLUG)")
+		}
 	}
 	if ttl < 0 {
 		v.Add("expiry %s: give a positive duration, or 0 for a token valid until revoked", ttl)

@@ -104,6 +104,9 @@ func (s *Service) AddUser(ctx context.Context, actor, tenantSlug string, u lanya
 	if err := u.Validate(); err != nil {
 		return lanyard.User{}, err
 	}
+	if err := lanyard.CheckSourceWrite(t.SSO.AccountOwner, lanyard.SourceLocal, nil); err != nil {
+		return lanyard.User{}, err
+	}
 	return s.createUser(ctx, actor, t, u, "user.create", "created user "+u.Login)
 }
 
@@ -169,9 +172,9 @@ func (s *Service) Users(ctx context.Context, tenantSlug string, f lanyard.UserFi
 		v.Add("status %q: use active or inactive", f.Status)
 	}
 	switch f.Source {
-	case "", lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP:
+	case "", lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP, lanyard.SourceSCIM:
 	default:
-		v.Add("source %q: use local, idp or ldap", f.Source)
+		v.Add("source %q: use local, idp, ldap or scim", f.Source)
 	}
 	switch f.LoginMethod {
 	case "", lanyard.LoginPassword, lanyard.LoginSSO:
@@ -235,6 +238,9 @@ func (s *Service) SetUser(ctx context.Context, actor, tenantSlug, login string, 
 	if err != nil {
 		return lanyard.User{}, nil, err
 	}
+	if err := lanyard.CheckSourceWrite(t.SSO.AccountOwner, lanyard.SourceLocal, &u, settingKeys(settings)...); err != nil {
+		return lanyard.User{}, nil, err
+	}
 	if len(changes) == 0 {
 		return u, nil, nil
 	}
@@ -284,6 +290,16 @@ func (s *Service) SetUser(ctx context.Context, actor, tenantSlug, login string, 
 	return updated, changes, nil
 }
 
+// settingKeys returns the keys of "key=value" settings.
+func settingKeys(settings []string) []string {
+	keys := make([]string, 0, len(settings))
+	for _, kv := range settings {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, strings.ToLower(strings.TrimSpace(k)))
+	}
+	return keys
+}
+
 // canLogIn reports whether the account state lets the user have a session.
 func canLogIn(u lanyard.User) bool {
 	return u.Status == lanyard.StatusActive && !u.Locked && u.WebAccess
@@ -296,7 +312,6 @@ func applyUserSettings(u lanyard.User, settings []string) (lanyard.User, []strin
 	next.Roles = append([]lanyard.RoleGrant(nil), u.Roles...)
 	var v lanyard.ValidationError
 	changes := userSettings.apply(&next, settings, &v)
-	directoryOwnedChanges(u, next, &v)
 	next.Normalize()
 	if err := next.Validate(); err != nil {
 		for _, p := range problemsOf(err) {

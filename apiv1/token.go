@@ -9,10 +9,13 @@ type Scope string
 const (
 	ScopeRead  Scope = "read"  // the GET calls
 	ScopeWrite Scope = "write" // every call
+	ScopeSCIM  Scope = "scim"  // the SCIM service of one tenant, nothing of this API
 )
 
 // Enum lists the scopes.
-func (Scope) Enum() []string { return []string{string(ScopeRead), string(ScopeWrite)} }
+func (Scope) Enum() []string {
+	return []string{string(ScopeRead), string(ScopeWrite), string(ScopeSCIM)}
+}
 
 // Token is an API token, never with its secret.
 type Token struct {

@@ -34,11 +34,12 @@ const (
 	SourceLocal UserSource = "local"
 	SourceIdP   UserSource = "idp"
 	SourceLDAP  UserSource = "ldap"
+	SourceSCIM  UserSource = "scim"
 )
 
 // Enum lists the user sources.
 func (UserSource) Enum() []string {
-	return []string{string(SourceLocal), string(SourceIdP), string(SourceLDAP)}
+	return []string{string(SourceLocal), string(SourceIdP), string(SourceLDAP), string(SourceSCIM)}
 }
 
 // RoleSource says who granted a role: by hand, or the IdP at login.
@@ -49,11 +50,12 @@ const (
 	RoleManual RoleSource = "manual"
 	RoleIdP    RoleSource = "idp"
 	RoleLDAP   RoleSource = "ldap"
+	RoleSCIM   RoleSource = "scim"
 )
 
 // Enum lists the role sources.
 func (RoleSource) Enum() []string {
-	return []string{string(RoleManual), string(RoleIdP), string(RoleLDAP)}
+	return []string{string(RoleManual), string(RoleIdP), string(RoleLDAP), string(RoleSCIM)}
 }
 
 // User is an account of a tenant.

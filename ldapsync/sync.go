@@ -371,6 +371,10 @@ func (s *Syncer) plan(ctx context.Context, tenant lanyard.Tenant, dir lanyard.LD
 		if !markSeen(u.ID) {
 			return duplicate(person)
 		}
+		if err := lanyard.CheckSourceWrite(sso.AccountOwner, lanyard.SourceLDAP, u); err != nil {
+			rep.add("skipped %s (%s): %s", u.Login, person.DN, lanyard.ErrorMessage(err))
+			return nil
+		}
 		next := desired(*u, person, roles)
 		changes := diff(*u, next)
 		switch {

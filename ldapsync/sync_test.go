@@ -328,3 +328,68 @@ func TestIncrementalByUSNChanged(t *testing.T) {
 		t.Fatalf("alice's email %q", got)
 	}
 }
+
+// The sync takes over an account it did not create only as the tenant's
+// ownership rule allows: never an administrator's account given by hand,
+// never one SCIM keeps, and one made by SAML JIT or the administration only
+// when the tenant names LDAP the owner of its accounts. A skipped account
+// is left as it was, and the report says why.
+func TestSyncTakesOverOnlyWhatItMay(t *testing.T) {
+	store := testdb.SQLite(t)
+	ctx := context.Background()
+	_, tenant, sy := setup(t, store)
+	mk := func(login string, source lanyard.UserSource, roles ...lanyard.RoleGrant) {
+		u := lanyard.User{TenantID: tenant.ID, Login: login, Email: login + "@before.example", Source: source,
+			Status: lanyard.StatusActive, LoginMethod: lanyard.LoginSSO, WebAccess: true, Roles: roles}
+		if err := store.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("alice", lanyard.SourceLocal, lanyard.RoleGrant{Role: lanyard.RoleTenantAdmin, Source: lanyard.RoleManual})
+	mk("bob", lanyard.SourceSCIM)
+	mk("dave", lanyard.SourceIdP)
+	skipped := func(run lanyard.LDAPSyncRun, login string) bool {
+		for _, line := range run.Report {
+			if strings.HasPrefix(line, "skipped "+login+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	kept := func(login string, source lanyard.UserSource) {
+		t.Helper()
+		if u := user(t, store, tenant, login); u.Source != source || u.Email != login+"@before.example" {
+			t.Fatalf("%s was changed: source %s, email %s", login, u.Source, u.Email)
+		}
+	}
+
+	run := mustSync(t, sy, tenant, ldapsync.Options{Actor: "test"})
+	for _, login := range []string{"alice", "bob", "dave"} {
+		if !skipped(run, login) {
+			t.Errorf("no account_owner: %s not skipped; report %q", login, run.Report)
+		}
+	}
+	kept("alice", lanyard.SourceLocal)
+	kept("bob", lanyard.SourceSCIM)
+	kept("dave", lanyard.SourceIdP)
+
+	tenant, err := store.UpdateTenant(ctx, tenant.ID, func(t *lanyard.Tenant) error {
+		t.SSO.AccountOwner = lanyard.SourceLDAP
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = mustSync(t, sy, tenant, ldapsync.Options{Actor: "test"})
+	if skipped(run, "dave") {
+		t.Fatalf("account_owner=ldap: dave still skipped; report %q", run.Report)
+	}
+	if u := user(t, store, tenant, "dave"); u.Source != lanyard.SourceLDAP || u.Email != "dave@example.org" {
+		t.Fatalf("account_owner=ldap: dave not taken over: %+v", u)
+	}
+	if !skipped(run, "alice") || !skipped(run, "bob") {
+		t.Fatalf("account_owner=ldap: the administrator's or the SCIM account was taken over; report %q", run.Report)
+	}
+	kept("alice", lanyard.SourceLocal)
+	kept("bob", lanyard.SourceSCIM)
+}

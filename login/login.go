@@ -211,6 +211,9 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	case errors.Is(err, lanyard.ErrNotFound) && !sso.JIT:
 		return refuse(ReasonNoAccount, 0, "user %q authenticated by identity provider %q is not synchronized with a Lanyard account of tenant %q, and just-in-time provisioning is off (turn it on with: lanyard tenant set %s jit=true, or create the account)", p.Login, a.IdPEntityID, tenant.Slug, tenant.Slug)
 	case errors.Is(err, lanyard.ErrNotFound):
+		if err := lanyard.CheckSourceWrite(sso.AccountOwner, lanyard.SourceIdP, nil); err != nil {
+			return refuse(ReasonNoAccount, 0, "user %q authenticated by identity provider %q has no account in tenant %q, and just-in-time provisioning may not create one: %s", p.Login, a.IdPEntityID, tenant.Slug, lanyard.ErrorMessage(err))
+		}
 		u = newUser(tenant, sso, p)
 		u.LastLoginAt = s.now()
 		res.FoundBy = ByCreated

@@ -39,8 +39,9 @@ type SAMLRights struct {
 // SAMLMay decides what an SSO login of someone with login and email may
 // do with account u (nil when none was found), given the tenant's
 // directory (nil when it has none):
-//   - an account the directory owns keeps its email and names, and its
-//     roles unless the directory lets SAML set them;
+//   - an account a synchronising source (LDAP, SCIM) keeps keeps the
+//     fields that source owns (lanyard.OwnedFields), and an LDAP account
+//     its roles unless the directory lets SAML set them;
 //   - no account: a person in the scope of an enabled directory is created
 //     only by the sync, unless the directory allows SAML JIT for them;
 //     out of scope, or without a directory, the tenant's jit decides.
@@ -48,8 +49,8 @@ func SAMLMay(dir *lanyard.LDAPDirectory, u *lanyard.User, login, email string) S
 	r := SAMLRights{Create: true, Roles: true}
 	active := dir != nil && dir.Enabled
 	if u != nil {
+		r.OwnedFields = lanyard.OwnedFields(u.Source)
 		if u.Source == lanyard.SourceLDAP {
-			r.OwnedFields = []string{"email", "firstname", "lastname"}
 			r.Roles = dir != nil && dir.SAMLRoles
 		}
 		return r

@@ -25,6 +25,7 @@ func TestSAMLMay(t *testing.T) {
 	ldapUser := &lanyard.User{Source: lanyard.SourceLDAP}
 	idpUser := &lanyard.User{Source: lanyard.SourceIdP}
 	localUser := &lanyard.User{Source: lanyard.SourceLocal}
+	scimUser := &lanyard.User{Source: lanyard.SourceSCIM}
 	for _, c := range []struct {
 		name         string
 		dir          *lanyard.LDAPDirectory
@@ -40,11 +41,13 @@ func TestSAMLMay(t *testing.T) {
 		{"out of scope", dir(scoped), nil, "a@other.example", "a@other.example", "create=true owned=[] roles=true"},
 		{"subdomain is out of scope", dir(scoped), nil, "a@x.example.org", "", "create=true owned=[] roles=true"},
 		{"in scope, allow_jit", dir(func(d *lanyard.LDAPDirectory) { scoped(d); d.AllowJIT = true }), nil, "a@example.org", "", "create=true owned=[] roles=true"},
-		{"directory account", dir(nil), ldapUser, "a", "", "create=true owned=[email firstname lastname] roles=false"},
-		{"directory account, saml_roles", dir(func(d *lanyard.LDAPDirectory) { d.SAMLRoles = true }), ldapUser, "a", "", "create=true owned=[email firstname lastname] roles=true"},
-		{"directory account, directory since removed", nil, ldapUser, "a", "", "create=true owned=[email firstname lastname] roles=false"},
+		{"directory account", dir(nil), ldapUser, "a", "", "create=true owned=[login email firstname lastname status] roles=false"},
+		{"directory account, saml_roles", dir(func(d *lanyard.LDAPDirectory) { d.SAMLRoles = true }), ldapUser, "a", "", "create=true owned=[login email firstname lastname status] roles=true"},
+		{"directory account, directory since removed", nil, ldapUser, "a", "", "create=true owned=[login email firstname lastname status] roles=false"},
 		{"IdP account in scope", dir(nil), idpUser, "a", "", "create=true owned=[] roles=true"},
 		{"local account in scope", dir(nil), localUser, "a", "", "create=true owned=[] roles=true"},
+		{"SCIM account", nil, scimUser, "a", "", "create=true owned=[login email firstname lastname status] roles=true"},
+		{"SCIM account, directory in scope", dir(nil), scimUser, "a", "", "create=true owned=[login email firstname lastname status] roles=true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := login.SAMLMay(c.dir, c.u, c.login, c.email)

@@ -50,6 +50,9 @@ want util-linux command -v prlimit
 # The LDAP directory sync's tests (internal/slapdtest) run Debian's slapd and ldapadd/ldapmodify.
 want slapd test -x /usr/sbin/slapd
 want ldap-utils command -v ldapadd
+# SCIM: the filter grammar is checked against an independent parser from npm.
+want nodejs command -v node
+want npm command -v npm
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
@@ -110,6 +113,17 @@ LANYARD_C14N_DIFF_DOCS=200 go test -race -count=1 -timeout 30m ./...
 # soak. About 3 minutes on the 2-core machine.
 log "fault suite"
 scripts/faults.sh
+
+# SCIM filters against an independent parser, the npm package
+# scim2-parse-filter: which filters each accepts (deliberate differences are
+# listed in the test with their reason). A few seconds.
+log "SCIM filter grammar and PATCH against scim2-parse-filter and scim-patch (npm)"
+scim_npm=$(mktemp -d)
+cleanup+=("rm -rf '$scim_npm'")
+(cd "$scim_npm" && npm install --silent --no-audit --no-fund scim2-parse-filter@0.2.10 scim-patch@0.8.3 >/dev/null)
+LANYARD_SCIM_NPM_DIR="$scim_npm" go test -count=1 -run '^TestAgainstIndependentParser$' -v ./scim/filter/ | grep -E 'judged alike|FAIL|^ok' >&2
+# ...and PATCH requests against an independent implementation, scim-patch.
+LANYARD_SCIM_NPM_DIR="$scim_npm" go test -count=1 -run '^TestSCIMPatchAgainstIndependentImplementation$' ./web/ >&2
 
 if [ -f bench/go.mod ]; then
   log "benchmark module (each benchmark once, to prove every library accepts the inputs)"

@@ -78,6 +78,10 @@ type Dialect struct {
 	// which the same transaction will update: " FOR UPDATE" on PostgreSQL,
 	// empty on SQLite, where a write transaction already holds the lock.
 	LockRow string
+	// ByteOrder is appended to a text expression compared with < or > so
+	// that both engines order by bytes: ` COLLATE "C"` on PostgreSQL,
+	// empty on SQLite, whose default collation is already binary.
+	ByteOrder string
 	// Classify tells what a driver error means. It must look through
 	// wrapped errors (errors.As).
 	Classify func(error) ErrorClass

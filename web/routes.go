@@ -82,6 +82,9 @@ func (s *Server) routes() http.Handler {
 	// GET calls, write for the others; the OpenAPI document is public.
 	api.Routes(mux, s.apiDeps())
 
+	// SCIM 2.0 provisioning of each tenant (web/scim).
+	s.scimRoutes(mux)
+
 	// Session keeping (web/sessionjs): session.js, its state endpoint and
 	// relay pages.
 	sessionjs.Routes(mux, sessionjs.Deps{Kit: s.kit, Store: s.store, Origins: s.origins, Ready: ready})

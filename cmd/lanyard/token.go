@@ -13,7 +13,7 @@ import (
 
 func (a *app) tokenCreate(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "NAME [--scopes read,write] [--expires 90d] [--tenant SLUG]", "create a bearer token of the JSON API (/api/v1/) and print it once")
-	scopes := fs.String("scopes", lanyard.ScopeRead, "`scopes` separated by commas: read (GET calls) or write (every call)")
+	scopes := fs.String("scopes", lanyard.ScopeRead, "`scopes` separated by commas: read (GET calls) or write (every call); or scim alone, with --tenant, for a SCIM client")
 	tenant := fs.String("tenant", "", "a token of this tenant `slug` only (default: a global token, an operator's)")
 	expires := fs.String("expires", "90d", "validity: a `duration` such as 90d, 12h or 0 for until revoked")
 	return a.storeCommand(ctx, fs, args, 1, 1, func(svc *admin.Service, pos []string) error {

@@ -34,6 +34,7 @@ var Dialect = sqlstore.Dialect{
 	// uses it: it is "lanyard" in ASCII, read as a number.
 	MigrationLock: `SELECT pg_advisory_xact_lock(30506424595477092)`,
 	LockRow:       " FOR UPDATE",
+	ByteOrder:     ` COLLATE "C"`,
 	Classify:      classify,
 	BlobParam:     func(p string) string { return p + "::bytea" },
 	BigIntParam:   func(p string) string { return p + "::bigint" },

@@ -21,6 +21,8 @@ var settingLabels = map[string]settingLabel{
 	"jit":                   {"Create accounts at first login (JIT)", "On: a user the IdP vouches for who has no account gets one at their first login; off: an administrator creates accounts first."},
 	"idp_initiated":         {"Accept logins started at the IdP", "IdP-initiated SSO, without a request from Lanyard (less protected against replays)."},
 	"link_by_email":         {"Link accounts by email", "A first SSO login takes over an existing account with the same email."},
+	"account_owner":         {"Source that owns accounts", "local, idp (SAML just-in-time), ldap or scim: only it creates and updates accounts; empty: each account belongs to the source that made it."},
+	"scim_delete":           {"SCIM delete", "What an identity provider's SCIM DELETE of a user does: deactivate (keep the account, inactive) or delete."},
 	"link_idps":             {"IdPs that may link to accounts", "Which IdP may sign in to an account it did not create, and by which field."},
 	"clock_skew":            {"Allowed clock difference", "How far the IdP's clock may be from Lanyard's."},
 	"message_lifetime":      {"SAML message lifetime", "How long after it was issued a response is still accepted."},

@@ -54,7 +54,7 @@ func handleAdminUsers(d *Deps) http.Handler {
 		}
 		// The source filter offers the sources the tenant's accounts have
 		// (and the one chosen): a choice that can only match nothing is noise.
-		for _, src := range []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP} {
+		for _, src := range []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP, lanyard.SourceSCIM} {
 			n, err := d.Store.CountUsers(ctx, lanyard.UserFilter{TenantID: page.Tenant.ID, Source: src})
 			if err != nil {
 				d.Kit.RenderError(w, r, fmt.Errorf("web: count users by source: %w", err))

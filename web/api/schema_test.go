@@ -110,8 +110,8 @@ func strs[S ~string](in ...S) []string {
 var (
 	lanyardUserStatuses = []lanyard.UserStatus{lanyard.StatusActive, lanyard.StatusInactive}
 	lanyardLoginMethods = []lanyard.LoginMethod{lanyard.LoginPassword, lanyard.LoginSSO}
-	lanyardUserSources  = []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP}
-	lanyardRoleSources  = []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP, lanyard.RoleLDAP}
+	lanyardUserSources  = []lanyard.UserSource{lanyard.SourceLocal, lanyard.SourceIdP, lanyard.SourceLDAP, lanyard.SourceSCIM}
+	lanyardRoleSources  = []lanyard.RoleSource{lanyard.RoleManual, lanyard.RoleIdP, lanyard.RoleLDAP, lanyard.RoleSCIM}
 	lanyardOutcomes     = []lanyard.Outcome{lanyard.OutcomeSuccess, lanyard.OutcomeFailure}
 	lanyardScopes       = lanyard.APIScopes
 )
