@@ -160,6 +160,8 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: load proxy routes: %w", err)
 	}
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
 	table, err := g.buildTable(stored)
 	if err != nil {
 		return err
@@ -167,6 +169,7 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 	if !sameRoutes(g.routes.Load(), table) {
 		g.logger.Info("proxy routes loaded", "routes", len(table.routes))
 	}
+	g.stored = stored
 	g.routes.Store(table)
 	return nil
 }

@@ -332,7 +332,7 @@ func checkDatabaseURL(s string) error {
 }
 
 // newLogger returns a logger writing to w in the format and from the level.
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
