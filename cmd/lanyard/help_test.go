@@ -45,7 +45,7 @@ func TestHelpOwnFlagsFirst(t *testing.T) {
 				t.Errorf("%s: text after the global flags; want them last:\n%s", name, out)
 			}
 			switch name {
-			case "serve", "demo", "devidp", "secret-key", "version", "config print":
+			case "serve", "demo", "devidp", "secret-key", "version", "config print", "healthcheck":
 				continue
 			}
 			for _, f := range serverOnly {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"os"
 	"os/exec"
@@ -184,5 +186,37 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not within %s", what, limit)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHealthcheck: 0 for a server whose /readyz answers 200, an error
+// naming the answer otherwise; the address comes from the configuration,
+// on loopback when the server listens on every address.
+func TestHealthcheck(t *testing.T) {
+	t.Parallel()
+	status := atomic.Int32{}
+	status.Store(http.StatusServiceUnavailable)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+		io.WriteString(w, "not ready: starting")
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	env := map[string]string{"LANYARD_ADDR": "0.0.0.0:" + port}
+	r := cli(t, env, "", "healthcheck")
+	if r.exitCode() != 1 || !strings.Contains(r.output(), "answers 503 not ready: starting") {
+		t.Errorf("503: exit %d: %s", r.exitCode(), r.output())
+	}
+	status.Store(http.StatusOK)
+	if r := cli(t, env, "", "healthcheck"); r.exitCode() != 0 || !strings.Contains(r.stdout, "ready: http://127.0.0.1:"+port+"/readyz answers 200") {
+		t.Errorf("200: exit %d: %s", r.exitCode(), r.output())
+	}
+	srv.Close()
+	if r := cli(t, env, "", "healthcheck"); r.exitCode() != 1 || !strings.Contains(r.output(), "not healthy") {
+		t.Errorf("no server: exit %d: %s", r.exitCode(), r.output())
 	}
 }
