@@ -43,6 +43,14 @@ want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 want xmlsec1 command -v xmlsec1
+# Release, systemd unit and container image checks (scripts/release-check.sh,
+# systemd-check.sh, container-test.sh); runc runs containers where crun
+# cannot (a virtual machine's cgroups or rlimits).
+want podman command -v podman
+want runc command -v runc
+want systemd sh -c 'command -v systemd-analyze'
+want file command -v file
+want curl command -v curl
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
@@ -97,6 +105,20 @@ LANYARD_C14N_DIFF_DOCS=200 go test -count=1 -timeout 20m ./...
 # some. It adds about 3 minutes on a 2-core machine.
 log "go test -race"
 LANYARD_C14N_DIFF_DOCS=200 go test -race -count=1 -timeout 30m ./...
+
+# Release artefacts built twice from HEAD (the second time from an empty
+# build cache, linux/amd64 unless RELEASE_CHECK_PLATFORMS says more) must be
+# identical; the systemd unit must pass systemd-analyze verify with an
+# exposure of 2.0 or below; the container image must serve a demo login and
+# run on PostgreSQL. About 3 minutes on the 2-core machine.
+log "release: reproducible binaries, checksums, SBOM"
+RELEASE_CHECK_PLATFORMS=${RELEASE_CHECK_PLATFORMS:-linux/amd64} scripts/release-check.sh
+log "systemd unit"
+mkdir -p "$root/.tmp"
+go build -o "$root/.tmp/lanyard-unit-check" ./cmd/lanyard
+scripts/systemd-check.sh "$root/.tmp/lanyard-unit-check"
+log "container image"
+scripts/container-test.sh
 
 if [ -f bench/go.mod ]; then
   log "benchmark module (each benchmark once, to prove every library accepts the inputs)"
