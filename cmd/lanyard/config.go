@@ -69,6 +69,8 @@ type config struct {
 	// Warnings are accepted configurations that deserve a loud word at
 	// every start (a shared secret key file).
 	Warnings []string
+	// OTLPEndpoint is the URL traces are sent to; "" for none.
+	OTLPEndpoint string
 }
 
 // option is one configuration setting. Its JSON key is key, its flag is key
@@ -283,6 +285,7 @@ func (cf *configFlags) resolveDetailed(getenv func(string) string) (config, reso
 		c.ClientIP = clientip.New(p)
 	}
 	c.Gateway = resolveGateway(value, source, &v)
+	c.OTLPEndpoint = resolveOTLP(value, source, &v)
 	if len(v.Problems) > 0 {
 		return config{}, res, &usageError{cmd: cf.fs.path, msg: "configuration: " + v.Error()}
 	}

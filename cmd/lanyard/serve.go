@@ -59,6 +59,11 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	logger := newLogger(a.stderr, cfg.LogFormat, logLevel)
 	hup, stopHUP := notifyReload()
 	defer stopHUP()
+	stopTracing, err := startTracing(ctx, cfg.OTLPEndpoint, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if cfg.Database == "" {
 		// One server per SQLite database; see lockDataDir.
 		unlock, err := lockDataDir(cfg.Data)
