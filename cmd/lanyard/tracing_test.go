@@ -191,7 +191,7 @@ func TestTracesOfLoginAndProxy(t *testing.T) {
 	var resp *http.Response
 	var body string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, body = get(lanyardURL + "/t/demo/saml/login?return_to=/app/hello")
+		resp, _ = get(lanyardURL + "/t/demo/saml/login?return_to=/app/hello")
 		if resp.StatusCode == http.StatusFound || time.Now().After(deadline) {
 			break
 		}
