@@ -86,6 +86,26 @@ func TestBinaryReloadOnSIGHUP(t *testing.T) {
 		t.Fatalf("before the reload: /one/ proxied %v, /two/ proxied %v", proxied("/one/x"), proxied("/two/x"))
 	}
 
+	// clientLogged sends a request for path from a client behind the
+	// proxy at 127.0.0.1 and reports whether the log names that client.
+	const forwarded = "198.51.100.7"
+	clientLogged := func(path string) bool {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("X-Forwarded-For", forwarded)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(100 * time.Millisecond)
+		return strings.Contains(logs.String(), `"path":"`+path+`"`) && strings.Contains(logs.String(), `"client":"`+forwarded+`"`)
+	}
+	if clientLogged("/nowhere-before") || !strings.Contains(logs.String(), `"path":"/nowhere-before"`) {
+		t.Fatalf("before the reload the proxy is not trusted: its X-Forwarded-For is not the client\n%s", logs)
+	}
+
 	// Requests on kept-alive connections all through the reloads.
 	var failures, requests, reused atomic.Int64
 	var firstFailure atomic.Value
@@ -137,6 +157,11 @@ func TestBinaryReloadOnSIGHUP(t *testing.T) {
 	hup(`"msg":"configuration reloaded","changed":"log_level, trusted_proxies, routes"`)
 	if proxied("/one/x") || !proxied("/two/x") {
 		t.Errorf("after the reload: /one/ proxied %v, /two/ proxied %v; want the route on /two/", proxied("/one/x"), proxied("/two/x"))
+	}
+	// Debug lines (a probe's request) show, naming the client the now
+	// trusted proxy forwarded for.
+	if !clientLogged("/healthz") {
+		t.Errorf("after the reload: no debug line of /healthz naming the forwarded client %s", forwarded)
 	}
 
 	// Settings built into the running server are refused by name.
