@@ -17,13 +17,16 @@ ARG GO_IMAGE=docker.io/library/golang:1.26-bookworm
 
 # --- the binary built from source ---------------------------------------------
 FROM ${GO_IMAGE} AS source
+# The build context has no .git (.dockerignore): the version comes from here,
+# e.g. --build-arg VERSION=$(git describe --tags --always).
+ARG VERSION=unknown
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN mkdir -p /out/etc/ssl/certs \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \
- && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -buildid=" -o /out/lanyard ./cmd/lanyard
+ && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -buildid= -X main.releaseVersion=${VERSION}" -o /out/lanyard ./cmd/lanyard
 
 # --- the binary of scripts/release.sh -------------------------------------------
 FROM scratch AS prebuilt
