@@ -17,18 +17,40 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 )
 
 // Resolver finds the client address of requests. The zero value trusts no
 // proxy: the client is the peer of the TCP connection.
 type Resolver struct {
-	trusted []netip.Prefix
+	// trusted is swapped whole by SetTrusted while requests read it.
+	trusted atomic.Pointer[[]netip.Prefix]
 }
 
 // New returns a resolver that believes X-Forwarded-For from the proxies
 // in trusted.
 func New(trusted []netip.Prefix) *Resolver {
-	return &Resolver{trusted: trusted}
+	res := &Resolver{}
+	res.SetTrusted(trusted)
+	return res
+}
+
+// SetTrusted replaces the trusted proxies (a configuration reload); requests
+// resolved from then on use the new list.
+func (res *Resolver) SetTrusted(trusted []netip.Prefix) {
+	list := append([]netip.Prefix(nil), trusted...)
+	res.trusted.Store(&list)
+}
+
+// Trusted returns the trusted proxies.
+func (res *Resolver) Trusted() []netip.Prefix {
+	if res == nil {
+		return nil
+	}
+	if p := res.trusted.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // ParseTrusted reads a comma-separated list of proxy addresses and networks
@@ -61,11 +83,12 @@ func ParseTrusted(list string) ([]netip.Prefix, error) {
 // Address returns the client address of r, without a port.
 func (res *Resolver) Address(r *http.Request) string {
 	peer := hostOf(r.RemoteAddr)
-	if res == nil || len(res.trusted) == 0 {
+	trusted := res.Trusted()
+	if len(trusted) == 0 {
 		return peer
 	}
 	addr, err := netip.ParseAddr(peer)
-	if err != nil || !res.isTrusted(addr) {
+	if err != nil || !isTrusted(trusted, addr) {
 		return peer
 	}
 	// Walk the hops from the nearest back; each header line may hold several.
@@ -80,7 +103,7 @@ func (res *Resolver) Address(r *http.Request) string {
 				return client.String()
 			}
 			client = hop.Unmap()
-			if !res.isTrusted(client) {
+			if !isTrusted(trusted, client) {
 				return client.String()
 			}
 		}
@@ -88,9 +111,9 @@ func (res *Resolver) Address(r *http.Request) string {
 	return client.String()
 }
 
-func (res *Resolver) isTrusted(a netip.Addr) bool {
+func isTrusted(trusted []netip.Prefix, a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range res.trusted {
+	for _, p := range trusted {
 		if p.Contains(a) {
 			return true
 		}

@@ -66,3 +66,32 @@ func TestParseTrusted(t *testing.T) {
 		t.Errorf("empty list: %v %v", got, err)
 	}
 }
+
+// TestSetTrusted: a reload replaces the trusted proxies while requests are
+// resolved (run under -race), and a zero Resolver trusts none.
+func TestSetTrusted(t *testing.T) {
+	res := &Resolver{}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.1:5000"
+	r.Header.Set("X-Forwarded-For", "198.51.100.1")
+	if got := res.Address(r); got != "10.0.0.1" {
+		t.Errorf("zero resolver: %s", got)
+	}
+	trusted, _ := ParseTrusted("10.0.0.0/8")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			res.Address(r)
+		}
+	}()
+	res.SetTrusted(trusted)
+	<-done
+	if got := res.Address(r); got != "198.51.100.1" {
+		t.Errorf("after SetTrusted: %s, want the forwarded client", got)
+	}
+	res.SetTrusted(nil)
+	if got := res.Address(r); got != "10.0.0.1" {
+		t.Errorf("after SetTrusted(nil): %s, want the peer", got)
+	}
+}

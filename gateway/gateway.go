@@ -147,6 +147,12 @@ type Gateway struct {
 	now        func() time.Time
 	buffers    *bufferPool
 
+	// loadMu orders the route table's rebuilds (the store's refresh and a
+	// reload of the static routes), so that none puts back an older table;
+	// static and stored are the lists the last rebuild used.
+	loadMu sync.Mutex
+	stored []lanyard.ProxyRoute
+
 	routes   atomic.Pointer[routeTable]
 	observer atomic.Pointer[Observer]
 	held     atomic.Bool // see Config.Held

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/tracing"
 	"github.com/lanyard-sso/lanyard/session"
 )
 
@@ -160,6 +161,8 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: load proxy routes: %w", err)
 	}
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
 	table, err := g.buildTable(stored)
 	if err != nil {
 		return err
@@ -167,6 +170,7 @@ func (g *Gateway) LoadRoutes(ctx context.Context) error {
 	if !sameRoutes(g.routes.Load(), table) {
 		g.logger.Info("proxy routes loaded", "routes", len(table.routes))
 	}
+	g.stored = stored
 	g.routes.Store(table)
 	return nil
 }
@@ -396,6 +400,8 @@ func (g *Gateway) Wrap(next http.Handler) http.Handler {
 }
 
 func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) {
+	r, endSpan := traceRoute(r, rt)
+	defer endSpan()
 	e, err := g.identify(r.Context(), r)
 	switch {
 	case errors.Is(err, session.ErrNoSession):
@@ -431,6 +437,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route) 
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
+	tracing.Inject(r.Context(), h) // the upstream continues Lanyard's trace (W3C traceparent)
 	rt.proxy.ServeHTTP(w, r)
 }
 

@@ -18,6 +18,9 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/internal/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of HTTPFetcher.
@@ -65,7 +68,13 @@ var _ admin.MetadataFetcher = (*HTTPFetcher)(nil)
 // than http and https (redirects included, and a redirect from https to
 // http), bodies over MaxSize, answers other than 200, and gives up after
 // Timeout. Errors are *lanyard.Error values that say what to check.
-func (f *HTTPFetcher) FetchMetadata(ctx context.Context, rawURL string) ([]byte, error) {
+func (f *HTTPFetcher) FetchMetadata(ctx context.Context, rawURL string) (body []byte, err error) {
+	ctx, span := tracing.Start(ctx, "idp.metadata.fetch", trace.SpanKindClient, attribute.String("url.full", redacted(rawURL)))
+	defer func() {
+		span.SetAttributes(attribute.Int("lanyard.metadata.bytes", len(body)))
+		tracing.Fail(span, err)
+		span.End()
+	}()
 	if err := admin.CheckMetadataURL(rawURL); err != nil {
 		return nil, err
 	}
@@ -138,7 +147,7 @@ func (f *HTTPFetcher) FetchMetadata(ctx context.Context, rawURL string) ([]byte,
 	if resp.ContentLength > maxSize {
 		return nil, lanyard.Errorf(lanyard.KindInvalid, "the metadata at %s is %d bytes, more than the %d MiB allowed; import the IdP's own metadata rather than a whole federation", shown, resp.ContentLength, maxSize>>20)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, unavailable(err, "fetching the metadata from %s took more than %s; check the server answers, or download the file and import it", shown, timeout)

@@ -102,5 +102,5 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("/", s.kit.NotFound())
 
-	return s.observe(s.recoverPanics(securityHeaders(mux)))
+	return s.traced(s.observe(s.recoverPanics(securityHeaders(mux))))
 }

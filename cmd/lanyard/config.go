@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -71,6 +69,8 @@ type config struct {
 	// Warnings are accepted configurations that deserve a loud word at
 	// every start (a shared secret key file).
 	Warnings []string
+	// OTLPEndpoint is the URL traces are sent to; "" for none.
+	OTLPEndpoint string
 }
 
 // option is one configuration setting. Its JSON key is key, its flag is key
@@ -128,20 +128,36 @@ func addConfigFlags(fs *flagSet, overrides map[string]string, skip ...string) *c
 		fs.configFlag[o.flagName()] = true
 	}
 	fs.configFlag["config"] = true
-	cf.configFile = fs.String("config", "", "JSON configuration `file`: the flags' names with underscores as keys, e.g. {\"addr\": \":8080\", \"trusted_proxies\": \"10.0.0.0/8\"} (env LANYARD_CONFIG)")
+	cf.configFile = fs.String("config", "", "configuration `file`, YAML (.yaml, .yml) or JSON: the flags' names with underscores as keys, e.g. addr: \":8080\" (env LANYARD_CONFIG; check one with 'lanyard config check FILE'; serve reads it again on SIGHUP)")
 	return cf
 }
 
 // resolve builds the configuration, reporting every problem at once.
 func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
+	c, _, err := cf.resolveDetailed(getenv)
+	return c, err
+}
+
+// resolution is where each setting's value came from: its text, and its
+// origin ("default", "flag --addr", "env LANYARD_ADDR", "file PATH line
+// N", "systemd credential NAME").
+type resolution struct {
+	file   string // the config file read, "" for none
+	value  map[string]string
+	origin map[string]string
+}
+
+// gather collects each option's text from the flags, the environment, the
+// config file and the defaults, in that order of precedence.
+func (cf *configFlags) gather(getenv func(string) string, v *lanyard.ValidationError) (res resolution, source map[string]string) {
 	set := map[string]bool{}
 	cf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	var v lanyard.ValidationError
-	value := map[string]string{}
-	source := map[string]string{} // where each value came from, for messages
+	res = resolution{value: map[string]string{}, origin: map[string]string{}}
+	value := res.value
+	source = map[string]string{} // where each value came from, for messages
 	for _, o := range options {
-		value[o.key], source[o.key] = o.def, "default"
+		value[o.key], source[o.key], res.origin[o.key] = o.def, "default", "default"
 		if d, ok := cf.defaults[o.key]; ok {
 			value[o.key] = d
 		}
@@ -150,19 +166,35 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 	if set["config"] {
 		path = *cf.configFile
 	}
+	res.file = path
 	if path != "" {
-		for key, val := range readConfigFile(path, &v) {
-			value[key], source[key] = val, "config file "+path+": "+key
+		for key, val := range readConfigFile(path, v) {
+			value[key] = val.text
+			source[key] = "config file " + path + ": " + key
+			res.origin[key] = "file " + path
+			if val.line > 0 {
+				source[key] = fmt.Sprintf("config file %s line %d: %s", path, val.line, key)
+				res.origin[key] = fmt.Sprintf("file %s line %d", path, val.line)
+			}
 		}
 	}
 	for _, o := range options {
 		if val := getenv(o.envName()); val != "" {
-			value[o.key], source[o.key] = val, o.envName()
+			value[o.key], source[o.key], res.origin[o.key] = val, o.envName(), "env "+o.envName()
 		}
 		if p, ok := cf.values[o.key]; ok && set[o.flagName()] {
-			value[o.key], source[o.key] = *p, "--"+o.flagName()
+			value[o.key], source[o.key], res.origin[o.key] = *p, "--"+o.flagName(), "flag --"+o.flagName()
 		}
 	}
+	applyCredentials(getenv, res, source)
+	return res, source
+}
+
+// resolveDetailed is resolve that also says where each value came from.
+func (cf *configFlags) resolveDetailed(getenv func(string) string) (config, resolution, error) {
+	var v lanyard.ValidationError
+	res, source := cf.gather(getenv, &v)
+	value := res.value
 
 	c := config{Data: value["data"], Database: value["database"], LogFormat: value["log_format"]}
 	c.Addr = value["addr"]
@@ -253,47 +285,11 @@ func (cf *configFlags) resolve(getenv func(string) string) (config, error) {
 		c.ClientIP = clientip.New(p)
 	}
 	c.Gateway = resolveGateway(value, source, &v)
+	c.OTLPEndpoint = resolveOTLP(value, source, &v)
 	if len(v.Problems) > 0 {
-		return config{}, &usageError{cmd: cf.fs.path, msg: "configuration: " + v.Error()}
+		return config{}, res, &usageError{cmd: cf.fs.path, msg: "configuration: " + v.Error()}
 	}
-	return c, nil
-}
-
-// readConfigFile reads the JSON config file at path: an object with string
-// values under the option keys. Problems go to v.
-func readConfigFile(path string, v *lanyard.ValidationError) map[string]string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		v.Add("config file: %v", err)
-		return nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		v.Add("config file %s: not a JSON object: %v", path, err)
-		return nil
-	}
-	var known []string
-	for _, o := range options {
-		known = append(known, o.key)
-	}
-	out := map[string]string{}
-	for _, key := range slices.Sorted(maps.Keys(raw)) {
-		if !slices.Contains(known, key) {
-			v.Add("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(known, ", "))
-			continue
-		}
-		if key == "routes" && strings.HasPrefix(strings.TrimSpace(string(raw[key])), "[") {
-			out[key] = string(raw[key]) // a JSON list; see resolveGateway
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(raw[key], &s); err != nil {
-			v.Add("config file %s: %s: want a string, got %s", path, key, raw[key])
-			continue
-		}
-		out[key] = s
-	}
-	return out
+	return c, res, nil
 }
 
 // parseBaseURL checks an external base URL: absolute http or https, with a
@@ -339,7 +335,7 @@ func checkDatabaseURL(s string) error {
 }
 
 // newLogger returns a logger writing to w in the format and from the level.
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

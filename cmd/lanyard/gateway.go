@@ -52,7 +52,7 @@ type gatewayConfig struct {
 // gatewayOptions are the configuration options of the gateway, appended
 // to options.
 var gatewayOptions = []option{
-	{"routes", "", "reverse proxy `routes`: in the config file a JSON list of {name, host, path_prefix, upstream, tenant, roles, bearer_token, strip_prefix}; as flag or env LANYARD_ROUTES its JSON text"},
+	{"routes", "", "reverse proxy `routes`: in the config file a list of {name, host, path_prefix, upstream, tenant, roles, bearer_token, strip_prefix}; as flag or env LANYARD_ROUTES its JSON text"},
 	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
 	{"session_cache_mb", "64", "memory, in `megabytes`, the session cache of forward-auth and the proxy may hold (about 3 KB per session in use); beyond, older entries are dropped (env LANYARD_SESSION_CACHE_MB)"},
 	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},

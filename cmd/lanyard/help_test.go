@@ -45,7 +45,7 @@ func TestHelpOwnFlagsFirst(t *testing.T) {
 				t.Errorf("%s: text after the global flags; want them last:\n%s", name, out)
 			}
 			switch name {
-			case "serve", "demo", "devidp", "secret-key", "version":
+			case "serve", "demo", "devidp", "secret-key", "version", "config print", "healthcheck":
 				continue
 			}
 			for _, f := range serverOnly {
@@ -79,7 +79,7 @@ func TestVersion(t *testing.T) {
 	info := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/lanyard-sso/lanyard", Version: "v1.4.0"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
 	got := versionText(info, true)
-	for _, want := range []string{"lanyard v1.4.0\n", "revision: 0123abcd (2026-12-01T10:00:00Z), with uncommitted changes", "go:       go1.26.8 "} {
+	for _, want := range []string{"lanyard v1.4.0\n", "built:    2026-12-01T10:00:00Z", "revision: 0123abcd (2026-12-01T10:00:00Z), with uncommitted changes", "go:       go1.26.8 "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("version text lacks %q:\n%s", want, got)
 		}

@@ -139,6 +139,8 @@ var commands = []*command{
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
 	ldapCommand,
+	{name: "config", summary: "check and show the configuration", sub: configCommands},
+	{name: "healthcheck", synopsis: "[--url URL]", summary: "exit 0 when the local server's /readyz answers 200 (a container's HEALTHCHECK)", exec: (*app).healthcheck},
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},
 	{name: "version", summary: "print the version and build information (also --version)", exec: (*app).version},
 }

@@ -42,18 +42,29 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	fs := a.newFlagSet(path, "[flags]", summary)
 	cf := addConfigFlags(fs, a.demoRun.configDefaults())
 	fs.extra = "Precedence: flag, then LANYARD_* environment variable, then config file, then default.\n" +
-		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n"
+		"SIGINT or SIGTERM stop the server gracefully (up to 10s for requests in flight).\n" +
+		"SIGHUP reads the configuration again and applies routes, trusted_proxies and log_level;\n" +
+		"a change to another setting is refused, by name, and nothing changes.\n"
 	if a.demoRun != nil {
 		fs.extra = a.demoRun.usage() + "\n" + fs.extra
 	}
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
-	cfg, err := cf.resolve(a.getenv)
+	cfg, resolved, err := cf.resolveDetailed(a.getenv)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(a.stderr, cfg.LogFormat, cfg.LogLevel)
+	logLevel := new(slog.LevelVar) // SIGHUP may change it
+	logLevel.Set(cfg.LogLevel)
+	logger := newLogger(a.stderr, cfg.LogFormat, logLevel)
+	hup, stopHUP := notifyReload()
+	defer stopHUP()
+	stopTracing, err := startTracing(ctx, cfg.OTLPEndpoint, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if cfg.Database == "" {
 		// One server per SQLite database; see lockDataDir.
 		unlock, err := lockDataDir(cfg.Data)
@@ -133,6 +144,8 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 	// waited for before the deferred closes run, so that no migration or
 	// refresh in flight writes to a closed store.
 	g, gctx := errgroup.WithContext(ctx)
+	reload := &reloader{flags: cf, getenv: a.getenv, current: resolved, level: logLevel, clientIP: cfg.ClientIP, gateway: gw.gateway, logger: logger}
+	g.Go(func() error { reload.run(gctx, hup); return nil })
 	g.Go(func() error {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)

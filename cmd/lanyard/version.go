@@ -9,6 +9,11 @@ import (
 	"strings"
 )
 
+// releaseVersion is the release's version (v1.2.3), set by
+// scripts/release.sh with -ldflags "-X main.releaseVersion=v1.2.3"; empty
+// in other builds, which show the module version Go derives from the VCS.
+var releaseVersion string
+
 // versionText describes the build: module version, VCS revision and time
 // (when built from a checkout), Go version and platform.
 func versionText(info *debug.BuildInfo, ok bool) string {
@@ -29,6 +34,9 @@ func versionText(info *debug.BuildInfo, ok bool) string {
 			settings[s.Key] = s.Value
 		}
 	}
+	if releaseVersion != "" {
+		version = releaseVersion
+	}
 	fmt.Fprintf(&b, "lanyard %s\n", version)
 	fmt.Fprintf(&b, "  module:   %s\n", module)
 	if rev := settings["vcs.revision"]; rev != "" {
@@ -42,6 +50,11 @@ func versionText(info *debug.BuildInfo, ok bool) string {
 		fmt.Fprintf(&b, "  revision: %s\n", line)
 	} else {
 		b.WriteString("  revision: unknown (built without version control information)\n")
+	}
+	// The build date is the commit's: a build's bytes depend on its
+	// sources only, so two builds of one commit are identical.
+	if t := settings["vcs.time"]; t != "" {
+		fmt.Fprintf(&b, "  built:    %s (commit time)\n", t)
 	}
 	fmt.Fprintf(&b, "  go:       %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
 	return b.String()

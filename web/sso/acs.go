@@ -12,12 +12,15 @@ import (
 	"strings"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/tracing"
 	"github.com/lanyard-sso/lanyard/login"
 	"github.com/lanyard-sso/lanyard/saml"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/tenantcfg"
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxACSBytes bounds the body posted to the ACS: package saml accepts up to
@@ -182,6 +185,8 @@ func hasEndpoint(eps []saml.Endpoint, binding string) bool {
 // cookie.
 func handleSAMLACS(d *Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, span := traceStep(r, "saml.acs", attribute.String("lanyard.tenant", r.PathValue("tenant")))
+		defer span.End()
 		a := &ssoAttempt{slug: r.PathValue("tenant"), client: d.Kit.ClientAddress(r), userAgent: r.UserAgent()}
 		snap, ok := d.ssoSnapshot(w, r, a)
 		if !ok {
@@ -238,7 +243,10 @@ func handleSAMLACS(d *Deps) http.Handler {
 		// The signatures and every rule that reads only the message are
 		// checked before the login's transaction: no lock or connection is
 		// held for that work, whoever posted the message.
-		verified, err := snap.SP.VerifyResponse(r.Context(), idp, in)
+		vctx, vspan := tracing.Start(r.Context(), "saml.validate", trace.SpanKindInternal, attribute.String("lanyard.idp", idp.EntityID))
+		verified, err := snap.SP.VerifyResponse(vctx, idp, in)
+		tracing.Fail(vspan, err)
+		vspan.End()
 		if err != nil {
 			refuse(err)
 			return
@@ -277,7 +285,7 @@ type acsLogin struct {
 // account created inactive, the replay mark) and is recorded as before.
 func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
-	ctx := r.Context()
+	ctx, storeSpan := tracing.Start(r.Context(), "store.login", trace.SpanKindInternal)
 	var out acsLogin
 	var refusalsDue []summary // written once the transaction is over
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
@@ -307,6 +315,8 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		}
 		return d.openSession(txCtx, tx, a, snap, assertion, &out)
 	})
+	tracing.Fail(storeSpan, err)
+	storeSpan.End()
 	d.Refusals.writeDue(ctx, refusalsDue)
 	if out.invalid != nil {
 		refuse(out.invalid)
