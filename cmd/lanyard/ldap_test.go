@@ -54,7 +54,7 @@ func TestLDAPCommands(t *testing.T) {
 	// What the directory owns, an administrator changes in the directory.
 	for _, kv := range []string{"email=a@elsewhere.example", "firstname=Al", "status=inactive", "login=al"} {
 		r = cli(t, env, "", "user", "set", "--tenant", "acme", "alice", kv)
-		if r.err == nil || !strings.Contains(r.output(), "the LDAP directory owns this account's") {
+		if r.err == nil || !strings.Contains(r.output(), "is kept by LDAP synchronisation") {
 			t.Errorf("user set alice %s: %v\n%s", kv, r.err, r.output())
 		}
 	}
