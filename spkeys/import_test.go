@@ -45,7 +45,9 @@ func selfSign(t *testing.T, signer any, pub any, notAfter time.Time) *x509.Certi
 	return cert
 }
 
-func pemOf(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
 
 func TestImportPEMAndPKCS12(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
@@ -61,9 +63,15 @@ func TestImportPEMAndPKCS12(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, imp := range map[string]func() (lanyard.SPKey, error){
-		"PKCS#8 PEM":         func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", pkcs8), certPEM, now) },
-		"PKCS#1 PEM":         func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)), certPEM, now) },
-		"cert with chain":    func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", pkcs8), append(append([]byte{}, certPEM...), certPEM...), now) },
+		"PKCS#8 PEM": func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", pkcs8), certPEM, now)
+		},
+		"PKCS#1 PEM": func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)), certPEM, now)
+		},
+		"cert with chain": func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", pkcs8), append(append([]byte{}, certPEM...), certPEM...), now)
+		},
 		"PKCS#12 AES":        func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, p12, "s3cret pass", now) },
 		"PKCS#12 legacy RC2": func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, legacyP12, "old", now) },
 	} {
@@ -88,7 +96,9 @@ func TestImportRefusals(t *testing.T) {
 	key, cert := testPair(t, 2048, now.Add(365*24*time.Hour))
 	other, _ := testPair(t, 2048, now.Add(365*24*time.Hour))
 	weak, weakCert := testPair(t, 1024, now.Add(365*24*time.Hour))
-	_, expiredCert := func() (*rsa.PrivateKey, *x509.Certificate) { return key, selfSign(t, key, &key.PublicKey, now.Add(-time.Hour)) }()
+	_, expiredCert := func() (*rsa.PrivateKey, *x509.Certificate) {
+		return key, selfSign(t, key, &key.PublicKey, now.Add(-time.Hour))
+	}()
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ecCert := selfSign(t, ec, &ec.PublicKey, now.Add(time.Hour*24))
 	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ec)
@@ -101,16 +111,28 @@ func TestImportRefusals(t *testing.T) {
 		imp  func() (lanyard.SPKey, error)
 		want string // in the message: what is wrong and what to do
 	}{
-		{"RSA-1024 PEM", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pkcs8(weak), pemOf("CERTIFICATE", weakCert.Raw), now) }, "RSA with 1024 bits, too weak: give an RSA key of 2048 bits or more"},
+		{"RSA-1024 PEM", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pkcs8(weak), pemOf("CERTIFICATE", weakCert.Raw), now)
+		}, "RSA with 1024 bits, too weak: give an RSA key of 2048 bits or more"},
 		{"RSA-1024 PKCS#12", func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, weakP12, "pw", now) }, "1024 bits, too weak"},
-		{"mismatched key and certificate", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pkcs8(other), pemOf("CERTIFICATE", cert.Raw), now) }, "does not belong to the certificate"},
+		{"mismatched key and certificate", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pkcs8(other), pemOf("CERTIFICATE", cert.Raw), now)
+		}, "does not belong to the certificate"},
 		{"wrong password", func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, p12, "wrong", now) }, "the password does not open this PKCS#12 file"},
 		{"no password", func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, p12, "", now) }, "the password does not open"},
 		{"not PKCS#12", func() (lanyard.SPKey, error) { return FromPKCS12(lanyard.KeySigning, []byte("hello"), "", now) }, "not a PKCS#12 file"},
-		{"expired certificate", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pkcs8(key), pemOf("CERTIFICATE", expiredCert.Raw), now) }, "expired on"},
-		{"EC key", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", ecPKCS8), pemOf("CERTIFICATE", ecCert.Raw), now) }, "not RSA"},
-		{"encrypted PKCS#8", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("ENCRYPTED PRIVATE KEY", []byte{1}), pemOf("CERTIFICATE", cert.Raw), now) }, "encrypted with a passphrase"},
-		{"certificate as key", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pemOf("CERTIFICATE", cert.Raw), pemOf("CERTIFICATE", cert.Raw), now) }, "no PEM private key"},
+		{"expired certificate", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pkcs8(key), pemOf("CERTIFICATE", expiredCert.Raw), now)
+		}, "expired on"},
+		{"EC key", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("PRIVATE KEY", ecPKCS8), pemOf("CERTIFICATE", ecCert.Raw), now)
+		}, "not RSA"},
+		{"encrypted PKCS#8", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("ENCRYPTED PRIVATE KEY", []byte{1}), pemOf("CERTIFICATE", cert.Raw), now)
+		}, "encrypted with a passphrase"},
+		{"certificate as key", func() (lanyard.SPKey, error) {
+			return FromPEM(lanyard.KeySigning, pemOf("CERTIFICATE", cert.Raw), pemOf("CERTIFICATE", cert.Raw), now)
+		}, "no PEM private key"},
 		{"key as certificate", func() (lanyard.SPKey, error) { return FromPEM(lanyard.KeySigning, pkcs8(key), pkcs8(key), now) }, "no PEM CERTIFICATE block"},
 		{"unknown use", func() (lanyard.SPKey, error) { return FromPEM("tls", pkcs8(key), pemOf("CERTIFICATE", cert.Raw), now) }, "unknown key use"},
 	}
