@@ -48,6 +48,7 @@ func handleSAMLMetadata(d *Deps) http.Handler {
 		h.Set("Content-Disposition", `inline; filename="`+slug+`-sp-metadata.xml"`)
 		h.Set("Cache-Control", "no-cache")
 		_, _ = w.Write(snap.Metadata)
+		d.recordMetadataFetch(r, snap.Tenant.ID, snap.Version)
 	})
 }
 
