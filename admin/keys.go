@@ -67,10 +67,46 @@ func keyCommand(step, slug string, use lanyard.KeyUse) string {
 	return fmt.Sprintf("lanyard sp-key %s --tenant %s --use %s", step, slug, use)
 }
 
-// AddNextSPKey adds the next key pair of the tenant for use: imported when
-// imported is not nil (see spkeys.FromPEM and spkeys.FromPKCS12), generated
-// otherwise. A tenant has at most one next key per use.
-func (s *Service) AddNextSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse, imported *lanyard.SPKey) (KeyInfo, error) {
+// SPKeyMaterial is a key pair an administrator brings (an organisation
+// with an SP certificate already registered at its IdP): either a PEM
+// private key and certificate, or a PKCS#12 keystore with its password.
+type SPKeyMaterial struct {
+	KeyPEM, CertificatePEM []byte
+	PKCS12                 []byte
+	Password               string
+}
+
+// MaxKeyMaterialSize bounds each uploaded key, certificate or keystore.
+const MaxKeyMaterialSize = 256 << 10
+
+// readKeyMaterial checks and reads m (see spkeys.FromPEM and
+// spkeys.FromPKCS12); refusals are KindInvalid errors that say what to do.
+func (s *Service) readKeyMaterial(use lanyard.KeyUse, m SPKeyMaterial) (lanyard.SPKey, error) {
+	var k lanyard.SPKey
+	var err error
+	switch {
+	case len(m.PKCS12) > 0 && (len(m.KeyPEM) > 0 || len(m.CertificatePEM) > 0):
+		return k, invalidf("give either a PKCS#12 file or a PEM key and certificate, not both")
+	case len(m.PKCS12) > MaxKeyMaterialSize || len(m.KeyPEM) > MaxKeyMaterialSize || len(m.CertificatePEM) > MaxKeyMaterialSize:
+		return k, invalidf("the key material is larger than %d KiB: give one key pair, not a bundle", MaxKeyMaterialSize>>10)
+	case len(m.PKCS12) > 0:
+		k, err = spkeys.FromPKCS12(use, m.PKCS12, m.Password, s.now())
+	case len(m.KeyPEM) == 0 || len(m.CertificatePEM) == 0:
+		return k, invalidf("give both the PEM private key and its PEM certificate (or a PKCS#12 file)")
+	default:
+		k, err = spkeys.FromPEM(use, m.KeyPEM, m.CertificatePEM, s.now())
+	}
+	var ie *spkeys.ImportError
+	if errors.As(err, &ie) {
+		return k, errorf(lanyard.KindInvalid, err, "%s", ie.Message)
+	}
+	return k, err
+}
+
+// AddNextSPKey adds the next key pair of the tenant for use: brought by the
+// administrator when material is not nil, generated otherwise. A tenant has
+// at most one next key per use.
+func (s *Service) AddNextSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse, material *SPKeyMaterial) (KeyInfo, error) {
 	if err := checkUse(use); err != nil {
 		return KeyInfo{}, err
 	}
@@ -80,13 +116,10 @@ func (s *Service) AddNextSPKey(ctx context.Context, actor, slug string, use lany
 	}
 	var k lanyard.SPKey
 	how := "generated"
-	if imported != nil {
-		k, how = *imported, "imported"
-		if k.Use != use {
-			return KeyInfo{}, invalidf("the imported key is for %s, not %s", k.Use, use)
-		}
-		if _, _, err := spkeys.Parse(k); err != nil {
-			return KeyInfo{}, invalidf("the imported key pair is not usable: %v", err)
+	if material != nil {
+		how = "imported"
+		if k, err = s.readKeyMaterial(use, *material); err != nil {
+			return KeyInfo{}, err
 		}
 	} else if k, err = s.generateKey(t.Slug, use, s.now()); err != nil {
 		return KeyInfo{}, fmt.Errorf("next %s key of tenant %s: %w", use, t.Slug, err)

@@ -167,6 +167,7 @@ func New(cfg Config) *Server {
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}
+	s.observeCertificates()
 	s.demoTenant = cfg.DemoTenant
 	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
 	s.pending = cfg.PendingRequests

@@ -103,6 +103,15 @@ var commands = []*command{
 		{name: "remove", synopsis: "[--tenant SLUG] ENTITYID", summary: "remove an IdP connection", exec: (*app).idpRemove},
 		{name: "refresh", synopsis: "[--tenant SLUG] [ENTITYID]", summary: "fetch the metadata of IdPs imported from a URL now", exec: (*app).idpRefresh},
 	}},
+	{name: "sp-key", summary: "roll over a tenant's SP keys (or bring your own)", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG]", summary: "show the SP keys with their rollover stage and who fetched the metadata since", exec: (*app).spKeyList},
+		{name: "next", synopsis: "[--tenant SLUG] [--use U] [--key FILE --cert FILE | --pkcs12 FILE]", summary: "add the next key (generated or your own), published beside the current one", exec: (*app).spKeyNext},
+		{name: "switch", synopsis: "[--tenant SLUG] [--use U]", summary: "sign with the next key and prefer it for encryption", exec: (*app).spKeySwitch},
+		{name: "retire", synopsis: "[--tenant SLUG] [--use U]", summary: "withdraw the previous keys", exec: (*app).spKeyRetire},
+	}},
+	{name: "cert", summary: "certificates and their expiry", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG]", summary: "list every certificate held or trusted, soonest expiry first", exec: (*app).certList},
+	}},
 	{name: "user", summary: "manage user accounts", sub: []*command{
 		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},
