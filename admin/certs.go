@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -200,4 +201,51 @@ func (s *Service) CertificateWarnings(ctx context.Context) ([]string, error) {
 		}
 	}
 	return append(urgent, notice...), nil
+}
+
+// DefaultCertificateWatchInterval is how often RunCertificateWatch logs
+// the certificate warnings.
+const DefaultCertificateWatchInterval = 12 * time.Hour
+
+// RunCertificateWatch logs, at start and then every interval (zero means
+// DefaultCertificateWatchInterval), one line per certificate that expires
+// within 30 days: a warning, or an error within 7 days or once expired.
+// It returns when ctx is done.
+func (s *Service) RunCertificateWatch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultCertificateWatchInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.logCertificateWarnings(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) logCertificateWarnings(ctx context.Context) {
+	certs, err := s.Certificates(ctx, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WarnContext(ctx, "could not check certificate expiry", "err", err)
+		}
+		return
+	}
+	now := s.now()
+	for _, c := range certs {
+		w := c.Warning(now)
+		if w == "" {
+			continue
+		}
+		level := slog.LevelWarn
+		if c.Urgent(now) {
+			level = slog.LevelError
+		}
+		s.log.Log(ctx, level, "certificate expires soon", "tenant", c.Tenant, "idp", c.IdP, "use", c.Use,
+			"sha256", c.Fingerprint, "not_after", c.NotAfter.UTC().Format(time.RFC3339), "what_to_do", w)
+	}
 }
