@@ -99,6 +99,7 @@ var commands = []*command{
 	}},
 	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
 		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
+		{name: "add", synopsis: "[--tenant SLUG] --entity-id ID --sso-url URL [--slo-url URL] --cert FILE...", summary: "connect an IdP that has no metadata, by hand", exec: (*app).idpAdd},
 		{name: "list", synopsis: "[--tenant SLUG]", summary: "list a tenant's IdPs with source, last refresh and certificate expiry", exec: (*app).idpList},
 		{name: "remove", synopsis: "[--tenant SLUG] ENTITYID", summary: "remove an IdP connection", exec: (*app).idpRemove},
 		{name: "refresh", synopsis: "[--tenant SLUG] [ENTITYID]", summary: "fetch the metadata of IdPs imported from a URL now", exec: (*app).idpRefresh},
