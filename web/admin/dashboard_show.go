@@ -70,11 +70,11 @@ func handleAdminDashboard(d *Deps) http.Handler {
 		}
 		d.Kit.Render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
 			CertWarnings: warnings,
-			adminPage:   newAdminPage(r, "Administration"),
-			FullName:    auth.User.FullName(),
-			HomeTenant:  auth.Tenant,
-			Tenants:     tenants,
-			SessionEnds: auth.Session.AbsExpiresAt,
+			adminPage:    newAdminPage(r, "Administration"),
+			FullName:     auth.User.FullName(),
+			HomeTenant:   auth.Tenant,
+			Tenants:      tenants,
+			SessionEnds:  auth.Session.AbsExpiresAt,
 		})
 	})
 }
