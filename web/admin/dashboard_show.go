@@ -17,9 +17,9 @@ type dashboardView struct {
 	HomeTenant  lanyard.Tenant
 	Tenants     []lanyard.Tenant
 	SessionEnds time.Time
-	// CertWarnings are the certificates of the tenants shown that expire
+	// Warnings are the certificates of the tenants shown that expire
 	// within 30 days, urgent ones (7 days) first.
-	CertWarnings []certWarning
+	Warnings []certWarning
 }
 
 // certWarning is a certificate expiry warning of the home page.
@@ -69,12 +69,12 @@ func handleAdminDashboard(d *Deps) http.Handler {
 			return
 		}
 		d.Kit.Render(w, r, http.StatusOK, "admin_dashboard", dashboardView{
-			CertWarnings: warnings,
-			adminPage:    newAdminPage(r, "Administration"),
-			FullName:     auth.User.FullName(),
-			HomeTenant:   auth.Tenant,
-			Tenants:      tenants,
-			SessionEnds:  auth.Session.AbsExpiresAt,
+			adminPage:   newAdminPage(r, "Administration"),
+			FullName:    auth.User.FullName(),
+			HomeTenant:  auth.Tenant,
+			Tenants:     tenants,
+			SessionEnds: auth.Session.AbsExpiresAt,
+			Warnings:    warnings,
 		})
 	})
 }
