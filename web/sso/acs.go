@@ -278,6 +278,7 @@ type acsLogin struct {
 func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx := r.Context()
+	a.document = decodedSAMLResponse(r)
 	var out acsLogin
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
 		out = acsLogin{} // a retried transaction starts over
@@ -405,6 +406,9 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 	}
 	if as.Encrypted {
 		detail["encrypted"] = "true"
+	}
+	for k, v := range loginObservations(a.document, as, d.Kit.Now()) {
+		detail[k] = v
 	}
 	msg := fmt.Sprintf("signed in through identity provider %q (account found by %s)", a.idp, res.FoundBy)
 	if res.FoundBy == login.ByCreated {
