@@ -113,6 +113,7 @@ var commands = []*command{
 	{name: "cert", summary: "certificates and their expiry", sub: []*command{
 		{name: "list", synopsis: "[--tenant SLUG]", summary: "list every certificate held or trusted, soonest expiry first", exec: (*app).certList},
 	}},
+	{name: "doctor", synopsis: "[--tenant SLUG]", summary: "check a tenant's IdP connections and last logins, and say what to fix", exec: (*app).doctor},
 	{name: "user", summary: "manage user accounts", sub: []*command{
 		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},

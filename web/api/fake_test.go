@@ -54,7 +54,7 @@ func (f *fakeAdmin) lastCall() string {
 
 // deps wires f as every service.
 func (f *fakeAdmin) deps() Deps {
-	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f}
+	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, KeyLife: f}
 }
 
 func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {
