@@ -144,4 +144,3 @@ func toDiagnosis(diag admin.Diagnosis) apiv1.Diagnosis {
 	}
 	return out
 }
-
