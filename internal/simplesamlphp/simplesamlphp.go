@@ -77,6 +77,10 @@ type SP struct {
 	ArtifactACS bool
 	// SignResponse and SignAssertion; nil keeps SimpleSAMLphp's default (both signed).
 	SignResponse, SignAssertion *bool
+	// SignatureAlgorithm, when set, is the algorithm the IdP signs with
+	// (e.g. "http://www.w3.org/2000/09/xmldsig#rsa-sha1", which Lanyard
+	// refuses by default).
+	SignatureAlgorithm string
 	// Keys, when set, replace CertificatePEM and SigningCertificatePEM:
 	// the SP's certificates in the order of its metadata, as an IdP that
 	// reads the SP metadata holds them. SimpleSAMLphp checks signatures
@@ -597,6 +601,9 @@ func spRemotePHP(sp SP) string {
 	}
 	if sp.SignAssertion != nil {
 		fmt.Fprintf(&b, "  'saml20.sign.assertion' => %s,\n", phpBool(*sp.SignAssertion))
+	}
+	if sp.SignatureAlgorithm != "" {
+		fmt.Fprintf(&b, "  'signature.algorithm' => %s,\n", php(sp.SignatureAlgorithm))
 	}
 	b.WriteString("];\n")
 	return b.String()

@@ -84,6 +84,8 @@ type KeyLifeAdmin interface {
 	AddNextSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse, material *admin.SPKeyMaterial) (admin.KeyInfo, error)
 	SwitchSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse) (admin.KeyInfo, error)
 	RetireSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse) ([]admin.KeyInfo, error)
+	AddManualIdP(ctx context.Context, actor, slug string, m admin.ManualIdP) (lanyard.IdPConnection, []string, error)
+	Diagnose(ctx context.Context, slug string) (admin.Diagnosis, error)
 }
 
 // Service is every administration use case the pages offer; package admin's
@@ -152,6 +154,8 @@ var pages = []page{
 	{"POST /admin/tenants/{tenant}/keys/next", tenant, func(d *Deps) http.Handler { return keyStep(d, "next") }},
 	{"POST /admin/tenants/{tenant}/keys/switch", tenant, func(d *Deps) http.Handler { return keyStep(d, "switch") }},
 	{"POST /admin/tenants/{tenant}/keys/retire", tenant, func(d *Deps) http.Handler { return keyStep(d, "retire") }},
+	{"POST /admin/tenants/{tenant}/idps/manual", tenant, handleAdminManualIdP},
+	{"GET /admin/tenants/{tenant}/doctor", tenant, handleAdminDoctor},
 	{"GET /admin/tenants/{tenant}/users", tenant, handleAdminUsers},
 	{"POST /admin/tenants/{tenant}/users", tenant, handleAdminUserCreate},
 	{"GET /admin/tenants/{tenant}/users/export", tenant, handleAdminUsersExport},
