@@ -2,6 +2,9 @@ package web
 
 import (
 	"context"
+	"html"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +159,42 @@ func TestDoctorWithSimpleSAMLphp(t *testing.T) {
 		}
 		wantFinding(t, diagnose(t, "expiring"), admin.CheckCertExpiry, "expires in 5 days", "Lanyard side")
 	})
+}
+
+// TestDoctorUnsignedLogoutResponse: SimpleSAMLphp at its default answers
+// the sign-out with an unsigned LogoutResponse; the doctor names it.
+func TestDoctorUnsignedLogoutResponse(t *testing.T) {
+	e := newSSOEnvWith(t, "sqlite", []simplesamlphp.User{idpUser("olga", "olga@example.com", "Olga", "Out", nil)}, simplesamlphp.Options{UnsignedLogout: true})
+	e.addTenant("slo", tenantOptions{settings: []string{"jit=true"}})
+	b := newBrowser()
+	if a := b.post(t, e.spLogin(b, "slo", "/", "olga")); a.session == "" {
+		t.Fatalf("login: %d %s", a.status, a.body)
+	}
+	_, page := b.get(t, e.base+"/logout")
+	token := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if token == nil {
+		t.Fatalf("no sign-out form: %s", page)
+	}
+	resp, err := b.follow.PostForm(e.base+"/logout", url.Values{csrfField: {token[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := regexp.MustCompile(`http-equiv="refresh" content="0; url=([^"]+)"`).FindStringSubmatch(readAll(resp))
+	if next == nil {
+		t.Fatal("the sign-out answer does not go on to the IdP")
+	}
+	if resp, err = b.follow.Get(html.UnescapeString(next[1])); err != nil {
+		t.Fatal(err)
+	}
+	readAll(resp)
+	d, err := e.admin.Diagnose(context.Background(), "slo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range d.Findings {
+		if f.Check == admin.CheckUnsignedLogout && strings.Contains(f.Fix, "'sign.logout' => true") {
+			return
+		}
+	}
+	t.Fatalf("no unsigned_logout finding: %s %+v", d.Summary(), d.Findings)
 }

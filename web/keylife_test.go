@@ -97,3 +97,33 @@ func TestCertificateExpiryEverywhere(t *testing.T) {
 		t.Errorf("retire twice: %d\n%s", r.StatusCode, r.body)
 	}
 }
+
+// TestDoctorAndManualIdPPages: the doctor's page says a tenant is
+// healthy; the form for an IdP by hand refuses bad values with every
+// problem, and connects a good one, which the doctor then examines.
+func TestDoctorAndManualIdPPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.addUser("root", "correct horse battery", lanyard.RoleOperator)
+	c := e.client()
+	e.mustLogin(c, "root", "correct horse battery")
+	r := e.get(c, "/admin/tenants/default/doctor")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "tenant default is healthy") {
+		t.Fatalf("doctor page: %d\n%s", r.StatusCode, r.body)
+	}
+	csrf := e.csrfToken(r)
+	r = e.post(c, "/admin/tenants/default/idps/manual", url.Values{csrfField: {csrf}, "sso_url": {"ftp://x"}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "entity_id: give") || !strings.Contains(r.body, "signing_certs: give at least one PEM") {
+		t.Fatalf("bad IdP by hand: %d\n%s", r.StatusCode, r.body)
+	}
+	cert := testKeyMaterial(t, e.clock.Now().Add(3*24*time.Hour)).CertificatePEM
+	r = e.post(c, "/admin/tenants/default/idps/manual", url.Values{csrfField: {csrf}, "entity_id": {"https://idp.example.org/"},
+		"sso_url": {"https://idp.example.org/sso"}, "sso_binding": {"post"}, "signing_certs": {string(cert)}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("IdP by hand: %d\n%s", r.StatusCode, r.body)
+	}
+	r = e.get(c, "/admin/tenants/default/doctor")
+	if !strings.Contains(r.body, `data-check="certificate_expiry"`) || !strings.Contains(r.body, "expires in 3 days") {
+		t.Fatalf("doctor page after an IdP with a certificate expiring in 3 days:\n%s", r.body)
+	}
+}

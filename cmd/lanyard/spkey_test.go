@@ -103,3 +103,37 @@ func TestSPKeyCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorAndManualIdPCommands: a new tenant is healthy; an IdP added by
+// hand whose certificate expires in 5 days makes the doctor name the
+// problem and its fix, and exit non-zero.
+func TestDoctorAndManualIdPCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	openssl(t, dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "5", "-subj", "/CN=idp.example.org", "-keyout", "idp-key.pem", "-out", "idp-cert.pem")
+	env := dataEnv(t)
+	mustCLI(t, env, "", "tenant", "create", "acme")
+	r := mustCLI(t, env, "", "doctor", "--tenant", "acme")
+	if !strings.Contains(r.stdout, "tenant acme is healthy") {
+		t.Fatalf("doctor on a new tenant:\n%s", r.stdout)
+	}
+	r = cli(t, env, "", "idp", "add", "--tenant", "acme", "--entity-id", "https://idp.example.org/", "--sso-url", "https://idp.example.org/sso")
+	if r.err == nil || !strings.Contains(r.output(), "signing_certs: give at least one PEM") {
+		t.Fatalf("idp add without a certificate: %v\n%s", r.err, r.output())
+	}
+	r = mustCLI(t, env, "", "idp", "add", "--tenant", "acme", "--entity-id", "https://idp.example.org/", "--sso-url", "https://idp.example.org/sso",
+		"--slo-url", "https://idp.example.org/slo", "--cert", filepath.Join(dir, "idp-cert.pem"))
+	for _, want := range []string{"added IdP https://idp.example.org/ (configured by hand)", "https://idp.example.org/sso (HTTP-Redirect)", "SLO:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("idp add output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = cli(t, env, "", "doctor", "--tenant", "acme")
+	if r.err == nil || !strings.Contains(r.stdout, "problem [certificate_expiry]") || !strings.Contains(r.stdout, "fix:  IdP side: ask the IdP administrator for the new signing certificate") {
+		t.Fatalf("doctor with an IdP certificate expiring in 5 days: %v\n%s", r.err, r.stdout)
+	}
+	r = mustCLI(t, env, "", "idp", "list", "--tenant", "acme")
+	if !strings.Contains(r.stdout, "https://idp.example.org/") {
+		t.Errorf("idp list:\n%s", r.stdout)
+	}
+}
