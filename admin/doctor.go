@@ -501,7 +501,6 @@ func (in doctorInput) checkTransient() []Finding {
 
 func (in doctorInput) checkClock() []Finding {
 	var offsets []time.Duration
-	var where []string
 	for _, e := range in.logins {
 		if v, err := strconv.ParseInt(e.Detail["clock_offset_s"], 10, 64); err == nil {
 			offsets = append(offsets, time.Duration(v)*time.Second)
@@ -510,7 +509,6 @@ func (in doctorInput) checkClock() []Finding {
 	for _, tr := range in.traces {
 		if tr.ClockSkew != 0 {
 			offsets = append(offsets, tr.ClockSkew)
-			where = append(where, tr.Reason)
 		}
 	}
 	if len(offsets) == 0 {
