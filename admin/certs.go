@@ -102,7 +102,7 @@ func (c HeldCertificate) Remedy() string {
 		}
 		return fmt.Sprintf("roll it over: lanyard sp-key next --tenant %s --use %s, let the IdPs refresh Lanyard's metadata, then lanyard sp-key switch and retire", c.Tenant, use)
 	case UseIdPSigning:
-		return "ask the IdP administrator for the new signing certificate and re-import the IdP's metadata (lanyard idp import), or wait for the refresh when it comes from a URL"
+		return "ask the IdP administrator for the new signing certificate and re-import the IdP's metadata (lanyard idp import; for an IdP configured by hand, lanyard idp add again with --cert OLD.pem --cert NEW.pem), or wait for the refresh when it comes from a URL"
 	case UseMetadataSigner:
 		return "ask the federation for its new metadata signing certificate and import the IdP again with --pin-cert NEW.pem"
 	default:
