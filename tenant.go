@@ -97,6 +97,12 @@ type SSOSettings struct {
 	NewUser NewUserDefaults `json:"new_user,omitempty"`
 	// DefaultLanding is the path users land on when no return path applies. Default "/".
 	DefaultLanding string `json:"default_landing,omitempty"`
+	// KeyRolloverDays turns on the automatic rollover of the SP keys: a
+	// next key is added this many days before the current one expires,
+	// switched to half-way, and the old one retired once expired. Zero
+	// (the default, shown and set as "off") leaves rollover to the
+	// administrator.
+	KeyRolloverDays int `json:"key_rollover_days,omitempty"`
 }
 
 // IdPLinkRule lets an IdP (an entity ID, or "*" for every IdP of the

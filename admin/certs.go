@@ -207,10 +207,11 @@ func (s *Service) CertificateWarnings(ctx context.Context) ([]string, error) {
 // the certificate warnings.
 const DefaultCertificateWatchInterval = 12 * time.Hour
 
-// RunCertificateWatch logs, at start and then every interval (zero means
-// DefaultCertificateWatchInterval), one line per certificate that expires
-// within 30 days: a warning, or an error within 7 days or once expired.
-// It returns when ctx is done.
+// RunCertificateWatch runs, at start and then every interval (zero means
+// DefaultCertificateWatchInterval), the due steps of automatic SP key
+// rollovers (RollOverDueKeys), then logs one line per certificate that
+// expires within 30 days: a warning, or an error within 7 days or once
+// expired. It returns when ctx is done.
 func (s *Service) RunCertificateWatch(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultCertificateWatchInterval
@@ -218,6 +219,13 @@ func (s *Service) RunCertificateWatch(ctx context.Context, interval time.Duratio
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		steps, err := s.RollOverDueKeys(ctx)
+		for _, step := range steps {
+			s.log.InfoContext(ctx, "automatic key rollover", "step", step)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "automatic key rollover", "err", err)
+		}
 		s.logCertificateWarnings(ctx)
 		select {
 		case <-ctx.Done():

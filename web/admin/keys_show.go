@@ -154,3 +154,7 @@ func postedKeyMaterial(r *http.Request) (*admin.SPKeyMaterial, error) {
 	m.Password = r.PostFormValue("pkcs12_password")
 	return &m, nil
 }
+
+func init() {
+	settingLabels["key_rollover_days"] = settingLabel{"Automatic SP key rollover", "Days before the SP keys expire to add their successors (switched to half-way, the old ones retired once expired); off: roll over by hand on the keys page."}
+}
