@@ -32,6 +32,7 @@ const (
 	CheckUnsignedLogout    = "unsigned_logout"
 	CheckCertExpiry        = "certificate_expiry"
 	CheckNextKeyNotSeen    = "next_key_not_fetched"
+	CheckOldKeyInUse       = "old_key_in_use"
 	CheckAttributeMissing  = "attribute_missing"
 	CheckEntraGroupGUIDs   = "entra_group_guids"
 	CheckEntraOverage      = "entra_group_overage"
@@ -153,7 +154,7 @@ func (in doctorInput) diagnose() Diagnosis {
 		}
 	}
 	for _, check := range []func() []Finding{
-		in.checkSHA1, in.checkUnsignedAssertion, in.checkUnsignedLogout, in.checkCertificates, in.checkNextKey,
+		in.checkSHA1, in.checkUnsignedAssertion, in.checkUnsignedLogout, in.checkCertificates, in.checkNextKey, in.checkOldKey,
 		in.checkAttributes, in.checkEntra, in.checkTransient, in.checkClock, in.checkMetadataURL, in.checkDestination,
 	} {
 		d.Findings = append(d.Findings, check()...)
@@ -302,6 +303,39 @@ func (in doctorInput) checkNextKey() []Finding {
 		Summary:  "the IdPs have not picked up Lanyard's next key",
 		Evidence: ev,
 		Fix:      fmt.Sprintf("IdP side: refresh Lanyard's SP metadata (%s) or add the next certificate by hand; do not run lanyard sp-key switch --tenant %s before they have it", strings.TrimSuffix(in.acsURL, "acs")+"metadata", in.slug())}}
+}
+
+// checkOldKey finds IdPs whose latest encrypted assertion was encrypted to
+// a previous SP key: they have not picked up the key Lanyard switched to,
+// and would fail once it is retired.
+func (in doctorInput) checkOldKey() []Finding {
+	previous := map[string]KeyInfo{}
+	for _, k := range in.rollover.Keys {
+		if k.Stage == StagePrevious && k.Use == lanyard.KeyEncryption {
+			previous[k.Fingerprint] = k
+		}
+	}
+	if len(previous) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, c := range in.conns {
+		for _, e := range in.loginsOf(c.EntityID) { // newest first
+			fp := e.Detail["encrypted_to"]
+			if fp == "" {
+				continue
+			}
+			if k, old := previous[fp]; old {
+				out = append(out, Finding{Check: CheckOldKeyInUse, Severity: SeverityWarning, IdP: c.EntityID,
+					Summary:  "the IdP still encrypts to Lanyard's previous encryption key: it has not picked up the new one",
+					Evidence: fmt.Sprintf("its latest encrypted login (%s) used key %d (SHA-256 %s)", e.Time.UTC().Format(time.RFC3339), k.ID, k.Fingerprint),
+					Fix: fmt.Sprintf("IdP side: refresh Lanyard's SP metadata (%s) or replace the SP encryption certificate by hand. Lanyard side: do not run lanyard sp-key retire --tenant %s --use encryption before it has",
+						strings.TrimSuffix(in.acsURL, "acs")+"metadata", in.slug())})
+			}
+			break // only the latest encrypted login says what the IdP uses now
+		}
+	}
+	return out
 }
 
 // fieldNames pairs a mapped field with its setting and default names.

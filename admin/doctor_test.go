@@ -75,6 +75,10 @@ func TestDoctorChecks(t *testing.T) {
 		{"next key not fetched", func(in *doctorInput) {
 			in.rollover = KeyRollover{NextSince: now.Add(-48 * time.Hour), FetchedBefore: []lanyard.MetadataFetch{{Requester: "198.51.100.7", UserAgent: "Okta"}}}
 		}, CheckNextKeyNotSeen, []string{"https://sso.example.com/t/acme/saml/metadata", "198.51.100.7 (Okta)", "do not run lanyard sp-key switch"}},
+		{"old encryption key still in use after a switch", func(in *doctorInput) {
+			in.rollover = KeyRollover{Keys: []KeyInfo{{ID: 9, Use: lanyard.KeyEncryption, Stage: StageCurrent, Fingerprint: "NEW"}, {ID: 4, Use: lanyard.KeyEncryption, Stage: StagePrevious, Fingerprint: "OLD"}}}
+			in.logins = []lanyard.AuditEvent{loginEvent(sspIssuer, map[string]string{"encrypted_to": "OLD"}), loginEvent(sspIssuer, map[string]string{"encrypted_to": "NEW"})}
+		}, CheckOldKeyInUse, []string{"key 4 (SHA-256 OLD)", "do not run lanyard sp-key retire --tenant acme --use encryption"}},
 		{"mapped attribute under another name (ADFS claim URI)", func(in *doctorInput) {
 			in.tenant.SSO.Attributes.Email = []string{"mail"}
 			in.logins = []lanyard.AuditEvent{loginEvent(sspIssuer, map[string]string{"attributes": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress|http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"})}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/spkeys"
@@ -124,6 +125,21 @@ func encryptedTo(t *testing.T, form *simplesamlphp.Form, keys ...*rsa.PrivateKey
 	return -1
 }
 
+// hasFinding reports whether the doctor finds check on the tenant.
+func hasFinding(t *testing.T, e *ssoEnv, slug, check string) bool {
+	t.Helper()
+	d, err := e.admin.Diagnose(context.Background(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range d.Findings {
+		if f.Check == check {
+			return true
+		}
+	}
+	return false
+}
+
 func spKeyOf(t *testing.T, e *ssoEnv, tenant lanyard.Tenant, use lanyard.KeyUse, id int64) (lanyard.SPKey, *rsa.PrivateKey) {
 	t.Helper()
 	keys, err := e.store.SPKeys(context.Background(), tenant.ID)
@@ -214,8 +230,14 @@ func TestSPKeyRolloverWithSimpleSAMLphp(t *testing.T) {
 			e.waitForSPKeys(t, "roll", "signing", newSign, oldSign)
 			e.waitForSPKeys(t, "roll", "encryption", newEnc, oldEnc)
 			login("switched, IdP not refreshed: encrypted to the old key", oldEncKey, newEncKey)
+			if !hasFinding(t, e, "roll", admin.CheckOldKeyInUse) {
+				t.Error("the doctor does not see the IdP still encrypting to the old key")
+			}
 			e.refreshSPMetadata(t, "roll")
 			login("switched, IdP refreshed: encrypted to the new key", newEncKey, newEncKey)
+			if hasFinding(t, e, "roll", admin.CheckOldKeyInUse) {
+				t.Error("the doctor still sees the old key in use after the IdP refreshed")
+			}
 
 			// 3. Retire: an IdP still on the old encryption key fails; one
 			// that refreshed works.

@@ -407,7 +407,7 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 	if as.Encrypted {
 		detail["encrypted"] = "true"
 	}
-	for k, v := range loginObservations(a.document, as, d.Kit.Now()) {
+	for k, v := range loginObservations(a.document, as, snap.SP.EncryptionKeys, d.Kit.Now()) {
 		detail[k] = v
 	}
 	msg := fmt.Sprintf("signed in through identity provider %q (account found by %s)", a.idp, res.FoundBy)

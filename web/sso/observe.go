@@ -1,6 +1,11 @@
 package sso
 
 import (
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"hash"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +27,7 @@ const (
 	observedClockOffset     = "clock_offset_s"   // IdP clock minus ours, seconds
 	observedSignatureMethod = "signature_method" // first SignatureMethod of the message
 	observedAssertionSigned = "assertion_signed" // "true"/"false"; absent when encrypted
+	observedEncryptedTo     = "encrypted_to"     // SHA-256 of the SP certificate the IdP encrypted to
 )
 
 const (
@@ -35,12 +41,16 @@ var (
 	// assertionBody is the (unencrypted) Assertion element's content.
 	assertionBody  = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?Assertion\b.*?</(?:[A-Za-z_][\w.-]*:)?Assertion>`)
 	signatureStart = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?Signature\b`)
+	// encryptedKeyCipher is the CipherValue of the first EncryptedKey.
+	encryptedKeyCipher = regexp.MustCompile(`(?s)EncryptedKey\b.*?CipherValue>([^<]{1,1000})<`)
 )
 
 // loginObservations returns the observations of a login whose decoded
 // message is doc ("" when unknown, e.g. the artifact binding) and whose
-// validated assertion is as.
-func loginObservations(doc string, as *saml.Assertion, now time.Time) map[string]string {
+// validated assertion is as; keys are the SP's decryption keys, to tell
+// which one an encrypted assertion was encrypted to (during a rollover:
+// whether the IdP has the new key).
+func loginObservations(doc string, as *saml.Assertion, keys []saml.KeyPair, now time.Time) map[string]string {
 	out := map[string]string{}
 	var names, guids []string
 	for _, a := range as.Attributes {
@@ -79,6 +89,35 @@ func loginObservations(doc string, as *saml.Assertion, now time.Time) map[string
 		if body := assertionBody.FindString(doc); body != "" {
 			out[observedAssertionSigned] = strconv.FormatBool(signatureStart.MatchString(body))
 		}
+	} else if fp := encryptedTo(doc, keys); fp != "" {
+		out[observedEncryptedTo] = fp
 	}
 	return out
+}
+
+// encryptedTo returns the fingerprint of the key of keys that opens the
+// first EncryptedKey of doc (RSA-OAEP with SHA-1 or SHA-256), "" when none
+// does. The assertion was already decrypted and accepted: this only tells
+// which key the IdP chose.
+func encryptedTo(doc string, keys []saml.KeyPair) string {
+	m := encryptedKeyCipher.FindStringSubmatch(doc)
+	if m == nil {
+		return ""
+	}
+	ct, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(m[1]), ""))
+	if err != nil {
+		return ""
+	}
+	for _, kp := range keys {
+		key, ok := kp.Signer.(*rsa.PrivateKey)
+		if !ok || kp.Certificate == nil {
+			continue
+		}
+		for _, h := range []func() hash.Hash{sha1.New, sha256.New} {
+			if _, err := rsa.DecryptOAEP(h(), nil, key, ct, nil); err == nil {
+				return saml.Fingerprint(kp.Certificate)
+			}
+		}
+	}
+	return ""
 }

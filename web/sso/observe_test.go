@@ -29,7 +29,7 @@ func TestLoginObservations(t *testing.T) {
 		{Name: "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups", Values: []string{"7d2b6f0e-2c41-4a55-9a0e-6c5d3e1f2a4b", "1a2b3c4d-5e6f-4711-8899-aabbccddeeff"}},
 		{Name: "http://schemas.microsoft.com/claims/groups.link", Values: []string{"https://graph.windows.net/x"}},
 	}}
-	got := loginObservations(entraShaped, entra, now)
+	got := loginObservations(entraShaped, entra, nil, now)
 	want := map[string]string{
 		observedAttributes:      "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups|http://schemas.microsoft.com/claims/groups.link",
 		observedGUIDAttributes:  "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
@@ -44,7 +44,7 @@ func TestLoginObservations(t *testing.T) {
 	}
 
 	adfs := &saml.Assertion{Attributes: []saml.Attribute{{Name: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", Values: []string{"jo@example.org"}}}}
-	got = loginObservations(adfsShaped, adfs, now)
+	got = loginObservations(adfsShaped, adfs, nil, now)
 	for k, v := range map[string]string{observedClockOffset: "-120", observedSignatureMethod: "http://www.w3.org/2000/09/xmldsig#rsa-sha1", observedAssertionSigned: "false"} {
 		if got[k] != v {
 			t.Errorf("ADFS-shaped %s = %q, want %q", k, got[k], v)
@@ -56,7 +56,7 @@ func TestLoginObservations(t *testing.T) {
 
 	// Encrypted: whether the assertion was signed is not known from the
 	// posted document.
-	got = loginObservations(adfsShaped, &saml.Assertion{Encrypted: true}, now)
+	got = loginObservations(adfsShaped, &saml.Assertion{Encrypted: true}, nil, now)
 	if _, ok := got[observedAssertionSigned]; ok {
 		t.Error("assertion_signed reported for an encrypted assertion")
 	}
