@@ -43,6 +43,8 @@ want nginx sh -c 'command -v nginx || test -x /usr/sbin/nginx'
 want caddy command -v caddy
 want chromium sh -c 'command -v chromium'
 want xmlsec1 command -v xmlsec1
+# SP key import tests make PEM and PKCS#12 key pairs with openssl (issue 19).
+want openssl command -v openssl
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1
