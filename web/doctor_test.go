@@ -3,14 +3,19 @@ package web
 import (
 	"context"
 	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/idpsync"
 	"github.com/lanyard-sso/lanyard/internal/simplesamlphp"
 	"github.com/lanyard-sso/lanyard/spkeys"
 )
@@ -197,4 +202,66 @@ func TestDoctorUnsignedLogoutResponse(t *testing.T) {
 		}
 	}
 	t.Fatalf("no unsigned_logout finding: %s %+v", d.Summary(), d.Findings)
+}
+
+// TestDoctorMetadataURLFailing imports SimpleSAMLphp's metadata from its
+// URL (through a front that can fail, as an IdP's web server does), logs
+// in, then lets the refresh fail: the doctor names the URL and the fix,
+// and logins go on with the last good copy.
+func TestDoctorMetadataURLFailing(t *testing.T) {
+	e := newSSOEnv(t, "sqlite", []simplesamlphp.User{idpUser("mona", "mona@example.com", "Mona", "Meta", nil)})
+	ctx := context.Background()
+	var failing atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.Get(e.idp.MetadataURL)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer front.Close()
+	e.addTenant("meta", tenantOptions{settings: []string{"jit=true"}})
+	svc := admin.New(e.store, admin.Options{Fetcher: &idpsync.HTTPFetcher{AllowPrivate: true}})
+	if err := e.admin.DeleteIdP(ctx, "test", "meta", e.idp.EntityID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.ImportIdP(ctx, "test", "meta", admin.IdPSource{URL: front.URL}); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(true)
+	conn, err := svc.IdP(ctx, "meta", e.idp.EntityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RefreshIdP(ctx, "test", conn); err == nil {
+		t.Fatal("refresh from a failing URL succeeded")
+	}
+	var a acsAnswer
+	for range 50 { // the server picks the re-imported connection up within a second
+		b := newBrowser()
+		if a = b.post(t, e.spLogin(b, "meta", "/", "mona")); a.session != "" {
+			break
+		}
+	}
+	if a.session == "" {
+		t.Fatalf("login with the last good copy of the metadata: %d\n%s", a.status, a.body)
+	}
+	d, err := e.admin.Diagnose(ctx, "meta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range d.Findings {
+		if f.Check == admin.CheckMetadataFailing && strings.Contains(f.Summary, front.URL) && strings.Contains(f.Evidence, "503") &&
+			strings.Contains(f.Fix, "lanyard idp refresh --tenant meta "+e.idp.EntityID) {
+			return
+		}
+	}
+	t.Fatalf("no metadata_url_failing finding naming %s and the 503: %+v", front.URL, d.Findings)
 }
