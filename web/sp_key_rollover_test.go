@@ -211,6 +211,24 @@ func TestSPKeyRolloverWithSimpleSAMLphp(t *testing.T) {
 			e.waitForSPKeys(t, "roll", "signing", oldSign, newSign)
 			e.waitForSPKeys(t, "roll", "encryption", oldEnc, newEnc)
 			login("next keys published, IdP not refreshed", oldEncKey, newEncKey)
+			// Two hours later, with no refresh, the doctor says the IdPs
+			// have not picked the next key up.
+			later := admin.New(e.store, admin.Options{Now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+			notFetched := func() bool {
+				d, err := later.Diagnose(ctx, "roll")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range d.Findings {
+					if f.Check == admin.CheckNextKeyNotSeen && strings.Contains(f.Evidence, "SimpleSAMLphp-metarefresh/1.19") {
+						return true
+					}
+				}
+				return false
+			}
+			if !notFetched() {
+				t.Error("the doctor does not see that the next key was not fetched")
+			}
 			if r, err := e.admin.SPKeyRollover(ctx, "roll"); err != nil || len(r.FetchedSince) != 0 || len(r.FetchedBefore) != 1 {
 				t.Fatalf("before the IdP refreshed: %+v, %v; want one requester, not since the next key", r, err)
 			}
@@ -219,6 +237,9 @@ func TestSPKeyRolloverWithSimpleSAMLphp(t *testing.T) {
 				t.Fatalf("after the IdP refreshed: %+v, %v; want it among those that have the next key", r, err)
 			}
 			login("next keys published, IdP refreshed", oldEncKey, newEncKey)
+			if notFetched() {
+				t.Error("the doctor still sees the next key not fetched after the IdP refreshed")
+			}
 
 			// 2. Switch: the new key signs and is preferred for encryption;
 			// an IdP that has not refreshed still encrypts to the old one.
