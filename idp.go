@@ -42,7 +42,9 @@ const (
 
 // SPKey is one of a tenant's SP key pairs. Several are kept during a
 // rollover: every active key is published in metadata and can decrypt; the
-// newest active signing key signs.
+// newest active signing key that is not Next signs, and the newest active
+// encryption key that is not Next is listed first (IdPs encrypt to the
+// first one they find).
 type SPKey struct {
 	ID             int64
 	TenantID       int64
@@ -51,5 +53,10 @@ type SPKey struct {
 	CertificatePEM string
 	NotAfter       time.Time
 	Active         bool
-	CreatedAt      time.Time
+	// Next marks a key added for a rollover and not yet switched to: it is
+	// published in metadata after the current keys (so IdPs that refresh
+	// pick it up) and decrypts, but does not sign and is not preferred for
+	// encryption.
+	Next      bool
+	CreatedAt time.Time
 }

@@ -198,6 +198,7 @@ type Store interface {
 	TenantStore
 	IdPStore
 	SPKeyStore
+	KeyLifeStore
 	UserStore
 	SessionStore
 	AuditStore

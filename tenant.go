@@ -105,6 +105,12 @@ type SSOSettings struct {
 	// SCIMDelete is what a SCIM DELETE of a user does: SCIMDeleteDeactivates
 	// (also when empty, the default) or SCIMDeleteDeletes.
 	SCIMDelete string `json:"scim_delete,omitempty"`
+	// KeyRolloverDays turns on the automatic rollover of the SP keys: a
+	// next key is added this many days before the current one expires,
+	// switched to half-way, and the old one retired once expired. Zero
+	// (the default, shown and set as "off") leaves rollover to the
+	// administrator.
+	KeyRolloverDays int `json:"key_rollover_days,omitempty"`
 }
 
 // IdPLinkRule lets an IdP (an entity ID, or "*" for every IdP of the

@@ -66,12 +66,18 @@ type IdPSource struct {
 	// metadata must carry a signature by one of them, now and on every
 	// refresh.
 	PinnedCertsPEM []byte
+	// describeAs, when set, names the source instead of "uploaded
+	// metadata" (an IdP configured by hand).
+	describeAs string
 }
 
 // describe names the source in messages and audit events.
 func (src IdPSource) describe() string {
 	if src.URL != "" {
 		return src.URL
+	}
+	if src.describeAs != "" {
+		return src.describeAs
 	}
 	return "uploaded metadata"
 }

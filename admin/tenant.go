@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/spkeys"
 )
 
 // normalizeSlug trims and lower-cases a slug typed by a person.
@@ -274,9 +273,13 @@ func (s *Service) Endpoints(t lanyard.Tenant) SPEndpoints { return Endpoints(s.b
 
 // KeyInfo describes an SP key pair without its private key.
 type KeyInfo struct {
-	ID          int64
-	Use         lanyard.KeyUse
-	Active      bool
+	ID     int64
+	Use    lanyard.KeyUse
+	Active bool
+	// Next and Stage say where the key is in a rollover (StageNext,
+	// StageCurrent, StagePrevious, StageRetired).
+	Next        bool
+	Stage       string
 	Subject     string
 	Fingerprint string // SHA-256 of the certificate, colon-separated hex
 	NotBefore   time.Time
@@ -309,16 +312,9 @@ func (s *Service) DescribeTenant(ctx context.Context, slug string) (TenantInfo, 
 	if err != nil {
 		return TenantInfo{}, fmt.Errorf("tenant %s: SP keys: %w", t.Slug, err)
 	}
+	stages := keyStages(keys)
 	for _, k := range keys {
-		ki := KeyInfo{ID: k.ID, Use: k.Use, Active: k.Active, NotAfter: k.NotAfter, CreatedAt: k.CreatedAt}
-		if _, cert, err := spkeys.Parse(k); err != nil {
-			ki.Problem = err.Error()
-		} else {
-			ki.Subject = cert.Subject.String()
-			ki.Fingerprint = spkeys.Fingerprint(cert)
-			ki.NotBefore, ki.NotAfter = cert.NotBefore, cert.NotAfter
-		}
-		info.Keys = append(info.Keys, ki)
+		info.Keys = append(info.Keys, keyInfo(k, stages[k.ID]))
 	}
 	if info.IdPs, err = s.store.IdPs(ctx, t.ID); err != nil {
 		return TenantInfo{}, fmt.Errorf("tenant %s: IdP connections: %w", t.Slug, err)

@@ -220,6 +220,7 @@ var tenantSettings = &settingTable[lanyard.Tenant]{
 		listSetting("attr.email", func(t *lanyard.Tenant) *[]string { return &t.SSO.Attributes.Email }),
 		listSetting("attr.access", func(t *lanyard.Tenant) *[]string { return &t.SSO.Attributes.Access }),
 		listSetting("attr.groups", func(t *lanyard.Tenant) *[]string { return &t.SSO.Attributes.Groups }),
+		keyRolloverSetting,
 	},
 	dynamicUsage: groupRolesPrefix + "<GROUP>",
 	dynamic: func(key string) (setting[lanyard.Tenant], bool) {

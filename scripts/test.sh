@@ -61,6 +61,8 @@ want runc command -v runc
 want systemd sh -c 'command -v systemd-analyze'
 want file command -v file
 want curl command -v curl
+# SP key import tests make PEM and PKCS#12 key pairs with openssl (issue 19).
+want openssl command -v openssl
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1

@@ -190,7 +190,7 @@ func (d *DB) DeleteIdP(ctx context.Context, id int64) error {
 	return nil
 }
 
-const spKeyColumns = `id, tenant_id, key_use, private_key_pem, certificate_pem, not_after, active, created_at`
+const spKeyColumns = `id, tenant_id, key_use, private_key_pem, certificate_pem, not_after, active, created_at, next`
 
 // AddSPKey inserts k and sets its ID (and CreatedAt when zero).
 func (d *DB) AddSPKey(ctx context.Context, k *lanyard.SPKey) error {
@@ -200,10 +200,10 @@ func (d *DB) AddSPKey(ctx context.Context, k *lanyard.SPKey) error {
 	}
 	var id int64
 	err := d.writer().QueryRowContext(ctx,
-		`INSERT INTO sp_keys (tenant_id, key_use, private_key_pem, certificate_pem, not_after, active, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		`INSERT INTO sp_keys (tenant_id, key_use, private_key_pem, certificate_pem, not_after, active, created_at, next)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		k.TenantID, string(k.Use), d.sealText(k.PrivateKeyPEM, purposeSPKey), k.CertificatePEM, toNanos(k.NotAfter), k.Active,
-		toNanos(created)).Scan(&id)
+		toNanos(created), k.Next).Scan(&id)
 	if err != nil {
 		if d.class(err) == ErrorForeignKey {
 			return invalid(err, "sqlstore.AddSPKey", "tenant %d does not exist", k.TenantID)
@@ -229,7 +229,7 @@ func (d *DB) SPKeys(ctx context.Context, tenantID int64) ([]lanyard.SPKey, error
 			use               string
 			notAfter, created int64
 		)
-		if err := rows.Scan(&k.ID, &k.TenantID, &use, &k.PrivateKeyPEM, &k.CertificatePEM, &notAfter, &k.Active, &created); err != nil {
+		if err := rows.Scan(&k.ID, &k.TenantID, &use, &k.PrivateKeyPEM, &k.CertificatePEM, &notAfter, &k.Active, &created, &k.Next); err != nil {
 			return nil, fmt.Errorf("sqlstore: list sp keys: %w", err)
 		}
 		k.Use, k.NotAfter, k.CreatedAt = lanyard.KeyUse(use), fromNanos(notAfter), fromNanos(created)

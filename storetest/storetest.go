@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"IdPPutGet", testIdPPutGet},
 		{"IdPUpdateDelete", testIdPUpdateDelete},
 		{"SPKeys", testSPKeys},
+		{"SPKeyNext", testSPKeyNext},
+		{"MetadataFetches", testMetadataFetches},
 		{"ConfigVersion", testConfigVersion},
 		{"UserCreateRead", testUserCreateRead},
 		{"UserLoginCaseInsensitive", testUserLoginCaseInsensitive},

@@ -441,10 +441,21 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 	return snap, nil
 }
 
-// keyPairs parses the tenant's active SP keys, newest first. A key that
-// cannot be parsed is reported and left out.
+// keyPairs parses the tenant's active SP keys: the current ones newest
+// first, then the next ones (of a rollover not yet switched), so that the
+// first signing key signs and the first encryption key is the one IdPs
+// encrypt to, while every one is published and decrypts. A key that cannot
+// be parsed is reported and left out.
 func (r *Registry) keyPairs(t lanyard.Tenant, keys []lanyard.SPKey, snap *Snapshot) (signing, encryption []saml.KeyPair) {
-	for _, k := range keys {
+	ordered := make([]lanyard.SPKey, 0, len(keys))
+	for _, next := range []bool{false, true} {
+		for _, k := range keys {
+			if k.Next == next {
+				ordered = append(ordered, k)
+			}
+		}
+	}
+	for _, k := range ordered {
 		if !k.Active {
 			continue
 		}

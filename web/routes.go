@@ -51,6 +51,7 @@ func (s *Server) routes() http.Handler {
 	}
 	if s.admin != nil {
 		ssoDeps.Traces = s.admin
+		ssoDeps.MetadataFetches = s.admin
 	}
 	sso.Routes(mux, ssoDeps)
 

@@ -182,6 +182,7 @@ func New(cfg Config) *Server {
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}
+	s.observeCertificates()
 	s.demoTenant = cfg.DemoTenant
 	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
 	s.pending = cfg.PendingRequests
@@ -231,6 +232,7 @@ func (s *Server) apiDeps() api.Deps {
 	if s.admin != nil {
 		d.Tokens, d.Tenants, d.IdPs, d.Users = s.admin, s.admin, s.admin, s.admin
 		d.Traces, d.Audit, d.ProxyRoutes = s.admin, s.admin, s.admin
+		d.KeyLife = s.admin
 	}
 	if s.directories != nil {
 		d.Directories = s.directories

@@ -99,10 +99,21 @@ var commands = []*command{
 	}},
 	{name: "idp", summary: "manage a tenant's IdP connections", sub: []*command{
 		{name: "import", synopsis: "[--tenant SLUG] --metadata FILE|URL|- [--entity-id ID] [--legacy-sha1] [--legacy-encryption] [--pin-cert FILE]", summary: "connect a tenant to an IdP from its metadata (or replace it)", exec: (*app).idpImport},
+		{name: "add", synopsis: "[--tenant SLUG] --entity-id ID --sso-url URL [--slo-url URL] --cert FILE...", summary: "connect an IdP that has no metadata, by hand", exec: (*app).idpAdd},
 		{name: "list", synopsis: "[--tenant SLUG]", summary: "list a tenant's IdPs with source, last refresh and certificate expiry", exec: (*app).idpList},
 		{name: "remove", synopsis: "[--tenant SLUG] ENTITYID", summary: "remove an IdP connection", exec: (*app).idpRemove},
 		{name: "refresh", synopsis: "[--tenant SLUG] [ENTITYID]", summary: "fetch the metadata of IdPs imported from a URL now", exec: (*app).idpRefresh},
 	}},
+	{name: "sp-key", summary: "roll over a tenant's SP keys (or bring your own)", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG]", summary: "show the SP keys with their rollover stage and who fetched the metadata since", exec: (*app).spKeyList},
+		{name: "next", synopsis: "[--tenant SLUG] [--use U] [--key FILE --cert FILE | --pkcs12 FILE]", summary: "add the next key (generated or your own), published beside the current one", exec: (*app).spKeyNext},
+		{name: "switch", synopsis: "[--tenant SLUG] [--use U]", summary: "sign with the next key and prefer it for encryption", exec: (*app).spKeySwitch},
+		{name: "retire", synopsis: "[--tenant SLUG] [--use U]", summary: "withdraw the previous keys", exec: (*app).spKeyRetire},
+	}},
+	{name: "cert", summary: "certificates and their expiry", sub: []*command{
+		{name: "list", synopsis: "[--tenant SLUG]", summary: "list every certificate held or trusted, soonest expiry first", exec: (*app).certList},
+	}},
+	{name: "doctor", synopsis: "[--tenant SLUG]", summary: "check a tenant's IdP connections and last logins, and say what to fix", exec: (*app).doctor},
 	{name: "user", summary: "manage user accounts", sub: []*command{
 		{name: "add", synopsis: "[--tenant SLUG] LOGIN [--email ...]", summary: "add a user to a tenant", exec: (*app).userAdd},
 		{name: "list", synopsis: "[--tenant SLUG] [--status|--source|--login-method|--query ...]", summary: "list a tenant's users", exec: (*app).userList},

@@ -77,6 +77,21 @@ type SP struct {
 	ArtifactACS bool
 	// SignResponse and SignAssertion; nil keeps SimpleSAMLphp's default (both signed).
 	SignResponse, SignAssertion *bool
+	// SignatureAlgorithm, when set, is the algorithm the IdP signs with
+	// (e.g. "http://www.w3.org/2000/09/xmldsig#rsa-sha1", which Lanyard
+	// refuses by default).
+	SignatureAlgorithm string
+	// Keys, when set, replace CertificatePEM and SigningCertificatePEM:
+	// the SP's certificates in the order of its metadata, as an IdP that
+	// reads the SP metadata holds them. SimpleSAMLphp checks signatures
+	// with every signing one and encrypts to the first encryption one.
+	Keys []SPKey
+}
+
+// SPKey is a certificate of an SP with its uses.
+type SPKey struct {
+	CertificatePEM      string
+	Signing, Encryption bool
 }
 
 // IdP is a running SimpleSAMLphp.
@@ -536,6 +551,15 @@ func spRemotePHP(sp SP) string {
 		fmt.Fprintf(&b, "  'SingleLogoutService' => [['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'Location' => %s]],\n", php(sp.SLOURL))
 	}
 	switch {
+	case len(sp.Keys) > 0:
+		b.WriteString("  'keys' => [\n")
+		for _, k := range sp.Keys {
+			if block, _ := pem.Decode([]byte(k.CertificatePEM)); block != nil {
+				fmt.Fprintf(&b, "    ['type' => 'X509Certificate', 'encryption' => %s, 'signing' => %s, 'X509Certificate' => %s],\n",
+					phpBool(k.Encryption), phpBool(k.Signing), php(encodeBase64(block.Bytes)))
+			}
+		}
+		b.WriteString("  ],\n")
 	case sp.SigningCertificatePEM != "":
 		b.WriteString("  'keys' => [\n")
 		for _, k := range []struct {
@@ -577,6 +601,9 @@ func spRemotePHP(sp SP) string {
 	}
 	if sp.SignAssertion != nil {
 		fmt.Fprintf(&b, "  'saml20.sign.assertion' => %s,\n", phpBool(*sp.SignAssertion))
+	}
+	if sp.SignatureAlgorithm != "" {
+		fmt.Fprintf(&b, "  'signature.algorithm' => %s,\n", php(sp.SignatureAlgorithm))
 	}
 	b.WriteString("];\n")
 	return b.String()

@@ -76,9 +76,22 @@ type RouteAdmin interface {
 	DeleteProxyRoute(ctx context.Context, actor, name string) error
 }
 
+// KeyLifeAdmin manages the life of keys and connections: SP key rollover,
+// the certificate inventory, IdPs configured by hand, the connection doctor.
+type KeyLifeAdmin interface {
+	Certificates(ctx context.Context, slug string) ([]admin.HeldCertificate, error)
+	SPKeyRollover(ctx context.Context, slug string) (admin.KeyRollover, error)
+	AddNextSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse, material *admin.SPKeyMaterial) (admin.KeyInfo, error)
+	SwitchSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse) (admin.KeyInfo, error)
+	RetireSPKey(ctx context.Context, actor, slug string, use lanyard.KeyUse) ([]admin.KeyInfo, error)
+	AddManualIdP(ctx context.Context, actor, slug string, m admin.ManualIdP) (lanyard.IdPConnection, []string, error)
+	Diagnose(ctx context.Context, slug string) (admin.Diagnosis, error)
+}
+
 // Service is every administration use case the pages offer; package admin's
 // Service implements it.
 type Service interface {
+	KeyLifeAdmin
 	TenantAdmin
 	IdPAdmin
 	UserAdmin
@@ -140,6 +153,12 @@ var pages = []page{
 	{"POST /admin/tenants/{tenant}/idps/delete", tenant, handleAdminIdPDelete},
 	{"POST /admin/tenants/{tenant}/idps/refresh", tenant, handleAdminIdPRefresh},
 	{"GET /admin/tenants/{tenant}/sso-test", tenant, handleAdminSSOTest},
+	{"GET /admin/tenants/{tenant}/keys", tenant, handleAdminKeys},
+	{"POST /admin/tenants/{tenant}/keys/next", tenant, func(d *Deps) http.Handler { return keyStep(d, "next") }},
+	{"POST /admin/tenants/{tenant}/keys/switch", tenant, func(d *Deps) http.Handler { return keyStep(d, "switch") }},
+	{"POST /admin/tenants/{tenant}/keys/retire", tenant, func(d *Deps) http.Handler { return keyStep(d, "retire") }},
+	{"POST /admin/tenants/{tenant}/idps/manual", tenant, handleAdminManualIdP},
+	{"GET /admin/tenants/{tenant}/doctor", tenant, handleAdminDoctor},
 	{"GET /admin/tenants/{tenant}/users", tenant, handleAdminUsers},
 	{"POST /admin/tenants/{tenant}/users", tenant, handleAdminUserCreate},
 	{"GET /admin/tenants/{tenant}/users/export", tenant, handleAdminUsersExport},

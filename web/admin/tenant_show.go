@@ -96,8 +96,8 @@ func (d *Deps) renderTenant(w http.ResponseWriter, r *http.Request, page adminPa
 		return
 	}
 	for _, k := range keys { // newest first
-		if !k.Active {
-			continue
+		if !k.Active || k.Next {
+			continue // a next key is not in use yet
 		}
 		if k.Use == lanyard.KeySigning && v.SignCert == "" {
 			v.SignCert = k.CertificatePEM

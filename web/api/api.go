@@ -45,6 +45,8 @@ type Deps struct {
 	// Directories manages tenants' LDAP directories. Nil: those calls
 	// answer 503.
 	Directories DirectoryAdmin
+	// KeyLife: SP key rollover, certificates, IdPs by hand, the doctor.
+	KeyLife KeyLifeAdmin
 }
 
 // TokenAdmin checks and manages API tokens.
@@ -130,7 +132,7 @@ func (d Deps) withDefaults() Deps {
 	if d.Ready == nil {
 		d.Ready = func(h http.Handler) http.Handler { return h }
 	}
-	if d.Tokens != nil && (d.Tenants == nil || d.IdPs == nil || d.Users == nil || d.Traces == nil || d.Audit == nil || d.ProxyRoutes == nil) {
+	if d.Tokens != nil && (d.Tenants == nil || d.IdPs == nil || d.Users == nil || d.Traces == nil || d.Audit == nil || d.ProxyRoutes == nil || d.KeyLife == nil) {
 		panic("api: Deps sets Tokens but not every service")
 	}
 	return d

@@ -146,6 +146,28 @@ func TestClientCallsEveryOperation(t *testing.T) {
 		}},
 		"getLDAPRun":  {"LDAPRun acme corp 7", func() error { return errOf(c.GetLDAPRun(ctx, tenant, 7)) }},
 		"deleteRoute": {"DeleteProxyRoute api:writer wiki", func() error { return errOf(c.DeleteRoute(ctx, "wiki")) }},
+
+		"getSPKeys": {"SPKeyRollover acme corp", func() error { return errOf(c.GetSPKeys(ctx, tenant)) }},
+		"addNextSPKey": {"AddNextSPKey api:writer acme corp signing generated", func() error {
+			_, err := c.AddNextSPKey(ctx, tenant, "signing", apiv1.SPKeyNext{})
+			if err != nil {
+				return err
+			}
+			if _, err := c.AddNextSPKey(ctx, tenant, "encryption", apiv1.SPKeyNext{PKCS12Base64: "cDEy", Password: "pw"}); err != nil {
+				return err
+			}
+			if got, want := f.lastCall(), "AddNextSPKey api:writer acme corp encryption //p12/pw"; got != want {
+				t.Errorf("own PKCS#12: got %q, want %q", got, want)
+			}
+			return errOf(c.AddNextSPKey(ctx, tenant, "signing", apiv1.SPKeyNext{KeyPEM: "", CertificatePEM: ""}))
+		}},
+		"switchSPKey":      {"SwitchSPKey api:writer acme corp encryption", func() error { return errOf(c.SwitchSPKey(ctx, tenant, "encryption")) }},
+		"retireSPKey":      {"RetireSPKey api:writer acme corp signing", func() error { return errOf(c.RetireSPKey(ctx, tenant, "signing")) }},
+		"listCertificates": {"Certificates acme corp", func() error { return errOf(c.ListCertificates(ctx, tenant)) }},
+		"addManualIdP": {"AddManualIdP api:writer acme corp https://idp.example.org https://idp.example.org/sso post  A\nB false", func() error {
+			return errOf(c.AddManualIdP(ctx, tenant, apiv1.ManualIdP{EntityID: "https://idp.example.org", SSOURL: "https://idp.example.org/sso", SSOBinding: "post", SigningCertificates: []string{"A", "B"}}))
+		}},
+		"diagnoseTenant": {"Diagnose acme corp", func() error { return errOf(c.DiagnoseTenant(ctx, tenant)) }},
 	}
 	for _, op := range operations {
 		tc, ok := cases[op.id]

@@ -55,7 +55,7 @@ func (f *fakeAdmin) lastCall() string {
 
 // deps wires f as every service.
 func (f *fakeAdmin) deps() Deps {
-	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, Directories: fakeDirectories{f}}
+	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, Directories: fakeDirectories{f}, KeyLife: f}
 }
 
 // fakeDirectories records the directory calls (its method names would

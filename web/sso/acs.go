@@ -51,6 +51,7 @@ func handleSAMLMetadata(d *Deps) http.Handler {
 		h.Set("Content-Disposition", `inline; filename="`+slug+`-sp-metadata.xml"`)
 		h.Set("Cache-Control", "no-cache")
 		_, _ = w.Write(snap.Metadata)
+		d.recordMetadataFetch(r, snap.Tenant.ID, snap.Version)
 	})
 }
 
@@ -286,6 +287,7 @@ type acsLogin struct {
 func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx, storeSpan := tracing.Start(r.Context(), "store.login", trace.SpanKindInternal)
+	a.document = decodedSAMLResponse(r)
 	var out acsLogin
 	var refusalsDue []summary // written once the transaction is over
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
@@ -420,6 +422,9 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 	}
 	if as.Encrypted {
 		detail["encrypted"] = "true"
+	}
+	for k, v := range loginObservations(a.document, as, snap.SP.EncryptionKeys, d.Kit.Now()) {
+		detail[k] = v
 	}
 	msg := fmt.Sprintf("signed in through identity provider %q (account found by %s)", a.idp, res.FoundBy)
 	if res.FoundBy == login.ByCreated {

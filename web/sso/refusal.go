@@ -50,6 +50,9 @@ type ssoAttempt struct {
 	// severalIdPs: the tenant has more than one IdP, so the user may have
 	// chosen the wrong one.
 	severalIdPs bool
+	// document is the decoded SAMLResponse posted, for the observations of
+	// a successful login; "" when none (artifact binding).
+	document string
 }
 
 // ssoRefusal is why an SSO login failed: the stable reason code, the detail

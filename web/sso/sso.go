@@ -81,11 +81,16 @@ type Deps struct {
 	// PendingLimits (zero: DefaultPendingLimits); nil bounds nothing.
 	Pending       PendingStore
 	PendingLimits PendingLimits
+	// MetadataFetches records who fetched the SP metadata; nil records
+	// nothing.
+	MetadataFetches MetadataFetchRecorder
 
 	// limiter bounds the ACS and SLO requests in progress per client.
 	limiter *clientLimiter
 	// pendingLive caches the count of live AuthnRequests.
 	pendingLive *pendingCount
+	// fetches throttles the records of metadata fetches.
+	fetches *fetchThrottle
 }
 
 // Routes registers the SAML endpoints of every tenant.
@@ -96,6 +101,7 @@ func Routes(mux *http.ServeMux, deps Deps) {
 		d.SOAP = &soap.Client{}
 	}
 	d.pendingLive = &pendingCount{}
+	d.fetches = &fetchThrottle{}
 	ready := d.Ready
 	mux.Handle("GET /t/{tenant}/saml/metadata", ready(handleSAMLMetadata(d)))
 	mux.Handle("GET /t/{tenant}/saml/login", ready(handleSAMLLogin(d)))
