@@ -28,6 +28,7 @@ import (
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 	weblogin "github.com/lanyard-sso/lanyard/web/login"
+	"github.com/lanyard-sso/lanyard/web/oidc"
 	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	PendingRequests sso.PendingLimits
 	// Readiness: what /readyz checks, and the write probe.
 	Readiness ReadinessConfig
+	// OIDCLogoutInterval is how often RunOIDC looks for ended sessions to
+	// send back-channel logout tokens for. Zero means
+	// oidc.DefaultLogoutInterval (5 seconds).
+	OIDCLogoutInterval time.Duration
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -118,6 +123,11 @@ type Server struct {
 	// readiness and probe: see Config.Readiness and RunWriteProbe.
 	readiness ReadinessConfig
 	probe     *writeProbe
+
+	// OpenID Connect provider (oidc_wiring.go); nil without one.
+	oidc               *oidc.Provider
+	baseURL            *url.URL
+	oidcLogoutInterval time.Duration
 }
 
 // New returns a server that answers /healthz at once and refuses logins
@@ -171,6 +181,7 @@ func New(cfg Config) *Server {
 	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
 	s.pending = cfg.PendingRequests
 	s.metricsToken, s.metricsElsewhere = cfg.MetricsToken, cfg.MetricsElsewhere
+	s.baseURL, s.oidcLogoutInterval = baseURL(cfg.BaseURL), cfg.OIDCLogoutInterval
 	s.handler = s.routes()
 	return s
 }
