@@ -13,8 +13,8 @@ import (
 	"github.com/lanyard-sso/lanyard/session"
 )
 
-// authAfterParam carries, through the IdP login, the instant after which
-// the session must have been opened: set when the client asked for a fresh
+// authAfterParam carries, through the IdP login, the instant (Unix
+// milliseconds) after which the session must have been opened: set when the client asked for a fresh
 // login (prompt=login, max_age), so that the request that comes back is
 // not sent to the IdP again.
 const authAfterParam = "lanyard_auth_after"
@@ -156,7 +156,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	signedIn := err == nil && sess.TenantID == tenant.ID
 	fresh := authAfter == 0 && promptLogin ||
 		signedIn && maxAge >= 0 && now.Sub(sess.CreatedAt) > time.Duration(maxAge)*time.Second ||
-		signedIn && authAfter > 0 && sess.CreatedAt.Unix() < authAfter
+		signedIn && authAfter > 0 && sess.CreatedAt.UnixMilli() <= authAfter
 	if !signedIn || fresh {
 		if promptNone {
 			fail("login_required", "")
@@ -170,7 +170,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 		login := url.Values{}
 		if fresh {
-			back.Set(authAfterParam, strconv.FormatInt(now.Unix(), 10))
+			back.Set(authAfterParam, strconv.FormatInt(now.UnixMilli(), 10))
 			login.Set("prompt", "login")
 		}
 		login.Set("return_to", "/t/"+tenant.Slug+"/oidc/authorize?"+back.Encode())
