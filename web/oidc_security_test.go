@@ -364,7 +364,9 @@ func TestOIDCPKCE(t *testing.T) {
 	verifier := strings.Repeat("v", 43) + "-._~0123456789"
 	sum := sha256.Sum256([]byte(verifier))
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-	spa := func(extra ...string) url.Values { return o.authParams(append([]string{"client_id", "spa"}, extra...)...) }
+	spa := func(extra ...string) url.Values {
+		return o.authParams(append([]string{"client_id", "spa"}, extra...)...)
+	}
 	for name, params := range map[string]url.Values{
 		"public client without PKCE": spa(),
 		"plain method":               spa("code_challenge", challenge, "code_challenge_method", "plain"),
