@@ -138,6 +138,7 @@ var commands = []*command{
 		{name: "list", summary: "list the operators and tenant administrators", exec: (*app).adminList},
 		{name: "reset-password", synopsis: "USER [--tenant SLUG] [--ttl 1h]", summary: "print a one-time password reset link", exec: (*app).adminResetPassword},
 	}},
+	oidcCommands,
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},
 	{name: "version", summary: "print the version and build information (also --version)", exec: (*app).version},
 }
