@@ -227,6 +227,7 @@ func (s *Server) apiDeps() api.Deps {
 	if s.admin != nil {
 		d.Tokens, d.Tenants, d.IdPs, d.Users = s.admin, s.admin, s.admin, s.admin
 		d.Traces, d.Audit, d.ProxyRoutes = s.admin, s.admin, s.admin
+		d.OIDCClients = s.admin
 	}
 	return d
 }

@@ -42,6 +42,9 @@ type Deps struct {
 	Traces      TraceReader
 	Audit       AuditReader
 	ProxyRoutes RouteAdmin
+	// OIDCClients manages OpenID Connect clients; nil answers those calls
+	// 503.
+	OIDCClients OIDCClientAdmin
 }
 
 // TokenAdmin checks and manages API tokens.

@@ -54,7 +54,7 @@ func (f *fakeAdmin) lastCall() string {
 
 // deps wires f as every service.
 func (f *fakeAdmin) deps() Deps {
-	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f}
+	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, OIDCClients: f}
 }
 
 func (f *fakeAdmin) AuthenticateAPIToken(_ context.Context, secret string) (lanyard.APIToken, lanyard.Principal, error) {
@@ -190,4 +190,28 @@ func (f *fakeAdmin) PutProxyRoute(_ context.Context, actor string, r lanyard.Pro
 
 func (f *fakeAdmin) DeleteProxyRoute(_ context.Context, actor, name string) error {
 	return f.record("DeleteProxyRoute", actor, name)
+}
+
+func (f *fakeAdmin) OIDCClients(_ context.Context, tenantSlug string) ([]lanyard.OIDCClient, error) {
+	return nil, f.record("OIDCClients", tenantSlug)
+}
+
+func (f *fakeAdmin) OIDCClient(_ context.Context, tenantSlug, clientID string) (lanyard.OIDCClient, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, f.record("OIDCClient", tenantSlug, clientID)
+}
+
+func (f *fakeAdmin) CreateOIDCClient(_ context.Context, actor, tenantSlug, clientID string, settings []string) (lanyard.OIDCClient, string, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, "lyc_secret", f.record("CreateOIDCClient", actor, tenantSlug, clientID, settings)
+}
+
+func (f *fakeAdmin) SetOIDCClient(_ context.Context, actor, tenantSlug, clientID string, settings []string) (lanyard.OIDCClient, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, f.record("SetOIDCClient", actor, tenantSlug, clientID, settings)
+}
+
+func (f *fakeAdmin) RotateOIDCClientSecret(_ context.Context, actor, tenantSlug, clientID string) (string, error) {
+	return "lyc_new", f.record("RotateOIDCClientSecret", actor, tenantSlug, clientID)
+}
+
+func (f *fakeAdmin) DeleteOIDCClient(_ context.Context, actor, tenantSlug, clientID string) error {
+	return f.record("DeleteOIDCClient", actor, tenantSlug, clientID)
 }
