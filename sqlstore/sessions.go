@@ -11,7 +11,7 @@ import (
 )
 
 const sessionColumns = `hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format, session_index,
-	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash`
+	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context`
 
 func scanSession(r rowScanner) (lanyard.Session, error) {
 	var (
@@ -20,7 +20,7 @@ func scanSession(r rowScanner) (lanyard.Session, error) {
 		created, seen, idle, abs, lastRefreshed int64
 	)
 	err := r.Scan(&s.Hash, &s.TenantID, &s.UserID, &kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash)
+		&s.SessionIndex, &created, &seen, &idle, &abs, &s.ClientIP, &s.UserAgent, &lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext)
 	if err != nil {
 		return s, err
 	}
@@ -53,12 +53,12 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
 				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
-				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
 			s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
 			toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
-			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash))
+			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash), s.AuthnContext)
 		return err
 	})
 	if err != nil {

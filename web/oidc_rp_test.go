@@ -239,6 +239,10 @@ func TestOIDCGoRelyingParty(t *testing.T) {
 				if groups, _ := claims["groups"].([]any); len(groups) != 1 || groups[0] != "engineer" {
 					t.Errorf("groups: %v", claims["groups"])
 				}
+				// acr: SimpleSAMLphp's AuthnContextClassRef for a password login.
+				if acr, _ := claims["acr"].(string); !strings.HasPrefix(acr, "urn:oasis:names:tc:SAML:2.0:ac:classes:") {
+					t.Errorf("acr %v, want the SAML AuthnContextClassRef", claims["acr"])
+				}
 				if claims["auth_time"] == nil || claims["sid"] == nil || claims["azp"] != clientID {
 					t.Errorf("auth_time, sid, azp: %v", claims)
 				}

@@ -189,7 +189,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	g := lanyard.OIDCGrant{
 		Hash: hashToken(code), Kind: lanyard.GrantCode, TenantID: tenant.ID, ClientID: client.ClientID,
 		UserID: user.ID, SessionHash: sess.Hash, Family: randomToken(), Scopes: scopes, Nonce: q.Get("nonce"),
-		RedirectURI: redirectURI, CodeChallenge: challenge, AuthTime: sess.CreatedAt,
+		RedirectURI: redirectURI, CodeChallenge: challenge, AuthTime: sess.CreatedAt, ACR: sess.AuthnContext,
 		CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	}
 	if err := p.store.SaveOIDCGrant(ctx, &g); err != nil {
