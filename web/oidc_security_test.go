@@ -520,3 +520,33 @@ func TestOIDCPrivateKeyJWT(t *testing.T) {
 	}
 	_ = big.NewInt
 }
+
+// TestOIDCEndSession: with a hint of the browser's session, the session
+// ends and the browser goes back to the registered post-logout URI with
+// state; without a hint, to Lanyard's sign-out page that asks, the session
+// intact; an unregistered post-logout URI is never redirected to.
+func TestOIDCEndSession(t *testing.T) {
+	o := newOIDCEnv(t, envOptions{})
+	_, m := o.exchange("default", o.code("default", o.authParams()))
+	hint := m["id_token"].(string)
+	for _, back := range []string{"https://app.example.com/bye/", "https://evil.example/bye", "https://app.example.com/bye?x=1"} {
+		resp := o.get(o.browser, "/t/default/oidc/logout?"+url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {back}}.Encode())
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+			t.Errorf("post_logout_redirect_uri %q: %d %q", back, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	resp := o.get(o.browser, "/t/default/oidc/logout?"+url.Values{"post_logout_redirect_uri": {"https://app.example.com/bye"}, "client_id": {"app"}}.Encode())
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/logout" {
+		t.Errorf("without a hint: %d %q, want Lanyard's sign-out page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := o.userinfo("default", m["access_token"]); got != http.StatusOK {
+		t.Fatalf("the session ended without a hint: userinfo %d", got)
+	}
+	resp = o.get(o.browser, "/t/default/oidc/logout?"+url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://app.example.com/bye"}, "state": {"z"}}.Encode())
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://app.example.com/bye?state=z" {
+		t.Errorf("with the hint: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := o.userinfo("default", m["access_token"]); got != http.StatusUnauthorized {
+		t.Errorf("after the end-session request: userinfo %d, want 401", got)
+	}
+}

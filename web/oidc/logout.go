@@ -23,8 +23,9 @@ import (
 //  2. client_id, when given, agrees with it;
 //  3. post_logout_redirect_uri, when given, is one the client registered,
 //     character for character; otherwise nothing is redirected anywhere;
-//  4. the browser's Lanyard session of the tenant ends (only when the hint
-//     names it, or no hint was given and the session is the tenant's),
+//  4. the browser's Lanyard session of the tenant ends when the hint names
+//     it (without a hint, the browser goes to Lanyard's sign-out page,
+//     which asks the user),
 //     clients that registered for back-channel logout are told, and the
 //     sign-out goes on to the IdP's Single Logout when it has one; without
 //     one, the browser goes to post_logout_redirect_uri (with state).
@@ -83,7 +84,16 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 		p.kit.RenderError(w, r, err)
 		return
 	}
-	if err == nil && sess.TenantID == tenant.ID && (hintSID == "" || hintSID == sessionID(sess.Hash)) {
+	signedIn := err == nil && sess.TenantID == tenant.ID
+	if signedIn && q.Get("id_token_hint") == "" {
+		// Without a hint nothing shows that the user's own application
+		// asked: the sign-out page asks the user (no logout by a link
+		// on another site).
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/logout", http.StatusFound)
+		return
+	}
+	if signedIn && hintSID == sessionID(sess.Hash) {
 		p.kit.EndSession(ctx, id, "OpenID Connect end-session request")
 		p.kit.ClearSessionCookie(w)
 		p.kit.Audit(ctx, lanyard.AuditEvent{TenantID: tenant.ID, Actor: "user", Action: "oidc.logout", Outcome: "success",
