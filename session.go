@@ -40,6 +40,11 @@ type Session struct {
 	// ParentHash is, for such a copy, the hash of the session it copies:
 	// ending that session ends the copy.
 	ParentHash []byte
+	// AuthnContext is the SAML AuthnContextClassRef of the login that
+	// opened an SSO session (how the IdP authenticated the user; the "acr"
+	// of OpenID Connect); "" when the IdP gave none, and for password
+	// sessions.
+	AuthnContext string
 }
 
 // ExpiresAt is the earlier of the idle and the absolute expiry.

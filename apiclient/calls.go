@@ -237,3 +237,41 @@ func (c *Client) GetLDAPRun(ctx context.Context, tenant string, id int64) (apiv1
 	var out apiv1.LDAPSyncRun
 	return out, c.call(ctx, http.MethodGet, []string{"tenants", tenant, "ldap", "runs", strconv.FormatInt(id, 10)}, nil, nil, &out)
 }
+
+// ListOIDCClients lists the OpenID Connect clients of the tenant's provider.
+func (c *Client) ListOIDCClients(ctx context.Context, tenant string) (apiv1.OIDCClientList, error) {
+	var out apiv1.OIDCClientList
+	return out, c.call(ctx, http.MethodGet, []string{"tenants", tenant, "oidc", "clients"}, nil, nil, &out)
+}
+
+// CreateOIDCClient registers an OpenID Connect client; the answer holds its
+// secret, once.
+func (c *Client) CreateOIDCClient(ctx context.Context, tenant string, in apiv1.OIDCClientCreate) (apiv1.OIDCClientCreated, error) {
+	var out apiv1.OIDCClientCreated
+	return out, c.call(ctx, http.MethodPost, []string{"tenants", tenant, "oidc", "clients"}, nil, in, &out)
+}
+
+// GetOIDCClient returns an OpenID Connect client.
+func (c *Client) GetOIDCClient(ctx context.Context, tenant, client string) (apiv1.OIDCClient, error) {
+	var out apiv1.OIDCClient
+	return out, c.call(ctx, http.MethodGet, []string{"tenants", tenant, "oidc", "clients", client}, nil, nil, &out)
+}
+
+// SetOIDCClient changes settings of an OpenID Connect client: all of them
+// or, when one is not valid, none.
+func (c *Client) SetOIDCClient(ctx context.Context, tenant, client string, settings map[string]string) (apiv1.OIDCClient, error) {
+	var out apiv1.OIDCClient
+	return out, c.call(ctx, http.MethodPatch, []string{"tenants", tenant, "oidc", "clients", client}, nil, apiv1.Settings{Settings: settings}, &out)
+}
+
+// RotateOIDCClientSecret gives an OpenID Connect client a new secret.
+func (c *Client) RotateOIDCClientSecret(ctx context.Context, tenant, client string) (apiv1.OIDCClientSecret, error) {
+	var out apiv1.OIDCClientSecret
+	return out, c.call(ctx, http.MethodPost, []string{"tenants", tenant, "oidc", "clients", client, "secret"}, nil, nil, &out)
+}
+
+// DeleteOIDCClient removes an OpenID Connect client.
+func (c *Client) DeleteOIDCClient(ctx context.Context, tenant, client string) (apiv1.Deleted, error) {
+	var out apiv1.Deleted
+	return out, c.call(ctx, http.MethodDelete, []string{"tenants", tenant, "oidc", "clients", client}, nil, nil, &out)
+}

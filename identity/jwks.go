@@ -2,7 +2,9 @@ package identity
 
 import (
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"fmt"
+	"math/big"
 
 	"github.com/lanyard-sso/lanyard/identity/verify"
 )
@@ -27,4 +29,21 @@ func publicJWK(kid string, key *ecdsa.PublicKey) (JWK, error) {
 	}
 	return JWK{KeyType: "EC", Curve: "P-256", X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:]),
 		KeyID: kid, Algorithm: Algorithm, Use: "sig"}, nil
+}
+
+// RSAJWK is the public half of an RSA key in a JSON Web Key Set (RFC 7518
+// section 6.3.1).
+type RSAJWK struct {
+	KeyType   string `json:"kty"` // "RSA"
+	N         string `json:"n"`
+	E         string `json:"e"`
+	KeyID     string `json:"kid"`
+	Algorithm string `json:"alg"` // "RS256"
+	Use       string `json:"use"` // "sig"
+}
+
+// rsaJWK returns the JWK of an RSA public key.
+func rsaJWK(kid string, key *rsa.PublicKey) RSAJWK {
+	return RSAJWK{KeyType: "RSA", N: b64.EncodeToString(key.N.Bytes()), E: b64.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
+		KeyID: kid, Algorithm: AlgorithmRS256, Use: "sig"}
 }

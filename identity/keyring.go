@@ -2,9 +2,11 @@ package identity
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -46,7 +48,18 @@ type KeyRingOptions struct {
 	Now func() time.Time
 	// Logger receives rotation events and refresh failures. Nil discards them.
 	Logger *slog.Logger
+	// Algorithm is the JWS algorithm of the ring's keys: ES256 (ECDSA
+	// P-256) or RS256 (RSA 2048 with PKCS #1 v1.5). Empty means ES256.
+	Algorithm string
+	// Kind names the ring's keys in the store, apart from the keys of
+	// other rings over the same store (identity tokens and OpenID Connect
+	// ID tokens never share a key). Empty means Algorithm: the identity
+	// token keys.
+	Kind string
 }
+
+// AlgorithmRS256 is RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 section 3.3).
+const AlgorithmRS256 = "RS256"
 
 // KeyRing holds the signing keys of this node, as the store has them: it
 // signs with the oldest key still in its signing window, publishes every
@@ -67,10 +80,11 @@ type KeyRing struct {
 
 // keyState is an immutable snapshot of the keys.
 type keyState struct {
-	signer    *ecdsa.PrivateKey
+	signer    crypto.Signer
 	signerKID string
 	signUntil time.Time
-	public    map[string]*ecdsa.PublicKey
+	public    map[string]*ecdsa.PublicKey // ES256 keys, for Verify
+	anyPublic map[string]crypto.PublicKey
 	jwks      []byte // the JSON document
 }
 
@@ -91,7 +105,37 @@ func NewKeyRing(store lanyard.SigningKeyStore, opts KeyRingOptions) *KeyRing {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Algorithm == "" {
+		opts.Algorithm = Algorithm
+	}
+	if opts.Kind == "" {
+		opts.Kind = opts.Algorithm
+	}
 	return &KeyRing{store: store, opts: opts}
+}
+
+// Algorithm is the JWS algorithm of the ring's keys.
+func (k *KeyRing) Algorithm() string { return k.opts.Algorithm }
+
+// SignJSON signs claims (any JSON object) with the current key, as they
+// are: the caller sets every claim, times and audience included.
+func (k *KeyRing) SignJSON(claims any) (string, error) {
+	st := k.state.Load()
+	if st == nil || st.signer == nil {
+		return "", ErrNoKey
+	}
+	return signJSON(st.signer, k.opts.Algorithm, st.signerKID, claims)
+}
+
+// PublicKey returns the published key with the ID (an *ecdsa.PublicKey or
+// an *rsa.PublicKey), or nil.
+func (k *KeyRing) PublicKey(kid string) crypto.PublicKey {
+	if st := k.state.Load(); st != nil {
+		if pub, ok := st.anyPublic[kid]; ok {
+			return pub
+		}
+	}
+	return nil
 }
 
 // TokenTTL is the lifetime of the tokens the ring signs.
@@ -128,7 +172,11 @@ func (k *KeyRing) Sign(c Claims) (string, error) {
 	if c.Issuer == "" {
 		c.Issuer = k.opts.Issuer
 	}
-	return sign(st.signer, st.signerKID, c)
+	ec, ok := st.signer.(*ecdsa.PrivateKey)
+	if !ok {
+		return "", fmt.Errorf("identity: identity tokens are signed with %s keys; this ring holds %s keys", Algorithm, k.opts.Algorithm)
+	}
+	return sign(ec, st.signerKID, c)
 }
 
 // SignerID returns the key ID that Sign uses now, "" before any key.
@@ -165,7 +213,7 @@ func (k *KeyRing) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identity: load signing keys: %w", err)
 	}
-	if needNewKey(keys, now, k.opts.Rotation) {
+	if needNewKey(keys, now, k.opts.Rotation, k.opts.Kind) {
 		nk, err := k.newKey(now)
 		if err != nil {
 			return err
@@ -178,7 +226,7 @@ func (k *KeyRing) Refresh(ctx context.Context) error {
 			return fmt.Errorf("identity: reload signing keys: %w", err)
 		}
 	}
-	st, err := buildState(keys, now)
+	st, err := buildState(keys, now, k.opts.Kind, k.opts.Algorithm)
 	if err != nil {
 		return err
 	}
@@ -210,10 +258,10 @@ func (k *KeyRing) Run(ctx context.Context) {
 }
 
 // needNewKey reports whether no key can still sign one rotation from now.
-func needNewKey(keys []lanyard.SigningKey, now time.Time, rotation time.Duration) bool {
+func needNewKey(keys []lanyard.SigningKey, now time.Time, rotation time.Duration, kind string) bool {
 	horizon := now.Add(rotation)
 	for _, key := range keys {
-		if key.Algorithm == Algorithm && key.SignUntil.After(horizon) {
+		if key.Algorithm == kind && key.SignUntil.After(horizon) {
 			return false
 		}
 	}
@@ -224,7 +272,13 @@ func needNewKey(keys []lanyard.SigningKey, now time.Time, rotation time.Duration
 // from now (the first of which, while an older key still signs, is its
 // pre-publication), and stays published until its last token expires.
 func (k *KeyRing) newKey(now time.Time) (lanyard.SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var priv crypto.Signer
+	var err error
+	if k.opts.Algorithm == AlgorithmRS256 {
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return lanyard.SigningKey{}, fmt.Errorf("identity: generate signing key: %w", err)
 	}
@@ -239,7 +293,7 @@ func (k *KeyRing) newKey(now time.Time) (lanyard.SigningKey, error) {
 	signUntil := now.Add(2 * k.opts.Rotation)
 	return lanyard.SigningKey{
 		ID:           now.Format("20060102") + "-" + b64.EncodeToString(id),
-		Algorithm:    Algorithm,
+		Algorithm:    k.opts.Kind,
 		PrivateKey:   der,
 		CreatedAt:    now,
 		SignUntil:    signUntil,
@@ -247,31 +301,47 @@ func (k *KeyRing) newKey(now time.Time) (lanyard.SigningKey, error) {
 	}, nil
 }
 
-// buildState parses keys (oldest first) into a snapshot: the signer is the
-// oldest key still in its signing window.
-func buildState(keys []lanyard.SigningKey, now time.Time) (*keyState, error) {
-	st := &keyState{public: map[string]*ecdsa.PublicKey{}}
-	set := JWKS{Keys: []JWK{}}
+// buildState parses the keys of kind (oldest first) into a snapshot: the
+// signer is the oldest key still in its signing window.
+func buildState(keys []lanyard.SigningKey, now time.Time, kind, alg string) (*keyState, error) {
+	st := &keyState{public: map[string]*ecdsa.PublicKey{}, anyPublic: map[string]crypto.PublicKey{}}
+	set := struct {
+		Keys []any `json:"keys"`
+	}{Keys: []any{}}
 	for _, key := range keys {
-		if key.Algorithm != Algorithm {
+		if key.Algorithm != kind {
 			continue
 		}
 		parsed, err := x509.ParsePKCS8PrivateKey(key.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("identity: signing key %q in the store: %w", key.ID, err)
 		}
-		priv, ok := parsed.(*ecdsa.PrivateKey)
-		if !ok || priv.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("identity: signing key %q in the store is a %T, not an ECDSA P-256 key", key.ID, parsed)
+		var signer crypto.Signer
+		switch priv := parsed.(type) {
+		case *ecdsa.PrivateKey:
+			if alg != Algorithm || priv.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("identity: signing key %q in the store is an ECDSA key, not a %s key", key.ID, alg)
+			}
+			jwk, err := publicJWK(key.ID, &priv.PublicKey)
+			if err != nil {
+				return nil, err
+			}
+			set.Keys = append(set.Keys, jwk)
+			st.public[key.ID] = &priv.PublicKey
+			st.anyPublic[key.ID] = &priv.PublicKey
+			signer = priv
+		case *rsa.PrivateKey:
+			if alg != AlgorithmRS256 {
+				return nil, fmt.Errorf("identity: signing key %q in the store is an RSA key, not a %s key", key.ID, alg)
+			}
+			set.Keys = append(set.Keys, rsaJWK(key.ID, &priv.PublicKey))
+			st.anyPublic[key.ID] = &priv.PublicKey
+			signer = priv
+		default:
+			return nil, fmt.Errorf("identity: signing key %q in the store is a %T, not a %s key", key.ID, parsed, alg)
 		}
-		jwk, err := publicJWK(key.ID, &priv.PublicKey)
-		if err != nil {
-			return nil, err
-		}
-		set.Keys = append(set.Keys, jwk)
-		st.public[key.ID] = &priv.PublicKey
 		if st.signer == nil && key.SignUntil.After(now) {
-			st.signer, st.signerKID, st.signUntil = priv, key.ID, key.SignUntil
+			st.signer, st.signerKID, st.signUntil = signer, key.ID, key.SignUntil
 		}
 	}
 	doc, err := json.Marshal(set)

@@ -13,8 +13,10 @@
 package identity
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -84,3 +86,36 @@ var (
 	ErrAudience   = verify.ErrAudience
 	ErrTenant     = verify.ErrTenant
 )
+
+// signJSON returns the compact serialization of claims signed by key (ES256
+// or RS256, as alg says) under kid.
+func signJSON(key crypto.Signer, alg, kid string, claims any) (string, error) {
+	h, err := json.Marshal(header{Alg: alg, Typ: "JWT", Kid: kid})
+	if err != nil {
+		return "", fmt.Errorf("identity: encode header: %w", err)
+	}
+	p, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("identity: encode claims: %w", err)
+	}
+	input := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
+	digest := sha256.Sum256([]byte(input))
+	var sig []byte
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		r, s, err := ecdsa.Sign(rand.Reader, k, digest[:])
+		if err != nil {
+			return "", fmt.Errorf("identity: sign with key %q: %w", kid, err)
+		}
+		sig = make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+	case *rsa.PrivateKey:
+		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:]); err != nil {
+			return "", fmt.Errorf("identity: sign with key %q: %w", kid, err)
+		}
+	default:
+		return "", fmt.Errorf("identity: key %q is a %T", kid, key)
+	}
+	return input + "." + b64.EncodeToString(sig), nil
+}

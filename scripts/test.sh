@@ -63,6 +63,9 @@ want file command -v file
 want curl command -v curl
 # SP key import tests make PEM and PKCS#12 key pairs with openssl (issue 19).
 want openssl command -v openssl
+# OpenID Connect: Apache's relying party module in front of a test page.
+want apache2 sh -c 'command -v apache2 || test -x /usr/sbin/apache2'
+want libapache2-mod-auth-openidc test -f /usr/lib/apache2/modules/mod_auth_openidc.so
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
     echo "scripts/test.sh: missing packages ${need_pkgs[*]} and no root to install them" >&2; exit 1

@@ -61,6 +61,8 @@ type Meta struct {
 	NameID       string
 	NameIDFormat string
 	SessionIndex string
+	// AuthnContext is the SAML AuthnContextClassRef of the login.
+	AuthnContext string
 	// Origin and ParentHash make a copy for an application's host (see
 	// lanyard.Session).
 	Origin     string
@@ -129,6 +131,7 @@ func (m *Manager) OpenIn(ctx context.Context, store lanyard.SessionStore, tenant
 		NameID:        meta.NameID,
 		NameIDFormat:  meta.NameIDFormat,
 		SessionIndex:  meta.SessionIndex,
+		AuthnContext:  meta.AuthnContext,
 		CreatedAt:     now,
 		LastSeenAt:    now,
 		AbsExpiresAt:  now.Add(time.Duration(settings.SessionAbsolute)),

@@ -13,7 +13,7 @@ import (
 )
 
 const sessionColumns = `hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format, session_index,
-	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash`
+	created_at, last_seen_at, idle_expires_at, abs_expires_at, client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context`
 
 func scanSession(r rowScanner) (lanyard.Session, error) {
 	var (
@@ -49,12 +49,12 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
 				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
-				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
 			s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
 			toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
-			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash))
+			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash), s.AuthnContext)
 		return err
 	})
 	if err != nil {
@@ -282,7 +282,7 @@ type sessionScan struct {
 
 func (v *sessionScan) dest(s *lanyard.Session) []any {
 	return []any{&s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash}
+		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext}
 }
 
 func (v *sessionScan) finish(s *lanyard.Session) {

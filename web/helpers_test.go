@@ -48,6 +48,8 @@ type envOptions struct {
 	// pending bounds the AuthnRequests awaiting their response (zero:
 	// the defaults).
 	pending sso.PendingLimits
+	// oidcLogoutInterval is Config.OIDCLogoutInterval.
+	oidcLogoutInterval time.Duration
 }
 
 // eachEngine runs a test on every store engine (PostgreSQL skips without
@@ -81,7 +83,8 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	base := &url.URL{Scheme: scheme, Host: e.http.Listener.Addr().String()}
 	e.admin = admin.New(db, admin.Options{Now: clock.Now, BaseURL: base})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger, PendingRequests: opts.pending})
+	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger, PendingRequests: opts.pending,
+		OIDCLogoutInterval: opts.oidcLogoutInterval})
 	e.http.Config.Handler = e.server
 	if opts.https {
 		e.http.StartTLS()

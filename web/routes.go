@@ -96,6 +96,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /.well-known/jwks.json", ready(s.gateway.JWKS()))
 	}
 
+	// OpenID Connect provider per tenant (web/oidc).
+	s.oidcRoutes(mux, ssoDeps)
+
 	// The sample application page of "lanyard demo".
 	if s.demoTenant != "" {
 		mux.Handle("GET /demo/{$}", ready(s.handleDemoPage()))

@@ -29,6 +29,7 @@ import (
 	"github.com/lanyard-sso/lanyard/web/internal/relay"
 	"github.com/lanyard-sso/lanyard/web/internal/ui"
 	weblogin "github.com/lanyard-sso/lanyard/web/login"
+	"github.com/lanyard-sso/lanyard/web/oidc"
 	"github.com/lanyard-sso/lanyard/web/sso"
 )
 
@@ -87,6 +88,10 @@ type Config struct {
 	PendingRequests sso.PendingLimits
 	// Readiness: what /readyz checks, and the write probe.
 	Readiness ReadinessConfig
+	// OIDCLogoutInterval is how often RunOIDC looks for ended sessions to
+	// send back-channel logout tokens for. Zero means
+	// oidc.DefaultLogoutInterval (5 seconds).
+	OIDCLogoutInterval time.Duration
 }
 
 // Server is Lanyard's HTTP handler. Create it with New and call SetReady
@@ -126,6 +131,10 @@ type Server struct {
 
 	// directories manages LDAP directories; nil when the store keeps none.
 	directories *ldapsync.Service
+	// OpenID Connect provider (oidc_wiring.go); nil without one.
+	oidc               *oidc.Provider
+	baseURL            *url.URL
+	oidcLogoutInterval time.Duration
 }
 
 // New returns a server that answers /healthz at once and refuses logins
@@ -187,6 +196,7 @@ func New(cfg Config) *Server {
 	s.refusals = sso.NewRefusalLimiter(sso.DefaultRefusalLimits, s.now, s.logger, s.kit.AuditRef)
 	s.pending = cfg.PendingRequests
 	s.metricsToken, s.metricsElsewhere = cfg.MetricsToken, cfg.MetricsElsewhere
+	s.baseURL, s.oidcLogoutInterval = baseURL(cfg.BaseURL), cfg.OIDCLogoutInterval
 	s.handler = s.routes()
 	return s
 }
@@ -236,6 +246,7 @@ func (s *Server) apiDeps() api.Deps {
 	}
 	if s.directories != nil {
 		d.Directories = s.directories
+		d.OIDCClients = s.admin
 	}
 	return d
 }

@@ -101,7 +101,8 @@ func newSSOEnvWith(t *testing.T, engine string, users []simplesamlphp.User, opts
 	e.base = base.String()
 	e.admin = admin.New(store, admin.Options{BaseURL: base})
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	e.server = New(Config{BaseURL: base, Store: store, Admin: e.admin, Now: e.clock.Now, Logger: logger})
+	e.server = New(Config{BaseURL: base, Store: store, Admin: e.admin, Now: e.clock.Now, Logger: logger,
+		OIDCLogoutInterval: 100 * time.Millisecond})
 	e.http.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.requests.Add(1)
 		e.server.ServeHTTP(w, r)

@@ -152,6 +152,7 @@ var commands = []*command{
 	ldapCommand,
 	{name: "config", summary: "check and show the configuration", sub: configCommands},
 	{name: "healthcheck", synopsis: "[--url URL]", summary: "exit 0 when the local server's /readyz answers 200 (a container's HEALTHCHECK)", exec: (*app).healthcheck},
+	oidcCommands,
 	{name: "secret-key", summary: "print a new random secret key for --secret-key-file", exec: (*app).secretKey},
 	{name: "version", summary: "print the version and build information (also --version)", exec: (*app).version},
 }

@@ -206,6 +206,8 @@ func (a *app) serve(ctx context.Context, path string, args []string) error {
 		g.Go(func() error { srv.RunWriteProbe(gctx); return nil })
 		g.Go(func() error { return runLDAPScheduler(gctx, ldapSyncer) })
 		g.Go(func() error { svc.RunCertificateWatch(gctx, 0); return nil })
+		// OpenID Connect: back-channel logouts of ended sessions, key rotation.
+		g.Go(func() error { srv.RunOIDC(gctx); return nil })
 		refresher := &idpsync.Refresher{Store: db, Admin: svc, Logger: logger}
 		_ = refresher.Run(gctx) // returns gctx's error: not a failure
 		return nil

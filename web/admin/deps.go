@@ -99,6 +99,7 @@ type Service interface {
 	AuditReader
 	TokenAdmin
 	RouteAdmin
+	OIDCClientAdmin
 }
 
 var _ Service = (*admin.Service)(nil)
@@ -188,6 +189,10 @@ var pages = []page{
 	{"GET /admin/routes", operator, handleAdminRoutes},
 	{"POST /admin/routes", operator, handleAdminRouteSave},
 	{"POST /admin/routes/remove", operator, handleAdminRouteRemove},
+	{"GET /admin/tenants/{tenant}/oidc", tenant, handleAdminOIDCClients},
+	{"POST /admin/tenants/{tenant}/oidc", tenant, handleAdminOIDCClientCreate},
+	{"POST /admin/tenants/{tenant}/oidc/secret", tenant, handleAdminOIDCClientSecret},
+	{"POST /admin/tenants/{tenant}/oidc/delete", tenant, handleAdminOIDCClientDelete},
 	{"/admin/", anyAdmin, func(d *Deps) http.Handler { return d.Kit.NotFound() }},
 }
 

@@ -36,6 +36,7 @@ var tenantNav = []navEntry{
 	{"GET /admin/tenants/{tenant}/merge", "Merge accounts", ""},
 	{"GET /admin/tenants/{tenant}/traces", "Refused logins", ""},
 	{"GET /admin/tenants/{tenant}/ldap", "LDAP directory", ""},
+	{"GET /admin/tenants/{tenant}/oidc", "OpenID Connect clients", ""},
 }
 
 // routeAccess is the access pages declares for pattern; ok is false when no

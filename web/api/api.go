@@ -47,6 +47,9 @@ type Deps struct {
 	Directories DirectoryAdmin
 	// KeyLife: SP key rollover, certificates, IdPs by hand, the doctor.
 	KeyLife KeyLifeAdmin
+	// OIDCClients manages OpenID Connect clients; nil answers those calls
+	// 503.
+	OIDCClients OIDCClientAdmin
 }
 
 // TokenAdmin checks and manages API tokens.

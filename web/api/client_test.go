@@ -167,7 +167,19 @@ func TestClientCallsEveryOperation(t *testing.T) {
 		"addManualIdP": {"AddManualIdP api:writer acme corp https://idp.example.org https://idp.example.org/sso post  A\nB false", func() error {
 			return errOf(c.AddManualIdP(ctx, tenant, apiv1.ManualIdP{EntityID: "https://idp.example.org", SSOURL: "https://idp.example.org/sso", SSOBinding: "post", SigningCertificates: []string{"A", "B"}}))
 		}},
-		"diagnoseTenant": {"Diagnose acme corp", func() error { return errOf(c.DiagnoseTenant(ctx, tenant)) }},
+		"diagnoseTenant":  {"Diagnose acme corp", func() error { return errOf(c.DiagnoseTenant(ctx, tenant)) }},
+		"listOIDCClients": {"OIDCClients acme corp", func() error { return errOf(c.ListOIDCClients(ctx, tenant)) }},
+		"createOIDCClient": {"CreateOIDCClient api:writer acme corp grafana [redirect_uris=https://grafana.example.com/cb]", func() error {
+			return errOf(c.CreateOIDCClient(ctx, tenant, apiv1.OIDCClientCreate{ClientID: "grafana", Settings: map[string]string{"redirect_uris": "https://grafana.example.com/cb"}}))
+		}},
+		"getOIDCClient": {"OIDCClient acme corp a/b c", func() error { return errOf(c.GetOIDCClient(ctx, tenant, "a/b c")) }},
+		"setOIDCClient": {"SetOIDCClient api:writer acme corp grafana [id_token_alg=ES256]", func() error {
+			return errOf(c.SetOIDCClient(ctx, tenant, "grafana", map[string]string{"id_token_alg": "ES256"}))
+		}},
+		"rotateOIDCClientSecret": {"RotateOIDCClientSecret api:writer acme corp grafana", func() error {
+			return errOf(c.RotateOIDCClientSecret(ctx, tenant, "grafana"))
+		}},
+		"deleteOIDCClient": {"DeleteOIDCClient api:writer acme corp grafana", func() error { return errOf(c.DeleteOIDCClient(ctx, tenant, "grafana")) }},
 	}
 	for _, op := range operations {
 		tc, ok := cases[op.id]

@@ -55,7 +55,7 @@ func (f *fakeAdmin) lastCall() string {
 
 // deps wires f as every service.
 func (f *fakeAdmin) deps() Deps {
-	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, Directories: fakeDirectories{f}, KeyLife: f}
+	return Deps{Tokens: f, Tenants: f, IdPs: f, Users: f, Traces: f, Audit: f, ProxyRoutes: f, Directories: fakeDirectories{f}, KeyLife: f, OIDCClients: f}
 }
 
 // fakeDirectories records the directory calls (its method names would
@@ -215,4 +215,28 @@ func (f *fakeAdmin) PutProxyRoute(_ context.Context, actor string, r lanyard.Pro
 
 func (f *fakeAdmin) DeleteProxyRoute(_ context.Context, actor, name string) error {
 	return f.record("DeleteProxyRoute", actor, name)
+}
+
+func (f *fakeAdmin) OIDCClients(_ context.Context, tenantSlug string) ([]lanyard.OIDCClient, error) {
+	return nil, f.record("OIDCClients", tenantSlug)
+}
+
+func (f *fakeAdmin) OIDCClient(_ context.Context, tenantSlug, clientID string) (lanyard.OIDCClient, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, f.record("OIDCClient", tenantSlug, clientID)
+}
+
+func (f *fakeAdmin) CreateOIDCClient(_ context.Context, actor, tenantSlug, clientID string, settings []string) (lanyard.OIDCClient, string, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, "lyc_secret", f.record("CreateOIDCClient", actor, tenantSlug, clientID, settings)
+}
+
+func (f *fakeAdmin) SetOIDCClient(_ context.Context, actor, tenantSlug, clientID string, settings []string) (lanyard.OIDCClient, error) {
+	return lanyard.OIDCClient{ClientID: clientID}, f.record("SetOIDCClient", actor, tenantSlug, clientID, settings)
+}
+
+func (f *fakeAdmin) RotateOIDCClientSecret(_ context.Context, actor, tenantSlug, clientID string) (string, error) {
+	return "lyc_new", f.record("RotateOIDCClientSecret", actor, tenantSlug, clientID)
+}
+
+func (f *fakeAdmin) DeleteOIDCClient(_ context.Context, actor, tenantSlug, clientID string) error {
+	return f.record("DeleteOIDCClient", actor, tenantSlug, clientID)
 }

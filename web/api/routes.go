@@ -78,6 +78,13 @@ var operations = []operation{
 	{pattern: "GET /api/v1/routes", id: "listRoutes", scope: read, access: operator, summary: "List the reverse proxy routes kept in the store", handle: handleRouteList},
 	{pattern: "PUT /api/v1/routes/{name}", id: "putRoute", scope: write, access: operator, summary: "Add a reverse proxy route, or replace the route of that name; running servers pick it up within seconds", handle: handleRoutePut},
 	{pattern: "DELETE /api/v1/routes/{name}", id: "deleteRoute", scope: write, access: operator, summary: "Remove a reverse proxy route", handle: handleRouteDelete},
+
+	{pattern: "GET /api/v1/tenants/{tenant}/oidc/clients", id: "listOIDCClients", scope: read, access: tenant, summary: "List the OpenID Connect clients of the tenant's provider (never their secrets)", handle: handleOIDCClientList},
+	{pattern: "POST /api/v1/tenants/{tenant}/oidc/clients", id: "createOIDCClient", scope: write, access: tenant, summary: "Register an OpenID Connect client; its secret is in the answer, once", handle: handleOIDCClientCreate},
+	{pattern: "GET /api/v1/tenants/{tenant}/oidc/clients/{client}", id: "getOIDCClient", scope: read, access: tenant, summary: "An OpenID Connect client", handle: handleOIDCClientGet},
+	{pattern: "PATCH /api/v1/tenants/{tenant}/oidc/clients/{client}", id: "setOIDCClient", scope: write, access: tenant, summary: "Change settings of an OpenID Connect client (the keys of lanyard oidc set); all or nothing", handle: handleOIDCClientSet},
+	{pattern: "POST /api/v1/tenants/{tenant}/oidc/clients/{client}/secret", id: "rotateOIDCClientSecret", scope: write, access: tenant, summary: "Give an OpenID Connect client a new secret (in the answer, once); the old one stops working", handle: handleOIDCClientSecret},
+	{pattern: "DELETE /api/v1/tenants/{tenant}/oidc/clients/{client}", id: "deleteOIDCClient", scope: write, access: tenant, summary: "Remove an OpenID Connect client; its tokens stop working", handle: handleOIDCClientDelete},
 }
 
 // openAPIPattern serves the document. It is outside the table: the

@@ -397,6 +397,7 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 		NameID:       as.NameID.Value,
 		NameIDFormat: as.NameID.Format,
 		SessionIndex: as.SessionIndex,
+		AuthnContext: as.AuthnContextClassRef,
 	})
 	if err != nil {
 		return fmt.Errorf("web: SSO login: %w", err)
