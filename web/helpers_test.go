@@ -50,6 +50,9 @@ type envOptions struct {
 	pending sso.PendingLimits
 	// oidcLogoutInterval is Config.OIDCLogoutInterval.
 	oidcLogoutInterval time.Duration
+	// wrapStore, when set, wraps the store the server uses (not the
+	// administration service's), e.g. to inject failures.
+	wrapStore func(*sqlstore.DB) lanyard.Store
 }
 
 // eachEngine runs a test on every store engine (PostgreSQL skips without
@@ -83,7 +86,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	base := &url.URL{Scheme: scheme, Host: e.http.Listener.Addr().String()}
 	e.admin = admin.New(db, admin.Options{Now: clock.Now, BaseURL: base})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.server = New(Config{BaseURL: base, Store: db, Admin: e.admin, Now: clock.Now, Logger: logger, PendingRequests: opts.pending,
+	var served lanyard.Store = db
+	if opts.wrapStore != nil {
+		served = opts.wrapStore(db)
+	}
+	e.server = New(Config{BaseURL: base, Store: served, Admin: e.admin, Now: clock.Now, Logger: logger, PendingRequests: opts.pending,
 		OIDCLogoutInterval: opts.oidcLogoutInterval})
 	e.http.Config.Handler = e.server
 	if opts.https {

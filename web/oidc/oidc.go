@@ -54,6 +54,9 @@ type Store interface {
 	User(ctx context.Context, id int64) (lanyard.User, error)
 	Session(ctx context.Context, hash []byte, now time.Time) (lanyard.Session, error)
 	MarkAssertionUsed(ctx context.Context, id string, expires, now time.Time) (firstUse bool, err error)
+	// Atomic runs a redemption in one transaction; the transaction it
+	// hands over must be a Store too.
+	Atomic(ctx context.Context, fn func(tx lanyard.Store) error) error
 }
 
 // SingleLogout continues a sign-out with the IdP (web/sso).

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -241,97 +242,148 @@ func audienceHas(raw json.RawMessage, want ...string) bool {
 	return false
 }
 
+// redemption is what one redemption's transaction decided.
+type redemption struct {
+	resp map[string]any
+	terr *tokenError
+	// reused is the family of a code or refresh token presented again:
+	// revoked once the transaction is over.
+	reused string
+	// failed is the store or signing failure that rolls it back (the
+	// store may retry the transaction on it).
+	failed error
+}
+
+// redeem runs one redemption (a code exchange or a refresh rotation) in
+// one transaction (the rule "one commit per token request"): the grant
+// marked used, the new access and refresh tokens, and the record of the
+// client's part in the session commit together or not at all, so that a
+// failure at any write leaves the code or refresh token redeemable. A
+// refusal of the request (invalid_grant...) commits the grant's use: a
+// code presented with the wrong verifier is spent. The keys are loaded
+// before the transaction: loading them may write, and signing inside it
+// makes a signing failure roll the redemption back too.
+func (p *Provider) redeem(ctx context.Context, tenant lanyard.Tenant, client lanyard.OIDCClient, what string,
+	fn func(ctx context.Context, st Store) redemption) (map[string]any, *tokenError) {
+	if _, err := p.keys.JWKS(ctx); err != nil {
+		p.logger.Error("OpenID Connect keys not loaded", "err", err)
+		return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+	}
+	var out redemption
+	err := p.store.Atomic(ctx, func(tx lanyard.Store) error {
+		st, ok := tx.(Store)
+		if !ok {
+			return errors.New("oidc: the store's transactions do not keep OpenID Connect grants")
+		}
+		out = fn(lanyard.ContextWithTx(ctx, tx), st)
+		return out.failed
+	})
+	if err != nil {
+		p.logger.Error(what+" not redeemed: nothing of it is kept", "tenant", tenant.Slug, "client_id", client.ClientID, "err", err)
+		return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+	}
+	if out.reused != "" {
+		n, rerr := p.store.RevokeOIDCFamily(ctx, out.reused)
+		p.logger.Warn(what+" presented again: the tokens of its family are revoked", "tenant", tenant.Slug, "client_id", client.ClientID, "revoked", n, "err", rerr)
+	}
+	return out.resp, out.terr
+}
+
+// failure rolls a redemption back.
+func failure(msg string, err error) redemption {
+	return redemption{failed: fmt.Errorf("%s: %w", msg, err)}
+}
+
+func refused(e tokenError) redemption { return redemption{terr: &e} }
+
 // redeemCode exchanges an authorization code (RFC 6749 section 4.1.3).
 // The code is marked used before anything else is checked: a second
 // presentation, by anyone, revokes what the first issued (RFC 6749
 // section 4.1.2).
 func (p *Provider) redeemCode(ctx context.Context, tenant lanyard.Tenant, client lanyard.OIDCClient, form url.Values) (map[string]any, *tokenError) {
-	now := p.now()
 	code := form.Get("code")
 	if code == "" {
 		return nil, &tokenError{http.StatusBadRequest, "invalid_request", "code is missing"}
 	}
-	g, err := p.store.UseOIDCGrant(ctx, hashToken(code), lanyard.GrantCode, now)
-	if errors.Is(err, lanyard.ErrConflict) {
-		n, rerr := p.store.RevokeOIDCFamily(ctx, g.Family)
-		p.logger.Warn("authorization code presented twice: the tokens it issued are revoked", "tenant", tenant.Slug, "client_id", client.ClientID, "revoked", n, "err", rerr)
-		return nil, ptr(invalidGrant("the code was already used"))
-	}
-	if err != nil {
-		if !errors.Is(err, lanyard.ErrNotFound) {
-			p.logger.Error("code not redeemed", "err", err)
-			return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+	return p.redeem(ctx, tenant, client, "authorization code", func(ctx context.Context, st Store) redemption {
+		g, err := st.UseOIDCGrant(ctx, hashToken(code), lanyard.GrantCode, p.now())
+		if errors.Is(err, lanyard.ErrConflict) {
+			return redemption{reused: g.Family, terr: ptr(invalidGrant("the code was already used"))}
 		}
-		return nil, ptr(invalidGrant("the code is unknown or expired"))
-	}
-	switch {
-	case g.TenantID != tenant.ID || g.ClientID != client.ClientID:
-		return nil, ptr(invalidGrant("the code was issued to another client"))
-	case form.Get("redirect_uri") != g.RedirectURI:
-		return nil, ptr(invalidGrant("redirect_uri does not match the authorization request"))
-	}
-	verifier := form.Get("code_verifier")
-	if g.CodeChallenge == "" && verifier != "" {
-		return nil, ptr(invalidGrant("code_verifier sent for a request without code_challenge"))
-	}
-	if g.CodeChallenge != "" {
-		sum := sha256.Sum256([]byte(verifier))
-		if !validVerifierShape(verifier, 43, 128) || subtle.ConstantTimeCompare([]byte(b64.EncodeToString(sum[:])), []byte(g.CodeChallenge)) != 1 {
-			return nil, ptr(invalidGrant("code_verifier does not match the code_challenge"))
+		if err != nil {
+			if !errors.Is(err, lanyard.ErrNotFound) {
+				return failure("code not redeemed", err)
+			}
+			return refused(invalidGrant("the code is unknown or expired"))
 		}
-	}
-	return p.issue(ctx, tenant, client, g, true)
+		switch {
+		case g.TenantID != tenant.ID || g.ClientID != client.ClientID:
+			return refused(invalidGrant("the code was issued to another client"))
+		case form.Get("redirect_uri") != g.RedirectURI:
+			return refused(invalidGrant("redirect_uri does not match the authorization request"))
+		}
+		verifier := form.Get("code_verifier")
+		if g.CodeChallenge == "" && verifier != "" {
+			return refused(invalidGrant("code_verifier sent for a request without code_challenge"))
+		}
+		if g.CodeChallenge != "" {
+			sum := sha256.Sum256([]byte(verifier))
+			if !validVerifierShape(verifier, 43, 128) || subtle.ConstantTimeCompare([]byte(b64.EncodeToString(sum[:])), []byte(g.CodeChallenge)) != 1 {
+				return refused(invalidGrant("code_verifier does not match the code_challenge"))
+			}
+		}
+		return p.issue(ctx, st, tenant, client, g, true)
+	})
 }
 
 // redeemRefresh rotates a refresh token (RFC 9700 section 4.14.2): the
 // token is good once; presenting it again revokes its whole family.
 func (p *Provider) redeemRefresh(ctx context.Context, tenant lanyard.Tenant, client lanyard.OIDCClient, form url.Values) (map[string]any, *tokenError) {
-	now := p.now()
 	rt := form.Get("refresh_token")
 	if rt == "" {
 		return nil, &tokenError{http.StatusBadRequest, "invalid_request", "refresh_token is missing"}
 	}
-	g, err := p.store.UseOIDCGrant(ctx, hashToken(rt), lanyard.GrantRefresh, now)
-	if errors.Is(err, lanyard.ErrConflict) {
-		n, rerr := p.store.RevokeOIDCFamily(ctx, g.Family)
-		p.logger.Warn("refresh token presented again after rotation: its family is revoked", "tenant", tenant.Slug, "client_id", client.ClientID, "revoked", n, "err", rerr)
-		return nil, ptr(invalidGrant("the refresh token was already used"))
-	}
-	if err != nil {
-		if !errors.Is(err, lanyard.ErrNotFound) {
-			p.logger.Error("refresh token not redeemed", "err", err)
-			return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+	return p.redeem(ctx, tenant, client, "refresh token", func(ctx context.Context, st Store) redemption {
+		g, err := st.UseOIDCGrant(ctx, hashToken(rt), lanyard.GrantRefresh, p.now())
+		if errors.Is(err, lanyard.ErrConflict) {
+			return redemption{reused: g.Family, terr: ptr(invalidGrant("the refresh token was already used"))}
 		}
-		return nil, ptr(invalidGrant("the refresh token is unknown, revoked or expired"))
-	}
-	if g.TenantID != tenant.ID || g.ClientID != client.ClientID {
-		return nil, ptr(invalidGrant("the refresh token was issued to another client"))
-	}
-	if s := form.Get("scope"); s != "" {
-		narrowed := strings.Fields(s)
-		for _, sc := range narrowed {
-			if !slices.Contains(g.Scopes, sc) {
-				return nil, &tokenError{http.StatusBadRequest, "invalid_scope", "a refresh cannot widen the scope"}
+		if err != nil {
+			if !errors.Is(err, lanyard.ErrNotFound) {
+				return failure("refresh token not redeemed", err)
 			}
+			return refused(invalidGrant("the refresh token is unknown, revoked or expired"))
 		}
-		g.Scopes = slices.Compact(slices.Sorted(slices.Values(narrowed)))
-	}
-	g.Nonce = "" // OpenID Connect Core 1.0 section 12.2
-	return p.issue(ctx, tenant, client, g, false)
+		if g.TenantID != tenant.ID || g.ClientID != client.ClientID {
+			return refused(invalidGrant("the refresh token was issued to another client"))
+		}
+		if s := form.Get("scope"); s != "" {
+			narrowed := strings.Fields(s)
+			for _, sc := range narrowed {
+				if !slices.Contains(g.Scopes, sc) {
+					return refused(tokenError{http.StatusBadRequest, "invalid_scope", "a refresh cannot widen the scope"})
+				}
+			}
+			g.Scopes = slices.Compact(slices.Sorted(slices.Values(narrowed)))
+		}
+		g.Nonce = "" // OpenID Connect Core 1.0 section 12.2
+		return p.issue(ctx, st, tenant, client, g, false)
+	})
 }
 
 // issue answers a redeemed grant with an access token, a refresh token
 // and an ID token, all of g's family, provided its session is still live
-// and its account may still sign in.
-func (p *Provider) issue(ctx context.Context, tenant lanyard.Tenant, client lanyard.OIDCClient, g lanyard.OIDCGrant, first bool) (map[string]any, *tokenError) {
+// and its account may still sign in. It writes through st, the
+// redemption's transaction.
+func (p *Provider) issue(ctx context.Context, st Store, tenant lanyard.Tenant, client lanyard.OIDCClient, g lanyard.OIDCGrant, first bool) redemption {
 	now := p.now()
-	sess, err := p.store.Session(ctx, g.SessionHash, now)
+	sess, err := st.Session(ctx, g.SessionHash, now)
 	if err != nil {
-		return nil, ptr(invalidGrant("the sign-in session has ended"))
+		return refused(invalidGrant("the sign-in session has ended"))
 	}
-	user, err := p.store.User(ctx, g.UserID)
+	user, err := st.User(ctx, g.UserID)
 	if err != nil || user.Status != lanyard.StatusActive || user.Locked {
-		return nil, ptr(invalidGrant("the account may no longer sign in"))
+		return refused(invalidGrant("the account may no longer sign in"))
 	}
 	access, refresh := randomToken(), randomToken()
 	accessExp := minTime(now.Add(AccessTokenTTL), sess.ExpiresAt())
@@ -343,16 +395,17 @@ func (p *Provider) issue(ctx context.Context, tenant lanyard.Tenant, client lany
 		ng := &grants[i]
 		ng.TenantID, ng.ClientID, ng.UserID, ng.SessionHash, ng.Family = g.TenantID, g.ClientID, g.UserID, g.SessionHash, g.Family
 		ng.Scopes, ng.AuthTime, ng.ACR, ng.CreatedAt = g.Scopes, g.AuthTime, g.ACR, now
-		if err := p.store.SaveOIDCGrant(ctx, ng); err != nil {
-			p.logger.Error("token not stored", "err", err)
-			return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+		if err := st.SaveOIDCGrant(ctx, ng); err != nil {
+			return failure("token not stored", err)
 		}
 	}
 	sub := subject(client, user)
 	sid := sessionID(sess.Hash)
 	if first {
-		if err := p.store.PutOIDCLogin(ctx, &lanyard.OIDCLogin{SessionHash: sess.Hash, TenantID: tenant.ID, ClientID: client.ClientID, Subject: sub, SID: sid}); err != nil {
-			p.logger.Error("client login not recorded: no back-channel logout will be sent for it", "err", err)
+		// Without this record no back-channel logout would ever be sent
+		// for the client's part in the session: it commits with the tokens.
+		if err := st.PutOIDCLogin(ctx, &lanyard.OIDCLogin{SessionHash: sess.Hash, TenantID: tenant.ID, ClientID: client.ClientID, Subject: sub, SID: sid}); err != nil {
+			return failure("client login not recorded", err)
 		}
 	}
 	claims := map[string]any{
@@ -370,13 +423,12 @@ func (p *Provider) issue(ctx context.Context, tenant lanyard.Tenant, client lany
 	}
 	idToken, err := p.keys.Sign(ctx, client.IDTokenAlg, claims)
 	if err != nil {
-		p.logger.Error("ID token not signed", "err", err)
-		return nil, &tokenError{http.StatusInternalServerError, "server_error", ""}
+		return failure("ID token not signed", err)
 	}
-	return map[string]any{
+	return redemption{resp: map[string]any{
 		"access_token": access, "token_type": "Bearer", "expires_in": int(accessExp.Sub(now).Seconds()),
 		"refresh_token": refresh, "id_token": idToken, "scope": strings.Join(g.Scopes, " "),
-	}, nil
+	}}
 }
 
 func ptr[T any](v T) *T { return &v }
