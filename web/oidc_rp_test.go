@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -300,6 +303,29 @@ func TestOIDCGoRelyingParty(t *testing.T) {
 				code, page := b.get(t, end)
 				if code != http.StatusOK || !strings.Contains(page, e.idp.BaseURL) {
 					t.Errorf("end-session: %d, want the way on to the IdP's Single Logout:\n%.800s", code, page)
+				}
+				// On to SimpleSAMLphp's Single Logout, whose LogoutResponse
+				// comes back to Lanyard, which sends the browser to the
+				// client's registered post_logout_redirect_uri, with state.
+				next := regexp.MustCompile(`http-equiv="refresh" content="0; url=([^"]+)"`).FindStringSubmatch(page)
+				if next == nil {
+					t.Fatalf("the end-session answer does not go on to the IdP:\n%.800s", page)
+				}
+				var hops []string
+				b.follow.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+					hops = append(hops, r.URL.String())
+					return nil
+				}
+				resp, err = b.follow.Get(html.UnescapeString(next[1]))
+				b.follow.CheckRedirect = nil
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body := readAll(resp); resp.Request.URL.String() != rp.srv.URL+"/signed-out?state=bye" || body != "signed out of the RP" {
+					t.Errorf("the sign-out ended at %s (%q), want %s", resp.Request.URL, body, rp.srv.URL+"/signed-out?state=bye")
+				}
+				if !slices.ContainsFunc(hops, func(h string) bool { return strings.HasPrefix(h, e.base+"/t/acme/saml/slo?SAMLResponse=") }) {
+					t.Errorf("the way back did not pass the IdP's LogoutResponse at Lanyard: %v", hops)
 				}
 				_, _, logouts, rpErr := rp.state()
 				if rpErr != nil || len(logouts) != 1 || logouts[0]["sid"] != claims["sid"] || logouts[0]["sub"] != claims["sub"] {

@@ -27,8 +27,9 @@ import (
 //     it (without a hint, the browser goes to Lanyard's sign-out page,
 //     which asks the user),
 //     clients that registered for back-channel logout are told, and the
-//     sign-out goes on to the IdP's Single Logout when it has one; without
-//     one, the browser goes to post_logout_redirect_uri (with state).
+//     sign-out goes on to the IdP's Single Logout when it has one, and
+//     from there (or at once without one) the browser goes to
+//     post_logout_redirect_uri (with state).
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -100,7 +101,10 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 			Subject: fmt.Sprint(sess.UserID), Reason: "client " + clientID})
 		p.SendLogouts(ctx)
 		if sess.Kind == lanyard.SessionSSO && sess.NameID != "" && p.slo != nil {
-			p.slo.Start(w, r, sess)
+			// The browser comes back to post_logout_redirect_uri once the
+			// IdP has answered: the checked address is kept server-side
+			// with the LogoutRequest.
+			p.slo.StartReturning(w, r, sess, back)
 			return
 		}
 	}

@@ -59,9 +59,10 @@ type Store interface {
 	Atomic(ctx context.Context, fn func(tx lanyard.Store) error) error
 }
 
-// SingleLogout continues a sign-out with the IdP (web/sso).
+// SingleLogout continues a sign-out with the IdP (web/sso), then sends
+// the browser to returnTo (when not "") rather than to the signed-out page.
 type SingleLogout interface {
-	Start(w http.ResponseWriter, r *http.Request, sess lanyard.Session)
+	StartReturning(w http.ResponseWriter, r *http.Request, sess lanyard.Session, returnTo string)
 }
 
 // Deps is what the provider needs.

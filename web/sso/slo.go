@@ -31,9 +31,9 @@ const actionSLO = "sso.logout"
 // startSingleLogout continues a sign-out whose Lanyard session has ended:
 // to the IdP with a LogoutRequest when the session came from one that
 // supports Single Logout, else straight to the signed-out page.
-func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess lanyard.Session) {
+func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess lanyard.Session, returnTo string) {
 	ctx := r.Context()
-	msg, slug, err := d.makeLogoutRequest(ctx, w, r, sess)
+	msg, slug, err := d.makeLogoutRequest(ctx, w, r, sess, returnTo)
 	if err != nil {
 		// The Lanyard session has ended; only the IdP's is left.
 		d.Kit.Logger.Error("Single Logout request not sent; the IdP session stays open", "idp", sess.IdPEntityID, "err", err)
@@ -41,6 +41,11 @@ func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess la
 		return
 	}
 	if msg == nil {
+		if returnTo != "" {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, returnTo, http.StatusFound)
+			return
+		}
 		d.Kit.RenderSignedOut(w, r, "")
 		return
 	}
@@ -61,7 +66,7 @@ func (d *Deps) startSingleLogout(w http.ResponseWriter, r *http.Request, sess la
 // makeLogoutRequest builds the LogoutRequest for an ended SSO session, or
 // returns nil when there is none to send (password session, IdP without a
 // SingleLogoutService, identity unknown).
-func (d *Deps) makeLogoutRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, sess lanyard.Session) (*saml.Message, string, error) {
+func (d *Deps) makeLogoutRequest(ctx context.Context, w http.ResponseWriter, r *http.Request, sess lanyard.Session, returnTo string) (*saml.Message, string, error) {
 	if sess.Kind != lanyard.SessionSSO || sess.NameID == "" || sess.IdPEntityID == "" {
 		return nil, "", nil
 	}
@@ -89,6 +94,7 @@ func (d *Deps) makeLogoutRequest(ctx context.Context, w http.ResponseWriter, r *
 		Binding:        binding,
 		NameID:         saml.NameID{Value: sess.NameID, Format: sess.NameIDFormat},
 		SessionIndex:   sess.SessionIndex,
+		ReturnTo:       returnTo,
 		BrowserBinding: tenantcfg.BrowserBinding(secret),
 	})
 	if err != nil {
@@ -151,6 +157,13 @@ func (d *Deps) receiveLogoutResponse(w http.ResponseWriter, r *http.Request, sna
 		res, err := snap.SP.ValidateLogoutResponse(ctx, idp, in, binding)
 		if err == nil {
 			d.Kit.Logger.Info("Single Logout completed", "tenant", snap.Tenant.Slug, "idp", idp.EntityID, "request", res.InResponseTo)
+			if res.ReturnTo != "" {
+				// An application's sign-out (StartReturning): back to the
+				// address it registered, kept with the request.
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, res.ReturnTo, http.StatusSeeOther)
+				return
+			}
 			d.Kit.RenderSignedOut(w, r, ui.SignedOutIdP)
 			return
 		}

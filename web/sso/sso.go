@@ -131,7 +131,18 @@ func NewSingleLogout(d Deps) *SingleLogout { return &SingleLogout{&d} }
 // LogoutRequest when the IdP supports Single Logout, else answers with
 // the signed-out page.
 func (l *SingleLogout) Start(w http.ResponseWriter, r *http.Request, sess lanyard.Session) {
-	l.d.startSingleLogout(w, r, sess)
+	l.d.startSingleLogout(w, r, sess, "")
+}
+
+// StartReturning is Start for a sign-out that an application asked for
+// (OpenID Connect RP-Initiated Logout): once the IdP has confirmed it, or
+// at once when the IdP has no Single Logout, the browser goes to returnTo
+// rather than to the signed-out page. returnTo must be an address the
+// caller has checked (a registered post-logout redirect URI); it is kept
+// server-side with the pending LogoutRequest, never read back from the
+// browser.
+func (l *SingleLogout) StartReturning(w http.ResponseWriter, r *http.Request, sess lanyard.Session, returnTo string) {
+	l.d.startSingleLogout(w, r, sess, returnTo)
 }
 
 // errNoTracer answers a test login on a server without the tracer.
