@@ -124,7 +124,18 @@ func (k *KeyRing) SignJSON(claims any) (string, error) {
 	if st == nil || st.signer == nil {
 		return "", ErrNoKey
 	}
-	return signJSON(st.signer, k.opts.Algorithm, st.signerKID, claims)
+	return signJSON(st.signer, k.opts.Algorithm, st.signerKID, "JWT", claims)
+}
+
+// SignJSONTyped is SignJSON with the header's "typ" set to typ (RFC 8725
+// section 3.11: explicit typing keeps one kind of token from being taken
+// for another), e.g. "logout+jwt" for a back-channel logout token.
+func (k *KeyRing) SignJSONTyped(typ string, claims any) (string, error) {
+	st := k.state.Load()
+	if st == nil || st.signer == nil {
+		return "", ErrNoKey
+	}
+	return signJSON(st.signer, k.opts.Algorithm, st.signerKID, typ, claims)
 }
 
 // PublicKey returns the published key with the ID (an *ecdsa.PublicKey or

@@ -89,8 +89,8 @@ var (
 
 // signJSON returns the compact serialization of claims signed by key (ES256
 // or RS256, as alg says) under kid.
-func signJSON(key crypto.Signer, alg, kid string, claims any) (string, error) {
-	h, err := json.Marshal(header{Alg: alg, Typ: "JWT", Kid: kid})
+func signJSON(key crypto.Signer, alg, kid, typ string, claims any) (string, error) {
+	h, err := json.Marshal(header{Alg: alg, Typ: typ, Kid: kid})
 	if err != nil {
 		return "", fmt.Errorf("identity: encode header: %w", err)
 	}

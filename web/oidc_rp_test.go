@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -140,7 +141,16 @@ func (rp *testRP) callback(w http.ResponseWriter, r *http.Request) {
 // backchannel verifies a logout token (Back-Channel Logout 1.0 section
 // 2.6): signature, iss, aud, the event, a sid or sub, and no nonce.
 func (rp *testRP) backchannel(w http.ResponseWriter, r *http.Request) {
-	idt, err := rp.verifier.Verify(r.Context(), r.PostFormValue("logout_token"))
+	raw := r.PostFormValue("logout_token")
+	// Explicitly typed (Back-Channel Logout 1.0 section 2.4).
+	var h struct {
+		Typ string `json:"typ"`
+	}
+	if hb, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[0]); err != nil || json.Unmarshal(hb, &h) != nil || h.Typ != "logout+jwt" {
+		rp.fail(w, fmt.Errorf("logout token header typ %q, want logout+jwt", h.Typ))
+		return
+	}
+	idt, err := rp.verifier.Verify(r.Context(), raw)
 	if err != nil {
 		rp.fail(w, fmt.Errorf("logout token: %w", err))
 		return

@@ -128,6 +128,18 @@ func (k *Keys) Sign(ctx context.Context, alg string, claims any) (string, error)
 	return ring.SignJSON(claims)
 }
 
+// SignTyped is Sign with the header's "typ" set to typ.
+func (k *Keys) SignTyped(ctx context.Context, alg, typ string, claims any) (string, error) {
+	if err := k.ensure(ctx); err != nil {
+		return "", err
+	}
+	ring, ok := k.rings[alg]
+	if !ok {
+		return "", fmt.Errorf("oidc: no %q signing keys", alg)
+	}
+	return ring.SignJSONTyped(typ, claims)
+}
+
 // publicKey finds a published key by ID, of either algorithm.
 func (k *Keys) publicKey(ctx context.Context, kid string) (any, string) {
 	if k.ensure(ctx) != nil {

@@ -168,6 +168,9 @@ func (p *Provider) SendLogouts(ctx context.Context) {
 	}
 }
 
+// logoutTokenType is the "typ" header of a logout token.
+const logoutTokenType = "logout+jwt"
+
 // sendLogout posts one logout token, when the client registered for them.
 func (p *Provider) sendLogout(ctx context.Context, l lanyard.OIDCLogin) {
 	tenant, err := p.tenantByID(ctx, l.TenantID)
@@ -179,7 +182,9 @@ func (p *Provider) sendLogout(ctx context.Context, l lanyard.OIDCLogin) {
 		return
 	}
 	now := p.now()
-	token, err := p.keys.Sign(ctx, client.IDTokenAlg, map[string]any{
+	// typ "logout+jwt" (Back-Channel Logout 1.0 section 2.4): a logout
+	// token can never pass for an ID token.
+	token, err := p.keys.SignTyped(ctx, client.IDTokenAlg, logoutTokenType, map[string]any{
 		"iss": p.Issuer(tenant.Slug), "aud": client.ClientID, "sub": l.Subject, "sid": l.SID,
 		"iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(), "jti": randomToken(),
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
