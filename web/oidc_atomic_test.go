@@ -186,3 +186,52 @@ func TestOIDCRedemptionIsOneTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCConcurrentRedemptions: one code (and one refresh token)
+// presented at once by several requests on one node gives exactly one
+// set of tokens, on each engine (two nodes on one PostgreSQL:
+// TestOIDCTwoNodesOnePostgres).
+func TestOIDCConcurrentRedemptions(t *testing.T) {
+	eachEngine(t, func(t *testing.T, opts envOptions) {
+		o := newOIDCEnv(t, opts)
+		const n = 6
+		race := func(what string, redeem func() (int, map[string]any)) map[string]any {
+			t.Helper()
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				winners []map[string]any
+				other   []int
+			)
+			for range n {
+				wg.Go(func() {
+					status, m := redeem()
+					mu.Lock()
+					defer mu.Unlock()
+					if status == http.StatusOK {
+						winners = append(winners, m)
+					} else if status != http.StatusBadRequest || m["error"] != "invalid_grant" {
+						other = append(other, status)
+					}
+				})
+			}
+			wg.Wait()
+			if len(winners) != 1 || len(other) != 0 {
+				t.Fatalf("%s presented %d times at once: %d answered tokens, other answers %v; want exactly one winner, the rest invalid_grant", what, n, len(winners), other)
+			}
+			return winners[0]
+		}
+		code := o.code("default", o.authParams())
+		race("a code", func() (int, map[string]any) { return o.exchange("default", code) })
+		// (The losers' reuse revoked what the winner got: a fresh code.)
+		status, fresh := o.exchange("default", o.code("default", o.authParams()))
+		if status != http.StatusOK {
+			t.Fatalf("exchange: %d %v", status, fresh)
+		}
+		rt := fresh["refresh_token"].(string)
+		race("a refresh token", func() (int, map[string]any) {
+			status, m, _ := o.token("default", "app", o.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+			return status, m
+		})
+	})
+}
