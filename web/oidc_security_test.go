@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/internal/testidp"
 	"github.com/lanyard-sso/lanyard/web/oidc"
 )
 
@@ -548,5 +550,47 @@ func TestOIDCEndSession(t *testing.T) {
 	}
 	if got := o.userinfo("default", m["access_token"]); got != http.StatusUnauthorized {
 		t.Errorf("after the end-session request: userinfo %d, want 401", got)
+	}
+}
+
+// TestOIDCEndSessionSSOWithoutSLO: a session from an IdP that publishes no
+// Single Logout service ends at the end-session endpoint and the browser
+// goes straight back to the registered post_logout_redirect_uri, with
+// state; an unregistered one is still refused.
+func TestOIDCEndSessionSSOWithoutSLO(t *testing.T) {
+	o := newOIDCEnv(t, envOptions{})
+	ctx := t.Context()
+	idp, err := testidp.New("https://idp.default.test", testidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := idp.Metadata(testidp.MetadataOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.admin.ImportIdP(ctx, "test", "default", admin.IdPSource{Metadata: md}); err != nil {
+		t.Fatal(err)
+	}
+	meta := sessionMeta()
+	meta.IdPEntityID, meta.NameID, meta.SessionIndex = "https://idp.default.test", "alice@example.com", "_s1"
+	id, _, err := o.server.sessions.Open(ctx, o.tenant, o.user, lanyard.SessionSSO, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.browser = o.client()
+	base, _ := url.Parse(o.http.URL)
+	o.browser.Jar.SetCookies(base, []*http.Cookie{{Name: sessionCookieName, Value: id, Path: "/"}})
+	_, m := o.exchange("default", o.code("default", o.authParams()))
+	hint := m["id_token"].(string)
+	resp := o.get(o.browser, "/t/default/oidc/logout?"+url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/bye"}, "state": {"z"}}.Encode())
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Errorf("unregistered post_logout_redirect_uri: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp = o.get(o.browser, "/t/default/oidc/logout?"+url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://app.example.com/bye"}, "state": {"z"}}.Encode())
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://app.example.com/bye?state=z" {
+		t.Errorf("SSO session, IdP without Single Logout: %d %q, want the registered address with state", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, err := o.store.Session(ctx, lanyard.HashSessionID(id), o.clock.Now()); err == nil {
+		t.Error("the Lanyard session is still alive")
 	}
 }
