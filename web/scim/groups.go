@@ -112,36 +112,16 @@ func handleGroupGet(q *request) (int, any, error) {
 
 func handleGroupList(q *request) (int, any, error) { return q.listGroups(queryParams(q.r)) }
 
-func handleGroupSearch(q *request) (int, any, error) {
-	doc, err := q.readBody()
-	if err != nil {
-		return 0, nil, err
-	}
-	params, err := searchParams(doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return q.listGroups(params)
-}
+func handleGroupSearch(q *request) (int, any, error) { return q.search(q.listGroups) }
 
 func (q *request) listGroups(params map[string]string) (int, any, error) {
-	if params["sortBy"] != "" {
-		return 0, nil, scimErr(http.StatusBadRequest, "invalidValue", "sorting is not supported: results come by id")
-	}
-	cond, err := compileFilter(params["filter"], "Group")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, start, err := page(params)
+	cond, p, start, err := listSpec(params, "Group")
 	if err != nil {
 		return 0, nil, err
 	}
 	groups, total, err := q.Store.SCIMGroups(q.ctx, q.tenant.ID, cond, p)
 	if err != nil {
-		if lanyard.ErrorKind(err) == lanyard.KindInvalid {
-			return 0, nil, invalidFilter("%s", lanyard.ErrorMessage(err))
-		}
-		return 0, nil, err
+		return 0, nil, listErr(err)
 	}
 	withMembers := !excluded(params, "members")
 	var out []any

@@ -370,3 +370,39 @@ func validDateTime(s string) bool {
 	_, err := time.Parse(time.RFC3339Nano, s)
 	return err == nil
 }
+
+// listSpec reads what a list or a .search of resource asks for: the filter
+// compiled for the store, the page and its startIndex. Sorting is refused,
+// as ServiceProviderConfig says.
+func listSpec(params map[string]string, resource string) (*lanyard.Cond, lanyard.SCIMPage, int, error) {
+	if params["sortBy"] != "" {
+		return nil, lanyard.SCIMPage{}, 0, scimErr(http.StatusBadRequest, "invalidValue", "sorting is not supported: results come by id")
+	}
+	cond, err := compileFilter(params["filter"], resource)
+	if err != nil {
+		return nil, lanyard.SCIMPage{}, 0, err
+	}
+	p, start, err := page(params)
+	return cond, p, start, err
+}
+
+// listErr is a store's refusal of a filter as SCIM's invalidFilter.
+func listErr(err error) error {
+	if lanyard.ErrorKind(err) == lanyard.KindInvalid {
+		return invalidFilter("%s", lanyard.ErrorMessage(err))
+	}
+	return err
+}
+
+// search answers a POST .search: its body's parameters, listed by list.
+func (q *request) search(list func(params map[string]string) (int, any, error)) (int, any, error) {
+	doc, err := q.readBody()
+	if err != nil {
+		return 0, nil, err
+	}
+	params, err := searchParams(doc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return list(params)
+}

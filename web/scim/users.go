@@ -259,37 +259,16 @@ func handleUserList(q *request) (int, any, error) {
 	return q.listUsers(queryParams(q.r))
 }
 
-func handleUserSearch(q *request) (int, any, error) {
-	doc, err := q.readBody()
-	if err != nil {
-		return 0, nil, err
-	}
-	params, err := searchParams(doc)
-	if err != nil {
-		return 0, nil, err
-	}
-	return q.listUsers(params)
-}
+func handleUserSearch(q *request) (int, any, error) { return q.search(q.listUsers) }
 
 func (q *request) listUsers(params map[string]string) (int, any, error) {
-	if params["sortBy"] != "" {
-		// ServiceProviderConfig says sort is not supported.
-		return 0, nil, scimErr(http.StatusBadRequest, "invalidValue", "sorting is not supported: results come by id")
-	}
-	cond, err := compileFilter(params["filter"], "User")
-	if err != nil {
-		return 0, nil, err
-	}
-	p, start, err := page(params)
+	cond, p, start, err := listSpec(params, "User")
 	if err != nil {
 		return 0, nil, err
 	}
 	users, profiles, total, err := q.Store.SCIMUsers(q.ctx, q.tenant.ID, cond, p)
 	if err != nil {
-		if lanyard.ErrorKind(err) == lanyard.KindInvalid {
-			return 0, nil, invalidFilter("%s", lanyard.ErrorMessage(err))
-		}
-		return 0, nil, err
+		return 0, nil, listErr(err)
 	}
 	wantGroups := !excluded(params, "groups")
 	var out []any
