@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/admin"
 )
 
@@ -43,20 +44,31 @@ func handleAdminIdPImport(d *Deps) http.Handler {
 			return
 		}
 		c, warnings, err := d.Admin.ImportIdP(r.Context(), actor(r), slug, src)
-		if p := problems(err); p != nil {
-			page := newAdminPage(r, "")
-			page.Notice, page.Problems = "", p
-			d.renderTenant(w, r, page, nil)
-			return
-		}
-		if err != nil {
-			d.Kit.RenderError(w, r, err)
-			return
-		}
-		msg := "Connected IdP " + c.EntityID + "."
-		if len(warnings) > 0 {
-			msg += " Warnings: " + strings.Join(warnings, "; ")
-		}
-		done(w, r, tenantURL(slug, ""), msg)
+		d.answerIdPConnected(w, r, slug, c, warnings, err, "")
 	})
+}
+
+// answerIdPConnected answers a form that connected an IdP (how says how,
+// empty for from its metadata): the problems on the tenant page, another
+// error's page, or the tenant page with what was done and its warnings.
+func (d *Deps) answerIdPConnected(w http.ResponseWriter, r *http.Request, slug string, c lanyard.IdPConnection, warnings []string, err error, how string) {
+	if p := problems(err); p != nil {
+		page := newAdminPage(r, "")
+		page.Notice, page.Problems = "", p
+		d.renderTenant(w, r, page, nil)
+		return
+	}
+	if err != nil {
+		d.Kit.RenderError(w, r, err)
+		return
+	}
+	msg := "Connected IdP " + c.EntityID
+	if how != "" {
+		msg += " (" + how + ")"
+	}
+	msg += "."
+	if len(warnings) > 0 {
+		msg += " Warnings: " + strings.Join(warnings, "; ")
+	}
+	done(w, r, tenantURL(slug, ""), msg)
 }

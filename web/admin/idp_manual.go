@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/lanyard-sso/lanyard/admin"
 )
@@ -33,21 +32,7 @@ func handleAdminManualIdP(d *Deps) http.Handler {
 			EntityID: r.PostFormValue("entity_id"), SSOURL: r.PostFormValue("sso_url"), SSOBinding: r.PostFormValue("sso_binding"),
 			SLOURL: r.PostFormValue("slo_url"), SigningCertsPEM: certs, LegacySHA1: r.PostFormValue("legacy_sha1") == "true",
 		})
-		if p := problems(err); p != nil {
-			page := newAdminPage(r, "")
-			page.Notice, page.Problems = "", p
-			d.renderTenant(w, r, page, nil)
-			return
-		}
-		if err != nil {
-			d.Kit.RenderError(w, r, err)
-			return
-		}
-		msg := "Connected IdP " + c.EntityID + " (configured by hand)."
-		if len(warnings) > 0 {
-			msg += " Warnings: " + strings.Join(warnings, "; ")
-		}
-		done(w, r, tenantURL(slug, ""), msg)
+		d.answerIdPConnected(w, r, slug, c, warnings, err, "configured by hand")
 	})
 }
 
