@@ -103,3 +103,51 @@ func TestTenantChangeRebuildsOneSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkTenantChange is the work one configuration change causes on a
+// node that has every tenant's snapshot built: the change itself, noticing
+// it, and the next request of the changed tenant and of an unchanged one.
+// With the per-tenant change log its cost does not grow with the number of
+// tenants; compare the sub-benchmarks:
+//
+//	go test ./tenantcfg -run '^$' -bench TenantChange -benchtime 200x -count 3
+func BenchmarkTenantChange(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			store := testdb.SQLite(b)
+			tenants := make([]lanyard.Tenant, n)
+			for i := range tenants {
+				tenants[i] = lanyard.Tenant{Slug: fmt.Sprintf("t%05d", i)}
+				if err := store.CreateTenant(ctx, &tenants[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			r := New(store, Options{BaseURL: base, CheckInterval: -1})
+			for _, tn := range tenants {
+				if _, err := r.Snapshot(ctx, tn.Slug); err != nil {
+					b.Fatal(err)
+				}
+			}
+			built := r.Rebuilds()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				changed := tenants[i%n]
+				if _, err := store.UpdateTenant(ctx, changed.ID, func(t *lanyard.Tenant) error {
+					t.SSO.SessionIdle = lanyard.Duration(time.Hour + time.Duration(i)*time.Second)
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.Snapshot(ctx, changed.Slug); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.Snapshot(ctx, tenants[(i+n/2)%n].Slug); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(r.Rebuilds()-built)/float64(b.N), "rebuilds/op")
+		})
+	}
+}
