@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,9 +207,7 @@ func nilIfEmpty(b []byte) any {
 // ErrNotFound when there is no such session.
 func (d *DB) SessionHolder(ctx context.Context, hash []byte) (lanyard.Session, lanyard.User, error) {
 	const op = "sqlstore.SessionHolder"
-	rows, err := d.reader().QueryContext(ctx, `SELECT `+sessionColumnsAs("s")+`, `+userColumns+`, r.role, r.source
-		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
-		WHERE s.hash = $1`, hash)
+	rows, err := d.reader().QueryContext(ctx, sessionHolderQuery, hash)
 	if err != nil {
 		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
 	}
@@ -265,6 +264,13 @@ func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, e
 	return out, nil
 }
 
+// sessionHolderQuery reads a session, its account and the account's roles:
+// one row per role (one row when there is none). Built once: a miss of
+// the session check runs it, and its text keys the prepared statement.
+var sessionHolderQuery = `SELECT ` + sessionColumnsAs("s") + `, ` + userColumns + `, r.role, r.source
+	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
+	WHERE s.hash = $1`
+
 // sessionColumnsAs is sessionColumns qualified with alias.
 func sessionColumnsAs(alias string) string {
 	cols := strings.Split(sessionColumns, ",")
@@ -309,34 +315,47 @@ func (v *userScan) finish(u *lanyard.User) {
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
 }
 
-// RecordSessionActivity writes the sessions' activity in one transaction,
-// a few hundred sessions per statement. A session whose stored LastSeenAt
-// is already as late is left alone, and so is one that no longer exists.
+// activityRowsPerStatement bounds the sessions one statement of
+// RecordSessionActivity carries, so that a statement's argument stays a
+// few hundred kilobytes: a flush of up to this many sessions, the usual
+// one, is one statement.
+const activityRowsPerStatement = 4096
+
+// The statement of RecordSessionActivity, one per engine: the batch is one
+// argument (arrays on PostgreSQL, a JSON array on SQLite), so that the text
+// is the same whatever the batch's size and is prepared once. The idle
+// expiry never passes the absolute one, so the session's expiry is the
+// idle one, or the absolute one if the caller's idea of it was later. A
+// session whose stored LastSeenAt is as late is left alone.
+const (
+	activitySet = `UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
+		expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END`
+	activityWhere     = ` WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`
+	activityFromJSON  = ` FROM (SELECT unhex(value ->> 0) AS hash, value ->> 1 AS seen, value ->> 2 AS idle FROM json_each($1)) AS a`
+	activityFromArray = ` FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS a (hash, seen, idle)`
+)
+
+// RecordSessionActivity writes the sessions' activity in one transaction
+// and one statement (one per activityRowsPerStatement sessions). A session
+// whose stored LastSeenAt is already as late is left alone, and so is one
+// that no longer exists.
 func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
 	if len(activity) == 0 {
 		return nil
 	}
 	return d.inTx(ctx, func(tx *DB) error {
-		for start := 0; start < len(activity); start += tx.bulkRows() {
-			batch := activity[start:min(start+tx.bulkRows(), len(activity))]
-			args := make([]any, 0, 3*len(batch))
-			var rows strings.Builder
-			for i, a := range batch {
-				args = append(args, a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt))
-				if i > 0 {
-					rows.WriteString(", ")
+		for start := 0; start < len(activity); start += activityRowsPerStatement {
+			batch := activity[start:min(start+activityRowsPerStatement, len(activity))]
+			var err error
+			if tx.dialect.ArrayParams {
+				hashes, seen, idle := make([][]byte, len(batch)), make([]int64, len(batch)), make([]int64, len(batch))
+				for i, a := range batch {
+					hashes[i], seen[i], idle[i] = a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt)
 				}
-				fmt.Fprintf(&rows, "(%s, %s, %s)", tx.typed(tx.dialect.BlobParam, 3*i+1),
-					tx.typed(tx.dialect.BigIntParam, 3*i+2), tx.typed(tx.dialect.BigIntParam, 3*i+3))
+				_, err = tx.writer().ExecContext(ctx, activitySet+activityFromArray+activityWhere, hashes, seen, idle)
+			} else {
+				_, err = tx.writer().ExecContext(ctx, activitySet+activityFromJSON+activityWhere, activityJSON(batch))
 			}
-			// The idle expiry never passes the absolute one, so the
-			// session's expiry is the idle one, or the absolute one if the
-			// caller's idea of it was later.
-			_, err := tx.writer().ExecContext(ctx,
-				`UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
-					expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END
-				FROM (SELECT column1 AS hash, column2 AS seen, column3 AS idle FROM (VALUES `+rows.String()+`) AS v) AS a
-				WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`, args...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: record session activity: %w", err)
 			}
@@ -345,13 +364,24 @@ func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.Sessi
 	})
 }
 
-// typed returns placeholder $n wrapped by the dialect's hook, if any.
-func (d *DB) typed(hook func(string) string, n int) string {
-	p := "$" + strconv.Itoa(n)
-	if hook == nil {
-		return p
+// activityJSON encodes activity as [["hex hash", seen, idle], ...], times
+// in Unix nanoseconds.
+func activityJSON(activity []lanyard.SessionActivity) string {
+	b := make([]byte, 0, len(activity)*(2*32+50))
+	b = append(b, '[')
+	for i, a := range activity {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `["`...)
+		b = hex.AppendEncode(b, a.Hash)
+		b = append(b, `",`...)
+		b = strconv.AppendInt(b, toNanos(a.LastSeenAt), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, toNanos(a.IdleExpiresAt), 10)
+		b = append(b, ']')
 	}
-	return hook(p)
+	return string(append(b, ']'))
 }
 
 // CreateSessions inserts the sessions in one transaction, a few hundred
