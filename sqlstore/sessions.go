@@ -255,7 +255,9 @@ func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, e
 	var out sessionUser
 	var sessionDest sessionScan
 	var userDest userScan
-	dest := append(sessionDest.dest(&out.session), userDest.dest(&out.user, version)...)
+	dest := make([]any, 0, sessionScanColumns+userScanColumns+len(extra))
+	dest = sessionDest.appendDest(dest, &out.session)
+	dest = userDest.appendDest(dest, &out.user, version)
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return out, err
 	}
@@ -280,6 +282,9 @@ func sessionColumnsAs(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
+// The number of destinations of sessionScan.dest and userScan.dest.
+const sessionScanColumns, userScanColumns = 19, 18
+
 // sessionScan holds a session row's columns that need converting.
 type sessionScan struct {
 	kind                                    string
@@ -287,8 +292,12 @@ type sessionScan struct {
 }
 
 func (v *sessionScan) dest(s *lanyard.Session) []any {
-	return []any{&s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext}
+	return v.appendDest(make([]any, 0, sessionScanColumns), s)
+}
+
+func (v *sessionScan) appendDest(dst []any, s *lanyard.Session) []any {
+	return append(dst, &s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
+		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext)
 }
 
 func (v *sessionScan) finish(s *lanyard.Session) {
@@ -305,9 +314,13 @@ type userScan struct {
 }
 
 func (v *userScan) dest(u *lanyard.User, version *int64) []any {
-	return []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
+	return v.appendDest(make([]any, 0, userScanColumns), u, version)
+}
+
+func (v *userScan) appendDest(dst []any, u *lanyard.User, version *int64) []any {
+	return append(dst, &u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
 		&v.method, &u.WebAccess, &v.source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
-		&v.created, &v.updated, &v.lastLogin, version}
+		&v.created, &v.updated, &v.lastLogin, version)
 }
 
 func (v *userScan) finish(u *lanyard.User) {
