@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -80,7 +79,7 @@ func BenchmarkVerifyMiss(b *testing.B) {
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, reqs[i])
 		if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
-			b.Fatal(fmt.Sprintf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT)))
+			b.Fatalf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT))
 		}
 	}
 	b.StopTimer()

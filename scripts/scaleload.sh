@@ -87,14 +87,27 @@ for engine in "${engines[@]}"; do
 	rm -f "$work"/addr.*
 	profile=()
 	[[ -n "$profiles" ]] && profile=(-cpuprofile "$profiles/$engine.prof")
+	# On SQLite each server gets its own copy of the file: a process's WAL
+	# checkpoints would otherwise copy the other servers' writes too, and
+	# count their CPU time in its rounds.
+	legacy_store=("${store[@]}")
+	anchor_store=("${store[@]}")
+	if [[ $engine == sqlite ]]; then
+		for copy in legacy anchor; do
+			[[ $copy == anchor && -z "$anchor" ]] && continue
+			for f in "$work"/lanyard.db*; do cp "$f" "$work/$copy${f#"$work"/lanyard}"; done
+		done
+		legacy_store=(-sqlite "$work/legacy.db")
+		anchor_store=(-sqlite "$work/anchor.db")
+	fi
 	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" "${profile[@]}" &
 	servers+=($!)
-	"$work/lanyard-seed" serve -legacy "${store[@]}" -addr-file "$work/addr.legacy" &
+	"$work/lanyard-seed" serve -legacy "${legacy_store[@]}" -addr-file "$work/addr.legacy" &
 	servers+=($!)
 	names=(new legacy)
 	labels="this branch,legacy (anchor)"
 	if [[ -n "$anchor" ]]; then
-		"$anchor" serve "${store[@]}" -addr-file "$work/addr.anchor" &
+		"$anchor" serve "${anchor_store[@]}" -addr-file "$work/addr.anchor" &
 		servers+=($!)
 		names+=(anchor)
 		labels+=",$(basename "$anchor") (anchor)"
