@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,8 +67,17 @@ const (
 )
 
 // jwtKey is HeaderJWT as http.Header keys it ("X-Lanyard-Jwt"), for
-// assignments that skip canonicalization.
-var jwtKey = http.CanonicalHeaderKey(HeaderJWT)
+// assignments that skip canonicalization; and so are the other keys.
+var (
+	jwtKey    = http.CanonicalHeaderKey(HeaderJWT)
+	userKey   = http.CanonicalHeaderKey(HeaderUser)
+	userIDKey = http.CanonicalHeaderKey(HeaderUserID)
+	emailKey  = http.CanonicalHeaderKey(HeaderEmail)
+	nameKey   = http.CanonicalHeaderKey(HeaderName)
+	rolesKey  = http.CanonicalHeaderKey(HeaderRoles)
+	groupsKey = http.CanonicalHeaderKey(HeaderGroups)
+	tenantKey = http.CanonicalHeaderKey(HeaderTenant)
+)
 
 // HandoffStore is what the hand-off needs from the store: the one-time
 // codes that carry a sign-in to an application's host, and the session
@@ -389,16 +399,23 @@ func newIdentityEntry(snap *session.Snapshot) *identityEntry {
 	// that copies them (Caddy's copy_headers, Traefik's
 	// authResponseHeaders, nginx's proxy_set_header) always replaces what
 	// the client sent.
+	// One allocation each for the headers and their values: a miss of
+	// the session check makes an entry per request.
+	const identityHeaders = 7
+	e.headers = make([]identityHeader, 0, identityHeaders)
+	values := make([]string, identityHeaders)
 	add := func(name, value string) {
-		e.headers = append(e.headers, identityHeader{http.CanonicalHeaderKey(name), []string{headerSafe(value)}})
+		i := len(e.headers)
+		values[i] = headerSafe(value)
+		e.headers = append(e.headers, identityHeader{name, values[i : i+1 : i+1]})
 	}
-	add(HeaderUser, u.Login)
-	add(HeaderUserID, fmt.Sprint(u.ID))
-	add(HeaderEmail, u.Email)
-	add(HeaderName, u.FullName())
-	add(HeaderRoles, strings.Join(roles, ","))
-	add(HeaderGroups, strings.Join(groups, ","))
-	add(HeaderTenant, snap.Tenant.Slug)
+	add(userKey, u.Login)
+	add(userIDKey, strconv.FormatInt(u.ID, 10))
+	add(emailKey, u.Email)
+	add(nameKey, u.FullName())
+	add(rolesKey, strings.Join(roles, ","))
+	add(groupsKey, strings.Join(groups, ","))
+	add(tenantKey, snap.Tenant.Slug)
 	return e
 }
 

@@ -82,10 +82,13 @@ type KeyRing struct {
 type keyState struct {
 	signer    crypto.Signer
 	signerKID string
-	signUntil time.Time
-	public    map[string]*ecdsa.PublicKey // ES256 keys, for Verify
-	anyPublic map[string]crypto.PublicKey
-	jwks      []byte // the JSON document
+	// tokenHeader is the encoded JOSE header of the identity tokens the
+	// signer signs (ES256 rings only).
+	tokenHeader string
+	signUntil   time.Time
+	public      map[string]*ecdsa.PublicKey // ES256 keys, for Verify
+	anyPublic   map[string]crypto.PublicKey
+	jwks        []byte // the JSON document
 }
 
 // NewKeyRing returns a key ring over store; it holds no key until Refresh.
@@ -187,7 +190,7 @@ func (k *KeyRing) Sign(c Claims) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("identity: identity tokens are signed with %s keys; this ring holds %s keys", Algorithm, k.opts.Algorithm)
 	}
-	return sign(ec, st.signerKID, c)
+	return sign(ec, st.tokenHeader, c)
 }
 
 // SignerID returns the key ID that Sign uses now, "" before any key.
@@ -353,6 +356,11 @@ func buildState(keys []lanyard.SigningKey, now time.Time, kind, alg string) (*ke
 		}
 		if st.signer == nil && key.SignUntil.After(now) {
 			st.signer, st.signerKID, st.signUntil = signer, key.ID, key.SignUntil
+			if alg == Algorithm {
+				if st.tokenHeader, err = tokenHeader(key.ID); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	doc, err := json.Marshal(set)

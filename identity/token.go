@@ -20,8 +20,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/lanyard-sso/lanyard/identity/verify"
 )
@@ -42,12 +45,19 @@ type header struct {
 
 var b64 = base64.RawURLEncoding
 
-// sign returns the compact serialization of claims signed by key under kid.
-func sign(key *ecdsa.PrivateKey, kid string, c Claims) (string, error) {
+// tokenHeader returns the encoded JOSE header of the identity tokens that
+// the key kid signs: made once per key, not per token.
+func tokenHeader(kid string) (string, error) {
 	h, err := json.Marshal(header{Alg: Algorithm, Typ: "JWT", Kid: kid})
 	if err != nil {
 		return "", fmt.Errorf("identity: encode header: %w", err)
 	}
+	return b64.EncodeToString(h), nil
+}
+
+// sign returns the compact serialization of claims signed by key, under
+// the encoded header (tokenHeader of the key's ID).
+func sign(key *ecdsa.PrivateKey, encodedHeader string, c Claims) (string, error) {
 	if c.Roles == nil {
 		c.Roles = []string{}
 	}
@@ -58,23 +68,54 @@ func sign(key *ecdsa.PrivateKey, kid string, c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("identity: encode claims: %w", err)
 	}
-	var b strings.Builder
-	b.Grow(b64.EncodedLen(len(h)) + b64.EncodedLen(len(p)) + 90)
-	b.WriteString(b64.EncodeToString(h))
-	b.WriteByte('.')
-	b.WriteString(b64.EncodeToString(p))
-	digest := sha256.Sum256([]byte(b.String()))
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+	const sigChars = 86 // 64 bytes, base64url without padding
+	b := make([]byte, 0, len(encodedHeader)+1+b64.EncodedLen(len(p))+1+sigChars)
+	b = append(b, encodedHeader...)
+	b = append(b, '.')
+	b = b64.AppendEncode(b, p)
+	digest := sha256.Sum256(b)
+	der, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("identity: sign with key %q: %w", kid, err)
+		return "", fmt.Errorf("identity: sign: %w", err)
 	}
 	// RFC 7518 section 3.4: R and S as 32-byte big-endian integers.
 	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	b.WriteByte('.')
-	b.WriteString(b64.EncodeToString(sig[:]))
-	return b.String(), nil
+	if err := rawP256Signature(der, &sig); err != nil {
+		return "", err
+	}
+	b = append(b, '.')
+	b = b64.AppendEncode(b, sig[:])
+	return string(b), nil
+}
+
+// rawP256Signature turns an ASN.1 ECDSA signature, SEQUENCE { r INTEGER,
+// s INTEGER }, into R and S as 32-byte big-endian integers.
+func rawP256Signature(der []byte, out *[64]byte) error {
+	input := cryptobyte.String(der)
+	var seq, r, s cryptobyte.String
+	if !input.ReadASN1(&seq, asn1.SEQUENCE) || !input.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() ||
+		!fixedWidth(r, out[:32]) || !fixedWidth(s, out[32:]) {
+		return errors.New("identity: the ECDSA signature is not a pair of P-256 integers")
+	}
+	return nil
+}
+
+// fixedWidth writes the positive DER integer n right-aligned into out,
+// reporting false when it is negative, zero, or wider than out.
+func fixedWidth(n []byte, out []byte) bool {
+	if len(n) == 0 || n[0]&0x80 != 0 {
+		return false
+	}
+	for len(n) > 0 && n[0] == 0 {
+		n = n[1:]
+	}
+	if len(n) == 0 || len(n) > len(out) {
+		return false
+	}
+	clear(out[:len(out)-len(n)])
+	copy(out[len(out)-len(n):], n)
+	return true
 }
 
 // Errors of verification, for callers of this package; see package verify.

@@ -11,7 +11,14 @@
 # server and variant (median of the rounds), PostgreSQL's, and the ratio
 # random/hot (target: at most 2).
 #
-#   scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [sqlite] [postgres]
+#   scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4]
+#       [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]
+#
+# -anchor adds a third server, the lanyard-seed binary BIN built from
+# another tree (e.g. main: git archive main | tar -x -C DIR; go build -o
+# BIN ./cmd/lanyard-seed in DIR), measured in the same rounds.
+# -cpuprofile writes DIR/ENGINE.prof, the CPU profile of this tree's
+# server over the whole run (hot and random rounds).
 #
 # -n is the number of users and of sessions. Builds lanyard-seed into a
 # temporary directory; starts a throwaway PostgreSQL with scripts/pg.sh for
@@ -26,6 +33,8 @@ tenants=1
 requests=20000
 rounds=5
 clients=4
+anchor=""
+profiles=""
 engines=()
 while (($#)); do
 	case $1 in
@@ -34,8 +43,10 @@ while (($#)); do
 	-requests) requests=$2; shift 2 ;;
 	-rounds) rounds=$2; shift 2 ;;
 	-c) clients=$2; shift 2 ;;
+	-anchor) anchor=$(realpath "$2"); shift 2 ;;
+	-cpuprofile) profiles=$(realpath "$2"); shift 2 ;;
 	sqlite | postgres) engines+=("$1"); shift ;;
-	*) echo "usage: scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [sqlite] [postgres]" >&2; exit 2 ;;
+	*) echo "usage: scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]" >&2; exit 2 ;;
 	esac
 done
 ((${#engines[@]})) || engines=(sqlite postgres)
@@ -73,18 +84,43 @@ for engine in "${engines[@]}"; do
 	start=$(date +%s.%N)
 	"$work/lanyard-seed" fill "${store[@]}" -tenants "$tenants" -users "$n" -sessions "$n"
 	log "$engine: seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
-	rm -f "$work/addr.new" "$work/addr.legacy"
-	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" &
+	rm -f "$work"/addr.*
+	profile=()
+	[[ -n "$profiles" ]] && profile=(-cpuprofile "$profiles/$engine.prof")
+	# On SQLite each server gets its own copy of the file: a process's WAL
+	# checkpoints would otherwise copy the other servers' writes too, and
+	# count their CPU time in its rounds.
+	legacy_store=("${store[@]}")
+	anchor_store=("${store[@]}")
+	if [[ $engine == sqlite ]]; then
+		for copy in legacy anchor; do
+			[[ $copy == anchor && -z "$anchor" ]] && continue
+			for f in "$work"/lanyard.db*; do cp "$f" "$work/$copy${f#"$work"/lanyard}"; done
+		done
+		legacy_store=(-sqlite "$work/legacy.db")
+		anchor_store=(-sqlite "$work/anchor.db")
+	fi
+	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" "${profile[@]}" &
 	servers+=($!)
-	"$work/lanyard-seed" serve -legacy "${store[@]}" -addr-file "$work/addr.legacy" &
+	"$work/lanyard-seed" serve -legacy "${legacy_store[@]}" -addr-file "$work/addr.legacy" &
 	servers+=($!)
-	for f in new legacy; do
+	names=(new legacy)
+	labels="this branch,legacy (anchor)"
+	if [[ -n "$anchor" ]]; then
+		"$anchor" serve "${anchor_store[@]}" -addr-file "$work/addr.anchor" &
+		servers+=($!)
+		names+=(anchor)
+		labels+=",$(basename "$anchor") (anchor)"
+	fi
+	addrs=()
+	for f in "${names[@]}"; do
 		for _ in $(seq 1 300); do [[ -s "$work/addr.$f" ]] && break; sleep 0.1; done
 		[[ -s "$work/addr.$f" ]] || { log "the $f server did not start"; exit 1; }
+		addrs+=("$(cat "$work/addr.$f")")
 	done
 	echo "## $engine, $n sessions, $tenants tenants"
-	"$work/lanyard-seed" verify -addr "$(cat "$work/addr.new"),$(cat "$work/addr.legacy")" -pid "${servers[0]},${servers[1]}" \
-		-labels "this branch,legacy (anchor)" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" "${pidfile[@]}"
+	"$work/lanyard-seed" verify -addr "$(IFS=,; echo "${addrs[*]}")" -pid "$(IFS=,; echo "${servers[*]}")" \
+		-labels "$labels" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" "${pidfile[@]}"
 	stop_servers
 	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; pgdir=""; fi
 done

@@ -442,7 +442,8 @@ var (
 // snapshotSize estimates the memory an entry of snap holds: its structs
 // plus what their strings, slices, maps and pointers refer to.
 func snapshotSize(snap *Snapshot) int64 {
-	return snapshotBytes + entrySlot + referencedBytes(reflect.ValueOf(*snap))
+	// Through the pointer: ValueOf(*snap) would copy the snapshot to the heap.
+	return snapshotBytes + entrySlot + referencedBytes(reflect.ValueOf(snap).Elem())
 }
 
 var timeType = reflect.TypeFor[time.Time]()

@@ -82,7 +82,9 @@ func TestCacheMissIsOneReadAndActivityIsWrittenByTheFlusher(t *testing.T) {
 	// Sessions opened an hour ago, last seen then: a check now is activity
 	// to record.
 	past := session.NewManager(db, session.Options{Now: func() time.Time { return start.Add(-time.Hour) }})
-	const sessions = 20
+	// More than a statement's worth of rows before statements took the
+	// whole batch (16 on SQLite).
+	const sessions = 40
 	ids := make([]string, sessions)
 	for i := range ids {
 		id, _, err := past.Open(ctx, tenant, user, lanyard.SessionPassword, session.Meta{})
@@ -135,16 +137,23 @@ func TestCacheMissIsOneReadAndActivityIsWrittenByTheFlusher(t *testing.T) {
 			t.Fatalf("stored idle expiry %v, want %v", s.IdleExpiresAt, want)
 		}
 	}
-	var commits int64
+	var commits, updates int64
 	for _, q := range counter.Log()[before.Statements:] {
-		if q == "COMMIT" {
+		switch {
+		case q == "COMMIT":
 			commits++
+		case flusherStatement(q) && strings.HasPrefix(q, "UPDATE"):
+			updates++
 		}
 	}
 	// One transaction per timer run: one, or two if the timer ran while
 	// the lookups went on.
 	if commits == 0 || commits > 2 {
 		t.Errorf("the flusher committed %d transactions for %d sessions, want 1 (or 2)", commits, sessions)
+	}
+	// And one statement per transaction, whatever the batch's size.
+	if updates != commits {
+		t.Errorf("the flusher wrote %d batches in %d statements, want one statement per batch", commits, updates)
 	}
 }
 
@@ -376,7 +385,7 @@ func TestStoreSessionHolderAndBatchedActivity(t *testing.T) {
 		now := sessions[0].LastSeenAt
 		later, earlier := now.Add(5*time.Minute), now.Add(-5*time.Minute)
 		var batch []lanyard.SessionActivity
-		for i := range 1200 { // more than one statement's worth, most for no session
+		for i := range 4200 { // more than one statement's worth (4096), most for no session
 			batch = append(batch, lanyard.SessionActivity{Hash: lanyard.HashSessionID(fmt.Sprint(i)), LastSeenAt: later, IdleExpiresAt: later.Add(time.Hour)})
 		}
 		batch = append(batch,

@@ -94,6 +94,10 @@ type Dialect struct {
 	// cannot infer its type, as in a VALUES list joined to a table
 	// (PostgreSQL types it as text); nil leaves the placeholder bare.
 	BlobParam, BigIntParam func(placeholder string) string
+	// ArrayParams says the engine binds Go slices ([][]byte, []int64) as
+	// SQL arrays (PostgreSQL): a batch then goes in one statement as
+	// arrays; without it, as one JSON text (SQLite's json_each).
+	ArrayParams bool
 }
 
 // Pools are the connection pools of a DB.

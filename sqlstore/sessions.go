@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -206,9 +207,7 @@ func nilIfEmpty(b []byte) any {
 // ErrNotFound when there is no such session.
 func (d *DB) SessionHolder(ctx context.Context, hash []byte) (lanyard.Session, lanyard.User, error) {
 	const op = "sqlstore.SessionHolder"
-	rows, err := d.reader().QueryContext(ctx, `SELECT `+sessionColumnsAs("s")+`, `+userColumns+`, r.role, r.source
-		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
-		WHERE s.hash = $1`, hash)
+	rows, err := d.reader().QueryContext(ctx, sessionHolderQuery, hash)
 	if err != nil {
 		return lanyard.Session{}, lanyard.User{}, fmt.Errorf("sqlstore: read session holder: %w", err)
 	}
@@ -256,7 +255,9 @@ func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, e
 	var out sessionUser
 	var sessionDest sessionScan
 	var userDest userScan
-	dest := append(sessionDest.dest(&out.session), userDest.dest(&out.user, version)...)
+	dest := make([]any, 0, sessionScanColumns+userScanColumns+len(extra))
+	dest = sessionDest.appendDest(dest, &out.session)
+	dest = userDest.appendDest(dest, &out.user, version)
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return out, err
 	}
@@ -264,6 +265,13 @@ func scanSessionUser(r rowScanner, version *int64, extra ...any) (sessionUser, e
 	userDest.finish(&out.user)
 	return out, nil
 }
+
+// sessionHolderQuery reads a session, its account and the account's roles:
+// one row per role (one row when there is none). Built once: a miss of
+// the session check runs it, and its text keys the prepared statement.
+var sessionHolderQuery = `SELECT ` + sessionColumnsAs("s") + `, ` + userColumns + `, r.role, r.source
+	FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id
+	WHERE s.hash = $1`
 
 // sessionColumnsAs is sessionColumns qualified with alias.
 func sessionColumnsAs(alias string) string {
@@ -274,6 +282,9 @@ func sessionColumnsAs(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
+// The number of destinations of sessionScan.dest and userScan.dest.
+const sessionScanColumns, userScanColumns = 19, 18
+
 // sessionScan holds a session row's columns that need converting.
 type sessionScan struct {
 	kind                                    string
@@ -281,8 +292,12 @@ type sessionScan struct {
 }
 
 func (v *sessionScan) dest(s *lanyard.Session) []any {
-	return []any{&s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
-		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext}
+	return v.appendDest(make([]any, 0, sessionScanColumns), s)
+}
+
+func (v *sessionScan) appendDest(dst []any, s *lanyard.Session) []any {
+	return append(dst, &s.Hash, &s.TenantID, &s.UserID, &v.kind, &s.IdPEntityID, &s.NameID, &s.NameIDFormat,
+		&s.SessionIndex, &v.created, &v.seen, &v.idle, &v.abs, &s.ClientIP, &s.UserAgent, &v.lastRefreshed, &s.CSRFSecret, &s.Origin, &s.ParentHash, &s.AuthnContext)
 }
 
 func (v *sessionScan) finish(s *lanyard.Session) {
@@ -299,9 +314,13 @@ type userScan struct {
 }
 
 func (v *userScan) dest(u *lanyard.User, version *int64) []any {
-	return []any{&u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
+	return v.appendDest(make([]any, 0, userScanColumns), u, version)
+}
+
+func (v *userScan) appendDest(dst []any, u *lanyard.User, version *int64) []any {
+	return append(dst, &u.ID, &u.TenantID, &u.Login, &u.Email, &u.FirstName, &u.LastName, &v.status, &u.Locked,
 		&v.method, &u.WebAccess, &v.source, &u.IdPSourced, &u.PasswordHash, &u.AutoLogin,
-		&v.created, &v.updated, &v.lastLogin, version}
+		&v.created, &v.updated, &v.lastLogin, version)
 }
 
 func (v *userScan) finish(u *lanyard.User) {
@@ -309,34 +328,47 @@ func (v *userScan) finish(u *lanyard.User) {
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = fromNanos(v.created), fromNanos(v.updated), fromNanos(v.lastLogin)
 }
 
-// RecordSessionActivity writes the sessions' activity in one transaction,
-// a few hundred sessions per statement. A session whose stored LastSeenAt
-// is already as late is left alone, and so is one that no longer exists.
+// activityRowsPerStatement bounds the sessions one statement of
+// RecordSessionActivity carries, so that a statement's argument stays a
+// few hundred kilobytes: a flush of up to this many sessions, the usual
+// one, is one statement.
+const activityRowsPerStatement = 4096
+
+// The statement of RecordSessionActivity, one per engine: the batch is one
+// argument (arrays on PostgreSQL, a JSON array on SQLite), so that the text
+// is the same whatever the batch's size and is prepared once. The idle
+// expiry never passes the absolute one, so the session's expiry is the
+// idle one, or the absolute one if the caller's idea of it was later. A
+// session whose stored LastSeenAt is as late is left alone.
+const (
+	activitySet = `UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
+		expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END`
+	activityWhere     = ` WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`
+	activityFromJSON  = ` FROM (SELECT unhex(value ->> 0) AS hash, value ->> 1 AS seen, value ->> 2 AS idle FROM json_each($1)) AS a`
+	activityFromArray = ` FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS a (hash, seen, idle)`
+)
+
+// RecordSessionActivity writes the sessions' activity in one transaction
+// and one statement (one per activityRowsPerStatement sessions). A session
+// whose stored LastSeenAt is already as late is left alone, and so is one
+// that no longer exists.
 func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error {
 	if len(activity) == 0 {
 		return nil
 	}
 	return d.inTx(ctx, func(tx *DB) error {
-		for start := 0; start < len(activity); start += tx.bulkRows() {
-			batch := activity[start:min(start+tx.bulkRows(), len(activity))]
-			args := make([]any, 0, 3*len(batch))
-			var rows strings.Builder
-			for i, a := range batch {
-				args = append(args, a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt))
-				if i > 0 {
-					rows.WriteString(", ")
+		for start := 0; start < len(activity); start += activityRowsPerStatement {
+			batch := activity[start:min(start+activityRowsPerStatement, len(activity))]
+			var err error
+			if tx.dialect.ArrayParams {
+				hashes, seen, idle := make([][]byte, len(batch)), make([]int64, len(batch)), make([]int64, len(batch))
+				for i, a := range batch {
+					hashes[i], seen[i], idle[i] = a.Hash, toNanos(a.LastSeenAt), toNanos(a.IdleExpiresAt)
 				}
-				fmt.Fprintf(&rows, "(%s, %s, %s)", tx.typed(tx.dialect.BlobParam, 3*i+1),
-					tx.typed(tx.dialect.BigIntParam, 3*i+2), tx.typed(tx.dialect.BigIntParam, 3*i+3))
+				_, err = tx.writer().ExecContext(ctx, activitySet+activityFromArray+activityWhere, hashes, seen, idle)
+			} else {
+				_, err = tx.writer().ExecContext(ctx, activitySet+activityFromJSON+activityWhere, activityJSON(batch))
 			}
-			// The idle expiry never passes the absolute one, so the
-			// session's expiry is the idle one, or the absolute one if the
-			// caller's idea of it was later.
-			_, err := tx.writer().ExecContext(ctx,
-				`UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
-					expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END
-				FROM (SELECT column1 AS hash, column2 AS seen, column3 AS idle FROM (VALUES `+rows.String()+`) AS v) AS a
-				WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`, args...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: record session activity: %w", err)
 			}
@@ -345,13 +377,24 @@ func (d *DB) RecordSessionActivity(ctx context.Context, activity []lanyard.Sessi
 	})
 }
 
-// typed returns placeholder $n wrapped by the dialect's hook, if any.
-func (d *DB) typed(hook func(string) string, n int) string {
-	p := "$" + strconv.Itoa(n)
-	if hook == nil {
-		return p
+// activityJSON encodes activity as [["hex hash", seen, idle], ...], times
+// in Unix nanoseconds.
+func activityJSON(activity []lanyard.SessionActivity) string {
+	b := make([]byte, 0, len(activity)*(2*32+50))
+	b = append(b, '[')
+	for i, a := range activity {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `["`...)
+		b = hex.AppendEncode(b, a.Hash)
+		b = append(b, `",`...)
+		b = strconv.AppendInt(b, toNanos(a.LastSeenAt), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, toNanos(a.IdleExpiresAt), 10)
+		b = append(b, ']')
 	}
-	return hook(p)
+	return string(append(b, ']'))
 }
 
 // CreateSessions inserts the sessions in one transaction, a few hundred

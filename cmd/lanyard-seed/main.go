@@ -8,11 +8,13 @@
 //	lanyard-seed serve (-sqlite PATH | -postgres URL) -addr-file FILE
 //	    serve Lanyard's routes on a loopback port, with the session check
 //	    wired as in "lanyard serve", and write the address to FILE
-//	lanyard-seed verify -addr HOST:PORT -pid PID -sessions N [-requests 20000] [-rounds 5] [-clients 4] [-postgres-pid-file F]
+//	lanyard-seed verify -addr HOST:PORT -pid PID -sessions N [-requests 20000] [-rounds 5] [-clients 4] [-settle 6s] [-postgres-pid-file F]
 //	    ask GET /auth/verify of that server in interleaved rounds: one hot
 //	    session for every request, then a random one of the N seeded
 //	    sessions per request; print the server's CPU time per request (and
-//	    PostgreSQL's) of each round, the medians and their ratio
+//	    PostgreSQL's) of each round, the medians and their ratio. A round's
+//	    CPU time is read -settle after its last answer, so that it holds
+//	    the background write of the round's session activity
 //
 // It is a test tool: it writes to the store directly, and serves only
 // loopback.
@@ -284,11 +286,15 @@ func verify(args []string) error {
 	rounds := fs.Int("rounds", 5, "`rounds` of each variant, interleaved")
 	clients := fs.Int("clients", 4, "concurrent `clients`")
 	pgPIDFile := fs.String("postgres-pid-file", "", "postmaster.pid `file` of the PostgreSQL server, to report its CPU time too")
+	settle := fs.Duration("settle", 6*time.Second, "`time` to wait after a round's last request before reading the CPU times, so that the round's background writes (the session activity, flushed every 5 s) count in it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *sessions < 1 || *requests < 1 || *rounds < 1 || *clients < 1 {
 		return errors.New("want -sessions, -requests, -rounds and -clients of at least 1")
+	}
+	if *settle < 0 {
+		return errors.New("want a -settle of 0 or more")
 	}
 	type server struct {
 		label, url string
@@ -324,6 +330,7 @@ func verify(args []string) error {
 	run := func(srv server, v variant, n int) (cpu, dbCPU time.Duration, err error) {
 		cpuBefore, dbBefore := processCPUOr0(srv.pid), postgresCPU(*pgPIDFile)
 		err = load(client, srv.url, v.id, n, *clients)
+		time.Sleep(*settle)
 		return processCPUOr0(srv.pid) - cpuBefore, postgresCPU(*pgPIDFile) - dbBefore, err
 	}
 	// A first pass warms the code paths, the tenant and the database's caches.
@@ -352,7 +359,7 @@ func verify(args []string) error {
 			}
 		}
 	}
-	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d loadavg=%s (%.0fs)\n\n", *sessions, *requests, *rounds, *clients, loadAverage(), time.Since(start).Seconds())
+	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d settle=%s loadavg=%s (%.0fs)\n\n", *sessions, *requests, *rounds, *clients, *settle, loadAverage(), time.Since(start).Seconds())
 	fmt.Println("| server | hot: Lanyard CPU/request | random: Lanyard CPU/request | random/hot | hot: database | random: database |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, srv := range servers {

@@ -38,6 +38,7 @@ var Dialect = sqlstore.Dialect{
 	Classify:      classify,
 	BlobParam:     func(p string) string { return p + "::bytea" },
 	BigIntParam:   func(p string) string { return p + "::bigint" },
+	ArrayParams:   true,
 }
 
 // SQLSTATE codes the store reacts to.

@@ -1,0 +1,89 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/gateway"
+	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/session"
+)
+
+// fixedTenants answers the tenant from memory, as the configuration
+// registry does once it has read it.
+type fixedTenants lanyard.Tenant
+
+func (f fixedTenants) TenantByID(_ context.Context, id int64) (lanyard.Tenant, error) {
+	if id != f.ID {
+		return lanyard.Tenant{}, lanyard.ErrNotFound
+	}
+	return lanyard.Tenant(f), nil
+}
+
+// BenchmarkVerifyMiss measures the forward-auth check of a session that is
+// not in the cache, on SQLite, wired as "lanyard serve" wires it: one read
+// of the session with its account, the tenant from memory, the activity
+// handed to the background writer (the sessions were last seen two
+// minutes ago) and a new identity token. Every iteration presents another
+// session. Its allocations are the miss's share of the garbage collector.
+func BenchmarkVerifyMiss(b *testing.B) {
+	ctx := context.Background()
+	store := testdb.SQLite(b)
+	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
+	if err := store.CreateTenant(ctx, &tenant); err != nil {
+		b.Fatal(err)
+	}
+	user := lanyard.User{TenantID: tenant.ID, Login: "ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
+		WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
+	user.Normalize()
+	if err := store.CreateUser(ctx, &user); err != nil {
+		b.Fatal(err)
+	}
+	earlier := session.NewManager(store, session.Options{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }})
+	ids := make([]string, b.N)
+	for i := range ids {
+		id, _, err := earlier.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = id
+	}
+	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
+	if err := keys.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cache := session.NewCache(session.NewManager(store, session.Options{}), store, session.CacheOptions{Tenants: fixedTenants(tenant),
+		// The writer's batches are background work: none runs meanwhile.
+		Activity: session.ActivityOptions{FlushInterval: time.Hour}})
+	b.Cleanup(func() { cache.Close(ctx) })
+	base, _ := url.Parse("https://sso.example.com")
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	handler := gw.Verify()
+	reqs := make([]*http.Request, b.N)
+	for i, id := range ids {
+		reqs[i] = httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
+		reqs[i].AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, reqs[i])
+		if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
+			b.Fatalf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT))
+		}
+	}
+	b.StopTimer()
+	if n := cache.Activity().PendingCount(); n != b.N {
+		b.Fatalf("activity of %d sessions waits, want %d: the sessions were meant to be due for it", n, b.N)
+	}
+}
