@@ -121,6 +121,13 @@ func (s *Service) Resolve(ctx context.Context, tenant lanyard.Tenant, a Assertio
 	if opt.In != nil {
 		in := *s
 		in.Store = opt.In
+		// The directory is read through the transaction too: it holds a
+		// connection already, where a read beside it would start a read
+		// transaction of its own on another one while the login's writes
+		// wait (SQLite has one writer).
+		if dir, ok := opt.In.(DirectoryStore); ok && s.Directory != nil {
+			in.Directory = dir
+		}
 		s = &in
 	}
 	var lastErr error

@@ -85,7 +85,7 @@ func startHarness(ctx context.Context, o options, stderr io.Writer) (*harness, e
 	}
 	h.base = "http://127.0.0.1:" + port
 	h.env = append(h.env, "LANYARD_BASE_URL="+h.base, "LANYARD_ADDR=127.0.0.1:"+port)
-	if o.cpuProfile != "" {
+	if o.cpuProfile != "" || o.tracePath != "" {
 		p, err := freePort()
 		if err != nil {
 			return nil, err

@@ -104,8 +104,25 @@ func (r result) print(w io.Writer, o options) {
 	}
 }
 
+// serverProfiles are the files to write the server's profiles to during a
+// level ("": not taken).
+type serverProfiles struct{ cpu, trace string }
+
+type serverProfile struct{ what, endpoint, path, tool string }
+
+func (p serverProfiles) list() []serverProfile {
+	var out []serverProfile
+	if p.cpu != "" {
+		out = append(out, serverProfile{"CPU profile", "profile", p.cpu, "go tool pprof -top"})
+	}
+	if p.trace != "" {
+		out = append(out, serverProfile{"runtime trace", "trace", p.trace, "go tool trace"})
+	}
+	return out
+}
+
 // runLevel prepares n logins and posts them with c clients.
-func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (result, error) {
+func (h *harness) runLevel(ctx context.Context, c int, profiles serverProfiles) (result, error) {
 	res := result{mode: h.o.mode, engine: h.o.engineLabel, clients: c, byStatus: map[string]int{}}
 	fmt.Fprintf(h.stderr, "acsload: preparing %d signed responses (%s-initiated)\n", h.o.n, h.o.mode)
 	logins, prep, err := h.prepare(ctx, h.o.n)
@@ -115,10 +132,14 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 	res.prep = prep
 	fmt.Fprintf(h.stderr, "acsload: signed in %s; posting with %d clients\n", prep.signing.Round(time.Millisecond), c)
 
-	var profileDone chan error
-	if profilePath != "" && h.pprof != "" {
-		profileDone = make(chan error, 1)
-		go func() { profileDone <- h.fetchProfile(ctx, profilePath) }()
+	var profileDone []chan error
+	for _, p := range profiles.list() {
+		if h.pprof == "" {
+			break
+		}
+		done := make(chan error, 1)
+		profileDone = append(profileDone, done)
+		go func() { done <- h.fetchProfile(ctx, p.endpoint, p.path) }()
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, h.o.timeout)
@@ -193,11 +214,14 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 		res.byStatus[fmt.Sprintf("not sent (timeout %s)", h.o.timeout)] += len(logins) - res.attempted
 		res.attempted = len(logins)
 	}
-	if profileDone != nil {
-		if err := <-profileDone; err != nil {
-			fmt.Fprintf(h.stderr, "acsload: CPU profile: %v\n", err)
+	for i, p := range profiles.list() {
+		if i >= len(profileDone) {
+			break
+		}
+		if err := <-profileDone[i]; err != nil {
+			fmt.Fprintf(h.stderr, "acsload: %s of the server: %v\n", p.what, err)
 		} else {
-			fmt.Fprintf(h.stderr, "acsload: CPU profile of the server written to %s (go tool pprof -top %s)\n", profilePath, profilePath)
+			fmt.Fprintf(h.stderr, "acsload: %s of the server written to %s (%s %s)\n", p.what, p.path, p.tool, p.path)
 		}
 	}
 	return res, nil
@@ -257,10 +281,11 @@ func snippet(body []byte) string {
 	return text
 }
 
-// fetchProfile saves a CPU profile of the server taken over the first
-// seconds of the timed phase.
-func (h *harness) fetchProfile(ctx context.Context, path string) error {
-	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", h.pprof, h.o.profileSecs)
+// fetchProfile saves a profile of the server (endpoint "profile" or
+// "trace" of net/http/pprof) taken over the first seconds of the timed
+// phase.
+func (h *harness) fetchProfile(ctx context.Context, endpoint, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", h.pprof, endpoint, h.o.profileSecs)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

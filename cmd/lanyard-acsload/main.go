@@ -64,6 +64,7 @@ type options struct {
 	mode        string
 	format      string
 	cpuProfile  string
+	tracePath   string
 	profileSecs int
 	serverLog   string
 	keep        bool
@@ -87,7 +88,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.mode, "mode", "idp", "`mode`: idp (unsolicited responses) or sp (GET /saml/login first)")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or markdown (a table row per level)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first level to `file`")
-	fs.IntVar(&o.profileSecs, "profile-seconds", 5, "length of the CPU profile in seconds")
+	fs.StringVar(&o.tracePath, "trace", "", "write a runtime trace of the server during the first level to `file` (go tool trace FILE: where logins wait)")
+	fs.IntVar(&o.profileSecs, "profile-seconds", 5, "length of the CPU profile and trace in seconds")
 	fs.StringVar(&o.serverLog, "server-log", "", "write the server's log to `file` (default: a temporary file, shown on failure)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	fs.StringVar(&o.postgresPIDFile, "postgres-pid-file", "", "postmaster.pid `file` of the PostgreSQL server, to report its CPU time per login")
@@ -145,11 +147,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, markdownHeader)
 	}
 	for i, c := range o.concurrency {
-		profile := ""
+		var profiles serverProfiles
 		if i == 0 {
-			profile = o.cpuProfile
+			profiles = serverProfiles{cpu: o.cpuProfile, trace: o.tracePath}
 		}
-		res, err := h.runLevel(ctx, c, profile)
+		res, err := h.runLevel(ctx, c, profiles)
 		if err != nil {
 			return h.withServerLog(err)
 		}
