@@ -9,12 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,6 +19,7 @@ import (
 // result is what one concurrency level measured.
 type result struct {
 	mode, engine string
+	hasDB        bool // a database server's CPU is measured (PostgreSQL)
 	clients      int
 	attempted    int
 	ok           int
@@ -71,7 +69,7 @@ const markdownHeader = "| engine | mode | clients | logins | errors | logins/s |
 func (r result) print(w io.Writer, o options) {
 	if o.format == "markdown" {
 		db := "-"
-		if r.engine != "sqlite" {
+		if r.hasDB {
 			db = perLogin(r.dbCPU, r.ok)
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% |\n",
@@ -83,7 +81,7 @@ func (r result) print(w io.Writer, o options) {
 	fmt.Fprintf(w, "  logins/s          %.0f\n", r.rate())
 	fmt.Fprintf(w, "  latency           p50 %s  p90 %s  p99 %s  max %s\n", ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)), ms(r.percentile(1)))
 	fmt.Fprintf(w, "  CPU per login     server %s", perLogin(r.serverCPU, r.ok))
-	if r.engine != "sqlite" {
+	if r.hasDB {
 		fmt.Fprintf(w, ", PostgreSQL %s", perLogin(r.dbCPU, r.ok))
 	}
 	fmt.Fprintf(w, ", client %s (server %.0f%% of a core)\n", perLogin(r.clientCPU, r.ok), 100*r.serverCPU.Seconds()/max(r.elapsed.Seconds(), 1e-9))
@@ -123,7 +121,7 @@ func (p serverProfiles) list() []serverProfile {
 
 // runLevel prepares n logins and posts them with c clients.
 func (h *harness) runLevel(ctx context.Context, c int, profiles serverProfiles) (result, error) {
-	res := result{mode: h.o.mode, engine: h.o.engineLabel, clients: c, byStatus: map[string]int{}}
+	res := result{mode: h.o.mode, engine: h.label(), hasDB: h.o.postgresPIDFile != "", clients: c, byStatus: map[string]int{}}
 	fmt.Fprintf(h.stderr, "acsload: preparing %d signed responses (%s-initiated)\n", h.o.n, h.o.mode)
 	logins, prep, err := h.prepare(ctx, h.o.n)
 	if err != nil {
@@ -142,77 +140,13 @@ func (h *harness) runLevel(ctx context.Context, c int, profiles serverProfiles) 
 		go func() { done <- h.fetchProfile(ctx, p.endpoint, p.path) }()
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, h.o.timeout)
-	defer cancel()
-	serverBefore, err := processCPU(h.server.Process.Pid)
-	if err != nil {
-		return res, err
-	}
-	dbBefore := postgresCPU(h.o.postgresPIDFile)
-	clientBefore := selfCPU()
-	machineBefore := machineCPU()
-	start := time.Now()
-
-	var (
-		next      atomic.Int64
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, len(logins))
-		wg        sync.WaitGroup
-	)
 	acs := h.base + "/t/" + h.slug + "/saml/acs"
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			fails := map[string]int{}
-			var first string
-			attempted := 0
-			for runCtx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(logins) {
-					break
-				}
-				attempted++
-				t0 := time.Now()
-				outcome, detail := h.post(runCtx, acs, logins[i])
-				if outcome == "" {
-					mine = append(mine, time.Since(t0))
-					continue
-				}
-				fails[outcome]++
-				if first == "" {
-					first = detail
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			latencies = append(latencies, mine...)
-			res.attempted += attempted
-			res.ok += len(mine)
-			for k, v := range fails {
-				res.byStatus[k] += v
-			}
-			if res.firstError == "" {
-				res.firstError = first
-			}
-		}()
+	post := func(ctx context.Context, client *http.Client, l login) (string, string) {
+		return h.post(ctx, client, acs, l)
 	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	serverAfter, err := processCPU(h.server.Process.Pid)
+	res, err = timedRun(ctx, res, c, h.o.timeout, logins, h.clients, post, h.cpu)
 	if err != nil {
 		return res, err
-	}
-	res.serverCPU = serverAfter - serverBefore
-	res.dbCPU = postgresCPU(h.o.postgresPIDFile) - dbBefore
-	res.clientCPU = selfCPU() - clientBefore
-	res.machineCPU = machineCPU() - machineBefore
-	slices.Sort(latencies)
-	res.latencies = latencies
-	if runCtx.Err() != nil && res.attempted < len(logins) {
-		res.byStatus[fmt.Sprintf("not sent (timeout %s)", h.o.timeout)] += len(logins) - res.attempted
-		res.attempted = len(logins)
 	}
 	for i, p := range profiles.list() {
 		if i >= len(profileDone) {
@@ -229,7 +163,7 @@ func (h *harness) runLevel(ctx context.Context, c int, profiles serverProfiles) 
 
 // post sends one login and classifies the answer: "" for success (a
 // redirect setting lanyard_session), else the kind of failure and a detail.
-func (h *harness) post(ctx context.Context, acs string, l login) (outcome, detail string) {
+func (h *harness) post(ctx context.Context, client *http.Client, acs string, l login) (outcome, detail string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, acs, bytes.NewReader(l.body))
 	if err != nil {
 		return "request error", err.Error()
@@ -238,7 +172,7 @@ func (h *harness) post(ctx context.Context, acs string, l login) (outcome, detai
 	if l.cookie != "" {
 		req.Header.Set("Cookie", l.cookie)
 	}
-	resp, err := h.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return "transport error", err.Error()
 	}
@@ -304,6 +238,12 @@ func (h *harness) fetchProfile(ctx context.Context, endpoint, path string) error
 		return err
 	}
 	return f.Close()
+}
+
+// cpu reads the CPU time of the server process and of PostgreSQL's.
+func (h *harness) cpu() (server, db time.Duration, err error) {
+	server, err = processCPU(h.server.Process.Pid)
+	return server, postgresCPU(h.o.postgresPIDFile), err
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).

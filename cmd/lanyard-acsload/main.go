@@ -61,6 +61,10 @@ type options struct {
 	concurrency []int
 	timeout     time.Duration
 	users       int
+	jit         bool
+	anchor      string
+	shibboleth  bool
+	rounds      int
 	mode        string
 	format      string
 	cpuProfile  string
@@ -85,6 +89,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	conc := fs.String("c", "4,8", "comma-separated `levels` of concurrent clients")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound on the timed phase of each level")
 	fs.IntVar(&o.users, "users", 200, "distinct users the logins are spread over")
+	fs.StringVar(&o.anchor, "anchor", "", "`path` of a second lanyard binary (e.g. built from main) to measure side by side, in interleaved rounds")
+	fs.BoolVar(&o.shibboleth, "shibboleth", false, "also measure Shibboleth SP 3 (Apache httpd with mod_shib, and shibd; apt-get install libapache2-mod-shib) in interleaved rounds")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of a comparison (with -anchor or -shibboleth); the summary gives medians")
+	fs.BoolVar(&o.jit, "jit", false, "every login is of a new user, whose account is created just in time (instead of -users returning users)")
 	fs.StringVar(&o.mode, "mode", "idp", "`mode`: idp (unsolicited responses) or sp (GET /saml/login first)")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or markdown (a table row per level)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first level to `file`")
@@ -120,6 +128,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-mode %q: want idp or sp", o.mode)
 	case o.format != "text" && o.format != "markdown":
 		return o, fmt.Errorf("-format %q: want text or markdown", o.format)
+	case o.rounds < 1:
+		return o, fmt.Errorf("-rounds %d: want at least 1", o.rounds)
 	case o.data != "" && o.database != "":
 		return o, errors.New("-data (SQLite) and -database (PostgreSQL) name two stores: give one")
 	}
@@ -136,6 +146,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseOptions(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.anchor != "" || o.shibboleth || o.rounds > 1 {
+		return runComparison(ctx, o, stdout, stderr)
 	}
 	h, err := startHarness(ctx, o, stderr)
 	if err != nil {
