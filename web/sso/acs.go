@@ -194,7 +194,7 @@ func handleSAMLACS(d *Deps) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxACSBytes)
-		if err := r.ParseForm(); err != nil {
+		if err := readACSForm(r); err != nil {
 			d.refuseSSO(w, r, a, ssoRefusal{
 				status: http.StatusBadRequest, reason: reasonFormUnreadable, title: "Sign-in failed",
 				detail:  "the posted form could not be read: " + err.Error(),

@@ -40,7 +40,12 @@ func decodedSAMLResponse(r *http.Request) string {
 	if raw == "" {
 		return ""
 	}
-	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+	// The decoder skips line breaks itself; other spaces are taken out
+	// only when there are any (every login decodes the message here).
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		b, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+	}
 	if err != nil {
 		return fmt.Sprintf("(the SAMLResponse field is not base64: %v)", err)
 	}
