@@ -305,7 +305,8 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		if _, ok := d.passiveReturn(assertion.ReturnTo); ok || ui.IsSSOTest(assertion.ReturnTo) {
 			return nil // the request taken, the assertion used; no login
 		}
-		out.res, err = d.Logins.Resolve(txCtx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{In: tx})
+		out.res, err = d.Logins.Resolve(txCtx, snap.Tenant, loginAssertion(idp.EntityID, assertion),
+			login.Options{In: tx, Directory: snap.Directory, DirectoryKnown: snap.DirectoryKnown})
 		var refusal *login.Refusal
 		if errors.As(err, &refusal) {
 			out.resolveErr = err
