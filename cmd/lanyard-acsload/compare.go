@@ -62,6 +62,9 @@ func runComparison(ctx context.Context, o options, stdout, stderr io.Writer) err
 	if o.anchor != "" {
 		ao := o
 		ao.lanyard = o.anchor
+		if o.anchorData != "" {
+			ao.data = o.anchorData
+		}
 		a, err := startHarness(ctx, ao, stderr)
 		if err != nil {
 			return fmt.Errorf("anchor: %w", err)

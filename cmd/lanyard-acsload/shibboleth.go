@@ -147,7 +147,7 @@ func startShibboleth(ctx context.Context, o options, stderr io.Writer) (*shibHar
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}); err != nil {
-		return nil, h.withLogs(fmt.Errorf("Shibboleth's /Shibboleth.sso/Metadata does not answer 200: %w", err))
+		return nil, h.withLogs(fmt.Errorf("the Shibboleth SP's /Shibboleth.sso/Metadata does not answer 200: %w", err))
 	}
 	ok = true
 	return h, nil
