@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -274,10 +273,11 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
-// postgresCPU sums the CPU time of the PostgreSQL server whose
-// postmaster.pid file is given (the postmaster and its children); 0 when
-// pidFile is empty or unreadable. Processes that exited are not counted:
-// Lanyard keeps its connections, so its backends live through a run.
+// postgresCPU returns the CPU time of the PostgreSQL server whose
+// postmaster.pid file is given: the postmaster, its live children, and
+// through its cumulative children's time those that exited (a backend
+// whose connection the pool closed); 0 when pidFile is empty or
+// unreadable.
 func postgresCPU(pidFile string) time.Duration {
 	if pidFile == "" {
 		return 0
@@ -291,30 +291,7 @@ func postgresCPU(pidFile string) time.Duration {
 	if err != nil {
 		return 0
 	}
-	var total time.Duration
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		if pid != master {
-			stat, err := os.ReadFile(d + "/stat")
-			if err != nil {
-				continue
-			}
-			s := string(stat)
-			end := strings.LastIndexByte(s, ')')
-			f := strings.Fields(s[end+1:])
-			if end < 0 || len(f) < 2 || f[1] != strconv.Itoa(master) {
-				continue
-			}
-		}
-		if t, err := processCPU(pid); err == nil {
-			total += t
-		}
-	}
-	return total
+	return processTreeCPU(master)
 }
 
 // machineCPU returns the busy CPU time of the whole machine, all cores,
