@@ -106,6 +106,12 @@ type Options struct {
 	// login (session, audit event, replay mark), so that all of it commits
 	// or none.
 	In Store
+	// Directory is the tenant's LDAP directory, normalised, as the caller
+	// holds it in memory (the tenant's configuration snapshot), nil when
+	// the tenant has none; it is used instead of reading the Service's
+	// DirectoryStore when DirectoryKnown is set. Resolve does not change it.
+	Directory      *lanyard.LDAPDirectory
+	DirectoryKnown bool
 }
 
 // Resolve finds or creates the account of an assertion and decides whether
@@ -121,6 +127,13 @@ func (s *Service) Resolve(ctx context.Context, tenant lanyard.Tenant, a Assertio
 	if opt.In != nil {
 		in := *s
 		in.Store = opt.In
+		// The directory is read through the transaction too: it holds a
+		// connection already, where a read beside it would start a read
+		// transaction of its own on another one while the login's writes
+		// wait (SQLite has one writer).
+		if dir, ok := opt.In.(DirectoryStore); ok && s.Directory != nil {
+			in.Directory = dir
+		}
 		s = &in
 	}
 	var lastErr error
@@ -180,7 +193,7 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	// from it or the tenant's policy lets this IdP link by that attribute.
 	notes := res.Changes
 	res.Changes = nil
-	dir, err := s.directory(ctx, tenant.ID)
+	dir, err := s.directory(ctx, tenant.ID, opt)
 	if err != nil {
 		return Result{}, fmt.Errorf("login: directory of %q: %w", tenant.Slug, err)
 	}

@@ -61,3 +61,33 @@ func TestJITRefusedWhenAnotherSourceOwnsAccounts(t *testing.T) {
 		t.Fatalf("JIT with account_owner=idp: %v", err)
 	}
 }
+
+// unreadDirectory fails the test when a login reads the directory from
+// the store although its caller gave it.
+type unreadDirectory struct{ t *testing.T }
+
+func (u unreadDirectory) LDAPDirectorySettings(context.Context, int64) (lanyard.LDAPDirectory, error) {
+	u.t.Error("the directory was read from the store although the caller gave it")
+	return lanyard.LDAPDirectory{}, lanyard.ErrNotFound
+}
+
+// TestDirectoryGivenByTheCaller: the directory the caller holds in memory
+// (the tenant's snapshot) decides, and is not read again; a caller that
+// knows the tenant has none lets JIT follow the tenant's settings alone.
+func TestDirectoryGivenByTheCaller(t *testing.T) {
+	store := testdb.SQLite(t)
+	ctx := context.Background()
+	svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true})
+	svc.Directory = unreadDirectory{t}
+	dir := &lanyard.LDAPDirectory{Enabled: true, URLs: []string{"ldap://127.0.0.1:1"}, BaseDN: "dc=x"}
+	dir.Normalize()
+	_, err := svc.Resolve(ctx, tenant, assertion("nid-d", map[string][]string{"uid": {"inscope"}}), login.Options{Directory: dir, DirectoryKnown: true})
+	var refusal *login.Refusal
+	if !errors.As(err, &refusal) || refusal.Reason != login.ReasonNotSynchronized {
+		t.Fatalf("JIT in the scope of a directory without allow_jit: %v, want a refusal (not synchronised)", err)
+	}
+	res, err := svc.Resolve(ctx, tenant, assertion("nid-d", map[string][]string{"uid": {"inscope"}}), login.Options{DirectoryKnown: true})
+	if err != nil || res.FoundBy != login.ByCreated {
+		t.Fatalf("JIT without a directory: %v, %v", res.FoundBy, err)
+	}
+}

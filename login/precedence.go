@@ -66,8 +66,16 @@ func SAMLMay(dir *lanyard.LDAPDirectory, u *lanyard.User, login, email string) S
 	return r
 }
 
-// directory returns the tenant's directory, nil when it has none.
-func (s *Service) directory(ctx context.Context, tenantID int64) (*lanyard.LDAPDirectory, error) {
+// directory returns the tenant's directory, nil when it has none: the one
+// the caller holds in memory, else read from the DirectoryStore.
+func (s *Service) directory(ctx context.Context, tenantID int64, opt Options) (*lanyard.LDAPDirectory, error) {
+	if opt.DirectoryKnown {
+		if opt.Directory == nil {
+			return nil, nil
+		}
+		d := *opt.Directory // the caller's is shared (and normalised)
+		return &d, nil
+	}
 	if s.Directory == nil {
 		return nil, nil
 	}

@@ -26,6 +26,7 @@ func TestTenantChangeRebuildsOneSnapshot(t *testing.T) {
 			}
 		}
 		r := New(store, Options{BaseURL: base, CheckInterval: -1})
+		ldap := store.(lanyard.LDAPStore)
 		snapshots := func() []*Snapshot {
 			t.Helper()
 			out := make([]*Snapshot, n)
@@ -73,6 +74,9 @@ func TestTenantChangeRebuildsOneSnapshot(t *testing.T) {
 				c := lanyard.IdPConnection{TenantID: id, EntityID: "https://idp.example.org", MetadataXML: idpMetadata("https://idp.example.org", k.CertificatePEM)}
 				return store.PutIdP(ctx, &c)
 			}},
+			{"LDAP directory", func(id int64) error {
+				return ldap.PutLDAPDirectory(ctx, &lanyard.LDAPDirectory{TenantID: id, Enabled: true, URLs: []string{"ldap://127.0.0.1:1"}, BaseDN: "dc=example,dc=org", AllowJIT: true}, false)
+			}},
 		}
 		for i, c := range changes {
 			changed := i + 1
@@ -100,6 +104,38 @@ func TestTenantChangeRebuildsOneSnapshot(t *testing.T) {
 		}
 		if len(before[3].IdPs) != 1 {
 			t.Errorf("the IdP added to tenant 3 is not in its new snapshot")
+		}
+		if d := before[4].Directory; !before[4].DirectoryKnown || d == nil || !d.AllowJIT || d.LoginAttr != "uid" {
+			t.Errorf("the directory added to tenant 4 is not in its new snapshot, normalised: known %v, %+v", before[4].DirectoryKnown, d)
+		}
+		if !before[0].DirectoryKnown || before[0].Directory != nil {
+			t.Errorf("tenant 0, which has no directory: known %v, %+v", before[0].DirectoryKnown, before[0].Directory)
+		}
+
+		// What the sync writes as it runs is no configuration change; a
+		// change of the directory's settings, or its removal, is.
+		rebuilds := r.Rebuilds()
+		if err := ldap.PutLDAPSyncState(ctx, tenants[4].ID, lanyard.LDAPSyncState{Mark: "20261203000000Z", LastStatus: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ldap.ClaimLDAPSync(ctx, tenants[4].ID, "node-a", time.Now(), time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if after := snapshots(); r.Rebuilds() != rebuilds || after[4] != before[4] {
+			t.Errorf("the directory's sync state rebuilt %d snapshots, want 0", r.Rebuilds()-rebuilds)
+		}
+		if err := ldap.PutLDAPDirectory(ctx, &lanyard.LDAPDirectory{TenantID: tenants[4].ID, Enabled: true, URLs: []string{"ldap://127.0.0.1:1"}, BaseDN: "dc=example,dc=org"}, false); err != nil {
+			t.Fatal(err)
+		}
+		after := snapshots()
+		if d := after[4].Directory; r.Rebuilds()-rebuilds != 1 || d == nil || d.AllowJIT {
+			t.Errorf("a change of the directory's settings: %d rebuilds (want 1), directory %+v", r.Rebuilds()-rebuilds, d)
+		}
+		if err := ldap.DeleteLDAPDirectory(ctx, tenants[4].ID); err != nil {
+			t.Fatal(err)
+		}
+		if after := snapshots(); after[4].Directory != nil || r.Rebuilds()-rebuilds != 2 {
+			t.Errorf("the removed directory: %d rebuilds (want 2), directory %+v", r.Rebuilds()-rebuilds, after[4].Directory)
 		}
 	})
 }

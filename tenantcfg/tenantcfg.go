@@ -96,6 +96,20 @@ type Snapshot struct {
 	Problems []string
 	// Version is the configuration version the snapshot was built at.
 	Version int64
+	// Directory is the tenant's LDAP directory (its settings, normalised,
+	// without the bind password), whose precedence rules SSO logins
+	// apply; nil when the tenant has none. DirectoryKnown says the store
+	// gave it (a DirectoryStore); when false, a login reads it itself.
+	// Shared: read only.
+	Directory      *lanyard.LDAPDirectory
+	DirectoryKnown bool
+}
+
+// DirectoryStore gives a tenant's LDAP directory settings. A Store that has
+// it (and logs a configuration change when they change) lets the snapshot
+// carry them, so that a login does not read them.
+type DirectoryStore interface {
+	LDAPDirectorySettings(ctx context.Context, tenantID int64) (lanyard.LDAPDirectory, error)
 }
 
 // IdP returns the tenant's Identity Provider with the entity ID, or nil.
@@ -380,6 +394,18 @@ func (r *Registry) build(ctx context.Context, slug string, version int64) (*Snap
 		return nil, fmt.Errorf("tenantcfg: IdP connections of tenant %q: %w", slug, err)
 	}
 	snap := &Snapshot{Tenant: t, Version: version}
+	if ds, ok := r.store.(DirectoryStore); ok {
+		dir, err := ds.LDAPDirectorySettings(ctx, t.ID)
+		switch {
+		case errors.Is(err, lanyard.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("tenantcfg: LDAP directory of tenant %q: %w", slug, err)
+		default:
+			dir.Normalize()
+			snap.Directory = &dir
+		}
+		snap.DirectoryKnown = true
+	}
 
 	entityID, err := saml.DeriveEntityID(saml.EntityIDOptions{
 		Explicit:  explicitEntityID(t.SSO),

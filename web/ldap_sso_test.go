@@ -45,6 +45,7 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 			if err := store.PutLDAPDirectory(ctx, &dir, false); err != nil {
 				t.Fatal(err)
 			}
+			e.server.tenants.Invalidate() // a configuration change: at once in this process
 			sy := &ldapsync.Syncer{Store: store}
 			if _, err := sy.Sync(ctx, acme, ldapsync.Options{Actor: "test"}); err != nil {
 				t.Fatal(err)
@@ -111,6 +112,7 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				if err := store.PutLDAPDirectory(ctx, &dir, false); err != nil {
 					t.Fatal(err)
 				}
+				e.server.tenants.Invalidate() // a configuration change: at once in this process
 				b = newBrowser()
 				a := b.post(t, e.spLogin(b, "acme", "", "a.archer"))
 				if a.status != http.StatusSeeOther || a.session == "" {
@@ -131,6 +133,7 @@ func TestLDAPPrecedenceOverSAML(t *testing.T) {
 				if err := store.PutLDAPDirectory(ctx, &dir, false); err != nil {
 					t.Fatal(err)
 				}
+				e.server.tenants.Invalidate() // a configuration change: at once in this process
 				b := newBrowser()
 				a := b.post(t, e.spLogin(b, "acme", "", "erin"))
 				if a.status != http.StatusSeeOther {

@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,8 +40,21 @@ type harness struct {
 	acsURL  string
 	server  *exec.Cmd
 	logPath string
-	pprof   string // 127.0.0.1:PORT of the profiler, when asked for
-	client  *http.Client
+	pprof   string       // 127.0.0.1:PORT of the profiler, when asked for
+	client  *http.Client // untimed requests
+	clients *clientPool  // the load clients
+	batches int          // prepared batches, to name the accounts of -jit
+	name    string       // in a comparison
+}
+
+// userName names the account of login i of the batch being prepared: one
+// of -users returning accounts, or with -jit an account no login used
+// before (created just in time).
+func (h *harness) userName(i int) string {
+	if h.o.jit {
+		return fmt.Sprintf("jit%03d-%06d", h.batches, i)
+	}
+	return fmt.Sprintf("user%04d", i%h.o.users)
 }
 
 // startHarness sets up the store through the lanyard CLI and starts the
@@ -85,7 +97,7 @@ func startHarness(ctx context.Context, o options, stderr io.Writer) (*harness, e
 	}
 	h.base = "http://127.0.0.1:" + port
 	h.env = append(h.env, "LANYARD_BASE_URL="+h.base, "LANYARD_ADDR=127.0.0.1:"+port)
-	if o.cpuProfile != "" {
+	if o.cpuProfile != "" || o.tracePath != "" {
 		p, err := freePort()
 		if err != nil {
 			return nil, err
@@ -134,6 +146,7 @@ func startHarness(ctx context.Context, o options, stderr io.Writer) (*harness, e
 			DisableCompression:  true,
 		},
 	}
+	h.clients = newClientPool()
 	if err := h.readSPMetadata(ctx); err != nil {
 		return nil, h.withServerLog(err)
 	}
@@ -297,37 +310,27 @@ func (h *harness) prepare(ctx context.Context, n int) ([]login, prepStats, error
 		}
 		st.spStarts = time.Since(start)
 	}
+	h.batches++
 	start := time.Now()
 	now := time.Now()
-	workers := runtime.GOMAXPROCS(0)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				user := fmt.Sprintf("user%04d", i%h.o.users)
-				resp, err := h.idp.Response(testidp.Login{
-					Destination:  h.acsURL,
-					Audience:     h.spID,
-					InResponseTo: requestIDs[i],
-					NameID:       user + "@acsload.test",
-					Attributes:   [][2]string{{"uid", user}, {"mail", user + "@acsload.test"}, {"givenName", "User"}, {"sn", fmt.Sprint(i % h.o.users)}},
-					Now:          now,
-					Validity:     30 * time.Minute,
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
-				logins[i].body = []byte(url.Values{"SAMLResponse": {resp}}.Encode())
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err := signParallel(n, func(i int) error {
+		user := h.userName(i)
+		resp, err := h.idp.Response(testidp.Login{
+			Destination:  h.acsURL,
+			Audience:     h.spID,
+			InResponseTo: requestIDs[i],
+			NameID:       user + "@acsload.test",
+			Attributes:   loginAttributes(user, i%h.o.users),
+			Now:          now,
+			Validity:     30 * time.Minute,
+		})
+		if err != nil {
+			return err
+		}
+		logins[i].body = []byte(url.Values{"SAMLResponse": {resp}}.Encode())
+		return nil
+	})
+	if err != nil {
 		return nil, st, err
 	}
 	st.signing = time.Since(start)

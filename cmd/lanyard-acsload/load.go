@@ -7,14 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,6 +18,7 @@ import (
 // result is what one concurrency level measured.
 type result struct {
 	mode, engine string
+	hasDB        bool // a database server's CPU is measured (PostgreSQL)
 	clients      int
 	attempted    int
 	ok           int
@@ -71,7 +68,7 @@ const markdownHeader = "| engine | mode | clients | logins | errors | logins/s |
 func (r result) print(w io.Writer, o options) {
 	if o.format == "markdown" {
 		db := "-"
-		if r.engine != "sqlite" {
+		if r.hasDB {
 			db = perLogin(r.dbCPU, r.ok)
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %.0f%% |\n",
@@ -83,7 +80,7 @@ func (r result) print(w io.Writer, o options) {
 	fmt.Fprintf(w, "  logins/s          %.0f\n", r.rate())
 	fmt.Fprintf(w, "  latency           p50 %s  p90 %s  p99 %s  max %s\n", ms(r.percentile(0.5)), ms(r.percentile(0.9)), ms(r.percentile(0.99)), ms(r.percentile(1)))
 	fmt.Fprintf(w, "  CPU per login     server %s", perLogin(r.serverCPU, r.ok))
-	if r.engine != "sqlite" {
+	if r.hasDB {
 		fmt.Fprintf(w, ", PostgreSQL %s", perLogin(r.dbCPU, r.ok))
 	}
 	fmt.Fprintf(w, ", client %s (server %.0f%% of a core)\n", perLogin(r.clientCPU, r.ok), 100*r.serverCPU.Seconds()/max(r.elapsed.Seconds(), 1e-9))
@@ -104,9 +101,26 @@ func (r result) print(w io.Writer, o options) {
 	}
 }
 
+// serverProfiles are the files to write the server's profiles to during a
+// level ("": not taken).
+type serverProfiles struct{ cpu, trace string }
+
+type serverProfile struct{ what, endpoint, path, tool string }
+
+func (p serverProfiles) list() []serverProfile {
+	var out []serverProfile
+	if p.cpu != "" {
+		out = append(out, serverProfile{"CPU profile", "profile", p.cpu, "go tool pprof -top"})
+	}
+	if p.trace != "" {
+		out = append(out, serverProfile{"runtime trace", "trace", p.trace, "go tool trace"})
+	}
+	return out
+}
+
 // runLevel prepares n logins and posts them with c clients.
-func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (result, error) {
-	res := result{mode: h.o.mode, engine: h.o.engineLabel, clients: c, byStatus: map[string]int{}}
+func (h *harness) runLevel(ctx context.Context, c int, profiles serverProfiles) (result, error) {
+	res := result{mode: h.o.mode, engine: h.label(), hasDB: h.o.postgresPIDFile != "", clients: c, byStatus: map[string]int{}}
 	fmt.Fprintf(h.stderr, "acsload: preparing %d signed responses (%s-initiated)\n", h.o.n, h.o.mode)
 	logins, prep, err := h.prepare(ctx, h.o.n)
 	if err != nil {
@@ -115,89 +129,32 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 	res.prep = prep
 	fmt.Fprintf(h.stderr, "acsload: signed in %s; posting with %d clients\n", prep.signing.Round(time.Millisecond), c)
 
-	var profileDone chan error
-	if profilePath != "" && h.pprof != "" {
-		profileDone = make(chan error, 1)
-		go func() { profileDone <- h.fetchProfile(ctx, profilePath) }()
+	var profileDone []chan error
+	for _, p := range profiles.list() {
+		if h.pprof == "" {
+			break
+		}
+		done := make(chan error, 1)
+		profileDone = append(profileDone, done)
+		go func() { done <- h.fetchProfile(ctx, p.endpoint, p.path) }()
 	}
 
-	runCtx, cancel := context.WithTimeout(ctx, h.o.timeout)
-	defer cancel()
-	serverBefore, err := processCPU(h.server.Process.Pid)
-	if err != nil {
-		return res, err
-	}
-	dbBefore := postgresCPU(h.o.postgresPIDFile)
-	clientBefore := selfCPU()
-	machineBefore := machineCPU()
-	start := time.Now()
-
-	var (
-		next      atomic.Int64
-		mu        sync.Mutex
-		latencies = make([]time.Duration, 0, len(logins))
-		wg        sync.WaitGroup
-	)
 	acs := h.base + "/t/" + h.slug + "/saml/acs"
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			fails := map[string]int{}
-			var first string
-			attempted := 0
-			for runCtx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(logins) {
-					break
-				}
-				attempted++
-				t0 := time.Now()
-				outcome, detail := h.post(runCtx, acs, logins[i])
-				if outcome == "" {
-					mine = append(mine, time.Since(t0))
-					continue
-				}
-				fails[outcome]++
-				if first == "" {
-					first = detail
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			latencies = append(latencies, mine...)
-			res.attempted += attempted
-			res.ok += len(mine)
-			for k, v := range fails {
-				res.byStatus[k] += v
-			}
-			if res.firstError == "" {
-				res.firstError = first
-			}
-		}()
+	post := func(ctx context.Context, client *http.Client, l login) (string, string) {
+		return h.post(ctx, client, acs, l)
 	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	serverAfter, err := processCPU(h.server.Process.Pid)
+	res, err = timedRun(ctx, res, c, h.o.timeout, logins, h.clients, post, h.cpu)
 	if err != nil {
 		return res, err
 	}
-	res.serverCPU = serverAfter - serverBefore
-	res.dbCPU = postgresCPU(h.o.postgresPIDFile) - dbBefore
-	res.clientCPU = selfCPU() - clientBefore
-	res.machineCPU = machineCPU() - machineBefore
-	slices.Sort(latencies)
-	res.latencies = latencies
-	if runCtx.Err() != nil && res.attempted < len(logins) {
-		res.byStatus[fmt.Sprintf("not sent (timeout %s)", h.o.timeout)] += len(logins) - res.attempted
-		res.attempted = len(logins)
-	}
-	if profileDone != nil {
-		if err := <-profileDone; err != nil {
-			fmt.Fprintf(h.stderr, "acsload: CPU profile: %v\n", err)
+	for i, p := range profiles.list() {
+		if i >= len(profileDone) {
+			break
+		}
+		if err := <-profileDone[i]; err != nil {
+			fmt.Fprintf(h.stderr, "acsload: %s of the server: %v\n", p.what, err)
 		} else {
-			fmt.Fprintf(h.stderr, "acsload: CPU profile of the server written to %s (go tool pprof -top %s)\n", profilePath, profilePath)
+			fmt.Fprintf(h.stderr, "acsload: %s of the server written to %s (%s %s)\n", p.what, p.path, p.tool, p.path)
 		}
 	}
 	return res, nil
@@ -205,7 +162,7 @@ func (h *harness) runLevel(ctx context.Context, c int, profilePath string) (resu
 
 // post sends one login and classifies the answer: "" for success (a
 // redirect setting lanyard_session), else the kind of failure and a detail.
-func (h *harness) post(ctx context.Context, acs string, l login) (outcome, detail string) {
+func (h *harness) post(ctx context.Context, client *http.Client, acs string, l login) (outcome, detail string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, acs, bytes.NewReader(l.body))
 	if err != nil {
 		return "request error", err.Error()
@@ -214,7 +171,7 @@ func (h *harness) post(ctx context.Context, acs string, l login) (outcome, detai
 	if l.cookie != "" {
 		req.Header.Set("Cookie", l.cookie)
 	}
-	resp, err := h.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return "transport error", err.Error()
 	}
@@ -257,10 +214,11 @@ func snippet(body []byte) string {
 	return text
 }
 
-// fetchProfile saves a CPU profile of the server taken over the first
-// seconds of the timed phase.
-func (h *harness) fetchProfile(ctx context.Context, path string) error {
-	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", h.pprof, h.o.profileSecs)
+// fetchProfile saves a profile of the server (endpoint "profile" or
+// "trace" of net/http/pprof) taken over the first seconds of the timed
+// phase.
+func (h *harness) fetchProfile(ctx context.Context, endpoint, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", h.pprof, endpoint, h.o.profileSecs)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -279,6 +237,12 @@ func (h *harness) fetchProfile(ctx context.Context, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// cpu reads the CPU time of the server process and of PostgreSQL's.
+func (h *harness) cpu() (server, db time.Duration, err error) {
+	server, err = processCPU(h.server.Process.Pid)
+	return server, postgresCPU(h.o.postgresPIDFile), err
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
@@ -309,10 +273,11 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
-// postgresCPU sums the CPU time of the PostgreSQL server whose
-// postmaster.pid file is given (the postmaster and its children); 0 when
-// pidFile is empty or unreadable. Processes that exited are not counted:
-// Lanyard keeps its connections, so its backends live through a run.
+// postgresCPU returns the CPU time of the PostgreSQL server whose
+// postmaster.pid file is given: the postmaster, its live children, and
+// through its cumulative children's time those that exited (a backend
+// whose connection the pool closed); 0 when pidFile is empty or
+// unreadable.
 func postgresCPU(pidFile string) time.Duration {
 	if pidFile == "" {
 		return 0
@@ -326,30 +291,7 @@ func postgresCPU(pidFile string) time.Duration {
 	if err != nil {
 		return 0
 	}
-	var total time.Duration
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		if pid != master {
-			stat, err := os.ReadFile(d + "/stat")
-			if err != nil {
-				continue
-			}
-			s := string(stat)
-			end := strings.LastIndexByte(s, ')')
-			f := strings.Fields(s[end+1:])
-			if end < 0 || len(f) < 2 || f[1] != strconv.Itoa(master) {
-				continue
-			}
-		}
-		if t, err := processCPU(pid); err == nil {
-			total += t
-		}
-	}
-	return total
+	return processTreeCPU(master)
 }
 
 // machineCPU returns the busy CPU time of the whole machine, all cores,

@@ -61,9 +61,15 @@ type options struct {
 	concurrency []int
 	timeout     time.Duration
 	users       int
+	jit         bool
+	anchor      string
+	anchorData  string
+	shibboleth  bool
+	rounds      int
 	mode        string
 	format      string
 	cpuProfile  string
+	tracePath   string
 	profileSecs int
 	serverLog   string
 	keep        bool
@@ -84,10 +90,16 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	conc := fs.String("c", "4,8", "comma-separated `levels` of concurrent clients")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "bound on the timed phase of each level")
 	fs.IntVar(&o.users, "users", 200, "distinct users the logins are spread over")
+	fs.StringVar(&o.anchor, "anchor", "", "`path` of a second lanyard binary (e.g. built from main) to measure side by side, in interleaved rounds")
+	fs.StringVar(&o.anchorData, "anchor-data", "", "SQLite data `directory` of the anchor (default: -data); a copy of the seeded store, so each server migrates its own")
+	fs.BoolVar(&o.shibboleth, "shibboleth", false, "also measure Shibboleth SP 3 (Apache httpd with mod_shib, and shibd; apt-get install libapache2-mod-shib) in interleaved rounds")
+	fs.IntVar(&o.rounds, "rounds", 1, "rounds of a comparison (with -anchor or -shibboleth); the summary gives medians")
+	fs.BoolVar(&o.jit, "jit", false, "every login is of a new user, whose account is created just in time (instead of -users returning users)")
 	fs.StringVar(&o.mode, "mode", "idp", "`mode`: idp (unsolicited responses) or sp (GET /saml/login first)")
 	fs.StringVar(&o.format, "format", "text", "output `format`: text or markdown (a table row per level)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first level to `file`")
-	fs.IntVar(&o.profileSecs, "profile-seconds", 5, "length of the CPU profile in seconds")
+	fs.StringVar(&o.tracePath, "trace", "", "write a runtime trace of the server during the first level to `file` (go tool trace FILE: where logins wait)")
+	fs.IntVar(&o.profileSecs, "profile-seconds", 5, "length of the CPU profile and trace in seconds")
 	fs.StringVar(&o.serverLog, "server-log", "", "write the server's log to `file` (default: a temporary file, shown on failure)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
 	fs.StringVar(&o.postgresPIDFile, "postgres-pid-file", "", "postmaster.pid `file` of the PostgreSQL server, to report its CPU time per login")
@@ -118,6 +130,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-mode %q: want idp or sp", o.mode)
 	case o.format != "text" && o.format != "markdown":
 		return o, fmt.Errorf("-format %q: want text or markdown", o.format)
+	case o.anchorData != "" && (o.anchor == "" || o.data == ""):
+		return o, errors.New("-anchor-data goes with -anchor and -data")
+	case o.rounds < 1:
+		return o, fmt.Errorf("-rounds %d: want at least 1", o.rounds)
 	case o.data != "" && o.database != "":
 		return o, errors.New("-data (SQLite) and -database (PostgreSQL) name two stores: give one")
 	}
@@ -135,6 +151,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.anchor != "" || o.shibboleth || o.rounds > 1 {
+		return runComparison(ctx, o, stdout, stderr)
+	}
 	h, err := startHarness(ctx, o, stderr)
 	if err != nil {
 		return err
@@ -145,11 +164,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, markdownHeader)
 	}
 	for i, c := range o.concurrency {
-		profile := ""
+		var profiles serverProfiles
 		if i == 0 {
-			profile = o.cpuProfile
+			profiles = serverProfiles{cpu: o.cpuProfile, trace: o.tracePath}
 		}
-		res, err := h.runLevel(ctx, c, profile)
+		res, err := h.runLevel(ctx, c, profiles)
 		if err != nil {
 			return h.withServerLog(err)
 		}

@@ -12,7 +12,8 @@ import (
 )
 
 // TestLoadRun builds lanyard and runs a small load of both modes against
-// it on SQLite: every login must succeed.
+// it on SQLite: every login must succeed, also with more clients than the
+// ACS takes at once from one address (each client has its own).
 func TestLoadRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds lanyard and starts it")
@@ -27,7 +28,7 @@ func TestLoadRun(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			err := run(ctx, []string{"-lanyard", bin, "-n", "60", "-c", "2,3", "-users", "20", "-mode", mode, "-format", "markdown"}, &stdout, &stderr)
+			err := run(ctx, []string{"-lanyard", bin, "-n", "60", "-c", "2,6", "-users", "20", "-mode", mode, "-format", "markdown"}, &stdout, &stderr)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, stderr.String())
 			}
@@ -60,7 +61,7 @@ func TestProcessCPU(t *testing.T) {
 
 func TestParseOptions(t *testing.T) {
 	var stderr bytes.Buffer
-	for _, args := range [][]string{{"-c", "0"}, {"-c", "a"}, {"-mode", "x"}, {"-n", "0"}, {"extra"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-c", "a"}, {"-mode", "x"}, {"-n", "0"}, {"extra"}, {"-rounds", "0"}} {
 		if _, err := parseOptions(args, &stderr); err == nil {
 			t.Errorf("%q accepted", args)
 		}

@@ -194,7 +194,7 @@ func handleSAMLACS(d *Deps) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxACSBytes)
-		if err := r.ParseForm(); err != nil {
+		if err := readACSForm(r); err != nil {
 			d.refuseSSO(w, r, a, ssoRefusal{
 				status: http.StatusBadRequest, reason: reasonFormUnreadable, title: "Sign-in failed",
 				detail:  "the posted form could not be read: " + err.Error(),
@@ -288,6 +288,9 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx, storeSpan := tracing.Start(r.Context(), "store.login", trace.SpanKindInternal)
 	a.document = decodedSAMLResponse(r)
+	// What the message shows is read before the transaction: nothing is
+	// held while it is scanned.
+	observed := observeDocument(a.document, d.Kit.Now())
 	var out acsLogin
 	var refusalsDue []summary // written once the transaction is over
 	err := d.Store.Atomic(ctx, func(tx lanyard.Store) error {
@@ -302,7 +305,8 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 		if _, ok := d.passiveReturn(assertion.ReturnTo); ok || ui.IsSSOTest(assertion.ReturnTo) {
 			return nil // the request taken, the assertion used; no login
 		}
-		out.res, err = d.Logins.Resolve(txCtx, snap.Tenant, loginAssertion(idp.EntityID, assertion), login.Options{In: tx})
+		out.res, err = d.Logins.Resolve(txCtx, snap.Tenant, loginAssertion(idp.EntityID, assertion),
+			login.Options{In: tx, Directory: snap.Directory, DirectoryKnown: snap.DirectoryKnown})
 		var refusal *login.Refusal
 		if errors.As(err, &refusal) {
 			out.resolveErr = err
@@ -315,7 +319,7 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 			out.resolveErr = err
 			return err
 		}
-		return d.openSession(txCtx, tx, a, snap, assertion, &out)
+		return d.openSession(txCtx, tx, a, snap, assertion, observed, &out)
 	})
 	tracing.Fail(storeSpan, err)
 	storeSpan.End()
@@ -388,7 +392,7 @@ func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAtte
 
 // openSession opens the session of an accepted login and writes its
 // audit event, both through tx.
-func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, out *acsLogin) error {
+func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, observed documentObservations, out *acsLogin) error {
 	res := out.res
 	id, sess, err := d.Sessions.OpenIn(ctx, tx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
 		ClientIP:     a.client,
@@ -424,7 +428,7 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 	if as.Encrypted {
 		detail["encrypted"] = "true"
 	}
-	for k, v := range loginObservations(a.document, as, snap.SP.EncryptionKeys, d.Kit.Now()) {
+	for k, v := range observed.with(as, snap.SP.EncryptionKeys) {
 		detail[k] = v
 	}
 	msg := fmt.Sprintf("signed in through identity provider %q (account found by %s)", a.idp, res.FoundBy)

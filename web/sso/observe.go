@@ -35,15 +35,9 @@ const (
 	maxObservedNameLen = 200
 )
 
-var (
-	guidValue       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	signatureMethod = regexp.MustCompile(`SignatureMethod\s+Algorithm="([^"]{1,200})"`)
-	// assertionBody is the (unencrypted) Assertion element's content.
-	assertionBody  = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?Assertion\b.*?</(?:[A-Za-z_][\w.-]*:)?Assertion>`)
-	signatureStart = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?Signature\b`)
-	// encryptedKeyCipher is the CipherValue of the first EncryptedKey.
-	encryptedKeyCipher = regexp.MustCompile(`(?s)EncryptedKey\b.*?CipherValue>([^<]{1,1000})<`)
-)
+// encryptedKeyCipher is the CipherValue of the first EncryptedKey (only
+// an encrypted assertion's login reads it).
+var encryptedKeyCipher = regexp.MustCompile(`(?s)EncryptedKey\b.*?CipherValue>([^<]{1,1000})<`)
 
 // loginObservations returns the observations of a login whose decoded
 // message is doc ("" when unknown, e.g. the artifact binding) and whose
@@ -51,6 +45,40 @@ var (
 // which one an encrypted assertion was encrypted to (during a rollover:
 // whether the IdP has the new key).
 func loginObservations(doc string, as *saml.Assertion, keys []saml.KeyPair, now time.Time) map[string]string {
+	return observeDocument(doc, now).with(as, keys)
+}
+
+// documentObservations are what the posted message alone shows. They are
+// taken before the login's transaction, so that no lock is held while
+// the message is scanned.
+type documentObservations struct {
+	doc             string
+	clockOffset     string // "" when the message has no IssueInstant
+	signatureMethod string
+	// assertionSigned is "true" or "false" when the message holds an
+	// Assertion in the clear, else "".
+	assertionSigned string
+}
+
+// observeDocument scans a decoded message ("" when unknown).
+func observeDocument(doc string, now time.Time) documentObservations {
+	o := documentObservations{doc: doc}
+	if doc == "" {
+		return o
+	}
+	if skew := clockSkewOf(doc, now); skew != 0 || strings.Contains(doc, "IssueInstant") {
+		o.clockOffset = strconv.FormatInt(int64(skew/time.Second), 10)
+	}
+	o.signatureMethod = firstSignatureMethod(doc)
+	if body := firstAssertion(doc); body != "" {
+		o.assertionSigned = strconv.FormatBool(hasSignatureStart(body))
+	}
+	return o
+}
+
+// with adds what the validated assertion shows: the attribute names, and
+// for an encrypted assertion the key it was encrypted to.
+func (o documentObservations) with(as *saml.Assertion, keys []saml.KeyPair) map[string]string {
 	out := map[string]string{}
 	var names, guids []string
 	for _, a := range as.Attributes {
@@ -64,7 +92,7 @@ func loginObservations(doc string, as *saml.Assertion, keys []saml.KeyPair, now 
 		names = append(names, strings.ReplaceAll(name, "|", "_"))
 		allGUIDs := len(a.Values) > 0
 		for _, v := range a.Values {
-			allGUIDs = allGUIDs && guidValue.MatchString(strings.TrimSpace(v))
+			allGUIDs = allGUIDs && isGUID(strings.TrimSpace(v))
 		}
 		if allGUIDs {
 			guids = append(guids, names[len(names)-1])
@@ -76,20 +104,20 @@ func loginObservations(doc string, as *saml.Assertion, keys []saml.KeyPair, now 
 	if len(guids) > 0 {
 		out[observedGUIDAttributes] = strings.Join(guids, "|")
 	}
-	if doc == "" {
+	if o.doc == "" {
 		return out
 	}
-	if skew := clockSkewOf(doc, now); skew != 0 || strings.Contains(doc, "IssueInstant") {
-		out[observedClockOffset] = strconv.FormatInt(int64(skew/time.Second), 10)
+	if o.clockOffset != "" {
+		out[observedClockOffset] = o.clockOffset
 	}
-	if m := signatureMethod.FindStringSubmatch(doc); m != nil {
-		out[observedSignatureMethod] = m[1]
+	if o.signatureMethod != "" {
+		out[observedSignatureMethod] = o.signatureMethod
 	}
 	if !as.Encrypted {
-		if body := assertionBody.FindString(doc); body != "" {
-			out[observedAssertionSigned] = strconv.FormatBool(signatureStart.MatchString(body))
+		if o.assertionSigned != "" {
+			out[observedAssertionSigned] = o.assertionSigned
 		}
-	} else if fp := encryptedTo(doc, keys); fp != "" {
+	} else if fp := encryptedTo(o.doc, keys); fp != "" {
 		out[observedEncryptedTo] = fp
 	}
 	return out

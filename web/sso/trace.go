@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,10 +30,6 @@ const (
 	reasonTestRefused = "sso_test_refused" // the test login would be refused by policy
 )
 
-// issueInstant finds the IssueInstant of the Assertion (else of the
-// Response) in a decoded SAML message.
-var issueInstant = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?(Assertion|Response)\b[^>]*?\sIssueInstant="([^"]+)"`)
-
 // decodedSAMLResponse returns the XML of the SAMLResponse form field of an
 // ACS request, "" when there is none or it is not base64.
 func decodedSAMLResponse(r *http.Request) string {
@@ -45,7 +40,12 @@ func decodedSAMLResponse(r *http.Request) string {
 	if raw == "" {
 		return ""
 	}
-	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+	// The decoder skips line breaks itself; other spaces are taken out
+	// only when there are any (every login decodes the message here).
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		b, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(raw), ""))
+	}
 	if err != nil {
 		return fmt.Sprintf("(the SAMLResponse field is not base64: %v)", err)
 	}
@@ -56,11 +56,11 @@ func decodedSAMLResponse(r *http.Request) string {
 // IssueInstant of doc (the assertion's when there is one), 0 when unknown.
 func clockSkewOf(doc string, now time.Time) time.Duration {
 	var when string
-	for _, m := range issueInstant.FindAllStringSubmatch(doc, -1) {
-		if when == "" || m[1] == "Assertion" {
-			when = m[2]
+	issueInstants(doc, func(element, value string) {
+		if when == "" || element == "Assertion" {
+			when = value
 		}
-	}
+	})
 	t, err := time.Parse(time.RFC3339Nano, when)
 	if err != nil {
 		return 0

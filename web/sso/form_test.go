@@ -1,0 +1,107 @@
+package sso
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// formFragments make the bodies of TestParseQueryMatchesNetURL: separators,
+// escapes valid and not (short, non-hex, at the end), '+', semicolons,
+// empty keys and values, repeated keys, and the base64 of a response.
+var formFragments = []string{
+	"&", "=", ";", "+", "%", "%2B", "%2b", "%2F", "%3D", "%3d", "%4", "%G0", "%0G", "%%", "%20", "%C3%A9",
+	"SAMLResponse", "RelayState", "SAMLart", "a", "b", "x y", "/t/acme?x=1", "PHNhbWxwOlJlc3BvbnNl",
+	"SAMLResponse=", "RelayState=", "&&", "==",
+}
+
+func TestParseQueryMatchesNetURL(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 3))
+	queries := []string{"", "a", "a=1&a=2", strings.Repeat("QUJD%2B%2F%3D", 2000)}
+	for range 30000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(formFragments[r.IntN(len(formFragments))])
+		}
+		queries = append(queries, b.String())
+	}
+	for _, q := range queries {
+		want, wantErr := url.ParseQuery(q)
+		got, gotErr := parseQuery(q)
+		if !reflect.DeepEqual(got, want) || errText(gotErr) != errText(wantErr) {
+			t.Fatalf("parseQuery(%q) = %v, %v; url.ParseQuery: %v, %v", q, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestReadACSFormMatchesParseForm compares the request's forms after
+// readACSForm and after ParseForm, for bodies and content types of every
+// kind the ACS may see.
+func TestReadACSFormMatchesParseForm(t *testing.T) {
+	t.Parallel()
+	bodies := []string{"", "SAMLResponse=QUJD%2B%2F%3D&RelayState=%2Fapp", "SAMLResponse=%ZZ", "a;b=1", "SAMLart=AAQ%3D"}
+	types := []string{"application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "", "text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded; =bad"}
+	targets := []string{"/t/acme/saml/acs", "/t/acme/saml/acs?RelayState=q&x=%zz", "/t/acme/saml/acs?a=1"}
+	for _, body := range bodies {
+		for _, ct := range types {
+			for _, target := range targets {
+				for _, limit := range []int64{1 << 20, 8} {
+					req := func() *http.Request {
+						r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
+						if ct != "" {
+							r.Header.Set("Content-Type", ct)
+						}
+						r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, limit)
+						return r
+					}
+					want, got := req(), req()
+					wantErr := want.ParseForm()
+					gotErr := readACSForm(got)
+					if !reflect.DeepEqual(got.PostForm, want.PostForm) || !reflect.DeepEqual(got.Form, want.Form) || errText(gotErr) != errText(wantErr) {
+						t.Errorf("body %q, type %q, %s, limit %d: readACSForm gives %v %v, %v; ParseForm %v %v, %v",
+							body, ct, target, limit, got.PostForm, got.Form, gotErr, want.PostForm, want.Form, wantErr)
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkParseSAMLResponseForm(b *testing.B) {
+	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		_, _ = parseQuery(body)
+	}
+}
+
+func BenchmarkParseSAMLResponseFormNetURL(b *testing.B) {
+	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		_, _ = url.ParseQuery(body)
+	}
+}
+
+// samlResponseBase64 is the base64 of a 7 KB response-sized random text.
+var samlResponseBase64 = func() string {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 7000)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}()
