@@ -177,7 +177,7 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
 	}
-	doc, err := parseXML(raw, xmldsig.Limits{MaxSize: st.maxSize})
+	doc, err := parseXMLOwned(raw, xmldsig.Limits{MaxSize: st.maxSize})
 	if err != nil {
 		return nil, err
 	}

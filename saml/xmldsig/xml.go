@@ -155,19 +155,30 @@ type Document struct {
 	// capacity pooledChunk come from the pool too.
 	pooledAttrs []Attr
 	attrsUsed   int
-	released    bool
+	// pooledNS is the namespace declaration arena borrowed from the pool.
+	pooledNS []Namespace
+	nsUsed   int
+	released bool
 }
 
 // Node chunks and attribute arenas are reused between documents of the
 // validation hot path (release): fewer allocations, less GC work.
 const pooledChunk = 256
 
+// maxPooledChunks bounds the pooled chunks of one document (8192 nodes,
+// a 200-group assertion takes 2); the nodes of larger ones are allocated.
+const maxPooledChunks = 32
+
 var (
 	chunkPool sync.Pool // *[]Node with cap pooledChunk
 	attrPool  sync.Pool // *[]Attr with cap pooledAttrs
+	nsPool    sync.Pool // *[]Namespace with cap pooledNS
 )
 
-const pooledAttrs = 512
+const (
+	pooledAttrs = 512
+	pooledNS    = 256
+)
 
 // Release returns the document's memory to the pools. The document, and
 // every node pointer into it, must not be used afterwards (Root and All
@@ -186,6 +197,7 @@ func (d *Document) Release() {
 			}
 		}
 		clear(d.pooledAttrs[:d.attrsUsed])
+		clear(d.pooledNS[:d.nsUsed])
 		*d = Document{released: true}
 		return
 	}
@@ -205,6 +217,12 @@ func (d *Document) Release() {
 		clear(a)
 		a = a[:0]
 		attrPool.Put(&a)
+	}
+	if d.pooledNS != nil {
+		ns := d.pooledNS[:d.nsUsed]
+		clear(ns)
+		ns = ns[:0]
+		nsPool.Put(&ns)
 	}
 	*d = Document{released: true}
 }
@@ -388,44 +406,75 @@ func parseErr(format string, args ...any) *Error {
 }
 
 // Parse parses a complete document: UTF-8, or UTF-16 with a byte order
-// mark. The size bound applies to the input and to its UTF-8 form.
+// mark. The size bound applies to the input and to its UTF-8 form. The
+// document keeps a copy of data: the caller may reuse it.
 func Parse(data []byte, lim Limits) (*Document, error) {
 	if lim.MaxSize > 0 && len(data) > lim.MaxSize {
-		return nil, errorf(TooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.MaxSize)
+		return nil, errTooLarge(len(data), lim.MaxSize)
 	}
+	if hasUTF16BOM(data) {
+		return parseUTF16(data, lim)
+	}
+	if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
+		return nil, errUTF16NoBOM()
+	}
+	return parseUTF8(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), false, lim)
+}
+
+// ParseString is Parse of a string: the document's strings point into s,
+// which is not copied.
+func ParseString(s string, lim Limits) (*Document, error) {
+	if lim.MaxSize > 0 && len(s) > lim.MaxSize {
+		return nil, errTooLarge(len(s), lim.MaxSize)
+	}
+	if len(s) >= 2 && (s[0] == 0xfe && s[1] == 0xff || s[0] == 0xff && s[1] == 0xfe) {
+		return parseUTF16([]byte(s), lim)
+	}
+	if strings.HasPrefix(s, "<\x00?\x00") || strings.HasPrefix(s, "\x00<\x00?") {
+		return nil, errUTF16NoBOM()
+	}
+	return parseUTF8(strings.TrimPrefix(s, "\xef\xbb\xbf"), false, lim)
+}
+
+func hasUTF16BOM(data []byte) bool {
+	return len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe)
+}
+
+func errTooLarge(n, max int) *Error {
+	return errorf(TooLarge, "the XML document is %d bytes, more than the %d allowed", n, max)
+}
+
+func errUTF16NoBOM() *Error {
+	return parseErr("the input looks like UTF-16 without a byte order mark, which XML 1.0 requires")
+}
+
+// parseUTF16 transcodes a document that starts with a UTF-16 byte order
+// mark to UTF-8 and parses it.
+func parseUTF16(data []byte, lim Limits) (*Document, error) {
+	u, err := utf16ToUTF8(data[2:], data[0] == 0xfe)
+	if err != nil {
+		return nil, err
+	}
+	if lim.MaxSize > 0 && len(u) > lim.MaxSize {
+		return nil, errorf(TooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(u), lim.MaxSize)
+	}
+	return parseUTF8(string(u), true, lim)
+}
+
+// parseUTF8 parses the UTF-8 form of a document (byte order mark removed).
+func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
 	}
-	fromUTF16 := false
-	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
-		var err error
-		if data, err = utf16ToUTF8(data[2:], data[0] == 0xfe); err != nil {
-			return nil, err
-		}
-		if lim.MaxSize > 0 && len(data) > lim.MaxSize {
-			return nil, errorf(TooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(data), lim.MaxSize)
-		}
-		fromUTF16 = true
-	} else if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
-		return nil, parseErr("the input looks like UTF-16 without a byte order mark, which XML 1.0 requires")
-	}
-	if !fromUTF16 {
-		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	}
-	if !utf8.Valid(data) {
+	if !utf8.ValidString(s) {
 		return nil, parseErr("the input is not valid UTF-8")
 	}
-	if i := controlChar(data); i >= 0 {
-		return nil, parseErr("control character 0x%02x at offset %d", data[i], i)
+	if i := controlChar(s); i >= 0 {
+		return nil, parseErr("control character 0x%02x at offset %d", s[i], i)
 	}
-	var s string
-	if bytes.IndexByte(data, '\r') >= 0 {
+	if strings.IndexByte(s, '\r') >= 0 {
 		// XML 1.0 section 2.11: normalise line ends before parsing.
-		d := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-		d = bytes.ReplaceAll(d, []byte("\r"), []byte("\n"))
-		s = string(d)
-	} else {
-		s = string(data)
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	}
 	// Elements and text nodes are at most one per '<' each. A bound on
 	// nodes keeps hostile inputs made of tiny elements from costing ~100
@@ -442,16 +491,16 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 		limit = maxNodes
 	}
 	elems := lt - strings.Count(s, "</")
-	p := &parser{
-		s:   s,
-		doc: &Document{limit: limit, next: min(elems+elems/2+8, limit)},
-		// Attributes of earlier elements keep their (full-capacity)
-		// slices when append moves the arena, so an estimate is enough.
-		attrs: newAttrArena(eq),
-		nsbuf: make([]Namespace, 0, 8),
-		lim:   lim,
-		utf16: fromUTF16,
-	}
+	p := getParser()
+	defer putParser(p)
+	p.s = s
+	p.doc = &Document{limit: limit, next: min(elems+elems/2+8, limit)}
+	// Attributes of earlier elements keep their (full-capacity) slices
+	// when append moves the arena, so an estimate is enough.
+	p.attrs = newAttrArena(eq)
+	p.nsbuf = newNSArena()
+	p.lim = lim
+	p.utf16 = fromUTF16
 	var ctx *Node
 	if len(lim.Context) > 0 {
 		// A synthetic parent holding the inherited declarations, so that
@@ -464,13 +513,38 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 	if eq <= pooledAttrs {
 		p.doc.pooledAttrs = p.attrs
 	}
+	if pooling {
+		p.doc.pooledNS = p.nsbuf
+	}
 	err := p.parse(ctx)
 	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
+	p.doc.nsUsed = min(len(p.nsbuf), cap(p.doc.pooledNS))
+	doc := p.doc
 	if err != nil {
-		p.doc.Release()
+		doc.Release()
 		return nil, err
 	}
-	return p.doc, nil
+	return doc, nil
+}
+
+// parserPool keeps the parser's scratch (the namespace stack, the text
+// joining buffer) between documents; nothing in it outlives a parse.
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+func getParser() *parser {
+	if !pooling {
+		return new(parser)
+	}
+	return parserPool.Get().(*parser)
+}
+
+func putParser(p *parser) {
+	if !pooling {
+		return
+	}
+	p.stack.reset()
+	*p = parser{stack: p.stack, sb: p.sb[:0], dup: p.dup[:0]}
+	parserPool.Put(p)
 }
 
 // newNode returns a fresh node, or nil when the arena is full (the caller
@@ -484,7 +558,9 @@ func (p *parser) newNode() *Node {
 	if last < 0 || len(d.chunks[last]) == cap(d.chunks[last]) {
 		size := min(max(d.next, 16), d.limit-d.count)
 		var c []Node
-		if size <= pooledChunk && pooling {
+		if pooling && (size <= pooledChunk || len(d.chunks) < maxPooledChunks) {
+			// Larger documents take several pooled chunks: a chunk sized
+			// to the document would be garbage after each parse.
 			if v, ok := chunkPool.Get().(*[]Node); ok {
 				c = *v
 			} else {
@@ -493,9 +569,9 @@ func (p *parser) newNode() *Node {
 			c = c[:0]
 		} else {
 			c = make([]Node, 0, size)
+			d.next = max(64, size)
 		}
 		d.chunks = append(d.chunks, c)
-		d.next = max(64, size)
 		last++
 	}
 	c := d.chunks[last]
@@ -719,7 +795,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 			if val == nsXML || val == nsXMLNS {
 				return nil, parseErr("reserved namespace bound to the default prefix")
 			}
-			p.nsbuf = append(p.nsbuf, Namespace{"", val})
+			p.appendNS(Namespace{"", val})
 		case ap == "xmlns":
 			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
 				return nil, parseErr("reserved prefix or namespace %q misused", al)
@@ -728,7 +804,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 				return nil, parseErr("prefix %q undeclared with an empty namespace", al)
 			}
 			if al != "xml" {
-				p.nsbuf = append(p.nsbuf, Namespace{al, val})
+				p.appendNS(Namespace{al, val})
 			}
 		default:
 			if len(p.attrs) == cap(p.attrs) {
@@ -1038,6 +1114,25 @@ func errTooManyNodes(n int) *Error {
 	return errorf(TooLarge, "the XML has more than %d elements and text nodes", n)
 }
 
+// appendNS adds a declaration to the arena, doubling it when full (the
+// declarations of earlier elements keep their full-capacity slices).
+func (p *parser) appendNS(d Namespace) {
+	if len(p.nsbuf) == cap(p.nsbuf) {
+		p.nsbuf = append(make([]Namespace, 0, 2*cap(p.nsbuf)+16), p.nsbuf...)
+	}
+	p.nsbuf = append(p.nsbuf, d)
+}
+
+func newNSArena() []Namespace {
+	if pooling {
+		if v, ok := nsPool.Get().(*[]Namespace); ok {
+			return (*v)[:0]
+		}
+		return make([]Namespace, 0, pooledNS)
+	}
+	return make([]Namespace, 0, 8)
+}
+
 func newAttrArena(eq int) []Attr {
 	if eq <= pooledAttrs && pooling {
 		if v, ok := attrPool.Get().(*[]Attr); ok {
@@ -1051,7 +1146,7 @@ func newAttrArena(eq int) []Attr {
 // controlChar returns the index of the first byte below 0x20 other than
 // tab, LF and CR (not allowed in XML 1.0), or -1. It tests eight bytes at a
 // time and looks closer only at words holding such a byte or a line end.
-func controlChar(b []byte) int {
+func controlChar(b string) int {
 	const lo = 0x2020202020202020
 	const hi = 0x8080808080808080
 	i := 0
