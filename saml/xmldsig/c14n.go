@@ -292,7 +292,7 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 	w.byte1('>')
 	for c := n.first; c != nil; c = c.next {
 		if c.kind == kindText {
-			w.text(c.text)
+			w.text(c.local)
 		} else if c != w.skip {
 			w.element(c, false)
 		}

@@ -74,16 +74,15 @@ func (d Namespace) Prefix() string { return d.prefix }
 // URI returns the namespace name.
 func (d Namespace) URI() string { return d.uri }
 
-// Node is an element or a text node of the tree. Text nodes use only text,
-// parent and next. A Node is read-only for users of this package.
+// Node is an element or a text node of the tree. A text node keeps its
+// character data in local and uses only parent and next besides. A Node is
+// read-only for users of this package.
 type Node struct {
 	kind                 nodeKind
 	prefix, local, space string
-	text                 string
 	attrs                []Attr
 	ns                   []Namespace
-	parent, first, last  *Node
-	next                 *Node
+	parent, first, next  *Node
 }
 
 // IsElement tells whether n is an element (else it is a text node).
@@ -92,9 +91,12 @@ func (n *Node) IsElement() bool {
 	return n.kind == kindElement
 }
 
-// Local returns the element's local name.
+// Local returns the element's local name ("" for a text node).
 func (n *Node) Local() string {
 	n.live()
+	if n.kind != kindElement {
+		return ""
+	}
 	return n.local
 }
 
@@ -104,10 +106,13 @@ func (n *Node) Space() string {
 	return n.space
 }
 
-// Text returns the character data of a text node.
+// Text returns the character data of a text node ("" for an element).
 func (n *Node) Text() string {
 	n.live()
-	return n.text
+	if n.kind != kindText {
+		return ""
+	}
+	return n.local
 }
 
 // Attrs returns the element's attributes in document order; the slice
@@ -310,13 +315,13 @@ func (n *Node) CountChildren(space, local string) int {
 // for mixed content it concatenates the direct text children.
 func (n *Node) TextContent() string {
 	n.live()
-	if n.first != nil && n.first == n.last && n.first.kind == kindText {
-		return n.first.text
+	if n.first != nil && n.first.next == nil && n.first.kind == kindText {
+		return n.first.local
 	}
 	var b strings.Builder
 	for c := n.first; c != nil; c = c.next {
 		if c.kind == kindText {
-			b.WriteString(c.text)
+			b.WriteString(c.local)
 		}
 	}
 	return b.String()
@@ -466,10 +471,9 @@ func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
 	}
-	if !utf8.ValidString(s) {
+	if i, ok := checkChars(s); !ok {
 		return nil, parseErr("the input is not valid UTF-8")
-	}
-	if i := controlChar(s); i >= 0 {
+	} else if i >= 0 {
 		return nil, parseErr("control character 0x%02x at offset %d", s[i], i)
 	}
 	if strings.IndexByte(s, '\r') >= 0 {
@@ -490,7 +494,7 @@ func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if maxNodes > 0 && limit > maxNodes {
 		limit = maxNodes
 	}
-	elems := lt - strings.Count(s, "</")
+	elems := lt / 2 // each element has a start tag and, unless empty, an end tag
 	p := getParser()
 	defer putParser(p)
 	p.s = s
@@ -685,12 +689,33 @@ func (p *parser) skipComment() error {
 	return nil
 }
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
-}
+func isNameByte(c byte) bool { return nameBytes[c]&nameByte != 0 }
 
-func isNameStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+func isNameStart(c byte) bool { return nameBytes[c]&nameStart != 0 }
+
+// nameBytes classifies bytes for names (nameByte, nameStart) and attribute
+// values (attrStop: a quote, '<', or a byte that normalisation changes).
+var nameBytes [256]uint8
+
+const (
+	nameByte uint8 = 1 << iota
+	nameStart
+	attrStop
+)
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b >= 0x80 {
+			nameBytes[c] |= nameStart | nameByte
+		}
+		if b >= '0' && b <= '9' || b == '-' || b == '.' || b == ':' {
+			nameBytes[c] |= nameByte
+		}
+	}
+	for _, c := range "\"'<&\t\n\r" {
+		nameBytes[c] |= attrStop
+	}
 }
 
 // readName reads a QName and splits it.
@@ -700,16 +725,18 @@ func (p *parser) readName() (prefix, local string, err error) {
 		return "", "", parseErr("expected a name at offset %d", p.pos)
 	}
 	colon := -1
-	for p.pos < len(p.s) && isNameByte(p.s[p.pos]) {
-		if p.s[p.pos] == ':' {
+	s, i := p.s, p.pos
+	for i < len(s) && nameBytes[s[i]]&nameByte != 0 {
+		if s[i] == ':' {
 			if colon >= 0 {
 				return "", "", parseErr("name with two colons at offset %d", start)
 			}
-			colon = p.pos
+			colon = i
 		}
-		p.pos++
+		i++
 	}
-	name := p.s[start:p.pos]
+	p.pos = i
+	name := s[start:i]
 	if colon < 0 {
 		return "", name, nil
 	}
@@ -880,14 +907,6 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 	}
 	n.attrs = attrs
-	if parent != nil && parent.kind == kindElement && parent.local != "" {
-		if parent.last == nil {
-			parent.first = n
-		} else {
-			parent.last.next = n
-		}
-		parent.last = n
-	}
 	if selfClose {
 		p.stack.truncate(stackMark)
 		return n, nil
@@ -918,6 +937,15 @@ func (p *parser) parseContent(n *Node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
+	var last *Node // the last child linked
+	link := func(c *Node) {
+		if last == nil {
+			n.first = c
+		} else {
+			last.next = c
+		}
+		last = c
+	}
 	flush := func() error {
 		if joined {
 			text = string(p.sb)
@@ -931,14 +959,9 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			return errTooManyNodes(p.doc.limit)
 		}
 		t.kind = kindText
-		t.text = text
+		t.local = text
 		t.parent = n
-		if n.last == nil {
-			n.first = t
-		} else {
-			n.last.next = t
-		}
-		n.last = t
+		link(t)
 		text = ""
 		return nil
 	}
@@ -1003,9 +1026,11 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			if err := flush(); err != nil {
 				return err
 			}
-			if _, err := p.parseElement(n, depth+1); err != nil {
+			c, err := p.parseElement(n, depth+1)
+			if err != nil {
 				return err
 			}
+			link(c)
 		}
 	}
 }
@@ -1076,16 +1101,34 @@ func (p *parser) readAttrValue() (string, error) {
 	}
 	q := s[p.pos]
 	p.pos++
-	end := strings.IndexByte(s[p.pos:], q)
-	if end < 0 {
+	// One pass to the closing quote, noting '<' and the bytes that
+	// normalisation changes.
+	lt, plain := false, true
+	end := p.pos
+	for ; end < len(s); end++ {
+		c := s[end]
+		if nameBytes[c]&attrStop == 0 {
+			continue
+		}
+		if c == q {
+			break
+		}
+		switch c {
+		case '<':
+			lt = true
+		case '&', '\t', '\n', '\r':
+			plain = false
+		}
+	}
+	if end == len(s) {
 		return "", parseErr("unterminated attribute value")
 	}
-	raw := s[p.pos : p.pos+end]
-	p.pos += end + 1
-	if strings.IndexByte(raw, '<') >= 0 {
+	raw := s[p.pos:end]
+	p.pos = end + 1
+	if lt {
 		return "", parseErr("'<' in attribute value")
 	}
-	if !strings.ContainsAny(raw, "&\t\n\r") {
+	if plain {
 		return raw, nil
 	}
 	b := make([]byte, 0, len(raw))
@@ -1143,31 +1186,39 @@ func newAttrArena(eq int) []Attr {
 	return make([]Attr, 0, min(eq, 2048))
 }
 
-// controlChar returns the index of the first byte below 0x20 other than
-// tab, LF and CR (not allowed in XML 1.0), or -1. It tests eight bytes at a
-// time and looks closer only at words holding such a byte or a line end.
-func controlChar(b string) int {
+// checkChars tells whether s is valid UTF-8 and returns the index of its
+// first control character (a byte below 0x20 other than tab, LF and CR,
+// which XML 1.0 does not allow) or -1, in one pass: eight bytes at a
+// time while they are printable ASCII.
+func checkChars(s string) (int, bool) {
 	const lo = 0x2020202020202020
 	const hi = 0x8080808080808080
+	first := -1
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
-		if (w-lo)&^w&hi == 0 {
-			continue
-		}
-		for j := i; j < i+8; j++ {
-			if c := b[j]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return j
+	for i < len(s) {
+		if i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if ((w-lo)&^w|w)&hi == 0 {
+				i += 8
+				continue
 			}
 		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-			return i
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && first < 0 {
+				first = i
+			}
+			i++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return -1, false
+		}
+		i += size
 	}
-	return -1
+	return first, true
 }
 
 // Per-element and in-scope bounds (SAML elements carry a handful).
