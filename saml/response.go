@@ -173,7 +173,9 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if len(in.SAMLResponse) > base64.StdEncoding.EncodedLen(st.maxSize)+st.maxSize/16+64 {
 		return nil, errorf(ReasonTooLarge, "the SAMLResponse is %d bytes of base64, more than the %d bytes of XML allowed", len(in.SAMLResponse), st.maxSize)
 	}
-	raw, err := decodeB64Form(in.SAMLResponse)
+	// A failure below leaves buf to the garbage collector (responsebuf.go).
+	buf := getResponseBuf(base64.StdEncoding.DecodedLen(len(in.SAMLResponse)))
+	raw, err := decodeB64FormInto(*buf, in.SAMLResponse)
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
 	}
@@ -192,6 +194,9 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if err != nil {
 		return nil, err
 	}
+	// The result is copied out of buf, which the next response reuses.
+	vr.assertion.detach(&vr.inResponseTo)
+	putResponseBuf(buf)
 	return vr, nil
 }
 
@@ -209,7 +214,11 @@ func (vr *VerifiedResponse) Consume(ctx context.Context) (*Assertion, error) {
 // decodeB64Form decodes a base64 form value, tolerating line breaks and
 // spaces some IdPs (and form encodings of '+') introduce.
 func decodeB64Form(s string) ([]byte, error) {
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	return decodeB64FormInto(make([]byte, base64.StdEncoding.DecodedLen(len(s))), s)
+}
+
+// decodeB64FormInto is decodeB64Form into b, of length DecodedLen(len(s)).
+func decodeB64FormInto(b []byte, s string) ([]byte, error) {
 	// The decoder skips CR and LF itself; strip other spaces only if needed.
 	n, err := base64.StdEncoding.Decode(b, []byte(s))
 	if err != nil {
