@@ -806,15 +806,22 @@ func (v *validation) audience(cond *xmldsig.Node) error {
 
 func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 	authn := false
-	nattr := 0
+	nattr, nvalues := 0, 0
 	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
 		if c.Is(nsSAML, "AttributeStatement") {
-			nattr += c.CountChildren(nsSAML, "Attribute")
+			for at := c.FirstChild(); at != nil; at = at.NextSibling() {
+				if at.Is(nsSAML, "Attribute") {
+					nattr++
+					nvalues += at.CountChildren(nsSAML, "AttributeValue")
+				}
+			}
 		}
 	}
 	if nattr > 0 {
 		a.Attributes = make([]Attribute, 0, nattr)
 	}
+	// The values of every attribute share one backing array.
+	values := make([]string, 0, nvalues)
 	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
 		case c.Is(nsSAML, "AuthnStatement"):
@@ -855,14 +862,16 @@ func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 					continue
 				}
 				attr := Attribute{Name: at.AttrValue("Name"), NameFormat: at.AttrValue("NameFormat"), FriendlyName: at.AttrValue("FriendlyName")}
-				nv := at.CountChildren(nsSAML, "AttributeValue")
-				if nv > 0 {
-					attr.Values = make([]string, 0, nv)
-				}
+				start := len(values)
 				for av := at.FirstChild(); av != nil; av = av.NextSibling() {
 					if av.Is(nsSAML, "AttributeValue") {
-						attr.Values = append(attr.Values, av.TextContent())
+						values = append(values, av.TextContent())
 					}
+				}
+				if len(values) > start {
+					// Capped: appending to one attribute's values never
+					// writes over the next one's.
+					attr.Values = values[start:len(values):len(values)]
 				}
 				a.Attributes = append(a.Attributes, attr)
 			}

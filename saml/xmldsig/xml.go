@@ -155,7 +155,11 @@ type Document struct {
 	limit  int // bound on count
 	next   int // size of the next chunk
 	ids    []idEntry
-	idMap  map[string]*Node // when ids grows
+	// Room for the chunk list and the IDs of a usual document, allocated
+	// with it.
+	chunksBuf [4][]Node
+	idsBuf    [4]idEntry
+	idMap     map[string]*Node // when ids grows
 	// pooledAttrs is the attribute arena borrowed from the pool; chunks of
 	// capacity pooledChunk come from the pool too.
 	pooledAttrs []Attr
@@ -175,9 +179,9 @@ const pooledChunk = 256
 const maxPooledChunks = 32
 
 var (
-	chunkPool sync.Pool // *[]Node with cap pooledChunk
-	attrPool  sync.Pool // *[]Attr with cap pooledAttrs
-	nsPool    sync.Pool // *[]Namespace with cap pooledNS
+	chunkPool sync.Pool // *[pooledChunk]Node
+	attrPool  sync.Pool // *[pooledAttrs]Attr
+	nsPool    sync.Pool // *[pooledNS]Namespace
 )
 
 const (
@@ -213,21 +217,16 @@ func (d *Document) Release() {
 	for _, c := range d.chunks {
 		if cap(c) == pooledChunk {
 			clear(c) // only what was used
-			c = c[:0]
-			chunkPool.Put(&c)
+			chunkPool.Put((*[pooledChunk]Node)(c[:pooledChunk]))
 		}
 	}
-	if d.pooledAttrs != nil {
-		a := d.pooledAttrs[:d.attrsUsed]
-		clear(a)
-		a = a[:0]
-		attrPool.Put(&a)
+	if cap(d.pooledAttrs) == pooledAttrs {
+		clear(d.pooledAttrs[:d.attrsUsed])
+		attrPool.Put((*[pooledAttrs]Attr)(d.pooledAttrs[:pooledAttrs]))
 	}
-	if d.pooledNS != nil {
-		ns := d.pooledNS[:d.nsUsed]
-		clear(ns)
-		ns = ns[:0]
-		nsPool.Put(&ns)
+	if cap(d.pooledNS) == pooledNS {
+		clear(d.pooledNS[:d.nsUsed])
+		nsPool.Put((*[pooledNS]Namespace)(d.pooledNS[:pooledNS]))
 	}
 	*d = Document{released: true}
 }
@@ -499,6 +498,7 @@ func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	defer putParser(p)
 	p.s = s
 	p.doc = &Document{limit: limit, next: min(elems+elems/2+8, limit)}
+	p.doc.chunks, p.doc.ids = p.doc.chunksBuf[:0], p.doc.idsBuf[:0]
 	// Attributes of earlier elements keep their (full-capacity) slices
 	// when append moves the arena, so an estimate is enough.
 	p.attrs = newAttrArena(eq)
@@ -565,12 +565,11 @@ func (p *parser) newNode() *Node {
 		if pooling && (size <= pooledChunk || len(d.chunks) < maxPooledChunks) {
 			// Larger documents take several pooled chunks: a chunk sized
 			// to the document would be garbage after each parse.
-			if v, ok := chunkPool.Get().(*[]Node); ok {
-				c = *v
+			if v, ok := chunkPool.Get().(*[pooledChunk]Node); ok {
+				c = v[:0]
 			} else {
-				c = make([]Node, 0, pooledChunk)
+				c = new([pooledChunk]Node)[:0]
 			}
-			c = c[:0]
 		} else {
 			c = make([]Node, 0, size)
 			d.next = max(64, size)
@@ -1168,20 +1167,20 @@ func (p *parser) appendNS(d Namespace) {
 
 func newNSArena() []Namespace {
 	if pooling {
-		if v, ok := nsPool.Get().(*[]Namespace); ok {
-			return (*v)[:0]
+		if v, ok := nsPool.Get().(*[pooledNS]Namespace); ok {
+			return v[:0]
 		}
-		return make([]Namespace, 0, pooledNS)
+		return new([pooledNS]Namespace)[:0]
 	}
 	return make([]Namespace, 0, 8)
 }
 
 func newAttrArena(eq int) []Attr {
 	if eq <= pooledAttrs && pooling {
-		if v, ok := attrPool.Get().(*[]Attr); ok {
-			return (*v)[:0]
+		if v, ok := attrPool.Get().(*[pooledAttrs]Attr); ok {
+			return v[:0]
 		}
-		return make([]Attr, 0, pooledAttrs)
+		return new([pooledAttrs]Attr)[:0]
 	}
 	return make([]Attr, 0, min(eq, 2048))
 }
