@@ -688,8 +688,6 @@ func (p *parser) skipComment() error {
 	return nil
 }
 
-func isNameByte(c byte) bool { return nameBytes[c]&nameByte != 0 }
-
 func isNameStart(c byte) bool { return nameBytes[c]&nameStart != 0 }
 
 // nameBytes classifies bytes for names (nameByte, nameStart) and attribute
