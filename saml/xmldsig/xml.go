@@ -2,8 +2,8 @@ package xmldsig
 
 import (
 	"bytes"
+	"hash/maphash"
 	"iter"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -361,8 +361,7 @@ type parser struct {
 	stack nsScope // in-scope declarations
 	lim   Limits
 	sb    []byte
-	dup   []uint8 // scratch of the duplicate attribute check (maxAttrs < 256)
-	utf16 bool    // the input was UTF-16, now transcoded to UTF-8
+	utf16 bool // the input was UTF-16, now transcoded to UTF-8
 }
 
 // utf16ToUTF8 transcodes UTF-16 (after its byte order mark) to UTF-8,
@@ -398,12 +397,8 @@ func utf16ToUTF8(b []byte, bigEndian bool) ([]byte, error) {
 	return out, nil
 }
 
-func cmpAttr(a, b *Attr) int {
-	if c := strings.Compare(a.space, b.space); c != 0 {
-		return c
-	}
-	return strings.Compare(a.local, b.local)
-}
+// dupSeed seeds the duplicate attribute check's hash set.
+var dupSeed = maphash.MakeSeed()
 
 func parseErr(format string, args ...any) *Error {
 	return errorf(Malformed, "the XML is not well-formed: "+format, args...)
@@ -547,7 +542,7 @@ func putParser(p *parser) {
 		return
 	}
 	p.stack.reset()
-	*p = parser{stack: p.stack, sb: p.sb[:0], dup: p.dup[:0]}
+	*p = parser{stack: p.stack, sb: p.sb[:0]}
 	parserPool.Put(p)
 }
 
@@ -889,17 +884,22 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 	}
 	if len(attrs) > 8 {
-		// Many attributes: sort a copy instead of comparing every pair.
-		// Many attributes: sort their indices (no pointer moves) instead
-		// of comparing every pair.
-		p.dup = p.dup[:0]
+		// Many attributes: a hash set of (namespace, local name) instead
+		// of comparing every pair; its seed is random, so that no input
+		// can make every attribute collide (and a collision costs one
+		// comparison of the strings, never a wrong answer).
+		var slots [2 * maxAttrs]uint8 // attribute index + 1; 0 is empty
 		for i := range attrs {
-			p.dup = append(p.dup, uint8(i))
-		}
-		slices.SortFunc(p.dup, func(i, j uint8) int { return cmpAttr(&attrs[i], &attrs[j]) })
-		for i := 1; i < len(p.dup); i++ {
-			if a := &attrs[p.dup[i]]; cmpAttr(&attrs[p.dup[i-1]], a) == 0 {
-				return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+			a := &attrs[i]
+			h := maphash.String(dupSeed, a.space)*0x9e3779b97f4a7c15 ^ maphash.String(dupSeed, a.local)
+			for j := h % uint64(len(slots)); ; j = (j + 1) % uint64(len(slots)) {
+				if slots[j] == 0 {
+					slots[j] = uint8(i + 1)
+					break
+				}
+				if b := &attrs[slots[j]-1]; b.local == a.local && b.space == a.space {
+					return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+				}
 			}
 		}
 	}
@@ -1180,7 +1180,9 @@ func newAttrArena(eq int) []Attr {
 		}
 		return new([pooledAttrs]Attr)[:0]
 	}
-	return make([]Attr, 0, min(eq, 2048))
+	// Sized to the estimate up to 64Ki attributes (4 MiB): a larger
+	// arena doubles as it fills.
+	return make([]Attr, 0, min(eq, 1<<16))
 }
 
 // checkChars tells whether s is valid UTF-8 and returns the index of its
