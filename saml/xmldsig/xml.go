@@ -1180,9 +1180,10 @@ func newAttrArena(eq int) []Attr {
 		}
 		return new([pooledAttrs]Attr)[:0]
 	}
-	// Sized to the estimate up to 64Ki attributes (4 MiB): a larger
+	// Sized to the estimate up to 128Ki attributes (8 MiB, as many as a
+	// 1 MB input of 62 attributes per element holds): a larger
 	// arena doubles as it fills.
-	return make([]Attr, 0, min(eq, 1<<16))
+	return make([]Attr, 0, min(eq, 1<<17))
 }
 
 // checkChars tells whether s is valid UTF-8 and returns the index of its
