@@ -173,11 +173,13 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if len(in.SAMLResponse) > base64.StdEncoding.EncodedLen(st.maxSize)+st.maxSize/16+64 {
 		return nil, errorf(ReasonTooLarge, "the SAMLResponse is %d bytes of base64, more than the %d bytes of XML allowed", len(in.SAMLResponse), st.maxSize)
 	}
-	raw, err := decodeB64Form(in.SAMLResponse)
+	// A failure below leaves buf to the garbage collector (responsebuf.go).
+	buf := getResponseBuf(base64.StdEncoding.DecodedLen(len(in.SAMLResponse)))
+	raw, err := decodeB64FormInto(*buf, in.SAMLResponse)
 	if err != nil {
 		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
 	}
-	doc, err := parseXML(raw, xmldsig.Limits{MaxSize: st.maxSize})
+	doc, err := parseXMLOwned(raw, xmldsig.Limits{MaxSize: st.maxSize})
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +194,9 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if err != nil {
 		return nil, err
 	}
+	// The result is copied out of buf, which the next response reuses.
+	vr.assertion.detach(&vr.inResponseTo)
+	putResponseBuf(buf)
 	return vr, nil
 }
 
@@ -209,7 +214,11 @@ func (vr *VerifiedResponse) Consume(ctx context.Context) (*Assertion, error) {
 // decodeB64Form decodes a base64 form value, tolerating line breaks and
 // spaces some IdPs (and form encodings of '+') introduce.
 func decodeB64Form(s string) ([]byte, error) {
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	return decodeB64FormInto(make([]byte, base64.StdEncoding.DecodedLen(len(s))), s)
+}
+
+// decodeB64FormInto is decodeB64Form into b, of length DecodedLen(len(s)).
+func decodeB64FormInto(b []byte, s string) ([]byte, error) {
 	// The decoder skips CR and LF itself; strip other spaces only if needed.
 	n, err := base64.StdEncoding.Decode(b, []byte(s))
 	if err != nil {
@@ -797,15 +806,22 @@ func (v *validation) audience(cond *xmldsig.Node) error {
 
 func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 	authn := false
-	nattr := 0
+	nattr, nvalues := 0, 0
 	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
 		if c.Is(nsSAML, "AttributeStatement") {
-			nattr += c.CountChildren(nsSAML, "Attribute")
+			for at := c.FirstChild(); at != nil; at = at.NextSibling() {
+				if at.Is(nsSAML, "Attribute") {
+					nattr++
+					nvalues += at.CountChildren(nsSAML, "AttributeValue")
+				}
+			}
 		}
 	}
 	if nattr > 0 {
 		a.Attributes = make([]Attribute, 0, nattr)
 	}
+	// The values of every attribute share one backing array.
+	values := make([]string, 0, nvalues)
 	for c := as.FirstChild(); c != nil; c = c.NextSibling() {
 		switch {
 		case c.Is(nsSAML, "AuthnStatement"):
@@ -846,14 +862,16 @@ func (v *validation) statements(as *xmldsig.Node, a *Assertion) error {
 					continue
 				}
 				attr := Attribute{Name: at.AttrValue("Name"), NameFormat: at.AttrValue("NameFormat"), FriendlyName: at.AttrValue("FriendlyName")}
-				nv := at.CountChildren(nsSAML, "AttributeValue")
-				if nv > 0 {
-					attr.Values = make([]string, 0, nv)
-				}
+				start := len(values)
 				for av := at.FirstChild(); av != nil; av = av.NextSibling() {
 					if av.Is(nsSAML, "AttributeValue") {
-						attr.Values = append(attr.Values, av.TextContent())
+						values = append(values, av.TextContent())
 					}
+				}
+				if len(values) > start {
+					// Capped: appending to one attribute's values never
+					// writes over the next one's.
+					attr.Values = values[start:len(values):len(values)]
 				}
 				a.Attributes = append(a.Attributes, attr)
 			}
@@ -892,9 +910,44 @@ func exactValue(v, what string) error {
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if len(s) == len(timeLayoutSAML) {
+		if t, ok := parseTimeSAML(s); ok {
+			return t, nil
+		}
 		return time.Parse(timeLayoutSAML, s)
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// parseTimeSAML reads the form IdPs send, 2006-01-02T15:04:05Z, as
+// time.Parse(timeLayoutSAML) does, about ten times faster; it answers false
+// for anything else, in range or not, which time.Parse then reads (or
+// refuses with its own error).
+func parseTimeSAML(s string) (time.Time, bool) {
+	if len(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	// Day 31 of a 30-day month, or February 29 of a common year: time.Date
+	// would normalise it into the next month, time.Parse refuses it.
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // ResponseIssuer returns the Issuer of a base64 SAMLResponse without

@@ -158,3 +158,38 @@ func TestStatusMessageTrust(t *testing.T) {
 		})
 	}
 }
+
+// TestParseTimeSAMLAgreesWithTimeParse: the fast path reads exactly what
+// time.Parse reads, to the same instant, and leaves everything else to it.
+func TestParseTimeSAMLAgreesWithTimeParse(t *testing.T) {
+	inputs := []string{
+		"2026-03-01T12:00:00Z", "2026-12-31T23:59:59Z", "2024-02-29T00:00:00Z", "2025-02-29T00:00:00Z",
+		"2026-04-31T10:00:00Z", "2026-13-01T10:00:00Z", "2026-00-01T10:00:00Z", "2026-01-00T10:00:00Z",
+		"2026-01-32T10:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z", "2026-01-01T23:59:60Z",
+		"0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1900-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+		"2026-01-01T1:00:00.5Z", "2026-01-01 10:00:00Z", "2026-01-01T10:00:00z", "+026-01-01T10:00:00Z",
+		"-026-01-01T10:00:00Z", "2026-1-01T10:00:00ZZ", "2026-01-01T10:00:0aZ", "2026-01-01T10:00:00+",
+		"２026-01-01T10:00:00Z", "2026-01-01T10:00:00.000Z"[:20],
+	}
+	// Every month's last days, in a leap and a common year.
+	for _, y := range []string{"2023", "2024"} {
+		for m := 1; m <= 12; m++ {
+			for d := 27; d <= 32; d++ {
+				inputs = append(inputs, fmt.Sprintf("%s-%02d-%02dT08:09:10Z", y, m, d))
+			}
+		}
+	}
+	for _, in := range inputs {
+		want, werr := time.Parse(timeLayoutSAML, in)
+		got, ok := parseTimeSAML(in)
+		if ok && (werr != nil || !got.Equal(want) || got.Location() != want.Location()) {
+			t.Errorf("%q: fast path %v, time.Parse %v, %v", in, got, want, werr)
+		}
+		if !ok && werr == nil && len(in) == 20 && in[19] == 'Z' && in[10] == 'T' {
+			t.Errorf("%q: fast path declined what time.Parse reads as %v", in, want)
+		}
+		if got, err := parseTime(in); (err == nil) != (werr == nil) || err == nil && !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, %v; time.Parse %v, %v", in, got, err, want, werr)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"crypto/x509"
+	"unsafe"
 
 	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
@@ -25,6 +26,17 @@ func fromXML(err error) error {
 
 func parseXML(data []byte, lim xmldsig.Limits) (*xmldsig.Document, error) {
 	d, err := xmldsig.Parse(data, lim)
+	if err != nil {
+		return nil, fromXML(err)
+	}
+	return d, nil
+}
+
+// parseXMLOwned parses data without copying it: the document's strings,
+// and the Assertion's read from it, point into data, which the caller
+// hands over (it never reads, writes or reuses data afterwards).
+func parseXMLOwned(data []byte, lim xmldsig.Limits) (*xmldsig.Document, error) {
+	d, err := xmldsig.ParseString(unsafe.String(unsafe.SliceData(data), len(data)), lim)
 	if err != nil {
 		return nil, fromXML(err)
 	}

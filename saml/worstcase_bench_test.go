@@ -167,9 +167,11 @@ func benchValidate(b *testing.B, doc string, mustPass bool) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := reportCPU(b)
 	for b.Loop() {
 		e.sp.ValidateResponse(context.Background(), e.idp, in)
 	}
+	stop()
 }
 
 // BenchmarkWorstCase runs every worst input beside the normal response

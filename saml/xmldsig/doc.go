@@ -6,7 +6,8 @@
 //
 // # Reading
 //
-// Parse reads a document in one pass into a compact, read-only tree of
+// Parse (or ParseString, which reads a string in place instead of copying
+// it) reads a document in one pass into a compact, read-only tree of
 // elements and text nodes (Document, Node). It refuses what SAML never needs
 // and attackers love: DOCTYPE (hence DTDs, entities, XXE), processing
 // instructions, undeclared prefixes, duplicate attributes, duplicate ID
@@ -41,7 +42,8 @@
 //
 // # Memory
 //
-// A Document's nodes and attributes come from pooled chunks: Release gives
+// A Document's nodes, attributes and namespace declarations come from
+// pooled chunks: Release gives
 // them back, after which neither the Document nor any Node of it may be used
 // (strings read from the tree stay valid: they point into the input). The
 // rule is enforced, not only stated: Root and All of a released Document

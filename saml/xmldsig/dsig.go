@@ -129,6 +129,17 @@ func DecodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }
 
+// decodeInto is DecodeBase64 into buf when the value fits, else into a new
+// slice.
+func decodeInto(buf []byte, s string) ([]byte, error) {
+	s = StripSpace(s)
+	if base64.StdEncoding.DecodedLen(len(s)) > len(buf) {
+		return base64.StdEncoding.DecodeString(s)
+	}
+	n, err := base64.StdEncoding.Decode(buf, []byte(s))
+	return buf[:n], err
+}
+
 // VerifyOptions carries what the verifier needs from the configuration.
 type VerifyOptions struct {
 	// Keys are the trusted keys; KeyInfo only selects among them.
@@ -366,7 +377,8 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	want, err := DecodeBase64(dv.TextContent())
+	var wantBuf [64]byte
+	want, err := decodeInto(wantBuf[:], dv.TextContent())
 	if err != nil || len(want) != dh.Size() {
 		return errorf(SignatureInvalid, "DigestValue is not a base64 %s digest", dmAlg)
 	}
@@ -387,7 +399,8 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	if len(svText) > MaxSignatureValue {
 		return errorf(SignatureInvalid, "the %s's SignatureValue is longer than any supported key's signature", o.What)
 	}
-	sigBytes, err := DecodeBase64(svText)
+	var sigBuf [512]byte // RSA-4096; larger values are decoded on the heap
+	sigBytes, err := decodeInto(sigBuf[:], svText)
 	if err != nil {
 		return errorf(SignatureInvalid, "SignatureValue is not valid base64")
 	}

@@ -2,8 +2,8 @@ package xmldsig
 
 import (
 	"bytes"
+	"hash/maphash"
 	"iter"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -74,16 +74,15 @@ func (d Namespace) Prefix() string { return d.prefix }
 // URI returns the namespace name.
 func (d Namespace) URI() string { return d.uri }
 
-// Node is an element or a text node of the tree. Text nodes use only text,
-// parent and next. A Node is read-only for users of this package.
+// Node is an element or a text node of the tree. A text node keeps its
+// character data in local and uses only parent and next besides. A Node is
+// read-only for users of this package.
 type Node struct {
 	kind                 nodeKind
 	prefix, local, space string
-	text                 string
 	attrs                []Attr
 	ns                   []Namespace
-	parent, first, last  *Node
-	next                 *Node
+	parent, first, next  *Node
 }
 
 // IsElement tells whether n is an element (else it is a text node).
@@ -92,9 +91,12 @@ func (n *Node) IsElement() bool {
 	return n.kind == kindElement
 }
 
-// Local returns the element's local name.
+// Local returns the element's local name ("" for a text node).
 func (n *Node) Local() string {
 	n.live()
+	if n.kind != kindElement {
+		return ""
+	}
 	return n.local
 }
 
@@ -104,10 +106,13 @@ func (n *Node) Space() string {
 	return n.space
 }
 
-// Text returns the character data of a text node.
+// Text returns the character data of a text node ("" for an element).
 func (n *Node) Text() string {
 	n.live()
-	return n.text
+	if n.kind != kindText {
+		return ""
+	}
+	return n.local
 }
 
 // Attrs returns the element's attributes in document order; the slice
@@ -150,24 +155,39 @@ type Document struct {
 	limit  int // bound on count
 	next   int // size of the next chunk
 	ids    []idEntry
-	idMap  map[string]*Node // when ids grows
+	// Room for the chunk list and the IDs of a usual document, allocated
+	// with it.
+	chunksBuf [4][]Node
+	idsBuf    [4]idEntry
+	idMap     map[string]*Node // when ids grows
 	// pooledAttrs is the attribute arena borrowed from the pool; chunks of
 	// capacity pooledChunk come from the pool too.
 	pooledAttrs []Attr
 	attrsUsed   int
-	released    bool
+	// pooledNS is the namespace declaration arena borrowed from the pool.
+	pooledNS []Namespace
+	nsUsed   int
+	released bool
 }
 
 // Node chunks and attribute arenas are reused between documents of the
 // validation hot path (release): fewer allocations, less GC work.
 const pooledChunk = 256
 
+// maxPooledChunks bounds the pooled chunks of one document (8192 nodes,
+// a 200-group assertion takes 2); the nodes of larger ones are allocated.
+const maxPooledChunks = 32
+
 var (
-	chunkPool sync.Pool // *[]Node with cap pooledChunk
-	attrPool  sync.Pool // *[]Attr with cap pooledAttrs
+	chunkPool sync.Pool // *[pooledChunk]Node
+	attrPool  sync.Pool // *[pooledAttrs]Attr
+	nsPool    sync.Pool // *[pooledNS]Namespace
 )
 
-const pooledAttrs = 512
+const (
+	pooledAttrs = 512
+	pooledNS    = 256
+)
 
 // Release returns the document's memory to the pools. The document, and
 // every node pointer into it, must not be used afterwards (Root and All
@@ -186,6 +206,7 @@ func (d *Document) Release() {
 			}
 		}
 		clear(d.pooledAttrs[:d.attrsUsed])
+		clear(d.pooledNS[:d.nsUsed])
 		*d = Document{released: true}
 		return
 	}
@@ -196,15 +217,16 @@ func (d *Document) Release() {
 	for _, c := range d.chunks {
 		if cap(c) == pooledChunk {
 			clear(c) // only what was used
-			c = c[:0]
-			chunkPool.Put(&c)
+			chunkPool.Put((*[pooledChunk]Node)(c[:pooledChunk]))
 		}
 	}
-	if d.pooledAttrs != nil {
-		a := d.pooledAttrs[:d.attrsUsed]
-		clear(a)
-		a = a[:0]
-		attrPool.Put(&a)
+	if cap(d.pooledAttrs) == pooledAttrs {
+		clear(d.pooledAttrs[:d.attrsUsed])
+		attrPool.Put((*[pooledAttrs]Attr)(d.pooledAttrs[:pooledAttrs]))
+	}
+	if cap(d.pooledNS) == pooledNS {
+		clear(d.pooledNS[:d.nsUsed])
+		nsPool.Put((*[pooledNS]Namespace)(d.pooledNS[:pooledNS]))
 	}
 	*d = Document{released: true}
 }
@@ -292,13 +314,13 @@ func (n *Node) CountChildren(space, local string) int {
 // for mixed content it concatenates the direct text children.
 func (n *Node) TextContent() string {
 	n.live()
-	if n.first != nil && n.first == n.last && n.first.kind == kindText {
-		return n.first.text
+	if n.first != nil && n.first.next == nil && n.first.kind == kindText {
+		return n.first.local
 	}
 	var b strings.Builder
 	for c := n.first; c != nil; c = c.next {
 		if c.kind == kindText {
-			b.WriteString(c.text)
+			b.WriteString(c.local)
 		}
 	}
 	return b.String()
@@ -339,8 +361,7 @@ type parser struct {
 	stack nsScope // in-scope declarations
 	lim   Limits
 	sb    []byte
-	dup   []uint8 // scratch of the duplicate attribute check (maxAttrs < 256)
-	utf16 bool    // the input was UTF-16, now transcoded to UTF-8
+	utf16 bool // the input was UTF-16, now transcoded to UTF-8
 }
 
 // utf16ToUTF8 transcodes UTF-16 (after its byte order mark) to UTF-8,
@@ -376,56 +397,82 @@ func utf16ToUTF8(b []byte, bigEndian bool) ([]byte, error) {
 	return out, nil
 }
 
-func cmpAttr(a, b *Attr) int {
-	if c := strings.Compare(a.space, b.space); c != 0 {
-		return c
-	}
-	return strings.Compare(a.local, b.local)
-}
+// dupSeed seeds the duplicate attribute check's hash set.
+var dupSeed = maphash.MakeSeed()
 
 func parseErr(format string, args ...any) *Error {
 	return errorf(Malformed, "the XML is not well-formed: "+format, args...)
 }
 
 // Parse parses a complete document: UTF-8, or UTF-16 with a byte order
-// mark. The size bound applies to the input and to its UTF-8 form.
+// mark. The size bound applies to the input and to its UTF-8 form. The
+// document keeps a copy of data: the caller may reuse it.
 func Parse(data []byte, lim Limits) (*Document, error) {
 	if lim.MaxSize > 0 && len(data) > lim.MaxSize {
-		return nil, errorf(TooLarge, "the XML document is %d bytes, more than the %d allowed", len(data), lim.MaxSize)
+		return nil, errTooLarge(len(data), lim.MaxSize)
 	}
+	if hasUTF16BOM(data) {
+		return parseUTF16(data, lim)
+	}
+	if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
+		return nil, errUTF16NoBOM()
+	}
+	return parseUTF8(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), false, lim)
+}
+
+// ParseString is Parse of a string: the document's strings point into s,
+// which is not copied.
+func ParseString(s string, lim Limits) (*Document, error) {
+	if lim.MaxSize > 0 && len(s) > lim.MaxSize {
+		return nil, errTooLarge(len(s), lim.MaxSize)
+	}
+	if len(s) >= 2 && (s[0] == 0xfe && s[1] == 0xff || s[0] == 0xff && s[1] == 0xfe) {
+		return parseUTF16([]byte(s), lim)
+	}
+	if strings.HasPrefix(s, "<\x00?\x00") || strings.HasPrefix(s, "\x00<\x00?") {
+		return nil, errUTF16NoBOM()
+	}
+	return parseUTF8(strings.TrimPrefix(s, "\xef\xbb\xbf"), false, lim)
+}
+
+func hasUTF16BOM(data []byte) bool {
+	return len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe)
+}
+
+func errTooLarge(n, max int) *Error {
+	return errorf(TooLarge, "the XML document is %d bytes, more than the %d allowed", n, max)
+}
+
+func errUTF16NoBOM() *Error {
+	return parseErr("the input looks like UTF-16 without a byte order mark, which XML 1.0 requires")
+}
+
+// parseUTF16 transcodes a document that starts with a UTF-16 byte order
+// mark to UTF-8 and parses it.
+func parseUTF16(data []byte, lim Limits) (*Document, error) {
+	u, err := utf16ToUTF8(data[2:], data[0] == 0xfe)
+	if err != nil {
+		return nil, err
+	}
+	if lim.MaxSize > 0 && len(u) > lim.MaxSize {
+		return nil, errorf(TooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(u), lim.MaxSize)
+	}
+	return parseUTF8(string(u), true, lim)
+}
+
+// parseUTF8 parses the UTF-8 form of a document (byte order mark removed).
+func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
 	}
-	fromUTF16 := false
-	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
-		var err error
-		if data, err = utf16ToUTF8(data[2:], data[0] == 0xfe); err != nil {
-			return nil, err
-		}
-		if lim.MaxSize > 0 && len(data) > lim.MaxSize {
-			return nil, errorf(TooLarge, "the XML document is %d bytes once converted from UTF-16 to UTF-8, more than the %d allowed", len(data), lim.MaxSize)
-		}
-		fromUTF16 = true
-	} else if bytes.HasPrefix(data, []byte("<\x00?\x00")) || bytes.HasPrefix(data, []byte("\x00<\x00?")) {
-		return nil, parseErr("the input looks like UTF-16 without a byte order mark, which XML 1.0 requires")
-	}
-	if !fromUTF16 {
-		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	}
-	if !utf8.Valid(data) {
+	if i, ok := checkChars(s); !ok {
 		return nil, parseErr("the input is not valid UTF-8")
+	} else if i >= 0 {
+		return nil, parseErr("control character 0x%02x at offset %d", s[i], i)
 	}
-	if i := controlChar(data); i >= 0 {
-		return nil, parseErr("control character 0x%02x at offset %d", data[i], i)
-	}
-	var s string
-	if bytes.IndexByte(data, '\r') >= 0 {
+	if strings.IndexByte(s, '\r') >= 0 {
 		// XML 1.0 section 2.11: normalise line ends before parsing.
-		d := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-		d = bytes.ReplaceAll(d, []byte("\r"), []byte("\n"))
-		s = string(d)
-	} else {
-		s = string(data)
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	}
 	// Elements and text nodes are at most one per '<' each. A bound on
 	// nodes keeps hostile inputs made of tiny elements from costing ~100
@@ -441,17 +488,18 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 	if maxNodes > 0 && limit > maxNodes {
 		limit = maxNodes
 	}
-	elems := lt - strings.Count(s, "</")
-	p := &parser{
-		s:   s,
-		doc: &Document{limit: limit, next: min(elems+elems/2+8, limit)},
-		// Attributes of earlier elements keep their (full-capacity)
-		// slices when append moves the arena, so an estimate is enough.
-		attrs: newAttrArena(eq),
-		nsbuf: make([]Namespace, 0, 8),
-		lim:   lim,
-		utf16: fromUTF16,
-	}
+	elems := lt / 2 // each element has a start tag and, unless empty, an end tag
+	p := getParser()
+	defer putParser(p)
+	p.s = s
+	p.doc = &Document{limit: limit, next: min(elems+elems/2+8, limit)}
+	p.doc.chunks, p.doc.ids = p.doc.chunksBuf[:0], p.doc.idsBuf[:0]
+	// Attributes of earlier elements keep their (full-capacity) slices
+	// when append moves the arena, so an estimate is enough.
+	p.attrs = newAttrArena(eq)
+	p.nsbuf = newNSArena()
+	p.lim = lim
+	p.utf16 = fromUTF16
 	var ctx *Node
 	if len(lim.Context) > 0 {
 		// A synthetic parent holding the inherited declarations, so that
@@ -464,13 +512,38 @@ func Parse(data []byte, lim Limits) (*Document, error) {
 	if eq <= pooledAttrs {
 		p.doc.pooledAttrs = p.attrs
 	}
+	if pooling {
+		p.doc.pooledNS = p.nsbuf
+	}
 	err := p.parse(ctx)
 	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
+	p.doc.nsUsed = min(len(p.nsbuf), cap(p.doc.pooledNS))
+	doc := p.doc
 	if err != nil {
-		p.doc.Release()
+		doc.Release()
 		return nil, err
 	}
-	return p.doc, nil
+	return doc, nil
+}
+
+// parserPool keeps the parser's scratch (the namespace stack, the text
+// joining buffer) between documents; nothing in it outlives a parse.
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+func getParser() *parser {
+	if !pooling {
+		return new(parser)
+	}
+	return parserPool.Get().(*parser)
+}
+
+func putParser(p *parser) {
+	if !pooling {
+		return
+	}
+	p.stack.reset()
+	*p = parser{stack: p.stack, sb: p.sb[:0]}
+	parserPool.Put(p)
 }
 
 // newNode returns a fresh node, or nil when the arena is full (the caller
@@ -484,18 +557,19 @@ func (p *parser) newNode() *Node {
 	if last < 0 || len(d.chunks[last]) == cap(d.chunks[last]) {
 		size := min(max(d.next, 16), d.limit-d.count)
 		var c []Node
-		if size <= pooledChunk && pooling {
-			if v, ok := chunkPool.Get().(*[]Node); ok {
-				c = *v
+		if pooling && (size <= pooledChunk || len(d.chunks) < maxPooledChunks) {
+			// Larger documents take several pooled chunks: a chunk sized
+			// to the document would be garbage after each parse.
+			if v, ok := chunkPool.Get().(*[pooledChunk]Node); ok {
+				c = v[:0]
 			} else {
-				c = make([]Node, 0, pooledChunk)
+				c = new([pooledChunk]Node)[:0]
 			}
-			c = c[:0]
 		} else {
 			c = make([]Node, 0, size)
+			d.next = max(64, size)
 		}
 		d.chunks = append(d.chunks, c)
-		d.next = max(64, size)
 		last++
 	}
 	c := d.chunks[last]
@@ -609,12 +683,31 @@ func (p *parser) skipComment() error {
 	return nil
 }
 
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
-}
+func isNameStart(c byte) bool { return nameBytes[c]&nameStart != 0 }
 
-func isNameStart(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+// nameBytes classifies bytes for names (nameByte, nameStart) and attribute
+// values (attrStop: a quote, '<', or a byte that normalisation changes).
+var nameBytes [256]uint8
+
+const (
+	nameByte uint8 = 1 << iota
+	nameStart
+	attrStop
+)
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_' || b >= 0x80 {
+			nameBytes[c] |= nameStart | nameByte
+		}
+		if b >= '0' && b <= '9' || b == '-' || b == '.' || b == ':' {
+			nameBytes[c] |= nameByte
+		}
+	}
+	for _, c := range "\"'<&\t\n\r" {
+		nameBytes[c] |= attrStop
+	}
 }
 
 // readName reads a QName and splits it.
@@ -624,16 +717,18 @@ func (p *parser) readName() (prefix, local string, err error) {
 		return "", "", parseErr("expected a name at offset %d", p.pos)
 	}
 	colon := -1
-	for p.pos < len(p.s) && isNameByte(p.s[p.pos]) {
-		if p.s[p.pos] == ':' {
+	s, i := p.s, p.pos
+	for i < len(s) && nameBytes[s[i]]&nameByte != 0 {
+		if s[i] == ':' {
 			if colon >= 0 {
 				return "", "", parseErr("name with two colons at offset %d", start)
 			}
-			colon = p.pos
+			colon = i
 		}
-		p.pos++
+		i++
 	}
-	name := p.s[start:p.pos]
+	p.pos = i
+	name := s[start:i]
 	if colon < 0 {
 		return "", name, nil
 	}
@@ -719,7 +814,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 			if val == nsXML || val == nsXMLNS {
 				return nil, parseErr("reserved namespace bound to the default prefix")
 			}
-			p.nsbuf = append(p.nsbuf, Namespace{"", val})
+			p.appendNS(Namespace{"", val})
 		case ap == "xmlns":
 			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
 				return nil, parseErr("reserved prefix or namespace %q misused", al)
@@ -728,7 +823,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 				return nil, parseErr("prefix %q undeclared with an empty namespace", al)
 			}
 			if al != "xml" {
-				p.nsbuf = append(p.nsbuf, Namespace{al, val})
+				p.appendNS(Namespace{al, val})
 			}
 		default:
 			if len(p.attrs) == cap(p.attrs) {
@@ -789,29 +884,26 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 	}
 	if len(attrs) > 8 {
-		// Many attributes: sort a copy instead of comparing every pair.
-		// Many attributes: sort their indices (no pointer moves) instead
-		// of comparing every pair.
-		p.dup = p.dup[:0]
+		// Many attributes: a hash set of (namespace, local name) instead
+		// of comparing every pair; its seed is random, so that no input
+		// can make every attribute collide (and a collision costs one
+		// comparison of the strings, never a wrong answer).
+		var slots [2 * maxAttrs]uint8 // attribute index + 1; 0 is empty
 		for i := range attrs {
-			p.dup = append(p.dup, uint8(i))
-		}
-		slices.SortFunc(p.dup, func(i, j uint8) int { return cmpAttr(&attrs[i], &attrs[j]) })
-		for i := 1; i < len(p.dup); i++ {
-			if a := &attrs[p.dup[i]]; cmpAttr(&attrs[p.dup[i-1]], a) == 0 {
-				return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+			a := &attrs[i]
+			h := maphash.String(dupSeed, a.space)*0x9e3779b97f4a7c15 ^ maphash.String(dupSeed, a.local)
+			for j := h % uint64(len(slots)); ; j = (j + 1) % uint64(len(slots)) {
+				if slots[j] == 0 {
+					slots[j] = uint8(i + 1)
+					break
+				}
+				if b := &attrs[slots[j]-1]; b.local == a.local && b.space == a.space {
+					return nil, parseErr("duplicate attribute %s on <%s>", a.local, local)
+				}
 			}
 		}
 	}
 	n.attrs = attrs
-	if parent != nil && parent.kind == kindElement && parent.local != "" {
-		if parent.last == nil {
-			parent.first = n
-		} else {
-			parent.last.next = n
-		}
-		parent.last = n
-	}
 	if selfClose {
 		p.stack.truncate(stackMark)
 		return n, nil
@@ -842,6 +934,15 @@ func (p *parser) parseContent(n *Node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
+	var last *Node // the last child linked
+	link := func(c *Node) {
+		if last == nil {
+			n.first = c
+		} else {
+			last.next = c
+		}
+		last = c
+	}
 	flush := func() error {
 		if joined {
 			text = string(p.sb)
@@ -855,14 +956,9 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			return errTooManyNodes(p.doc.limit)
 		}
 		t.kind = kindText
-		t.text = text
+		t.local = text
 		t.parent = n
-		if n.last == nil {
-			n.first = t
-		} else {
-			n.last.next = t
-		}
-		n.last = t
+		link(t)
 		text = ""
 		return nil
 	}
@@ -927,9 +1023,11 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			if err := flush(); err != nil {
 				return err
 			}
-			if _, err := p.parseElement(n, depth+1); err != nil {
+			c, err := p.parseElement(n, depth+1)
+			if err != nil {
 				return err
 			}
+			link(c)
 		}
 	}
 }
@@ -1000,16 +1098,34 @@ func (p *parser) readAttrValue() (string, error) {
 	}
 	q := s[p.pos]
 	p.pos++
-	end := strings.IndexByte(s[p.pos:], q)
-	if end < 0 {
+	// One pass to the closing quote, noting '<' and the bytes that
+	// normalisation changes.
+	lt, plain := false, true
+	end := p.pos
+	for ; end < len(s); end++ {
+		c := s[end]
+		if nameBytes[c]&attrStop == 0 {
+			continue
+		}
+		if c == q {
+			break
+		}
+		switch c {
+		case '<':
+			lt = true
+		case '&', '\t', '\n', '\r':
+			plain = false
+		}
+	}
+	if end == len(s) {
 		return "", parseErr("unterminated attribute value")
 	}
-	raw := s[p.pos : p.pos+end]
-	p.pos += end + 1
-	if strings.IndexByte(raw, '<') >= 0 {
+	raw := s[p.pos:end]
+	p.pos = end + 1
+	if lt {
 		return "", parseErr("'<' in attribute value")
 	}
-	if !strings.ContainsAny(raw, "&\t\n\r") {
+	if plain {
 		return raw, nil
 	}
 	b := make([]byte, 0, len(raw))
@@ -1038,41 +1154,71 @@ func errTooManyNodes(n int) *Error {
 	return errorf(TooLarge, "the XML has more than %d elements and text nodes", n)
 }
 
-func newAttrArena(eq int) []Attr {
-	if eq <= pooledAttrs && pooling {
-		if v, ok := attrPool.Get().(*[]Attr); ok {
-			return (*v)[:0]
-		}
-		return make([]Attr, 0, pooledAttrs)
+// appendNS adds a declaration to the arena, doubling it when full (the
+// declarations of earlier elements keep their full-capacity slices).
+func (p *parser) appendNS(d Namespace) {
+	if len(p.nsbuf) == cap(p.nsbuf) {
+		p.nsbuf = append(make([]Namespace, 0, 2*cap(p.nsbuf)+16), p.nsbuf...)
 	}
-	return make([]Attr, 0, min(eq, 2048))
+	p.nsbuf = append(p.nsbuf, d)
 }
 
-// controlChar returns the index of the first byte below 0x20 other than
-// tab, LF and CR (not allowed in XML 1.0), or -1. It tests eight bytes at a
-// time and looks closer only at words holding such a byte or a line end.
-func controlChar(b []byte) int {
+func newNSArena() []Namespace {
+	if pooling {
+		if v, ok := nsPool.Get().(*[pooledNS]Namespace); ok {
+			return v[:0]
+		}
+		return new([pooledNS]Namespace)[:0]
+	}
+	return make([]Namespace, 0, 8)
+}
+
+func newAttrArena(eq int) []Attr {
+	if eq <= pooledAttrs && pooling {
+		if v, ok := attrPool.Get().(*[pooledAttrs]Attr); ok {
+			return v[:0]
+		}
+		return new([pooledAttrs]Attr)[:0]
+	}
+	// Sized to the estimate up to 128Ki attributes (8 MiB, as many as a
+	// 1 MB input of 62 attributes per element holds): a larger
+	// arena doubles as it fills.
+	return make([]Attr, 0, min(eq, 1<<17))
+}
+
+// checkChars tells whether s is valid UTF-8 and returns the index of its
+// first control character (a byte below 0x20 other than tab, LF and CR,
+// which XML 1.0 does not allow) or -1, in one pass: eight bytes at a
+// time while they are printable ASCII.
+func checkChars(s string) (int, bool) {
 	const lo = 0x2020202020202020
 	const hi = 0x8080808080808080
+	first := -1
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
-		if (w-lo)&^w&hi == 0 {
-			continue
-		}
-		for j := i; j < i+8; j++ {
-			if c := b[j]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return j
+	for i < len(s) {
+		if i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if ((w-lo)&^w|w)&hi == 0 {
+				i += 8
+				continue
 			}
 		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-			return i
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && first < 0 {
+				first = i
+			}
+			i++
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return -1, false
+		}
+		i += size
 	}
-	return -1
+	return first, true
 }
 
 // Per-element and in-scope bounds (SAML elements carry a handful).
