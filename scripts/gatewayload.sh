@@ -296,8 +296,12 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average $load_after after the runs"
 
-pinned=""; $pin && pinned=" -pin"
-command_line="scripts/gatewayload.sh -d $duration -c $conns_list -t $threads -rounds $rounds$pinned${anchor:+ -anchor $anchor}$($verify && echo " -verify") ${engines[*]}"
+pinned="" targets="upstream, Caddy, Lanyard"
+if $pin; then pinned=" -pin"; fi
+if [[ -n $anchor ]]; then targets+=", anchor"; fi
+verify_flag=""
+if $verify; then verify_flag=" -verify" targets+=", /auth/verify"; fi
+command_line="scripts/gatewayload.sh -d $duration -c $conns_list -t $threads -rounds $rounds$pinned${anchor:+ -anchor $anchor}$verify_flag ${engines[*]}"
 python3 - "$results" "$anchor_desc" <<'PY'
 import statistics, sys
 from collections import defaultdict
@@ -348,4 +352,4 @@ for e, c in groups:
             bold, rps_ratio, bold, bold, cpu_ratio, bold))
 PY
 echo
-echo "Medians of $rounds interleaved rounds (wrk -t$threads -d$duration --latency, each round: upstream, Caddy, Lanyard$([[ -n $anchor ]] && echo ", anchor")$($verify && echo ", /auth/verify")); ratios are medians of the per-round ratios. $(getconf _NPROCESSORS_ONLN) cores${pinned:+, wrk on CPU 0 and the servers on CPU 1}; load average $load_before before, $load_after after; $(date -u +%Y-%m-%dT%H:%MZ); $command_line"
+echo "Medians of $rounds interleaved rounds (wrk -t$threads -d$duration --latency, each round: $targets); ratios are medians of the per-round ratios. $(getconf _NPROCESSORS_ONLN) cores${pinned:+, wrk on CPU 0 and the servers on CPU 1}; load average $load_before before, $load_after after; $(date -u +%Y-%m-%dT%H:%MZ); $command_line"
