@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 )
@@ -344,7 +345,7 @@ func checkHeader(h http.Header) error {
 		}
 		for _, v := range values {
 			for i := 0; i < len(v); i++ {
-				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+				if headerBytes[v[i]]&valueByte == 0 {
 					return fmt.Errorf("gateway: invalid value of header %q", name)
 				}
 			}
@@ -359,21 +360,29 @@ func validHeaderName(name string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c < 0x80 && c > ' ' && c != 0x7f && !isSeparator(c):
-		default:
+		if headerBytes[name[i]]&tokenByte == 0 {
 			return false
 		}
 	}
 	return true
 }
 
-func isSeparator(c byte) bool {
-	switch c {
-	case '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}', '"':
-		return true
+// headerBytes classes each byte: tokenByte for the characters of a token
+// (a header name), valueByte for those a header value may hold (all but
+// the controls other than tab; bytes from 0x80 are obs-text).
+var headerBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		if (c >= ' ' || c == '\t') && c != 0x7f {
+			t[c] |= valueByte
+		}
+		if c > ' ' && c < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?={}`, rune(c)) {
+			t[c] |= tokenByte
+		}
 	}
-	return false
-}
+	return t
+}()
+
+const (
+	tokenByte = 1 << iota
+	valueByte
+)

@@ -439,3 +439,22 @@ func TestUpstreamTransportConcurrent(t *testing.T) {
 		t.Errorf("800 requests from 16 goroutines opened %d connections, want at most 16", n)
 	}
 }
+
+// TestHeaderByteClasses: header names are RFC 9110 tokens; values refuse
+// the controls (but tab) and DEL.
+func TestHeaderByteClasses(t *testing.T) {
+	t.Parallel()
+	const tchar = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for c := range 256 {
+		if got, want := validHeaderName(string(rune(c))[:1]), strings.IndexByte(tchar, byte(c)) >= 0; c < 0x80 && got != want {
+			t.Errorf("name byte %#x: valid %v, want %v", c, got, want)
+		}
+		if c >= 0x80 && validHeaderName(string([]byte{byte(c)})) {
+			t.Errorf("name byte %#x taken for a token", c)
+		}
+		err := checkHeader(http.Header{"X": {"a" + string([]byte{byte(c)}) + "b"}})
+		if want := c == '\t' || (c >= ' ' && c != 0x7f); (err == nil) != want {
+			t.Errorf("value byte %#x: error %v, want valid %v", c, err, want)
+		}
+	}
+}
