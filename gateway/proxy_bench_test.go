@@ -22,15 +22,17 @@ import (
 // identity headers and X-Lanyard-JWT, the header and cookie stripping and
 // httputil.ReverseProxy. "canned" answers from a RoundTripper that costs
 // nothing, so it measures Lanyard's own work; "loopback" goes to a real
-// upstream over TCP with the gateway's transport. Run it with
+// upstream over TCP with the gateway's transport, and "loopback-http.Transport"
+// the same with net/http's transport alone (NewTransport), the anchor of
+// the direct path (upstreamTransport). Run it with
 //
 //	go test -run '^$' -bench BenchmarkProxy -benchmem ./gateway
 func BenchmarkProxy(b *testing.B) {
-	for _, mode := range []string{"canned", "loopback"} {
+	for _, mode := range []string{"canned", "loopback", "loopback-http.Transport"} {
 		b.Run(mode, func(b *testing.B) {
 			var transport http.RoundTripper = cannedTransport{}
 			upstream := "http://127.0.0.1:1"
-			if mode == "loopback" {
+			if mode != "canned" {
 				body := []byte("hello, world\n")
 				app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "text/plain")
@@ -39,6 +41,9 @@ func BenchmarkProxy(b *testing.B) {
 				b.Cleanup(app.Close)
 				upstream = app.URL
 				transport = nil // the gateway's own
+				if mode == "loopback-http.Transport" {
+					transport = gateway.NewTransport()
+				}
 			}
 			h, cookie := newProxyBenchEnv(b, upstream, transport)
 			req := httptest.NewRequest(http.MethodGet, "https://sso.example.com/bench/hello?x=1", nil)
