@@ -298,7 +298,10 @@ func TestUpstreamTransportCancel(t *testing.T) {
 		}
 		cancel()
 	}
-	if n := len(tr.idle); n != 0 {
+	tr.mu.Lock()
+	n := len(tr.idle)
+	tr.mu.Unlock()
+	if n != 0 {
 		t.Errorf("%d connections pooled after cancelled answers, want 0", n)
 	}
 }
