@@ -127,7 +127,9 @@ type Config struct {
 	// RouteRefresh is how often Run reloads the routes from the store. Zero
 	// means 2 seconds.
 	RouteRefresh time.Duration
-	// Transport carries proxied requests. Nil means NewTransport().
+	// Transport carries proxied requests. Nil means NewTransport(), with
+	// plain-HTTP requests without a body sent on the calling goroutine
+	// (see upstreamTransport).
 	Transport http.RoundTripper
 	// Logger receives proxy failures and route reloads. Nil discards them.
 	Logger *slog.Logger
@@ -209,7 +211,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.refresh = 2 * time.Second
 	}
 	if g.transport == nil {
-		g.transport = NewTransport()
+		g.transport = newUpstreamTransport(NewTransport())
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)

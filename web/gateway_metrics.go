@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,20 @@ import (
 type proxyMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// series holds the counter and histogram of each route and status
+	// seen, so that a request does not hash its labels: few entries
+	// (routes times the statuses they answer).
+	series sync.Map // routeStatus -> *proxySeries
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type proxySeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 var _ gateway.Observer = (*proxyMetrics)(nil)
@@ -59,6 +74,15 @@ func (s *Server) observeGateway(g *gateway.Gateway) {
 
 // ObserveProxy counts one answer of a route.
 func (m *proxyMetrics) ObserveProxy(route string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
+	key := routeStatus{route, status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		v, _ = m.series.LoadOrStore(key, &proxySeries{
+			requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	s := v.(*proxySeries)
+	s.requests.Inc()
+	s.duration.Observe(took.Seconds())
 }
