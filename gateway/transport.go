@@ -57,7 +57,7 @@ func newUpstreamTransport(next http.RoundTripper) *upstreamTransport {
 
 // direct reports whether r takes the direct path.
 func direct(r *http.Request) bool {
-	if r.URL.Scheme != "http" || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+	if !directPath || r.URL.Scheme != "http" || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
 		(r.Body != nil && r.Body != http.NoBody) || r.ContentLength > 0 || len(r.TransferEncoding) > 0 || r.Close {
 		return false
 	}
@@ -104,18 +104,24 @@ func (t *upstreamTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // conn returns an idle connection to key (unless fresh) or a new one,
-// and whether it was idle.
+// and whether it was idle. An idle connection on which the upstream sent
+// anything since its last answer is closed, never used (idleConnClean).
 func (t *upstreamTransport) conn(ctx context.Context, key string, fresh bool) (*upstreamConn, bool, error) {
-	if !fresh {
+	for !fresh {
 		t.mu.Lock()
-		if list := t.idle[key]; len(list) > 0 {
-			c := list[len(list)-1]
-			list[len(list)-1] = nil
-			t.idle[key] = list[:len(list)-1]
+		list := t.idle[key]
+		if len(list) == 0 {
 			t.mu.Unlock()
+			break
+		}
+		c := list[len(list)-1]
+		list[len(list)-1] = nil
+		t.idle[key] = list[:len(list)-1]
+		t.mu.Unlock()
+		if idleConnClean(c.nc) {
 			return c, true, nil
 		}
-		t.mu.Unlock()
+		c.nc.Close()
 	}
 	nc, err := t.dial(ctx, "tcp", key)
 	if err != nil {

@@ -209,7 +209,7 @@ func TestUpstreamTransportRetriesClosedIdleConnection(t *testing.T) {
 		t.Fatalf("after the upstream closed its idle connections: %q", body)
 	}
 	if n := u.conns.Load(); n != 4 {
-		t.Errorf("%d connections, want 4 (3, then 1 new for the retry)", n)
+		t.Errorf("%d connections, want 4 (3, then 1 new: a closed idle one is seen when taken, or its request fails and is sent again)", n)
 	}
 	if n := u.requests.Load(); n != 4 {
 		t.Errorf("the upstream answered %d requests, want 4", n)
@@ -224,6 +224,62 @@ func TestUpstreamTransportRetriesClosedIdleConnection(t *testing.T) {
 	}
 	if n := dead.requests.Load(); n != 1 {
 		t.Errorf("the request was sent %d times on new connections, want 1", n)
+	}
+}
+
+// TestUpstreamTransportRefusesDirtyIdleConnection: bytes an upstream
+// sends on a connection after its answer ended (more than its
+// Content-Length, a 408 before it closes) are never read as the answer to
+// the next request, which may be another user's: the connection is
+// closed, the request goes on a new one. The family: a complete forged
+// answer, a partial one, a single byte, and the bytes arriving in the
+// same segment as the answer or after it.
+func TestUpstreamTransportRefusesDirtyIdleConnection(t *testing.T) {
+	t.Parallel()
+	const forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+	cases := []struct {
+		name      string
+		extra     string
+		sameWrite bool // the extra bytes in the answer's own write
+	}{
+		{"forged answer, later", forged, false},
+		{"forged answer, same segment", forged, true},
+		{"408 before closing, later", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
+		{"partial header, later", "HTTP/1.1 2", false},
+		{"one byte, later", "x", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var first atomic.Bool
+			u := startRawUpstream(t, func(*http.Request) (string, bool) {
+				if first.CompareAndSwap(false, true) && c.sameWrite {
+					return okAnswer + c.extra, false
+				}
+				return okAnswer, false
+			})
+			tr, _ := newTestTransport()
+			defer tr.CloseIdleConnections()
+			if _, body := get(t, tr, "GET", u.url()+"/a"); body != "ok" {
+				t.Fatalf("first answer %q", body)
+			}
+			if !c.sameWrite {
+				u.mu.Lock()
+				_, err := io.WriteString(u.open[0], c.extra)
+				u.mu.Unlock()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(50 * time.Millisecond) // the bytes arrive
+			res, body := get(t, tr, "GET", u.url()+"/b")
+			if res.StatusCode != http.StatusOK || body != "ok" {
+				t.Fatalf("second request answered %d %q: the upstream's stray bytes were read as its answer", res.StatusCode, body)
+			}
+			if n := u.conns.Load(); n != 2 {
+				t.Errorf("%d connections, want 2 (the dirty one closed)", n)
+			}
+		})
 	}
 }
 
