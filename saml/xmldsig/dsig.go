@@ -132,12 +132,36 @@ func DecodeBase64(s string) ([]byte, error) {
 // decodeInto is DecodeBase64 into buf when the value fits, else into a new
 // slice.
 func decodeInto(buf []byte, s string) ([]byte, error) {
+	if base64.StdEncoding.DecodedLen(len(s)) <= len(buf) {
+		// The decoder skips CR and LF itself; strip the other XML
+		// whitespace (and copy) only for a value that holds some.
+		if n, err := base64.StdEncoding.Decode(buf, []byte(s)); err == nil {
+			return buf[:n], nil
+		}
+	}
 	s = StripSpace(s)
 	if base64.StdEncoding.DecodedLen(len(s)) > len(buf) {
 		return base64.StdEncoding.DecodeString(s)
 	}
 	n, err := base64.StdEncoding.Decode(buf, []byte(s))
 	return buf[:n], err
+}
+
+// sameBase64 reports whether text, without its XML whitespace, is b64:
+// StripSpace(text) == b64 without the copy.
+func sameBase64(text, b64 string) bool {
+	j := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if isSpace(c) {
+			continue
+		}
+		if j == len(b64) || b64[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(b64)
 }
 
 // VerifyOptions carries what the verifier needs from the configuration.
@@ -436,26 +460,32 @@ const maxDiagnosticBits = 4096
 // with the trusted keys, the one KeyInfo names first. KeyInfo only selects
 // among trusted keys; a certificate found only there is never trusted.
 func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyOptions) error {
-	kiCert := ""
+	// kiText is the KeyInfo's certificate as written (with whitespace);
+	// a trusted key it names is tried first.
+	kiText := ""
 	if ki := sig.Child(NSDSig, "KeyInfo"); ki != nil {
 		if xd := ki.Child(NSDSig, "X509Data"); xd != nil {
 			if xc := xd.Child(NSDSig, "X509Certificate"); xc != nil {
-				kiCert = StripSpace(xc.TextContent())
+				kiText = xc.TextContent()
 			}
 		}
 	}
-	if kiCert != "" {
-		for i := range o.Keys {
-			if o.Keys[i].b64 == kiCert && verifyRaw(o.Keys[i].pub, alg, digest, sigBytes) {
-				return nil
-			}
+	named := -1
+	for i := range o.Keys {
+		if o.Keys[i].b64 != "" && sameBase64(kiText, o.Keys[i].b64) {
+			named = i
+			break
 		}
+	}
+	if named >= 0 && verifyRaw(o.Keys[named].pub, alg, digest, sigBytes) {
+		return nil
 	}
 	for i := range o.Keys {
-		if o.Keys[i].b64 != kiCert && verifyRaw(o.Keys[i].pub, alg, digest, sigBytes) {
+		if i != named && verifyRaw(o.Keys[i].pub, alg, digest, sigBytes) {
 			return nil
 		}
 	}
+	kiCert := StripSpace(kiText)
 	expected := make([]string, len(o.Keys))
 	for i := range o.Keys {
 		expected[i] = DescribeCert(o.Keys[i].cert)
