@@ -24,6 +24,11 @@ func TestParseQueryMatchesNetURL(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(21, 3))
 	queries := []string{"", "a", "a=1&a=2", strings.Repeat("QUJD%2B%2F%3D", 2000)}
+	// Counts: around this parser's own bound and the standard library's
+	// limit of 10,000 parameters, which must refuse alike.
+	for _, n := range []int{maxFastFormParams - 1, maxFastFormParams, maxFastFormParams + 1, 9999, 10000, 10001, 50000} {
+		queries = append(queries, strings.Repeat("a=%41&", n)+"SAMLResponse=QUJD", strings.Repeat("&", n))
+	}
 	for range 30000 {
 		var b strings.Builder
 		for range r.IntN(12) {
