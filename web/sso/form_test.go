@@ -2,6 +2,7 @@ package sso
 
 import (
 	"encoding/base64"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -40,9 +41,17 @@ func TestParseQueryMatchesNetURL(t *testing.T) {
 		want, wantErr := url.ParseQuery(q)
 		got, gotErr := parseQuery(q)
 		if !reflect.DeepEqual(got, want) || errText(gotErr) != errText(wantErr) {
-			t.Fatalf("parseQuery(%q) = %v, %v; url.ParseQuery: %v, %v", q, got, gotErr, want, wantErr)
+			t.Fatalf("parseQuery(%s) = %d keys, %v; url.ParseQuery: %d keys, %v", short(q), len(got), gotErr, len(want), wantErr)
 		}
 	}
+}
+
+// short quotes q, cut to its first 80 bytes.
+func short(q string) string {
+	if len(q) > 80 {
+		return fmt.Sprintf("%q... (%d bytes)", q[:80], len(q))
+	}
+	return fmt.Sprintf("%q", q)
 }
 
 func errText(err error) string {
