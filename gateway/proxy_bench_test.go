@@ -80,16 +80,7 @@ func BenchmarkProxy(b *testing.B) {
 func newProxyBenchEnv(b *testing.B, upstream string, transport http.RoundTripper) (http.Handler, string) {
 	ctx := context.Background()
 	store := testdb.SQLite(b)
-	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
-	if err := store.CreateTenant(ctx, &tenant); err != nil {
-		b.Fatal(err)
-	}
-	user := lanyard.User{TenantID: tenant.ID, Login: "ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
-		WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
-	user.Normalize()
-	if err := store.CreateUser(ctx, &user); err != nil {
-		b.Fatal(err)
-	}
+	tenant, user := benchAccount(b, store)
 	mgr := session.NewManager(store, session.Options{})
 	id, _, err := mgr.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
 	if err != nil {

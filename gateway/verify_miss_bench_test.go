@@ -35,16 +35,7 @@ func (f fixedTenants) TenantByID(_ context.Context, id int64) (lanyard.Tenant, e
 func BenchmarkVerifyMiss(b *testing.B) {
 	ctx := context.Background()
 	store := testdb.SQLite(b)
-	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
-	if err := store.CreateTenant(ctx, &tenant); err != nil {
-		b.Fatal(err)
-	}
-	user := lanyard.User{TenantID: tenant.ID, Login: "ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
-		WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
-	user.Normalize()
-	if err := store.CreateUser(ctx, &user); err != nil {
-		b.Fatal(err)
-	}
+	tenant, user := benchAccount(b, store)
 	earlier := session.NewManager(store, session.Options{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }})
 	ids := make([]string, b.N)
 	for i := range ids {
@@ -86,4 +77,21 @@ func BenchmarkVerifyMiss(b *testing.B) {
 	if n := cache.Activity().PendingCount(); n != b.N {
 		b.Fatalf("activity of %d sessions waits, want %d: the sessions were meant to be due for it", n, b.N)
 	}
+}
+
+// benchAccount creates the tenant acme and its user ada, holding the role
+// staff, for the benchmarks.
+func benchAccount(b *testing.B, store lanyard.Store) (lanyard.Tenant, lanyard.User) {
+	ctx := context.Background()
+	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
+	if err := store.CreateTenant(ctx, &tenant); err != nil {
+		b.Fatal(err)
+	}
+	user := lanyard.User{TenantID: tenant.ID, Login: "ada", Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
+		WebAccess: true, Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
+	user.Normalize()
+	if err := store.CreateUser(ctx, &user); err != nil {
+		b.Fatal(err)
+	}
+	return tenant, user
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/lanyard-sso/lanyard/internal/loadrun"
 )
 
 // A comparison (-anchor, -shibboleth or -rounds above 1) runs the same
@@ -80,7 +80,7 @@ func runComparison(ctx context.Context, o options, stdout, stderr io.Writer) err
 		contenders = append(contenders, contender{"shibboleth", sh.runLevel, sh.close})
 	}
 
-	fmt.Fprintf(stderr, "acsload: load average %s before the rounds\n", loadAverage())
+	fmt.Fprintf(stderr, "acsload: load average %s before the rounds\n", loadrun.LoadAverage())
 	results := map[string]map[int][]result{} // name, clients, rounds
 	failed := 0
 	fmt.Fprintln(stdout, "Rounds (each row one run; the order of the servers rotates every round):")
@@ -109,7 +109,7 @@ func runComparison(ctx context.Context, o options, stdout, stderr io.Writer) err
 			}
 		}
 	}
-	load := loadAverage()
+	load := loadrun.LoadAverage()
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "Medians of %d rounds (load average %s at the end):\n\n", o.rounds, load)
 	fmt.Fprintln(stdout, "| server | clients | logins/s | server CPU/login | PostgreSQL CPU/login | p50 | errors |")
@@ -129,7 +129,7 @@ func runComparison(ctx context.Context, o options, stdout, stderr io.Writer) err
 				p50 = append(p50, float64(r.percentile(0.5))/float64(time.Millisecond))
 				errs += r.failed()
 			}
-			s := summary{median(rate), median(cpu), median(db), median(p50)}
+			s := summary{loadrun.Median(rate), loadrun.Median(cpu), loadrun.Median(db), loadrun.Median(p50)}
 			medians[ct.name][c] = s
 			dbText := "-"
 			if len(rs) > 0 && rs[0].hasDB {
@@ -165,29 +165,4 @@ func msPer(d time.Duration, n int) float64 {
 		return 0
 	}
 	return float64(d) / float64(time.Millisecond) / float64(n)
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// loadAverage returns the 1, 5 and 15 minute load averages.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -45,6 +45,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lanyard-sso/lanyard/internal/loadrun"
+
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
@@ -359,13 +361,13 @@ func verify(args []string) error {
 			}
 		}
 	}
-	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d settle=%s loadavg=%s (%.0fs)\n\n", *sessions, *requests, *rounds, *clients, *settle, loadAverage(), time.Since(start).Seconds())
+	fmt.Printf("sessions=%d requests/round=%d rounds=%d clients=%d settle=%s loadavg=%s (%.0fs)\n\n", *sessions, *requests, *rounds, *clients, *settle, loadrun.LoadAverage(), time.Since(start).Seconds())
 	fmt.Println("| server | hot: Lanyard CPU/request | random: Lanyard CPU/request | random/hot | hot: database | random: database |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for _, srv := range servers {
-		hot, random := median(perRequest[srv.label+" hot"]), median(perRequest[srv.label+" random"])
+		hot, random := loadrun.Median(perRequest[srv.label+" hot"]), loadrun.Median(perRequest[srv.label+" random"])
 		fmt.Printf("| %s | %s | %s | %.2f | %s | %s |\n", srv.label, hot, random, float64(random)/float64(hot),
-			median(dbPerRequest[srv.label+" hot"]), median(dbPerRequest[srv.label+" random"]))
+			loadrun.Median(dbPerRequest[srv.label+" hot"]), loadrun.Median(dbPerRequest[srv.label+" random"]))
 	}
 	fmt.Println()
 	for key, d := range perRequest {
@@ -464,30 +466,6 @@ func statFields(s string) (string, []string, bool) {
 	}
 	f := strings.Fields(s[end+1:])
 	return s[:end], f, len(f) >= 13
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // postgresCPU sums the CPU time of the PostgreSQL server whose
