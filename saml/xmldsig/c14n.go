@@ -344,48 +344,39 @@ func cmpAttr(a, b *Attr) int {
 
 // sortNamespaces sorts declarations by prefix.
 func (w *c14nWriter) sortNamespaces(ns []Namespace) {
-	if len(ns) <= 8 {
-		slices.SortFunc(ns, cmpPrefix)
-		return
-	}
-	w.keys = w.keys[:0]
-	for i := range ns {
-		w.keys = append(w.keys, sortKey{key8(ns[i].prefix), i})
-	}
-	slices.SortFunc(w.keys, func(a, b sortKey) int {
-		if a.k != b.k {
-			return cmp.Compare(a.k, b.k)
-		}
-		return cmpPrefix(ns[a.i], ns[b.i])
-	})
-	w.nsTmp = append(w.nsTmp[:0], ns...)
-	for j, k := range w.keys {
-		ns[j] = w.nsTmp[k.i]
-	}
-	clear(w.nsTmp)
+	keyedSort(&w.keys, &w.nsTmp, ns, func(n Namespace) string { return n.prefix }, cmpPrefix)
 }
 
 // sortAttrs sorts attributes by namespace name, then local name.
 func (w *c14nWriter) sortAttrs(as []*Attr) {
-	if len(as) <= 8 {
-		slices.SortFunc(as, cmpAttr)
+	keyedSort(&w.keys, &w.attrTmp, as, func(a *Attr) string { return a.space }, cmpAttr)
+}
+
+// keyedSort sorts xs by compare. Past 8 elements it sorts indices on the
+// first eight bytes of each element's primary string (key8) and compares
+// whole elements only on ties, then permutes xs through tmp; keys and tmp
+// are the writer's scratch.
+func keyedSort[T any](keys *[]sortKey, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
+	if len(xs) <= 8 {
+		slices.SortFunc(xs, compare)
 		return
 	}
-	w.keys = w.keys[:0]
-	for i, a := range as {
-		w.keys = append(w.keys, sortKey{key8(a.space), i})
+	ks := (*keys)[:0]
+	for i := range xs {
+		ks = append(ks, sortKey{key8(primary(xs[i])), i})
 	}
-	slices.SortFunc(w.keys, func(a, b sortKey) int {
+	slices.SortFunc(ks, func(a, b sortKey) int {
 		if a.k != b.k {
 			return cmp.Compare(a.k, b.k)
 		}
-		return cmpAttr(as[a.i], as[b.i])
+		return compare(xs[a.i], xs[b.i])
 	})
-	w.attrTmp = append(w.attrTmp[:0], as...)
-	for j, k := range w.keys {
-		as[j] = w.attrTmp[k.i]
+	t := append((*tmp)[:0], xs...)
+	for j, k := range ks {
+		xs[j] = t[k.i]
 	}
-	clear(w.attrTmp)
+	clear(t)
+	*keys, *tmp = ks, t
 }
 
 type c14nPoolT struct{ p sync.Pool }
