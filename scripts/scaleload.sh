@@ -16,7 +16,10 @@
 #
 # -anchor adds a third server, the lanyard-seed binary BIN built from
 # another tree (e.g. main: git archive main | tar -x -C DIR; go build -o
-# BIN ./cmd/lanyard-seed in DIR), measured in the same rounds.
+# BIN ./cmd/lanyard-seed in DIR), measured in the same rounds. BIN seeds
+# a store of its own (a second file, or a second database of the same
+# PostgreSQL), so that each tree runs on its own schema; the seeded
+# sessions are the same.
 # -cpuprofile writes DIR/ENGINE.prof, the CPU profile of this tree's
 # server over the whole run (hot and random rounds).
 #
@@ -91,14 +94,19 @@ for engine in "${engines[@]}"; do
 	# checkpoints would otherwise copy the other servers' writes too, and
 	# count their CPU time in its rounds.
 	legacy_store=("${store[@]}")
-	anchor_store=("${store[@]}")
 	if [[ $engine == sqlite ]]; then
-		for copy in legacy anchor; do
-			[[ $copy == anchor && -z "$anchor" ]] && continue
-			for f in "$work"/lanyard.db*; do cp "$f" "$work/$copy${f#"$work"/lanyard}"; done
-		done
+		for f in "$work"/lanyard.db*; do cp "$f" "$work/legacy${f#"$work"/lanyard}"; done
 		legacy_store=(-sqlite "$work/legacy.db")
-		anchor_store=(-sqlite "$work/anchor.db")
+	fi
+	if [[ -n "$anchor" ]]; then
+		if [[ $engine == sqlite ]]; then
+			anchor_store=(-sqlite "$work/anchor.db")
+		else
+			psql -q "$LANYARD_TEST_POSTGRES_URL" -c 'CREATE DATABASE anchor'
+			anchor_store=(-postgres "${LANYARD_TEST_POSTGRES_URL/\/postgres\?//anchor?}")
+		fi
+		log "$engine: seeding the anchor's store with $(basename "$anchor")"
+		"$anchor" fill "${anchor_store[@]}" -tenants "$tenants" -users "$n" -sessions "$n"
 	fi
 	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" "${profile[@]}" &
 	servers+=($!)

@@ -319,7 +319,7 @@ func (d *DB) TakeEndedOIDCLogins(ctx context.Context, now time.Time, limit int) 
 		rows, err := q.QueryContext(ctx,
 			`DELETE FROM oidc_logins WHERE (session_hash, client_id) IN (
 				SELECT l.session_hash, l.client_id FROM oidc_logins l
-				WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.hash = l.session_hash AND s.expires_at > $1)
+				WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.hash = l.session_hash AND s.idle_expires_at > $1 AND s.abs_expires_at > $1)
 				LIMIT $2)
 			RETURNING session_hash, client_id, tenant_id, subject, sid, created_at`, toNanos(now), limit)
 		if err != nil {

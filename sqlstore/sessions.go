@@ -49,7 +49,7 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 	err := d.write(ctx, false, func(q querier) error {
 		_, err := q.ExecContext(ctx,
 			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
-				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
+				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, purge_after,
 				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
@@ -74,7 +74,7 @@ func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
 // ErrNotFound when absent or expired.
 func (d *DB) Session(ctx context.Context, hash []byte, now time.Time) (lanyard.Session, error) {
 	s, err := scanSession(d.reader().QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE hash = $1 AND expires_at > $2`, hash, toNanos(now)))
+		`SELECT `+sessionColumns+` FROM sessions WHERE hash = $1 AND `+sessionLive, hash, toNanos(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, notFound("sqlstore.Session", "session not found or expired")
 	}
@@ -109,7 +109,7 @@ func (d *DB) UpdateSession(ctx context.Context, hash []byte, fn func(*lanyard.Se
 		_, err = q.ExecContext(ctx,
 			`UPDATE sessions SET kind = $1, idp_entity_id = $2, name_id = $3, name_id_format = $4,
 				session_index = $5, last_seen_at = $6, idle_expires_at = $7, abs_expires_at = $8,
-				expires_at = $9, client_ip = $10, user_agent = $11, last_refresh_at = $12, csrf_secret = $13
+				purge_after = $9, client_ip = $10, user_agent = $11, last_refresh_at = $12, csrf_secret = $13
 			WHERE hash = $14`,
 			string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat, s.SessionIndex, toNanos(s.LastSeenAt),
 			toNanos(s.IdleExpiresAt), toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP,
@@ -155,7 +155,7 @@ func (d *DB) DeleteSessionsByNameID(ctx context.Context, tenantID int64, idpEnti
 // UserSessions lists the live sessions of a user at now, newest first.
 func (d *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]lanyard.Session, error) {
 	rows, err := d.reader().QueryContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 AND expires_at > $2
+		`SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 AND `+sessionLive+`
 		ORDER BY created_at DESC, hash`, userID, toNanos(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list user sessions: %w", err)
@@ -175,9 +175,34 @@ func (d *DB) UserSessions(ctx context.Context, userID int64, now time.Time) ([]l
 	return out, nil
 }
 
-// PurgeExpiredSessions deletes sessions expired at now and reports how many.
+// sessionLive is the condition that a session has not expired at $2: its
+// expiry is the earlier of the idle and absolute ones. purge_after, which
+// activity does not move, is no expiry.
+const sessionLive = `idle_expires_at > $2 AND abs_expires_at > $2`
+
+// PurgeExpiredSessions deletes sessions expired at now and reports how
+// many. It looks only at sessions whose purge_after has passed: those that
+// expired are deleted, and the others (active since purge_after was set)
+// get their expiry as their new purge_after, so that each live session is
+// looked at once per expiry it outlives rather than its activity moving an
+// index entry.
 func (d *DB) PurgeExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	return d.deleteCount(ctx, "purge sessions", `DELETE FROM sessions WHERE expires_at <= $1`, toNanos(now))
+	var n int
+	err := d.inTx(ctx, func(tx *DB) error {
+		var err error
+		n, err = tx.deleteCount(ctx, "purge sessions",
+			`DELETE FROM sessions WHERE purge_after <= $1 AND (idle_expires_at <= $1 OR abs_expires_at <= $1)`, toNanos(now))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.writer().ExecContext(ctx,
+			`UPDATE sessions SET purge_after = CASE WHEN idle_expires_at < abs_expires_at THEN idle_expires_at ELSE abs_expires_at END
+			WHERE purge_after <= $1`, toNanos(now)); err != nil {
+			return fmt.Errorf("sqlstore: purge sessions: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // deleteCount runs a DELETE and reports how many rows it removed.
@@ -336,13 +361,12 @@ const activityRowsPerStatement = 4096
 
 // The statement of RecordSessionActivity, one per engine: the batch is one
 // argument (arrays on PostgreSQL, a JSON array on SQLite), so that the text
-// is the same whatever the batch's size and is prepared once. The idle
-// expiry never passes the absolute one, so the session's expiry is the
-// idle one, or the absolute one if the caller's idea of it was later. A
-// session whose stored LastSeenAt is as late is left alone.
+// is the same whatever the batch's size and is prepared once. It sets no
+// indexed column (purge_after stays: see PurgeExpiredSessions), so that a
+// session's activity rewrites its row only. A session whose stored
+// LastSeenAt is as late is left alone.
 const (
-	activitySet = `UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle,
-		expires_at = CASE WHEN a.idle < sessions.abs_expires_at THEN a.idle ELSE sessions.abs_expires_at END`
+	activitySet       = `UPDATE sessions SET last_seen_at = a.seen, idle_expires_at = a.idle`
 	activityWhere     = ` WHERE sessions.hash = a.hash AND sessions.last_seen_at < a.seen`
 	activityFromJSON  = ` FROM (SELECT unhex(value ->> 0) AS hash, value ->> 1 AS seen, value ->> 2 AS idle FROM json_each($1)) AS a`
 	activityFromArray = ` FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS a (hash, seen, idle)`
@@ -421,7 +445,7 @@ func (d *DB) CreateSessions(ctx context.Context, sessions []*lanyard.Session) er
 			}
 			_, err := tx.writer().ExecContext(ctx,
 				`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
-					session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at,
+					session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, purge_after,
 					client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash)
 				VALUES `+values(len(chunk), cols), args...)
 			if err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -154,6 +155,68 @@ func testSessionPurge(t *testing.T, s lanyard.Store) {
 	n, err = s.PurgeExpiredSessions(ctx, t0)
 	must(t, err, "purge again")
 	wantInt(t, "purged again", n, 0)
+}
+
+// testSessionPurgeAfterActivity: activity moves a session's expiry, and
+// the purge honours the moved expiry whatever it indexed when the session
+// was written; a session active past its first expiry is purged at its
+// new one, and an idle expiry cannot outlive the absolute one.
+func testSessionPurgeAfterActivity(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	activity, ok := s.(interface {
+		RecordSessionActivity(ctx context.Context, activity []lanyard.SessionActivity) error
+	})
+	if !ok {
+		t.Fatalf("%T does not record session activity", s)
+	}
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob")
+	active := mkSession(t, s, u, "active", t0.Add(time.Hour), t0.Add(10*time.Hour))
+	idle := mkSession(t, s, u, "idle", t0.Add(time.Hour), t0.Add(10*time.Hour))
+	capped := mkSession(t, s, u, "capped", t0.Add(time.Hour), t0.Add(90*time.Minute))
+	must(t, activity.RecordSessionActivity(ctx, []lanyard.SessionActivity{
+		{Hash: active.Hash, LastSeenAt: t0.Add(50 * time.Minute), IdleExpiresAt: t0.Add(110 * time.Minute)},
+		{Hash: capped.Hash, LastSeenAt: t0.Add(50 * time.Minute), IdleExpiresAt: t0.Add(90 * time.Minute)},
+	}), "record activity")
+
+	// Past the first expiry: only the session without activity has gone.
+	at := t0.Add(80 * time.Minute)
+	n, err := s.PurgeExpiredSessions(ctx, at)
+	must(t, err, "purge past the first expiry")
+	wantInt(t, "purged past the first expiry", n, 1)
+	_, err = s.Session(ctx, idle.Hash, at)
+	wantErr(t, err, lanyard.ErrNotFound, "idle session")
+	for _, x := range []lanyard.Session{active, capped} {
+		got, err := s.Session(ctx, x.Hash, at)
+		must(t, err, "active session past its first expiry")
+		if !got.LastSeenAt.Equal(t0.Add(50 * time.Minute)) {
+			t.Fatalf("session last seen %v, want the recorded activity", got.LastSeenAt)
+		}
+	}
+	n, err = s.PurgeExpiredSessions(ctx, at)
+	must(t, err, "purge again")
+	wantInt(t, "purged again", n, 0)
+
+	// The absolute expiry ends the capped session; the other lives on.
+	at = t0.Add(100 * time.Minute)
+	n, err = s.PurgeExpiredSessions(ctx, at)
+	must(t, err, "purge past the absolute expiry")
+	wantInt(t, "purged past the absolute expiry", n, 1)
+	_, err = s.Session(ctx, capped.Hash, at)
+	wantErr(t, err, lanyard.ErrNotFound, "capped session")
+	_, err = s.Session(ctx, active.Hash, at)
+	must(t, err, "active session before its new expiry")
+
+	// Its new idle expiry ends the active one, purge or not.
+	at = t0.Add(110 * time.Minute)
+	_, err = s.Session(ctx, active.Hash, at)
+	wantErr(t, err, lanyard.ErrNotFound, "active session at its new expiry")
+	live, err := s.UserSessions(ctx, u.ID, at)
+	must(t, err, "user sessions at the new expiry")
+	wantInt(t, "live sessions at the new expiry", len(live), 0)
+	n, err = s.PurgeExpiredSessions(ctx, at)
+	must(t, err, "purge at the new expiry")
+	wantInt(t, "purged at the new expiry", n, 1)
 }
 
 // testSessionCopies: a copy made for an application's host keeps its

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"SessionDelete", testSessionDelete},
 		{"SessionCopies", testSessionCopies},
 		{"SessionPurge", testSessionPurge},
+		{"SessionPurgeAfterActivity", testSessionPurgeAfterActivity},
 		{"AuditAppendFilter", testAuditAppendFilter},
 		{"AuditPaging", testAuditPaging},
 		{"ReplayCache", testReplayCache},
