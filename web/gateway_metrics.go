@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -35,8 +34,8 @@ type proxySeries struct {
 var _ gateway.Observer = (*proxyMetrics)(nil)
 
 // observeGateway registers the proxy's metrics and makes the gateway
-// report to them.
-func (s *Server) observeGateway(g *gateway.Gateway) {
+// report to them, which it returns.
+func (s *Server) observeGateway(g *gateway.Gateway) *proxyMetrics {
 	m := &proxyMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanyard_proxy_requests_total",
@@ -60,16 +59,13 @@ func (s *Server) observeGateway(g *gateway.Gateway) {
 		Name: "lanyard_gateway_identities",
 		Help: "Identities (headers and tokens) derived from cached sessions, held for reuse.",
 	}, func() float64 { return float64(g.IdentityCount()) })
-	for _, c := range []prometheus.Collector{m.requests, m.duration, cacheEntries, cacheBytes, identities} {
-		if err := s.metrics.registry.Register(c); err != nil {
-			var already prometheus.AlreadyRegisteredError
-			if !errors.As(err, &already) {
-				s.logger.Error("proxy metric not registered", "err", err)
-				return
-			}
-		}
+	m.requests = register(s.metrics.registry, s.logger, m.requests)
+	m.duration = register(s.metrics.registry, s.logger, m.duration)
+	for _, c := range []prometheus.Collector{cacheEntries, cacheBytes, identities} {
+		replace(s.metrics.registry, s.logger, c)
 	}
 	g.SetObserver(m)
+	return m
 }
 
 // ObserveProxy counts one answer of a route.

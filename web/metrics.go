@@ -24,9 +24,9 @@ type metrics struct {
 }
 
 // newMetrics registers the server's collectors, and the Go and process
-// collectors, in reg (a new registry when nil). Collectors the caller has
-// already registered are kept.
-func newMetrics(reg *prometheus.Registry, logger *slog.Logger, more ...prometheus.Collector) *metrics {
+// collectors, in reg (a new registry when nil). Where reg already holds
+// one of them (an earlier server's), the server counts into that one.
+func newMetrics(reg *prometheus.Registry, logger *slog.Logger) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -46,20 +46,45 @@ func newMetrics(reg *prometheus.Registry, logger *slog.Logger, more ...prometheu
 			Help: "Login attempts, by login method, outcome and refusal reason (\"none\" for successes).",
 		}, []string{"method", "outcome", "reason"}),
 	}
-	for _, c := range append([]prometheus.Collector{
-		m.requests, m.duration, m.loginAttempts,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	}, more...) {
-		if err := reg.Register(c); err != nil {
-			var already prometheus.AlreadyRegisteredError
-			if errors.As(err, &already) {
-				continue
-			}
-			logger.Error("metric not registered", "err", err)
+	m.requests = register(reg, logger, m.requests)
+	m.duration = register(reg, logger, m.duration)
+	m.loginAttempts = register(reg, logger, m.loginAttempts)
+	register(reg, logger, collectors.NewGoCollector())
+	register(reg, logger, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// register registers c in reg and returns the collector reg exposes under
+// its name: c, or the one of the same kind registered before, so that
+// what is counted is what /metrics shows.
+func register[C prometheus.Collector](reg *prometheus.Registry, logger *slog.Logger, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		if existing, ok := already.ExistingCollector.(C); ok {
+			return existing
 		}
 	}
-	return m
+	logger.Error("metric not registered", "err", err)
+	return c
+}
+
+// replace registers c in reg in place of a collector of the same name
+// registered before: for gauges that read a value from the object that
+// registers them, the newest object is the one to read.
+func replace(reg *prometheus.Registry, logger *slog.Logger, c prometheus.Collector) {
+	err := reg.Register(c)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		reg.Unregister(already.ExistingCollector)
+		err = reg.Register(c)
+	}
+	if err != nil {
+		logger.Error("metric not registered", "err", err)
+	}
 }
 
 // handler serves the registry in the Prometheus exposition format.

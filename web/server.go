@@ -187,7 +187,11 @@ func New(cfg Config) *Server {
 	})
 	s.readiness = cfg.Readiness
 	s.probe = newWriteProbe(s, cfg.Readiness)
-	s.metrics = newMetrics(cfg.Registry, s.logger, append([]prometheus.Collector{s.probe.failures}, storeFailureCounters(cfg.Store)...)...)
+	s.metrics = newMetrics(cfg.Registry, s.logger)
+	s.probe.failures = register(s.metrics.registry, s.logger, s.probe.failures)
+	for _, c := range storeFailureCounters(cfg.Store) {
+		replace(s.metrics.registry, s.logger, c)
+	}
 	if s.gateway != nil {
 		s.observeGateway(s.gateway)
 	}
