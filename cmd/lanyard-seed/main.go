@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -244,22 +245,27 @@ func serve(args []string) error {
 	if err := keys.Refresh(ctx); err != nil {
 		return err
 	}
-	// As serve wires it (cmd/lanyard newGateway).
+	// As serve wires it (cmd/lanyard newGateway). Failed background
+	// writes (the session activity) are logged: a run that lost them
+	// would measure less than the work.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var cache *session.Cache
 	if *legacy {
 		// The store behind only lanyard.Store offers neither the one-read
 		// miss nor batched activity.
 		store := struct{ lanyard.Store }{db}
-		cache = session.NewCache(session.NewManager(store, session.Options{}), store, session.CacheOptions{})
+		cache = session.NewCache(session.NewManager(store, session.Options{}), store,
+			session.CacheOptions{Activity: session.ActivityOptions{Logger: logger}})
 	} else {
 		tenants := tenantcfg.New(db, tenantcfg.Options{BaseURL: base})
-		cache = session.NewCache(session.NewManager(db, session.Options{}), db, session.CacheOptions{Tenants: tenants})
+		cache = session.NewCache(session.NewManager(db, session.Options{}), db,
+			session.CacheOptions{Tenants: tenants, Activity: session.ActivityOptions{Logger: logger}})
 	}
 	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: base, Store: db, Gateway: gw})
+	srv := web.New(web.Config{BaseURL: base, Store: db, Gateway: gw, Logger: logger})
 	srv.SetReady()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
