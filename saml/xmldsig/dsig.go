@@ -150,9 +150,19 @@ func decodeInto(buf []byte, s string) ([]byte, error) {
 // sameBase64 reports whether text, without its XML whitespace, is b64:
 // StripSpace(text) == b64 without the copy.
 func sameBase64(text, b64 string) bool {
-	j := 0
-	for i := 0; i < len(text); i++ {
+	// Runs of 64 bytes without whitespace (a certificate's lines are 64
+	// or 76 characters, or one line) are compared as strings, the bytes
+	// around the line breaks one by one.
+	const block = 64
+	i, j := 0, 0
+	for i < len(text) {
+		if i+block <= len(text) && j+block <= len(b64) && text[i:i+block] == b64[j:j+block] {
+			i += block
+			j += block
+			continue
+		}
 		c := text[i]
+		i++
 		if isSpace(c) {
 			continue
 		}
@@ -460,21 +470,17 @@ const maxDiagnosticBits = 4096
 // with the trusted keys, the one KeyInfo names first. KeyInfo only selects
 // among trusted keys; a certificate found only there is never trusted.
 func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyOptions) error {
-	// kiText is the KeyInfo's certificate as written (with whitespace);
-	// a trusted key it names is tried first.
-	kiText := ""
-	if ki := sig.Child(NSDSig, "KeyInfo"); ki != nil {
-		if xd := ki.Child(NSDSig, "X509Data"); xd != nil {
-			if xc := xd.Child(NSDSig, "X509Certificate"); xc != nil {
-				kiText = xc.TextContent()
-			}
-		}
-	}
+	// A trusted key that KeyInfo names is tried first. With one trusted
+	// key there is nothing to choose: the certificate is read only to
+	// explain a failure.
 	named := -1
-	for i := range o.Keys {
-		if o.Keys[i].b64 != "" && sameBase64(kiText, o.Keys[i].b64) {
-			named = i
-			break
+	if len(o.Keys) > 1 {
+		kiText := keyInfoCert(sig)
+		for i := range o.Keys {
+			if o.Keys[i].b64 != "" && sameBase64(kiText, o.Keys[i].b64) {
+				named = i
+				break
+			}
 		}
 	}
 	if named >= 0 && verifyRaw(o.Keys[named].pub, alg, digest, sigBytes) {
@@ -485,7 +491,7 @@ func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyO
 			return nil
 		}
 	}
-	kiCert := StripSpace(kiText)
+	kiCert := StripSpace(keyInfoCert(sig))
 	expected := make([]string, len(o.Keys))
 	for i := range o.Keys {
 		expected[i] = DescribeCert(o.Keys[i].cert)
@@ -505,6 +511,19 @@ func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyO
 	}
 	return &Error{Code: SignatureInvalid, Expected: exp,
 		Message: fmt.Sprintf("the %s's signature does not verify with any trusted certificate: expected a signature by %s", o.What, exp)}
+}
+
+// keyInfoCert returns the text of the signature's
+// KeyInfo/X509Data/X509Certificate as written (with whitespace), or "".
+func keyInfoCert(sig *Node) string {
+	if ki := sig.Child(NSDSig, "KeyInfo"); ki != nil {
+		if xd := ki.Child(NSDSig, "X509Data"); xd != nil {
+			if xc := xd.Child(NSDSig, "X509Certificate"); xc != nil {
+				return xc.TextContent()
+			}
+		}
+	}
+	return ""
 }
 
 // Certificate returns the trusted certificate.
