@@ -56,7 +56,18 @@ func (w *c14nWriter) flush() {
 	}
 }
 
+// str and byte1 are small enough to be inlined where they fit in the
+// buffer, which is nearly always: the canonical form is written a few
+// bytes at a time.
 func (w *c14nWriter) str(s string) {
+	if len(s) <= len(w.buf)-w.n {
+		w.n += copy(w.buf[w.n:], s)
+		return
+	}
+	w.strSlow(s)
+}
+
+func (w *c14nWriter) strSlow(s string) {
 	for len(s) > 0 {
 		if w.n == len(w.buf) {
 			w.flush()
@@ -68,11 +79,18 @@ func (w *c14nWriter) str(s string) {
 }
 
 func (w *c14nWriter) byte1(c byte) {
-	if w.n == len(w.buf) {
-		w.flush()
+	if w.n < len(w.buf) {
+		w.buf[w.n] = c
+		w.n++
+		return
 	}
-	w.buf[w.n] = c
-	w.n++
+	w.byte1Slow(c)
+}
+
+func (w *c14nWriter) byte1Slow(c byte) {
+	w.flush()
+	w.buf[0] = c
+	w.n = 1
 }
 
 // escText and escAttr mark the bytes canonical XML escapes in text and in
@@ -358,7 +376,13 @@ func (w *c14nWriter) sortAttrs(as []*Attr) {
 // are the writer's scratch.
 func keyedSort[T any](keys *[]sortKey, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
 	if len(xs) <= 8 {
-		slices.SortFunc(xs, compare)
+		// Insertion sort: one to three declarations or attributes, most
+		// often already in order.
+		for i := 1; i < len(xs); i++ {
+			for j := i; j > 0 && compare(xs[j], xs[j-1]) < 0; j-- {
+				xs[j], xs[j-1] = xs[j-1], xs[j]
+			}
+		}
 		return
 	}
 	ks := (*keys)[:0]
