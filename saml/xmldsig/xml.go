@@ -759,10 +759,12 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	}
 	s := p.s
 	p.pos++ // '<'
+	qstart := p.pos
 	prefix, local, err := p.readName()
 	if err != nil {
 		return nil, err
 	}
+	qname := s[qstart:p.pos]
 	n := p.newNode()
 	if n == nil {
 		return nil, errTooManyNodes(p.doc.limit)
@@ -911,18 +913,23 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	if err := p.parseContent(n, depth); err != nil {
 		return nil, err
 	}
-	// End tag.
+	// End tag: the start tag's name, then no more name bytes, is the
+	// name readName would read and split the same way.
 	p.pos += 2 // "</"
-	ep, el, err := p.readName()
-	if err != nil {
-		return nil, err
-	}
-	if ep != prefix || el != local {
-		return nil, parseErr("end tag </%s> does not match <%s>", el, local)
+	if end := p.pos + len(qname); end <= len(s) && s[p.pos:end] == qname && (end == len(s) || nameBytes[s[end]]&nameByte == 0) {
+		p.pos = end
+	} else {
+		ep, el, err := p.readName()
+		if err != nil {
+			return nil, err
+		}
+		if ep != prefix || el != local {
+			return nil, parseErr("end tag </%s> does not match <%s>", el, local)
+		}
 	}
 	p.skipSpace()
 	if p.pos >= len(s) || s[p.pos] != '>' {
-		return nil, parseErr("bad end tag </%s>", el)
+		return nil, parseErr("bad end tag </%s>", local)
 	}
 	p.pos++
 	p.stack.truncate(stackMark)
