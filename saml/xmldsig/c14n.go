@@ -44,6 +44,9 @@ type c14nWriter struct {
 	// InclusiveNamespaces PrefixList ("" for #default).
 	exclusive bool
 	v11       bool
+	// nsClean: no namespace name of the document needs escaping
+	// (Node.nsClean of its top node).
+	nsClean   bool
 	inclusive []string
 	// skip is the enveloped Signature element left out, or nil.
 	skip *Node
@@ -106,6 +109,16 @@ func init() {
 	}
 }
 
+// cleanFor tells whether s holds none of the bytes tab marks.
+func cleanFor(s string, tab *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if tab[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *c14nWriter) text(s string) { w.escaped(s, &escText) }
 
 func (w *c14nWriter) attrText(s string) { w.escaped(s, &escAttr) }
@@ -157,6 +170,10 @@ func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []strin
 	w.chain = w.chain[:0]
 	for e := n.parent; e != nil; e = e.parent {
 		w.chain = append(w.chain, e)
+	}
+	w.nsClean = n.nsClean
+	if len(w.chain) > 0 {
+		w.nsClean = w.chain[len(w.chain)-1].nsClean
 	}
 	for i := len(w.chain) - 1; i >= 0; i-- {
 		for _, d := range w.chain[i].ns {
@@ -261,7 +278,11 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 			w.str(d.prefix)
 			w.str(`="`)
 		}
-		w.attrText(d.uri)
+		if w.nsClean {
+			w.str(d.uri)
+		} else {
+			w.attrText(d.uri)
+		}
 		w.byte1('"')
 	}
 	attrStart := len(w.attrs)
@@ -310,7 +331,11 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 	w.byte1('>')
 	for c := n.first; c != nil; c = c.next {
 		if c.kind == kindText {
-			w.text(c.local)
+			if c.clean {
+				w.str(c.local)
+			} else {
+				w.text(c.local)
+			}
 		} else if c != w.skip {
 			w.element(c, false)
 		}

@@ -78,7 +78,16 @@ func (d Namespace) URI() string { return d.uri }
 // character data in local and uses only parent and next besides. A Node is
 // read-only for users of this package.
 type Node struct {
-	kind                 nodeKind
+	kind nodeKind
+	// clean, on a text node, tells that its text holds none of the bytes
+	// canonical XML escapes in text (escText), so that canonicalisation
+	// copies it as it is; false may also mean it was not checked.
+	clean bool
+	// nsClean, on the document's top node (the root, or the element that
+	// holds Limits.Context), tells the same of every namespace declaration
+	// value of the document (escAttr): canonicalisation then copies the
+	// namespace names it renders.
+	nsClean              bool
 	prefix, local, space string
 	attrs                []Attr
 	ns                   []Namespace
@@ -362,6 +371,9 @@ type parser struct {
 	lim   Limits
 	sb    []byte
 	utf16 bool // the input was UTF-16, now transcoded to UTF-8
+	// nsDirty tells that a namespace declaration's value may hold a byte
+	// canonical XML escapes (see Node.nsClean).
+	nsDirty bool
 }
 
 // utf16ToUTF8 transcodes UTF-16 (after its byte order mark) to UTF-8,
@@ -515,7 +527,17 @@ func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if pooling {
 		p.doc.pooledNS = p.nsbuf
 	}
+	for _, d := range lim.Context {
+		p.nsDirty = p.nsDirty || !cleanFor(d.uri, &escAttr)
+	}
 	err := p.parse(ctx)
+	if err == nil {
+		top := p.doc.root
+		if ctx != nil {
+			top = ctx
+		}
+		top.nsClean = !p.nsDirty
+	}
 	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
 	p.doc.nsUsed = min(len(p.nsbuf), cap(p.doc.pooledNS))
 	doc := p.doc
@@ -807,17 +829,19 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 		p.pos++
 		p.skipSpace()
-		val, err := p.readAttrValue()
+		val, clean, err := p.readAttrValue()
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case ap == "" && al == "xmlns":
+			p.nsDirty = p.nsDirty || !clean
 			if val == nsXML || val == nsXMLNS {
 				return nil, parseErr("reserved namespace bound to the default prefix")
 			}
 			p.appendNS(Namespace{"", val})
 		case ap == "xmlns":
+			p.nsDirty = p.nsDirty || !clean
 			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
 				return nil, parseErr("reserved prefix or namespace %q misused", al)
 			}
@@ -941,6 +965,10 @@ func (p *parser) parseContent(n *Node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
+	// dirty: the pending text may hold a byte canonical XML escapes
+	// ('>', or anything from a reference or a CDATA section); the line
+	// ends were normalised and '<' ends a segment.
+	dirty := false
 	var last *Node // the last child linked
 	link := func(c *Node) {
 		if last == nil {
@@ -956,6 +984,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			joined = false
 		}
 		if text == "" {
+			dirty = false
 			return nil
 		}
 		t := p.newNode()
@@ -964,9 +993,10 @@ func (p *parser) parseContent(n *Node, depth int) error {
 		}
 		t.kind = kindText
 		t.local = text
+		t.clean = !dirty
 		t.parent = n
 		link(t)
-		text = ""
+		text, dirty = "", false
 		return nil
 	}
 	appendText := func(seg string) {
@@ -990,8 +1020,11 @@ func (p *parser) parseContent(n *Node, depth int) error {
 		}
 		if i > 0 {
 			seg := s[p.pos : p.pos+i]
-			if strings.Contains(seg, "]]>") {
-				return parseErr("']]>' in text")
+			if strings.IndexByte(seg, '>') >= 0 {
+				if strings.Contains(seg, "]]>") {
+					return parseErr("']]>' in text")
+				}
+				dirty = true
 			}
 			for {
 				j := strings.IndexByte(seg, '&')
@@ -999,6 +1032,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 					appendText(seg)
 					break
 				}
+				dirty = true
 				appendText(seg[:j])
 				r, l, err := decodeEntity(seg[j:])
 				if err != nil {
@@ -1023,6 +1057,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 				return parseErr("unterminated CDATA section")
 			}
 			appendText(rest[9 : 9+end])
+			dirty = true
 			p.pos += 9 + end + 3
 		case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 			return p.checkMarkup()
@@ -1098,16 +1133,18 @@ func decodeEntity(s string) (string, int, error) {
 
 // readAttrValue reads a quoted attribute value and normalises it (XML 1.0
 // section 3.3.3: literal whitespace becomes a space, references decoded).
-func (p *parser) readAttrValue() (string, error) {
+// clean tells that the value holds none of the bytes canonical XML escapes
+// in an attribute value (escAttr); false may also mean it was not checked.
+func (p *parser) readAttrValue() (value string, clean bool, err error) {
 	s := p.s
 	if p.pos >= len(s) || (s[p.pos] != '"' && s[p.pos] != '\'') {
-		return "", parseErr("attribute value not quoted")
+		return "", false, parseErr("attribute value not quoted")
 	}
 	q := s[p.pos]
 	p.pos++
-	// One pass to the closing quote, noting '<' and the bytes that
-	// normalisation changes.
-	lt, plain := false, true
+	// One pass to the closing quote, noting '<', the bytes that
+	// normalisation changes and a double quote inside single quotes.
+	lt, plain, dq := false, true, false
 	end := p.pos
 	for ; end < len(s); end++ {
 		c := s[end]
@@ -1122,18 +1159,20 @@ func (p *parser) readAttrValue() (string, error) {
 			lt = true
 		case '&', '\t', '\n', '\r':
 			plain = false
+		case '"':
+			dq = true
 		}
 	}
 	if end == len(s) {
-		return "", parseErr("unterminated attribute value")
+		return "", false, parseErr("unterminated attribute value")
 	}
 	raw := s[p.pos:end]
 	p.pos = end + 1
 	if lt {
-		return "", parseErr("'<' in attribute value")
+		return "", false, parseErr("'<' in attribute value")
 	}
 	if plain {
-		return raw, nil
+		return raw, !dq, nil
 	}
 	b := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
@@ -1145,7 +1184,7 @@ func (p *parser) readAttrValue() (string, error) {
 		case '&':
 			r, l, err := decodeEntity(raw[i:])
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			b = append(b, r...)
 			i += l
@@ -1154,7 +1193,7 @@ func (p *parser) readAttrValue() (string, error) {
 			i++
 		}
 	}
-	return string(b), nil
+	return string(b), false, nil
 }
 
 func errTooManyNodes(n int) *Error {
