@@ -316,6 +316,9 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 	if len(as) > 1 {
 		w.sortAttrs(as)
 	}
+	// The element's own attributes only: those an apex inherits are
+	// escaped.
+	clean := n.attrsClean && len(as) == len(n.attrs)
 	for _, a := range as {
 		w.byte1(' ')
 		if a.prefix != "" {
@@ -324,7 +327,11 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 		}
 		w.str(a.local)
 		w.str(`="`)
-		w.attrText(a.value)
+		if clean {
+			w.str(a.value)
+		} else {
+			w.attrText(a.value)
+		}
 		w.byte1('"')
 	}
 	w.attrs = w.attrs[:attrStart]

@@ -17,7 +17,7 @@ func canonical(n *Node, m Method, prefixes []string) string {
 // canonicalisation escapes every text and namespace name.
 func dirtyAll(d *Document) {
 	for n := range d.All() {
-		n.clean = false
+		n.clean, n.attrsClean = false, false
 	}
 	for e := d.Root(); e != nil; e = e.parent {
 		e.nsClean = false
@@ -25,11 +25,12 @@ func dirtyAll(d *Document) {
 }
 
 // The marks the parser leaves for canonicalisation (Node.clean on text,
-// Node.nsClean on the top node) are set only where escaping changes
-// nothing: the family of bytes canonical XML escapes, written literally,
-// as references and in CDATA sections, in text and in namespace names
-// (double quotes inside single quotes, references, whitespace), including
-// those of Limits.Context, give the canonical forms written out below.
+// Node.attrsClean on elements, Node.nsClean on the top node) are set only
+// where escaping changes nothing: the family of bytes canonical XML
+// escapes, written literally, as references and in CDATA sections, in
+// text, attribute values and namespace names (double quotes inside single
+// quotes, references, whitespace), including those of Limits.Context, give
+// the canonical forms written out below.
 func TestCleanMarksMatchEscaping(t *testing.T) {
 	cases := []struct {
 		name, doc string
@@ -56,8 +57,28 @@ func TestCleanMarksMatchEscaping(t *testing.T) {
 		{"ns CR reference", `<a xmlns="urn:a&#13;b"/>`, nil, `<a xmlns="urn:a&#xD;b"></a>`},
 		{"ns literal tab", "<a xmlns=\"urn:a\tb\"/>", nil, `<a xmlns="urn:a b"></a>`},
 		{"ns dirty on a child", `<p:a xmlns:p="urn:p"><q:b xmlns:q="urn:&amp;"/></p:a>`, nil, `<p:a xmlns:p="urn:p"><q:b xmlns:q="urn:&amp;"></q:b></p:a>`},
+		{"attr double quote", `<a b='x"y' c="z"/>`, nil, `<a b="x&quot;y" c="z"></a>`},
+		{"attr quot reference", `<a b="x&quot;y"/>`, nil, `<a b="x&quot;y"></a>`},
+		{"attr amp", `<a b="x&amp;y"/>`, nil, `<a b="x&amp;y"></a>`},
+		{"attr lt", `<a b="x&lt;y"/>`, nil, `<a b="x&lt;y"></a>`},
+		{"attr gt", `<a b="x>y&gt;"/>`, nil, `<a b="x>y>"></a>`},
+		{"attr tab reference", `<a b="x&#9;y"/>`, nil, `<a b="x&#x9;y"></a>`},
+		{"attr LF reference", `<a b="x&#10;y"/>`, nil, `<a b="x&#xA;y"></a>`},
+		{"attr CR reference", `<a b="x&#13;y"/>`, nil, `<a b="x&#xD;y"></a>`},
+		{"attr literal whitespace", "<a b=\"x\ty\nz\"/>", nil, `<a b="x y z"></a>`},
+		{"attr dirty second", `<a b="x" c="&amp;"/>`, nil, `<a b="x" c="&amp;"></a>`},
+		{"attr dirty on a child", `<a b="x"><c d="&lt;"/></a>`, nil, `<a b="x"><c d="&lt;"></c></a>`},
 		{"context clean", `<p:a/>`, []Namespace{{"p", "urn:p"}}, `<p:a xmlns:p="urn:p"></p:a>`},
 		{"context dirty", `<p:a/>`, []Namespace{{"p", `urn:"&<` + "\t\n\r"}}, `<p:a xmlns:p="urn:&quot;&amp;&lt;&#x9;&#xA;&#xD;"></p:a>`},
+	}
+	// An apex of inclusive C14N inherits xml:* attributes of its
+	// ancestors, which its own mark does not cover.
+	d, err := Parse([]byte(`<r xml:lang='"&amp;'><a b="c"/></r>`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := canonical(d.Root().first, InclusiveC14N10, nil), `<a b="c" xml:lang="&quot;&amp;"></a>`; got != want {
+		t.Errorf("inclusive C14N of a child inheriting xml:lang:\n got %s\nwant %s", got, want)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

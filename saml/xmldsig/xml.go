@@ -87,7 +87,10 @@ type Node struct {
 	// holds Limits.Context), tells the same of every namespace declaration
 	// value of the document (escAttr): canonicalisation then copies the
 	// namespace names it renders.
-	nsClean              bool
+	nsClean bool
+	// attrsClean, on an element, tells that no value of its attributes
+	// holds a byte canonical XML escapes in attribute values (escAttr).
+	attrsClean           bool
 	prefix, local, space string
 	attrs                []Attr
 	ns                   []Namespace
@@ -797,6 +800,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	nsStart := len(p.nsbuf)
 	stackMark := len(p.stack.decls)
 	selfClose := false
+	attrsDirty := false
 	for {
 		hadSpace := p.pos < len(s) && isSpace(s[p.pos])
 		p.skipSpace()
@@ -858,6 +862,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 				p.attrs = append(make([]Attr, 0, 2*cap(p.attrs)+16), p.attrs...)
 			}
 			p.attrs = append(p.attrs, Attr{prefix: ap, local: al, value: val})
+			attrsDirty = attrsDirty || !clean
 		}
 	}
 	// Bounds that keep the quadratic checks below cheap.
@@ -930,6 +935,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 	}
 	n.attrs = attrs
+	n.attrsClean = !attrsDirty
 	if selfClose {
 		p.stack.truncate(stackMark)
 		return n, nil
