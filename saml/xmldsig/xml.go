@@ -1240,17 +1240,28 @@ func newAttrArena(eq int) []Attr {
 
 // checkChars tells whether s is valid UTF-8 and returns the index of its
 // first control character (a byte below 0x20 other than tab, LF and CR,
-// which XML 1.0 does not allow) or -1, in one pass: eight bytes at a
-// time while they are printable ASCII.
+// which XML 1.0 does not allow) or -1, in one pass: 32 then eight bytes
+// at a time while they are printable ASCII.
 func checkChars(s string) (int, bool) {
 	const lo = 0x2020202020202020
 	const hi = 0x8080808080808080
 	first := -1
 	i := 0
+	// slow is where the 32-byte steps resume after a block that held
+	// something else (so that a run of non-ASCII text is not tried 32
+	// bytes at a time at every byte).
+	slow := 0
 	for i < len(s) {
+		if i+32 <= len(s) && i >= slow {
+			w0, w1, w2, w3 := le64(s, i), le64(s, i+8), le64(s, i+16), le64(s, i+24)
+			if ((w0-lo)&^w0|w0|(w1-lo)&^w1|w1|(w2-lo)&^w2|w2|(w3-lo)&^w3|w3)&hi == 0 {
+				i += 32
+				continue
+			}
+			slow = i + 32
+		}
 		if i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			w := le64(s, i)
 			if ((w-lo)&^w|w)&hi == 0 {
 				i += 8
 				continue
@@ -1271,6 +1282,13 @@ func checkChars(s string) (int, bool) {
 		i += size
 	}
 	return first, true
+}
+
+// le64 reads s[i:i+8] as a little-endian word (one load).
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Per-element and in-scope bounds (SAML elements carry a handful).
