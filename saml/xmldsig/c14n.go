@@ -48,6 +48,8 @@ type c14nWriter struct {
 	// (Node.nsClean of its top node).
 	nsClean   bool
 	inclusive []string
+	// trackScope: scope is kept (see Canonicalize).
+	trackScope bool
 	// skip is the enveloped Signature element left out, or nil.
 	skip *Node
 }
@@ -175,9 +177,14 @@ func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []strin
 	if len(w.chain) > 0 {
 		w.nsClean = w.chain[len(w.chain)-1].nsClean
 	}
-	for i := len(w.chain) - 1; i >= 0; i-- {
-		for _, d := range w.chain[i].ns {
-			w.scope.push(d)
+	// The bindings in scope are looked up for the InclusiveNamespaces
+	// list of exclusive C14N, and for the apex of inclusive C14N only.
+	w.trackScope = !w.exclusive || len(w.inclusive) > 0
+	if w.trackScope {
+		for i := len(w.chain) - 1; i >= 0; i-- {
+			for _, d := range w.chain[i].ns {
+				w.scope.push(d)
+			}
 		}
 	}
 	clear(w.chain)
@@ -192,8 +199,10 @@ func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []strin
 func (w *c14nWriter) element(n *Node, apex bool) {
 	mark := len(w.rendered.decls)
 	scopeMark := len(w.scope.decls)
-	for _, d := range n.ns {
-		w.scope.push(d)
+	if w.trackScope && (w.exclusive || apex) {
+		for _, d := range n.ns {
+			w.scope.push(d)
+		}
 	}
 	w.scratch = w.scratch[:0]
 	if w.exclusive {
