@@ -11,9 +11,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 
 	// Register the hash functions used by XML-DSig.
 	_ "crypto/sha512"
@@ -356,7 +358,7 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	if uri := ref.AttrValue("URI"); uri != "#"+id {
+	if uri := ref.AttrValue("URI"); len(uri) != 1+len(id) || uri[0] != '#' || uri[1:] != id {
 		return &Error{Code: SignatureInvalid, Expected: "#" + id, Got: uri,
 			Message: fmt.Sprintf("the signature inside <%s ID=%q> references %q, not the element that holds it", el.local, id, uri)}
 	}
@@ -440,21 +442,47 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	}
 
 	// The signature over SignedInfo, before any digest of el.
-	sh := alg.hash.New()
-	Canonicalize(sh, si, siMethod, siPrefixes, nil)
-	var sum [64]byte
-	digest := sh.Sum(sum[:0])
+	sh := getHash(alg.hash)
+	defer putHash(sh)
+	Canonicalize(sh.h, si, siMethod, siPrefixes, nil)
+	digest := sh.h.Sum(sh.sum[:0])
 	if err := verifySignedInfo(sig, alg, digest, sigBytes, o); err != nil {
 		return err
 	}
 
-	h := dh.New()
-	Canonicalize(h, el, method, prefixes, sig)
-	var sum2 [64]byte
-	if got := h.Sum(sum2[:0]); !bytes.Equal(got, want) {
+	h := getHash(dh)
+	defer putHash(h)
+	Canonicalize(h.h, el, method, prefixes, sig)
+	if got := h.h.Sum(h.sum[:0]); !bytes.Equal(got, want) {
 		return errorf(SignatureInvalid, "the digest of <%s ID=%q> does not match the signed DigestValue: the %s was modified after it was signed", el.local, id, o.What)
 	}
 	return nil
+}
+
+// pooledHash is a hash and room for its sum, reused between
+// verifications (hashPools, by crypto.Hash).
+type pooledHash struct {
+	alg crypto.Hash
+	h   hash.Hash
+	sum [64]byte
+}
+
+var hashPools [crypto.BLAKE2b_512 + 1]sync.Pool
+
+func getHash(alg crypto.Hash) *pooledHash {
+	if int(alg) < len(hashPools) {
+		if ph, ok := hashPools[alg].Get().(*pooledHash); ok {
+			ph.h.Reset()
+			return ph
+		}
+	}
+	return &pooledHash{alg: alg, h: alg.New()}
+}
+
+func putHash(ph *pooledHash) {
+	if int(ph.alg) < len(hashPools) {
+		hashPools[ph.alg].Put(ph)
+	}
 }
 
 // MaxSignatureValue bounds the SignatureValue text: base64 of an RSA
