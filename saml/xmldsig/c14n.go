@@ -38,6 +38,7 @@ type c14nWriter struct {
 	attrs    []*Attr
 	// Sort keys and copies of long lists (sortNamespaces, sortAttrs).
 	keys    []sortKey
+	packed  []uint64
 	nsTmp   []Namespace
 	attrTmp []*Attr
 	// exclusive selects Exclusive C14N; inclusive lists the
@@ -403,19 +404,22 @@ func cmpAttr(a, b *Attr) int {
 
 // sortNamespaces sorts declarations by prefix.
 func (w *c14nWriter) sortNamespaces(ns []Namespace) {
-	keyedSort(&w.keys, &w.nsTmp, ns, func(n Namespace) string { return n.prefix }, cmpPrefix)
+	keyedSort(&w.keys, &w.packed, &w.nsTmp, ns, func(n Namespace) string { return n.prefix }, cmpPrefix)
 }
 
 // sortAttrs sorts attributes by namespace name, then local name.
 func (w *c14nWriter) sortAttrs(as []*Attr) {
-	keyedSort(&w.keys, &w.attrTmp, as, func(a *Attr) string { return a.space }, cmpAttr)
+	keyedSort(&w.keys, &w.packed, &w.attrTmp, as, func(a *Attr) string { return a.space }, cmpAttr)
 }
 
 // keyedSort sorts xs by compare. Past 8 elements it sorts indices on the
-// first eight bytes of each element's primary string (key8) and compares
-// whole elements only on ties, then permutes xs through tmp; keys and tmp
-// are the writer's scratch.
-func keyedSort[T any](keys *[]sortKey, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
+// first bytes of each element's primary string and compares whole
+// elements only on ties, then permutes xs through tmp; keys, packed and
+// tmp are the writer's scratch. Up to 256 elements (an element's
+// attributes, its visibly utilised prefixes) a key is the first seven
+// bytes with the index in the low byte, sorted as plain integers; longer
+// lists sort key8 and index pairs.
+func keyedSort[T any](keys *[]sortKey, packed *[]uint64, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
 	if len(xs) <= 8 {
 		// Insertion sort: one to three declarations or attributes, most
 		// often already in order.
@@ -424,6 +428,31 @@ func keyedSort[T any](keys *[]sortKey, tmp *[]T, xs []T, primary func(T) string,
 				xs[j], xs[j-1] = xs[j-1], xs[j]
 			}
 		}
+		return
+	}
+	if len(xs) <= 256 {
+		ps := (*packed)[:0]
+		for i := range xs {
+			ps = append(ps, key8(primary(xs[i]))&^0xff|uint64(i))
+		}
+		slices.Sort(ps)
+		// Runs of equal seven-byte keys are ordered by compare.
+		for lo := 0; lo < len(ps); {
+			hi := lo + 1
+			for hi < len(ps) && ps[hi]>>8 == ps[lo]>>8 {
+				hi++
+			}
+			if hi-lo > 1 {
+				slices.SortFunc(ps[lo:hi], func(a, b uint64) int { return compare(xs[a&0xff], xs[b&0xff]) })
+			}
+			lo = hi
+		}
+		t := append((*tmp)[:0], xs...)
+		for j, p := range ps {
+			xs[j] = t[p&0xff]
+		}
+		clear(t)
+		*packed, *tmp = ps, t
 		return
 	}
 	ks := (*keys)[:0]
