@@ -101,8 +101,8 @@ func TestCleanMarksChangeNothing(t *testing.T) {
 	t.Parallel()
 	rng := mrand.New(mrand.NewPCG(21, 3))
 	n := 2000
-	if testing.Short() {
-		n = 200
+	if testing.Short() || raceEnabled {
+		n = 400
 	}
 	refused := 0
 	for i := range n {
