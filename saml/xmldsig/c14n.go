@@ -38,13 +38,19 @@ type c14nWriter struct {
 	attrs    []*Attr
 	// Sort keys and copies of long lists (sortNamespaces, sortAttrs).
 	keys    []sortKey
+	packed  []uint64
 	nsTmp   []Namespace
 	attrTmp []*Attr
 	// exclusive selects Exclusive C14N; inclusive lists the
 	// InclusiveNamespaces PrefixList ("" for #default).
 	exclusive bool
 	v11       bool
+	// nsClean: no namespace name of the document needs escaping
+	// (Node.nsClean of its top node).
+	nsClean   bool
 	inclusive []string
+	// trackScope: scope is kept (see Canonicalize).
+	trackScope bool
 	// skip is the enveloped Signature element left out, or nil.
 	skip *Node
 }
@@ -56,7 +62,18 @@ func (w *c14nWriter) flush() {
 	}
 }
 
+// str and byte1 are small enough to be inlined where they fit in the
+// buffer, which is nearly always: the canonical form is written a few
+// bytes at a time.
 func (w *c14nWriter) str(s string) {
+	if len(s) <= len(w.buf)-w.n {
+		w.n += copy(w.buf[w.n:], s)
+		return
+	}
+	w.strSlow(s)
+}
+
+func (w *c14nWriter) strSlow(s string) {
 	for len(s) > 0 {
 		if w.n == len(w.buf) {
 			w.flush()
@@ -68,11 +85,18 @@ func (w *c14nWriter) str(s string) {
 }
 
 func (w *c14nWriter) byte1(c byte) {
-	if w.n == len(w.buf) {
-		w.flush()
+	if w.n < len(w.buf) {
+		w.buf[w.n] = c
+		w.n++
+		return
 	}
-	w.buf[w.n] = c
-	w.n++
+	w.byte1Slow(c)
+}
+
+func (w *c14nWriter) byte1Slow(c byte) {
+	w.flush()
+	w.buf[0] = c
+	w.n = 1
 }
 
 // escText and escAttr mark the bytes canonical XML escapes in text and in
@@ -86,6 +110,16 @@ func init() {
 	for _, c := range "&<\"\t\n\r" {
 		escAttr[c] = true
 	}
+}
+
+// cleanFor tells whether s holds none of the bytes tab marks.
+func cleanFor(s string, tab *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if tab[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *c14nWriter) text(s string) { w.escaped(s, &escText) }
@@ -140,9 +174,18 @@ func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []strin
 	for e := n.parent; e != nil; e = e.parent {
 		w.chain = append(w.chain, e)
 	}
-	for i := len(w.chain) - 1; i >= 0; i-- {
-		for _, d := range w.chain[i].ns {
-			w.scope.push(d)
+	w.nsClean = n.nsClean
+	if len(w.chain) > 0 {
+		w.nsClean = w.chain[len(w.chain)-1].nsClean
+	}
+	// The bindings in scope are looked up for the InclusiveNamespaces
+	// list of exclusive C14N, and for the apex of inclusive C14N only.
+	w.trackScope = !w.exclusive || len(w.inclusive) > 0
+	if w.trackScope {
+		for i := len(w.chain) - 1; i >= 0; i-- {
+			for _, d := range w.chain[i].ns {
+				w.scope.push(d)
+			}
 		}
 	}
 	clear(w.chain)
@@ -157,8 +200,10 @@ func Canonicalize(h hash.Hash, n *Node, method Method, inclusivePrefixes []strin
 func (w *c14nWriter) element(n *Node, apex bool) {
 	mark := len(w.rendered.decls)
 	scopeMark := len(w.scope.decls)
-	for _, d := range n.ns {
-		w.scope.push(d)
+	if w.trackScope && (w.exclusive || apex) {
+		for _, d := range n.ns {
+			w.scope.push(d)
+		}
 	}
 	w.scratch = w.scratch[:0]
 	if w.exclusive {
@@ -243,7 +288,11 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 			w.str(d.prefix)
 			w.str(`="`)
 		}
-		w.attrText(d.uri)
+		if w.nsClean {
+			w.str(d.uri)
+		} else {
+			w.attrText(d.uri)
+		}
 		w.byte1('"')
 	}
 	attrStart := len(w.attrs)
@@ -277,6 +326,9 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 	if len(as) > 1 {
 		w.sortAttrs(as)
 	}
+	// The element's own attributes only: those an apex inherits are
+	// escaped.
+	clean := n.attrsClean && len(as) == len(n.attrs)
 	for _, a := range as {
 		w.byte1(' ')
 		if a.prefix != "" {
@@ -285,14 +337,22 @@ func (w *c14nWriter) element(n *Node, apex bool) {
 		}
 		w.str(a.local)
 		w.str(`="`)
-		w.attrText(a.value)
+		if clean {
+			w.str(a.value)
+		} else {
+			w.attrText(a.value)
+		}
 		w.byte1('"')
 	}
 	w.attrs = w.attrs[:attrStart]
 	w.byte1('>')
 	for c := n.first; c != nil; c = c.next {
 		if c.kind == kindText {
-			w.text(c.local)
+			if c.clean {
+				w.str(c.local)
+			} else {
+				w.text(c.local)
+			}
 		} else if c != w.skip {
 			w.element(c, false)
 		}
@@ -344,21 +404,55 @@ func cmpAttr(a, b *Attr) int {
 
 // sortNamespaces sorts declarations by prefix.
 func (w *c14nWriter) sortNamespaces(ns []Namespace) {
-	keyedSort(&w.keys, &w.nsTmp, ns, func(n Namespace) string { return n.prefix }, cmpPrefix)
+	keyedSort(&w.keys, &w.packed, &w.nsTmp, ns, func(n Namespace) string { return n.prefix }, cmpPrefix)
 }
 
 // sortAttrs sorts attributes by namespace name, then local name.
 func (w *c14nWriter) sortAttrs(as []*Attr) {
-	keyedSort(&w.keys, &w.attrTmp, as, func(a *Attr) string { return a.space }, cmpAttr)
+	keyedSort(&w.keys, &w.packed, &w.attrTmp, as, func(a *Attr) string { return a.space }, cmpAttr)
 }
 
 // keyedSort sorts xs by compare. Past 8 elements it sorts indices on the
-// first eight bytes of each element's primary string (key8) and compares
-// whole elements only on ties, then permutes xs through tmp; keys and tmp
-// are the writer's scratch.
-func keyedSort[T any](keys *[]sortKey, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
+// first bytes of each element's primary string and compares whole
+// elements only on ties, then permutes xs through tmp; keys, packed and
+// tmp are the writer's scratch. Up to 256 elements (an element's
+// attributes, its visibly utilised prefixes) a key is the first seven
+// bytes with the index in the low byte, sorted as plain integers; longer
+// lists sort key8 and index pairs.
+func keyedSort[T any](keys *[]sortKey, packed *[]uint64, tmp *[]T, xs []T, primary func(T) string, compare func(a, b T) int) {
 	if len(xs) <= 8 {
-		slices.SortFunc(xs, compare)
+		// Insertion sort: one to three declarations or attributes, most
+		// often already in order.
+		for i := 1; i < len(xs); i++ {
+			for j := i; j > 0 && compare(xs[j], xs[j-1]) < 0; j-- {
+				xs[j], xs[j-1] = xs[j-1], xs[j]
+			}
+		}
+		return
+	}
+	if len(xs) <= 256 {
+		ps := (*packed)[:0]
+		for i := range xs {
+			ps = append(ps, key8(primary(xs[i]))&^0xff|uint64(i))
+		}
+		slices.Sort(ps)
+		// Runs of equal seven-byte keys are ordered by compare.
+		for lo := 0; lo < len(ps); {
+			hi := lo + 1
+			for hi < len(ps) && ps[hi]>>8 == ps[lo]>>8 {
+				hi++
+			}
+			if hi-lo > 1 {
+				slices.SortFunc(ps[lo:hi], func(a, b uint64) int { return compare(xs[a&0xff], xs[b&0xff]) })
+			}
+			lo = hi
+		}
+		t := append((*tmp)[:0], xs...)
+		for j, p := range ps {
+			xs[j] = t[p&0xff]
+		}
+		clear(t)
+		*packed, *tmp = ps, t
 		return
 	}
 	ks := (*keys)[:0]

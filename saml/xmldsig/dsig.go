@@ -11,9 +11,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 
 	// Register the hash functions used by XML-DSig.
 	_ "crypto/sha512"
@@ -150,9 +152,19 @@ func decodeInto(buf []byte, s string) ([]byte, error) {
 // sameBase64 reports whether text, without its XML whitespace, is b64:
 // StripSpace(text) == b64 without the copy.
 func sameBase64(text, b64 string) bool {
-	j := 0
-	for i := 0; i < len(text); i++ {
+	// Runs of 64 bytes without whitespace (a certificate's lines are 64
+	// or 76 characters, or one line) are compared as strings, the bytes
+	// around the line breaks one by one.
+	const block = 64
+	i, j := 0, 0
+	for i < len(text) {
+		if i+block <= len(text) && j+block <= len(b64) && text[i:i+block] == b64[j:j+block] {
+			i += block
+			j += block
+			continue
+		}
 		c := text[i]
+		i++
 		if isSpace(c) {
 			continue
 		}
@@ -346,7 +358,7 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	if uri := ref.AttrValue("URI"); uri != "#"+id {
+	if uri := ref.AttrValue("URI"); len(uri) != 1+len(id) || uri[0] != '#' || uri[1:] != id {
 		return &Error{Code: SignatureInvalid, Expected: "#" + id, Got: uri,
 			Message: fmt.Sprintf("the signature inside <%s ID=%q> references %q, not the element that holds it", el.local, id, uri)}
 	}
@@ -430,21 +442,47 @@ func VerifyEnveloped(el, sig *Node, o *VerifyOptions) error {
 	}
 
 	// The signature over SignedInfo, before any digest of el.
-	sh := alg.hash.New()
-	Canonicalize(sh, si, siMethod, siPrefixes, nil)
-	var sum [64]byte
-	digest := sh.Sum(sum[:0])
+	sh := getHash(alg.hash)
+	defer putHash(sh)
+	Canonicalize(sh.h, si, siMethod, siPrefixes, nil)
+	digest := sh.h.Sum(sh.sum[:0])
 	if err := verifySignedInfo(sig, alg, digest, sigBytes, o); err != nil {
 		return err
 	}
 
-	h := dh.New()
-	Canonicalize(h, el, method, prefixes, sig)
-	var sum2 [64]byte
-	if got := h.Sum(sum2[:0]); !bytes.Equal(got, want) {
+	h := getHash(dh)
+	defer putHash(h)
+	Canonicalize(h.h, el, method, prefixes, sig)
+	if got := h.h.Sum(h.sum[:0]); !bytes.Equal(got, want) {
 		return errorf(SignatureInvalid, "the digest of <%s ID=%q> does not match the signed DigestValue: the %s was modified after it was signed", el.local, id, o.What)
 	}
 	return nil
+}
+
+// pooledHash is a hash and room for its sum, reused between
+// verifications (hashPools, by crypto.Hash).
+type pooledHash struct {
+	alg crypto.Hash
+	h   hash.Hash
+	sum [64]byte
+}
+
+var hashPools [crypto.BLAKE2b_512 + 1]sync.Pool
+
+func getHash(alg crypto.Hash) *pooledHash {
+	if int(alg) < len(hashPools) {
+		if ph, ok := hashPools[alg].Get().(*pooledHash); ok {
+			ph.h.Reset()
+			return ph
+		}
+	}
+	return &pooledHash{alg: alg, h: alg.New()}
+}
+
+func putHash(ph *pooledHash) {
+	if int(ph.alg) < len(hashPools) {
+		hashPools[ph.alg].Put(ph)
+	}
 }
 
 // MaxSignatureValue bounds the SignatureValue text: base64 of an RSA
@@ -460,21 +498,17 @@ const maxDiagnosticBits = 4096
 // with the trusted keys, the one KeyInfo names first. KeyInfo only selects
 // among trusted keys; a certificate found only there is never trusted.
 func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyOptions) error {
-	// kiText is the KeyInfo's certificate as written (with whitespace);
-	// a trusted key it names is tried first.
-	kiText := ""
-	if ki := sig.Child(NSDSig, "KeyInfo"); ki != nil {
-		if xd := ki.Child(NSDSig, "X509Data"); xd != nil {
-			if xc := xd.Child(NSDSig, "X509Certificate"); xc != nil {
-				kiText = xc.TextContent()
-			}
-		}
-	}
+	// A trusted key that KeyInfo names is tried first. With one trusted
+	// key there is nothing to choose: the certificate is read only to
+	// explain a failure.
 	named := -1
-	for i := range o.Keys {
-		if o.Keys[i].b64 != "" && sameBase64(kiText, o.Keys[i].b64) {
-			named = i
-			break
+	if len(o.Keys) > 1 {
+		kiText := keyInfoCert(sig)
+		for i := range o.Keys {
+			if o.Keys[i].b64 != "" && sameBase64(kiText, o.Keys[i].b64) {
+				named = i
+				break
+			}
 		}
 	}
 	if named >= 0 && verifyRaw(o.Keys[named].pub, alg, digest, sigBytes) {
@@ -485,7 +519,7 @@ func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyO
 			return nil
 		}
 	}
-	kiCert := StripSpace(kiText)
+	kiCert := StripSpace(keyInfoCert(sig))
 	expected := make([]string, len(o.Keys))
 	for i := range o.Keys {
 		expected[i] = DescribeCert(o.Keys[i].cert)
@@ -505,6 +539,19 @@ func verifySignedInfo(sig *Node, alg sigAlg, digest, sigBytes []byte, o *VerifyO
 	}
 	return &Error{Code: SignatureInvalid, Expected: exp,
 		Message: fmt.Sprintf("the %s's signature does not verify with any trusted certificate: expected a signature by %s", o.What, exp)}
+}
+
+// keyInfoCert returns the text of the signature's
+// KeyInfo/X509Data/X509Certificate as written (with whitespace), or "".
+func keyInfoCert(sig *Node) string {
+	if ki := sig.Child(NSDSig, "KeyInfo"); ki != nil {
+		if xd := ki.Child(NSDSig, "X509Data"); xd != nil {
+			if xc := xd.Child(NSDSig, "X509Certificate"); xc != nil {
+				return xc.TextContent()
+			}
+		}
+	}
+	return ""
 }
 
 // Certificate returns the trusted certificate.

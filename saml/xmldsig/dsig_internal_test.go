@@ -15,8 +15,21 @@ func TestSameBase64AgreesWithStripSpace(t *testing.T) {
 		strings.Join(strings.Split(b64, ""), "\t"), b64[:len(b64)-1], b64 + "=", b64[1:], "x" + b64,
 		strings.Replace(b64, "Q", "q", 1), b64[:10] + " " + b64[11:], b64[:30] + "\v" + b64[30:],
 	}
+	// A certificate-sized value, compared 64 bytes at a time between
+	// line breaks: lines of 64 and 76 characters, one line, breaks
+	// anywhere, and a difference inside a compared run.
+	long := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("a certificate of some length ", 12)))
+	lines := func(n int, sep string) string {
+		var parts []string
+		for i := 0; i < len(long); i += n {
+			parts = append(parts, long[i:min(i+n, len(long))])
+		}
+		return strings.Join(parts, sep)
+	}
+	texts = append(texts, long, lines(64, "\n"), lines(76, "\r\n"), lines(63, " "), lines(65, "\t\n"), lines(1, "\n"),
+		"\n"+long+"\n", long[:100]+"X"+long[101:], lines(64, "\n")[:200]+"X"+lines(64, "\n")[201:], long[:len(long)-1], long+"A", long[64:])
 	for _, text := range texts {
-		for _, want := range []string{b64, "", "QQ=="} {
+		for _, want := range []string{b64, "", "QQ==", long, long[:128], long[64:]} {
 			if got, exp := sameBase64(text, want), StripSpace(text) == want; got != exp {
 				t.Errorf("sameBase64(%q, %q) = %v, StripSpace comparison says %v", text, want, got, exp)
 			}

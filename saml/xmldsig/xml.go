@@ -78,7 +78,19 @@ func (d Namespace) URI() string { return d.uri }
 // character data in local and uses only parent and next besides. A Node is
 // read-only for users of this package.
 type Node struct {
-	kind                 nodeKind
+	kind nodeKind
+	// clean, on a text node, tells that its text holds none of the bytes
+	// canonical XML escapes in text (escText), so that canonicalisation
+	// copies it as it is; false may also mean it was not checked.
+	clean bool
+	// nsClean, on the document's top node (the root, or the element that
+	// holds Limits.Context), tells the same of every namespace declaration
+	// value of the document (escAttr): canonicalisation then copies the
+	// namespace names it renders.
+	nsClean bool
+	// attrsClean, on an element, tells that no value of its attributes
+	// holds a byte canonical XML escapes in attribute values (escAttr).
+	attrsClean           bool
 	prefix, local, space string
 	attrs                []Attr
 	ns                   []Namespace
@@ -362,6 +374,9 @@ type parser struct {
 	lim   Limits
 	sb    []byte
 	utf16 bool // the input was UTF-16, now transcoded to UTF-8
+	// nsDirty tells that a namespace declaration's value may hold a byte
+	// canonical XML escapes (see Node.nsClean).
+	nsDirty bool
 }
 
 // utf16ToUTF8 transcodes UTF-16 (after its byte order mark) to UTF-8,
@@ -515,7 +530,17 @@ func parseUTF8(s string, fromUTF16 bool, lim Limits) (*Document, error) {
 	if pooling {
 		p.doc.pooledNS = p.nsbuf
 	}
+	for _, d := range lim.Context {
+		p.nsDirty = p.nsDirty || !cleanFor(d.uri, &escAttr)
+	}
 	err := p.parse(ctx)
+	if err == nil {
+		top := p.doc.root
+		if ctx != nil {
+			top = ctx
+		}
+		top.nsClean = !p.nsDirty
+	}
 	p.doc.attrsUsed = min(len(p.attrs), cap(p.doc.pooledAttrs))
 	p.doc.nsUsed = min(len(p.nsbuf), cap(p.doc.pooledNS))
 	doc := p.doc
@@ -759,10 +784,12 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	}
 	s := p.s
 	p.pos++ // '<'
+	qstart := p.pos
 	prefix, local, err := p.readName()
 	if err != nil {
 		return nil, err
 	}
+	qname := s[qstart:p.pos]
 	n := p.newNode()
 	if n == nil {
 		return nil, errTooManyNodes(p.doc.limit)
@@ -773,6 +800,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	nsStart := len(p.nsbuf)
 	stackMark := len(p.stack.decls)
 	selfClose := false
+	attrsDirty := false
 	for {
 		hadSpace := p.pos < len(s) && isSpace(s[p.pos])
 		p.skipSpace()
@@ -805,17 +833,19 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 		p.pos++
 		p.skipSpace()
-		val, err := p.readAttrValue()
+		val, clean, err := p.readAttrValue()
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case ap == "" && al == "xmlns":
+			p.nsDirty = p.nsDirty || !clean
 			if val == nsXML || val == nsXMLNS {
 				return nil, parseErr("reserved namespace bound to the default prefix")
 			}
 			p.appendNS(Namespace{"", val})
 		case ap == "xmlns":
+			p.nsDirty = p.nsDirty || !clean
 			if al == "xmlns" || (al == "xml") != (val == nsXML) || val == nsXMLNS {
 				return nil, parseErr("reserved prefix or namespace %q misused", al)
 			}
@@ -832,6 +862,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 				p.attrs = append(make([]Attr, 0, 2*cap(p.attrs)+16), p.attrs...)
 			}
 			p.attrs = append(p.attrs, Attr{prefix: ap, local: al, value: val})
+			attrsDirty = attrsDirty || !clean
 		}
 	}
 	// Bounds that keep the quadratic checks below cheap.
@@ -904,6 +935,7 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 		}
 	}
 	n.attrs = attrs
+	n.attrsClean = !attrsDirty
 	if selfClose {
 		p.stack.truncate(stackMark)
 		return n, nil
@@ -911,18 +943,23 @@ func (p *parser) parseElement(parent *Node, depth int) (*Node, error) {
 	if err := p.parseContent(n, depth); err != nil {
 		return nil, err
 	}
-	// End tag.
+	// End tag: the start tag's name, then no more name bytes, is the
+	// name readName would read and split the same way.
 	p.pos += 2 // "</"
-	ep, el, err := p.readName()
-	if err != nil {
-		return nil, err
-	}
-	if ep != prefix || el != local {
-		return nil, parseErr("end tag </%s> does not match <%s>", el, local)
+	if end := p.pos + len(qname); end <= len(s) && s[p.pos:end] == qname && (end == len(s) || nameBytes[s[end]]&nameByte == 0) {
+		p.pos = end
+	} else {
+		ep, el, err := p.readName()
+		if err != nil {
+			return nil, err
+		}
+		if ep != prefix || el != local {
+			return nil, parseErr("end tag </%s> does not match <%s>", el, local)
+		}
 	}
 	p.skipSpace()
 	if p.pos >= len(s) || s[p.pos] != '>' {
-		return nil, parseErr("bad end tag </%s>", el)
+		return nil, parseErr("bad end tag </%s>", local)
 	}
 	p.pos++
 	p.stack.truncate(stackMark)
@@ -934,6 +971,10 @@ func (p *parser) parseContent(n *Node, depth int) error {
 	s := p.s
 	var text string // pending text, possibly joined across comments/CDATA
 	joined := false
+	// dirty: the pending text may hold a byte canonical XML escapes
+	// ('>', or anything from a reference or a CDATA section); the line
+	// ends were normalised and '<' ends a segment.
+	dirty := false
 	var last *Node // the last child linked
 	link := func(c *Node) {
 		if last == nil {
@@ -949,6 +990,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 			joined = false
 		}
 		if text == "" {
+			dirty = false
 			return nil
 		}
 		t := p.newNode()
@@ -957,9 +999,10 @@ func (p *parser) parseContent(n *Node, depth int) error {
 		}
 		t.kind = kindText
 		t.local = text
+		t.clean = !dirty
 		t.parent = n
 		link(t)
-		text = ""
+		text, dirty = "", false
 		return nil
 	}
 	appendText := func(seg string) {
@@ -983,8 +1026,11 @@ func (p *parser) parseContent(n *Node, depth int) error {
 		}
 		if i > 0 {
 			seg := s[p.pos : p.pos+i]
-			if strings.Contains(seg, "]]>") {
-				return parseErr("']]>' in text")
+			if strings.IndexByte(seg, '>') >= 0 {
+				if strings.Contains(seg, "]]>") {
+					return parseErr("']]>' in text")
+				}
+				dirty = true
 			}
 			for {
 				j := strings.IndexByte(seg, '&')
@@ -992,6 +1038,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 					appendText(seg)
 					break
 				}
+				dirty = true
 				appendText(seg[:j])
 				r, l, err := decodeEntity(seg[j:])
 				if err != nil {
@@ -1016,6 +1063,7 @@ func (p *parser) parseContent(n *Node, depth int) error {
 				return parseErr("unterminated CDATA section")
 			}
 			appendText(rest[9 : 9+end])
+			dirty = true
 			p.pos += 9 + end + 3
 		case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
 			return p.checkMarkup()
@@ -1091,16 +1139,18 @@ func decodeEntity(s string) (string, int, error) {
 
 // readAttrValue reads a quoted attribute value and normalises it (XML 1.0
 // section 3.3.3: literal whitespace becomes a space, references decoded).
-func (p *parser) readAttrValue() (string, error) {
+// clean tells that the value holds none of the bytes canonical XML escapes
+// in an attribute value (escAttr); false may also mean it was not checked.
+func (p *parser) readAttrValue() (value string, clean bool, err error) {
 	s := p.s
 	if p.pos >= len(s) || (s[p.pos] != '"' && s[p.pos] != '\'') {
-		return "", parseErr("attribute value not quoted")
+		return "", false, parseErr("attribute value not quoted")
 	}
 	q := s[p.pos]
 	p.pos++
-	// One pass to the closing quote, noting '<' and the bytes that
-	// normalisation changes.
-	lt, plain := false, true
+	// One pass to the closing quote, noting '<', the bytes that
+	// normalisation changes and a double quote inside single quotes.
+	lt, plain, dq := false, true, false
 	end := p.pos
 	for ; end < len(s); end++ {
 		c := s[end]
@@ -1115,18 +1165,20 @@ func (p *parser) readAttrValue() (string, error) {
 			lt = true
 		case '&', '\t', '\n', '\r':
 			plain = false
+		case '"':
+			dq = true
 		}
 	}
 	if end == len(s) {
-		return "", parseErr("unterminated attribute value")
+		return "", false, parseErr("unterminated attribute value")
 	}
 	raw := s[p.pos:end]
 	p.pos = end + 1
 	if lt {
-		return "", parseErr("'<' in attribute value")
+		return "", false, parseErr("'<' in attribute value")
 	}
 	if plain {
-		return raw, nil
+		return raw, !dq, nil
 	}
 	b := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); {
@@ -1138,7 +1190,7 @@ func (p *parser) readAttrValue() (string, error) {
 		case '&':
 			r, l, err := decodeEntity(raw[i:])
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			b = append(b, r...)
 			i += l
@@ -1147,7 +1199,7 @@ func (p *parser) readAttrValue() (string, error) {
 			i++
 		}
 	}
-	return string(b), nil
+	return string(b), false, nil
 }
 
 func errTooManyNodes(n int) *Error {
@@ -1188,17 +1240,28 @@ func newAttrArena(eq int) []Attr {
 
 // checkChars tells whether s is valid UTF-8 and returns the index of its
 // first control character (a byte below 0x20 other than tab, LF and CR,
-// which XML 1.0 does not allow) or -1, in one pass: eight bytes at a
-// time while they are printable ASCII.
+// which XML 1.0 does not allow) or -1, in one pass: 32 then eight bytes
+// at a time while they are printable ASCII.
 func checkChars(s string) (int, bool) {
 	const lo = 0x2020202020202020
 	const hi = 0x8080808080808080
 	first := -1
 	i := 0
+	// slow is where the 32-byte steps resume after a block that held
+	// something else (so that a run of non-ASCII text is not tried 32
+	// bytes at a time at every byte).
+	slow := 0
 	for i < len(s) {
+		if i+32 <= len(s) && i >= slow {
+			w0, w1, w2, w3 := le64(s, i), le64(s, i+8), le64(s, i+16), le64(s, i+24)
+			if ((w0-lo)&^w0|w0|(w1-lo)&^w1|w1|(w2-lo)&^w2|w2|(w3-lo)&^w3|w3)&hi == 0 {
+				i += 32
+				continue
+			}
+			slow = i + 32
+		}
 		if i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			w := le64(s, i)
 			if ((w-lo)&^w|w)&hi == 0 {
 				i += 8
 				continue
@@ -1219,6 +1282,13 @@ func checkChars(s string) (int, bool) {
 		i += size
 	}
 	return first, true
+}
+
+// le64 reads s[i:i+8] as a little-endian word (one load).
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Per-element and in-scope bounds (SAML elements carry a handful).

@@ -36,12 +36,13 @@ func TestCheckChars(t *testing.T) {
 		}
 	}
 	// Every special byte or sequence at every offset of the eight-byte
-	// words, alone and after another one.
+	// words and of the first 32-byte block and into the next, alone and
+	// after another one.
 	specials := []string{"\x00", "\x01", "\x1f", "\t", "\n", "\r", " ", "\x7f", "\x80", "\xbf", "\xc0\x80", "\xc3\xa9", "\xc3",
 		"\xe2\x98\x83", "\xe2\x98", "\xed\xa0\x80", "\xef\xbf\xbd", "\xf0\x9f\x98\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80"}
-	base := strings.Repeat("abcdefgh", 4)
+	base := strings.Repeat("abcdefgh", 10)
 	for _, a := range specials {
-		for i := 0; i <= 17; i++ {
+		for i := 0; i <= 41; i++ {
 			s1 := base[:i] + a + base[i:]
 			for _, b := range append([]string{""}, specials...) {
 				for j := i + len(a); j <= len(s1); j += 5 {
