@@ -45,7 +45,11 @@ func normalizeUserRoles(u *lanyard.User) {
 
 // CreateUser inserts u with its roles and sets ID and timestamps (CreatedAt
 // is kept when set). Roles are normalized (lanyard.NormalizeRoles).
-// ErrConflict when the tenant already has the login, case-insensitively.
+// ErrConflict when the tenant already has the login, case-insensitively;
+// a conflict writes nothing, also inside a transaction, which may go on
+// (the insert skips a duplicate instead of failing, so no savepoint is
+// needed: a login that creates an account makes no extra round trips).
+// Any other error inside a transaction leaves it to be rolled back.
 func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 	const op = "sqlstore.CreateUser"
 	normalizeUserRoles(u)
@@ -61,11 +65,16 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 				search_text, status, locked, login_method, web_access, source, idp_sourced, password_hash,
 				auto_login, created_at, updated_at, last_login_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			ON CONFLICT DO NOTHING
 			RETURNING id`,
 			u.TenantID, u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName,
 			u.LastName, searchText(u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess,
 			string(u.Source), u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(created), toNanos(now),
 			toNanos(u.LastLoginAt)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The only unique key a new row can repeat is the login's.
+			return conflict(errDuplicateSkipped, op, "login %q already exists in this tenant", u.Login)
+		}
 		if err != nil {
 			switch d.class(err) {
 			case ErrorUnique:
@@ -77,17 +86,28 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 		}
 		return nil
 	}
+	insert := func(tx *DB) error {
+		if err := insertUser(tx.writer()); err != nil {
+			return err
+		}
+		if len(u.Roles) == 0 {
+			return nil
+		}
+		withID := *u
+		withID.ID = id
+		return tx.insertRolesBulk(ctx, []*lanyard.User{&withID})
+	}
 	var err error
-	if len(u.Roles) == 0 {
+	switch {
+	case d.tx != nil:
+		// The caller's transaction: a conflict is found by the first
+		// statement, before anything is written.
+		err = insert(d)
+	case len(u.Roles) == 0:
 		// One statement: no transaction needed.
-		err = d.write(ctx, true, insertUser)
-	} else {
-		err = d.inTx(ctx, func(tx *DB) error {
-			if err := insertUser(tx.writer()); err != nil {
-				return err
-			}
-			return tx.insertRoles(ctx, id, u.Roles)
-		})
+		err = d.write(ctx, false, insertUser)
+	default:
+		err = d.inTx(ctx, insert)
 	}
 	if err != nil {
 		return err
@@ -96,6 +116,10 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 	u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
 	return nil
 }
+
+// errDuplicateSkipped is the cause of a conflict found by an insert that
+// skips a row whose unique key exists (ON CONFLICT DO NOTHING).
+var errDuplicateSkipped = errors.New("a row with the same unique key exists")
 
 func (d *DB) insertRoles(ctx context.Context, userID int64, roles []lanyard.RoleGrant) error {
 	for _, g := range roles {
@@ -486,20 +510,32 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 }
 
 // LinkUser records that the IdP identity belongs to the user.
-// ErrConflict when the identity is already linked (to anyone).
+// ErrConflict when the identity is already linked (to anyone); the
+// conflict writes nothing, and a transaction may go on after it.
 func (d *DB) LinkUser(ctx context.Context, l lanyard.Link) error {
 	const op = "sqlstore.LinkUser"
 	created := l.CreatedAt
 	if created.IsZero() {
 		created = d.timestamp()
 	}
-	err := d.write(ctx, true, func(q querier) error {
-		_, err := q.ExecContext(ctx,
+	// A linked identity is skipped, not refused by an error, so that a
+	// transaction goes on after a conflict without a savepoint.
+	var inserted int64
+	err := d.write(ctx, false, func(q querier) error {
+		res, err := q.ExecContext(ctx,
 			`INSERT INTO user_links (tenant_id, idp_entity_id, name_id, user_id, name_id_format, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT DO NOTHING`,
 			l.TenantID, l.IdPEntityID, l.NameID, l.UserID, l.NameIDFormat, toNanos(created))
+		if err != nil {
+			return err
+		}
+		inserted, err = res.RowsAffected()
 		return err
 	})
+	if err == nil && inserted == 0 {
+		return conflict(errDuplicateSkipped, op, "identity %q of %q is already linked to an account", l.NameID, l.IdPEntityID)
+	}
 	if err != nil {
 		switch d.class(err) {
 		case ErrorUnique:
