@@ -121,17 +121,6 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 // skips a row whose unique key exists (ON CONFLICT DO NOTHING).
 var errDuplicateSkipped = errors.New("a row with the same unique key exists")
 
-func (d *DB) insertRoles(ctx context.Context, userID int64, roles []lanyard.RoleGrant) error {
-	for _, g := range roles {
-		_, err := d.writer().ExecContext(ctx,
-			`INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3)`, userID, g.Role, string(g.Source))
-		if err != nil {
-			return fmt.Errorf("sqlstore: grant role %q: %w", g.Role, err)
-		}
-	}
-	return nil
-}
-
 // userQuery reads users with their roles in a single query: one row per
 // role (or one row with NULL role for a user without roles). When versions
 // is not nil, it receives the row version of each user.
@@ -226,6 +215,51 @@ func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID
 		return u, notFound("sqlstore.UserByLink", "no account is linked to %q", nameID)
 	}
 	return u, nil
+}
+
+// UserByLinkOrLogin finds an account as a login looks for it, in one
+// query: the user linked to the identity, else the tenant's user with the
+// login, case-insensitively. byLink tells which of the two it is. A login
+// of a new person misses both; read apart, that was two round trips.
+// ErrNotFound.
+func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID, nameID, login string) (u lanyard.User, byLink bool, err error) {
+	rows, err := d.reader().QueryContext(ctx, `SELECT `+userColumns+`, r.role, r.source, l.user_id
+		FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+		LEFT JOIN user_links l ON l.tenant_id = $1 AND l.idp_entity_id = $2 AND l.name_id = $3 AND l.user_id = u.id
+		WHERE u.id = COALESCE(
+			(SELECT user_id FROM user_links WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3),
+			(SELECT id FROM users WHERE tenant_id = $1 AND login_lower = $4))`,
+		tenantID, idpEntityID, nameID, strings.ToLower(strings.TrimSpace(login)))
+	if err != nil {
+		return u, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var (
+			role, source sql.NullString
+			linked       sql.NullInt64
+			version      int64
+		)
+		row, err := scanUser(rows, &version, &role, &source, &linked)
+		if err != nil {
+			return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+		}
+		if !found {
+			u, byLink, found = row, linked.Valid, true
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, lanyard.RoleGrant{Role: role.String, Source: lanyard.RoleSource(source.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+	}
+	if !found {
+		return lanyard.User{}, false, notFound("sqlstore.UserByLinkOrLogin", "no account is linked to %q or has the login %q", nameID, login)
+	}
+	normalizeUserRoles(&u)
+	return u, byLink, nil
 }
 
 // UsersByEmail lists a tenant's users with the email, case-insensitively,
@@ -444,7 +478,9 @@ func (d *DB) updateUserLocked(ctx context.Context, id int64, fn func(*lanyard.Us
 		if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, id); err != nil {
 			return lanyard.User{}, fmt.Errorf("sqlstore: update user %d roles: %w", id, err)
 		}
-		if err := d.insertRoles(ctx, id, u.Roles); err != nil {
+		withID := u
+		withID.ID = id
+		if err := d.insertRolesBulk(ctx, []*lanyard.User{&withID}); err != nil {
 			return lanyard.User{}, err
 		}
 	}
