@@ -400,21 +400,35 @@ func needsWrite(res Result, u lanyard.User, now time.Time) bool {
 // When the tenant's directory matches its accounts by email, an SSO login
 // also finds the directory's account with the email.
 func (s *Service) find(ctx context.Context, tenant lanyard.Tenant, a Assertion, p Profile, dir *lanyard.LDAPDirectory) (lanyard.User, string, error) {
-	if a.NameID != "" {
-		u, err := s.Store.UserByLink(ctx, tenant.ID, a.IdPEntityID, a.NameID)
-		if err == nil {
+	finder, oneQuery := s.Store.(linkOrLoginFinder)
+	switch {
+	case a.NameID != "" && oneQuery:
+		u, byLink, err := finder.UserByLinkOrLogin(ctx, tenant.ID, a.IdPEntityID, a.NameID, p.Login)
+		switch {
+		case err == nil && byLink:
 			return u, ByLink, nil
+		case err == nil:
+			return u, ByLogin, nil
+		case !errors.Is(err, lanyard.ErrNotFound):
+			return u, "", err
+		}
+	default:
+		if a.NameID != "" {
+			u, err := s.Store.UserByLink(ctx, tenant.ID, a.IdPEntityID, a.NameID)
+			if err == nil {
+				return u, ByLink, nil
+			}
+			if !errors.Is(err, lanyard.ErrNotFound) {
+				return u, "", err
+			}
+		}
+		u, err := s.Store.UserByLogin(ctx, tenant.ID, p.Login)
+		if err == nil {
+			return u, ByLogin, nil
 		}
 		if !errors.Is(err, lanyard.ErrNotFound) {
 			return u, "", err
 		}
-	}
-	u, err := s.Store.UserByLogin(ctx, tenant.ID, p.Login)
-	if err == nil {
-		return u, ByLogin, nil
-	}
-	if !errors.Is(err, lanyard.ErrNotFound) {
-		return u, "", err
 	}
 	byDirectory := dir != nil && dir.Enabled && dir.MatchBy == lanyard.MatchByEmail
 	if (tenant.SSO.LinkByEmail || byDirectory) && p.Email != "" {
@@ -430,6 +444,14 @@ func (s *Service) find(ctx context.Context, tenant lanyard.Tenant, a Assertion, 
 		}
 	}
 	return lanyard.User{}, "", lanyard.ErrNotFound
+}
+
+// linkOrLoginFinder is a store that looks an account up by its link and
+// by its login name in one round trip: the user linked to the identity,
+// else the tenant's user with the login (case-insensitively); byLink tells
+// which. ErrNotFound when neither exists.
+type linkOrLoginFinder interface {
+	UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID, nameID, login string) (u lanyard.User, byLink bool, err error)
 }
 
 // newUser builds a just-in-time account from the profile and the tenant's

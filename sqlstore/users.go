@@ -45,7 +45,11 @@ func normalizeUserRoles(u *lanyard.User) {
 
 // CreateUser inserts u with its roles and sets ID and timestamps (CreatedAt
 // is kept when set). Roles are normalized (lanyard.NormalizeRoles).
-// ErrConflict when the tenant already has the login, case-insensitively.
+// ErrConflict when the tenant already has the login, case-insensitively;
+// a conflict writes nothing, also inside a transaction, which may go on
+// (the insert skips a duplicate instead of failing, so no savepoint is
+// needed: a login that creates an account makes no extra round trips).
+// Any other error inside a transaction leaves it to be rolled back.
 func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 	const op = "sqlstore.CreateUser"
 	normalizeUserRoles(u)
@@ -61,11 +65,16 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 				search_text, status, locked, login_method, web_access, source, idp_sourced, password_hash,
 				auto_login, created_at, updated_at, last_login_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+			ON CONFLICT DO NOTHING
 			RETURNING id`,
 			u.TenantID, u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName,
 			u.LastName, searchText(u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess,
 			string(u.Source), u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(created), toNanos(now),
 			toNanos(u.LastLoginAt)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The only unique key a new row can repeat is the login's.
+			return conflict(errDuplicateSkipped, op, "login %q already exists in this tenant", u.Login)
+		}
 		if err != nil {
 			switch d.class(err) {
 			case ErrorUnique:
@@ -77,17 +86,28 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 		}
 		return nil
 	}
+	insert := func(tx *DB) error {
+		if err := insertUser(tx.writer()); err != nil {
+			return err
+		}
+		if len(u.Roles) == 0 {
+			return nil
+		}
+		withID := *u
+		withID.ID = id
+		return tx.insertRolesBulk(ctx, []*lanyard.User{&withID})
+	}
 	var err error
-	if len(u.Roles) == 0 {
+	switch {
+	case d.tx != nil:
+		// The caller's transaction: a conflict is found by the first
+		// statement, before anything is written.
+		err = insert(d)
+	case len(u.Roles) == 0:
 		// One statement: no transaction needed.
-		err = d.write(ctx, true, insertUser)
-	} else {
-		err = d.inTx(ctx, func(tx *DB) error {
-			if err := insertUser(tx.writer()); err != nil {
-				return err
-			}
-			return tx.insertRoles(ctx, id, u.Roles)
-		})
+		err = d.write(ctx, false, insertUser)
+	default:
+		err = d.inTx(ctx, insert)
 	}
 	if err != nil {
 		return err
@@ -97,16 +117,9 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 	return nil
 }
 
-func (d *DB) insertRoles(ctx context.Context, userID int64, roles []lanyard.RoleGrant) error {
-	for _, g := range roles {
-		_, err := d.writer().ExecContext(ctx,
-			`INSERT INTO user_roles (user_id, role, source) VALUES ($1, $2, $3)`, userID, g.Role, string(g.Source))
-		if err != nil {
-			return fmt.Errorf("sqlstore: grant role %q: %w", g.Role, err)
-		}
-	}
-	return nil
-}
+// errDuplicateSkipped is the cause of a conflict found by an insert that
+// skips a row whose unique key exists (ON CONFLICT DO NOTHING).
+var errDuplicateSkipped = errors.New("a row with the same unique key exists")
 
 // userQuery reads users with their roles in a single query: one row per
 // role (or one row with NULL role for a user without roles). When versions
@@ -202,6 +215,51 @@ func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID
 		return u, notFound("sqlstore.UserByLink", "no account is linked to %q", nameID)
 	}
 	return u, nil
+}
+
+// UserByLinkOrLogin finds an account as a login looks for it, in one
+// query: the user linked to the identity, else the tenant's user with the
+// login, case-insensitively. byLink tells which of the two it is. A login
+// of a new person misses both; read apart, that was two round trips.
+// ErrNotFound.
+func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID, nameID, login string) (u lanyard.User, byLink bool, err error) {
+	rows, err := d.reader().QueryContext(ctx, `SELECT `+userColumns+`, r.role, r.source, l.user_id
+		FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+		LEFT JOIN user_links l ON l.tenant_id = $1 AND l.idp_entity_id = $2 AND l.name_id = $3 AND l.user_id = u.id
+		WHERE u.id = COALESCE(
+			(SELECT user_id FROM user_links WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3),
+			(SELECT id FROM users WHERE tenant_id = $1 AND login_lower = $4))`,
+		tenantID, idpEntityID, nameID, strings.ToLower(strings.TrimSpace(login)))
+	if err != nil {
+		return u, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var (
+			role, source sql.NullString
+			linked       sql.NullInt64
+			version      int64
+		)
+		row, err := scanUser(rows, &version, &role, &source, &linked)
+		if err != nil {
+			return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+		}
+		if !found {
+			u, byLink, found = row, linked.Valid, true
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, lanyard.RoleGrant{Role: role.String, Source: lanyard.RoleSource(source.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+	}
+	if !found {
+		return lanyard.User{}, false, notFound("sqlstore.UserByLinkOrLogin", "no account is linked to %q or has the login %q", nameID, login)
+	}
+	normalizeUserRoles(&u)
+	return u, byLink, nil
 }
 
 // UsersByEmail lists a tenant's users with the email, case-insensitively,
@@ -420,7 +478,9 @@ func (d *DB) updateUserLocked(ctx context.Context, id int64, fn func(*lanyard.Us
 		if _, err := q.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, id); err != nil {
 			return lanyard.User{}, fmt.Errorf("sqlstore: update user %d roles: %w", id, err)
 		}
-		if err := d.insertRoles(ctx, id, u.Roles); err != nil {
+		withID := u
+		withID.ID = id
+		if err := d.insertRolesBulk(ctx, []*lanyard.User{&withID}); err != nil {
 			return lanyard.User{}, err
 		}
 	}
@@ -486,20 +546,32 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 }
 
 // LinkUser records that the IdP identity belongs to the user.
-// ErrConflict when the identity is already linked (to anyone).
+// ErrConflict when the identity is already linked (to anyone); the
+// conflict writes nothing, and a transaction may go on after it.
 func (d *DB) LinkUser(ctx context.Context, l lanyard.Link) error {
 	const op = "sqlstore.LinkUser"
 	created := l.CreatedAt
 	if created.IsZero() {
 		created = d.timestamp()
 	}
-	err := d.write(ctx, true, func(q querier) error {
-		_, err := q.ExecContext(ctx,
+	// A linked identity is skipped, not refused by an error, so that a
+	// transaction goes on after a conflict without a savepoint.
+	var inserted int64
+	err := d.write(ctx, false, func(q querier) error {
+		res, err := q.ExecContext(ctx,
 			`INSERT INTO user_links (tenant_id, idp_entity_id, name_id, user_id, name_id_format, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`,
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT DO NOTHING`,
 			l.TenantID, l.IdPEntityID, l.NameID, l.UserID, l.NameIDFormat, toNanos(created))
+		if err != nil {
+			return err
+		}
+		inserted, err = res.RowsAffected()
 		return err
 	})
+	if err == nil && inserted == 0 {
+		return conflict(errDuplicateSkipped, op, "identity %q of %q is already linked to an account", l.NameID, l.IdPEntityID)
+	}
 	if err != nil {
 		switch d.class(err) {
 		case ErrorUnique:

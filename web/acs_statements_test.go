@@ -1,0 +1,185 @@
+package web_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lanyard-sso/lanyard/admin"
+	"github.com/lanyard-sso/lanyard/internal/sqlcount"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
+	"github.com/lanyard-sso/lanyard/internal/testidp"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
+	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
+	"github.com/lanyard-sso/lanyard/web"
+)
+
+// countedStore opens a migrated store of the engine whose every statement
+// is counted at the driver, under the store.
+func countedStore(t *testing.T, engine string) (*sqlstore.DB, *sqlcount.Counter) {
+	t.Helper()
+	ctx := context.Background()
+	counter := &sqlcount.Counter{}
+	var db *sqlstore.DB
+	switch engine {
+	case "sqlite":
+		path := filepath.Join(t.TempDir(), "lanyard.db")
+		plain, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plain.Close()
+		driverOf, err := sql.Open("sqlite", ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { driverOf.Close() })
+		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+		write := sqlcount.Open(driverOf, dsn+"&_txlock=immediate", counter)
+		write.SetMaxOpenConns(1)
+		read := sqlcount.Open(driverOf, dsn, counter)
+		db = sqlstore.New(sqlite.Dialect, sqlstore.Pools{Read: read, Write: write})
+	case "postgres":
+		dsn := testdb.PostgresURL(t)
+		plain, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		plain.Close()
+		driverOf, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { driverOf.Close() })
+		pool := sqlcount.Open(driverOf, dsn, counter)
+		db = sqlstore.New(postgres.Dialect, sqlstore.Pools{Read: pool, Write: pool})
+	default:
+		t.Fatalf("unknown engine %q", engine)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, counter
+}
+
+// TestACSLoginStatements counts what a login at the ACS sends to the
+// database, through the whole server with the real store of each engine.
+// A just-in-time login is one transaction of one statement per row it
+// writes (the replay mark, the account, its role, its link, the session,
+// the audit event) and one read that looks for the account by its link
+// and by its login name at once; a returning user's login reads the
+// account once. No savepoints: the inserts that may meet a concurrent
+// login's row skip it instead of failing, so a conflict needs no nested
+// transaction (each cost two round trips on PostgreSQL, and a
+// subtransaction).
+func TestACSLoginStatements(t *testing.T) {
+	for _, engine := range testdb.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, counter := countedStore(t, engine)
+			base := &url.URL{Scheme: "http", Host: "localhost:8080"}
+			svc := admin.New(db, admin.Options{BaseURL: base})
+			if _, err := svc.CreateTenant(ctx, "acme", "acme", "", nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.SetTenant(ctx, "acme", "acme", []string{"enabled=true", "jit=true", "idp_initiated=true", "new_user.roles=staff"}); err != nil {
+				t.Fatal(err)
+			}
+			idp, err := testidp.New("https://idp.acme.test", testidp.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, err := idp.Metadata(testidp.MetadataOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.ImportIdP(ctx, "acme", "acme", admin.IdPSource{Metadata: md}); err != nil {
+				t.Fatal(err)
+			}
+			srv := web.New(web.Config{BaseURL: base, Store: db, Admin: svc})
+			srv.SetReady()
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/saml/metadata", nil))
+			m := regexp.MustCompile(`entityID="([^"]+)"`).FindStringSubmatch(rec.Body.String())
+			if m == nil {
+				t.Fatalf("SP metadata without entityID: %d %s", rec.Code, rec.Body.String())
+			}
+			loginOf := func(user string) []string {
+				t.Helper()
+				resp, err := idp.Response(testidp.Login{
+					Destination: base.String() + "/t/acme/saml/acs", Audience: m[1], NameID: user + "@acme.test",
+					Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "User"}, {"sn", user}},
+					Now:        time.Now(), Validity: time.Hour,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := counter.Counts().Statements
+				req := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusSeeOther {
+					t.Fatalf("login of %s: status %d\n%s", user, rec.Code, rec.Body.String())
+				}
+				var kinds []string
+				for _, q := range counter.Log()[before:] {
+					kinds = append(kinds, statementKind(q))
+				}
+				return kinds
+			}
+			for _, c := range []struct {
+				user string
+				want []string
+			}{
+				{"ada", []string{"BEGIN", "INSERT replay_cache", "SELECT", "INSERT users", "INSERT user_roles", "INSERT user_links", "INSERT sessions", "INSERT audit_events", "COMMIT"}},
+				{"ada", []string{"BEGIN", "INSERT replay_cache", "SELECT", "INSERT sessions", "INSERT audit_events", "COMMIT"}},
+			} {
+				got := loginOf(c.user)
+				if strings.Join(got, "; ") != strings.Join(c.want, "; ") {
+					t.Errorf("login of %s: %d statements\n%s\nwant %d\n%s", c.user, len(got), strings.Join(got, "\n"), len(c.want), strings.Join(c.want, "\n"))
+				}
+			}
+			u, err := db.UserByLogin(ctx, mustTenantID(t, db, "acme"), "ada")
+			if err != nil || !u.HasRole("staff") {
+				t.Fatalf("the JIT account: %+v, %v", u, err)
+			}
+		})
+	}
+}
+
+// statementKind names a statement by its verb and, for an insert, its table.
+func statementKind(q string) string {
+	f := strings.Fields(q)
+	if len(f) == 0 {
+		return ""
+	}
+	verb := strings.ToUpper(f[0])
+	if verb == "INSERT" && len(f) >= 3 {
+		return fmt.Sprintf("INSERT %s", f[2])
+	}
+	return verb
+}
+
+func mustTenantID(t *testing.T, db *sqlstore.DB, slug string) int64 {
+	t.Helper()
+	tn, err := db.Tenant(context.Background(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn.ID
+}
