@@ -9,7 +9,9 @@
 # touched) into a temporary directory. lanyard-acsload then starts, on
 # 127.0.0.1: lanyard serve (SQLite in a temporary directory, or the
 # throwaway PostgreSQL of scripts/pg.sh, stopped at the end), the anchor
-# beside it, and its own Apache httpd (mpm_event, mod_shib) with its own
+# beside it (its own directory, or its own database in that PostgreSQL,
+# so that it migrates its own schema), and its own Apache httpd
+# (mpm_event, mod_shib) with its own
 # shibd, configured in a temporary directory and run as an unprivileged
 # user. Each round posts -n unsolicited signed responses (the same test
 # IdP generator, RSA-2048, signed assertion, the same attributes) with
@@ -77,6 +79,12 @@ for engine in "${engines[@]}"; do
 		eval "$(scripts/pg.sh start)"
 		pgdir=$LANYARD_TEST_PG_DIR
 		eargs+=(-database "$LANYARD_TEST_POSTGRES_URL" -postgres-pid-file "$pgdir/data/postmaster.pid")
+		if [[ -n "$anchor" ]]; then
+			# The anchor migrates a database of its own: its schema may
+			# be older than this tree's.
+			psql -q "$LANYARD_TEST_POSTGRES_URL" -c 'CREATE DATABASE anchor'
+			eargs+=(-anchor-database "${LANYARD_TEST_POSTGRES_URL/\/postgres\?//anchor?}")
+		fi
 	fi
 	echo "## $engine"
 	echo

@@ -65,6 +65,9 @@ func runComparison(ctx context.Context, o options, stdout, stderr io.Writer) err
 		if o.anchorData != "" {
 			ao.data = o.anchorData
 		}
+		if o.anchorDB != "" {
+			ao.database = o.anchorDB
+		}
 		a, err := startHarness(ctx, ao, stderr)
 		if err != nil {
 			return fmt.Errorf("anchor: %w", err)

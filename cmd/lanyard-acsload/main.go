@@ -64,6 +64,7 @@ type options struct {
 	jit         bool
 	anchor      string
 	anchorData  string
+	anchorDB    string
 	shibboleth  bool
 	rounds      int
 	mode        string
@@ -92,6 +93,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.users, "users", 200, "distinct users the logins are spread over")
 	fs.StringVar(&o.anchor, "anchor", "", "`path` of a second lanyard binary (e.g. built from main) to measure side by side, in interleaved rounds")
 	fs.StringVar(&o.anchorData, "anchor-data", "", "SQLite data `directory` of the anchor (default: -data); a copy of the seeded store, so each server migrates its own")
+	fs.StringVar(&o.anchorDB, "anchor-database", "", "PostgreSQL `URL` of the anchor's own database (default: -database), so that each server migrates its own schema")
 	fs.BoolVar(&o.shibboleth, "shibboleth", false, "also measure Shibboleth SP 3 (Apache httpd with mod_shib, and shibd; apt-get install libapache2-mod-shib) in interleaved rounds")
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds of a comparison (with -anchor or -shibboleth); the summary gives medians")
 	fs.BoolVar(&o.jit, "jit", false, "every login is of a new user, whose account is created just in time (instead of -users returning users)")
@@ -132,6 +134,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-format %q: want text or markdown", o.format)
 	case o.anchorData != "" && (o.anchor == "" || o.data == ""):
 		return o, errors.New("-anchor-data goes with -anchor and -data")
+	case o.anchorDB != "" && (o.anchor == "" || o.database == ""):
+		return o, errors.New("-anchor-database goes with -anchor and -database")
 	case o.rounds < 1:
 		return o, fmt.Errorf("-rounds %d: want at least 1", o.rounds)
 	case o.data != "" && o.database != "":

@@ -61,13 +61,18 @@ func TestProcessCPU(t *testing.T) {
 
 func TestParseOptions(t *testing.T) {
 	var stderr bytes.Buffer
-	for _, args := range [][]string{{"-c", "0"}, {"-c", "a"}, {"-mode", "x"}, {"-n", "0"}, {"extra"}, {"-rounds", "0"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-c", "a"}, {"-mode", "x"}, {"-n", "0"}, {"extra"}, {"-rounds", "0"},
+		{"-anchor-database", "postgres://u@127.0.0.1/anchor"}, {"-anchor", "x", "-anchor-database", "postgres://u@127.0.0.1/anchor"}} {
 		if _, err := parseOptions(args, &stderr); err == nil {
 			t.Errorf("%q accepted", args)
 		}
 	}
 	o, err := parseOptions([]string{"-database", "postgres://u@127.0.0.1/db", "-c", "1, 2"}, &stderr)
 	if err != nil || o.engineLabel != "postgres" || len(o.concurrency) != 2 {
+		t.Errorf("options %+v, %v", o, err)
+	}
+	o, err = parseOptions([]string{"-database", "postgres://u@127.0.0.1/db", "-anchor", "x", "-anchor-database", "postgres://u@127.0.0.1/anchor"}, &stderr)
+	if err != nil || o.anchorDB != "postgres://u@127.0.0.1/anchor" {
 		t.Errorf("options %+v, %v", o, err)
 	}
 }
