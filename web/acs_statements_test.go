@@ -8,19 +8,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/internal/sqlcount"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/internal/testidp"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/sqlstore/postgres"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
-	"github.com/lanyard-sso/lanyard/web"
 )
 
 // countedStore opens a migrated store of the engine whose every statement
@@ -91,37 +88,12 @@ func TestACSLoginStatements(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db, counter := countedStore(t, engine)
-			base := &url.URL{Scheme: "http", Host: "localhost:8080"}
-			svc := admin.New(db, admin.Options{BaseURL: base})
-			if _, err := svc.CreateTenant(ctx, "acme", "acme", "", nil); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := svc.SetTenant(ctx, "acme", "acme", []string{"enabled=true", "jit=true", "idp_initiated=true", "new_user.roles=staff"}); err != nil {
-				t.Fatal(err)
-			}
-			idp, err := testidp.New("https://idp.acme.test", testidp.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			md, err := idp.Metadata(testidp.MetadataOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := svc.ImportIdP(ctx, "acme", "acme", admin.IdPSource{Metadata: md}); err != nil {
-				t.Fatal(err)
-			}
-			srv := web.New(web.Config{BaseURL: base, Store: db, Admin: svc})
-			srv.SetReady()
-			rec := httptest.NewRecorder()
-			srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/saml/metadata", nil))
-			m := regexp.MustCompile(`entityID="([^"]+)"`).FindStringSubmatch(rec.Body.String())
-			if m == nil {
-				t.Fatalf("SP metadata without entityID: %d %s", rec.Code, rec.Body.String())
-			}
+			at := newACSTenant(t, db, db, "new_user.roles=staff")
+			idp, srv := at.idp, at.srv
 			loginOf := func(user string) []string {
 				t.Helper()
 				resp, err := idp.Response(testidp.Login{
-					Destination: base.String() + "/t/acme/saml/acs", Audience: m[1], NameID: user + "@acme.test",
+					Destination: at.acs, Audience: at.audience, NameID: user + "@acme.test",
 					Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "User"}, {"sn", user}},
 					Now:        time.Now(), Validity: time.Hour,
 				})

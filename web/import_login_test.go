@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/internal/testidp"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
-	"github.com/lanyard-sso/lanyard/web"
 )
 
 // importLoginRows is how many rows TestImportDoesNotStopLogins imports;
@@ -46,37 +44,10 @@ func TestImportDoesNotStopLogins(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	base := &url.URL{Scheme: "http", Host: "localhost:8080"}
-	svc := admin.New(db, admin.Options{BaseURL: base})
-	tn, err := svc.CreateTenant(ctx, "acme", "acme", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := svc.SetTenant(ctx, "acme", "acme", []string{"enabled=true", "jit=true", "idp_initiated=true"}); err != nil {
-		t.Fatal(err)
-	}
-	idp, err := testidp.New("https://idp.acme.test", testidp.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := idp.Metadata(testidp.MetadataOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := svc.ImportIdP(ctx, "acme", "acme", admin.IdPSource{Metadata: md}); err != nil {
-		t.Fatal(err)
-	}
-	srv := web.New(web.Config{BaseURL: base, Store: db, Admin: svc})
-	srv.SetReady()
-	hs := httptest.NewServer(srv)
+	at := newACSTenant(t, db, db)
+	tn, idp := at.tenant, at.idp
+	hs := httptest.NewServer(at.srv)
 	defer hs.Close()
-
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/saml/metadata", nil))
-	m := regexp.MustCompile(`entityID="([^"]+)"`).FindStringSubmatch(rec.Body.String())
-	if m == nil {
-		t.Fatalf("SP metadata without entityID: %d", rec.Code)
-	}
 	// The logins: signed responses made beforehand, each a login of one of
 	// 50 people (a first login creates the account, later ones update it).
 	// Each worker pauses loginPause between logins, so that the responses
@@ -89,7 +60,7 @@ func TestImportDoesNotStopLogins(t *testing.T) {
 	for i := range bodies {
 		user := fmt.Sprintf("sso%02d", i%50)
 		resp, err := idp.Response(testidp.Login{
-			Destination: base.String() + "/t/acme/saml/acs", Audience: m[1], NameID: user + "@acme.test",
+			Destination: at.acs, Audience: at.audience, NameID: user + "@acme.test",
 			Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "Name" + strconv.Itoa(i)}, {"sn", user}},
 			Now:        time.Now(), Validity: time.Hour,
 		})
@@ -121,7 +92,7 @@ func TestImportDoesNotStopLogins(t *testing.T) {
 	go func() {
 		defer close(finished)
 		began := time.Now()
-		_, importErr = admin.New(other, admin.Options{BaseURL: base}).ImportUsers(ctx, "cli", "acme", strings.NewReader(csv.String()), admin.ImportOptions{})
+		_, importErr = admin.New(other, admin.Options{BaseURL: at.base}).ImportUsers(ctx, "cli", "acme", strings.NewReader(csv.String()), admin.ImportOptions{})
 		importTook = time.Since(began)
 	}()
 

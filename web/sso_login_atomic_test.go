@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/lanyard-sso/lanyard"
-	"github.com/lanyard-sso/lanyard/admin"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/internal/testidp"
 	"github.com/lanyard-sso/lanyard/web"
@@ -130,35 +129,8 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db lanyard.Store) {
 		ctx := context.Background()
 		fs := &faultyStore{Store: db}
-		base := &url.URL{Scheme: "http", Host: "localhost:8080"}
-		svc := admin.New(db, admin.Options{BaseURL: base})
-		tn, err := svc.CreateTenant(ctx, "acme", "acme", "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := svc.SetTenant(ctx, "acme", "acme", []string{"enabled=true", "jit=true", "idp_initiated=true"}); err != nil {
-			t.Fatal(err)
-		}
-		idp, err := testidp.New("https://idp.acme.test", testidp.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := idp.Metadata(testidp.MetadataOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := svc.ImportIdP(ctx, "acme", "acme", admin.IdPSource{Metadata: md}); err != nil {
-			t.Fatal(err)
-		}
-		srv := web.New(web.Config{BaseURL: base, Store: fs, Admin: svc})
-		srv.SetReady()
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/saml/metadata", nil))
-		m := regexp.MustCompile(`entityID="([^"]+)"`).FindStringSubmatch(rec.Body.String())
-		if m == nil {
-			t.Fatalf("SP metadata without entityID: %d", rec.Code)
-		}
-		acs := base.String() + "/t/acme/saml/acs"
+		at := newACSTenant(t, db, fs)
+		tn, idp, svc, base, srv, acs := at.tenant, at.idp, at.svc, at.base, at.srv, at.acs
 		post := func(body string) *httptest.ResponseRecorder {
 			req := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -168,7 +140,7 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 		}
 		response := func(user string, now time.Time) string {
 			resp, err := idp.Response(testidp.Login{
-				Destination: acs, Audience: m[1], NameID: user + "@acme.test",
+				Destination: acs, Audience: at.audience, NameID: user + "@acme.test",
 				Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "Ann"}, {"sn", user}},
 				Now:        now, Validity: time.Hour,
 			})
@@ -282,7 +254,7 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 		}
 		spResponse := func(user, requestID string) string {
 			resp, err := idp.Response(testidp.Login{
-				Destination: acs, Audience: m[1], NameID: user + "@acme.test", InResponseTo: requestID,
+				Destination: acs, Audience: at.audience, NameID: user + "@acme.test", InResponseTo: requestID,
 				Attributes: [][2]string{{"uid", user}, {"mail", user + "@acme.test"}, {"givenName", "Ann"}, {"sn", user}},
 				Now:        time.Now(), Validity: time.Hour,
 			})
@@ -332,7 +304,7 @@ func TestSSOLoginIsOneTransaction(t *testing.T) {
 			changed := func() string {
 				version++
 				resp, err := idp.Response(testidp.Login{
-					Destination: acs, Audience: m[1], NameID: "again@acme.test",
+					Destination: acs, Audience: at.audience, NameID: "again@acme.test",
 					Attributes: [][2]string{{"uid", "again"}, {"mail", "again@acme.test"}, {"givenName", fmt.Sprintf("Name%d", version)}, {"sn", "again"}},
 					Now:        time.Now(), Validity: time.Hour,
 				})
