@@ -3,7 +3,6 @@ package login_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/lanyard-sso/lanyard"
@@ -99,40 +98,15 @@ func TestConcurrentFirstLoginsInTransactions(t *testing.T) {
 		ctx := context.Background()
 		svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true, NewUser: lanyard.NewUserDefaults{Roles: []string{"staff"}}})
 		a := assertion("nid-race", map[string][]string{"uid": {"racer"}, "mail": {"racer@example.com"}})
-		const n = 8
-		ids := make([]int64, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = store.Atomic(ctx, func(tx lanyard.Store) error {
-					res, err := svc.Resolve(ctx, tenant, a, login.Options{In: tx})
-					ids[i] = res.User.ID
-					return err
-				})
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i := range ids {
-			if errs[i] != nil {
-				t.Fatalf("login %d: %v", i, errs[i])
-			}
-			if ids[i] != ids[0] {
-				t.Fatalf("logins resolved to different accounts: %v", ids)
-			}
-		}
-		if c, _ := store.CountUsers(ctx, lanyard.UserFilter{TenantID: tenant.ID}); c != 1 {
-			t.Fatalf("%d accounts, want 1", c)
-		}
-		if links, _ := store.Links(ctx, ids[0]); len(links) != 1 {
-			t.Fatalf("%d links, want 1", len(links))
-		}
-		if u, err := store.User(ctx, ids[0]); err != nil || !u.HasRole("staff") {
+		id := raceFirstLogins(t, store, tenant, func() (id int64, err error) {
+			err = store.Atomic(ctx, func(tx lanyard.Store) error {
+				res, err := svc.Resolve(ctx, tenant, a, login.Options{In: tx})
+				id = res.User.ID
+				return err
+			})
+			return id, err
+		})
+		if u, err := store.User(ctx, id); err != nil || !u.HasRole("staff") {
 			t.Fatalf("the account: roles %v, %v", u.RoleNames(), err)
 		}
 	})

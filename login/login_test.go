@@ -251,36 +251,10 @@ func TestConcurrentFirstLoginsCreateOneAccount(t *testing.T) {
 		ctx := context.Background()
 		svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true})
 		a := assertion("nid-race", map[string][]string{"uid": {"racer"}, "mail": {"racer@example.com"}})
-		const n = 8
-		ids := make([]int64, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				<-start
-				res, err := svc.Resolve(ctx, tenant, a, login.Options{})
-				ids[i], errs[i] = res.User.ID, err
-			}(i)
-		}
-		close(start)
-		wg.Wait()
-		for i := range ids {
-			if errs[i] != nil {
-				t.Fatalf("login %d: %v", i, errs[i])
-			}
-			if ids[i] != ids[0] {
-				t.Fatalf("logins resolved to different accounts: %v", ids)
-			}
-		}
-		if c, _ := store.CountUsers(ctx, lanyard.UserFilter{TenantID: tenant.ID}); c != 1 {
-			t.Fatalf("%d accounts, want 1", c)
-		}
-		if links, _ := store.Links(ctx, ids[0]); len(links) != 1 {
-			t.Fatalf("%d links, want 1", len(links))
-		}
+		raceFirstLogins(t, store, tenant, func() (int64, error) {
+			res, err := svc.Resolve(ctx, tenant, a, login.Options{})
+			return res.User.ID, err
+		})
 	})
 }
 
@@ -374,4 +348,43 @@ func TestLoginByUPN(t *testing.T) {
 			t.Errorf("without login_by_upn: %+v, %v", res.User, err)
 		}
 	})
+}
+
+// raceFirstLogins runs 8 logins of one person at once, each resolve
+// returning the account it logged in, and checks that all of them
+// succeed with the same account, the tenant's only one, with one link.
+// It returns the account's ID.
+func raceFirstLogins(t *testing.T, store lanyard.Store, tenant lanyard.Tenant, resolve func() (int64, error)) int64 {
+	t.Helper()
+	ctx := context.Background()
+	const n = 8
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			ids[i], errs[i] = resolve()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatalf("login %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("logins resolved to different accounts: %v", ids)
+		}
+	}
+	if c, _ := store.CountUsers(ctx, lanyard.UserFilter{TenantID: tenant.ID}); c != 1 {
+		t.Fatalf("%d accounts, want 1", c)
+	}
+	if links, _ := store.Links(ctx, ids[0]); len(links) != 1 {
+		t.Fatalf("%d links, want 1", len(links))
+	}
+	return ids[0]
 }
