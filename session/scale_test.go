@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/internal/sqlcount"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/session"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 	"github.com/lanyard-sso/lanyard/sqlstore/sqlite"
@@ -43,19 +43,8 @@ func countedSQLite(t *testing.T) (*sqlstore.DB, *sqlcount.Counter, lanyard.Tenan
 	}
 	plain.Close()
 
-	driverOf, err := sql.Open("sqlite", ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { driverOf.Close() })
 	counter := &sqlcount.Counter{}
-	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
-	write := sqlcount.Open(driverOf, dsn+"&_txlock=immediate", counter)
-	write.SetMaxOpenConns(1)
-	read := sqlcount.Open(driverOf, dsn, counter)
-	db := sqlstore.New(sqlite.Dialect, sqlstore.Pools{Read: read, Write: write})
-	t.Cleanup(func() { db.Close() })
-	return db, counter, tenant, user
+	return testdb.CountedSQLite(t, path, counter), counter, tenant, user
 }
 
 // memoryTenants answers tenants from a map, as the configuration registry

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -38,16 +37,7 @@ func countedStore(t *testing.T, engine string) (*sqlstore.DB, *sqlcount.Counter)
 			t.Fatal(err)
 		}
 		plain.Close()
-		driverOf, err := sql.Open("sqlite", ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { driverOf.Close() })
-		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
-		write := sqlcount.Open(driverOf, dsn+"&_txlock=immediate", counter)
-		write.SetMaxOpenConns(1)
-		read := sqlcount.Open(driverOf, dsn, counter)
-		db = sqlstore.New(sqlite.Dialect, sqlstore.Pools{Read: read, Write: write})
+		db = testdb.CountedSQLite(t, path, counter)
 	case "postgres":
 		dsn := testdb.PostgresURL(t)
 		plain, err := postgres.Open(ctx, dsn)
@@ -58,17 +48,10 @@ func countedStore(t *testing.T, engine string) (*sqlstore.DB, *sqlcount.Counter)
 			t.Fatal(err)
 		}
 		plain.Close()
-		driverOf, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { driverOf.Close() })
-		pool := sqlcount.Open(driverOf, dsn, counter)
-		db = sqlstore.New(postgres.Dialect, sqlstore.Pools{Read: pool, Write: pool})
+		db = testdb.CountedPostgres(t, dsn, counter)
 	default:
 		t.Fatalf("unknown engine %q", engine)
 	}
-	t.Cleanup(func() { db.Close() })
 	return db, counter
 }
 
