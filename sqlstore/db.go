@@ -111,6 +111,9 @@ type Pools struct {
 	// OnClose, when not nil, is called by Close after the pools are closed:
 	// the engine stops there what it started beside them.
 	OnClose func() error
+	// SingleWriter says Write holds one connection (SQLite): transactions
+	// that wait for it then share commits (see commitQueue).
+	SingleWriter bool
 	// Background, when not nil, is the engine's background work beside
 	// the pools (SQLite: the checkpointer), whose failures are logged and
 	// counted.
@@ -140,7 +143,8 @@ const savepoint = "lanyard_nested"
 type DB struct {
 	dialect Dialect
 	pools   Pools
-	tx      *sql.Tx // non-nil in a DB bound to a transaction
+	tx      *sql.Tx      // non-nil in a DB bound to a transaction
+	queue   *commitQueue // nil when the write pool has several connections
 	now     func() time.Time
 	stmts   *stmtCache
 	closed  *sync.Once
@@ -156,7 +160,7 @@ func New(d Dialect, p Pools) *DB {
 	if p.Write == nil {
 		p.Write = p.Read
 	}
-	return &DB{
+	db := &DB{
 		dialect: d,
 		pools:   p,
 		now:     time.Now,
@@ -164,6 +168,10 @@ func New(d Dialect, p Pools) *DB {
 		closed:  new(sync.Once),
 		health:  new(writeHealth),
 	}
+	if p.SingleWriter {
+		db.queue = newCommitQueue()
+	}
+	return db
 }
 
 // SetClock replaces the clock that stamps CreatedAt, UpdatedAt and similar
@@ -247,7 +255,12 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	// transaction has given its connection back.
 	defer d.stmts.prepareWanted(ctx)
 	for attempt := 1; ; attempt++ {
-		err := d.runTx(ctx, fn)
+		var err error
+		if d.queue != nil {
+			err = d.runQueued(ctx, fn)
+		} else {
+			err = d.runTx(ctx, fn)
+		}
 		if err == nil {
 			d.health.wrote()
 			return nil

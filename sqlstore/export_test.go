@@ -41,3 +41,17 @@ func (d *DB) SwapSealedKey(ctx context.Context, spKeyID int64, kid string) error
 // Pools returns the database's pools, for tests that write rows of an
 // older schema version.
 func (d *DB) Pools() Pools { return d.pools }
+
+// QueuedTransactions returns how many transactions wait for the write
+// token, for tests that line transactions up behind a held one.
+func (d *DB) QueuedTransactions() int {
+	d.queue.mu.Lock()
+	defer d.queue.mu.Unlock()
+	return len(d.queue.waiting)
+}
+
+// ExecInTransaction runs query in the transaction tx is bound to.
+func ExecInTransaction(ctx context.Context, tx any, query string) error {
+	_, err := tx.(*DB).tx.ExecContext(ctx, query)
+	return err
+}

@@ -150,12 +150,29 @@ type backgroundFailureCounter interface {
 // storeFailureCounters returns the metric of the store's background
 // failures, when it counts them.
 func storeFailureCounters(store any) []prometheus.Collector {
-	c, ok := store.(backgroundFailureCounter)
-	if !ok {
-		return nil
+	var out []prometheus.Collector
+	if c, ok := store.(backgroundFailureCounter); ok {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "lanyard_store_background_failures_total",
+			Help: "Failures of the store's background work (SQLite: WAL checkpoints), each also logged when it starts failing.",
+		}, func() float64 { return float64(c.BackgroundFailures()) }))
 	}
-	return []prometheus.Collector{prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "lanyard_store_background_failures_total",
-		Help: "Failures of the store's background work (SQLite: WAL checkpoints), each also logged when it starts failing.",
-	}, func() float64 { return float64(c.BackgroundFailures()) })}
+	if c, ok := store.(commitCounter); ok {
+		out = append(out,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "lanyard_store_transactions_total",
+				Help: "Write transactions committed by a store whose transactions share commits (SQLite).",
+			}, func() float64 { tx, _ := c.CommitCounts(); return float64(tx) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "lanyard_store_commits_total",
+				Help: "Commits that carried them: transactions that waited for the single writer share one commit.",
+			}, func() float64 { _, commits := c.CommitCounts(); return float64(commits) }))
+	}
+	return out
+}
+
+// commitCounter is a store that counts its transactions and the commits
+// that carried them.
+type commitCounter interface {
+	CommitCounts() (transactions, commits uint64)
 }

@@ -25,7 +25,7 @@ func CountedSQLite(tb testing.TB, path string, c *sqlcount.Counter) *sqlstore.DB
 	write := sqlcount.Open(driverOf, dsn+"&_txlock=immediate", c)
 	write.SetMaxOpenConns(1)
 	read := sqlcount.Open(driverOf, dsn, c)
-	db := sqlstore.New(sqlite.Dialect, sqlstore.Pools{Read: read, Write: write})
+	db := sqlstore.New(sqlite.Dialect, sqlstore.Pools{Read: read, Write: write, SingleWriter: true})
 	tb.Cleanup(func() { db.Close() })
 	return db
 }

@@ -129,7 +129,7 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 		write.Close()
 		return nil, err
 	}
-	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write, OnClose: cp.stop, Background: cp}), nil
+	return sqlstore.New(Dialect, sqlstore.Pools{Read: read, Write: write, SingleWriter: true, OnClose: cp.stop, Background: cp}), nil
 }
 
 // checkpointInterval is how often the checkpointer copies the WAL into the
