@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	applyGCDefault(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := runAs(ctx, os.Args[0], os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
