@@ -98,6 +98,10 @@ type Dialect struct {
 	// SQL arrays (PostgreSQL): a batch then goes in one statement as
 	// arrays; without it, as one JSON text (SQLite's json_each).
 	ArrayParams bool
+	// WritingCTE says a WITH clause may insert rows that the rest of the
+	// statement reads (PostgreSQL), so that dependent inserts go in one
+	// statement, one round trip.
+	WritingCTE bool
 }
 
 // Pools are the connection pools of a DB.

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"ConfigVersion", testConfigVersion},
 		{"UserCreateRead", testUserCreateRead},
 		{"UserLoginCaseInsensitive", testUserLoginCaseInsensitive},
+		{"UserCreateConflictWithRoles", testUserCreateConflictWithRoles},
 		{"UsersByEmail", testUsersByEmail},
 		{"UsersBySignInName", testUsersBySignInName},
 		{"UserUpdate", testUserUpdate},

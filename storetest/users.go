@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"sort"
 	"testing"
 	"time"
 
@@ -84,6 +85,44 @@ func testUserLoginCaseInsensitive(t *testing.T, s lanyard.Store) {
 	if got.Login != "Alice" {
 		t.Fatalf("recased login: %q", got.Login)
 	}
+}
+
+// An account with roles is written whole or not at all: a login that the
+// tenant has already, or a tenant that does not exist, writes no role,
+// in a transaction (which goes on) or not.
+func testUserCreateConflictWithRoles(t *testing.T, s lanyard.Store) {
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	bob := mkUser(t, s, a.ID, "bob", "viewer")
+	dup := func(login string) lanyard.User {
+		return lanyard.User{TenantID: a.ID, Login: login, Status: lanyard.StatusActive,
+			Roles: []lanyard.RoleGrant{{Role: "admin", Source: lanyard.RoleManual}, {Role: "staff", Source: lanyard.RoleIdP}}}
+	}
+	u := dup("BOB")
+	wantErr(t, s.CreateUser(ctx, &u), lanyard.ErrConflict, "create BOB with roles")
+	err := s.Atomic(ctx, func(tx lanyard.Store) error {
+		u := dup("Bob")
+		wantErr(t, tx.CreateUser(ctx, &u), lanyard.ErrConflict, "create Bob with roles in a transaction")
+		// The transaction goes on.
+		carol := dup("carol")
+		return tx.CreateUser(ctx, &carol)
+	})
+	must(t, err, "transaction after the conflict")
+	got, err := s.User(ctx, bob.ID)
+	must(t, err, "read bob")
+	wantEqual(t, "bob's roles after the conflicts", got.RoleNames(), []string{"viewer"})
+	carol, err := s.UserByLogin(ctx, a.ID, "carol")
+	must(t, err, "read carol")
+	names := carol.RoleNames()
+	sort.Strings(names)
+	wantEqual(t, "carol's roles", names, []string{"admin", "staff"})
+
+	nowhere := lanyard.User{TenantID: a.ID + 1000, Login: "dave", Status: lanyard.StatusActive,
+		Roles: []lanyard.RoleGrant{{Role: "admin", Source: lanyard.RoleManual}}}
+	wantKind(t, s.CreateUser(ctx, &nowhere), lanyard.KindInvalid, "create in a tenant that does not exist")
+	n, err := s.CountUsers(ctx, lanyard.UserFilter{Role: "admin"})
+	must(t, err, "count admins")
+	wantInt(t, "accounts with admin", n, 1)
 }
 
 func testUsersByEmail(t *testing.T, s lanyard.Store) {

@@ -39,6 +39,7 @@ var Dialect = sqlstore.Dialect{
 	BlobParam:     func(p string) string { return p + "::bytea" },
 	BigIntParam:   func(p string) string { return p + "::bigint" },
 	ArrayParams:   true,
+	WritingCTE:    true,
 }
 
 // SQLSTATE codes the store reacts to.
