@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // readACSForm fills r.PostForm from a urlencoded body, as r.ParseForm
@@ -27,8 +28,12 @@ func readACSForm(r *http.Request) error {
 	}
 	// bytes.Buffer reads into its own memory (io.Copy into a
 	// strings.Builder took a 32 KB buffer per login); sized from the
-	// declared length, with the room its last, empty read asks for.
-	var b bytes.Buffer
+	// declared length, with the room its last, empty read asks for. The
+	// values are parsed from its bytes and copied out of them as they are
+	// unescaped (parseQuery): the body never becomes a string, and its
+	// buffer serves the next login.
+	b := getACSBody()
+	defer putACSBody(b)
 	if r.ContentLength > 0 && r.ContentLength <= maxACSBytes {
 		b.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
@@ -38,13 +43,39 @@ func readACSForm(r *http.Request) error {
 		_ = r.ParseForm() // the query, as ParseForm leaves it on a failed body
 		return err
 	}
-	// Parsed from the buffer's bytes: the values are copied out of it as
-	// they are unescaped, and the body is never one more string.
 	r.PostForm, err = parseQuery(b.Bytes())
 	if ferr := r.ParseForm(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// acsBodies holds the buffers of ACS bodies read, for reuse.
+var acsBodies sync.Pool // *bytes.Buffer
+
+// maxPooledACSBody bounds the buffers kept: a login's form is some 10 KB,
+// 50 KB with 200 groups; the rare larger one is left to the collector.
+const maxPooledACSBody = 128 << 10
+
+func getACSBody() *bytes.Buffer {
+	if b, ok := acsBodies.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putACSBody gives b back once nothing points into its bytes. Under the
+// race detector they are overwritten first, so that a value still
+// pointing into them reads garbage and a test notices.
+func putACSBody(b *bytes.Buffer) {
+	if b.Cap() > maxPooledACSBody {
+		return
+	}
+	if raceEnabled {
+		clear(b.Bytes())
+	}
+	b.Reset()
+	acsBodies.Put(b)
 }
 
 // parseQuery is url.ParseQuery of the query's bytes, with a faster

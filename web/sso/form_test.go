@@ -67,6 +67,33 @@ func TestParseQueryCopiesValues(t *testing.T) {
 	}
 }
 
+// TestReadACSFormValuesOutliveTheBody: the buffer a body was read into
+// serves the next one; the values read from it stay as they were.
+func TestReadACSFormValuesOutliveTheBody(t *testing.T) {
+	t.Parallel()
+	read := func(body string) *http.Request {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := readACSForm(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	const first = "SAMLResponse=QUJD&RelayState=%2Fapp&x=y&SAMLResponse=QUJD%2B%2F"
+	want, err := url.ParseQuery(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := read(first)
+	for range 100 {
+		read(strings.Repeat("#", len(first)))
+	}
+	if !reflect.DeepEqual(r.PostForm, want) {
+		t.Fatalf("after more bodies were read, the first one's values are %q, want %q", r.PostForm, want)
+	}
+}
+
 // short quotes q, cut to its first 80 bytes.
 func short(q string) string {
 	if len(q) > 80 {
