@@ -152,6 +152,31 @@ func BenchmarkParseSAMLResponseForm(b *testing.B) {
 	}
 }
 
+// BenchmarkReadACSForm reads a login's form as the ACS does.
+func BenchmarkReadACSForm(b *testing.B) {
+	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := readACSForm(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodedSAMLResponse is the decode a login no longer does twice
+// (the refusal paths still decode with it).
+func BenchmarkDecodedSAMLResponse(b *testing.B) {
+	r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", nil)
+	r.PostForm = url.Values{"SAMLResponse": {samlResponseBase64}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = decodedSAMLResponse(r)
+	}
+}
+
 func BenchmarkParseSAMLResponseFormNetURL(b *testing.B) {
 	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
 	b.SetBytes(int64(len(body)))
