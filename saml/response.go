@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/lanyard-sso/lanyard/saml/xmldsig"
 )
@@ -170,20 +171,88 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	}
 	now := sp.now()
 	// 1. Decode and parse.
-	if len(in.SAMLResponse) > base64.StdEncoding.EncodedLen(st.maxSize)+st.maxSize/16+64 {
-		return nil, errorf(ReasonTooLarge, "the SAMLResponse is %d bytes of base64, more than the %d bytes of XML allowed", len(in.SAMLResponse), st.maxSize)
+	if err := checkEncodedSize(in.SAMLResponse, st.maxSize); err != nil {
+		return nil, err
 	}
 	// A failure below leaves buf to the garbage collector (responsebuf.go).
 	buf := getResponseBuf(base64.StdEncoding.DecodedLen(len(in.SAMLResponse)))
 	raw, err := decodeB64FormInto(*buf, in.SAMLResponse)
 	if err != nil {
-		return nil, errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
+		return nil, notBase64(err)
 	}
 	doc, err := parseXMLOwned(raw, xmldsig.Limits{MaxSize: st.maxSize})
 	if err != nil {
 		return nil, err
 	}
+	vr, err := sp.verifyParsed(ctx, st, idp, now, doc, in)
+	if err != nil {
+		return nil, err
+	}
+	putResponseBuf(buf)
+	return vr, nil
+}
+
+// DecodeResponse runs the first part of step 1 of ValidateResponse on a
+// SAMLResponse form value, with the same errors: the size bound
+// (too_large) and base64 (malformed). It returns the XML, for a caller
+// that reads the message too (to show or scan it) and hands it to
+// VerifyDecodedResponse rather than having it decoded twice.
+func (sp *ServiceProvider) DecodeResponse(samlResponse string) (string, error) {
+	st, err := sp.prepared()
+	if err != nil {
+		return "", err
+	}
+	if err := checkEncodedSize(samlResponse, st.maxSize); err != nil {
+		return "", err
+	}
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(samlResponse)))
+	raw, err := decodeB64FormInto(b, samlResponse)
+	if err != nil {
+		return "", notBase64(err)
+	}
+	// The string takes over b, which nothing else holds or writes (as
+	// strings.Builder does): the XML is not copied once more.
+	return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+}
+
+// VerifyDecodedResponse is VerifyResponse for the XML that DecodeResponse
+// returned: it runs the rest of steps 1 to 7 (the XML's own size bound
+// included) and does not read in.SAMLResponse.
+func (sp *ServiceProvider) VerifyDecodedResponse(ctx context.Context, idp *IdentityProvider, xml string, in ResponseInput) (*VerifiedResponse, error) {
+	st, err := sp.prepared()
+	if err != nil {
+		return nil, err
+	}
+	if idp == nil {
+		return nil, errors.New("saml: ValidateResponse needs the IdentityProvider")
+	}
+	now := sp.now()
+	doc, err := xmldsig.ParseString(xml, xmldsig.Limits{MaxSize: st.maxSize})
+	if err != nil {
+		return nil, fromXML(err)
+	}
+	return sp.verifyParsed(ctx, st, idp, now, doc, in)
+}
+
+// checkEncodedSize refuses a base64 value too long to decode into at most
+// maxSize bytes of XML, with room for line breaks and padding.
+func checkEncodedSize(samlResponse string, maxSize int) error {
+	if len(samlResponse) > base64.StdEncoding.EncodedLen(maxSize)+maxSize/16+64 {
+		return errorf(ReasonTooLarge, "the SAMLResponse is %d bytes of base64, more than the %d bytes of XML allowed", len(samlResponse), maxSize)
+	}
+	return nil
+}
+
+func notBase64(err error) error {
+	return errorf(ReasonMalformed, "the SAMLResponse form value is not valid base64: %v", err)
+}
+
+// verifyParsed runs steps 2 to 7 on the parsed document and releases it.
+// The assertion returned holds no string of the document.
+func (sp *ServiceProvider) verifyParsed(ctx context.Context, st *spState, idp *IdentityProvider, now time.Time,
+	doc *xmldsig.Document, in ResponseInput) (*VerifiedResponse, error) {
 	vr := &VerifiedResponse{v: validation{sp: sp, st: st, idp: idp, now: now}, browserBinding: in.BrowserBinding}
+	var err error
 	vr.assertion, vr.inResponseTo, err = vr.v.response(ctx, doc, in)
 	// Nothing returned points into the trees: give their memory back.
 	doc.Release()
@@ -194,9 +263,9 @@ func (sp *ServiceProvider) VerifyResponse(ctx context.Context, idp *IdentityProv
 	if err != nil {
 		return nil, err
 	}
-	// The result is copied out of buf, which the next response reuses.
+	// The result is copied out of the document (whose buffer the next
+	// response may reuse).
 	vr.assertion.detach(&vr.inResponseTo)
-	putResponseBuf(buf)
 	return vr, nil
 }
 

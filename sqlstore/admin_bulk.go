@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -171,11 +170,7 @@ func (d *DB) AppendAuditEvents(ctx context.Context, events []*lanyard.AuditEvent
 				e.Time = fromNanos(toNanos(e.Time))
 				detail := ""
 				if len(e.Detail) > 0 {
-					b, err := json.Marshal(e.Detail)
-					if err != nil {
-						return fmt.Errorf("sqlstore: append audit events: encode detail: %w", err)
-					}
-					detail = string(b)
+					detail = encodeDetail(e.Detail)
 				}
 				args = append(args, toNanos(e.Time), e.TenantID, e.Actor, e.Action, string(e.Outcome), e.Reason, e.UserID, e.Subject,
 					e.ClientIP, e.Message, detail)

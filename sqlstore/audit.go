@@ -19,11 +19,7 @@ func (d *DB) AppendAudit(ctx context.Context, e *lanyard.AuditEvent) error {
 	e.Time = fromNanos(toNanos(e.Time))
 	detail := ""
 	if len(e.Detail) > 0 {
-		b, err := json.Marshal(e.Detail)
-		if err != nil {
-			return fmt.Errorf("sqlstore: append audit: encode detail: %w", err)
-		}
-		detail = string(b)
+		detail = encodeDetail(e.Detail)
 	}
 	var id int64
 	err := d.writer().QueryRowContext(ctx,

@@ -244,14 +244,21 @@ func handleSAMLACS(d *Deps) http.Handler {
 		// The signatures and every rule that reads only the message are
 		// checked before the login's transaction: no lock or connection is
 		// held for that work, whoever posted the message.
+		// The message is decoded once, for the validation and for what the
+		// login records of it (observeDocument).
 		vctx, vspan := tracing.Start(r.Context(), "saml.validate", trace.SpanKindInternal, attribute.String("lanyard.idp", idp.EntityID))
-		verified, err := snap.SP.VerifyResponse(vctx, idp, in)
+		document, err := snap.SP.DecodeResponse(samlResponse)
+		var verified *saml.VerifiedResponse
+		if err == nil {
+			verified, err = snap.SP.VerifyDecodedResponse(vctx, idp, document, in)
+		}
 		tracing.Fail(vspan, err)
 		vspan.End()
 		if err != nil {
 			refuse(err)
 			return
 		}
+		a.document = document
 		d.completeACS(w, r, a, snap, idp, verified.Consume, refuse)
 	})
 }
@@ -287,7 +294,6 @@ type acsLogin struct {
 func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt, snap *tenantcfg.Snapshot, idp *saml.IdentityProvider,
 	consume func(ctx context.Context) (*saml.Assertion, error), refuse func(error)) {
 	ctx, storeSpan := tracing.Start(r.Context(), "store.login", trace.SpanKindInternal)
-	a.document = decodedSAMLResponse(r)
 	// What the message shows is read before the transaction: nothing is
 	// held while it is scanned.
 	observed := observeDocument(a.document, d.Kit.Now())

@@ -39,10 +39,58 @@ func TestParseQueryMatchesNetURL(t *testing.T) {
 	}
 	for _, q := range queries {
 		want, wantErr := url.ParseQuery(q)
-		got, gotErr := parseQuery(q)
+		got, gotErr := parseQuery([]byte(q))
 		if !reflect.DeepEqual(got, want) || errText(gotErr) != errText(wantErr) {
 			t.Fatalf("parseQuery(%s) = %d keys, %v; url.ParseQuery: %d keys, %v", short(q), len(got), gotErr, len(want), wantErr)
 		}
+	}
+}
+
+// TestParseQueryCopiesValues: the values outlive the body's buffer, which
+// its reader may reuse; none of them may point into it.
+func TestParseQueryCopiesValues(t *testing.T) {
+	t.Parallel()
+	body := []byte("SAMLResponse=QUJD&RelayState=%2Fapp&SAMLart=AAQ&x=y&SAMLResponse=QUJD%2B%2F")
+	want, err := url.ParseQuery(string(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseQuery(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = '#'
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the body was overwritten, parseQuery's values are %q, want %q", got, want)
+	}
+}
+
+// TestReadACSFormValuesOutliveTheBody: the buffer a body was read into
+// serves the next one; the values read from it stay as they were.
+func TestReadACSFormValuesOutliveTheBody(t *testing.T) {
+	t.Parallel()
+	read := func(body string) *http.Request {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := readACSForm(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	const first = "SAMLResponse=QUJD&RelayState=%2Fapp&x=y&SAMLResponse=QUJD%2B%2F"
+	want, err := url.ParseQuery(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := read(first)
+	for range 100 {
+		read(strings.Repeat("#", len(first)))
+	}
+	if !reflect.DeepEqual(r.PostForm, want) {
+		t.Fatalf("after more bodies were read, the first one's values are %q, want %q", r.PostForm, want)
 	}
 }
 
@@ -66,7 +114,8 @@ func errText(err error) string {
 // kind the ACS may see.
 func TestReadACSFormMatchesParseForm(t *testing.T) {
 	t.Parallel()
-	bodies := []string{"", "SAMLResponse=QUJD%2B%2F%3D&RelayState=%2Fapp", "SAMLResponse=%ZZ", "a;b=1", "SAMLart=AAQ%3D"}
+	bodies := []string{"", "SAMLResponse=QUJD%2B%2F%3D&RelayState=%2Fapp", "SAMLResponse=%ZZ", "a;b=1", "SAMLart=AAQ%3D",
+		"SAMLResponse=QUJD&RelayState=/app&SAMLart=x", "SAML%52esponse=a+b&SAMLResponse=QUJD%2", "RelayState&SAMLResponse"}
 	types := []string{"application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "", "text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded; =bad"}
 	targets := []string{"/t/acme/saml/acs", "/t/acme/saml/acs?RelayState=q&x=%zz", "/t/acme/saml/acs?a=1"}
 	for _, body := range bodies {
@@ -97,8 +146,34 @@ func TestReadACSFormMatchesParseForm(t *testing.T) {
 func BenchmarkParseSAMLResponseForm(b *testing.B) {
 	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
 	b.SetBytes(int64(len(body)))
+	query := []byte(body)
 	for b.Loop() {
-		_, _ = parseQuery(body)
+		_, _ = parseQuery(query)
+	}
+}
+
+// BenchmarkReadACSForm reads a login's form as the ACS does.
+func BenchmarkReadACSForm(b *testing.B) {
+	body := url.Values{"SAMLResponse": {samlResponseBase64}, "RelayState": {"/app"}}.Encode()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := readACSForm(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodedSAMLResponse is the decode a login no longer does twice
+// (the refusal paths still decode with it).
+func BenchmarkDecodedSAMLResponse(b *testing.B) {
+	r := httptest.NewRequest(http.MethodPost, "/t/acme/saml/acs", nil)
+	r.PostForm = url.Values{"SAMLResponse": {samlResponseBase64}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = decodedSAMLResponse(r)
 	}
 }
 

@@ -1,0 +1,6 @@
+//go:build !race
+
+package sso
+
+// raceEnabled: see putACSBody.
+const raceEnabled = false
