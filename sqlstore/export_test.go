@@ -55,3 +55,10 @@ func ExecInTransaction(ctx context.Context, tx any, query string) error {
 	_, err := tx.(*DB).tx.ExecContext(ctx, query)
 	return err
 }
+
+// WriterPragma reads a pragma on the write connection.
+func (d *DB) WriterPragma(ctx context.Context, name string) (string, error) {
+	var v string
+	err := d.pools.Write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}

@@ -247,3 +247,17 @@ func TestQueuedTransactionLeavesWhenItsContextEnds(t *testing.T) {
 	default:
 	}
 }
+
+// The writer keeps savepoint journals in memory (temp_store MEMORY):
+// the journal of a group that shares a commit would otherwise spill into a
+// temporary file created and deleted per commit.
+func TestWriterKeepsSavepointJournalsInMemory(t *testing.T) {
+	db, _ := openSQLiteFile(t)
+	got, err := db.WriterPragma(context.Background(), "temp_store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "2" {
+		t.Errorf("temp_store %s on the writer, want 2 (MEMORY)", got)
+	}
+}

@@ -69,6 +69,11 @@ func benchmarkLogin(b *testing.B, s lanyard.Store, parallelism int, oneTx bool) 
 		b.Fatal(err)
 	}
 
+	counts, _ := s.(commitCounter)
+	var tx0, commits0 uint64
+	if counts != nil {
+		tx0, commits0 = counts.CommitCounts()
+	}
 	var next atomic.Int64
 	b.SetParallelism(parallelism)
 	b.ReportAllocs()
@@ -93,6 +98,17 @@ func benchmarkLogin(b *testing.B, s lanyard.Store, parallelism int, oneTx bool) 
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "logins/s")
+	if counts != nil {
+		if tx, commits := counts.CommitCounts(); commits > commits0 {
+			b.ReportMetric(float64(tx-tx0)/float64(commits-commits0), "tx/commit")
+		}
+	}
+}
+
+// commitCounter is a store whose waiting transactions share commits
+// (sqlstore on SQLite).
+type commitCounter interface {
+	CommitCounts() (transactions, commits uint64)
 }
 
 func benchOneLogin(ctx context.Context, s lanyard.Store, tenantID int64, entityID string, i int64) error {

@@ -93,7 +93,17 @@ func Open(ctx context.Context, path string) (*sqlstore.DB, error) {
 	} {
 		pragmas.Add("_pragma", p)
 	}
-	writeDSN := dsn(path, pragmas, "_txlock", "immediate")
+	writePragmas := url.Values{}
+	for k, v := range pragmas {
+		writePragmas[k] = append([]string(nil), v...)
+	}
+	// The writer keeps its savepoint journals in memory: transactions
+	// that share a commit each run in a savepoint, and the journal of a
+	// group (the first change of each page, a few hundred KB at most)
+	// would otherwise spill into a temporary file, created, written and
+	// deleted per commit.
+	writePragmas.Add("_pragma", "temp_store(MEMORY)")
+	writeDSN := dsn(path, writePragmas, "_txlock", "immediate")
 	write, err := sql.Open("sqlite", writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
