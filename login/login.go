@@ -181,6 +181,9 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	// the account is created: a name loses its control characters, an
 	// email that is no address is not stored.
 	res := Result{Profile: p}
+	// createdLink says, once an account is created with its link at once
+	// (LinkedUserCreator), whether the link was written: nil otherwise.
+	var createdLink *bool
 	res.Changes = append(res.Changes, cleanProfile(&p)...)
 	res.Profile = p
 	// 3. The access attribute, when the IdP sends one, decides.
@@ -231,7 +234,18 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 		u.LastLoginAt = s.now()
 		res.FoundBy = ByCreated
 		if !opt.DryRun {
-			if err := s.Store.CreateUser(ctx, &u); err != nil {
+			// An account that step 5 lets in is linked as it is created
+			// (one statement on PostgreSQL); one it refuses is kept
+			// unlinked, as step 7 is not reached.
+			creator, ok := s.Store.(lanyard.LinkedUserCreator)
+			if ok && a.NameID != "" && u.Status == lanyard.StatusActive && u.LoginMethod == lanyard.LoginSSO && !u.Locked && u.WebAccess {
+				link := lanyard.Link{TenantID: tenant.ID, IdPEntityID: a.IdPEntityID, NameID: a.NameID, NameIDFormat: a.NameIDFormat, CreatedAt: u.LastLoginAt}
+				linked, err := creator.CreateLinkedUser(ctx, &u, link)
+				if err != nil {
+					return Result{}, fmt.Errorf("login: create account %q: %w", p.Login, err)
+				}
+				createdLink = &linked
+			} else if err := s.Store.CreateUser(ctx, &u); err != nil {
 				return Result{}, fmt.Errorf("login: create account %q: %w", p.Login, err)
 			}
 		}
@@ -278,7 +292,13 @@ func (s *Service) resolveOnce(ctx context.Context, tenant lanyard.Tenant, a Asse
 	if res.FoundBy != ByLink && a.NameID != "" {
 		res.NewLink = true
 		if !opt.DryRun {
-			err := s.Store.LinkUser(ctx, lanyard.Link{TenantID: tenant.ID, UserID: u.ID, IdPEntityID: a.IdPEntityID, NameID: a.NameID, NameIDFormat: a.NameIDFormat, CreatedAt: now})
+			var err error
+			switch {
+			case createdLink == nil:
+				err = s.Store.LinkUser(ctx, lanyard.Link{TenantID: tenant.ID, UserID: u.ID, IdPEntityID: a.IdPEntityID, NameID: a.NameID, NameIDFormat: a.NameIDFormat, CreatedAt: now})
+			case !*createdLink:
+				err = &lanyard.Error{Op: "login", Kind: lanyard.KindConflict, Message: fmt.Sprintf("identity %q of %q is already linked to an account", a.NameID, a.IdPEntityID)}
+			}
 			if errors.Is(err, lanyard.ErrConflict) {
 				// A simultaneous login recorded it; fine if it points here.
 				other, err2 := s.Store.UserByLink(ctx, tenant.ID, a.IdPEntityID, a.NameID)

@@ -388,3 +388,44 @@ func raceFirstLogins(t *testing.T, store lanyard.Store, tenant lanyard.Tenant, r
 	}
 	return ids[0]
 }
+
+// A JIT account that its first login refuses (created inactive, or
+// without web access) is kept, as an administrator activates it, but not
+// linked: the refused login never records the identity. One that is let
+// in is created with its link.
+func TestJITAccountRefusedAtFirstLoginIsNotLinked(t *testing.T) {
+	no := false
+	for _, c := range []struct {
+		name     string
+		defaults lanyard.NewUserDefaults
+		refused  login.Reason
+	}{
+		{"inactive", lanyard.NewUserDefaults{Inactive: true}, login.ReasonInactive},
+		{"no web access", lanyard.NewUserDefaults{WebAccess: &no}, login.ReasonNoWebAccess},
+		{"let in", lanyard.NewUserDefaults{}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, store lanyard.Store) {
+				ctx := context.Background()
+				svc, tenant := setup(t, store, lanyard.SSOSettings{JIT: true, NewUser: c.defaults})
+				res, err := svc.Resolve(ctx, tenant, assertion("n-zoe", map[string][]string{"uid": {"zoe"}}), login.Options{})
+				if c.refused != "" {
+					refusal(t, err, c.refused)
+				} else if err != nil || !res.NewLink {
+					t.Fatalf("Resolve: %+v, %v", res, err)
+				}
+				u, err := store.UserByLogin(ctx, tenant.ID, "zoe")
+				if err != nil {
+					t.Fatalf("the account: %v", err)
+				}
+				links, err := store.Links(ctx, u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := map[bool]int{true: 0, false: 1}[c.refused != ""]; len(links) != want {
+					t.Errorf("%d links, want %d", len(links), want)
+				}
+			})
+		})
+	}
+}

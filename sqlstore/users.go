@@ -126,6 +126,84 @@ func (d *DB) CreateUser(ctx context.Context, u *lanyard.User) error {
 	return nil
 }
 
+// CreateLinkedUser creates u and links l to it. See
+// lanyard.LinkedUserCreator. Where a WITH clause may insert (PostgreSQL)
+// the account, its roles and the link are one statement.
+func (d *DB) CreateLinkedUser(ctx context.Context, u *lanyard.User, l lanyard.Link) (bool, error) {
+	if !d.dialect.WritingCTE || !d.dialect.ArrayParams {
+		var linked bool
+		// Both writes skip a duplicate rather than fail, so inside a
+		// transaction they need no savepoint.
+		both := func(tx *DB) error {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			l.UserID = u.ID
+			err := tx.LinkUser(ctx, l)
+			linked = err == nil
+			if errors.Is(err, lanyard.ErrConflict) {
+				err = nil
+			}
+			return err
+		}
+		if d.tx != nil {
+			return linked, both(d)
+		}
+		err := d.inTx(ctx, both)
+		return linked, err
+	}
+	const op = "sqlstore.CreateLinkedUser"
+	normalizeUserRoles(u)
+	now := d.timestamp()
+	created := now
+	if !u.CreatedAt.IsZero() {
+		created = fromNanos(toNanos(u.CreatedAt))
+	}
+	linkCreated := created
+	if !l.CreatedAt.IsZero() {
+		linkCreated = fromNanos(toNanos(l.CreatedAt))
+	}
+	roles, sources := make([]string, len(u.Roles)), make([]string, len(u.Roles))
+	for i, g := range u.Roles {
+		roles[i], sources[i] = g.Role, string(g.Source)
+	}
+	var (
+		id     int64
+		linked bool
+	)
+	err := d.write(ctx, false, func(q querier) error {
+		return q.QueryRowContext(ctx, `WITH u AS (`+insertUserSQL+`),
+			r AS (INSERT INTO user_roles (user_id, role, source)
+				SELECT u.id, x.role, x.source FROM u, unnest($20::text[], $21::text[]) AS x (role, source)),
+			l AS (INSERT INTO user_links (tenant_id, idp_entity_id, name_id, user_id, name_id_format, created_at)
+				SELECT $22, $23, $24, u.id, $25, $26 FROM u
+				ON CONFLICT DO NOTHING
+				RETURNING 1)
+			SELECT u.id, EXISTS (SELECT 1 FROM l) FROM u`,
+			u.TenantID, u.Login, strings.ToLower(u.Login), u.Email, strings.ToLower(u.Email), u.FirstName,
+			u.LastName, searchText(u), string(u.Status), u.Locked, string(u.LoginMethod), u.WebAccess,
+			string(u.Source), u.IdPSourced, u.PasswordHash, u.AutoLogin, toNanos(created), toNanos(now),
+			toNanos(u.LastLoginAt), roles, sources,
+			l.TenantID, l.IdPEntityID, l.NameID, l.NameIDFormat, toNanos(linkCreated)).Scan(&id, &linked)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		// The only unique key a new account can repeat is its login's.
+		return false, conflict(errDuplicateSkipped, op, "login %q already exists in this tenant", u.Login)
+	}
+	if err != nil {
+		switch d.class(err) {
+		case ErrorUnique:
+			return false, conflict(err, op, "login %q already exists in this tenant", u.Login)
+		case ErrorForeignKey:
+			return false, invalid(err, op, "tenant %d does not exist", u.TenantID)
+		}
+		return false, fmt.Errorf("sqlstore: create user %q with link: %w", u.Login, err)
+	}
+	u.ID, u.CreatedAt, u.UpdatedAt = id, created, now
+	u.LastLoginAt = fromNanos(toNanos(u.LastLoginAt))
+	return linked, nil
+}
+
 // insertUserSQL inserts an account and returns its ID, or no row when the
 // tenant has its login already.
 const insertUserSQL = `INSERT INTO users (tenant_id, login, login_lower, email, email_lower, first_name, last_name,

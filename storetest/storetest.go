@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"UserCreateRead", testUserCreateRead},
 		{"UserLoginCaseInsensitive", testUserLoginCaseInsensitive},
 		{"UserCreateConflictWithRoles", testUserCreateConflictWithRoles},
+		{"CreateLinkedUser", testCreateLinkedUser},
 		{"UsersByEmail", testUsersByEmail},
 		{"UsersBySignInName", testUsersBySignInName},
 		{"UserUpdate", testUserUpdate},

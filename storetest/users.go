@@ -125,6 +125,74 @@ func testUserCreateConflictWithRoles(t *testing.T, s lanyard.Store) {
 	wantInt(t, "accounts with admin", n, 1)
 }
 
+// An account created with its link: both written, or the account alone
+// when the identity is linked already, or nothing when the login is
+// taken; in a transaction (which goes on) or not.
+func testCreateLinkedUser(t *testing.T, s lanyard.Store) {
+	creator, ok := s.(lanyard.LinkedUserCreator)
+	if !ok {
+		t.Skip("the store does not create accounts with their links")
+	}
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	const idp = "https://idp.example.com"
+	account := func(login string) lanyard.User {
+		return lanyard.User{TenantID: a.ID, Login: login, Email: login + "@example.com", Status: lanyard.StatusActive,
+			Roles: []lanyard.RoleGrant{{Role: "staff", Source: lanyard.RoleIdP}}}
+	}
+	link := func(nameID string) lanyard.Link {
+		return lanyard.Link{TenantID: a.ID, IdPEntityID: idp, NameID: nameID, NameIDFormat: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"}
+	}
+
+	ada := account("ada")
+	linked, err := creator.CreateLinkedUser(ctx, &ada, link("n-ada"))
+	must(t, err, "create ada")
+	if !linked || ada.ID == 0 {
+		t.Fatalf("ada: linked %v, id %d", linked, ada.ID)
+	}
+	got, err := s.UserByLink(ctx, a.ID, idp, "n-ada")
+	must(t, err, "ada by link")
+	wantInt(t, "ada's account by link", int(got.ID), int(ada.ID))
+	wantEqual(t, "ada's roles", got.RoleNames(), []string{"staff"})
+	links, err := s.Links(ctx, ada.ID)
+	must(t, err, "ada's links")
+	if len(links) != 1 || links[0].NameIDFormat != "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" || links[0].CreatedAt.IsZero() {
+		t.Fatalf("ada's links: %+v", links)
+	}
+
+	// The identity is linked already: the account alone.
+	bob := account("bob")
+	linked, err = creator.CreateLinkedUser(ctx, &bob, link("n-ada"))
+	must(t, err, "create bob with ada's identity")
+	if linked || bob.ID == 0 {
+		t.Fatalf("bob: linked %v, id %d", linked, bob.ID)
+	}
+	links, err = s.Links(ctx, bob.ID)
+	must(t, err, "bob's links")
+	wantInt(t, "bob's links", len(links), 0)
+
+	// The login is taken, in a transaction that goes on: nothing written.
+	err = s.Atomic(ctx, func(tx lanyard.Store) error {
+		again := account("ADA")
+		_, err := tx.(lanyard.LinkedUserCreator).CreateLinkedUser(ctx, &again, link("n-other"))
+		wantErr(t, err, lanyard.ErrConflict, "create ADA")
+		carol := account("carol")
+		linked, err := tx.(lanyard.LinkedUserCreator).CreateLinkedUser(ctx, &carol, link("n-carol"))
+		if err == nil && !linked {
+			t.Error("carol's identity not linked")
+		}
+		return err
+	})
+	must(t, err, "transaction after the conflict")
+	_, err = s.UserByLink(ctx, a.ID, idp, "n-other")
+	wantErr(t, err, lanyard.ErrNotFound, "the refused account's identity")
+	_, err = s.UserByLink(ctx, a.ID, idp, "n-carol")
+	must(t, err, "carol by link")
+	n, err := s.CountUsers(ctx, lanyard.UserFilter{TenantID: a.ID})
+	must(t, err, "count")
+	wantInt(t, "accounts", n, 3)
+}
+
 func testUsersByEmail(t *testing.T, s lanyard.Store) {
 	ctx := ctxFor(t)
 	a := mkTenant(t, s, "alpha")
