@@ -73,6 +73,15 @@ type LinkedUserCreator interface {
 	CreateLinkedUser(ctx context.Context, u *User, l Link) (linked bool, err error)
 }
 
+// SessionAuditCreator is a store that writes a new session and the audit
+// event of the login that opened it at once: in one statement where the
+// engine can, one round trip instead of two for every login.
+type SessionAuditCreator interface {
+	// CreateSessionWithAudit is CreateSession of s, then AppendAudit of e:
+	// ErrConflict (and nothing written) when the session's hash exists.
+	CreateSessionWithAudit(ctx context.Context, s *Session, e *AuditEvent) error
+}
+
 // UserStore keeps accounts and their links to IdP identities.
 type UserStore interface {
 	// CreateUser inserts u (with its roles) and sets ID and timestamps.

@@ -102,12 +102,20 @@ func NewManager(store Store, opts Options) *Manager {
 // caller hands to the browser and which is never stored. The idle and
 // absolute expiry come from the tenant's SSO settings (defaults when unset).
 func (m *Manager) Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta Meta) (string, lanyard.Session, error) {
-	return m.OpenIn(ctx, m.store, tenant, user, kind, meta)
+	id, s, err := m.Prepare(tenant, user, kind, meta)
+	if err != nil {
+		return "", lanyard.Session{}, err
+	}
+	if err := m.store.CreateSession(ctx, &s); err != nil {
+		return "", lanyard.Session{}, fmt.Errorf("session: open for user %d: %w", user.ID, err)
+	}
+	return id, s, nil
 }
 
-// OpenIn is Open writing the session through store: a transaction that
-// also holds the rest of a login, so that the session commits with it.
-func (m *Manager) OpenIn(ctx context.Context, store lanyard.SessionStore, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta Meta) (string, lanyard.Session, error) {
+// Prepare is Open without the write: the session's ID and the session to
+// store (CreateSession), for a caller that writes it in its own
+// transaction, with the rest of a login.
+func (m *Manager) Prepare(tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta Meta) (string, lanyard.Session, error) {
 	if user.TenantID != tenant.ID {
 		return "", lanyard.Session{}, fmt.Errorf("session: open: user %d belongs to tenant %d, not %d", user.ID, user.TenantID, tenant.ID)
 	}
@@ -143,9 +151,6 @@ func (m *Manager) OpenIn(ctx context.Context, store lanyard.SessionStore, tenant
 		CSRFSecret:    secret,
 	}
 	s.IdleExpiresAt = idleExpiry(now, time.Duration(settings.SessionIdle), s.AbsExpiresAt)
-	if err := store.CreateSession(ctx, &s); err != nil {
-		return "", lanyard.Session{}, fmt.Errorf("session: open for user %d: %w", user.ID, err)
-	}
 	return id, s, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/lanyard-sso/lanyard"
 )
@@ -13,6 +15,34 @@ const defaultAuditLimit = 100
 
 // AppendAudit inserts e and sets its ID (and Time when zero).
 func (d *DB) AppendAudit(ctx context.Context, e *lanyard.AuditEvent) error {
+	var id int64
+	err := d.writer().QueryRowContext(ctx, appendAuditSQL, d.auditInsertArgs(e)...).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: append audit %q: %w", e.Action, err)
+	}
+	e.ID = id
+	return nil
+}
+
+// appendAuditSQL inserts an audit event: its arguments are auditInsertArgs.
+var appendAuditSQL = insertAuditSQL(1)
+
+// insertAuditSQL is the statement that inserts an audit event and returns
+// its ID, its arguments numbered from first.
+func insertAuditSQL(first int) string {
+	const columns = 11
+	params := make([]string, columns)
+	for i := range params {
+		params[i] = "$" + strconv.Itoa(first+i)
+	}
+	return `INSERT INTO audit_events (occurred_at, tenant_id, actor, action, outcome, reason, user_id, subject,
+			client_ip, message, detail)
+		VALUES (` + strings.Join(params, ", ") + `) RETURNING id`
+}
+
+// auditInsertArgs sets e's Time when zero, to the store's precision, and
+// returns the arguments of insertAuditSQL.
+func (d *DB) auditInsertArgs(e *lanyard.AuditEvent) []any {
 	if e.Time.IsZero() {
 		e.Time = d.now()
 	}
@@ -21,18 +51,8 @@ func (d *DB) AppendAudit(ctx context.Context, e *lanyard.AuditEvent) error {
 	if len(e.Detail) > 0 {
 		detail = encodeDetail(e.Detail)
 	}
-	var id int64
-	err := d.writer().QueryRowContext(ctx,
-		`INSERT INTO audit_events (occurred_at, tenant_id, actor, action, outcome, reason, user_id, subject,
-			client_ip, message, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		toNanos(e.Time), e.TenantID, e.Actor, e.Action, string(e.Outcome), e.Reason, e.UserID, e.Subject,
-		e.ClientIP, e.Message, detail).Scan(&id)
-	if err != nil {
-		return fmt.Errorf("sqlstore: append audit %q: %w", e.Action, err)
-	}
-	e.ID = id
-	return nil
+	return []any{toNanos(e.Time), e.TenantID, e.Actor, e.Action, string(e.Outcome), e.Reason, e.UserID, e.Subject,
+		e.ClientIP, e.Message, detail}
 }
 
 // AuditEvents lists events matching f, newest (last appended) first. Since

@@ -38,36 +38,82 @@ func normalizeSessionTimes(s *lanyard.Session) {
 // CreateSession inserts s (CreatedAt is set when zero). ErrConflict when
 // the hash exists.
 func (d *DB) CreateSession(ctx context.Context, s *lanyard.Session) error {
-	const op = "sqlstore.CreateSession"
-	if s.CreatedAt.IsZero() {
-		s.CreatedAt = d.now()
-	}
-	normalizeSessionTimes(s)
+	args := d.sessionInsertArgs(s)
 	// No savepoint in a transaction: a hash of 256 random bits does not
 	// collide, and a session that cannot be written fails the login whose
 	// transaction it is part of (a savepoint costs two round trips).
 	err := d.write(ctx, false, func(q querier) error {
-		_, err := q.ExecContext(ctx,
-			`INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
-				session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, purge_after,
-				client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-			s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
-			s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
-			toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
-			toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash), s.AuthnContext)
+		_, err := q.ExecContext(ctx, insertSessionSQL, args...)
 		return err
 	})
-	if err != nil {
-		switch d.class(err) {
-		case ErrorUnique:
-			return conflict(err, op, "session already exists")
-		case ErrorForeignKey:
-			return invalid(err, op, "user %d does not exist", s.UserID)
+	return d.sessionInsertError(err, s)
+}
+
+// CreateSessionWithAudit inserts s, then e (setting its ID). See
+// lanyard.SessionAuditCreator. Where a WITH clause may insert
+// (PostgreSQL) both are one statement.
+func (d *DB) CreateSessionWithAudit(ctx context.Context, s *lanyard.Session, e *lanyard.AuditEvent) error {
+	if !d.dialect.WritingCTE {
+		both := func(tx *DB) error {
+			if err := tx.CreateSession(ctx, s); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, e)
 		}
-		return fmt.Errorf("sqlstore: create session: %w", err)
+		if d.tx != nil {
+			return both(d)
+		}
+		return d.inTx(ctx, both)
 	}
+	args := append(d.sessionInsertArgs(s), d.auditInsertArgs(e)...)
+	var id int64
+	err := d.write(ctx, false, func(q querier) error {
+		return q.QueryRowContext(ctx, insertSessionWithAuditSQL, args...).Scan(&id)
+	})
+	if err := d.sessionInsertError(err, s); err != nil {
+		return err
+	}
+	e.ID = id
 	return nil
+}
+
+// insertSessionSQL inserts a session: its arguments are sessionInsertArgs.
+const insertSessionSQL = `INSERT INTO sessions (hash, tenant_id, user_id, kind, idp_entity_id, name_id, name_id_format,
+		session_index, created_at, last_seen_at, idle_expires_at, abs_expires_at, purge_after,
+		client_ip, user_agent, last_refresh_at, csrf_secret, origin, parent_hash, authn_context)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+
+// insertSessionWithAuditSQL inserts a session and an audit event and
+// returns the event's ID: the arguments of the session, then the event's.
+var insertSessionWithAuditSQL = `WITH s AS (` + insertSessionSQL + `)
+	` + insertAuditSQL(21)
+
+// sessionInsertArgs sets s's CreatedAt when zero, normalises its times
+// and returns the arguments of insertSessionSQL.
+func (d *DB) sessionInsertArgs(s *lanyard.Session) []any {
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = d.now()
+	}
+	normalizeSessionTimes(s)
+	return []any{s.Hash, s.TenantID, s.UserID, string(s.Kind), s.IdPEntityID, s.NameID, s.NameIDFormat,
+		s.SessionIndex, toNanos(s.CreatedAt), toNanos(s.LastSeenAt), toNanos(s.IdleExpiresAt),
+		toNanos(s.AbsExpiresAt), toNanos(s.ExpiresAt()), s.ClientIP, s.UserAgent,
+		toNanos(s.LastRefreshAt), s.CSRFSecret, s.Origin, nilIfEmpty(s.ParentHash), s.AuthnContext}
+}
+
+// sessionInsertError explains the error of a statement that inserts s.
+func (d *DB) sessionInsertError(err error, s *lanyard.Session) error {
+	const op = "sqlstore.CreateSession"
+	if err == nil {
+		return nil
+	}
+	switch d.class(err) {
+	case ErrorUnique:
+		return conflict(err, op, "session already exists")
+	case ErrorForeignKey:
+		return invalid(err, op, "user %d or tenant %d does not exist", s.UserID, s.TenantID)
+	}
+	return fmt.Errorf("sqlstore: create session: %w", err)
 }
 
 // Session returns the session with the hash if it has not expired at now.

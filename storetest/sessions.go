@@ -275,3 +275,74 @@ func testSessionCopies(t *testing.T, s lanyard.Store) {
 		}
 	}
 }
+
+// A session written with its login's audit event: both, or neither when
+// the session cannot be written; in a transaction, both commit or roll
+// back with it.
+func testCreateSessionWithAudit(t *testing.T, s lanyard.Store) {
+	creator, ok := s.(lanyard.SessionAuditCreator)
+	if !ok {
+		t.Skip("the store does not write sessions with their audit events")
+	}
+	ctx := ctxFor(t)
+	a := mkTenant(t, s, "alpha")
+	u := mkUser(t, s, a.ID, "bob")
+	session := func(id string) lanyard.Session {
+		return lanyard.Session{
+			Hash: lanyard.HashSessionID(id), TenantID: a.ID, UserID: u.ID, Kind: lanyard.SessionSSO,
+			IdPEntityID: "https://idp", NameID: "bob@idp", SessionIndex: "_idx-" + id,
+			CreatedAt: t0, LastSeenAt: t0, IdleExpiresAt: t0.Add(time.Hour), AbsExpiresAt: t0.Add(8 * time.Hour),
+			ClientIP: "192.0.2.1", LastRefreshAt: t0, CSRFSecret: []byte{1, 2, 3},
+		}
+	}
+	event := func(msg string) lanyard.AuditEvent {
+		return lanyard.AuditEvent{TenantID: a.ID, Time: t0, Actor: "bob", Action: "sso.login", Outcome: lanyard.OutcomeSuccess,
+			UserID: u.ID, Subject: "bob", ClientIP: "192.0.2.1", Message: msg, Detail: map[string]string{"found_by": "link"}}
+	}
+	events := func() []lanyard.AuditEvent {
+		t.Helper()
+		es, err := s.AuditEvents(ctx, lanyard.AuditFilter{TenantID: a.ID})
+		must(t, err, "audit events")
+		return es
+	}
+
+	sess, e := session("one"), event("first")
+	must(t, creator.CreateSessionWithAudit(ctx, &sess, &e), "create")
+	got, err := s.Session(ctx, sess.Hash, t0)
+	must(t, err, "the session")
+	wantEqual(t, "the session", got, sess)
+	if es := events(); len(es) != 1 || e.ID == 0 || es[0].ID != e.ID || es[0].Message != "first" || es[0].Detail["found_by"] != "link" || es[0].UserID != u.ID {
+		t.Fatalf("events %+v, id %d", es, e.ID)
+	}
+
+	// The session exists: neither is written.
+	dup, e2 := session("one"), event("second")
+	wantErr(t, creator.CreateSessionWithAudit(ctx, &dup, &e2), lanyard.ErrConflict, "duplicate session")
+	// An account that does not exist: neither is written.
+	orphan, e3 := session("orphan"), event("third")
+	orphan.UserID = u.ID + 1000
+	wantKind(t, creator.CreateSessionWithAudit(ctx, &orphan, &e3), lanyard.KindInvalid, "session of no account")
+	wantInt(t, "events after the refused writes", len(events()), 1)
+
+	// In a transaction: rolled back with it, committed with it.
+	rolledBack := session("rolled-back")
+	err = s.Atomic(ctx, func(tx lanyard.Store) error {
+		e := event("rolled back")
+		if err := tx.(lanyard.SessionAuditCreator).CreateSessionWithAudit(ctx, &rolledBack, &e); err != nil {
+			return err
+		}
+		return lanyard.ErrNotFound
+	})
+	wantErr(t, err, lanyard.ErrNotFound, "the transaction's own error")
+	_, err = s.Session(ctx, rolledBack.Hash, t0)
+	wantErr(t, err, lanyard.ErrNotFound, "the rolled-back session")
+	committed, e4 := session("committed"), event("committed")
+	must(t, s.Atomic(ctx, func(tx lanyard.Store) error {
+		return tx.(lanyard.SessionAuditCreator).CreateSessionWithAudit(ctx, &committed, &e4)
+	}), "transaction")
+	_, err = s.Session(ctx, committed.Hash, t0)
+	must(t, err, "the committed session")
+	if es := events(); len(es) != 2 || es[0].ID != e4.ID || es[0].Message != "committed" {
+		t.Fatalf("events after the transactions: %+v", es)
+	}
+}

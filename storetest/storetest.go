@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) lanyard.Store) {
 		{"UsersFilter", testUsersFilter},
 		{"UsersPaging", testUsersPaging},
 		{"SessionCreateGet", testSessionCreateGet},
+		{"CreateSessionWithAudit", testCreateSessionWithAudit},
 		{"SessionUpdate", testSessionUpdate},
 		{"SessionDelete", testSessionDelete},
 		{"SessionCopies", testSessionCopies},

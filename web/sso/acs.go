@@ -400,7 +400,7 @@ func (d *Deps) refuseProtocol(w http.ResponseWriter, r *http.Request, a *ssoAtte
 // audit event, both through tx.
 func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt, snap *tenantcfg.Snapshot, as *saml.Assertion, observed documentObservations, out *acsLogin) error {
 	res := out.res
-	id, sess, err := d.Sessions.OpenIn(ctx, tx, snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
+	id, sess, err := d.Sessions.Prepare(snap.Tenant, res.User, lanyard.SessionSSO, session.Meta{
 		ClientIP:     a.client,
 		UserAgent:    a.userAgent,
 		IdPEntityID:  a.idp,
@@ -453,11 +453,29 @@ func (d *Deps) openSession(ctx context.Context, tx lanyard.Store, a *ssoAttempt,
 		Message:  msg,
 		Detail:   detail,
 	}
-	if err := tx.AppendAudit(ctx, &event); err != nil {
-		return fmt.Errorf("web: SSO login: audit event: %w", err)
+	if err := createSessionWithAudit(ctx, tx, &sess, &event); err != nil {
+		return fmt.Errorf("web: SSO login: %w", err)
 	}
 	out.sessionID, out.session, out.ref = id, sess, strconv.FormatInt(event.ID, 10)
 	out.landing, out.landingWhy = landing, landingWhy
+	return nil
+}
+
+// createSessionWithAudit writes a login's session and its audit event
+// through tx: in one statement where the store can.
+func createSessionWithAudit(ctx context.Context, tx lanyard.Store, s *lanyard.Session, e *lanyard.AuditEvent) error {
+	if both, ok := tx.(lanyard.SessionAuditCreator); ok {
+		if err := both.CreateSessionWithAudit(ctx, s, e); err != nil {
+			return fmt.Errorf("session and audit event: %w", err)
+		}
+		return nil
+	}
+	if err := tx.CreateSession(ctx, s); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("audit event: %w", err)
+	}
 	return nil
 }
 

@@ -50,8 +50,8 @@ type TraceRecorder interface {
 // SessionOpener opens the session of an accepted login.
 type SessionOpener interface {
 	Open(ctx context.Context, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta session.Meta) (string, lanyard.Session, error)
-	// OpenIn opens it through store, the login's transaction.
-	OpenIn(ctx context.Context, store lanyard.SessionStore, tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta session.Meta) (string, lanyard.Session, error)
+	// Prepare builds a session and its ID without writing it.
+	Prepare(tenant lanyard.Tenant, user lanyard.User, kind lanyard.SessionKind, meta session.Meta) (string, lanyard.Session, error)
 }
 
 // Deps is what the SSO face needs.
