@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lanyard-sso/lanyard/internal/gcdefault"
 	"github.com/lanyard-sso/lanyard/internal/loadrun"
 
 	"github.com/lanyard-sso/lanyard"
@@ -213,6 +214,8 @@ func logStep(what string, n int, start time.Time) {
 // loopback port, wired as "lanyard serve" wires the session check, until
 // SIGINT or SIGTERM.
 func serve(args []string) error {
+	// The server's garbage collector as "lanyard serve" runs it.
+	gcdefault.Apply(os.LookupEnv)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var sf storeFlags
 	sf.register(fs)

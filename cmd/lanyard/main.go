@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/lanyard-sso/lanyard/internal/gcdefault"
 )
 
 func main() {
-	applyGCDefault(os.LookupEnv)
+	gcdefault.Apply(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := runAs(ctx, os.Args[0], os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -1,4 +1,4 @@
-package main
+package gcdefault
 
 import (
 	"os"
@@ -9,12 +9,12 @@ import (
 	"testing"
 )
 
-// A process started without GOGC collects at serverGCPercent; with GOGC,
+// A process started without GOGC collects at Percent; with GOGC,
 // GOGC decides. Each case runs this test binary again as a process with
-// that environment, which applies the default as main does.
+// that environment, which applies the default as the servers' main does.
 func TestGCDefault(t *testing.T) {
 	if os.Getenv("LANYARD_GC_CHILD") == "1" {
-		applyGCDefault(os.LookupEnv)
+		Apply(os.LookupEnv)
 		os.Stdout.WriteString("percent " + strconv.Itoa(debug.SetGCPercent(100)) + "\n")
 		return
 	}
@@ -22,7 +22,7 @@ func TestGCDefault(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{nil, strconv.Itoa(serverGCPercent)},
+		{nil, strconv.Itoa(Percent)},
 		{[]string{"GOGC=150"}, "150"},
 		{[]string{"GOGC=100"}, "100"},
 		{[]string{"GOGC=off"}, "-1"},
