@@ -70,8 +70,11 @@ func (d *DB) CreateSessionWithAudit(ctx context.Context, s *lanyard.Session, e *
 	err := d.write(ctx, false, func(q querier) error {
 		return q.QueryRowContext(ctx, insertSessionWithAuditSQL, args...).Scan(&id)
 	})
-	if err := d.sessionInsertError(err, s); err != nil {
-		return err
+	if err != nil {
+		if c := d.class(err); c == ErrorUnique || c == ErrorForeignKey {
+			return d.sessionInsertError(err, s)
+		}
+		return fmt.Errorf("sqlstore: create session with audit event %q: %w", e.Action, err)
 	}
 	e.ID = id
 	return nil
