@@ -38,12 +38,20 @@ func (c *stmtCache) prepared(ctx context.Context, pool *sql.DB, query string) (*
 		return nil, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.stmts[key]; ok {
+	old, ok := c.stmts[key]
+	if !ok {
+		c.stmts[key] = s
+	}
+	c.mu.Unlock()
+	if ok {
+		// Another caller prepared it meanwhile. Closing waits for every
+		// connection the statement was prepared on, one of which may be
+		// in a transaction that waits for c.mu (a row lock held by one
+		// transaction, c.mu by this goroutine, the connection by another
+		// one waiting for that row): never close under c.mu.
 		_ = s.Close()
 		return old, nil
 	}
-	c.stmts[key] = s
 	return s, nil
 }
 
@@ -92,10 +100,11 @@ func (c *stmtCache) close() {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, s := range c.stmts {
+	stmts := c.stmts
+	c.stmts = map[stmtKey]*sql.Stmt{}
+	c.mu.Unlock()
+	for _, s := range stmts {
 		_ = s.Close()
-		delete(c.stmts, k)
 	}
 }
 
