@@ -211,23 +211,44 @@ ou: groups
 			tb.Fatal(err)
 		}
 	}
-	port, tlsPort := freePort(tb), freePort(tb)
-	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
-	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
-	s.args = []string{"-d", "0", "-f", confPath, "-h", s.URL + "/ " + s.LDAPSURL + "/"}
-	if asRoot {
-		s.args = append(s.args, "-u", runAsUsr, "-g", runAsUsr)
+	// A free port may be taken by another process before slapd binds it
+	// (tests of other packages run beside): slapd then exits, and the
+	// server starts again on other ports.
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		port, tlsPort := freePort(tb), freePort(tb)
+		s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
+		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", tlsPort)
+		s.args = []string{"-d", "0", "-f", confPath, "-h", s.URL + "/ " + s.LDAPSURL + "/"}
+		if asRoot {
+			s.args = append(s.args, "-u", runAsUsr, "-g", runAsUsr)
+		}
+		logs, exited := s.tryStart(tb)
+		if !exited {
+			break
+		}
+		if attempt == attempts {
+			tb.Fatalf("slapd exited %d times on fresh ports: %s", attempts, logs)
+		}
 	}
-	s.start(tb)
 	tb.Cleanup(s.Stop)
 	return s
 }
 
 func (s *Server) start(tb testing.TB) {
 	tb.Helper()
-	var logs bytes.Buffer
+	if logs, exited := s.tryStart(tb); exited {
+		tb.Fatalf("slapd exited: %s", logs)
+	}
+}
+
+// tryStart starts slapd and waits until it listens; exited reports that
+// it ended first, with its output.
+func (s *Server) tryStart(tb testing.TB) (logs string, exited bool) {
+	tb.Helper()
+	var out bytes.Buffer
 	cmd := exec.Command(Slapd, s.args...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start slapd: %v", err)
 	}
@@ -239,16 +260,17 @@ func (s *Server) start(tb testing.TB) {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			return "", false
 		}
 		select {
 		case <-s.done:
-			tb.Fatalf("slapd exited: %s", logs.String())
+			s.cmd = nil
+			return out.String(), true
 		default:
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			tb.Fatalf("slapd did not listen on %s: %s", addr, logs.String())
+			tb.Fatalf("slapd did not listen on %s: %s", addr, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
