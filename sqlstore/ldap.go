@@ -278,11 +278,15 @@ func (d *DB) MarkLDAPSyncRunConfirmed(ctx context.Context, tenantID, id int64) e
 	return nil
 }
 
+// ldapUserIDsSQL lists the IDs of tenant $1's directory accounts of
+// status $2. The source is a literal: it implies the condition of the
+// partial index users_ldap_status, which a parameter would not.
+const ldapUserIDsSQL = `SELECT id FROM users WHERE tenant_id = $1 AND source = '` + string(lanyard.SourceLDAP) + `' AND status = $2 ORDER BY id`
+
 // LDAPUserIDs lists the IDs of the tenant's active accounts owned by the
 // directory.
 func (d *DB) LDAPUserIDs(ctx context.Context, tenantID int64) ([]int64, error) {
-	rows, err := d.reader().QueryContext(ctx, `SELECT id FROM users WHERE tenant_id = $1 AND source = $2 AND status = $3 ORDER BY id`,
-		tenantID, string(lanyard.SourceLDAP), string(lanyard.StatusActive))
+	rows, err := d.reader().QueryContext(ctx, ldapUserIDsSQL, tenantID, string(lanyard.StatusActive))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: ldap accounts: %w", err)
 	}

@@ -319,12 +319,7 @@ func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID
 // of a new person misses both; read apart, that was two round trips.
 // ErrNotFound.
 func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID, nameID, login string) (u lanyard.User, byLink bool, err error) {
-	rows, err := d.reader().QueryContext(ctx, `SELECT `+userColumns+`, r.role, r.source, l.user_id
-		FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
-		LEFT JOIN user_links l ON l.tenant_id = $1 AND l.idp_entity_id = $2 AND l.name_id = $3 AND l.user_id = u.id
-		WHERE u.id = COALESCE(
-			(SELECT user_id FROM user_links WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3),
-			(SELECT id FROM users WHERE tenant_id = $1 AND login_lower = $4))`,
+	rows, err := d.reader().QueryContext(ctx, userByLinkOrLoginSQL,
 		tenantID, idpEntityID, nameID, strings.ToLower(strings.TrimSpace(login)))
 	if err != nil {
 		return u, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
@@ -357,6 +352,15 @@ func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID,
 	normalizeUserRoles(&u)
 	return u, byLink, nil
 }
+
+// userByLinkOrLoginSQL reads the account linked to ($2, $3) in tenant $1,
+// else the one with the login $4, with its roles, one row per role.
+const userByLinkOrLoginSQL = `SELECT ` + userColumns + `, r.role, r.source, l.user_id
+	FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+	LEFT JOIN user_links l ON l.tenant_id = $1 AND l.idp_entity_id = $2 AND l.name_id = $3 AND l.user_id = u.id
+	WHERE u.id = COALESCE(
+		(SELECT user_id FROM user_links WHERE tenant_id = $1 AND idp_entity_id = $2 AND name_id = $3),
+		(SELECT id FROM users WHERE tenant_id = $1 AND login_lower = $4))`
 
 // UsersByEmail lists a tenant's users with the email, case-insensitively,
 // by login.

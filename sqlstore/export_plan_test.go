@@ -1,0 +1,16 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// The statements whose plans tests read.
+const (
+	UserByLinkOrLoginSQL = userByLinkOrLoginSQL
+	LDAPUserIDsSQL       = ldapUserIDsSQL
+)
+
+// ReadConn returns a connection of the read pool, for tests that ask the
+// engine how it runs the store's statements.
+func (d *DB) ReadConn(ctx context.Context) (*sql.Conn, error) { return d.pools.Read.Conn(ctx) }

@@ -1,0 +1,149 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/sqlstore"
+)
+
+// TestLoginLookupOnAFreshStore: the lookup of a login's account, prepared
+// while the users table is new and small (as a new store's first logins
+// prepare it), still reads one account once the tenant has thousands.
+// PostgreSQL keeps a prepared statement's generic plan until the table's
+// statistics change, and before the first ANALYZE it costed any index
+// that starts with tenant_id level with the unique (tenant_id,
+// login_lower): the lookup went through (tenant_id, source, status) and
+// read every account of the tenant at each login, until autovacuum came.
+func TestLoginLookupOnAFreshStore(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t, "postgres")
+	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
+	if err := db.CreateTenant(ctx, &tenant); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.ReadConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const idp = "https://idp.example.com/saml"
+	run := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Autovacuum would refresh the statistics within its minute; the
+	// first wave of logins of a new store comes before it.
+	run(`ALTER TABLE users SET (autovacuum_enabled = off)`)
+	run(`PREPARE lookup (bigint, text, text, text) AS ` + sqlstore.UserByLinkOrLoginSQL)
+	lookup := func(login string) string {
+		return fmt.Sprintf(`EXECUTE lookup (%d, '%s', '%s@example.com', '%s')`, tenant.ID, idp, login, login)
+	}
+	// Logins of new people on the small table: from the sixth, the engine
+	// may keep a generic plan.
+	for i := range 8 {
+		run(lookup(fmt.Sprint("early", i)))
+	}
+	const accounts = 2000
+	for i := range accounts {
+		u := lanyard.User{TenantID: tenant.ID, Login: fmt.Sprintf("user%04d", i), Email: fmt.Sprintf("user%04d@example.com", i), WebAccess: true, Source: lanyard.SourceIdP}
+		u.Normalize()
+		if _, err := db.CreateLinkedUser(ctx, &u, lanyard.Link{TenantID: tenant.ID, IdPEntityID: idp, NameID: u.Email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, login := range []string{"newcomer", "user1234"} {
+		var out string
+		if err := conn.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+lookup(login)).Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("EXPLAIN: %v\n%s", err, out)
+		}
+		if removed, where := plans[0].Plan.mostRemoved(); removed > 1 {
+			t.Errorf("the lookup of %s read %v rows it did not want in %s, among %d accounts:\n%s", login, removed, where, accounts, out)
+		}
+	}
+}
+
+// planNode is a node of PostgreSQL's EXPLAIN (FORMAT JSON).
+type planNode struct {
+	NodeType  string     `json:"Node Type"`
+	IndexName string     `json:"Index Name"`
+	Removed   float64    `json:"Rows Removed by Filter"`
+	Plans     []planNode `json:"Plans"`
+}
+
+// mostRemoved returns the most rows a node of the tree read and dropped
+// by its filter, and the node.
+func (n planNode) mostRemoved() (float64, string) {
+	most, where := n.Removed, strings.TrimSpace(n.NodeType+" "+n.IndexName)
+	for _, c := range n.Plans {
+		if r, w := c.mostRemoved(); r > most {
+			most, where = r, w
+		}
+	}
+	return most, where
+}
+
+// TestLDAPReconciliationUsesItsIndex: the list of the directory's accounts
+// still finds them through the partial index that holds those alone.
+func TestLDAPReconciliationUsesItsIndex(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db := openMigrated(t, engine)
+			conn, err := db.ReadConn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var rows *sql.Rows
+			if engine == "sqlite" {
+				rows, err = conn.QueryContext(ctx, `EXPLAIN QUERY PLAN `+sqlstore.LDAPUserIDsSQL, 1, string(lanyard.StatusActive))
+			} else {
+				// An empty table is scanned whatever its indexes: forbid
+				// the scan to see whether the index can serve, with a
+				// generic plan as the prepared statement has.
+				for _, q := range []string{`SET enable_seqscan = off`, `SET plan_cache_mode = force_generic_plan`,
+					`PREPARE ldap_ids (bigint, text) AS ` + sqlstore.LDAPUserIDsSQL} {
+					if _, err := conn.ExecContext(ctx, q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				rows, err = conn.QueryContext(ctx, `EXPLAIN EXECUTE ldap_ids (1, 'active')`)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			var plan []string
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, fmt.Sprint(vals[len(vals)-1]))
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(plan, "\n"); !strings.Contains(got, "users_ldap_status") {
+				t.Errorf("the directory's accounts are not listed through users_ldap_status:\n%s", got)
+			}
+		})
+	}
+}
