@@ -191,7 +191,8 @@ func (d *DB) SetLogger(l *slog.Logger) {
 }
 
 // BackgroundFailures counts the failures of the store's background work
-// (SQLite: WAL checkpoints) since it was opened.
+// (SQLite: WAL checkpoints; PostgreSQL: the statistics keeper) since it
+// was opened.
 func (d *DB) BackgroundFailures() uint64 {
 	if d.pools.Background == nil {
 		return 0

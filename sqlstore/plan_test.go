@@ -3,12 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/lanyard-sso/lanyard"
+	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/sqlstore"
 )
 
@@ -20,6 +20,8 @@ import (
 // that starts with tenant_id level with the unique (tenant_id,
 // login_lower): the lookup went through (tenant_id, source, status) and
 // read every account of the tenant at each login, until autovacuum came.
+// (The statistics keeper now also makes such a plan short-lived; this
+// test holds the index choice itself.)
 func TestLoginLookupOnAFreshStore(t *testing.T) {
 	ctx := context.Background()
 	db := openMigrated(t, "postgres")
@@ -39,8 +41,10 @@ func TestLoginLookupOnAFreshStore(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	// Autovacuum would refresh the statistics within its minute; the
-	// first wave of logins of a new store comes before it.
+	// Autovacuum would refresh the statistics within its minute, and the
+	// store's statistics keeper within seconds; turning autovacuum off for
+	// the table holds both back (the keeper leaves such a table to the
+	// DBA), so that the plan is the one the lookup alone gets.
 	run(`ALTER TABLE users SET (autovacuum_enabled = off)`)
 	run(`PREPARE lookup (bigint, text, text, text) AS ` + sqlstore.UserByLinkOrLoginSQL)
 	lookup := func(login string) string {
@@ -60,38 +64,14 @@ func TestLoginLookupOnAFreshStore(t *testing.T) {
 		}
 	}
 	for _, login := range []string{"newcomer", "user1234"} {
-		var out string
-		if err := conn.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+lookup(login)).Scan(&out); err != nil {
+		removed, node, plan, err := testdb.RowsRemoved(ctx, conn, lookup(login))
+		if err != nil {
 			t.Fatal(err)
 		}
-		var plans []struct{ Plan planNode }
-		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
-			t.Fatalf("EXPLAIN: %v\n%s", err, out)
-		}
-		if removed, where := plans[0].Plan.mostRemoved(); removed > 1 {
-			t.Errorf("the lookup of %s read %v rows it did not want in %s, among %d accounts:\n%s", login, removed, where, accounts, out)
+		if removed > 1 {
+			t.Errorf("the lookup of %s read %v rows it did not want in %s, among %d accounts:\n%s", login, removed, node, accounts, plan)
 		}
 	}
-}
-
-// planNode is a node of PostgreSQL's EXPLAIN (FORMAT JSON).
-type planNode struct {
-	NodeType  string     `json:"Node Type"`
-	IndexName string     `json:"Index Name"`
-	Removed   float64    `json:"Rows Removed by Filter"`
-	Plans     []planNode `json:"Plans"`
-}
-
-// mostRemoved returns the most rows a node of the tree read and dropped
-// by its filter, and the node.
-func (n planNode) mostRemoved() (float64, string) {
-	most, where := n.Removed, strings.TrimSpace(n.NodeType+" "+n.IndexName)
-	for _, c := range n.Plans {
-		if r, w := c.mostRemoved(); r > most {
-			most, where = r, w
-		}
-	}
-	return most, where
 }
 
 // TestLDAPReconciliationUsesItsIndex: the list of the directory's accounts

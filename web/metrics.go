@@ -142,7 +142,7 @@ func (m *metrics) LoginAttempt(method, outcome, reason string) {
 }
 
 // backgroundFailureCounter is a store whose background work (the SQLite
-// checkpointer) counts its failures.
+// checkpointer, the PostgreSQL statistics keeper) counts its failures.
 type backgroundFailureCounter interface {
 	BackgroundFailures() uint64
 }
@@ -154,7 +154,7 @@ func storeFailureCounters(store any) []prometheus.Collector {
 	if c, ok := store.(backgroundFailureCounter); ok {
 		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "lanyard_store_background_failures_total",
-			Help: "Failures of the store's background work (SQLite: WAL checkpoints), each also logged when it starts failing.",
+			Help: "Failures of the store's background work (SQLite: WAL checkpoints; PostgreSQL: the statistics keeper), each also logged when it starts failing.",
 		}, func() float64 { return float64(c.BackgroundFailures()) }))
 	}
 	if c, ok := store.(commitCounter); ok {

@@ -53,8 +53,13 @@ const (
 // Open returns a store on the PostgreSQL database at url
 // (postgres://user:password@host:port/dbname?sslmode=...). It does not
 // connect: call Ping or Migrate. The pool holds up to 2×GOMAXPROCS+4
-// connections.
+// connections; one more, of its own, analyzes the tables that outgrow
+// their statistics (see statisticsKeeper) every few seconds.
 func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
+	return open(ctx, url, statisticsInterval)
+}
+
+func open(ctx context.Context, url string, statsEvery time.Duration) (*sqlstore.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL, password included.
@@ -67,7 +72,8 @@ func Open(ctx context.Context, url string) (*sqlstore.DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 	_ = ctx // Open does not connect; ctx is for symmetry with sqlite.Open.
-	return sqlstore.New(Dialect, sqlstore.Pools{Read: db, Write: db}), nil
+	keeper := startStatisticsKeeper(cfg, statsEvery)
+	return sqlstore.New(Dialect, sqlstore.Pools{Read: db, Write: db, OnClose: keeper.stop, Background: keeper}), nil
 }
 
 // classify tells what a pgx error means.

@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// statisticsInterval is how often the statistics keeper looks for tables
+// that outgrew their statistics.
+const statisticsInterval = 5 * time.Second
+
+// statisticsMinPages is the size in pages (8 KB each) from which a table
+// that was never analyzed is: below it, PostgreSQL's plans do not depend
+// on the statistics in any way that matters.
+const statisticsMinPages = 8
+
+// outgrownTablesSQL lists the tables of the store's schema that have at
+// least doubled (by $1 pages at least) since PostgreSQL last counted their
+// pages (relpages: ANALYZE, VACUUM, CREATE INDEX), leaving out those whose
+// autovacuum was turned off, whose statistics are the DBA's to keep, and
+// those the role does not own, which ANALYZE would skip with a warning.
+const outgrownTablesSQL = `SELECT c.oid::regclass::text, c.relpages,
+		pg_relation_size(c.oid) / current_setting('block_size')::bigint AS pages
+	FROM pg_class c
+	WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+		AND pg_has_role(current_user, c.relowner, 'USAGE')
+		AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) AS o
+			WHERE o ~* '^autovacuum_enabled=(f|fa|fal|fals|false|n|no|of|off|0)$')
+		AND pg_relation_size(c.oid) / current_setting('block_size')::bigint >= 2 * c.relpages + $1
+	ORDER BY 1`
+
+// statisticsKeeper analyzes the tables that have outgrown their
+// statistics, from a connection of its own, in the background.
+//
+// PostgreSQL keeps a prepared statement's generic plan until the
+// statistics of a table it reads change. A plan made while a table was new
+// and nearly empty, when every index costs about the same, can read a whole
+// tenant for a lookup of one row (an index that starts with tenant_id, say,
+// for an account by email), and keeps doing so as the table grows, until
+// autovacuum's next pass (a minute apart by default; it analyzes a table
+// after 10% of changes). A new store's first wave of logins comes before
+// that. The keeper analyzes a table each time it doubles in size, which
+// makes PostgreSQL plan again; once autovacuum keeps the statistics
+// current, the keeper finds nothing to do: one catalog query per interval.
+type statisticsKeeper struct {
+	db       *sql.DB
+	interval time.Duration
+	cancel   context.CancelFunc
+	done     chan struct{}
+	logger   atomic.Pointer[slog.Logger]
+	failures atomic.Uint64
+}
+
+func startStatisticsKeeper(cfg *pgx.ConnConfig, interval time.Duration) *statisticsKeeper {
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	// The connection stays between passes while they come often enough.
+	db.SetConnMaxIdleTime(2 * interval)
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &statisticsKeeper{db: db, interval: interval, cancel: cancel, done: make(chan struct{})}
+	k.logger.Store(slog.New(slog.DiscardHandler))
+	go k.loop(ctx)
+	return k
+}
+
+// SetLogger sets where the keeper logs what it analyzes and its failures.
+func (k *statisticsKeeper) SetLogger(l *slog.Logger) { k.logger.Store(l) }
+
+// Failures counts the passes that failed.
+func (k *statisticsKeeper) Failures() uint64 { return k.failures.Load() }
+
+func (k *statisticsKeeper) loop(ctx context.Context) {
+	defer close(k.done)
+	tick := time.NewTicker(k.interval)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := k.pass(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			k.failures.Add(1)
+			// Logged when it starts failing (the database is down, the
+			// role may not read the catalog), not at every pass.
+			if !failing {
+				k.logger.Load().Error("postgres: looking for tables that outgrew their statistics failed; retrying every interval", "err", err, "interval", k.interval.String())
+			}
+			failing = true
+		case failing:
+			k.logger.Load().Info("postgres: looking for tables that outgrew their statistics works again")
+			failing = false
+		}
+	}
+}
+
+// pass analyzes each table that has outgrown its statistics, once.
+func (k *statisticsKeeper) pass(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	type outgrown struct {
+		table           string
+		counted, actual int64
+	}
+	rows, err := k.db.QueryContext(ctx, outgrownTablesSQL, statisticsMinPages)
+	if err != nil {
+		return err
+	}
+	var tables []outgrown
+	for rows.Next() {
+		var t outgrown
+		if err := rows.Scan(&t.table, &t.counted, &t.actual); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		// The name comes from regclass, quoted where it needs to be. A
+		// table that another ANALYZE or a VACUUM holds is skipped, not
+		// waited for; the next pass finds it again if it still needs it.
+		if _, err := k.db.ExecContext(ctx, "ANALYZE (SKIP_LOCKED) "+t.table); err != nil {
+			return err
+		}
+		k.logger.Load().Info("postgres: analyzing a table that outgrew its statistics", "table", t.table, "pages", t.actual, "pages_at_last_count", t.counted)
+	}
+	return nil
+}
+
+// stop ends the loop and closes the connection.
+func (k *statisticsKeeper) stop() error {
+	k.cancel()
+	<-k.done
+	return k.db.Close()
+}
