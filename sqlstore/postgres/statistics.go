@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -15,9 +16,9 @@ import (
 // that outgrew their statistics.
 const statisticsInterval = 5 * time.Second
 
-// statisticsMinPages is the size in pages (8 KB each) from which a table
-// that was never analyzed is: below it, PostgreSQL's plans do not depend
-// on the statistics in any way that matters.
+// statisticsMinPages is the least growth, in pages (8 KB each), for which
+// a table is analyzed: a table never analyzed is from this size on, as
+// below it PostgreSQL's plans hardly depend on the statistics.
 const statisticsMinPages = 8
 
 // outgrownTablesSQL lists the tables of the store's schema that have at
@@ -25,7 +26,7 @@ const statisticsMinPages = 8
 // pages (relpages: ANALYZE, VACUUM, CREATE INDEX), leaving out those whose
 // autovacuum was turned off, whose statistics are the DBA's to keep, and
 // those the role does not own, which ANALYZE would skip with a warning.
-const outgrownTablesSQL = `SELECT c.oid::regclass::text, c.relpages,
+const outgrownTablesSQL = `SELECT c.oid::bigint, c.oid::regclass::text, c.relpages,
 		pg_relation_size(c.oid) / current_setting('block_size')::bigint AS pages
 	FROM pg_class c
 	WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
@@ -111,6 +112,7 @@ func (k *statisticsKeeper) pass(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	type outgrown struct {
+		oid             int64
 		table           string
 		counted, actual int64
 	}
@@ -121,7 +123,7 @@ func (k *statisticsKeeper) pass(ctx context.Context) error {
 	var tables []outgrown
 	for rows.Next() {
 		var t outgrown
-		if err := rows.Scan(&t.table, &t.counted, &t.actual); err != nil {
+		if err := rows.Scan(&t.oid, &t.table, &t.counted, &t.actual); err != nil {
 			rows.Close()
 			return err
 		}
@@ -138,7 +140,22 @@ func (k *statisticsKeeper) pass(ctx context.Context) error {
 		if _, err := k.db.ExecContext(ctx, "ANALYZE (SKIP_LOCKED) "+t.table); err != nil {
 			return err
 		}
-		k.logger.Load().Info("postgres: analyzing a table that outgrew its statistics", "table", t.table, "pages", t.actual, "pages_at_last_count", t.counted)
+		// ANALYZE counts the pages again; a skipped table keeps its count
+		// and is only worth a debug line, since it may come back at every
+		// pass of a long VACUUM.
+		var counted int64
+		err := k.db.QueryRowContext(ctx, `SELECT relpages FROM pg_class WHERE oid = $1::bigint::oid`, t.oid).Scan(&counted)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // dropped meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if counted == t.counted {
+			k.logger.Load().Debug("postgres: a table that outgrew its statistics is busy; analyzing it at a later pass", "table", t.table)
+			continue
+		}
+		k.logger.Load().Info("postgres: analyzed a table that outgrew its statistics", "table", t.table, "pages", counted, "pages_at_last_count", t.counted)
 	}
 	return nil
 }

@@ -165,3 +165,100 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestStatisticsKeeperSkipsABusyTable: a table that a VACUUM or another
+// ANALYZE holds is passed over, not waited for: the keeper goes on with
+// the other tables, counts no failure, and analyzes the busy one once it
+// is free.
+func TestStatisticsKeeperSkipsABusyTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.PostgresURL(t)
+	db, err := postgres.OpenWithStatisticsInterval(ctx, url, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		buf bytes.Buffer
+	)
+	db.SetLogger(slog.New(slog.NewTextHandler(&lockedWriter{&mu, &buf}, nil)))
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	holder, err := raw.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	// The lock a VACUUM or an ANALYZE takes; inserts go on beside it.
+	if _, err := holder.ExecContext(ctx, `LOCK TABLE users IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
+	if err := db.CreateTenant(ctx, &tenant); err != nil {
+		t.Fatal(err)
+	}
+	// users comes before user_links in the keeper's order (by creation).
+	for i := range 1000 {
+		u := lanyard.User{TenantID: tenant.ID, Login: fmt.Sprintf("user%04d", i), Email: fmt.Sprintf("user%04d@example.com", i), WebAccess: true, Source: lanyard.SourceIdP}
+		u.Normalize()
+		if _, err := db.CreateLinkedUser(ctx, &u, lanyard.Link{TenantID: tenant.ID, IdPEntityID: "https://idp.example.com", NameID: u.Email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relpages := func(table string) int64 {
+		t.Helper()
+		var n int64
+		if err := raw.QueryRowContext(ctx, `SELECT relpages FROM pg_class WHERE oid = $1::regclass`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitAnalyzed := func(table string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for relpages(table) == 0 {
+			if time.Now().After(deadline) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%s not analyzed within 10 s (users locked: %v)\n%s", table, table != "users", buf.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitAnalyzed("user_links")
+	if n := relpages("users"); n != 0 {
+		t.Errorf("users, locked, was analyzed (%d pages counted)", n)
+	}
+	if n := db.BackgroundFailures(); n != 0 {
+		t.Errorf("%d failures counted for a busy table", n)
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	waitAnalyzed("users")
+	// The keeper logs once it has read the new count back.
+	logged := func(table string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(buf.String(), `outgrew its statistics" table=`+table+" ")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(logged("users") && logged("user_links")) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, table := range []string{"users", "user_links"} {
+		if !logged(table) {
+			mu.Lock()
+			t.Errorf("no log line of %s analyzed:\n%s", table, buf.String())
+			mu.Unlock()
+		}
+	}
+}
