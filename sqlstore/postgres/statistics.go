@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/lanyard-sso/lanyard/sqlstore"
 )
 
 // statisticsInterval is how often the statistics keeper looks for tables
@@ -50,12 +51,8 @@ const outgrownTablesSQL = `SELECT c.oid::bigint, c.oid::regclass::text, c.relpag
 // makes PostgreSQL plan again; once autovacuum keeps the statistics
 // current, the keeper finds nothing to do: one catalog query per interval.
 type statisticsKeeper struct {
-	db       *sql.DB
-	interval time.Duration
-	cancel   context.CancelFunc
-	done     chan struct{}
-	logger   atomic.Pointer[slog.Logger]
-	failures atomic.Uint64
+	db *sql.DB
+	*sqlstore.Recurring
 }
 
 func startStatisticsKeeper(cfg *pgx.ConnConfig, interval time.Duration) *statisticsKeeper {
@@ -64,51 +61,13 @@ func startStatisticsKeeper(cfg *pgx.ConnConfig, interval time.Duration) *statist
 	db.SetMaxIdleConns(1)
 	// The connection stays between passes while they come often enough.
 	db.SetConnMaxIdleTime(2 * interval)
-	ctx, cancel := context.WithCancel(context.Background())
-	k := &statisticsKeeper{db: db, interval: interval, cancel: cancel, done: make(chan struct{})}
-	k.logger.Store(slog.New(slog.DiscardHandler))
-	go k.loop(ctx)
+	k := &statisticsKeeper{db: db}
+	k.Recurring = sqlstore.StartRecurring("postgres: looking for tables that outgrew their statistics", interval, k.pass)
 	return k
 }
 
-// SetLogger sets where the keeper logs what it analyzes and its failures.
-func (k *statisticsKeeper) SetLogger(l *slog.Logger) { k.logger.Store(l) }
-
-// Failures counts the passes that failed.
-func (k *statisticsKeeper) Failures() uint64 { return k.failures.Load() }
-
-func (k *statisticsKeeper) loop(ctx context.Context) {
-	defer close(k.done)
-	tick := time.NewTicker(k.interval)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		err := k.pass(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			k.failures.Add(1)
-			// Logged when it starts failing (the database is down, the
-			// role may not read the catalog), not at every pass.
-			if !failing {
-				k.logger.Load().Error("postgres: looking for tables that outgrew their statistics failed; retrying every interval", "err", err, "interval", k.interval.String())
-			}
-			failing = true
-		case failing:
-			k.logger.Load().Info("postgres: looking for tables that outgrew their statistics works again")
-			failing = false
-		}
-	}
-}
-
 // pass analyzes each table that has outgrown its statistics, once.
-func (k *statisticsKeeper) pass(ctx context.Context) error {
+func (k *statisticsKeeper) pass(ctx context.Context, logger *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	type outgrown struct {
@@ -152,17 +111,16 @@ func (k *statisticsKeeper) pass(ctx context.Context) error {
 			return err
 		}
 		if counted == t.counted {
-			k.logger.Load().Debug("postgres: a table that outgrew its statistics is busy; analyzing it at a later pass", "table", t.table)
+			logger.Debug("postgres: a table that outgrew its statistics is busy; analyzing it at a later pass", "table", t.table)
 			continue
 		}
-		k.logger.Load().Info("postgres: analyzed a table that outgrew its statistics", "table", t.table, "pages", counted, "pages_at_last_count", t.counted)
+		logger.Info("postgres: analyzed a table that outgrew its statistics", "table", t.table, "pages", counted, "pages_at_last_count", t.counted)
 	}
 	return nil
 }
 
 // stop ends the loop and closes the connection.
 func (k *statisticsKeeper) stop() error {
-	k.cancel()
-	<-k.done
+	k.Stop()
 	return k.db.Close()
 }

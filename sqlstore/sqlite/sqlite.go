@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -152,18 +151,9 @@ const checkpointInterval = 100 * time.Millisecond
 // every write behind it. The writer keeps a high wal_autocheckpoint as a
 // safety net.
 type checkpointer struct {
-	db       *sql.DB
-	cancel   context.CancelFunc
-	done     chan struct{}
-	logger   atomic.Pointer[slog.Logger]
-	failures atomic.Uint64
+	db *sql.DB
+	*sqlstore.Recurring
 }
-
-// SetLogger sets where checkpoint failures are logged.
-func (cp *checkpointer) SetLogger(l *slog.Logger) { cp.logger.Store(l) }
-
-// Failures counts the checkpoints that failed.
-func (cp *checkpointer) Failures() uint64 { return cp.failures.Load() }
 
 func startCheckpointer(ctx context.Context, path string, pragmas url.Values) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn(path, pragmas))
@@ -175,50 +165,21 @@ func startCheckpointer(ctx context.Context, path string, pragmas url.Values) (*c
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
 	}
-	loopCtx, cancel := context.WithCancel(context.Background())
-	cp := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
-	cp.logger.Store(slog.New(slog.DiscardHandler))
-	go cp.loop(loopCtx)
+	cp := &checkpointer{db: db}
+	// PASSIVE never blocks writers or readers; when it cannot copy
+	// everything it copies what it can. A failure (SQLITE_BUSY while
+	// another process checkpoints, a full disk) is retried at the next
+	// tick.
+	cp.Recurring = sqlstore.StartRecurring("sqlite: WAL checkpoint", checkpointInterval, func(ctx context.Context, _ *slog.Logger) error {
+		_, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		return err
+	})
 	return cp, nil
-}
-
-func (cp *checkpointer) loop(ctx context.Context) {
-	defer close(cp.done)
-	tick := time.NewTicker(checkpointInterval)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		// PASSIVE never blocks writers or readers; when it cannot copy
-		// everything it copies what it can. A failure (SQLITE_BUSY while
-		// another process checkpoints, a full disk) is retried at the next
-		// tick; it is counted each time and logged when it starts, so a
-		// disk that fills shows once, not ten times a second.
-		_, err := cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			cp.failures.Add(1)
-			if !failing {
-				cp.logger.Load().Error("sqlite: WAL checkpoint failed; retrying every tick", "err", err, "interval", checkpointInterval.String())
-			}
-			failing = true
-		case failing:
-			cp.logger.Load().Info("sqlite: WAL checkpoint succeeded again")
-			failing = false
-		}
-	}
 }
 
 // stop ends the loop, checkpoints what remains and closes the connection.
 func (cp *checkpointer) stop() error {
-	cp.cancel()
-	<-cp.done
+	cp.Stop()
 	_, _ = cp.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return cp.db.Close()
 }
