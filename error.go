@@ -49,6 +49,10 @@ var (
 	ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
 	// ErrConflict: a uniqueness rule would be broken (duplicate slug, login, link...).
 	ErrConflict = &Error{Kind: KindConflict, Message: "already exists"}
+	// ErrReplayed: an assertion marked used inside a transaction had been
+	// used already, which the store found after MarkAssertionUsed reported
+	// a first use (see ReplayCache). The transaction commits nothing.
+	ErrReplayed = &Error{Kind: KindInvalid, Message: "already used"}
 )
 
 // Error is Lanyard's error type. Message is safe to show to a user; Err holds

@@ -154,6 +154,11 @@ type AuditStore interface {
 type ReplayCache interface {
 	// MarkAssertionUsed records id until expires. It reports false when id
 	// was already recorded and has not expired at now: a replay.
+	//
+	// Inside a transaction (Atomic), a store may make the mark with a later
+	// statement of the transaction, to save a round trip: it then reports a
+	// first use, and a replay as ErrReplayed from that statement or from
+	// Atomic, which commits nothing. The caller of Atomic tells the user.
 	MarkAssertionUsed(ctx context.Context, id string, expires, now time.Time) (firstUse bool, err error)
 	// PurgeReplay deletes entries expired at now and reports how many.
 	PurgeReplay(ctx context.Context, now time.Time) (int, error)

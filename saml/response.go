@@ -593,10 +593,17 @@ func (v *validation) consume(ctx context.Context, a *Assertion, irt, browserBind
 			return &Error{Reason: ReasonInternal, Message: "the replay cache failed", Err: err}
 		}
 		if !first {
-			return errorf(ReasonReplay, "assertion %q was already used; a response can log in only once (browser back button, or a replay attempt)", a.ID)
+			return ReplayedAssertion(a)
 		}
 	}
 	return nil
+}
+
+// ReplayedAssertion is the refusal of an assertion used already (SAML
+// Profiles 4.1.4.5), for a caller whose replay cache reports the replay
+// after Consume: inside a transaction, with a later statement.
+func ReplayedAssertion(a *Assertion) *Error {
+	return errorf(ReasonReplay, "assertion %q was already used; a response can log in only once (browser back button, or a replay attempt)", a.ID)
 }
 
 func checkStatus(resp *xmldsig.Node) error {

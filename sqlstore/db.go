@@ -154,6 +154,9 @@ type DB struct {
 	closed  *sync.Once
 	health  *writeHealth
 	sealer  *keyseal.Sealer // nil: private keys are written in the clear
+	// replay holds, in a transaction of an engine with WritingCTE, the
+	// replay mark MarkAssertionUsed deferred to a later statement.
+	replay *deferredMark
 }
 
 var _ lanyard.Store = (*DB)(nil)
@@ -259,6 +262,9 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *DB) error) error {
 	// Statements first met inside a transaction are prepared once the
 	// transaction has given its connection back.
 	defer d.stmts.prepareWanted(ctx)
+	if d.dialect.WritingCTE {
+		fn = deferringReplayMarks(ctx, fn)
+	}
 	for attempt := 1; ; attempt++ {
 		var err error
 		if d.queue != nil {

@@ -17,12 +17,23 @@ import (
 // MarkAssertionUsed records id until expires. It reports false when id was
 // already recorded and has not expired at now: a replay. An expired entry is
 // replaced in the same statement.
+//
+// In a transaction on an engine with WritingCTE (PostgreSQL) the mark is
+// deferred: the login's account lookup makes it (UserByLinkOrLogin), one
+// round trip fewer per login, or else it is made before the commit. A
+// replay is then ErrReplayed (see lanyard.ReplayCache).
 func (d *DB) MarkAssertionUsed(ctx context.Context, id string, expires, now time.Time) (bool, error) {
-	res, err := d.writer().ExecContext(ctx,
-		`INSERT INTO replay_cache (id, expires_at) VALUES ($1, $2)
+	if d.replay != nil && !d.replay.pending {
+		*d.replay = deferredMark{pending: true, id: id, expires: toNanos(expires), now: toNanos(now)}
+		return true, nil
+	}
+	return d.markAssertionUsed(ctx, id, toNanos(expires), toNanos(now))
+}
+
+func (d *DB) markAssertionUsed(ctx context.Context, id string, expires, now int64) (bool, error) {
+	res, err := d.writer().ExecContext(ctx, `INSERT INTO replay_cache (id, expires_at) VALUES ($1, $2)
 		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE replay_cache.expires_at <= $3`,
-		id, toNanos(expires), toNanos(now))
+		WHERE replay_cache.expires_at <= $3`, id, expires, now)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: mark assertion used: %w", err)
 	}
@@ -32,6 +43,64 @@ func (d *DB) MarkAssertionUsed(ctx context.Context, id string, expires, now time
 	}
 	return n == 1, nil
 }
+
+// deferredMark is a replay mark a transaction has yet to make.
+type deferredMark struct {
+	pending bool
+	id      string
+	expires int64
+	now     int64
+}
+
+// deferringReplayMarks runs fn with a transaction that defers its replay
+// mark, and makes the mark before the commit if no lookup made it.
+func deferringReplayMarks(ctx context.Context, fn func(tx *DB) error) func(tx *DB) error {
+	return func(tx *DB) error {
+		own := *tx
+		own.replay = &deferredMark{}
+		if err := fn(&own); err != nil {
+			return err
+		}
+		m, ok := own.replay.take()
+		if !ok {
+			return nil
+		}
+		first, err := own.markAssertionUsed(ctx, m.id, m.expires, m.now)
+		if err != nil {
+			return err
+		}
+		if !first {
+			return replayed(m.id)
+		}
+		return nil
+	}
+}
+
+// take returns the pending mark, if any, and clears it.
+func (m *deferredMark) take() (deferredMark, bool) {
+	if m == nil || !m.pending {
+		return deferredMark{}, false
+	}
+	out := *m
+	*m = deferredMark{}
+	return out, true
+}
+
+// replayed is the error of a deferred mark that found id used.
+func replayed(id string) error {
+	return fmt.Errorf("sqlstore: assertion %q: %w", id, lanyard.ErrReplayed)
+}
+
+// replayMarkCTE makes a deferred replay mark in front of a statement of
+// four parameters (the account lookup): the ID $5 until $6, at $7. The first insert is
+// MarkAssertionUsed's; when it writes nothing (a replay), the second
+// inserts the same ID again, which fails with a unique violation: the
+// statement fails, and so does the transaction.
+const replayMarkCTE = `WITH mark AS (INSERT INTO replay_cache (id, expires_at) VALUES ($5, $6)
+		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE replay_cache.expires_at <= $7 RETURNING 1),
+	replayed AS (INSERT INTO replay_cache (id, expires_at) SELECT $5, $6 WHERE NOT EXISTS (SELECT 1 FROM mark))
+	`
 
 // PurgeReplay deletes entries expired at now and reports how many.
 func (d *DB) PurgeReplay(ctx context.Context, now time.Time) (int, error) {

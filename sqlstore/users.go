@@ -318,11 +318,24 @@ func (d *DB) UserByLink(ctx context.Context, tenantID int64, idpEntityID, nameID
 // login, case-insensitively. byLink tells which of the two it is. A login
 // of a new person misses both; read apart, that was two round trips.
 // ErrNotFound.
+//
+// In a transaction that deferred its replay mark (MarkAssertionUsed), the
+// same statement makes the mark: ErrReplayed when it finds a replay.
 func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID, nameID, login string) (u lanyard.User, byLink bool, err error) {
-	rows, err := d.reader().QueryContext(ctx, userByLinkOrLoginSQL,
-		tenantID, idpEntityID, nameID, strings.ToLower(strings.TrimSpace(login)))
+	query, args := userByLinkOrLoginSQL, []any{tenantID, idpEntityID, nameID, strings.ToLower(strings.TrimSpace(login))}
+	mark, marking := d.replay.take()
+	if marking {
+		query, args = replayMarkCTE+userByLinkOrLoginSQL, append(args, mark.id, mark.expires, mark.now)
+	}
+	failed := func(err error) error {
+		if marking && d.class(err) == ErrorUnique {
+			return replayed(mark.id)
+		}
+		return fmt.Errorf("sqlstore: read user by link or login: %w", err)
+	}
+	rows, err := d.reader().QueryContext(ctx, query, args...)
 	if err != nil {
-		return u, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+		return u, false, failed(err)
 	}
 	defer rows.Close()
 	found := false
@@ -334,7 +347,7 @@ func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID,
 		)
 		row, err := scanUser(rows, &version, &role, &source, &linked)
 		if err != nil {
-			return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+			return lanyard.User{}, false, failed(err)
 		}
 		if !found {
 			u, byLink, found = row, linked.Valid, true
@@ -344,7 +357,7 @@ func (d *DB) UserByLinkOrLogin(ctx context.Context, tenantID int64, idpEntityID,
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return lanyard.User{}, false, fmt.Errorf("sqlstore: read user by link or login: %w", err)
+		return lanyard.User{}, false, failed(err)
 	}
 	if !found {
 		return lanyard.User{}, false, notFound("sqlstore.UserByLinkOrLogin", "no account is linked to %q or has the login %q", nameID, login)

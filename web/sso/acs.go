@@ -330,6 +330,11 @@ func (d *Deps) completeACS(w http.ResponseWriter, r *http.Request, a *ssoAttempt
 	tracing.Fail(storeSpan, err)
 	storeSpan.End()
 	d.Refusals.writeDue(ctx, refusalsDue)
+	if errors.Is(err, lanyard.ErrReplayed) && out.assertion != nil {
+		// The store made the replay mark after consume, with a later
+		// statement (lanyard.ReplayCache): nothing of the login was kept.
+		out.invalid = saml.ReplayedAssertion(out.assertion)
+	}
 	if out.invalid != nil {
 		refuse(out.invalid)
 		return
