@@ -320,7 +320,16 @@ func (d *DB) nested(ctx context.Context, fn func(tx *DB) error) error {
 	if _, err := d.tx.ExecContext(ctx, "SAVEPOINT "+savepoint); err != nil {
 		return fmt.Errorf("sqlstore: savepoint: %w", err)
 	}
+	var mark deferredMark
+	if d.replay != nil {
+		mark = *d.replay
+	}
 	if err := fn(d); err != nil {
+		// A deferred replay mark made inside the savepoint is undone with
+		// it: it is pending again, as it was.
+		if d.replay != nil {
+			*d.replay = mark
+		}
 		// ROLLBACK TO leaves the savepoint open; RELEASE closes it.
 		_, rerr := d.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+savepoint)
 		if rerr == nil {

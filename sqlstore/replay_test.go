@@ -131,6 +131,40 @@ func TestReplayMarkInATransaction(t *testing.T) {
 			})
 		}
 
+		// A lookup inside a savepoint that is rolled back leaves the mark
+		// to be made: the transaction still marks the assertion.
+		undone := func(action string) error {
+			return db.Atomic(ctx, func(tx lanyard.Store) error {
+				first, err := tx.MarkAssertionUsed(ctx, "_undone", hour, t0)
+				if err != nil {
+					return err
+				}
+				if !first {
+					return errSawReplay
+				}
+				boom := errors.New("boom")
+				err = tx.Atomic(ctx, func(tx lanyard.Store) error {
+					if _, _, err := tx.(linkOrLoginFinder).UserByLinkOrLogin(ctx, tn.ID, "https://idp.test", "x", "x"); !errors.Is(err, lanyard.ErrNotFound) {
+						return err
+					}
+					return boom
+				})
+				if !errors.Is(err, boom) {
+					return fmt.Errorf("savepoint: %w", err)
+				}
+				return tx.AppendAudit(ctx, &lanyard.AuditEvent{TenantID: tn.ID, Actor: "test", Action: action, Outcome: lanyard.OutcomeSuccess})
+			})
+		}
+		if err := undone("_undone"); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		if err := undone("_undone"); !replay(err) {
+			t.Fatalf("after a savepoint rolled back: %v, want a replay", err)
+		}
+		if n := events("_undone"); n != 1 {
+			t.Errorf("%d events, want 1", n)
+		}
+
 		// Concurrent uses of one ID: one commits, the others are replays.
 		const racers = 8
 		errs := make([]error, racers)
