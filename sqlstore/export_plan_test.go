@@ -9,6 +9,7 @@ import (
 const (
 	UserByLinkOrLoginSQL = userByLinkOrLoginSQL
 	LDAPUserIDsSQL       = ldapUserIDsSQL
+	UsersByEmailSQL      = `SELECT ` + userColumns + `, r.role, r.source FROM ` + usersByEmailFrom
 )
 
 // ReadConn returns a connection of the read pool, for tests that ask the

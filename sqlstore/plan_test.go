@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,6 +71,107 @@ func TestLoginLookupOnAFreshStore(t *testing.T) {
 		}
 		if removed > 1 {
 			t.Errorf("the lookup of %s read %v rows it did not want in %s, among %d accounts:\n%s", login, removed, node, accounts, plan)
+		}
+	}
+}
+
+// TestLookupsOfALoginManyTenantsShare: a login and an email that many
+// tenants share ("admin") are found in one tenant by reading that
+// tenant's row alone, with real statistics and the generic plan that a
+// prepared lookup keeps. Before migration 0160, PostgreSQL went through
+// (login_lower) or (email_lower), which its statistics cost as finding
+// one row, and read one row per tenant.
+func TestLookupsOfALoginManyTenantsShare(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t, "postgres")
+	const tenants = 1000
+	var users []*lanyard.User
+	var ids []int64
+	for i := range tenants {
+		tn := lanyard.Tenant{Slug: fmt.Sprintf("t%04d", i), DisplayName: "Tenant"}
+		if err := db.CreateTenant(ctx, &tn); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tn.ID)
+		// Each tenant's other logins are its own, as most are: the
+		// statistics then say that a login is nearly unique.
+		logins := []string{"admin"}
+		for j := range 20 {
+			logins = append(logins, fmt.Sprintf("user%04d-%02d", i, j))
+		}
+		for _, login := range logins {
+			u := &lanyard.User{TenantID: tn.ID, Login: login, Email: login + "@example.com", WebAccess: true, Source: lanyard.SourceIdP}
+			u.Normalize()
+			users = append(users, u)
+		}
+	}
+	if err := db.CreateUsers(ctx, users); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.ReadConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`ANALYZE users`, `SET plan_cache_mode = force_generic_plan`,
+		`PREPARE by_link_or_login (bigint, text, text, text) AS ` + sqlstore.UserByLinkOrLoginSQL,
+		`PREPARE by_email (bigint, text) AS ` + sqlstore.UsersByEmailSQL} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	tenant := ids[tenants/2]
+	for _, q := range []string{
+		fmt.Sprintf(`EXECUTE by_link_or_login (%d, 'https://idp.example.com/saml', 'admin@example.com', 'admin')`, tenant),
+		fmt.Sprintf(`EXECUTE by_email (%d, 'admin@example.com')`, tenant),
+	} {
+		removed, node, plan, err := testdb.RowsRemoved(ctx, conn, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed > 1 {
+			t.Errorf("%s read %v rows it did not want in %s, with %d tenants sharing the login:\n%s", q, removed, node, tenants, plan)
+		}
+	}
+}
+
+// TestSQLiteFindsAccountsByTheirKeys: SQLite, which keeps no statistics,
+// finds an account by login or by email within a tenant through an index
+// on both, never by reading the tenant's accounts in some index's order.
+func TestSQLiteFindsAccountsByTheirKeys(t *testing.T) {
+	ctx := context.Background()
+	db := openMigrated(t, "sqlite")
+	conn, err := db.ReadConn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	whole := regexp.MustCompile(`^(SCAN (u|users)\b|SEARCH (u|users) USING .*\(tenant_id=\?\)$)`)
+	for _, c := range []struct {
+		query string
+		args  []any
+	}{
+		{sqlstore.UserByLinkOrLoginSQL, []any{1, "https://idp.example.com/saml", "admin@example.com", "admin"}},
+		{sqlstore.UsersByEmailSQL, []any{1, "admin@example.com"}},
+	} {
+		rows, err := conn.QueryContext(ctx, `EXPLAIN QUERY PLAN `+c.query, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if whole.MatchString(step) {
+				t.Errorf("%s reads the tenant's accounts (%s):\n%s", c.query, step, strings.Join(plan, "\n"))
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -378,15 +379,23 @@ const userByLinkOrLoginSQL = `SELECT ` + userColumns + `, r.role, r.source, l.us
 // UsersByEmail lists a tenant's users with the email, case-insensitively,
 // by login.
 func (d *DB) UsersByEmail(ctx context.Context, tenantID int64, email string) ([]lanyard.User, error) {
-	us, err := d.userQuery(ctx, d.reader(), nil,
-		`users u LEFT JOIN user_roles r ON r.user_id = u.id
-		WHERE u.tenant_id = $1 AND u.email_lower = $2 ORDER BY u.login_lower, u.id`,
-		tenantID, strings.ToLower(strings.TrimSpace(email)))
+	us, err := d.userQuery(ctx, d.reader(), nil, usersByEmailFrom, tenantID, strings.ToLower(strings.TrimSpace(email)))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: read users by email: %w", err)
 	}
+	slices.SortFunc(us, func(a, b lanyard.User) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Login), strings.ToLower(b.Login)), cmp.Compare(a.ID, b.ID))
+	})
 	return us, nil
 }
+
+// usersByEmailFrom selects the users of tenant $1 with the email $2, in
+// the order of their IDs, which keeps each one's rows together. Ordered by
+// login, SQLite (which keeps no statistics) read the tenant's accounts in
+// the order of the login index, to skip a sort, instead of finding the few
+// with the email; they are sorted by login in Go.
+const usersByEmailFrom = `users u LEFT JOIN user_roles r ON r.user_id = u.id
+		WHERE u.tenant_id = $1 AND u.email_lower = $2 ORDER BY u.id`
 
 // UsersBySignInName lists the users of every tenant whose login or email
 // is name, case-insensitively, by tenant and login; at most limit of them.
