@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,6 +137,9 @@ type Config struct {
 	// ClientIP names the client recorded on a session handed off to an
 	// application's host. Nil means the TCP peer.
 	ClientIP *clientip.Resolver
+	// TokenKeepBytes bounds the memory of the identity tokens kept for
+	// reuse (see tokenKeep). Zero means DefaultTokenKeepBytes (16 MiB).
+	TokenKeepBytes int64
 	// Held starts the gateway closed: until SetReady, a proxied route and
 	// the hand-off paths answer 503 "starting", so that no request reaches
 	// an application before the store is migrated and the signing keys and
@@ -181,6 +183,8 @@ type Gateway struct {
 	idMu       sync.RWMutex
 	identities map[[sha256.Size]byte]*identityEntry
 	idSweeping bool // a sweep of identities is scheduled
+
+	kept *tokenKeep // nil without Keys
 }
 
 // New returns a gateway, with the static routes in place. Call LoadRoutes
@@ -218,6 +222,19 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	if cfg.TokenKeepBytes < 0 {
+		return nil, fmt.Errorf("gateway: TokenKeepBytes %d: want 0 (the default, %d) or more", cfg.TokenKeepBytes, DefaultTokenKeepBytes)
+	}
+	if g.keys != nil {
+		limit := cfg.TokenKeepBytes
+		if limit == 0 {
+			limit = DefaultTokenKeepBytes
+		}
+		// A token is reused until half its lifetime is left: sweeping
+		// four times in that window keeps what is held close to what is
+		// reusable.
+		g.kept = newTokenKeep(limit, max(g.keys.TokenTTL()/8, time.Second), g.now)
 	}
 	if cfg.Store != nil {
 		g.store = cfg.Store
@@ -262,8 +279,9 @@ type identityEntry struct {
 	headers []identityHeader
 	roles   []string
 
-	tokenMu sync.Mutex
-	tokens  []signedToken // one per audience, few
+	stamp  identityStamp     // what its tokens state
+	key    [sha256.Size]byte // the session's, as the cache keys it
+	tokens *sessionTokens    // nil without a key ring
 }
 
 // maxTokensPerSession bounds the tokens kept per session: one per
@@ -312,14 +330,13 @@ func (g *Gateway) identify(ctx context.Context, r *http.Request) (*identityEntry
 		return e, nil
 	}
 	e = newIdentityEntry(snap)
-	g.idMu.Lock()
-	if prev := g.identities[key]; prev != nil && prev.snap.User.UpdatedAt.Equal(snap.User.UpdatedAt) &&
-		prev.snap.Tenant.Slug == snap.Tenant.Slug && prev.snap.Session.ExpiresAt().Equal(snap.Session.ExpiresAt()) {
-		// The same account as before: keep the token signed for it.
-		prev.tokenMu.Lock()
-		e.tokens = slices.Clone(prev.tokens)
-		prev.tokenMu.Unlock()
+	e.key = key
+	if g.kept != nil {
+		// The same identity as before (same account and roles, and a
+		// session that ends no earlier): the tokens signed for it hold.
+		e.tokens = g.kept.forSession(key, e.stamp, snap.Session.ExpiresAt().UnixNano())
 	}
+	g.idMu.Lock()
 	if len(g.identities) >= maxIdentities {
 		g.sweepIdentities(time.Minute, true)
 	}
@@ -361,6 +378,15 @@ func (g *Gateway) IdentityCount() int {
 	g.idMu.RLock()
 	defer g.idMu.RUnlock()
 	return len(g.identities)
+}
+
+// TokenKeepStats returns how many sessions have identity tokens kept for
+// reuse, and the memory those take (bounded by Config.TokenKeepBytes).
+func (g *Gateway) TokenKeepStats() (sessions int, bytes int64) {
+	if g.kept == nil {
+		return 0, 0
+	}
+	return g.kept.stats()
 }
 
 // SessionCacheStats returns the size of the session cache.
@@ -411,12 +437,14 @@ func newIdentityEntry(snap *session.Snapshot) *identityEntry {
 		values[i] = headerSafe(value)
 		e.headers = append(e.headers, identityHeader{name, values[i : i+1 : i+1]})
 	}
+	e.stamp = identityStamp{userID: u.ID, login: u.Login, email: u.Email, name: u.FullName(), given: u.FirstName,
+		family: u.LastName, tenant: snap.Tenant.Slug, roles: strings.Join(roles, ","), groups: strings.Join(groups, ",")}
 	add(userKey, u.Login)
 	add(userIDKey, strconv.FormatInt(u.ID, 10))
 	add(emailKey, u.Email)
-	add(nameKey, u.FullName())
-	add(rolesKey, strings.Join(roles, ","))
-	add(groupsKey, strings.Join(groups, ","))
+	add(nameKey, e.stamp.name)
+	add(rolesKey, e.stamp.roles)
+	add(groupsKey, e.stamp.groups)
 	add(tenantKey, snap.Tenant.Slug)
 	return e
 }
@@ -447,16 +475,17 @@ func headerSafe(s string) string {
 // for it has less than half its lifetime left or the signing key changed.
 // It returns "" when no key ring is configured or signing failed (logged).
 func (g *Gateway) token(e *identityEntry, audience string) string {
-	if g.keys == nil {
+	if g.keys == nil || e.tokens == nil {
 		return ""
 	}
 	now := g.now()
 	kid := g.keys.SignerID()
-	e.tokenMu.Lock()
-	defer e.tokenMu.Unlock()
+	kept := e.tokens
+	kept.mu.Lock()
+	defer kept.mu.Unlock()
 	slot := -1
-	for i := range e.tokens {
-		if t := &e.tokens[i]; t.audience == audience {
+	for i := range kept.tokens {
+		if t := &kept.tokens[i]; t.audience == audience {
 			if t.kid == kid && now.Add(g.keys.TokenTTL()/2).Before(t.exp) {
 				return t.token
 			}
@@ -486,14 +515,18 @@ func (g *Gateway) token(e *identityEntry, audience string) string {
 	if sessionEnd := snap.Session.ExpiresAt(); sessionEnd.Before(st.exp) {
 		st.exp = sessionEnd
 	}
+	delta := tokenBytes(st)
 	switch {
 	case slot >= 0:
-		e.tokens[slot] = st
-	case len(e.tokens) < maxTokensPerSession:
-		e.tokens = append(e.tokens, st)
+		delta -= tokenBytes(kept.tokens[slot])
+		kept.tokens[slot] = st
+	case len(kept.tokens) < maxTokensPerSession:
+		kept.tokens = append(kept.tokens, st)
 	default:
-		e.tokens[0] = st
+		delta -= tokenBytes(kept.tokens[0])
+		kept.tokens[0] = st
 	}
+	g.kept.stored(e.key, kept, delta, st.exp.Add(-g.keys.TokenTTL()/2))
 	return tok
 }
 

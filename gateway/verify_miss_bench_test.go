@@ -81,7 +81,7 @@ func BenchmarkVerifyMiss(b *testing.B) {
 
 // benchAccount creates the tenant acme and its user ada, holding the role
 // staff, for the benchmarks.
-func benchAccount(b *testing.B, store lanyard.Store) (lanyard.Tenant, lanyard.User) {
+func benchAccount(b testing.TB, store lanyard.Store) (lanyard.Tenant, lanyard.User) {
 	ctx := context.Background()
 	tenant := lanyard.Tenant{Slug: "acme", DisplayName: "Acme"}
 	if err := store.CreateTenant(ctx, &tenant); err != nil {

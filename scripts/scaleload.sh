@@ -12,7 +12,13 @@
 # random/hot (target: at most 2).
 #
 #   scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4]
-#       [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]
+#       [-returning N] [-no-legacy] [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]
+#
+# -returning N adds a third variant: N sessions that come back, each asked
+# once per round in turn (a user whose requests are tens of seconds apart:
+# each check misses the session cache, within the identity token's
+# lifetime). -no-legacy leaves out the legacy server, so that rounds come
+# round sooner.
 #
 # -anchor adds a third server, the lanyard-seed binary BIN built from
 # another tree (e.g. main: git archive main | tar -x -C DIR; go build -o
@@ -38,6 +44,8 @@ rounds=5
 clients=4
 anchor=""
 profiles=""
+returning=0
+legacy=1
 engines=()
 while (($#)); do
 	case $1 in
@@ -48,8 +56,10 @@ while (($#)); do
 	-c) clients=$2; shift 2 ;;
 	-anchor) anchor=$(realpath "$2"); shift 2 ;;
 	-cpuprofile) profiles=$(realpath "$2"); shift 2 ;;
+	-returning) returning=$2; shift 2 ;;
+	-no-legacy) legacy=0; shift ;;
 	sqlite | postgres) engines+=("$1"); shift ;;
-	*) echo "usage: scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]" >&2; exit 2 ;;
+	*) echo "usage: scripts/scaleload.sh [-n 100000] [-tenants 1] [-requests 20000] [-rounds 5] [-c 4] [-returning N] [-no-legacy] [-anchor BIN] [-cpuprofile DIR] [sqlite] [postgres]" >&2; exit 2 ;;
 	esac
 done
 ((${#engines[@]})) || engines=(sqlite postgres)
@@ -94,7 +104,7 @@ for engine in "${engines[@]}"; do
 	# checkpoints would otherwise copy the other servers' writes too, and
 	# count their CPU time in its rounds.
 	legacy_store=("${store[@]}")
-	if [[ $engine == sqlite ]]; then
+	if [[ $engine == sqlite && $legacy == 1 ]]; then
 		for f in "$work"/lanyard.db*; do cp "$f" "$work/legacy${f#"$work"/lanyard}"; done
 		legacy_store=(-sqlite "$work/legacy.db")
 	fi
@@ -110,10 +120,14 @@ for engine in "${engines[@]}"; do
 	fi
 	"$work/lanyard-seed" serve "${store[@]}" -addr-file "$work/addr.new" "${profile[@]}" &
 	servers+=($!)
-	"$work/lanyard-seed" serve -legacy "${legacy_store[@]}" -addr-file "$work/addr.legacy" &
-	servers+=($!)
-	names=(new legacy)
-	labels="this branch,legacy (anchor)"
+	names=(new)
+	labels="this branch"
+	if [[ $legacy == 1 ]]; then
+		"$work/lanyard-seed" serve -legacy "${legacy_store[@]}" -addr-file "$work/addr.legacy" &
+		servers+=($!)
+		names+=(legacy)
+		labels+=",legacy (anchor)"
+	fi
 	if [[ -n "$anchor" ]]; then
 		"$anchor" serve "${anchor_store[@]}" -addr-file "$work/addr.anchor" &
 		servers+=($!)
@@ -128,7 +142,7 @@ for engine in "${engines[@]}"; do
 	done
 	echo "## $engine, $n sessions, $tenants tenants"
 	"$work/lanyard-seed" verify -addr "$(IFS=,; echo "${addrs[*]}")" -pid "$(IFS=,; echo "${servers[*]}")" \
-		-labels "$labels" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" "${pidfile[@]}"
+		-labels "$labels" -sessions "$n" -requests "$requests" -rounds "$rounds" -clients "$clients" -returning "$returning" "${pidfile[@]}"
 	stop_servers
 	if [[ -n "$pgdir" ]]; then scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true; pgdir=""; fi
 done

@@ -59,9 +59,13 @@ func (s *Server) observeGateway(g *gateway.Gateway) *proxyMetrics {
 		Name: "lanyard_gateway_identities",
 		Help: "Identities (headers and tokens) derived from cached sessions, held for reuse.",
 	}, func() float64 { return float64(g.IdentityCount()) })
+	keptTokens := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lanyard_gateway_kept_token_bytes",
+		Help: "Estimated memory held by the identity tokens (X-Lanyard-JWT) kept for reuse after their session's snapshot; bounded by a quarter of session_cache_mb.",
+	}, func() float64 { _, b := g.TokenKeepStats(); return float64(b) })
 	m.requests = register(s.metrics.registry, s.logger, m.requests)
 	m.duration = register(s.metrics.registry, s.logger, m.duration)
-	for _, c := range []prometheus.Collector{cacheEntries, cacheBytes, identities} {
+	for _, c := range []prometheus.Collector{cacheEntries, cacheBytes, identities, keptTokens} {
 		replace(s.metrics.registry, s.logger, c)
 	}
 	g.SetObserver(m)

@@ -43,6 +43,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -297,6 +298,7 @@ func verify(args []string) error {
 	rounds := fs.Int("rounds", 5, "`rounds` of each variant, interleaved")
 	clients := fs.Int("clients", 4, "concurrent `clients`")
 	pgPIDFile := fs.String("postgres-pid-file", "", "postmaster.pid `file` of the PostgreSQL server, to report its CPU time too")
+	returning := fs.Int("returning", 0, "also measure `N` sessions (1 to N) that come back: each round asks each of them in turn, one round after the last (tens of seconds later: past the session cache, within the token's lifetime); 0: not measured")
 	settle := fs.Duration("settle", 6*time.Second, "`time` to wait after a round's last request before reading the CPU times, so that the round's background writes (the session activity, flushed every 5 s) count in it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -306,6 +308,9 @@ func verify(args []string) error {
 	}
 	if *settle < 0 {
 		return errors.New("want a -settle of 0 or more")
+	}
+	if *returning < 0 || *returning >= *sessions {
+		return errors.New("want -returning from 0 to fewer than -sessions")
 	}
 	type server struct {
 		label, url string
@@ -338,16 +343,30 @@ func verify(args []string) error {
 		{"hot", func(*rand.Rand) string { return hot }},
 		{"random", func(r *rand.Rand) string { return SessionID(r.IntN(*sessions)) }},
 	}
+	var next atomic.Int64 // the returning session to ask next; each run starts at the first
+	if *returning > 0 {
+		// In turn, so that each session comes back once per round: a
+		// user whose requests are tens of seconds apart.
+		variants = append(variants, variant{"returning", func(*rand.Rand) string {
+			return SessionID(1 + int((next.Add(1)-1)%int64(*returning)))
+		}})
+	}
 	run := func(srv server, v variant, n int) (cpu, dbCPU time.Duration, err error) {
+		next.Store(0)
 		cpuBefore, dbBefore := processCPUOr0(srv.pid), postgresCPU(*pgPIDFile)
 		err = load(client, srv.url, v.id, n, *clients)
 		time.Sleep(*settle)
 		return processCPUOr0(srv.pid) - cpuBefore, postgresCPU(*pgPIDFile) - dbBefore, err
 	}
-	// A first pass warms the code paths, the tenant and the database's caches.
+	// A first pass warms the code paths, the tenant and the database's
+	// caches, and brings every returning session once.
 	for _, srv := range servers {
 		for _, v := range variants {
-			if _, _, err := run(srv, v, min(*requests, 2000)); err != nil {
+			n := min(*requests, 2000)
+			if v.name == "returning" {
+				n = *returning
+			}
+			if _, _, err := run(srv, v, n); err != nil {
 				return fmt.Errorf("%s: %w", srv.label, err)
 			}
 		}
@@ -377,6 +396,15 @@ func verify(args []string) error {
 		hot, random := loadrun.Median(perRequest[srv.label+" hot"]), loadrun.Median(perRequest[srv.label+" random"])
 		fmt.Printf("| %s | %s | %s | %.2f | %s | %s |\n", srv.label, hot, random, float64(random)/float64(hot),
 			loadrun.Median(dbPerRequest[srv.label+" hot"]), loadrun.Median(dbPerRequest[srv.label+" random"]))
+	}
+	if *returning > 0 {
+		fmt.Printf("\n%d returning sessions, each asked once per round:\n\n", *returning)
+		fmt.Println("| server | hot: Lanyard CPU/request | returning: Lanyard CPU/request | returning/hot | returning: database |")
+		fmt.Println("|---|---|---|---|---|")
+		for _, srv := range servers {
+			hot, back := loadrun.Median(perRequest[srv.label+" hot"]), loadrun.Median(perRequest[srv.label+" returning"])
+			fmt.Printf("| %s | %s | %s | %.2f | %s |\n", srv.label, hot, back, float64(back)/float64(hot), loadrun.Median(dbPerRequest[srv.label+" returning"]))
+		}
 	}
 	fmt.Println()
 	for key, d := range perRequest {

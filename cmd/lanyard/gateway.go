@@ -54,7 +54,7 @@ type gatewayConfig struct {
 var gatewayOptions = []option{
 	{"routes", "", "reverse proxy `routes`: in the config file a list of {name, host, path_prefix, upstream, tenant, roles, bearer_token, strip_prefix}; as flag or env LANYARD_ROUTES its JSON text"},
 	{"session_cache_ttl", "2s", "how long a session check is answered from memory: a session ended elsewhere stops within this `duration` (env LANYARD_SESSION_CACHE_TTL)"},
-	{"session_cache_mb", "64", "memory, in `megabytes`, the session cache of forward-auth and the proxy may hold (about 3 KB per session in use); beyond, older entries are dropped (env LANYARD_SESSION_CACHE_MB)"},
+	{"session_cache_mb", "64", "memory, in `megabytes`, the session cache of forward-auth and the proxy may hold (about 3 KB per session in use); beyond, older entries are dropped; the identity tokens kept for reuse take at most a quarter more (env LANYARD_SESSION_CACHE_MB)"},
 	{"identity_token_ttl", "5m", "lifetime `duration` of the identity tokens sent to applications as X-Lanyard-JWT (env LANYARD_IDENTITY_TOKEN_TTL)"},
 	{"signing_key_rotation", "24h", "how long an identity token signing key signs before the next one takes over, `duration` (env LANYARD_SIGNING_KEY_ROTATION)"},
 	{"trusted_hosts", "", "comma-separated `origins` (https://app.example.com:8443) or hosts (taking the base URL's scheme) of forward-auth applications on hosts other than Lanyard's, to which a sign-in may be handed off; compared whole, scheme, host and port (env LANYARD_TRUSTED_HOSTS; route hosts are trusted already)"},
@@ -157,6 +157,9 @@ func newGateway(cfg config, db *sqlstore.DB, logger *slog.Logger) (*gatewayServe
 		ClientIP:     cfg.ClientIP,
 		Logger:       logger,
 		Held:         true,
+		// The tokens of sessions checked in the last few minutes, which
+		// outlive their snapshots: a quarter of the cache's budget.
+		TokenKeepBytes: cfg.Gateway.SessionCacheBytes / 4,
 	})
 	if err != nil {
 		return nil, err

@@ -46,8 +46,10 @@ type Claims struct {
 	FamilyName string   `json:"family_name,omitempty"`
 	Roles      []string `json:"roles"`
 	Groups     []string `json:"groups"`
-	// SessionExpiry (Unix seconds) is when the login session ends at the
-	// latest, if the user stays active.
+	// SessionExpiry (Unix seconds) is when the login session ends unless
+	// the user's activity extends it (its idle time), up to its absolute
+	// end. Activity since the token was signed may have moved the end
+	// later; never earlier.
 	SessionExpiry int64 `json:"session_exp"`
 }
 
