@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +171,35 @@ func TestTokenKeepBounded(t *testing.T) {
 	if e.token(t, first, "wiki") == tok {
 		t.Fatal("a token survived a flood of 200 sessions in a keep of 16 KB")
 	}
+
+	// Concurrent checks of sessions coming and going, for several
+	// applications, keep within the bound too (and run under -race).
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = e.open(t)
+	}
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				req := httptest.NewRequest(http.MethodGet, "/auth/verify?aud=app"+strconv.Itoa(i%3), nil)
+				req.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: ids[(c*7+i)%len(ids)]})
+				rec := httptest.NewRecorder()
+				e.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
+					t.Errorf("verify: status %d", rec.Code)
+					return
+				}
+				if _, b := e.gw.TokenKeepStats(); b > limit {
+					t.Errorf("kept tokens take %d bytes, over the bound of %d", b, limit)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // TestTokenKeepEmptiesOnItsOwn: the keep's timer drops tokens once they
