@@ -11,6 +11,7 @@ import (
 	"github.com/lanyard-sso/lanyard"
 	"github.com/lanyard-sso/lanyard/gateway"
 	"github.com/lanyard-sso/lanyard/identity"
+	"github.com/lanyard-sso/lanyard/identity/verify"
 	"github.com/lanyard-sso/lanyard/internal/testdb"
 	"github.com/lanyard-sso/lanyard/session"
 )
@@ -161,4 +162,103 @@ func BenchmarkVerifyReturning(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkVerifyMissFloor measures a miss of the session check next to
+// the parts it cannot do without, each alone on the same store: a check
+// answered from the cache ("hot"), one ES256 signature of the identity
+// token ("sign") and the read of a session with its account ("read").
+// A miss (a session never seen, no activity due) costs at least their sum.
+func BenchmarkVerifyMissFloor(b *testing.B) {
+	ctx := context.Background()
+	store := testdb.SQLite(b)
+	tenant, user := benchAccount(b, store)
+	mgr := session.NewManager(store, session.Options{})
+	const sessions = 20_000
+	ids := make([]string, sessions)
+	for i := range ids {
+		id, _, err := mgr.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = id
+	}
+	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
+	if err := keys.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cache := session.NewCache(mgr, store, session.CacheOptions{TTL: time.Hour, Tenants: fixedTenants(tenant),
+		Activity: session.ActivityOptions{FlushInterval: time.Hour}})
+	b.Cleanup(func() { cache.Close(ctx) })
+	base, _ := url.Parse("https://sso.example.com")
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	handler := gw.Verify()
+	request := func(id string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
+		r.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
+		return r
+	}
+	check := func(b *testing.B, r *http.Request) {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	next := 1 // ids[0] is the hot session; each miss takes the next one
+	b.Run("miss", func(b *testing.B) {
+		if next+b.N > sessions {
+			b.Skipf("%d sessions seeded, %d asked", sessions, b.N)
+		}
+		reqs := make([]*http.Request, b.N)
+		for i := range reqs {
+			reqs[i] = request(ids[next+i])
+		}
+		next += b.N
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			check(b, reqs[i])
+		}
+	})
+	b.Run("hot", func(b *testing.B) {
+		r := request(ids[0])
+		check(b, r)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			check(b, r)
+		}
+	})
+	b.Run("sign", func(b *testing.B) {
+		claims := identity.Claims{Audience: verify.Audience{"wiki"}, Subject: user.Login, UserID: user.ID, Tenant: tenant.Slug,
+			Email: user.Email, Name: user.FullName(), GivenName: user.FirstName, FamilyName: user.LastName, Roles: user.RoleNames(),
+			SessionExpiry: time.Now().Add(time.Hour).Unix()}
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := keys.Sign(claims); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		holders, ok := store.(session.HolderStore)
+		if !ok {
+			b.Fatal("the store reads no session with its account")
+		}
+		hashes := make([][]byte, len(ids))
+		for i, id := range ids {
+			hashes[i] = lanyard.HashSessionID(id)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			if _, _, err := holders.SessionHolder(ctx, hashes[i%len(hashes)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -74,7 +74,10 @@ func testPostgresCluster(t *testing.T, bin string, idp *testidp.IdP) {
 	// keeps sessions in its cache for 1s so that the soak's idle phase
 	// empties it.
 	common := []string{"LANYARD_WRITE_PROBE_INTERVAL=500ms", "LANYARD_TRUSTED_PROXIES=127.0.0.1"}
-	n1 := c.startNode("pg-node1", append(common, "LANYARD_PPROF_ADDR=127.0.0.1:"+freePort(t), "LANYARD_SESSION_CACHE_TTL=1s")...)
+	// pg-node1 soaks: its identity tokens live 30 s (the least), so that
+	// those kept for reuse are gone within 20 s of the load's end.
+	n1 := c.startNode("pg-node1", append(common, "LANYARD_PPROF_ADDR=127.0.0.1:"+freePort(t), "LANYARD_SESSION_CACHE_TTL=1s",
+		"LANYARD_IDENTITY_TOKEN_TTL=30s")...)
 	n1.pprof = envValue(n1.extra, "LANYARD_PPROF_ADDR")
 	n2 := c.startNode("pg-node2", common...)
 	n3 := c.startNode("pg-node3", common...)
@@ -384,7 +387,7 @@ func exitStatus(err error) string {
 
 // memSample is the memory and goroutines of a node at one moment.
 type memSample struct {
-	rss, heap, goroutines, cacheEntries, cacheBytes float64
+	rss, heap, goroutines, cacheEntries, cacheBytes, keptTokenBytes float64
 }
 
 // sample reads a node's memory; with gc it first has the node collect
@@ -402,11 +405,12 @@ func sample(t *testing.T, c *cluster, n *node, gc bool) memSample {
 	}
 	m := n.metrics()
 	return memSample{
-		rss:          float64(n.rss()),
-		heap:         m["go_memstats_heap_alloc_bytes"],
-		goroutines:   m["go_goroutines"],
-		cacheEntries: m["lanyard_session_cache_entries"],
-		cacheBytes:   m["lanyard_session_cache_bytes"],
+		rss:            float64(n.rss()),
+		heap:           m["go_memstats_heap_alloc_bytes"],
+		goroutines:     m["go_goroutines"],
+		cacheEntries:   m["lanyard_session_cache_entries"],
+		cacheBytes:     m["lanyard_session_cache_bytes"],
+		keptTokenBytes: m["lanyard_gateway_kept_token_bytes"],
 	}
 }
 
@@ -415,6 +419,7 @@ func (m memSample) max(o memSample) memSample {
 	return memSample{
 		rss: max(m.rss, o.rss), heap: max(m.heap, o.heap), goroutines: max(m.goroutines, o.goroutines),
 		cacheEntries: max(m.cacheEntries, o.cacheEntries), cacheBytes: max(m.cacheBytes, o.cacheBytes),
+		keptTokenBytes: max(m.keptTokenBytes, o.keptTokenBytes),
 	}
 }
 
@@ -422,7 +427,9 @@ func mib(v float64) string { return fmt.Sprintf("%.1f", v/(1<<20)) }
 
 // scenarioSoak runs logins with a forward-auth check of each session on
 // one node for a bounded time, then leaves it idle: the session cache
-// empties, and the heap and goroutines come back near where they started.
+// empties, the identity tokens kept for reuse go once past half their
+// lifetime (15 s on that node), and the heap and goroutines come back
+// near where they started.
 func scenarioSoak(t *testing.T, c *cluster, n *node) {
 	dur := soakDuration(t)
 	warm := newTally("warm-up")
@@ -441,9 +448,20 @@ func scenarioSoak(t *testing.T, c *cluster, n *node) {
 		peak = peak.max(sample(t, c, n, false))
 	}
 	lr.end()
-	// Idle: the cache's entries expire (TTL 1s) and its sweep drops them.
+	// Idle: the cache's entries expire (TTL 1s) and its sweep drops them;
+	// the kept tokens' timer drops them within 20 s.
 	time.Sleep(3 * time.Second)
+	idle := time.Now()
+	for sample(t, c, n, false).keptTokenBytes > 0 && time.Since(idle) < 40*time.Second {
+		time.Sleep(time.Second)
+	}
 	end := sample(t, c, n, true)
+	if peak.keptTokenBytes == 0 {
+		t.Errorf("no identity token kept for reuse during the soak: the check did not sign any, or the metric is gone")
+	}
+	if end.keptTokenBytes != 0 {
+		t.Errorf("%s MiB of identity tokens still kept %.0fs after the load ended, want none past their reuse window", mib(end.keptTokenBytes), time.Since(idle).Seconds()+3)
+	}
 
 	if bad := tl.serverErrors(); len(bad) > 0 {
 		t.Errorf("5xx answers during the soak: %v (%s)", bad, tl)
@@ -463,9 +481,10 @@ func scenarioSoak(t *testing.T, c *cluster, n *node) {
 	if end.cacheEntries != 0 {
 		t.Errorf("the session cache holds %v entries when idle, want 0", end.cacheEntries)
 	}
-	summary(t, "soak", "%s of load on %s: logins %s | peak of samples every 5s under load; RSS MiB start/peak/idle %s/%s/%s | live heap MiB %s/%s/%s | goroutines %v/%v/%v | session cache entries %v/%v/%v (%s MiB at peak)",
+	summary(t, "soak", "%s of load on %s: logins %s | peak of samples every 5s under load; RSS MiB start/peak/idle %s/%s/%s | live heap MiB %s/%s/%s | goroutines %v/%v/%v | session cache entries %v/%v/%v (%s MiB at peak) | kept tokens MiB at peak %s, gone %.0fs after the load",
 		dur, n.name, tl, mib(start.rss), mib(peak.rss), mib(end.rss), mib(start.heap), mib(peak.heap), mib(end.heap),
-		start.goroutines, peak.goroutines, end.goroutines, start.cacheEntries, peak.cacheEntries, end.cacheEntries, mib(peak.cacheBytes))
+		start.goroutines, peak.goroutines, end.goroutines, start.cacheEntries, peak.cacheEntries, end.cacheEntries, mib(peak.cacheBytes),
+		mib(peak.keptTokenBytes), time.Since(idle).Seconds()+3)
 }
 
 // testSQLiteNode kills a node on SQLite under login load and restarts it,
