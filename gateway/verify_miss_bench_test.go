@@ -27,6 +27,69 @@ func (f fixedTenants) TenantByID(_ context.Context, id int64) (lanyard.Tenant, e
 	return lanyard.Tenant(f), nil
 }
 
+// verifyBench is the forward-auth check wired as "lanyard serve" wires
+// it, on SQLite, with sessions of one account opened for the benchmarks.
+type verifyBench struct {
+	store   lanyard.Store
+	tenant  lanyard.Tenant
+	user    lanyard.User
+	keys    *identity.KeyRing
+	cache   *session.Cache
+	handler http.Handler
+	ids     []string
+}
+
+// newVerifyBench opens n sessions, as if opened at openedAt (nil: now),
+// and a gateway whose session cache keeps a snapshot for ttl. The
+// activity's batches are background work: none runs meanwhile.
+func newVerifyBench(b *testing.B, n int, openedAt func() time.Time, ttl time.Duration) *verifyBench {
+	ctx := context.Background()
+	v := &verifyBench{store: testdb.SQLite(b)}
+	v.tenant, v.user = benchAccount(b, v.store)
+	opener := session.NewManager(v.store, session.Options{Now: openedAt})
+	v.ids = make([]string, n)
+	for i := range v.ids {
+		id, _, err := opener.Open(ctx, v.tenant, v.user, lanyard.SessionSSO, session.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v.ids[i] = id
+	}
+	v.keys = identity.NewKeyRing(v.store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
+	if err := v.keys.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	v.cache = session.NewCache(session.NewManager(v.store, session.Options{}), v.store, session.CacheOptions{TTL: ttl,
+		Tenants: fixedTenants(v.tenant), Activity: session.ActivityOptions{FlushInterval: time.Hour}})
+	b.Cleanup(func() { v.cache.Close(ctx) })
+	base, _ := url.Parse("https://sso.example.com")
+	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: v.cache, Keys: v.keys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v.handler = gw.Verify()
+	return v
+}
+
+// requests returns a check request for each of the sessions of ids.
+func (v *verifyBench) requests(ids []string) []*http.Request {
+	reqs := make([]*http.Request, len(ids))
+	for i, id := range ids {
+		reqs[i] = httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
+		reqs[i].AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
+	}
+	return reqs
+}
+
+// check asks r and wants a 200 with a token.
+func (v *verifyBench) check(b *testing.B, r *http.Request) {
+	rec := httptest.NewRecorder()
+	v.handler.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
+		b.Fatalf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT))
+	}
+}
+
 // BenchmarkVerifyMiss measures the forward-auth check of a session that is
 // not in the cache, on SQLite, wired as "lanyard serve" wires it: one read
 // of the session with its account, the tenant from memory, the activity
@@ -34,48 +97,15 @@ func (f fixedTenants) TenantByID(_ context.Context, id int64) (lanyard.Tenant, e
 // minutes ago) and a new identity token. Every iteration presents another
 // session. Its allocations are the miss's share of the garbage collector.
 func BenchmarkVerifyMiss(b *testing.B) {
-	ctx := context.Background()
-	store := testdb.SQLite(b)
-	tenant, user := benchAccount(b, store)
-	earlier := session.NewManager(store, session.Options{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }})
-	ids := make([]string, b.N)
-	for i := range ids {
-		id, _, err := earlier.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = id
-	}
-	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
-	if err := keys.Refresh(ctx); err != nil {
-		b.Fatal(err)
-	}
-	cache := session.NewCache(session.NewManager(store, session.Options{}), store, session.CacheOptions{Tenants: fixedTenants(tenant),
-		// The writer's batches are background work: none runs meanwhile.
-		Activity: session.ActivityOptions{FlushInterval: time.Hour}})
-	b.Cleanup(func() { cache.Close(ctx) })
-	base, _ := url.Parse("https://sso.example.com")
-	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
-	if err != nil {
-		b.Fatal(err)
-	}
-	handler := gw.Verify()
-	reqs := make([]*http.Request, b.N)
-	for i, id := range ids {
-		reqs[i] = httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
-		reqs[i].AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
-	}
+	v := newVerifyBench(b, b.N, func() time.Time { return time.Now().Add(-2 * time.Minute) }, session.DefaultCacheTTL)
+	reqs := v.requests(v.ids)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, reqs[i])
-		if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
-			b.Fatalf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT))
-		}
+		v.check(b, reqs[i])
 	}
 	b.StopTimer()
-	if n := cache.Activity().PendingCount(); n != b.N {
+	if n := v.cache.Activity().PendingCount(); n != b.N {
 		b.Fatalf("activity of %d sessions waits, want %d: the sessions were meant to be due for it", n, b.N)
 	}
 }
@@ -110,55 +140,19 @@ func BenchmarkVerifyReturning(b *testing.B) {
 			name = "returning"
 		}
 		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			store := testdb.SQLite(b)
-			tenant, user := benchAccount(b, store)
-			mgr := session.NewManager(store, session.Options{})
-			ids := make([]string, b.N)
-			for i := range ids {
-				id, _, err := mgr.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ids[i] = id
-			}
-			keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
-			if err := keys.Refresh(ctx); err != nil {
-				b.Fatal(err)
-			}
 			// A snapshot outlives its read by a nanosecond: every check
 			// reads the store.
-			cache := session.NewCache(mgr, store, session.CacheOptions{TTL: time.Nanosecond, Tenants: fixedTenants(tenant),
-				Activity: session.ActivityOptions{FlushInterval: time.Hour}})
-			b.Cleanup(func() { cache.Close(ctx) })
-			base, _ := url.Parse("https://sso.example.com")
-			gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
-			if err != nil {
-				b.Fatal(err)
-			}
-			handler := gw.Verify()
-			reqs := make([]*http.Request, b.N)
-			for i, id := range ids {
-				reqs[i] = httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
-				reqs[i].AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
-			}
-			check := func(i int) string {
-				rec := httptest.NewRecorder()
-				handler.ServeHTTP(rec, reqs[i])
-				if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
-					b.Fatalf("status %d, token %q", rec.Code, rec.Header().Get(gateway.HeaderJWT))
-				}
-				return rec.Header().Get(gateway.HeaderJWT)
-			}
+			v := newVerifyBench(b, b.N, nil, time.Nanosecond)
+			reqs := v.requests(v.ids)
 			if returning {
-				for i := range b.N {
-					check(i)
+				for _, r := range reqs {
+					v.check(b, r)
 				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				check(i)
+				v.check(b, reqs[i])
 			}
 		})
 	}
@@ -171,86 +165,49 @@ func BenchmarkVerifyReturning(b *testing.B) {
 // A miss (a session never seen, no activity due) costs at least their sum.
 func BenchmarkVerifyMissFloor(b *testing.B) {
 	ctx := context.Background()
-	store := testdb.SQLite(b)
-	tenant, user := benchAccount(b, store)
-	mgr := session.NewManager(store, session.Options{})
 	const sessions = 20_000
-	ids := make([]string, sessions)
-	for i := range ids {
-		id, _, err := mgr.Open(ctx, tenant, user, lanyard.SessionSSO, session.Meta{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = id
-	}
-	keys := identity.NewKeyRing(store, identity.KeyRingOptions{Issuer: "https://sso.example.com"})
-	if err := keys.Refresh(ctx); err != nil {
-		b.Fatal(err)
-	}
-	cache := session.NewCache(mgr, store, session.CacheOptions{TTL: time.Hour, Tenants: fixedTenants(tenant),
-		Activity: session.ActivityOptions{FlushInterval: time.Hour}})
-	b.Cleanup(func() { cache.Close(ctx) })
-	base, _ := url.Parse("https://sso.example.com")
-	gw, err := gateway.New(gateway.Config{BaseURL: base, Sessions: cache, Keys: keys})
-	if err != nil {
-		b.Fatal(err)
-	}
-	handler := gw.Verify()
-	request := func(id string) *http.Request {
-		r := httptest.NewRequest(http.MethodGet, "/auth/verify?aud=wiki", nil)
-		r.AddCookie(&http.Cookie{Name: gateway.SessionCookie, Value: id})
-		return r
-	}
-	check := func(b *testing.B, r *http.Request) {
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK || rec.Header().Get(gateway.HeaderJWT) == "" {
-			b.Fatalf("status %d", rec.Code)
-		}
-	}
+	v := newVerifyBench(b, sessions, nil, time.Hour)
 	next := 1 // ids[0] is the hot session; each miss takes the next one
 	b.Run("miss", func(b *testing.B) {
 		if next+b.N > sessions {
 			b.Skipf("%d sessions seeded, %d asked", sessions, b.N)
 		}
-		reqs := make([]*http.Request, b.N)
-		for i := range reqs {
-			reqs[i] = request(ids[next+i])
-		}
+		reqs := v.requests(v.ids[next : next+b.N])
 		next += b.N
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range b.N {
-			check(b, reqs[i])
+			v.check(b, reqs[i])
 		}
 	})
 	b.Run("hot", func(b *testing.B) {
-		r := request(ids[0])
-		check(b, r)
+		r := v.requests(v.ids[:1])[0]
+		v.check(b, r)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
-			check(b, r)
+			v.check(b, r)
 		}
 	})
 	b.Run("sign", func(b *testing.B) {
-		claims := identity.Claims{Audience: verify.Audience{"wiki"}, Subject: user.Login, UserID: user.ID, Tenant: tenant.Slug,
-			Email: user.Email, Name: user.FullName(), GivenName: user.FirstName, FamilyName: user.LastName, Roles: user.RoleNames(),
+		u := v.user
+		claims := identity.Claims{Audience: verify.Audience{"wiki"}, Subject: u.Login, UserID: u.ID, Tenant: v.tenant.Slug,
+			Email: u.Email, Name: u.FullName(), GivenName: u.FirstName, FamilyName: u.LastName, Roles: u.RoleNames(),
 			SessionExpiry: time.Now().Add(time.Hour).Unix()}
 		b.ReportAllocs()
 		for range b.N {
-			if _, err := keys.Sign(claims); err != nil {
+			if _, err := v.keys.Sign(claims); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("read", func(b *testing.B) {
-		holders, ok := store.(session.HolderStore)
+		holders, ok := v.store.(session.HolderStore)
 		if !ok {
 			b.Fatal("the store reads no session with its account")
 		}
-		hashes := make([][]byte, len(ids))
-		for i, id := range ids {
+		hashes := make([][]byte, len(v.ids))
+		for i, id := range v.ids {
 			hashes[i] = lanyard.HashSessionID(id)
 		}
 		b.ReportAllocs()
