@@ -83,6 +83,17 @@ func (e *keepEnv) token(t *testing.T, sessionID, audience string) string {
 	return tok
 }
 
+// claims checks tok as the application wiki would, and returns what it
+// states.
+func (e *keepEnv) claims(t *testing.T, tok string) verify.Claims {
+	t.Helper()
+	c, err := verify.Check(tok, e.keys.PublicKeys(), time.Now(), verify.Expect{Issuer: "https://sso.example.com", Audience: "wiki", Tenant: "acme", Leeway: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // forgotten waits until the gateway's timers have dropped every identity
 // derived from a snapshot: the next check reads the store.
 func (e *keepEnv) forgotten(t *testing.T) {
@@ -133,10 +144,7 @@ func TestTokenOutlivesTheSnapshot(t *testing.T) {
 		if changed == wiki {
 			t.Fatal("the account's roles changed, and its session got the token that states the old ones")
 		}
-		claims, err := verify.Check(changed, e.keys.PublicKeys(), time.Now(), verify.Expect{Issuer: "https://sso.example.com", Audience: "wiki", Tenant: "acme", Leeway: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
+		claims := e.claims(t, changed)
 		if !slices.Contains(claims.Roles, "ops") {
 			t.Fatalf("roles %v in the new token, want ops among them", claims.Roles)
 		}
@@ -276,10 +284,7 @@ func TestTokenKeptWhileActivityExtendsTheSession(t *testing.T) {
 	if nearer == tok {
 		t.Fatal("the session's end came nearer, and its session got the token that states the later end")
 	}
-	claims, err := verify.Check(nearer, e.keys.PublicKeys(), time.Now(), verify.Expect{Issuer: "https://sso.example.com", Audience: "wiki", Tenant: "acme", Leeway: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	claims := e.claims(t, nearer)
 	if limit := time.Now().Add(time.Hour).Unix(); claims.SessionExpiry > limit {
 		t.Fatalf("the new token states a session end %v, after the shortened idle time allows (%v)", time.Unix(claims.SessionExpiry, 0), time.Unix(limit, 0))
 	}
